@@ -1,0 +1,306 @@
+// SyncEngine: the sans-IO sync state machine (quinn-proto / nghttp2 style).
+//
+// The engine never blocks, sleeps, opens sockets or reads a clock. The host (a
+// platform driver: the native owner thread with libcurl, or the browser event
+// loop with fetch) feeds it inputs and carries out its outputs:
+//
+//   auto engine = SyncEngine::Open(store, options, now);
+//   loop:
+//     feed any input: HandleLocalWrite / HandleTrigger / HandleResponse /
+//                     HandleOnline / HandleTimeout / Cancel   (time passed in)
+//     while (auto action = engine->PollAction()) carry it out:
+//       SendRequest   -> start the HTTP request; later HandleResponse(id, ...)
+//       CancelRequest -> abort it; no HandleResponse is needed for it
+//       Event         -> deliver to listeners
+//     arm a timer for PollTimeout(); when it fires call HandleTimeout(now)
+//
+// Durability: every Handle* call that changes local data commits to the Store
+// before it returns, so the host may report a write durable when
+// HandleLocalWrite returns Ok. Responses for unknown or cancelled requests are
+// ignored, which makes late answers harmless.
+//
+// Threading: owner thread (or JS event loop) only. Not reentrant: do not call
+// the engine from inside the work of another call.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ferry/hlc.h"
+#include "ferry/model.h"
+#include "ferry/outbox.h"
+#include "ferry/protocol.h"
+#include "ferry/replica.h"
+#include "ferry/store.h"
+
+namespace ferry {
+
+// Milliseconds since the Unix epoch, from the host's wall clock.
+using TimeMs = int64_t;
+using RequestId = uint64_t;
+// Identifies the sync run that will cover a trigger: the host waits for the
+// SyncCompleted / SyncFailed event whose run id is at least the ticket.
+using RunTicket = uint64_t;
+
+enum class SyncState { kNeverSynced, kIdle, kSyncing, kOffline, kError };
+enum class TriggerReason {
+  kLocalWrite,
+  kOnline,
+  kInterval,
+  kPoke,
+  kManual,
+  kBackgroundSync,
+  kAppStart,
+  kRetry,
+  kFollowUp
+};
+enum class SyncPhase { kPush, kPull };
+enum class RunOutcome { kCompleted, kFailed, kCancelled };
+
+std::string_view SyncStateName(SyncState state);
+std::string_view TriggerReasonName(TriggerReason reason);
+std::string_view RunOutcomeName(RunOutcome outcome);
+
+struct HttpRequest {
+  RequestId id = 0;
+  std::string method;  // "GET" or "POST"
+  std::string target;  // path and query, relative to the endpoint
+  std::string body;    // JSON; the driver may gzip it
+  TimeMs timeout_ms = 0;
+};
+
+struct HttpResponse {
+  int status = 0;  // 0: no HTTP answer at all (see transport_error)
+  std::string body;
+  std::string retry_after;  // the Retry-After header, verbatim, if any
+  std::string transport_error;
+};
+
+struct SyncStatus {
+  SyncState state = SyncState::kNeverSynced;
+  std::size_t pending = 0;  // mutations waiting to be pushed
+  std::size_t failed = 0;   // dead letters
+  std::optional<TimeMs> last_synced_at;
+  std::string last_error;
+  std::optional<TimeMs> next_retry_at;
+
+  bool operator==(const SyncStatus&) const = default;
+};
+
+struct SyncStatistics {
+  uint64_t runs_started = 0;
+  uint64_t runs_completed = 0;
+  uint64_t runs_failed = 0;
+  uint64_t runs_cancelled = 0;
+  uint64_t mutations_pushed = 0;  // acknowledged as applied (or duplicate)
+  uint64_t conflicts = 0;
+  uint64_t rejected = 0;
+  uint64_t documents_pulled = 0;
+  uint64_t full_resyncs = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+};
+
+struct SyncRunRecord {
+  uint64_t run_id = 0;
+  TriggerReason reason = TriggerReason::kManual;
+  TimeMs started_at = 0;
+  TimeMs finished_at = 0;
+  RunOutcome outcome = RunOutcome::kCompleted;
+  uint64_t pushed = 0;
+  uint64_t pulled = 0;
+  uint64_t conflicts = 0;
+  uint64_t rejected = 0;
+  std::string error;
+};
+
+struct SyncStartedEvent {
+  uint64_t run_id;
+  TriggerReason reason;
+};
+struct SyncProgressEvent {
+  uint64_t run_id;
+  SyncPhase phase;
+  uint64_t pushed;
+  uint64_t push_total;  // pending when the run began plus writes it picked up
+  uint64_t pulled;
+};
+struct SyncCompletedEvent {
+  SyncRunRecord run;
+};
+struct SyncFailedEvent {
+  SyncRunRecord run;
+};  // also cancelled runs (run.outcome says)
+struct SyncConflictEvent {
+  uint64_t run_id;
+  Mutation local;          // the write that lost
+  ServerDocument server;   // what the server holds and the replica now shows
+  std::string resolution;  // "server_wins"
+};
+struct MutationRejectedEvent {
+  Mutation mutation;
+  std::string error;
+};
+struct StatusChangedEvent {
+  SyncStatus status;
+};
+struct DocumentsChangedEvent {
+  std::vector<DocumentId> documents;
+  bool remote = false;  // false: a local write; true: a pull or a server answer
+};
+using Event = std::variant<SyncStartedEvent, SyncProgressEvent, SyncCompletedEvent, SyncFailedEvent,
+                           SyncConflictEvent, MutationRejectedEvent, StatusChangedEvent,
+                           DocumentsChangedEvent>;
+
+struct SendRequest {
+  HttpRequest request;
+};
+struct CancelRequest {
+  RequestId id;
+};
+using Action = std::variant<SendRequest, CancelRequest, Event>;
+
+struct EngineOptions {
+  BatchLimits batch;
+  std::size_t pull_page_size = 1000;
+  TimeMs request_timeout_ms = 30'000;
+  // Retry delay after the n-th consecutive failure: uniform in
+  // [0, min(backoff_max_ms, backoff_base_ms * 2^(n-1))] ("full jitter"), and
+  // never less than a server's Retry-After.
+  TimeMs backoff_base_ms = 1'000;
+  TimeMs backoff_max_ms = 5 * 60'000;
+  bool sync_on_local_write = true;
+  TimeMs local_write_debounce_ms = 50;
+  std::optional<TimeMs> interval_ms;  // background sync interval; none by default
+  std::size_t history_limit = 100;
+  ProtocolLimits protocol;
+  // Seeds backoff jitter and, for a new store, the client id. Hosts pass real
+  // randomness; the simulation passes a per-run seed to replay exactly.
+  uint64_t random_seed = 0;
+};
+
+class SyncEngine {
+ public:
+  // Opens (or initializes) the engine state in `store`, which must outlive
+  // the engine. Fails with kUnsupportedVersion for a store written by a newer
+  // format, kCorruption when its state does not decode.
+  [[nodiscard]] static Result<std::unique_ptr<SyncEngine>> Open(Store& store, EngineOptions options,
+                                                                TimeMs now);
+
+  // --- Inputs -------------------------------------------------------------
+  // Records a local write durably (one commit) and returns its seq. Invalid
+  // ids or values are refused with kInvalidArgument / kTooLarge.
+  [[nodiscard]] Result<uint64_t> HandleLocalWrite(MutationOp op, const DocumentId& id,
+                                                  const Json& value, TimeMs now);
+  RunTicket HandleTrigger(TriggerReason reason, TimeMs now);
+  void HandleResponse(RequestId id, const HttpResponse& response, TimeMs now);
+  void HandleTimeout(TimeMs now);
+  void HandleOnline(bool online, TimeMs now);
+  // Stops the running sync and any scheduled retry. Every mutation stays
+  // pending; a request already sent may still take effect at the server,
+  // which the next push then sees as a duplicate.
+  void Cancel(TimeMs now);
+  void SetInterval(std::optional<TimeMs> interval_ms, TimeMs now);
+
+  // --- Outputs ------------------------------------------------------------
+  std::optional<Action> PollAction();
+  // The earliest time HandleTimeout should be called, if any.
+  std::optional<TimeMs> PollTimeout() const;
+
+  // --- Queries and dead-letter management --------------------------------
+  [[nodiscard]] Result<std::optional<Json>> Get(const DocumentId& id);
+  [[nodiscard]] Result<std::vector<std::pair<std::string, Json>>> Scan(std::string_view collection,
+                                                                       std::string_view key_prefix,
+                                                                       std::size_t limit = 0);
+  SyncStatus status() const;
+  const SyncStatistics& statistics() const { return statistics_; }
+  // Newest first.
+  [[nodiscard]] Result<std::vector<SyncRunRecord>> History(std::size_t limit);
+  [[nodiscard]] Result<std::vector<OutboxEntry>> FailedMutations();
+  // Puts a dead letter back in the queue (as a new seq) / drops it for good.
+  [[nodiscard]] Result<uint64_t> RetryFailedMutation(uint64_t seq, TimeMs now);
+  [[nodiscard]] Status DiscardFailedMutation(uint64_t seq, TimeMs now);
+
+  const std::string& client_id() const { return client_id_; }
+  bool online() const { return online_; }
+  bool syncing() const { return run_.has_value(); }
+
+ private:
+  struct Run {
+    uint64_t id = 0;
+    TriggerReason reason = TriggerReason::kManual;
+    TimeMs started_at = 0;
+    SyncPhase phase = SyncPhase::kPush;
+    uint64_t pushed = 0;
+    uint64_t push_total = 0;
+    uint64_t pulled = 0;
+    uint64_t conflicts = 0;
+    uint64_t rejected = 0;
+    bool follow_up = false;  // a trigger arrived that this run cannot cover
+    std::size_t batch_count_limit = 0;
+    std::optional<RequestId> request;
+    TimeMs request_deadline = 0;
+    std::vector<OutboxEntry> batch;  // the push in flight
+    std::string pull_cursor_sent;
+  };
+
+  SyncEngine(Store& store, EngineOptions options, std::string client_id);
+  [[nodiscard]] Status Load(TimeMs now);
+
+  void StartRun(TriggerReason reason, TimeMs now);
+  void SendNextPush(TimeMs now);
+  void SendPull(TimeMs now);
+  void SendRequestNow(std::string method, std::string target, std::string body, TimeMs now);
+  void HandlePushResponse(const HttpResponse& response, TimeMs now);
+  void HandlePullResponse(const HttpResponse& response, TimeMs now);
+  [[nodiscard]] Status FinishResync();
+  void CompleteRun(TimeMs now);
+  void FailRun(const Status& error, TimeMs now, std::optional<TimeMs> retry_after = std::nullopt,
+               bool retry = true);
+  void EndRun(RunOutcome outcome, const std::string& error, TimeMs now);
+  void AbortRequest();
+  TimeMs BackoffDelay();
+  void Emit(Event event);
+  void EmitStatusIfChanged();
+  void EmitProgress();
+  // Recovers in-memory state from the store after a failed commit.
+  void ReloadAfterStorageFailure();
+
+  Store& store_;
+  EngineOptions options_;
+  std::string client_id_;
+  Outbox outbox_;
+  Replica replica_;
+  HybridLogicalClock clock_;
+  std::mt19937_64 random_;
+
+  bool online_ = true;
+  std::optional<Run> run_;
+  uint64_t next_run_id_ = 1;
+  RequestId next_request_id_ = 1;
+  std::string cursor_;
+  bool resyncing_ = false;
+  std::set<DocumentId> resync_seen_;
+  std::optional<TimeMs> last_synced_at_;
+  std::string last_error_;
+  bool last_run_failed_ = false;
+  uint32_t consecutive_failures_ = 0;
+  std::optional<TimeMs> retry_at_;
+  std::optional<TimeMs> debounce_at_;
+  std::optional<TimeMs> interval_at_;
+  SyncStatistics statistics_;
+  std::deque<Action> actions_;
+  std::optional<SyncStatus> last_status_emitted_;
+};
+
+// Retry-After as delta-seconds or an HTTP-date (RFC 9110), relative to `now`.
+std::optional<TimeMs> ParseRetryAfter(std::string_view value, TimeMs now);
+
+}  // namespace ferry

@@ -1,0 +1,86 @@
+// The outbox: every local write, durable in the store, until the server has
+// answered for it.
+//
+// Entries are keyed by seq, so the store's order is push order. An entry is
+// pending until the server applies it (removed), rejects it (dead-lettered:
+// kept, listed, retryable, discardable) or answers with a conflict (removed by
+// the conflict strategy). Transport failures never remove or dead-letter an
+// entry: they only count an attempt.
+//
+// Counters are kept in memory for status reporting and are rebuilt by Load();
+// the store is the truth. Owner thread (or JS event loop) only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ferry/model.h"
+#include "ferry/store.h"
+
+namespace ferry {
+
+struct OutboxEntry {
+  Mutation mutation;
+  uint32_t attempts = 0;  // pushes that carried this entry
+  bool dead = false;      // rejected by the server; waits for retry or discard
+  std::string error;      // why it was rejected
+};
+
+struct BatchLimits {
+  std::size_t max_count = 500;
+  std::size_t max_bytes = 1u << 20;  // encoded values; a single larger entry still goes alone
+};
+
+class Outbox {
+ public:
+  Outbox(Store& store, std::string client_id) : store_(store), client_id_(std::move(client_id)) {}
+
+  // Reads the next seq and the counters from the store. Call after opening and
+  // after any failed commit that staged outbox changes.
+  [[nodiscard]] Status Load();
+
+  // Reserves the next seq. It is persisted by the next StagePut, so a crash
+  // before commit only skips a number (gaps are allowed by the protocol).
+  uint64_t AllocateSeq() { return next_seq_++; }
+
+  [[nodiscard]] Result<std::optional<OutboxEntry>> Read(Transaction& txn, uint64_t seq);
+  // Adds or replaces an entry (and persists next_seq).
+  void StagePut(Transaction& txn, const OutboxEntry& entry, const OutboxEntry* previous);
+  void StageRemove(Transaction& txn, const OutboxEntry& entry);
+
+  // The first pending entries in seq order within the limits, skipping dead
+  // entries; at least one entry when any is pending.
+  [[nodiscard]] Result<std::vector<OutboxEntry>> SelectBatch(const BatchLimits& limits);
+  [[nodiscard]] Result<std::vector<OutboxEntry>> ListDead();
+
+  std::size_t pending_count() const { return pending_count_; }
+  std::size_t dead_count() const { return dead_count_; }
+  uint64_t next_seq() const { return next_seq_; }
+
+  // Entries in a push that has not been answered. They may already be applied
+  // at the server, so they are never coalesced with later writes.
+  std::set<uint64_t>& in_flight() { return in_flight_; }
+
+ private:
+  Store& store_;
+  std::string client_id_;
+  uint64_t next_seq_ = 1;
+  std::size_t pending_count_ = 0;
+  std::size_t dead_count_ = 0;
+  std::set<uint64_t> in_flight_;
+};
+
+// Stored form of an entry; exposed for corruption tests.
+std::string EncodeOutboxEntry(const OutboxEntry& entry);
+[[nodiscard]] Result<OutboxEntry> DecodeOutboxEntry(std::string_view client_id, uint64_t seq,
+                                                    std::string_view bytes);
+
+// The single mutation equivalent to `earlier` followed by `later` on the same
+// document, when one exists (see ComposeMergePatches for when it does not).
+// The result keeps `earlier`'s base version and takes `later`'s seq and stamp.
+std::optional<Mutation> CoalesceMutations(const Mutation& earlier, const Mutation& later);
+
+}  // namespace ferry

@@ -1,0 +1,98 @@
+// The wire protocol v1 codec (docs/PROTOCOL.md): encoders for what we send and
+// strict decoders for what we receive.
+//
+// Decoders treat their input as hostile: wrong types, missing fields, values
+// out of range, oversized bodies and excessive nesting all become a Status
+// naming the problem. Nothing here throws or aborts, and nothing here mutates
+// state, so a rejected response loses nothing: the caller simply keeps its
+// pending mutations. Unknown fields are ignored so servers can add fields
+// without breaking older clients.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ferry/model.h"
+#include "ferry/status.h"
+
+namespace ferry {
+
+inline constexpr int kProtocolVersion = 1;
+inline constexpr std::string_view kPushPath = "/v1/push";
+inline constexpr std::string_view kPullPath = "/v1/pull";
+
+struct ProtocolLimits {
+  std::size_t max_body_bytes = 32u << 20;
+  std::size_t max_mutations_per_push = 1000;
+  std::size_t max_changes_per_pull = 5000;
+  std::size_t max_cursor_bytes = 256;
+  int max_depth = kMaxValueDepth + 8;  // documents plus the envelope around them
+};
+
+// Client ids: 1 to 64 characters of [A-Za-z0-9_-].
+[[nodiscard]] Status ValidateClientId(std::string_view client_id);
+// Cursors are opaque to clients but restricted to URL-safe characters
+// [A-Za-z0-9._-] so they travel in a query string unescaped.
+[[nodiscard]] Status ValidateCursor(std::string_view cursor, const ProtocolLimits& limits);
+
+struct PushRequest {
+  std::string client_id;
+  std::vector<Mutation> mutations;  // ascending seq
+};
+
+enum class PushResultStatus { kApplied, kDuplicate, kConflict, kRejected };
+std::string_view PushResultStatusName(PushResultStatus status);
+
+struct PushResult {
+  uint64_t seq = 0;
+  PushResultStatus status = PushResultStatus::kApplied;
+  Version version = 0;     // kApplied: the document's new version
+  ServerDocument current;  // kConflict: the server's document as it stands
+  std::string error;       // kRejected: why, for the app and the dead-letter list
+};
+
+struct PushResponse {
+  std::vector<PushResult> results;  // one per sent mutation, in the same order
+};
+
+struct PullRequest {
+  std::string cursor;  // empty: from the beginning
+  std::size_t limit = 1000;
+};
+
+struct PullResponse {
+  std::vector<ServerDocument> changes;
+  std::string cursor;  // where the next pull starts
+  bool has_more = false;
+};
+
+std::string EncodePushRequest(const PushRequest& request);
+[[nodiscard]] Result<PushRequest> DecodePushRequest(std::string_view body,
+                                                    const ProtocolLimits& limits);
+
+std::string EncodePushResponse(const PushResponse& response);
+// Also checks the response answers exactly `sent`: one result per mutation,
+// same seqs, same order. A response that does not is a protocol error.
+[[nodiscard]] Result<PushResponse> DecodePushResponse(std::string_view body,
+                                                      const PushRequest& sent,
+                                                      const ProtocolLimits& limits);
+
+// The pull request travels as a GET target: "/v1/pull?cursor=...&limit=...".
+std::string EncodePullTarget(const PullRequest& request);
+// Parses the query string (the part after '?', possibly empty).
+[[nodiscard]] Result<PullRequest> DecodePullQuery(std::string_view query,
+                                                  const ProtocolLimits& limits);
+
+std::string EncodePullResponse(const PullResponse& response);
+[[nodiscard]] Result<PullResponse> DecodePullResponse(std::string_view body,
+                                                      const ProtocolLimits& limits);
+
+// Error bodies: {"error":{"code":"...","message":"..."}}.
+std::string EncodeErrorBody(ErrorCode code, std::string_view message);
+// Best effort: the message of an error body, or a short excerpt of the body
+// (never more than 200 bytes, so a huge HTML error page cannot flood logs).
+std::string DescribeErrorBody(std::string_view body);
+
+}  // namespace ferry

@@ -1,0 +1,94 @@
+// The replica: what the client knows of each document.
+//
+// For every document it keeps the server's version (the "server copy", with
+// its version, including tombstones so later writes carry the right base) and,
+// while local mutations are pending, an overlay: the local view (server copy
+// with the pending mutations replayed on top) plus the seqs of those
+// mutations. Reads answer from the overlay when there is one, else from the
+// server copy. When the server copy moves (a pull, an ack, a conflict) the
+// overlay is recomputed: pending writes are rebased, never lost.
+//
+// Stage* methods only stage into the caller's Transaction; the caller commits
+// once per logical change, so a crash never leaves a half-applied change.
+// Owner thread (or JS event loop) only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ferry/model.h"
+#include "ferry/outbox.h"
+#include "ferry/store.h"
+
+namespace ferry {
+
+class Replica {
+ public:
+  Replica(Store& store, Outbox& outbox) : store_(store), outbox_(outbox) {}
+
+  // The local view of one document; nullopt when absent or deleted.
+  [[nodiscard]] Result<std::optional<Json>> Get(const DocumentId& id);
+  // Local views of documents in `collection` whose key starts with
+  // `key_prefix`, in key order, at most `limit` (0: no limit).
+  [[nodiscard]] Result<std::vector<std::pair<std::string, Json>>> Scan(std::string_view collection,
+                                                                       std::string_view key_prefix,
+                                                                       std::size_t limit);
+
+  [[nodiscard]] Result<ServerDocument> ReadServerCopy(Transaction& txn, const DocumentId& id);
+  [[nodiscard]] Result<DocumentState> ReadView(Transaction& txn, const DocumentId& id);
+
+  struct LocalWrite {
+    OutboxEntry entry;                     // what now sits in the outbox
+    std::optional<uint64_t> replaced_seq;  // an unsent entry it was coalesced with
+  };
+  // Records a local write: sets its base version, coalesces it with the
+  // document's newest unsent pending entry where the meaning allows, stages
+  // the outbox entry and the new local view.
+  [[nodiscard]] Result<LocalWrite> StageLocalWrite(Transaction& txn, Mutation mutation,
+                                                   bool allow_coalescing);
+
+  // The server applied `entry` at `version`: fold it into the server copy.
+  [[nodiscard]] Status StageApplied(Transaction& txn, const OutboxEntry& entry, Version version);
+  // `entry` leaves the outbox without touching the server copy (duplicate,
+  // discarded); with `server_document` the server copy moves to it (conflict,
+  // server wins) when it is newer.
+  [[nodiscard]] Status StageRemoved(Transaction& txn, const OutboxEntry& entry,
+                                    const std::optional<ServerDocument>& server_document);
+  // The server rejected `entry`: keep it as a dead letter, out of the view.
+  [[nodiscard]] Status StageDeadLetter(Transaction& txn, OutboxEntry entry, std::string error);
+  // A dead letter goes back into the queue as a new mutation (a new seq: the
+  // server has already processed the old one).
+  [[nodiscard]] Result<OutboxEntry> StageRetry(Transaction& txn, const OutboxEntry& dead,
+                                               uint64_t new_seq, const HlcStamp& hlc);
+
+  // A pulled change. Returns whether the local view changed. Older versions
+  // than the server copy's are ignored (a reordered or repeated page).
+  [[nodiscard]] Result<bool> StageRemoteChange(Transaction& txn, const ServerDocument& change);
+  // Full resync: the server no longer knows `id` (purged tombstone).
+  [[nodiscard]] Result<bool> StageForget(Transaction& txn, const DocumentId& id);
+
+  // Every document that has a server copy, for the resync sweep.
+  [[nodiscard]] Status ForEachServerCopy(const std::function<bool(const DocumentId&)>& visit);
+
+ private:
+  struct Overlay {
+    DocumentState view;
+    std::vector<uint64_t> seqs;  // pending mutations on this document, ascending
+  };
+  [[nodiscard]] Result<std::optional<Overlay>> ReadOverlay(Transaction& txn, const DocumentId& id);
+  void StageOverlay(Transaction& txn, const DocumentId& id, const std::optional<Overlay>& overlay);
+  void StageServerCopy(Transaction& txn, const ServerDocument& document);
+  // Rebuilds the overlay from the server copy plus the pending seqs; drops it
+  // when none remain. Returns whether the local view changed.
+  [[nodiscard]] Result<bool> Recompute(Transaction& txn, const DocumentId& id,
+                                       std::vector<uint64_t> seqs);
+
+  Store& store_;
+  Outbox& outbox_;
+};
+
+}  // namespace ferry

@@ -1,0 +1,84 @@
+// The server side of the protocol as a platform-neutral module: applies pushed
+// mutations and serves pulls over any Store. ferry-server runs it over SQLite;
+// the deterministic simulation runs it as the model server over MemoryStore.
+//
+// Rules (docs/PROTOCOL.md, "Server semantics"):
+// - Each (clientId, seq) takes effect at most once: the server remembers the
+//   highest seq processed per client; a seq at or below it answers
+//   "duplicate" and changes nothing.
+// - Mutations are processed in request order, one user's change log at a time.
+// - Conflict: a mutation conflicts when another client changed the document
+//   after the mutation's baseVersion. A client's own consecutive writes never
+//   conflict with each other, so a client may queue several writes to a
+//   document against the same base.
+// - Every applied mutation gives the document a new version: the next
+//   position in that user's change log.
+// - Pull returns the latest state of each document changed after the cursor,
+//   in change-log order; deletes are returned as tombstones until purged. A
+//   cursor older than the purge horizon, or from another epoch, has expired.
+//
+// Threading: not thread-safe; the host serializes calls (per store).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "ferry/protocol.h"
+#include "ferry/store.h"
+
+namespace ferry {
+
+struct ServerStatistics {
+  uint64_t mutations_applied = 0;
+  uint64_t mutations_duplicate = 0;
+  uint64_t mutations_conflict = 0;
+  uint64_t mutations_rejected = 0;
+};
+
+class ServerState {
+ public:
+  // `epoch` distinguishes this server's change logs from those of an earlier
+  // incarnation whose data was lost: cursors from another epoch expire.
+  ServerState(Store& store, std::string epoch, ProtocolLimits limits = {});
+
+  // Applies one push for `user` in one atomic store commit. Per-mutation
+  // problems (invalid value) reject that mutation only.
+  [[nodiscard]] Result<PushResponse> ApplyPush(std::string_view user, const PushRequest& request);
+
+  // kCursorExpired when the cursor is older than the purge horizon or from
+  // another epoch; kProtocol when it is not a cursor this server issued.
+  [[nodiscard]] Result<PullResponse> ServePull(std::string_view user, const PullRequest& request);
+
+  // Drops tombstones of deletes at or below `version` and moves the horizon
+  // there: cursors older than it expire (410), forcing a full resync.
+  [[nodiscard]] Status PurgeTombstones(std::string_view user, Version version);
+
+  // The current state of one document (tests and the statistics endpoint).
+  [[nodiscard]] Result<ServerDocument> GetDocument(std::string_view user, const DocumentId& id);
+  // Highest seq processed for a client, 0 if none.
+  [[nodiscard]] Result<uint64_t> LastSeq(std::string_view user, std::string_view client_id);
+
+  const ServerStatistics& statistics() const { return statistics_; }
+  const std::string& epoch() const { return epoch_; }
+  const ProtocolLimits& limits() const { return limits_; }
+
+ private:
+  Store& store_;
+  std::string epoch_;
+  ProtocolLimits limits_;
+  ServerStatistics statistics_;
+};
+
+// One HTTP exchange against a ServerState, shared by ferry-server and the
+// simulation so both speak exactly the same protocol. `target` is the request
+// target (path plus query). The caller has already authenticated `user`.
+struct ServerHttpResponse {
+  int status = 200;
+  std::string body;
+};
+ServerHttpResponse HandleServerRequest(ServerState& server, std::string_view user,
+                                       std::string_view method, std::string_view target,
+                                       std::string_view body);
+
+}  // namespace ferry

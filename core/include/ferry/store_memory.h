@@ -1,0 +1,27 @@
+// MemoryStore: the storage contract over a std::map. For tests, simulation and
+// hosts that want no persistence. Commits are atomic; nothing is durable.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "ferry/store.h"
+
+namespace ferry {
+
+class MemoryStore final : public Store {
+ public:
+  [[nodiscard]] Result<std::optional<std::string>> Get(std::string_view key) override;
+  [[nodiscard]] Status Scan(std::string_view begin, std::string_view end,
+                            const ScanVisitor& visit) override;
+  [[nodiscard]] Status Commit(const WriteBatch& batch) override;
+
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  // std::string compares with char_traits<char>::compare, which is specified
+  // to compare as unsigned char, so map order is the contract's bytewise order.
+  std::map<std::string, std::string, std::less<>> entries_;
+};
+
+}  // namespace ferry

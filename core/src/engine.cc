@@ -1,0 +1,917 @@
+#include "ferry/engine.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "keys.h"
+
+namespace ferry {
+namespace {
+
+// Engine metadata keys ("m/" prefix; the outbox and replica own their own).
+constexpr std::string_view kFormatKey = "m/format";
+constexpr std::string_view kClientIdKey = "m/client_id";
+constexpr std::string_view kHlcKey = "m/hlc";
+constexpr std::string_view kCursorKey = "m/cursor";
+constexpr std::string_view kResyncKey = "m/resync";
+constexpr std::string_view kStatsKey = "m/stats";
+constexpr std::string_view kNextRunKey = "m/next_run";
+constexpr std::string_view kLastSyncedKey = "m/last_synced_at";
+constexpr std::string_view kHistoryPrefix = "h/";
+// Version 1 of the client store layout. A store with a higher number was
+// written by a newer Ferry and is refused rather than misread.
+constexpr uint64_t kStoreFormat = 1;
+
+std::string GenerateClientId(std::mt19937_64& random) {
+  static constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string id;
+  for (int i = 0; i < 20; ++i)
+    id += kAlphabet[random() % (sizeof kAlphabet - 1)];
+  return id;
+}
+
+Json EncodeStatistics(const SyncStatistics& s) {
+  return {{"runs_started", s.runs_started},
+          {"runs_completed", s.runs_completed},
+          {"runs_failed", s.runs_failed},
+          {"runs_cancelled", s.runs_cancelled},
+          {"mutations_pushed", s.mutations_pushed},
+          {"conflicts", s.conflicts},
+          {"rejected", s.rejected},
+          {"documents_pulled", s.documents_pulled},
+          {"full_resyncs", s.full_resyncs},
+          {"bytes_sent", s.bytes_sent},
+          {"bytes_received", s.bytes_received}};
+}
+
+SyncStatistics DecodeStatistics(const Json& json) {
+  SyncStatistics s;
+  const auto read = [&json](const char* name, uint64_t& field) {
+    auto found = json.find(name);
+    if (found != json.end() && found->is_number_unsigned()) field = found->get<uint64_t>();
+  };
+  read("runs_started", s.runs_started);
+  read("runs_completed", s.runs_completed);
+  read("runs_failed", s.runs_failed);
+  read("runs_cancelled", s.runs_cancelled);
+  read("mutations_pushed", s.mutations_pushed);
+  read("conflicts", s.conflicts);
+  read("rejected", s.rejected);
+  read("documents_pulled", s.documents_pulled);
+  read("full_resyncs", s.full_resyncs);
+  read("bytes_sent", s.bytes_sent);
+  read("bytes_received", s.bytes_received);
+  return s;
+}
+
+Json EncodeRun(const SyncRunRecord& run) {
+  return {{"id", run.run_id},
+          {"reason", TriggerReasonName(run.reason)},
+          {"started_at", run.started_at},
+          {"finished_at", run.finished_at},
+          {"outcome", RunOutcomeName(run.outcome)},
+          {"pushed", run.pushed},
+          {"pulled", run.pulled},
+          {"conflicts", run.conflicts},
+          {"rejected", run.rejected},
+          {"error", run.error}};
+}
+
+std::optional<SyncRunRecord> DecodeRun(const Json& json) {
+  if (!json.is_object()) return std::nullopt;
+  SyncRunRecord run;
+  try {
+    run.run_id = json.at("id").get<uint64_t>();
+    const std::string reason = json.at("reason").get<std::string>();
+    for (int r = 0; r <= static_cast<int>(TriggerReason::kFollowUp); ++r) {
+      if (TriggerReasonName(static_cast<TriggerReason>(r)) == reason) {
+        run.reason = static_cast<TriggerReason>(r);
+      }
+    }
+    run.started_at = json.at("started_at").get<TimeMs>();
+    run.finished_at = json.at("finished_at").get<TimeMs>();
+    const std::string outcome = json.at("outcome").get<std::string>();
+    run.outcome = outcome == "completed"   ? RunOutcome::kCompleted
+                  : outcome == "cancelled" ? RunOutcome::kCancelled
+                                           : RunOutcome::kFailed;
+    run.pushed = json.at("pushed").get<uint64_t>();
+    run.pulled = json.at("pulled").get<uint64_t>();
+    run.conflicts = json.at("conflicts").get<uint64_t>();
+    run.rejected = json.at("rejected").get<uint64_t>();
+    run.error = json.at("error").get<std::string>();
+  } catch (const Json::exception&) {
+    // Stored history is informational: a record that does not decode is
+    // skipped rather than failing the whole listing.
+    return std::nullopt;
+  }
+  return run;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+Status ErrorForHttpStatus(int status, std::string_view body) {
+  const std::string detail = "HTTP " + std::to_string(status) + ": " + DescribeErrorBody(body);
+  if (status == 401 || status == 403) return Status(ErrorCode::kUnauthenticated, detail);
+  if (status == 408 || status == 429 || status >= 500)
+    return Status(ErrorCode::kUnavailable, detail);
+  return Status(ErrorCode::kProtocol, detail);
+}
+
+}  // namespace
+
+std::string_view SyncStateName(SyncState state) {
+  switch (state) {
+    case SyncState::kNeverSynced:
+      return "never_synced";
+    case SyncState::kIdle:
+      return "idle";
+    case SyncState::kSyncing:
+      return "syncing";
+    case SyncState::kOffline:
+      return "offline";
+    case SyncState::kError:
+      return "error";
+  }
+  return "unknown";
+}
+
+std::string_view TriggerReasonName(TriggerReason reason) {
+  switch (reason) {
+    case TriggerReason::kLocalWrite:
+      return "local_write";
+    case TriggerReason::kOnline:
+      return "online";
+    case TriggerReason::kInterval:
+      return "interval";
+    case TriggerReason::kPoke:
+      return "poke";
+    case TriggerReason::kManual:
+      return "manual";
+    case TriggerReason::kBackgroundSync:
+      return "background_sync";
+    case TriggerReason::kAppStart:
+      return "app_start";
+    case TriggerReason::kRetry:
+      return "retry";
+    case TriggerReason::kFollowUp:
+      return "follow_up";
+  }
+  return "unknown";
+}
+
+std::string_view RunOutcomeName(RunOutcome outcome) {
+  switch (outcome) {
+    case RunOutcome::kCompleted:
+      return "completed";
+    case RunOutcome::kFailed:
+      return "failed";
+    case RunOutcome::kCancelled:
+      return "cancelled";
+  }
+  return "unknown";
+}
+
+std::optional<TimeMs> ParseRetryAfter(std::string_view value, TimeMs now) {
+  while (!value.empty() && value.front() == ' ')
+    value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ')
+    value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  if (auto seconds = keys::ParseDecimal(value)) {
+    // Bounded so an absurd header cannot park the client for years.
+    constexpr uint64_t kMaxSeconds = 24 * 60 * 60;
+    return static_cast<TimeMs>(std::min(*seconds, kMaxSeconds)) * 1000;
+  }
+  // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
+  static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  if (value.size() != 29 || value.substr(25) != " GMT") return std::nullopt;
+  const auto number = [&](std::size_t at, std::size_t length) -> std::optional<uint64_t> {
+    return keys::ParseDecimal(value.substr(at, length));
+  };
+  auto day = number(5, 2), year = number(12, 4), hour = number(17, 2), minute = number(20, 2),
+       second = number(23, 2);
+  unsigned month = 0;
+  for (unsigned m = 0; m < 12; ++m) {
+    if (value.substr(8, 3) == kMonths[m]) month = m + 1;
+  }
+  if (!day || !year || !hour || !minute || !second || month == 0) return std::nullopt;
+  const int64_t epoch_seconds =
+      DaysFromCivil(static_cast<int64_t>(*year), month, static_cast<unsigned>(*day)) * 86400 +
+      static_cast<int64_t>(*hour * 3600 + *minute * 60 + *second);
+  return std::max<TimeMs>(0, epoch_seconds * 1000 - now);
+}
+
+SyncEngine::SyncEngine(Store& store, EngineOptions options, std::string client_id)
+    : store_(store),
+      options_(std::move(options)),
+      client_id_(std::move(client_id)),
+      outbox_(store, client_id_),
+      replica_(store, outbox_),
+      clock_(client_id_),
+      random_(options_.random_seed ^ 0x9e3779b97f4a7c15ull) {}
+
+Result<std::unique_ptr<SyncEngine>> SyncEngine::Open(Store& store, EngineOptions options,
+                                                     TimeMs now) {
+  FERRY_ASSIGN_OR_RETURN(auto format, store.Get(kFormatKey));
+  if (format) {
+    auto number = keys::ParseDecimal(*format);
+    if (!number) return Status(ErrorCode::kCorruption, "store format marker does not decode");
+    if (*number > kStoreFormat) {
+      return Status(ErrorCode::kUnsupportedVersion,
+                    "store format " + std::to_string(*number) +
+                        " was written by a newer Ferry (this build reads format " +
+                        std::to_string(kStoreFormat) + ")");
+    }
+  }
+  FERRY_ASSIGN_OR_RETURN(auto stored_id, store.Get(kClientIdKey));
+  std::string client_id;
+  if (stored_id) {
+    client_id = *stored_id;
+    if (!ValidateClientId(client_id).ok()) {
+      return Status(ErrorCode::kCorruption, "stored client id is malformed");
+    }
+  } else {
+    std::mt19937_64 random(options.random_seed);
+    client_id = GenerateClientId(random);
+    WriteBatch batch;
+    batch.Put(kFormatKey, std::to_string(kStoreFormat));
+    batch.Put(kClientIdKey, client_id);
+    FERRY_RETURN_IF_ERROR(store.Commit(batch));
+  }
+  std::unique_ptr<SyncEngine> engine(new SyncEngine(store, std::move(options), client_id));
+  FERRY_RETURN_IF_ERROR(engine->Load(now));
+  return engine;
+}
+
+Status SyncEngine::Load(TimeMs now) {
+  FERRY_RETURN_IF_ERROR(outbox_.Load());
+  FERRY_ASSIGN_OR_RETURN(auto hlc, store_.Get(kHlcKey));
+  if (hlc) {
+    auto stamp = HlcStamp::Parse(*hlc);
+    if (!stamp.ok()) return Status(ErrorCode::kCorruption, "stored HLC stamp does not decode");
+    clock_.Restore(*stamp);
+  }
+  FERRY_ASSIGN_OR_RETURN(auto cursor, store_.Get(kCursorKey));
+  cursor_ = cursor.value_or("");
+  FERRY_ASSIGN_OR_RETURN(auto resync, store_.Get(kResyncKey));
+  resyncing_ = resync.has_value();
+  FERRY_ASSIGN_OR_RETURN(auto stats, store_.Get(kStatsKey));
+  if (stats) {
+    auto json = ParseJson(*stats);
+    if (json.ok() && json->is_object()) statistics_ = DecodeStatistics(*json);
+  }
+  FERRY_ASSIGN_OR_RETURN(auto next_run, store_.Get(kNextRunKey));
+  if (next_run) next_run_id_ = keys::ParseDecimal(*next_run).value_or(1);
+  FERRY_ASSIGN_OR_RETURN(auto last_synced, store_.Get(kLastSyncedKey));
+  if (last_synced) {
+    if (auto at = keys::ParseDecimal(*last_synced)) last_synced_at_ = static_cast<TimeMs>(*at);
+  }
+  if (options_.interval_ms) interval_at_ = now + *options_.interval_ms;
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------- inputs
+
+Result<uint64_t> SyncEngine::HandleLocalWrite(MutationOp op, const DocumentId& id,
+                                              const Json& value, TimeMs now) {
+  FERRY_RETURN_IF_ERROR(ValidateDocumentId(id));
+  FERRY_RETURN_IF_ERROR(ValidateMutationValue(op, value));
+  FERRY_ASSIGN_OR_RETURN(HlcStamp stamp, clock_.Now(now));
+  Mutation mutation;
+  mutation.client_id = client_id_;
+  mutation.seq = outbox_.AllocateSeq();
+  mutation.op = op;
+  mutation.document = id;
+  mutation.value = value;
+  mutation.hlc = stamp;
+
+  Transaction txn(store_);
+  auto write = replica_.StageLocalWrite(txn, std::move(mutation), /*allow_coalescing=*/true);
+  if (!write.ok()) {
+    ReloadAfterStorageFailure();
+    return write.status();
+  }
+  txn.Put(kHlcKey, stamp.ToString());
+  if (Status committed = txn.Commit(); !committed.ok()) {
+    ReloadAfterStorageFailure();
+    return committed;
+  }
+  if (run_) ++run_->push_total;
+  Emit(DocumentsChangedEvent{{id}, false});
+  if (options_.sync_on_local_write && online_ && !debounce_at_) {
+    debounce_at_ = now + options_.local_write_debounce_ms;
+  }
+  EmitStatusIfChanged();
+  return write->entry.mutation.seq;
+}
+
+RunTicket SyncEngine::HandleTrigger(TriggerReason reason, TimeMs now) {
+  if (run_) {
+    // A run still pushing will also push whatever is pending now and then
+    // pull, so it covers this trigger; a run already pulling may have missed
+    // writes or pokes, so another run follows it.
+    if (run_->phase == SyncPhase::kPush) return run_->id;
+    run_->follow_up = true;
+    return run_->id + 1;
+  }
+  const RunTicket ticket = next_run_id_;
+  StartRun(reason, now);
+  EmitStatusIfChanged();
+  return ticket;
+}
+
+void SyncEngine::HandleResponse(RequestId id, const HttpResponse& response, TimeMs now) {
+  if (!run_ || run_->request != id) return;  // cancelled, timed out or unknown: ignore
+  run_->request.reset();
+  statistics_.bytes_received += response.body.size();
+  if (run_->phase == SyncPhase::kPush) {
+    HandlePushResponse(response, now);
+  } else {
+    HandlePullResponse(response, now);
+  }
+  EmitStatusIfChanged();
+}
+
+void SyncEngine::HandleTimeout(TimeMs now) {
+  if (run_ && run_->request && now >= run_->request_deadline) {
+    AbortRequest();
+    FailRun(Status(ErrorCode::kUnavailable, "request timed out"), now);
+  }
+  if (retry_at_ && now >= *retry_at_) {
+    retry_at_.reset();
+    if (!run_) StartRun(TriggerReason::kRetry, now);
+  }
+  if (debounce_at_ && now >= *debounce_at_) {
+    debounce_at_.reset();
+    if (!run_) {
+      StartRun(TriggerReason::kLocalWrite, now);
+    } else if (run_->phase == SyncPhase::kPull) {
+      run_->follow_up = true;
+    }
+  }
+  if (interval_at_ && now >= *interval_at_) {
+    interval_at_ =
+        options_.interval_ms ? std::optional<TimeMs>(now + *options_.interval_ms) : std::nullopt;
+    if (!run_ && !retry_at_) StartRun(TriggerReason::kInterval, now);
+  }
+  EmitStatusIfChanged();
+}
+
+void SyncEngine::HandleOnline(bool online, TimeMs now) {
+  if (online == online_) return;
+  online_ = online;
+  if (!online) {
+    retry_at_.reset();
+    debounce_at_.reset();
+    if (run_) {
+      AbortRequest();
+      FailRun(Status(ErrorCode::kUnavailable, "went offline"), now, std::nullopt, false);
+    }
+  } else {
+    consecutive_failures_ = 0;
+    if (!run_) StartRun(TriggerReason::kOnline, now);
+  }
+  EmitStatusIfChanged();
+}
+
+void SyncEngine::Cancel(TimeMs now) {
+  retry_at_.reset();
+  debounce_at_.reset();
+  if (run_) {
+    AbortRequest();
+    EndRun(RunOutcome::kCancelled, "cancelled", now);
+  }
+  EmitStatusIfChanged();
+}
+
+void SyncEngine::SetInterval(std::optional<TimeMs> interval_ms, TimeMs now) {
+  options_.interval_ms = interval_ms;
+  interval_at_ = interval_ms ? std::optional<TimeMs>(now + *interval_ms) : std::nullopt;
+}
+
+// ---------------------------------------------------------------- outputs
+
+std::optional<Action> SyncEngine::PollAction() {
+  if (actions_.empty()) return std::nullopt;
+  Action action = std::move(actions_.front());
+  actions_.pop_front();
+  return action;
+}
+
+std::optional<TimeMs> SyncEngine::PollTimeout() const {
+  std::optional<TimeMs> earliest;
+  const auto consider = [&earliest](std::optional<TimeMs> at) {
+    if (at && (!earliest || *at < *earliest)) earliest = at;
+  };
+  if (run_ && run_->request) consider(run_->request_deadline);
+  consider(retry_at_);
+  consider(debounce_at_);
+  consider(interval_at_);
+  return earliest;
+}
+
+// ---------------------------------------------------------------- sync runs
+
+void SyncEngine::StartRun(TriggerReason reason, TimeMs now) {
+  debounce_at_.reset();
+  retry_at_.reset();
+  Run run;
+  run.id = next_run_id_++;
+  run.reason = reason;
+  run.started_at = now;
+  run.push_total = outbox_.pending_count();
+  run.batch_count_limit = options_.batch.max_count;
+  run_ = std::move(run);
+  ++statistics_.runs_started;
+  Emit(SyncStartedEvent{run_->id, reason});
+  if (!online_) {
+    FailRun(Status(ErrorCode::kUnavailable, "offline"), now, std::nullopt, false);
+    return;
+  }
+  SendNextPush(now);
+}
+
+void SyncEngine::SendRequestNow(std::string method, std::string target, std::string body,
+                                TimeMs now) {
+  HttpRequest request;
+  request.id = next_request_id_++;
+  request.method = std::move(method);
+  request.target = std::move(target);
+  request.body = std::move(body);
+  request.timeout_ms = options_.request_timeout_ms;
+  statistics_.bytes_sent += request.body.size();
+  run_->request = request.id;
+  run_->request_deadline = now + options_.request_timeout_ms;
+  actions_.push_back(SendRequest{std::move(request)});
+}
+
+void SyncEngine::SendNextPush(TimeMs now) {
+  BatchLimits limits = options_.batch;
+  limits.max_count = std::max<std::size_t>(1, std::min(limits.max_count, run_->batch_count_limit));
+  auto batch = outbox_.SelectBatch(limits);
+  if (!batch.ok()) {
+    FailRun(batch.status(), now);
+    return;
+  }
+  if (batch->empty()) {
+    SendPull(now);
+    return;
+  }
+  // Count the attempt durably before sending: after a crash, an entry with
+  // attempts > 0 may already be applied at the server, so it must never be
+  // coalesced with a later write.
+  Transaction txn(store_);
+  for (OutboxEntry& entry : *batch) {
+    const OutboxEntry previous = entry;
+    ++entry.attempts;
+    outbox_.StagePut(txn, entry, &previous);
+  }
+  if (Status committed = txn.Commit(); !committed.ok()) {
+    ReloadAfterStorageFailure();
+    FailRun(committed, now);
+    return;
+  }
+  PushRequest request;
+  request.client_id = client_id_;
+  for (const OutboxEntry& entry : *batch) {
+    request.mutations.push_back(entry.mutation);
+    outbox_.in_flight().insert(entry.mutation.seq);
+  }
+  run_->batch = std::move(*batch);
+  SendRequestNow("POST", std::string(kPushPath), EncodePushRequest(request), now);
+}
+
+void SyncEngine::HandlePushResponse(const HttpResponse& response, TimeMs now) {
+  outbox_.in_flight().clear();
+  std::vector<OutboxEntry> batch = std::move(run_->batch);
+  run_->batch.clear();
+  if (response.status == 0) {
+    FailRun(Status(ErrorCode::kUnavailable, "network error: " + response.transport_error), now);
+    return;
+  }
+  if (response.status != 200) {
+    Status error = ErrorForHttpStatus(response.status, response.body);
+    if (error.code() != ErrorCode::kProtocol) {
+      FailRun(error, now, ParseRetryAfter(response.retry_after, now));
+      return;
+    }
+    // The server refused the request as a whole (400, 413, ...). Halve the
+    // batch until the refusal isolates a single mutation, then dead-letter
+    // that one so it cannot block the queue behind it.
+    if (batch.size() > 1) {
+      run_->batch_count_limit = batch.size() / 2;
+      SendNextPush(now);
+      return;
+    }
+    Transaction txn(store_);
+    if (Status staged = replica_.StageDeadLetter(txn, batch.front(), error.message());
+        !staged.ok() || !(staged = txn.Commit()).ok()) {
+      ReloadAfterStorageFailure();
+      FailRun(staged, now);
+      return;
+    }
+    ++run_->rejected;
+    ++statistics_.rejected;
+    Emit(MutationRejectedEvent{batch.front().mutation, error.message()});
+    Emit(DocumentsChangedEvent{{batch.front().mutation.document}, true});
+    SendNextPush(now);
+    return;
+  }
+
+  PushRequest sent;
+  sent.client_id = client_id_;
+  for (const OutboxEntry& entry : batch)
+    sent.mutations.push_back(entry.mutation);
+  auto decoded = DecodePushResponse(response.body, sent, options_.protocol);
+  if (!decoded.ok()) {
+    FailRun(decoded.status(), now);
+    return;
+  }
+  Transaction txn(store_);
+  std::vector<Event> events;
+  std::vector<DocumentId> changed;
+  uint64_t pushed = 0, conflicts = 0, rejected = 0;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const OutboxEntry& entry = batch[i];
+    const PushResult& result = decoded->results[i];
+    Status staged;
+    switch (result.status) {
+      case PushResultStatus::kApplied:
+        staged = replica_.StageApplied(txn, entry, result.version);
+        ++pushed;
+        break;
+      case PushResultStatus::kDuplicate:
+        // Applied by an earlier delivery whose answer was lost; the pull that
+        // follows brings the server's state of the document.
+        staged = replica_.StageRemoved(txn, entry, std::nullopt);
+        changed.push_back(entry.mutation.document);
+        ++pushed;
+        break;
+      case PushResultStatus::kConflict:
+        // Server wins (strategies come later): the write is dropped and the
+        // replica takes the server's document.
+        staged = replica_.StageRemoved(txn, entry, result.current);
+        changed.push_back(entry.mutation.document);
+        events.push_back(
+            SyncConflictEvent{run_->id, entry.mutation, result.current, "server_wins"});
+        ++conflicts;
+        break;
+      case PushResultStatus::kRejected:
+        staged = replica_.StageDeadLetter(txn, entry, result.error);
+        changed.push_back(entry.mutation.document);
+        events.push_back(MutationRejectedEvent{entry.mutation, result.error});
+        ++rejected;
+        break;
+    }
+    if (!staged.ok()) {
+      ReloadAfterStorageFailure();
+      FailRun(staged, now);
+      return;
+    }
+  }
+  if (Status committed = txn.Commit(); !committed.ok()) {
+    ReloadAfterStorageFailure();
+    FailRun(committed, now);
+    return;
+  }
+  run_->pushed += pushed;
+  run_->conflicts += conflicts;
+  run_->rejected += rejected;
+  statistics_.mutations_pushed += pushed;
+  statistics_.conflicts += conflicts;
+  statistics_.rejected += rejected;
+  for (Event& event : events)
+    Emit(std::move(event));
+  if (!changed.empty()) Emit(DocumentsChangedEvent{std::move(changed), true});
+  EmitProgress();
+  SendNextPush(now);
+}
+
+void SyncEngine::SendPull(TimeMs now) {
+  if (run_->phase != SyncPhase::kPull) {
+    run_->phase = SyncPhase::kPull;
+    // A resync interrupted by a crash or failure starts over: the set of
+    // documents seen so far is not persisted.
+    if (resyncing_) {
+      cursor_.clear();
+      resync_seen_.clear();
+    }
+  }
+  run_->pull_cursor_sent = cursor_;
+  PullRequest request{cursor_, options_.pull_page_size};
+  SendRequestNow("GET", EncodePullTarget(request), "", now);
+}
+
+void SyncEngine::HandlePullResponse(const HttpResponse& response, TimeMs now) {
+  if (response.status == 0) {
+    FailRun(Status(ErrorCode::kUnavailable, "network error: " + response.transport_error), now);
+    return;
+  }
+  if (response.status == 410) {
+    if (cursor_.empty()) {
+      FailRun(Status(ErrorCode::kProtocol, "server expired a pull from the beginning"), now);
+      return;
+    }
+    // The cursor expired: pull everything again, keep pending writes, and
+    // afterwards forget documents the server no longer has.
+    WriteBatch batch;
+    batch.Put(kResyncKey, "1");
+    batch.Delete(kCursorKey);
+    if (Status committed = store_.Commit(batch); !committed.ok()) {
+      FailRun(committed, now);
+      return;
+    }
+    resyncing_ = true;
+    cursor_.clear();
+    resync_seen_.clear();
+    ++statistics_.full_resyncs;
+    SendPull(now);
+    return;
+  }
+  if (response.status != 200) {
+    FailRun(ErrorForHttpStatus(response.status, response.body), now,
+            ParseRetryAfter(response.retry_after, now));
+    return;
+  }
+  auto decoded = DecodePullResponse(response.body, options_.protocol);
+  if (!decoded.ok()) {
+    FailRun(decoded.status(), now);
+    return;
+  }
+  Transaction txn(store_);
+  std::vector<DocumentId> changed;
+  for (const ServerDocument& change : decoded->changes) {
+    auto view_changed = replica_.StageRemoteChange(txn, change);
+    if (!view_changed.ok()) {
+      ReloadAfterStorageFailure();
+      FailRun(view_changed.status(), now);
+      return;
+    }
+    if (*view_changed) changed.push_back(change.document);
+    if (resyncing_) resync_seen_.insert(change.document);
+  }
+  txn.Put(kCursorKey, decoded->cursor);
+  if (Status committed = txn.Commit(); !committed.ok()) {
+    ReloadAfterStorageFailure();
+    FailRun(committed, now);
+    return;
+  }
+  const bool progressed = !decoded->changes.empty() || decoded->cursor != cursor_;
+  cursor_ = decoded->cursor;
+  run_->pulled += decoded->changes.size();
+  statistics_.documents_pulled += decoded->changes.size();
+  if (!changed.empty()) Emit(DocumentsChangedEvent{std::move(changed), true});
+  EmitProgress();
+  if (decoded->has_more) {
+    if (!progressed) {
+      FailRun(Status(ErrorCode::kProtocol, "server reported more changes but made no progress"),
+              now);
+      return;
+    }
+    SendPull(now);
+    return;
+  }
+  if (resyncing_) {
+    if (Status finished = FinishResync(); !finished.ok()) {
+      FailRun(finished, now);
+      return;
+    }
+  }
+  CompleteRun(now);
+}
+
+Status SyncEngine::FinishResync() {
+  std::vector<DocumentId> gone;
+  FERRY_RETURN_IF_ERROR(replica_.ForEachServerCopy([&](const DocumentId& id) {
+    if (!resync_seen_.contains(id)) gone.push_back(id);
+    return true;
+  }));
+  Transaction txn(store_);
+  std::vector<DocumentId> changed;
+  for (const DocumentId& id : gone) {
+    FERRY_ASSIGN_OR_RETURN(const bool view_changed, replica_.StageForget(txn, id));
+    if (view_changed) changed.push_back(id);
+  }
+  txn.Delete(kResyncKey);
+  FERRY_RETURN_IF_ERROR(txn.Commit());
+  resyncing_ = false;
+  resync_seen_.clear();
+  if (!changed.empty()) Emit(DocumentsChangedEvent{std::move(changed), true});
+  return Status::Ok();
+}
+
+void SyncEngine::CompleteRun(TimeMs now) {
+  last_synced_at_ = now;
+  consecutive_failures_ = 0;
+  last_run_failed_ = false;
+  last_error_.clear();
+  const bool follow_up = run_->follow_up;
+  EndRun(RunOutcome::kCompleted, "", now);
+  if (options_.interval_ms) interval_at_ = now + *options_.interval_ms;
+  // Writes that arrived while the run was pulling are pushed by a follow-up
+  // run now rather than waiting for the next trigger.
+  const bool pending_left = outbox_.pending_count() > 0;
+  if (follow_up || pending_left) StartRun(TriggerReason::kFollowUp, now);
+}
+
+void SyncEngine::FailRun(const Status& error, TimeMs now, std::optional<TimeMs> retry_after,
+                         bool retry) {
+  outbox_.in_flight().clear();
+  last_run_failed_ = true;
+  last_error_ = error.ToString();
+  EndRun(RunOutcome::kFailed, last_error_, now);
+  if (retry && online_) {
+    ++consecutive_failures_;
+    TimeMs delay = BackoffDelay();
+    if (retry_after) delay = std::max(delay, *retry_after);
+    retry_at_ = now + delay;
+  }
+}
+
+void SyncEngine::EndRun(RunOutcome outcome, const std::string& error, TimeMs now) {
+  SyncRunRecord record;
+  record.run_id = run_->id;
+  record.reason = run_->reason;
+  record.started_at = run_->started_at;
+  record.finished_at = now;
+  record.outcome = outcome;
+  record.pushed = run_->pushed;
+  record.pulled = run_->pulled;
+  record.conflicts = run_->conflicts;
+  record.rejected = run_->rejected;
+  record.error = error;
+  run_.reset();
+  outbox_.in_flight().clear();
+  switch (outcome) {
+    case RunOutcome::kCompleted:
+      ++statistics_.runs_completed;
+      break;
+    case RunOutcome::kFailed:
+      ++statistics_.runs_failed;
+      break;
+    case RunOutcome::kCancelled:
+      ++statistics_.runs_cancelled;
+      break;
+  }
+  // History and statistics are informational: if persisting them fails the
+  // run's outcome stands (the sync state itself was committed already).
+  WriteBatch batch;
+  batch.Put(std::string(kHistoryPrefix) + keys::OrderedNumber(record.run_id),
+            DumpJson(EncodeRun(record)));
+  if (record.run_id > options_.history_limit) {
+    batch.Delete(std::string(kHistoryPrefix) +
+                 keys::OrderedNumber(record.run_id - options_.history_limit));
+  }
+  batch.Put(kStatsKey, DumpJson(EncodeStatistics(statistics_)));
+  batch.Put(kNextRunKey, std::to_string(next_run_id_));
+  if (last_synced_at_) batch.Put(kLastSyncedKey, std::to_string(*last_synced_at_));
+  store_.Commit(batch).IgnoreError();
+  if (outcome == RunOutcome::kCompleted) {
+    Emit(SyncCompletedEvent{std::move(record)});
+  } else {
+    Emit(SyncFailedEvent{std::move(record)});
+  }
+}
+
+void SyncEngine::AbortRequest() {
+  if (run_ && run_->request) {
+    actions_.push_back(CancelRequest{*run_->request});
+    run_->request.reset();
+  }
+  outbox_.in_flight().clear();
+}
+
+TimeMs SyncEngine::BackoffDelay() {
+  const uint32_t exponent = std::min<uint32_t>(consecutive_failures_ - 1, 30);
+  const TimeMs cap =
+      std::min<TimeMs>(options_.backoff_max_ms, options_.backoff_base_ms << exponent);
+  std::uniform_int_distribution<TimeMs> jitter(1, std::max<TimeMs>(1, cap));
+  return jitter(random_);
+}
+
+void SyncEngine::ReloadAfterStorageFailure() {
+  // The in-memory counters may have moved for staged changes that never
+  // committed; the store is the truth.
+  std::set<uint64_t> in_flight = outbox_.in_flight();
+  outbox_.Load().IgnoreError();
+  outbox_.in_flight() = std::move(in_flight);
+}
+
+void SyncEngine::Emit(Event event) {
+  actions_.push_back(std::move(event));
+}
+
+void SyncEngine::EmitProgress() {
+  if (!run_) return;
+  Emit(SyncProgressEvent{run_->id, run_->phase, run_->pushed,
+                         std::max(run_->push_total, run_->pushed), run_->pulled});
+}
+
+void SyncEngine::EmitStatusIfChanged() {
+  SyncStatus current = status();
+  if (last_status_emitted_ && *last_status_emitted_ == current) return;
+  last_status_emitted_ = current;
+  Emit(StatusChangedEvent{std::move(current)});
+}
+
+// ---------------------------------------------------------------- queries
+
+SyncStatus SyncEngine::status() const {
+  SyncStatus status;
+  if (run_) {
+    status.state = SyncState::kSyncing;
+  } else if (!online_) {
+    status.state = SyncState::kOffline;
+  } else if (last_run_failed_) {
+    status.state = SyncState::kError;
+  } else if (!last_synced_at_) {
+    status.state = SyncState::kNeverSynced;
+  } else {
+    status.state = SyncState::kIdle;
+  }
+  status.pending = outbox_.pending_count();
+  status.failed = outbox_.dead_count();
+  status.last_synced_at = last_synced_at_;
+  status.last_error = last_error_;
+  status.next_retry_at = retry_at_;
+  return status;
+}
+
+Result<std::optional<Json>> SyncEngine::Get(const DocumentId& id) {
+  FERRY_RETURN_IF_ERROR(ValidateDocumentId(id));
+  return replica_.Get(id);
+}
+
+Result<std::vector<std::pair<std::string, Json>>> SyncEngine::Scan(std::string_view collection,
+                                                                   std::string_view key_prefix,
+                                                                   std::size_t limit) {
+  FERRY_RETURN_IF_ERROR(ValidateDocumentId({std::string(collection), "x"}));
+  return replica_.Scan(collection, key_prefix, limit);
+}
+
+Result<std::vector<SyncRunRecord>> SyncEngine::History(std::size_t limit) {
+  std::vector<SyncRunRecord> runs;
+  FERRY_RETURN_IF_ERROR(
+      store_.ScanPrefix(kHistoryPrefix, [&](std::string_view, std::string_view value) {
+        auto json = ParseJson(value);
+        if (json.ok()) {
+          if (auto run = DecodeRun(*json)) runs.push_back(std::move(*run));
+        }
+        return true;
+      }));
+  std::reverse(runs.begin(), runs.end());
+  if (runs.size() > limit) runs.resize(limit);
+  return runs;
+}
+
+Result<std::vector<OutboxEntry>> SyncEngine::FailedMutations() {
+  return outbox_.ListDead();
+}
+
+Result<uint64_t> SyncEngine::RetryFailedMutation(uint64_t seq, TimeMs now) {
+  Transaction txn(store_);
+  FERRY_ASSIGN_OR_RETURN(auto entry, outbox_.Read(txn, seq));
+  if (!entry || !entry->dead) {
+    return Status(ErrorCode::kNotFound, "no failed mutation with seq " + std::to_string(seq));
+  }
+  FERRY_ASSIGN_OR_RETURN(HlcStamp stamp, clock_.Now(now));
+  auto retried = replica_.StageRetry(txn, *entry, outbox_.AllocateSeq(), stamp);
+  Status committed =
+      retried.ok() ? (txn.Put(kHlcKey, stamp.ToString()), txn.Commit()) : retried.status();
+  if (!committed.ok()) {
+    ReloadAfterStorageFailure();
+    return committed;
+  }
+  Emit(DocumentsChangedEvent{{entry->mutation.document}, false});
+  if (options_.sync_on_local_write && online_ && !debounce_at_) {
+    debounce_at_ = now + options_.local_write_debounce_ms;
+  }
+  EmitStatusIfChanged();
+  return retried->mutation.seq;
+}
+
+Status SyncEngine::DiscardFailedMutation(uint64_t seq, TimeMs) {
+  Transaction txn(store_);
+  FERRY_ASSIGN_OR_RETURN(auto entry, outbox_.Read(txn, seq));
+  if (!entry || !entry->dead) {
+    return Status(ErrorCode::kNotFound, "no failed mutation with seq " + std::to_string(seq));
+  }
+  outbox_.StageRemove(txn, *entry);
+  if (Status committed = txn.Commit(); !committed.ok()) {
+    ReloadAfterStorageFailure();
+    return committed;
+  }
+  EmitStatusIfChanged();
+  return Status::Ok();
+}
+
+}  // namespace ferry

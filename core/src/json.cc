@@ -1,0 +1,119 @@
+#include "ferry/json.h"
+
+#include <vector>
+
+namespace ferry {
+namespace {
+
+// Depth of the deepest container in raw JSON text, counted without parsing so
+// that hostile input is refused in O(n) with O(1) memory. Brackets inside
+// strings do not count.
+int ScanDepth(std::string_view text, int stop_above) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = true;
+        break;
+      case '[':
+      case '{':
+        if (++depth > deepest) deepest = depth;
+        if (deepest > stop_above) return deepest;
+        break;
+      case ']':
+      case '}':
+        --depth;
+        break;
+      default:
+        break;
+    }
+  }
+  return deepest;
+}
+
+}  // namespace
+
+Result<Json> ParseJson(std::string_view text, const JsonLimits& limits) {
+  if (text.size() > limits.max_bytes) {
+    return Status(ErrorCode::kTooLarge, "JSON text of " + std::to_string(text.size()) +
+                                            " bytes exceeds the limit of " +
+                                            std::to_string(limits.max_bytes));
+  }
+  if (ScanDepth(text, limits.max_depth) > limits.max_depth) {
+    return Status(ErrorCode::kTooLarge,
+                  "JSON nesting deeper than " + std::to_string(limits.max_depth));
+  }
+  Json value = Json::parse(text, /*cb=*/nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) return Status(ErrorCode::kProtocol, "malformed JSON");
+  return value;
+}
+
+std::string DumpJson(const Json& value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+int JsonDepth(const Json& value) {
+  if (!value.is_structured()) return 0;
+  int deepest = 0;
+  for (const auto& child : value) {
+    const int d = JsonDepth(child);
+    if (d > deepest) deepest = d;
+  }
+  return deepest + 1;
+}
+
+Json ApplyMergePatch(Json target, const Json& patch) {
+  if (!patch.is_object()) return patch;
+  if (!target.is_object()) target = Json::object();
+  for (const auto& [name, member] : patch.items()) {
+    if (member.is_null()) {
+      target.erase(name);
+    } else {
+      auto found = target.find(name);
+      Json current = found == target.end() ? Json() : std::move(*found);
+      target[name] = ApplyMergePatch(std::move(current), member);
+    }
+  }
+  return target;
+}
+
+std::optional<Json> ComposeMergePatches(const Json& first, const Json& second) {
+  // A non-object second patch replaces the target whatever came before.
+  if (!second.is_object()) return second;
+  // A non-object first patch replaced the target; second then builds an
+  // object from scratch, which an object patch (a merge) cannot express.
+  if (!first.is_object()) return std::nullopt;
+  Json combined = first;
+  for (const auto& [name, member] : second.items()) {
+    auto earlier = first.find(name);
+    if (member.is_null() || !member.is_object() || earlier == first.end()) {
+      combined[name] = member;
+      continue;
+    }
+    if (earlier->is_null()) {
+      // first deleted the member, second builds a fresh object there: only a
+      // replacement says that, and a merge patch cannot replace an object.
+      return std::nullopt;
+    }
+    if (!earlier->is_object()) return std::nullopt;
+    auto nested = ComposeMergePatches(*earlier, member);
+    if (!nested) return std::nullopt;
+    combined[name] = std::move(*nested);
+  }
+  return combined;
+}
+
+}  // namespace ferry

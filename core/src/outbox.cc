@@ -1,0 +1,206 @@
+#include "ferry/outbox.h"
+
+#include "keys.h"
+
+namespace ferry {
+namespace {
+
+constexpr std::string_view kOutboxPrefix = "o/";
+constexpr std::string_view kNextSeqKey = "m/next_seq";
+// The first byte of a stored entry says its state, so Load() counts entries
+// without decoding JSON.
+constexpr char kPendingMark = 'P';
+constexpr char kDeadMark = 'D';
+
+std::string EntryKey(uint64_t seq) {
+  return std::string(kOutboxPrefix) + keys::OrderedNumber(seq);
+}
+
+}  // namespace
+
+std::string EncodeOutboxEntry(const OutboxEntry& entry) {
+  const Mutation& m = entry.mutation;
+  Json json = {{"op", MutationOpName(m.op)}, {"c", m.document.collection}, {"k", m.document.key},
+               {"b", m.base_version},        {"h", m.hlc.ToString()},      {"a", entry.attempts}};
+  if (m.op != MutationOp::kDelete) json["x"] = m.value;
+  if (entry.dead) json["e"] = entry.error;
+  std::string bytes(1, entry.dead ? kDeadMark : kPendingMark);
+  bytes += DumpJson(json);
+  return bytes;
+}
+
+Result<OutboxEntry> DecodeOutboxEntry(std::string_view client_id, uint64_t seq,
+                                      std::string_view bytes) {
+  const auto corrupt = [seq](std::string_view why) {
+    return Status(ErrorCode::kCorruption,
+                  "outbox entry " + std::to_string(seq) + " " + std::string(why));
+  };
+  if (bytes.empty() || (bytes[0] != kPendingMark && bytes[0] != kDeadMark)) {
+    return corrupt("has an unknown state mark");
+  }
+  auto json = ParseJson(bytes.substr(1));
+  if (!json.ok() || !json->is_object()) return corrupt("does not decode");
+  OutboxEntry entry;
+  entry.dead = bytes[0] == kDeadMark;
+  Mutation& m = entry.mutation;
+  m.client_id = std::string(client_id);
+  m.seq = seq;
+  const Json& j = *json;
+  auto op = j.find("op");
+  auto c = j.find("c");
+  auto k = j.find("k");
+  auto b = j.find("b");
+  auto h = j.find("h");
+  auto a = j.find("a");
+  if (op == j.end() || !op->is_string() || c == j.end() || !c->is_string() || k == j.end() ||
+      !k->is_string() || b == j.end() || !b->is_number_unsigned() || h == j.end() ||
+      !h->is_string() || a == j.end() || !a->is_number_unsigned()) {
+    return corrupt("is missing fields");
+  }
+  auto parsed_op = ParseMutationOp(op->get<std::string>());
+  if (!parsed_op.ok()) return corrupt("has an unknown op");
+  m.op = *parsed_op;
+  m.document = {c->get<std::string>(), k->get<std::string>()};
+  m.base_version = b->get<Version>();
+  auto hlc = HlcStamp::Parse(h->get<std::string>());
+  if (!hlc.ok()) return corrupt("has a malformed HLC stamp");
+  m.hlc = std::move(*hlc);
+  entry.attempts = a->get<uint32_t>();
+  if (auto x = j.find("x"); x != j.end()) m.value = *x;
+  if (auto e = j.find("e"); e != j.end() && e->is_string()) entry.error = e->get<std::string>();
+  return entry;
+}
+
+Status Outbox::Load() {
+  auto stored = store_.Get(kNextSeqKey);
+  FERRY_RETURN_IF_ERROR(stored.status());
+  next_seq_ = 1;
+  if (stored->has_value()) {
+    auto parsed = keys::ParseDecimal(**stored);
+    if (!parsed || *parsed == 0) return Status(ErrorCode::kCorruption, "next seq does not decode");
+    next_seq_ = *parsed;
+  }
+  pending_count_ = 0;
+  dead_count_ = 0;
+  uint64_t highest = 0;
+  Status failure;
+  FERRY_RETURN_IF_ERROR(
+      store_.ScanPrefix(kOutboxPrefix, [&](std::string_view key, std::string_view value) {
+        auto seq = keys::ParseOrderedNumber(key.substr(kOutboxPrefix.size()));
+        if (!seq || value.empty()) {
+          failure = Status(ErrorCode::kCorruption, "outbox key or entry does not decode");
+          return false;
+        }
+        highest = *seq;
+        if (value[0] == kDeadMark) {
+          ++dead_count_;
+        } else {
+          ++pending_count_;
+        }
+        return true;
+      }));
+  FERRY_RETURN_IF_ERROR(failure);
+  // Never reuse a seq that an entry holds, whatever the counter says.
+  if (highest >= next_seq_) next_seq_ = highest + 1;
+  in_flight_.clear();
+  return Status::Ok();
+}
+
+Result<std::optional<OutboxEntry>> Outbox::Read(Transaction& txn, uint64_t seq) {
+  FERRY_ASSIGN_OR_RETURN(auto stored, txn.Get(EntryKey(seq)));
+  if (!stored) return std::optional<OutboxEntry>();
+  FERRY_ASSIGN_OR_RETURN(OutboxEntry entry, DecodeOutboxEntry(client_id_, seq, *stored));
+  return std::optional<OutboxEntry>(std::move(entry));
+}
+
+void Outbox::StagePut(Transaction& txn, const OutboxEntry& entry, const OutboxEntry* previous) {
+  txn.Put(EntryKey(entry.mutation.seq), EncodeOutboxEntry(entry));
+  txn.Put(kNextSeqKey, std::to_string(next_seq_));
+  if (previous != nullptr) (previous->dead ? dead_count_ : pending_count_)--;
+  (entry.dead ? dead_count_ : pending_count_)++;
+}
+
+void Outbox::StageRemove(Transaction& txn, const OutboxEntry& entry) {
+  txn.Delete(EntryKey(entry.mutation.seq));
+  (entry.dead ? dead_count_ : pending_count_)--;
+}
+
+Result<std::vector<OutboxEntry>> Outbox::SelectBatch(const BatchLimits& limits) {
+  std::vector<OutboxEntry> batch;
+  std::size_t bytes = 0;
+  Status failure;
+  FERRY_RETURN_IF_ERROR(
+      store_.ScanPrefix(kOutboxPrefix, [&](std::string_view key, std::string_view value) {
+        if (!value.empty() && value[0] == kDeadMark) return true;
+        if (batch.size() >= limits.max_count) return false;
+        if (!batch.empty() && bytes + value.size() > limits.max_bytes) return false;
+        auto seq = keys::ParseOrderedNumber(key.substr(kOutboxPrefix.size()));
+        if (!seq) {
+          failure = Status(ErrorCode::kCorruption, "outbox key does not decode");
+          return false;
+        }
+        auto entry = DecodeOutboxEntry(client_id_, *seq, value);
+        if (!entry.ok()) {
+          failure = entry.status();
+          return false;
+        }
+        bytes += value.size();
+        batch.push_back(std::move(*entry));
+        return true;
+      }));
+  FERRY_RETURN_IF_ERROR(failure);
+  return batch;
+}
+
+Result<std::vector<OutboxEntry>> Outbox::ListDead() {
+  std::vector<OutboxEntry> dead;
+  Status failure;
+  FERRY_RETURN_IF_ERROR(
+      store_.ScanPrefix(kOutboxPrefix, [&](std::string_view key, std::string_view value) {
+        if (value.empty() || value[0] != kDeadMark) return true;
+        auto seq = keys::ParseOrderedNumber(key.substr(kOutboxPrefix.size()));
+        auto entry = seq ? DecodeOutboxEntry(client_id_, *seq, value)
+                         : Result<OutboxEntry>(Status(ErrorCode::kCorruption, "outbox key"));
+        if (!entry.ok()) {
+          failure = entry.status();
+          return false;
+        }
+        dead.push_back(std::move(*entry));
+        return true;
+      }));
+  FERRY_RETURN_IF_ERROR(failure);
+  return dead;
+}
+
+std::optional<Mutation> CoalesceMutations(const Mutation& earlier, const Mutation& later) {
+  Mutation combined = later;
+  combined.base_version = earlier.base_version;
+  switch (later.op) {
+    case MutationOp::kPut:
+    case MutationOp::kDelete:
+      // A put or delete overwrites whatever came before.
+      return combined;
+    case MutationOp::kPatch:
+      switch (earlier.op) {
+        case MutationOp::kPut:
+          // put(v) then patch(p) is put(v with p applied).
+          combined.op = MutationOp::kPut;
+          combined.value = ApplyMergePatch(earlier.value, later.value);
+          return combined;
+        case MutationOp::kDelete:
+          // The document is absent, so the patch builds it from {}.
+          combined.op = MutationOp::kPut;
+          combined.value = ApplyMergePatch(Json::object(), later.value);
+          return combined;
+        case MutationOp::kPatch: {
+          auto patch = ComposeMergePatches(earlier.value, later.value);
+          if (!patch) return std::nullopt;
+          combined.value = std::move(*patch);
+          return combined;
+        }
+      }
+  }
+  return std::nullopt;
+}
+
+}  // namespace ferry

@@ -1,0 +1,395 @@
+#include "ferry/protocol.h"
+
+#include <charconv>
+
+namespace ferry {
+namespace {
+
+Status Malformed(std::string_view where, std::string_view what) {
+  return Status(ErrorCode::kProtocol, std::string(where) + ": " + std::string(what));
+}
+
+// Typed, bounds-checked access to one JSON object's members. Every accessor
+// returns an error instead of throwing on a missing or mistyped member.
+class ObjectReader {
+ public:
+  ObjectReader(const Json& object, std::string where) : object_(object), where_(std::move(where)) {}
+
+  const std::string& where() const { return where_; }
+
+  const Json* Find(std::string_view name) const {
+    auto found = object_.find(name);
+    return found == object_.end() ? nullptr : &*found;
+  }
+
+  Result<std::string> String(std::string_view name) const {
+    const Json* member = Find(name);
+    if (member == nullptr) return Missing(name);
+    if (!member->is_string()) return WrongType(name, "a string");
+    return member->get<std::string>();
+  }
+
+  Result<uint64_t> Unsigned(std::string_view name) const {
+    const Json* member = Find(name);
+    if (member == nullptr) return Missing(name);
+    if (member->is_number_unsigned()) return member->get<uint64_t>();
+    if (member->is_number_integer() && member->get<int64_t>() >= 0) {
+      return static_cast<uint64_t>(member->get<int64_t>());
+    }
+    return WrongType(name, "a non-negative integer");
+  }
+
+  Result<bool> Bool(std::string_view name) const {
+    const Json* member = Find(name);
+    if (member == nullptr) return Missing(name);
+    if (!member->is_boolean()) return WrongType(name, "a boolean");
+    return member->get<bool>();
+  }
+
+  Result<const Json*> Array(std::string_view name) const {
+    const Json* member = Find(name);
+    if (member == nullptr) return Missing(name);
+    if (!member->is_array()) return WrongType(name, "an array");
+    return member;
+  }
+
+ private:
+  Status Missing(std::string_view name) const {
+    return Malformed(where_, "missing \"" + std::string(name) + "\"");
+  }
+  Status WrongType(std::string_view name, std::string_view expected) const {
+    return Malformed(where_, "\"" + std::string(name) + "\" must be " + std::string(expected));
+  }
+
+  const Json& object_;
+  std::string where_;
+};
+
+Result<Json> ParseBody(std::string_view body, const ProtocolLimits& limits, std::string_view what) {
+  JsonLimits json_limits;
+  json_limits.max_bytes = limits.max_body_bytes;
+  json_limits.max_depth = limits.max_depth;
+  auto parsed = ParseJson(body, json_limits);
+  if (!parsed.ok()) {
+    Status status = parsed.status();
+    return Status(status.code(), std::string(what) + ": " + status.message());
+  }
+  if (!parsed->is_object()) return Malformed(what, "body must be a JSON object");
+  return parsed;
+}
+
+Json EncodeServerDocument(const ServerDocument& document) {
+  Json out = {{"collection", document.document.collection},
+              {"key", document.document.key},
+              {"version", document.version},
+              {"deleted", !document.state.exists}};
+  if (document.state.exists) out["value"] = document.state.value;
+  return out;
+}
+
+Result<ServerDocument> DecodeServerDocument(const Json& json, std::string where) {
+  if (!json.is_object()) return Malformed(where, "must be an object");
+  ObjectReader reader(json, std::move(where));
+  ServerDocument document;
+  FERRY_ASSIGN_OR_RETURN(document.document.collection, reader.String("collection"));
+  FERRY_ASSIGN_OR_RETURN(document.document.key, reader.String("key"));
+  if (Status valid = ValidateDocumentId(document.document); !valid.ok()) {
+    return Malformed(reader.where(), valid.message());
+  }
+  FERRY_ASSIGN_OR_RETURN(document.version, reader.Unsigned("version"));
+  FERRY_ASSIGN_OR_RETURN(const bool deleted, reader.Bool("deleted"));
+  document.state.exists = !deleted;
+  if (!deleted) {
+    const Json* value = reader.Find("value");
+    if (value == nullptr || value->is_null()) {
+      return Malformed(reader.where(), "a document that is not deleted needs a value");
+    }
+    document.state.value = *value;
+  }
+  return document;
+}
+
+Result<Mutation> DecodeMutation(const Json& json, const std::string& client_id, std::string where) {
+  if (!json.is_object()) return Malformed(where, "must be an object");
+  ObjectReader reader(json, std::move(where));
+  Mutation mutation;
+  mutation.client_id = client_id;
+  FERRY_ASSIGN_OR_RETURN(mutation.seq, reader.Unsigned("seq"));
+  if (mutation.seq == 0) return Malformed(reader.where(), "\"seq\" starts at 1");
+  FERRY_ASSIGN_OR_RETURN(mutation.document.collection, reader.String("collection"));
+  FERRY_ASSIGN_OR_RETURN(mutation.document.key, reader.String("key"));
+  if (Status valid = ValidateDocumentId(mutation.document); !valid.ok()) {
+    return Malformed(reader.where(), valid.message());
+  }
+  FERRY_ASSIGN_OR_RETURN(const std::string op_name, reader.String("op"));
+  auto op = ParseMutationOp(op_name);
+  if (!op.ok()) return Malformed(reader.where(), op.status().message());
+  mutation.op = *op;
+  if (const Json* value = reader.Find("value")) mutation.value = *value;
+  FERRY_ASSIGN_OR_RETURN(mutation.base_version, reader.Unsigned("baseVersion"));
+  FERRY_ASSIGN_OR_RETURN(const std::string hlc_text, reader.String("hlc"));
+  auto hlc = HlcStamp::Parse(hlc_text);
+  if (!hlc.ok()) return Malformed(reader.where(), hlc.status().message());
+  mutation.hlc = std::move(*hlc);
+  return mutation;
+}
+
+bool IsCursorChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
+
+}  // namespace
+
+Status ValidateClientId(std::string_view client_id) {
+  if (client_id.empty() || client_id.size() > 64) {
+    return Status(ErrorCode::kInvalidArgument, "client id must be 1 to 64 characters");
+  }
+  for (char c : client_id) {
+    if (!IsCursorChar(c) || c == '.') {
+      return Status(ErrorCode::kInvalidArgument, "client id may hold only [A-Za-z0-9_-]");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateCursor(std::string_view cursor, const ProtocolLimits& limits) {
+  if (cursor.size() > limits.max_cursor_bytes) {
+    return Status(ErrorCode::kProtocol,
+                  "cursor is longer than " + std::to_string(limits.max_cursor_bytes) + " bytes");
+  }
+  for (char c : cursor) {
+    if (!IsCursorChar(c))
+      return Status(ErrorCode::kProtocol, "cursor holds a character outside [A-Za-z0-9._-]");
+  }
+  return Status::Ok();
+}
+
+std::string_view PushResultStatusName(PushResultStatus status) {
+  switch (status) {
+    case PushResultStatus::kApplied:
+      return "applied";
+    case PushResultStatus::kDuplicate:
+      return "duplicate";
+    case PushResultStatus::kConflict:
+      return "conflict";
+    case PushResultStatus::kRejected:
+      return "rejected";
+  }
+  return "unknown";
+}
+
+std::string EncodePushRequest(const PushRequest& request) {
+  Json mutations = Json::array();
+  for (const Mutation& mutation : request.mutations) {
+    Json item = {{"seq", mutation.seq},
+                 {"collection", mutation.document.collection},
+                 {"key", mutation.document.key},
+                 {"op", MutationOpName(mutation.op)},
+                 {"baseVersion", mutation.base_version},
+                 {"hlc", mutation.hlc.ToString()}};
+    if (mutation.op != MutationOp::kDelete) item["value"] = mutation.value;
+    mutations.push_back(std::move(item));
+  }
+  return DumpJson(Json{{"protocol", kProtocolVersion},
+                       {"clientId", request.client_id},
+                       {"mutations", std::move(mutations)}});
+}
+
+Result<PushRequest> DecodePushRequest(std::string_view body, const ProtocolLimits& limits) {
+  FERRY_ASSIGN_OR_RETURN(Json json, ParseBody(body, limits, "push request"));
+  ObjectReader reader(json, "push request");
+  FERRY_ASSIGN_OR_RETURN(const uint64_t protocol, reader.Unsigned("protocol"));
+  if (protocol != kProtocolVersion) {
+    return Status(ErrorCode::kUnsupportedVersion,
+                  "protocol version " + std::to_string(protocol) + " is not supported");
+  }
+  PushRequest request;
+  FERRY_ASSIGN_OR_RETURN(request.client_id, reader.String("clientId"));
+  if (Status valid = ValidateClientId(request.client_id); !valid.ok()) {
+    return Malformed("push request", valid.message());
+  }
+  FERRY_ASSIGN_OR_RETURN(const Json* mutations, reader.Array("mutations"));
+  if (mutations->size() > limits.max_mutations_per_push) {
+    return Status(ErrorCode::kTooLarge, "push request: more than " +
+                                            std::to_string(limits.max_mutations_per_push) +
+                                            " mutations in one batch");
+  }
+  request.mutations.reserve(mutations->size());
+  for (std::size_t i = 0; i < mutations->size(); ++i) {
+    FERRY_ASSIGN_OR_RETURN(
+        Mutation mutation,
+        DecodeMutation((*mutations)[i], request.client_id, "mutations[" + std::to_string(i) + "]"));
+    if (!request.mutations.empty() && mutation.seq <= request.mutations.back().seq) {
+      return Malformed("push request", "mutation seqs must be strictly ascending");
+    }
+    request.mutations.push_back(std::move(mutation));
+  }
+  return request;
+}
+
+std::string EncodePushResponse(const PushResponse& response) {
+  Json results = Json::array();
+  for (const PushResult& result : response.results) {
+    Json item = {{"seq", result.seq}, {"status", PushResultStatusName(result.status)}};
+    switch (result.status) {
+      case PushResultStatus::kApplied:
+        item["version"] = result.version;
+        break;
+      case PushResultStatus::kConflict:
+        item["current"] = EncodeServerDocument(result.current);
+        break;
+      case PushResultStatus::kRejected:
+        item["error"] = result.error;
+        break;
+      case PushResultStatus::kDuplicate:
+        break;
+    }
+    results.push_back(std::move(item));
+  }
+  return DumpJson(Json{{"results", std::move(results)}});
+}
+
+Result<PushResponse> DecodePushResponse(std::string_view body, const PushRequest& sent,
+                                        const ProtocolLimits& limits) {
+  FERRY_ASSIGN_OR_RETURN(Json json, ParseBody(body, limits, "push response"));
+  ObjectReader reader(json, "push response");
+  FERRY_ASSIGN_OR_RETURN(const Json* results, reader.Array("results"));
+  if (results->size() != sent.mutations.size()) {
+    return Malformed("push response", "has " + std::to_string(results->size()) + " results for " +
+                                          std::to_string(sent.mutations.size()) + " mutations");
+  }
+  PushResponse response;
+  response.results.reserve(results->size());
+  for (std::size_t i = 0; i < results->size(); ++i) {
+    const std::string where = "push response results[" + std::to_string(i) + "]";
+    const Json& item = (*results)[i];
+    if (!item.is_object()) return Malformed(where, "must be an object");
+    ObjectReader result_reader(item, where);
+    PushResult result;
+    FERRY_ASSIGN_OR_RETURN(result.seq, result_reader.Unsigned("seq"));
+    if (result.seq != sent.mutations[i].seq) {
+      return Malformed(where, "answers seq " + std::to_string(result.seq) + ", expected " +
+                                  std::to_string(sent.mutations[i].seq));
+    }
+    FERRY_ASSIGN_OR_RETURN(const std::string status, result_reader.String("status"));
+    if (status == "applied") {
+      result.status = PushResultStatus::kApplied;
+      FERRY_ASSIGN_OR_RETURN(result.version, result_reader.Unsigned("version"));
+      if (result.version == 0) return Malformed(where, "an applied mutation needs a version > 0");
+    } else if (status == "duplicate") {
+      result.status = PushResultStatus::kDuplicate;
+    } else if (status == "conflict") {
+      result.status = PushResultStatus::kConflict;
+      const Json* current = result_reader.Find("current");
+      if (current == nullptr) return Malformed(where, "a conflict needs \"current\"");
+      FERRY_ASSIGN_OR_RETURN(result.current, DecodeServerDocument(*current, where + ".current"));
+      if (result.current.document != sent.mutations[i].document) {
+        return Malformed(where, "conflict names a different document than the mutation");
+      }
+    } else if (status == "rejected") {
+      result.status = PushResultStatus::kRejected;
+      FERRY_ASSIGN_OR_RETURN(result.error, result_reader.String("error"));
+    } else {
+      return Malformed(where, "unknown status '" + status.substr(0, 32) + "'");
+    }
+    response.results.push_back(std::move(result));
+  }
+  return response;
+}
+
+std::string EncodePullTarget(const PullRequest& request) {
+  std::string target(kPullPath);
+  target += "?limit=" + std::to_string(request.limit);
+  if (!request.cursor.empty()) target += "&cursor=" + request.cursor;
+  return target;
+}
+
+Result<PullRequest> DecodePullQuery(std::string_view query, const ProtocolLimits& limits) {
+  PullRequest request;
+  request.limit = limits.max_changes_per_pull;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    std::string_view name = pair.substr(0, eq);
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    if (name == "cursor") {
+      FERRY_RETURN_IF_ERROR(ValidateCursor(value, limits));
+      request.cursor = std::string(value);
+    } else if (name == "limit") {
+      std::size_t limit = 0;
+      auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), limit);
+      if (error != std::errc() || end != value.data() + value.size() || limit == 0) {
+        return Malformed("pull request", "limit must be a positive integer");
+      }
+      request.limit = std::min(limit, limits.max_changes_per_pull);
+    }
+  }
+  return request;
+}
+
+std::string EncodePullResponse(const PullResponse& response) {
+  Json changes = Json::array();
+  for (const ServerDocument& document : response.changes) {
+    changes.push_back(EncodeServerDocument(document));
+  }
+  return DumpJson(Json{{"changes", std::move(changes)},
+                       {"cursor", response.cursor},
+                       {"hasMore", response.has_more}});
+}
+
+Result<PullResponse> DecodePullResponse(std::string_view body, const ProtocolLimits& limits) {
+  FERRY_ASSIGN_OR_RETURN(Json json, ParseBody(body, limits, "pull response"));
+  ObjectReader reader(json, "pull response");
+  PullResponse response;
+  FERRY_ASSIGN_OR_RETURN(response.cursor, reader.String("cursor"));
+  if (Status valid = ValidateCursor(response.cursor, limits); !valid.ok()) {
+    return Malformed("pull response", valid.message());
+  }
+  FERRY_ASSIGN_OR_RETURN(response.has_more, reader.Bool("hasMore"));
+  FERRY_ASSIGN_OR_RETURN(const Json* changes, reader.Array("changes"));
+  if (changes->size() > limits.max_changes_per_pull) {
+    return Status(ErrorCode::kTooLarge, "pull response: more than " +
+                                            std::to_string(limits.max_changes_per_pull) +
+                                            " changes in one page");
+  }
+  response.changes.reserve(changes->size());
+  for (std::size_t i = 0; i < changes->size(); ++i) {
+    FERRY_ASSIGN_OR_RETURN(
+        ServerDocument document,
+        DecodeServerDocument((*changes)[i], "pull response changes[" + std::to_string(i) + "]"));
+    response.changes.push_back(std::move(document));
+  }
+  return response;
+}
+
+std::string EncodeErrorBody(ErrorCode code, std::string_view message) {
+  return DumpJson(Json{{"error", {{"code", ErrorCodeName(code)}, {"message", message}}}});
+}
+
+std::string DescribeErrorBody(std::string_view body) {
+  constexpr std::size_t kMaxExcerpt = 200;
+  JsonLimits limits;
+  limits.max_bytes = 1u << 20;
+  limits.max_depth = 8;
+  auto parsed = ParseJson(body, limits);
+  if (parsed.ok() && parsed->is_object()) {
+    auto error = parsed->find("error");
+    if (error != parsed->end() && error->is_object()) {
+      auto message = error->find("message");
+      if (message != error->end() && message->is_string()) {
+        return message->get<std::string>().substr(0, kMaxExcerpt);
+      }
+    }
+  }
+  std::string excerpt(body.substr(0, kMaxExcerpt));
+  for (char& c : excerpt) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  return excerpt;
+}
+
+}  // namespace ferry

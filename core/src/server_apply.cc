@@ -1,0 +1,306 @@
+#include "ferry/server_apply.h"
+
+#include <vector>
+
+#include "keys.h"
+
+namespace ferry {
+namespace {
+
+// Key layout, all under "u/<user>\0":
+//   d/<collection>\0<key>  document record (JSON, see DocumentRecord)
+//   c/<version:20>         change log: the document last changed at version
+//   s/<clientId>           highest seq processed for that client
+//   m/head                 the user's latest version
+//   m/horizon              tombstones at or below this were purged
+std::string UserPrefix(std::string_view user) {
+  std::string prefix = "u/";
+  prefix += user;
+  prefix += '\0';
+  return prefix;
+}
+
+struct DocumentRecord {
+  Version version = 0;
+  DocumentState state;
+  std::string writer;  // client whose mutation produced this version
+  // The version before `writer`'s current run of consecutive writes began: a
+  // mutation by `writer` based on any version from here on saw no foreign write.
+  Version run_start = 0;
+};
+
+std::string EncodeRecord(const DocumentRecord& record) {
+  Json json = {{"v", record.version}, {"w", record.writer}, {"r", record.run_start}};
+  if (record.state.exists) json["x"] = record.state.value;
+  return DumpJson(json);
+}
+
+Result<DocumentRecord> DecodeRecord(std::string_view bytes) {
+  auto json = ParseJson(bytes);
+  const auto corrupt = [] {
+    return Status(ErrorCode::kCorruption, "server document record does not decode");
+  };
+  if (!json.ok() || !json->is_object()) return corrupt();
+  DocumentRecord record;
+  auto v = json->find("v");
+  auto w = json->find("w");
+  auto r = json->find("r");
+  if (v == json->end() || !v->is_number_unsigned() || w == json->end() || !w->is_string() ||
+      r == json->end() || !r->is_number_unsigned()) {
+    return corrupt();
+  }
+  record.version = v->get<Version>();
+  record.writer = w->get<std::string>();
+  record.run_start = r->get<Version>();
+  if (auto x = json->find("x"); x != json->end()) record.state = {true, *x};
+  return record;
+}
+
+Result<uint64_t> ReadNumber(Transaction& txn, const std::string& key) {
+  FERRY_ASSIGN_OR_RETURN(auto stored, txn.Get(key));
+  if (!stored) return uint64_t{0};
+  auto number = keys::ParseDecimal(*stored);
+  if (!number) return Status(ErrorCode::kCorruption, "server counter does not decode");
+  return *number;
+}
+
+Result<uint64_t> ReadNumber(Store& store, const std::string& key) {
+  Transaction txn(store);
+  return ReadNumber(txn, key);
+}
+
+Result<std::optional<DocumentRecord>> ReadRecord(Transaction& txn, const std::string& key) {
+  FERRY_ASSIGN_OR_RETURN(auto stored, txn.Get(key));
+  if (!stored) return std::optional<DocumentRecord>();
+  FERRY_ASSIGN_OR_RETURN(DocumentRecord record, DecodeRecord(*stored));
+  return std::optional<DocumentRecord>(std::move(record));
+}
+
+ServerDocument ToServerDocument(const DocumentId& id, const std::optional<DocumentRecord>& record) {
+  if (!record) return {id, 0, {}};
+  return {id, record->version, record->state};
+}
+
+int HttpStatusFor(const Status& status) {
+  switch (status.code()) {
+    case ErrorCode::kTooLarge:
+      return 413;
+    case ErrorCode::kCursorExpired:
+      return 410;
+    case ErrorCode::kIo:
+    case ErrorCode::kCorruption:
+    case ErrorCode::kInternal:
+      return 500;
+    default:
+      return 400;
+  }
+}
+
+}  // namespace
+
+ServerState::ServerState(Store& store, std::string epoch, ProtocolLimits limits)
+    : store_(store), epoch_(std::move(epoch)), limits_(limits) {}
+
+Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushRequest& request) {
+  const std::string prefix = UserPrefix(user);
+  const std::string head_key = prefix + "m/head";
+  const std::string seq_key = prefix + "s/" + request.client_id;
+  Transaction txn(store_);
+  FERRY_ASSIGN_OR_RETURN(uint64_t head, ReadNumber(txn, head_key));
+  FERRY_ASSIGN_OR_RETURN(uint64_t last_seq, ReadNumber(txn, seq_key));
+
+  ServerStatistics counted;
+  PushResponse response;
+  response.results.reserve(request.mutations.size());
+  for (const Mutation& mutation : request.mutations) {
+    PushResult result;
+    result.seq = mutation.seq;
+    if (mutation.seq <= last_seq) {
+      result.status = PushResultStatus::kDuplicate;
+      ++counted.mutations_duplicate;
+      response.results.push_back(std::move(result));
+      continue;
+    }
+    last_seq = mutation.seq;
+    if (Status valid = ValidateMutationValue(mutation.op, mutation.value); !valid.ok()) {
+      result.status = PushResultStatus::kRejected;
+      result.error = valid.message();
+      ++counted.mutations_rejected;
+      response.results.push_back(std::move(result));
+      continue;
+    }
+    const std::string document_key = prefix + "d/" + keys::DocumentSuffix(mutation.document);
+    FERRY_ASSIGN_OR_RETURN(std::optional<DocumentRecord> record, ReadRecord(txn, document_key));
+    const Version current_version = record ? record->version : 0;
+    const bool own_run = record && record->writer == mutation.client_id &&
+                         mutation.base_version >= record->run_start &&
+                         mutation.base_version <= current_version;
+    if (mutation.base_version != current_version && !own_run) {
+      result.status = PushResultStatus::kConflict;
+      result.current = ToServerDocument(mutation.document, record);
+      ++counted.mutations_conflict;
+      response.results.push_back(std::move(result));
+      continue;
+    }
+    DocumentRecord updated;
+    updated.version = ++head;
+    updated.state =
+        ApplyMutation(record ? record->state : DocumentState{}, mutation.op, mutation.value);
+    updated.writer = mutation.client_id;
+    updated.run_start =
+        record && record->writer == mutation.client_id ? record->run_start : current_version;
+    if (record) txn.Delete(prefix + "c/" + keys::OrderedNumber(record->version));
+    txn.Put(prefix + "c/" + keys::OrderedNumber(updated.version),
+            keys::DocumentSuffix(mutation.document));
+    txn.Put(document_key, EncodeRecord(updated));
+    result.status = PushResultStatus::kApplied;
+    result.version = updated.version;
+    ++counted.mutations_applied;
+    response.results.push_back(std::move(result));
+  }
+  txn.Put(head_key, std::to_string(head));
+  txn.Put(seq_key, std::to_string(last_seq));
+  FERRY_RETURN_IF_ERROR(txn.Commit());
+  statistics_.mutations_applied += counted.mutations_applied;
+  statistics_.mutations_duplicate += counted.mutations_duplicate;
+  statistics_.mutations_conflict += counted.mutations_conflict;
+  statistics_.mutations_rejected += counted.mutations_rejected;
+  return response;
+}
+
+Result<PullResponse> ServerState::ServePull(std::string_view user, const PullRequest& request) {
+  const std::string prefix = UserPrefix(user);
+  Version from = 0;
+  if (!request.cursor.empty()) {
+    const std::size_t dot = request.cursor.rfind('.');
+    std::optional<uint64_t> parsed;
+    if (dot != std::string::npos)
+      parsed = keys::ParseDecimal(std::string_view(request.cursor).substr(dot + 1));
+    if (!parsed) return Status(ErrorCode::kProtocol, "not a cursor this server issued");
+    if (request.cursor.substr(0, dot) != epoch_) {
+      return Status(ErrorCode::kCursorExpired, "cursor is from an earlier server epoch");
+    }
+    from = *parsed;
+    FERRY_ASSIGN_OR_RETURN(const uint64_t horizon, ReadNumber(store_, prefix + "m/horizon"));
+    if (from < horizon) {
+      return Status(ErrorCode::kCursorExpired, "cursor is older than the tombstone horizon");
+    }
+  }
+  const std::size_t limit =
+      std::min(std::max<std::size_t>(request.limit, 1), limits_.max_changes_per_pull);
+  // Pages are also bounded in bytes so a page of large documents still fits
+  // comfortably within a client's response limit.
+  const std::size_t byte_budget = limits_.max_body_bytes / 2;
+
+  PullResponse response;
+  Version last = from;
+  std::size_t bytes = 0;
+  Status failure;
+  const std::string log_prefix = prefix + "c/";
+  Status scanned = store_.Scan(
+      log_prefix + keys::OrderedNumber(from + 1), PrefixEnd(log_prefix),
+      [&](std::string_view key, std::string_view suffix) {
+        if (response.changes.size() >= limit || bytes >= byte_budget) {
+          response.has_more = true;
+          return false;
+        }
+        auto version = keys::ParseOrderedNumber(key.substr(log_prefix.size()));
+        auto id = keys::ParseDocumentSuffix(suffix);
+        if (!version || !id) {
+          failure = Status(ErrorCode::kCorruption, "server change log entry does not decode");
+          return false;
+        }
+        auto stored = store_.Get(prefix + "d/" + std::string(suffix));
+        if (!stored.ok()) {
+          failure = stored.status();
+          return false;
+        }
+        if (!stored->has_value()) {
+          failure = Status(ErrorCode::kCorruption, "change log names a missing document");
+          return false;
+        }
+        bytes += stored->value().size();
+        auto record = DecodeRecord(**stored);
+        if (!record.ok()) {
+          failure = record.status();
+          return false;
+        }
+        response.changes.push_back({std::move(*id), record->version, std::move(record->state)});
+        last = *version;
+        return true;
+      });
+  FERRY_RETURN_IF_ERROR(scanned);
+  FERRY_RETURN_IF_ERROR(failure);
+  response.cursor = epoch_ + "." + std::to_string(last);
+  return response;
+}
+
+Status ServerState::PurgeTombstones(std::string_view user, Version version) {
+  const std::string prefix = UserPrefix(user);
+  const std::string log_prefix = prefix + "c/";
+  Transaction txn(store_);
+  Status failure;
+  FERRY_RETURN_IF_ERROR(store_.Scan(log_prefix, log_prefix + keys::OrderedNumber(version + 1),
+                                    [&](std::string_view key, std::string_view suffix) {
+                                      const std::string document_key =
+                                          prefix + "d/" + std::string(suffix);
+                                      auto record = ReadRecord(txn, document_key);
+                                      if (!record.ok()) {
+                                        failure = record.status();
+                                        return false;
+                                      }
+                                      if (record->has_value() && !record->value().state.exists) {
+                                        txn.Delete(document_key);
+                                        txn.Delete(key);
+                                      }
+                                      return true;
+                                    }));
+  FERRY_RETURN_IF_ERROR(failure);
+  FERRY_ASSIGN_OR_RETURN(const uint64_t horizon, ReadNumber(txn, prefix + "m/horizon"));
+  txn.Put(prefix + "m/horizon", std::to_string(std::max(horizon, version)));
+  return txn.Commit();
+}
+
+Result<ServerDocument> ServerState::GetDocument(std::string_view user, const DocumentId& id) {
+  Transaction txn(store_);
+  FERRY_ASSIGN_OR_RETURN(auto record,
+                         ReadRecord(txn, UserPrefix(user) + "d/" + keys::DocumentSuffix(id)));
+  return ToServerDocument(id, record);
+}
+
+Result<uint64_t> ServerState::LastSeq(std::string_view user, std::string_view client_id) {
+  return ReadNumber(store_, UserPrefix(user) + "s/" + std::string(client_id));
+}
+
+ServerHttpResponse HandleServerRequest(ServerState& server, std::string_view user,
+                                       std::string_view method, std::string_view target,
+                                       std::string_view body) {
+  const std::size_t question = target.find('?');
+  const std::string_view path = target.substr(0, question);
+  const std::string_view query =
+      question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+  const auto error = [](const Status& status) {
+    return ServerHttpResponse{HttpStatusFor(status),
+                              EncodeErrorBody(status.code(), status.message())};
+  };
+  const ProtocolLimits& limits = server.limits();
+  if (path == kPushPath) {
+    if (method != "POST") return {405, EncodeErrorBody(ErrorCode::kInvalidArgument, "use POST")};
+    auto request = DecodePushRequest(body, limits);
+    if (!request.ok()) return error(request.status());
+    auto response = server.ApplyPush(user, *request);
+    if (!response.ok()) return error(response.status());
+    return {200, EncodePushResponse(*response)};
+  }
+  if (path == kPullPath) {
+    if (method != "GET") return {405, EncodeErrorBody(ErrorCode::kInvalidArgument, "use GET")};
+    auto request = DecodePullQuery(query, limits);
+    if (!request.ok()) return error(request.status());
+    auto response = server.ServePull(user, *request);
+    if (!response.ok()) return error(response.status());
+    return {200, EncodePullResponse(*response)};
+  }
+  return {404, EncodeErrorBody(ErrorCode::kNotFound, "no such endpoint")};
+}
+
+}  // namespace ferry

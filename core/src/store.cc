@@ -1,0 +1,62 @@
+#include "ferry/store.h"
+
+namespace ferry {
+
+Status Store::Put(std::string_view key, std::string_view value) {
+  WriteBatch batch;
+  batch.Put(key, value);
+  return Commit(batch);
+}
+
+Status Store::Delete(std::string_view key) {
+  WriteBatch batch;
+  batch.Delete(key);
+  return Commit(batch);
+}
+
+Status Store::ScanPrefix(std::string_view prefix, const ScanVisitor& visit) {
+  return Scan(prefix, PrefixEnd(prefix), visit);
+}
+
+std::string PrefixEnd(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty()) {
+    auto& last = reinterpret_cast<unsigned char&>(end.back());
+    if (last != 0xFF) {
+      ++last;
+      return end;
+    }
+    end.pop_back();
+  }
+  return end;
+}
+
+Result<std::optional<std::string>> Transaction::Get(std::string_view key) {
+  auto staged = staged_.find(key);
+  if (staged != staged_.end()) return staged->second;
+  return store_.Get(key);
+}
+
+void Transaction::Put(std::string_view key, std::string_view value) {
+  staged_.insert_or_assign(std::string(key), std::string(value));
+}
+
+void Transaction::Delete(std::string_view key) {
+  staged_.insert_or_assign(std::string(key), std::nullopt);
+}
+
+Status Transaction::Commit() {
+  if (staged_.empty()) return Status::Ok();
+  WriteBatch batch;
+  for (const auto& [key, value] : staged_) {
+    if (value) {
+      batch.Put(key, *value);
+    } else {
+      batch.Delete(key);
+    }
+  }
+  staged_.clear();
+  return store_.Commit(batch);
+}
+
+}  // namespace ferry

@@ -1,0 +1,151 @@
+#include "ferry/outbox.h"
+
+#include <gtest/gtest.h>
+
+#include "ferry/store_memory.h"
+
+namespace ferry {
+namespace {
+
+Mutation Write(uint64_t seq, MutationOp op, Json value, std::string key = "k") {
+  Mutation m;
+  m.client_id = "c";
+  m.seq = seq;
+  m.op = op;
+  m.document = {"docs", std::move(key)};
+  m.value = std::move(value);
+  m.hlc = {1000 + static_cast<int64_t>(seq), 0, "c"};
+  return m;
+}
+
+class OutboxTest : public ::testing::Test {
+ protected:
+  void Add(const Mutation& m, uint32_t attempts = 0) {
+    Transaction txn(store_);
+    OutboxEntry entry{m, attempts, false, ""};
+    outbox_.StagePut(txn, entry, nullptr);
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+
+  MemoryStore store_;
+  Outbox outbox_{store_, "c"};
+};
+
+TEST_F(OutboxTest, BatchesComeInSeqOrderWithinTheCountLimit) {
+  ASSERT_TRUE(outbox_.Load().ok());
+  for (int i = 0; i < 12; ++i)
+    Add(Write(outbox_.AllocateSeq(), MutationOp::kPut, Json{{"i", i}}, "k" + std::to_string(i)));
+  auto batch = outbox_.SelectBatch({.max_count = 5, .max_bytes = 1 << 20});
+  ASSERT_TRUE(batch.ok());
+  ASSERT_EQ(batch->size(), 5u);
+  for (std::size_t i = 0; i < 5; ++i)
+    EXPECT_EQ((*batch)[i].mutation.seq, i + 1);
+}
+
+TEST_F(OutboxTest, BatchesRespectTheByteLimitButAlwaysTakeOne) {
+  ASSERT_TRUE(outbox_.Load().ok());
+  const std::string big(2000, 'x');
+  for (int i = 0; i < 3; ++i)
+    Add(Write(outbox_.AllocateSeq(), MutationOp::kPut, Json{{"big", big}},
+              "k" + std::to_string(i)));
+  auto batch = outbox_.SelectBatch({.max_count = 100, .max_bytes = 4500});
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ(batch->size(), 2u);
+  auto single = outbox_.SelectBatch({.max_count = 100, .max_bytes = 10});
+  ASSERT_TRUE(single.ok());
+  EXPECT_EQ(single->size(), 1u);
+}
+
+TEST_F(OutboxTest, DeadLettersAreSkippedByBatchesAndListed) {
+  ASSERT_TRUE(outbox_.Load().ok());
+  Add(Write(outbox_.AllocateSeq(), MutationOp::kPut, 1, "a"));
+  Add(Write(outbox_.AllocateSeq(), MutationOp::kPut, 2, "b"));
+  {
+    Transaction txn(store_);
+    auto first = outbox_.Read(txn, 1);
+    ASSERT_TRUE(first.ok() && first->has_value());
+    OutboxEntry dead = **first;
+    dead.dead = true;
+    dead.error = "nope";
+    outbox_.StagePut(txn, dead, &**first);
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+  EXPECT_EQ(outbox_.pending_count(), 1u);
+  EXPECT_EQ(outbox_.dead_count(), 1u);
+  auto batch = outbox_.SelectBatch({});
+  ASSERT_TRUE(batch.ok());
+  ASSERT_EQ(batch->size(), 1u);
+  EXPECT_EQ(batch->front().mutation.seq, 2u);
+  auto dead = outbox_.ListDead();
+  ASSERT_TRUE(dead.ok());
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ(dead->front().error, "nope");
+}
+
+TEST_F(OutboxTest, LoadRestoresCountersAndNeverReusesASeq) {
+  ASSERT_TRUE(outbox_.Load().ok());
+  Add(Write(outbox_.AllocateSeq(), MutationOp::kPut, 1, "a"));
+  Add(Write(outbox_.AllocateSeq(), MutationOp::kDelete, Json(), "b"), 3);
+  Outbox reopened(store_, "c");
+  ASSERT_TRUE(reopened.Load().ok());
+  EXPECT_EQ(reopened.pending_count(), 2u);
+  EXPECT_EQ(reopened.AllocateSeq(), 3u);
+  auto batch = reopened.SelectBatch({});
+  ASSERT_TRUE(batch.ok());
+  EXPECT_EQ((*batch)[1].attempts, 3u);
+  EXPECT_EQ((*batch)[1].mutation.op, MutationOp::kDelete);
+}
+
+TEST_F(OutboxTest, CorruptEntryIsAClearErrorNotACrash) {
+  ASSERT_TRUE(store_.Put("o/00000000000000000001", "P{not json").ok());
+  ASSERT_TRUE(outbox_.Load().ok());  // counting needs only the state mark
+  auto batch = outbox_.SelectBatch({});
+  ASSERT_FALSE(batch.ok());
+  EXPECT_EQ(batch.status().code(), ErrorCode::kCorruption);
+  ASSERT_TRUE(store_.Put("o/00000000000000000001", "").ok());
+  EXPECT_EQ(outbox_.Load().code(), ErrorCode::kCorruption);
+}
+
+TEST(CoalesceMutations, PutThenPatchBecomesOnePut) {
+  Mutation put = Write(1, MutationOp::kPut, Json{{"a", 1}, {"b", 2}});
+  put.base_version = 7;
+  auto combined =
+      CoalesceMutations(put, Write(2, MutationOp::kPatch, Json{{"b", nullptr}, {"c", 3}}));
+  ASSERT_TRUE(combined.has_value());
+  EXPECT_EQ(combined->op, MutationOp::kPut);
+  EXPECT_EQ(combined->value, (Json{{"a", 1}, {"c", 3}}));
+  EXPECT_EQ(combined->seq, 2u);
+  EXPECT_EQ(combined->base_version, 7u);
+}
+
+TEST(CoalesceMutations, LaterPutOrDeleteReplacesAnything) {
+  for (MutationOp earlier : {MutationOp::kPut, MutationOp::kPatch, MutationOp::kDelete}) {
+    Json earlier_value = earlier == MutationOp::kDelete ? Json() : Json{{"a", 1}};
+    auto put = CoalesceMutations(Write(1, earlier, earlier_value),
+                                 Write(2, MutationOp::kPut, Json{{"z", 1}}));
+    ASSERT_TRUE(put.has_value());
+    EXPECT_EQ(put->op, MutationOp::kPut);
+    EXPECT_EQ(put->value, (Json{{"z", 1}}));
+    auto del =
+        CoalesceMutations(Write(1, earlier, earlier_value), Write(2, MutationOp::kDelete, Json()));
+    ASSERT_TRUE(del.has_value());
+    EXPECT_EQ(del->op, MutationOp::kDelete);
+  }
+}
+
+TEST(CoalesceMutations, DeleteThenPatchBuildsFromEmpty) {
+  auto combined = CoalesceMutations(Write(1, MutationOp::kDelete, Json()),
+                                    Write(2, MutationOp::kPatch, Json{{"a", 1}, {"b", nullptr}}));
+  ASSERT_TRUE(combined.has_value());
+  EXPECT_EQ(combined->op, MutationOp::kPut);
+  EXPECT_EQ(combined->value, (Json{{"a", 1}}));
+}
+
+TEST(CoalesceMutations, PatchesThatCannotComposeStaySeparate) {
+  EXPECT_FALSE(CoalesceMutations(Write(1, MutationOp::kPatch, Json{{"a", nullptr}}),
+                                 Write(2, MutationOp::kPatch, Json{{"a", {{"x", 1}}}}))
+                   .has_value());
+}
+
+}  // namespace
+}  // namespace ferry

@@ -1,0 +1,204 @@
+#include "ferry/protocol.h"
+
+#include <random>
+
+#include <gtest/gtest.h>
+
+namespace ferry {
+namespace {
+
+Mutation MakeMutation(uint64_t seq, MutationOp op, Json value) {
+  Mutation m;
+  m.client_id = "client-a";
+  m.seq = seq;
+  m.op = op;
+  m.document = {"notes", "n" + std::to_string(seq)};
+  m.value = std::move(value);
+  m.base_version = seq * 10;
+  m.hlc = {1700000000000 + static_cast<int64_t>(seq), 0, "client-a"};
+  return m;
+}
+
+PushRequest SampleRequest() {
+  return {"client-a",
+          {MakeMutation(1, MutationOp::kPut, Json{{"title", "x"}}),
+           MakeMutation(2, MutationOp::kPatch, Json{{"title", nullptr}}),
+           MakeMutation(3, MutationOp::kDelete, Json())}};
+}
+
+TEST(PushCodec, RequestRoundTrips) {
+  const PushRequest request = SampleRequest();
+  auto decoded = DecodePushRequest(EncodePushRequest(request), {});
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  ASSERT_EQ(decoded->mutations.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const Mutation& a = request.mutations[i];
+    const Mutation& b = decoded->mutations[i];
+    EXPECT_EQ(a.seq, b.seq);
+    EXPECT_EQ(a.op, b.op);
+    EXPECT_EQ(a.document, b.document);
+    EXPECT_EQ(a.value, b.value);
+    EXPECT_EQ(a.base_version, b.base_version);
+    EXPECT_EQ(a.hlc, b.hlc);
+    EXPECT_EQ(b.client_id, "client-a");
+  }
+}
+
+TEST(PushCodec, ResponseRoundTripsEveryResultKind) {
+  const PushRequest request = SampleRequest();
+  PushResponse response;
+  response.results.push_back({1, PushResultStatus::kApplied, 11, {}, ""});
+  PushResult conflict{2, PushResultStatus::kConflict, 0, {}, ""};
+  conflict.current = {{"notes", "n2"}, 17, {true, Json{{"title", "theirs"}}}};
+  response.results.push_back(conflict);
+  response.results.push_back({3, PushResultStatus::kRejected, 0, {}, "too big"});
+  auto decoded = DecodePushResponse(EncodePushResponse(response), request, {});
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->results[0].version, 11u);
+  EXPECT_EQ(decoded->results[1].current.version, 17u);
+  EXPECT_EQ(decoded->results[1].current.state.value, (Json{{"title", "theirs"}}));
+  EXPECT_EQ(decoded->results[2].error, "too big");
+}
+
+TEST(PushCodec, ResponseMustAnswerEverySentMutationInOrder) {
+  const PushRequest request = SampleRequest();
+  const char* bodies[] = {
+      R"({"results":[{"seq":1,"status":"applied","version":3}]})",
+      R"({"results":[{"seq":2,"status":"duplicate"},{"seq":1,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
+      R"({"results":[{"seq":1,"status":"applied","version":0},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
+      R"({"results":[{"seq":1,"status":"conflict"},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
+      R"({"results":[{"seq":1,"status":"exploded"},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
+      R"({"results":[{"seq":"1","status":"duplicate"},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
+      R"({"results":[{"seq":1,"status":"conflict","current":{"collection":"other","key":"n1","version":2,"deleted":true}},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
+      R"({"results":{}})",
+      R"([])",
+      R"(<html>502 Bad Gateway</html>)",
+  };
+  for (const char* body : bodies) {
+    auto decoded = DecodePushResponse(body, request, {});
+    EXPECT_FALSE(decoded.ok()) << body;
+    EXPECT_EQ(decoded.status().code(), ErrorCode::kProtocol) << body;
+  }
+}
+
+TEST(PushCodec, RequestDecoderRejectsBadInput) {
+  const char* bodies[] = {
+      R"({"protocol":2,"clientId":"a","mutations":[]})",
+      R"({"protocol":1,"clientId":"has space","mutations":[]})",
+      R"({"protocol":1,"clientId":"a","mutations":[{"seq":2,"collection":"c","key":"k","op":"put","value":1,"baseVersion":0,"hlc":"0000000000001000-000000-a"},{"seq":1,"collection":"c","key":"k","op":"put","value":1,"baseVersion":0,"hlc":"0000000000001000-000000-a"}]})",
+      R"({"protocol":1,"clientId":"a","mutations":[{"seq":1,"collection":"","key":"k","op":"put","value":1,"baseVersion":0,"hlc":"0000000000001000-000000-a"}]})",
+      R"({"protocol":1,"clientId":"a","mutations":[{"seq":1,"collection":"c","key":"k","op":"upsert","value":1,"baseVersion":0,"hlc":"0000000000001000-000000-a"}]})",
+      R"({"protocol":1,"clientId":"a","mutations":[{"seq":1,"collection":"c","key":"k","op":"put","value":1,"baseVersion":-1,"hlc":"0000000000001000-000000-a"}]})",
+  };
+  for (const char* body : bodies)
+    EXPECT_FALSE(DecodePushRequest(body, {}).ok()) << body;
+}
+
+TEST(PushCodec, RequestDecoderRefusesOversizedBatches) {
+  PushRequest request;
+  request.client_id = "a";
+  for (uint64_t i = 1; i <= 11; ++i)
+    request.mutations.push_back(MakeMutation(i, MutationOp::kDelete, Json()));
+  ProtocolLimits limits;
+  limits.max_mutations_per_push = 10;
+  EXPECT_EQ(DecodePushRequest(EncodePushRequest(request), limits).status().code(),
+            ErrorCode::kTooLarge);
+}
+
+TEST(PullCodec, ResponseRoundTripsWithTombstones) {
+  PullResponse response;
+  response.changes.push_back({{"notes", "a"}, 5, {true, Json{{"x", 1}}}});
+  response.changes.push_back({{"notes", "b"}, 6, {false, Json()}});
+  response.cursor = "epoch1.6";
+  response.has_more = true;
+  auto decoded = DecodePullResponse(EncodePullResponse(response), {});
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  ASSERT_EQ(decoded->changes.size(), 2u);
+  EXPECT_TRUE(decoded->changes[0].state.exists);
+  EXPECT_FALSE(decoded->changes[1].state.exists);
+  EXPECT_EQ(decoded->cursor, "epoch1.6");
+  EXPECT_TRUE(decoded->has_more);
+}
+
+TEST(PullCodec, ResponseDecoderRejectsBadInput) {
+  const char* bodies[] = {
+      R"({"changes":[],"hasMore":false})",
+      R"({"changes":[],"cursor":"a b","hasMore":false})",
+      R"({"changes":[],"cursor":"x","hasMore":"no"})",
+      R"({"changes":[{"collection":"c","key":"k","version":1,"deleted":false}],"cursor":"x","hasMore":false})",
+      R"({"changes":[{"collection":"c","key":"k","version":1.5,"deleted":true}],"cursor":"x","hasMore":false})",
+      R"({"changes":[7],"cursor":"x","hasMore":false})",
+  };
+  for (const char* body : bodies)
+    EXPECT_FALSE(DecodePullResponse(body, {}).ok()) << body;
+}
+
+TEST(PullCodec, ResponseDecoderRefusesTooManyChanges) {
+  PullResponse response;
+  for (int i = 0; i < 6; ++i)
+    response.changes.push_back({{"c", std::to_string(i)}, 1, {}});
+  ProtocolLimits limits;
+  limits.max_changes_per_pull = 5;
+  EXPECT_EQ(DecodePullResponse(EncodePullResponse(response), limits).status().code(),
+            ErrorCode::kTooLarge);
+}
+
+TEST(PullCodec, QueryRoundTripsAndClampsTheLimit) {
+  ProtocolLimits limits;
+  limits.max_changes_per_pull = 100;
+  const std::string target = EncodePullTarget({"e.42", 500});
+  ASSERT_EQ(target.rfind("/v1/pull?", 0), 0u);
+  auto decoded = DecodePullQuery(target.substr(target.find('?') + 1), limits);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ(decoded->cursor, "e.42");
+  EXPECT_EQ(decoded->limit, 100u);
+  EXPECT_FALSE(DecodePullQuery("limit=abc", limits).ok());
+  EXPECT_FALSE(DecodePullQuery("cursor=%00", limits).ok());
+}
+
+// Random corruption of valid bodies must only ever produce errors or valid
+// values: never a crash, an abort or an escaped exception.
+TEST(ProtocolDecoders, SurviveRandomCorruption) {
+  const PushRequest request = SampleRequest();
+  PushResponse push_response;
+  for (const Mutation& m : request.mutations)
+    push_response.results.push_back({m.seq, PushResultStatus::kApplied, m.seq, {}, ""});
+  PullResponse pull_response;
+  pull_response.changes.push_back({{"notes", "a"}, 5, {true, Json{{"x", {1, 2, {{"y", "z"}}}}}}});
+  pull_response.cursor = "e.5";
+  const std::string originals[] = {EncodePushRequest(request), EncodePushResponse(push_response),
+                                   EncodePullResponse(pull_response)};
+  std::mt19937 random(1234);
+  for (int round = 0; round < 20000; ++round) {
+    std::string body = originals[round % 3];
+    const int edits = 1 + static_cast<int>(random() % 4);
+    for (int e = 0; e < edits && !body.empty(); ++e) {
+      const std::size_t at = random() % body.size();
+      switch (random() % 3) {
+        case 0:
+          body[at] = static_cast<char>(random());
+          break;
+        case 1:
+          body.erase(at, 1 + random() % 8);
+          break;
+        default:
+          body.insert(at, std::string(1 + random() % 3, "{}[]\",:0\\"[random() % 9]));
+          break;
+      }
+    }
+    EXPECT_NO_THROW({
+      (void)DecodePushRequest(body, {});
+      (void)DecodePushResponse(body, request, {});
+      (void)DecodePullResponse(body, {});
+    });
+  }
+}
+
+TEST(DescribeErrorBody, PrefersTheMessageAndBoundsTheExcerpt) {
+  EXPECT_EQ(DescribeErrorBody(EncodeErrorBody(ErrorCode::kTooLarge, "batch too big")),
+            "batch too big");
+  EXPECT_EQ(DescribeErrorBody(std::string(10'000, 'x')).size(), 200u);
+}
+
+}  // namespace
+}  // namespace ferry
