@@ -546,7 +546,7 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, TimeMs now) {
     Status staged;
     switch (result.status) {
       case PushResultStatus::kApplied:
-        staged = replica_.StageApplied(txn, entry, result.version);
+        staged = replica_.StageApplied(txn, entry, result.previous_version, result.version);
         ++pushed;
         break;
       case PushResultStatus::kDuplicate:

@@ -235,6 +235,7 @@ std::string EncodePushResponse(const PushResponse& response) {
     switch (result.status) {
       case PushResultStatus::kApplied:
         item["version"] = result.version;
+        item["previousVersion"] = result.previous_version;
         break;
       case PushResultStatus::kConflict:
         item["current"] = EncodeServerDocument(result.current);
@@ -276,7 +277,10 @@ Result<PushResponse> DecodePushResponse(std::string_view body, const PushRequest
     if (status == "applied") {
       result.status = PushResultStatus::kApplied;
       FERRY_ASSIGN_OR_RETURN(result.version, result_reader.Unsigned("version"));
-      if (result.version == 0) return Malformed(where, "an applied mutation needs a version > 0");
+      FERRY_ASSIGN_OR_RETURN(result.previous_version, result_reader.Unsigned("previousVersion"));
+      if (result.version == 0 || result.previous_version >= result.version) {
+        return Malformed(where, "an applied mutation needs previousVersion < version");
+      }
     } else if (status == "duplicate") {
       result.status = PushResultStatus::kDuplicate;
     } else if (status == "conflict") {

@@ -215,10 +215,11 @@ Result<bool> Replica::Recompute(Transaction& txn, const DocumentId& id,
   return changed;
 }
 
-Status Replica::StageApplied(Transaction& txn, const OutboxEntry& entry, Version version) {
+Status Replica::StageApplied(Transaction& txn, const OutboxEntry& entry, Version previous_version,
+                             Version version) {
   const Mutation& m = entry.mutation;
   FERRY_ASSIGN_OR_RETURN(ServerDocument copy, ReadServerCopy(txn, m.document));
-  if (version > copy.version) {
+  if (copy.version == previous_version) {
     copy.state = ApplyMutation(std::move(copy.state), m.op, m.value);
     copy.version = version;
     StageServerCopy(txn, copy);

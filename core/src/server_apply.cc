@@ -155,6 +155,7 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
     txn.Put(document_key, EncodeRecord(updated));
     result.status = PushResultStatus::kApplied;
     result.version = updated.version;
+    result.previous_version = current_version;
     ++counted.mutations_applied;
     response.results.push_back(std::move(result));
   }

@@ -8,6 +8,19 @@
 namespace ferry {
 namespace {
 
+// Built field by field: brace-initializing PushResult with {} for its
+// document trips GCC 12's -Wmaybe-uninitialized inside nlohmann::json.
+inline PushResult MakeResult(uint64_t seq, PushResultStatus status, Version previous = 0,
+                             Version version = 0, std::string error = "") {
+  PushResult result;
+  result.seq = seq;
+  result.status = status;
+  result.previous_version = previous;
+  result.version = version;
+  result.error = std::move(error);
+  return result;
+}
+
 using testing::InlineDriver;
 
 constexpr TimeMs kStart = 1'700'000'000'000;
@@ -233,9 +246,10 @@ TEST_F(EngineTest, RejectedMutationIsDeadLetteredWithoutBlockingTheQueue) {
     PushResponse response;
     for (const Mutation& m : sent->mutations) {
       if (m.document.key == "bad") {
-        response.results.push_back({m.seq, PushResultStatus::kRejected, 0, {}, "not allowed"});
+        response.results.push_back(
+            MakeResult(m.seq, PushResultStatus::kRejected, 0, 0, "not allowed"));
       } else {
-        response.results.push_back({m.seq, PushResultStatus::kApplied, 99, {}, ""});
+        response.results.push_back(MakeResult(m.seq, PushResultStatus::kApplied, 0, 99));
       }
     }
     return HttpResponse{200, EncodePushResponse(response), "", ""};

@@ -7,6 +7,19 @@
 namespace ferry {
 namespace {
 
+// Built field by field: brace-initializing PushResult with {} for its
+// document trips GCC 12's -Wmaybe-uninitialized inside nlohmann::json.
+inline PushResult MakeResult(uint64_t seq, PushResultStatus status, Version previous = 0,
+                             Version version = 0, std::string error = "") {
+  PushResult result;
+  result.seq = seq;
+  result.status = status;
+  result.previous_version = previous;
+  result.version = version;
+  result.error = std::move(error);
+  return result;
+}
+
 Mutation MakeMutation(uint64_t seq, MutationOp op, Json value) {
   Mutation m;
   m.client_id = "client-a";
@@ -47,11 +60,11 @@ TEST(PushCodec, RequestRoundTrips) {
 TEST(PushCodec, ResponseRoundTripsEveryResultKind) {
   const PushRequest request = SampleRequest();
   PushResponse response;
-  response.results.push_back({1, PushResultStatus::kApplied, 11, {}, ""});
-  PushResult conflict{2, PushResultStatus::kConflict, 0, {}, ""};
+  response.results.push_back(MakeResult(1, PushResultStatus::kApplied, 10, 11));
+  PushResult conflict = MakeResult(2, PushResultStatus::kConflict);
   conflict.current = {{"notes", "n2"}, 17, {true, Json{{"title", "theirs"}}}};
   response.results.push_back(conflict);
-  response.results.push_back({3, PushResultStatus::kRejected, 0, {}, "too big"});
+  response.results.push_back(MakeResult(3, PushResultStatus::kRejected, 0, 0, "too big"));
   auto decoded = DecodePushResponse(EncodePushResponse(response), request, {});
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   EXPECT_EQ(decoded->results[0].version, 11u);
@@ -63,9 +76,10 @@ TEST(PushCodec, ResponseRoundTripsEveryResultKind) {
 TEST(PushCodec, ResponseMustAnswerEverySentMutationInOrder) {
   const PushRequest request = SampleRequest();
   const char* bodies[] = {
-      R"({"results":[{"seq":1,"status":"applied","version":3}]})",
+      R"({"results":[{"seq":1,"status":"applied","version":3,"previousVersion":0}]})",
+      R"({"results":[{"seq":1,"status":"applied","version":3},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
       R"({"results":[{"seq":2,"status":"duplicate"},{"seq":1,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
-      R"({"results":[{"seq":1,"status":"applied","version":0},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
+      R"({"results":[{"seq":1,"status":"applied","version":3,"previousVersion":3},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
       R"({"results":[{"seq":1,"status":"conflict"},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
       R"({"results":[{"seq":1,"status":"exploded"},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
       R"({"results":[{"seq":"1","status":"duplicate"},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
@@ -162,7 +176,7 @@ TEST(ProtocolDecoders, SurviveRandomCorruption) {
   const PushRequest request = SampleRequest();
   PushResponse push_response;
   for (const Mutation& m : request.mutations)
-    push_response.results.push_back({m.seq, PushResultStatus::kApplied, m.seq, {}, ""});
+    push_response.results.push_back(MakeResult(m.seq, PushResultStatus::kApplied, 0, m.seq));
   PullResponse pull_response;
   pull_response.changes.push_back({{"notes", "a"}, 5, {true, Json{{"x", {1, 2, {{"y", "z"}}}}}}});
   pull_response.cursor = "e.5";

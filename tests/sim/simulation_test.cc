@@ -1,1 +1,466 @@
+// Deterministic simulation: several SyncEngines and the model server
+// (ServerState over MemoryStore), a fake clock, random local writes and
+// injected faults. Everything random flows from one seed, so a failing seed
+// replays exactly:
+//
+//   FERRY_SIM_SEED=1234 FERRY_SIM_SEEDS=1 ./simulation_tests
+//
+// Faults: offline windows, requests lost before the server, responses lost
+// after the server applied them, duplicated deliveries, 5xx and 429 storms
+// with Retry-After, hanging requests (client timeouts), and client crashes
+// with restart over the same store at random points.
+//
+// After each run: every write is applied at the server at most once and in
+// per-client seq order; every write to a client's own documents is applied or
+// was coalesced into a later write, and the server holds exactly what the
+// client wrote last; every client converges to the server's state; nothing is
+// left pending or failed.
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <queue>
+#include <random>
+#include <set>
+
 #include <gtest/gtest.h>
+
+#include "ferry/engine.h"
+#include "ferry/server_apply.h"
+#include "ferry/store_memory.h"
+
+namespace ferry {
+namespace {
+
+constexpr TimeMs kEpoch = 1'700'000'000'000;
+constexpr TimeMs kWriteWindowMs = 40'000;
+constexpr int kClients = 3;
+constexpr int kOwnDocs = 6;
+constexpr int kSharedDocs = 4;
+const std::string kUser = "sim-user";
+
+uint64_t EnvNumber(const char* name, uint64_t fallback) {
+  const char* text = std::getenv(name);
+  return text ? std::strtoull(text, nullptr, 10) : fallback;
+}
+
+// What the faults actually did, summed over seeds: a run that injected
+// nothing would prove nothing, so the test asserts these are non-zero.
+struct FaultTally {
+  uint64_t writes = 0;
+  uint64_t crashes = 0;
+  uint64_t outages = 0;
+  uint64_t lost_requests = 0;
+  uint64_t lost_answers = 0;
+  uint64_t duplicated_deliveries = 0;
+  uint64_t storm_answers = 0;
+  uint64_t garbage_answers = 0;
+  uint64_t server_duplicates = 0;
+  uint64_t conflicts = 0;
+};
+
+class Simulation {
+ public:
+  Simulation(uint64_t seed, FaultTally& tally) : random_(seed), tally_(tally) {}
+
+  // Returns an empty string on success, else what went wrong.
+  std::string Run() {
+    for (int i = 0; i < kClients; ++i) {
+      clients_.push_back(std::make_unique<Client>());
+      clients_.back()->index = i;
+      if (std::string error = OpenEngine(*clients_.back()); !error.empty()) return error;
+    }
+    for (auto& client : clients_) {
+      ScheduleNextWrite(*client);
+      ScheduleNextOutage(*client);
+      ScheduleNextCrash(*client);
+    }
+    ScheduleNextStorm();
+    RunUntil(kWriteWindowMs);
+    if (!failure_.empty()) return failure_;
+
+    // Quiesce: faults off, everyone online, sync until nothing moves.
+    faults_ = false;
+    storm_until_ = 0;
+    for (int round = 0; round < 3; ++round) {
+      for (auto& client : clients_) {
+        if (!client->engine) OpenEngine(*client);
+        client->engine->HandleOnline(true, now_);
+        client->engine->HandleTrigger(TriggerReason::kManual, now_);
+        Drain(*client);
+      }
+      RunUntil(now_ + 10 * 60'000);
+    }
+    if (!failure_.empty()) return failure_;
+    tally_.server_duplicates += server_.statistics().mutations_duplicate;
+    tally_.conflicts += server_.statistics().mutations_conflict;
+    return Check();
+  }
+
+ private:
+  struct Client {
+    int index = 0;
+    std::unique_ptr<MemoryStore> store = std::make_unique<MemoryStore>();
+    std::unique_ptr<SyncEngine> engine;
+    uint64_t generation = 0;  // bumps on crash: answers to older requests are lost
+    bool online = true;
+    std::string client_id;
+    // Model of the client's own documents: what it wrote last.
+    std::map<std::string, DocumentState> own_model;
+    // Seqs the engine returned for writes to each own document, in order.
+    std::map<std::string, std::vector<uint64_t>> own_seqs;
+  };
+
+  struct Pending {
+    TimeMs at;
+    uint64_t order;
+    std::function<void()> run;
+    bool operator>(const Pending& other) const {
+      return std::tie(at, order) > std::tie(other.at, other.order);
+    }
+  };
+
+  void At(TimeMs delay, std::function<void()> run) {
+    queue_.push({now_ + delay, next_order_++, std::move(run)});
+  }
+  bool Chance(double p) { return std::uniform_real_distribution<double>(0, 1)(random_) < p; }
+  TimeMs Between(TimeMs low, TimeMs high) {
+    return std::uniform_int_distribution<TimeMs>(low, high)(random_);
+  }
+
+  void RunUntil(TimeMs end) {
+    while (!queue_.empty() && queue_.top().at <= end && failure_.empty()) {
+      Pending next = queue_.top();
+      queue_.pop();
+      now_ = std::max(now_, next.at);
+      next.run();
+    }
+    now_ = std::max(now_, std::min(end, queue_.empty() ? end : queue_.top().at));
+  }
+
+  void Fail(std::string what) {
+    if (failure_.empty()) failure_ = std::move(what);
+  }
+
+  std::string OpenEngine(Client& client) {
+    EngineOptions options;
+    options.random_seed = random_();
+    options.request_timeout_ms = 3000;
+    options.backoff_base_ms = 200;
+    options.backoff_max_ms = 10'000;
+    options.batch.max_count = 1 + random_() % 20;
+    options.pull_page_size = 1 + random_() % 10;
+    auto engine = SyncEngine::Open(*client.store, options, kEpoch + now_);
+    if (!engine.ok())
+      return "client " + std::to_string(client.index) +
+             " failed to open: " + engine.status().ToString();
+    client.engine = std::move(*engine);
+    client.client_id = client.engine->client_id();
+    if (!client.online) client.engine->HandleOnline(false, kEpoch + now_);
+    client.engine->HandleTrigger(TriggerReason::kAppStart, kEpoch + now_);
+    Drain(client);
+    return "";
+  }
+
+  // Carries out the engine's actions and re-arms its timer.
+  void Drain(Client& client) {
+    if (!client.engine) return;
+    while (auto action = client.engine->PollAction()) {
+      if (auto* send = std::get_if<SendRequest>(&*action)) {
+        Transmit(client, send->request);
+      } else if (auto* event = std::get_if<Event>(&*action)) {
+        if (auto* conflict = std::get_if<SyncConflictEvent>(event);
+            conflict && conflict->local.document.collection == "own") {
+          Fail("conflict on a document only one client writes: " + conflict->local.document.key);
+        }
+      }
+    }
+    if (auto deadline = client.engine->PollTimeout()) {
+      const uint64_t generation = client.generation;
+      At(std::max<TimeMs>(0, *deadline - kEpoch - now_), [this, &client, generation] {
+        if (client.generation != generation || !client.engine) return;
+        auto due = client.engine->PollTimeout();
+        if (due && *due <= kEpoch + now_) {
+          client.engine->HandleTimeout(kEpoch + now_);
+          Drain(client);
+        }
+      });
+    }
+  }
+
+  void Deliver(Client& client, uint64_t generation, RequestId id, HttpResponse response,
+               TimeMs delay) {
+    At(delay, [this, &client, generation, id, response = std::move(response)] {
+      if (client.generation != generation || !client.engine) return;  // the client crashed
+      client.engine->HandleResponse(id, response, kEpoch + now_);
+      Drain(client);
+    });
+  }
+
+  HttpResponse ServerAnswer(const HttpRequest& request) {
+    ServerHttpResponse answer =
+        HandleServerRequest(server_, kUser, request.method, request.target, request.body);
+    if (request.method == "POST" && answer.status == 200) RecordApplied(request, answer.body);
+    return {answer.status, answer.body, "", ""};
+  }
+
+  void RecordApplied(const HttpRequest& request, const std::string& body) {
+    auto sent = DecodePushRequest(request.body, {});
+    if (!sent.ok()) return Fail("client sent an undecodable push: " + sent.status().ToString());
+    auto response = DecodePushResponse(body, *sent, {});
+    if (!response.ok())
+      return Fail("server sent an undecodable answer: " + response.status().ToString());
+    for (std::size_t i = 0; i < sent->mutations.size(); ++i) {
+      if (response->results[i].status != PushResultStatus::kApplied) continue;
+      auto& log = applied_[sent->client_id];
+      const uint64_t seq = sent->mutations[i].seq;
+      if (!log.empty() && log.back() >= seq) {
+        return Fail("client " + sent->client_id + " seq " + std::to_string(seq) +
+                    " applied after seq " + std::to_string(log.back()) +
+                    " (twice or out of order)");
+      }
+      log.push_back(seq);
+    }
+  }
+
+  void Transmit(Client& client, const HttpRequest& request) {
+    const uint64_t generation = client.generation;
+    const TimeMs there = Between(1, 150);
+    const TimeMs back = Between(1, 150);
+    if (faults_ && now_ < storm_until_) {
+      HttpResponse storm = Chance(0.5)
+                               ? HttpResponse{503, "storm", "", ""}
+                               : HttpResponse{429, "slow down", std::to_string(Between(0, 2)), ""};
+      ++tally_.storm_answers;
+      return Deliver(client, generation, request.id, storm, there + back);
+    }
+    if (faults_ && Chance(0.04)) {
+      ++tally_.lost_requests;  // lost on the way: the client's timeout fires
+      return;
+    }
+    if (faults_ && Chance(0.03)) {
+      ++tally_.lost_requests;
+      return Deliver(client, generation, request.id, {0, "", "", "connection refused"}, there);
+    }
+    At(there, [this, &client, generation, request, back] {
+      HttpResponse answer = ServerAnswer(request);
+      if (faults_ && Chance(0.03)) {
+        // A duplicated delivery reaches the server again later.
+        ++tally_.duplicated_deliveries;
+        At(Between(1, 5000), [this, request] { ServerAnswer(request); });
+      }
+      if (faults_ && Chance(0.05)) {
+        // Applied, but the answer is lost: a reset, or silence until timeout.
+        ++tally_.lost_answers;
+        if (Chance(0.5))
+          Deliver(client, generation, request.id, {0, "", "", "connection reset"}, back);
+        return;
+      }
+      if (faults_ && Chance(0.02)) {
+        ++tally_.garbage_answers;
+        answer = {200, "{\"results\":[{\"garbage\":", "", ""};
+      }
+      Deliver(client, generation, request.id, std::move(answer), back);
+    });
+  }
+
+  void ScheduleNextWrite(Client& client) {
+    At(Between(20, 600), [this, &client] {
+      if (now_ >= kWriteWindowMs) return;
+      if (client.engine) Write(client);
+      ScheduleNextWrite(client);
+    });
+  }
+
+  void Write(Client& client) {
+    const bool own = Chance(0.6);
+    const std::string key =
+        own ? "c" + std::to_string(client.index) + "-" + std::to_string(Between(0, kOwnDocs - 1))
+            : "s" + std::to_string(Between(0, kSharedDocs - 1));
+    const int roll = static_cast<int>(Between(0, 9));
+    MutationOp op = roll < 5   ? MutationOp::kPut
+                    : roll < 9 ? MutationOp::kPatch
+                               : MutationOp::kDelete;
+    Json value;
+    const std::string stamp = std::to_string(client.index) + ":" + std::to_string(now_);
+    if (op == MutationOp::kPut) value = Json{{"by", stamp}, {"n", Between(0, 100)}};
+    if (op == MutationOp::kPatch) {
+      value = Json{{"f" + std::to_string(Between(0, 3)), stamp}};
+      if (Chance(0.2)) value["n"] = nullptr;
+      if (Chance(0.2))
+        value["nested"] = Json{{"x", Between(0, 5)}, {"y", Chance(0.5) ? Json() : Json(stamp)}};
+    }
+    auto seq =
+        client.engine->HandleLocalWrite(op, {own ? "own" : "shared", key}, value, kEpoch + now_);
+    if (!seq.ok()) return Fail("local write failed: " + seq.status().ToString());
+    ++tally_.writes;
+    if (own) {
+      client.own_model[key] = ApplyMutation(client.own_model[key], op, value);
+      client.own_seqs[key].push_back(*seq);
+    }
+    Drain(client);
+  }
+
+  void ScheduleNextOutage(Client& client) {
+    At(Between(2000, 15000), [this, &client] {
+      if (!faults_ || !client.engine) return;
+      client.online = false;
+      ++tally_.outages;
+      client.engine->HandleOnline(false, kEpoch + now_);
+      Drain(client);
+      At(Between(500, 8000), [this, &client] {
+        client.online = true;
+        if (client.engine) {
+          client.engine->HandleOnline(true, kEpoch + now_);
+          Drain(client);
+        }
+        ScheduleNextOutage(client);
+      });
+    });
+  }
+
+  void ScheduleNextCrash(Client& client) {
+    At(Between(3000, 20000), [this, &client] {
+      if (!faults_) return;
+      // The process dies: in-memory state and unanswered requests are gone;
+      // the store keeps what was committed.
+      client.engine.reset();
+      ++client.generation;
+      ++tally_.crashes;
+      At(Between(0, 3000), [this, &client] {
+        if (!client.engine) {
+          if (std::string error = OpenEngine(client); !error.empty()) Fail(error);
+        }
+        ScheduleNextCrash(client);
+      });
+    });
+  }
+
+  void ScheduleNextStorm() {
+    At(Between(4000, 20000), [this] {
+      if (!faults_) return;
+      storm_until_ = now_ + Between(500, 4000);
+      ScheduleNextStorm();
+    });
+  }
+
+  std::map<DocumentId, Json> ServerState() {
+    std::map<DocumentId, Json> documents;
+    auto pulled = server_.ServePull(kUser, {"", 100000});
+    if (!pulled.ok()) {
+      Fail("server pull failed");
+      return documents;
+    }
+    for (auto& change : pulled->changes) {
+      if (change.state.exists) documents[change.document] = change.state.value;
+    }
+    return documents;
+  }
+
+  std::string Check() {
+    const auto server_documents = ServerState();
+    for (auto& client : clients_) {
+      const std::string who =
+          "client " + std::to_string(client->index) + " (" + client->client_id + ")";
+      SyncEngine& engine = *client->engine;
+      if (engine.status().pending != 0 || engine.status().failed != 0 || engine.syncing()) {
+        return who + " still has " + std::to_string(engine.status().pending) + " pending / " +
+               std::to_string(engine.status().failed) +
+               " failed mutations after quiescing; last error: " + engine.status().last_error;
+      }
+      // Converged: the local view equals the server's state, document by document.
+      std::map<DocumentId, Json> local;
+      for (const char* collection : {"own", "shared"}) {
+        auto scanned = engine.Scan(collection, "");
+        if (!scanned.ok()) return who + " scan failed: " + scanned.status().ToString();
+        for (auto& [key, value] : *scanned)
+          local[{collection, key}] = value;
+      }
+      if (local != server_documents) {
+        for (const auto& [id, value] : server_documents) {
+          auto found = local.find(id);
+          if (found == local.end() || found->second != value) {
+            return who + " did not converge on " + id.collection + "/" + id.key + ": server has " +
+                   value.dump() + ", client has " +
+                   (found == local.end() ? std::string("nothing") : found->second.dump());
+          }
+        }
+        return who + " holds documents the server does not";
+      }
+      // The server holds exactly what the client last wrote to its own documents.
+      for (const auto& [key, state] : client->own_model) {
+        auto found = server_documents.find({"own", key});
+        const bool exists = found != server_documents.end();
+        if (exists != state.exists || (exists && found->second != state.value)) {
+          return who + " wrote " + (state.exists ? state.value.dump() : "a delete") + " to own/" +
+                 key + " last, but the server has " + (exists ? found->second.dump() : "nothing");
+        }
+      }
+      // Every write was applied exactly once or coalesced into a later write.
+      const auto& log = applied_[client->client_id];
+      const std::set<uint64_t> applied(log.begin(), log.end());
+      for (const auto& [key, seqs] : client->own_seqs) {
+        for (std::size_t i = 0; i < seqs.size(); ++i) {
+          if (!applied.contains(seqs[i]) && i + 1 == seqs.size()) {
+            return who + " last write to own/" + key + " (seq " + std::to_string(seqs[i]) +
+                   ") never reached the server";
+          }
+        }
+      }
+    }
+    return "";
+  }
+
+  std::mt19937_64 random_;
+  FaultTally& tally_;
+  TimeMs now_ = 0;  // simulated ms since start; engines see kEpoch + now_
+  uint64_t next_order_ = 0;
+  std::priority_queue<Pending, std::vector<Pending>, std::greater<>> queue_;
+  MemoryStore server_store_;
+  ferry::ServerState server_{server_store_, "sim"};
+  std::vector<std::unique_ptr<Client>> clients_;
+  std::map<std::string, std::vector<uint64_t>> applied_;  // client id -> applied seqs in order
+  bool faults_ = true;
+  TimeMs storm_until_ = 0;
+  std::string failure_;
+};
+
+TEST(Simulation, RandomFaultsNeverLoseOrDuplicateWritesAndClientsConverge) {
+  const uint64_t first = EnvNumber("FERRY_SIM_SEED", 1);
+  const uint64_t count = EnvNumber("FERRY_SIM_SEEDS", 1000);
+  FaultTally tally;
+  for (uint64_t seed = first; seed < first + count; ++seed) {
+    Simulation simulation(seed, tally);
+    const std::string failure = simulation.Run();
+    if (!failure.empty()) {
+      FAIL() << "seed " << seed << ": " << failure << "\nreplay: FERRY_SIM_SEED=" << seed
+             << " FERRY_SIM_SEEDS=1 "
+             << "./simulation_tests";
+    }
+  }
+  std::printf(
+      "simulated %llu seeds: %llu writes, %llu crashes, %llu outages, %llu lost requests, "
+      "%llu lost answers, %llu duplicated deliveries, %llu storm answers, %llu garbage answers; "
+      "server saw %llu duplicates and %llu conflicts\n",
+      static_cast<unsigned long long>(count), static_cast<unsigned long long>(tally.writes),
+      static_cast<unsigned long long>(tally.crashes),
+      static_cast<unsigned long long>(tally.outages),
+      static_cast<unsigned long long>(tally.lost_requests),
+      static_cast<unsigned long long>(tally.lost_answers),
+      static_cast<unsigned long long>(tally.duplicated_deliveries),
+      static_cast<unsigned long long>(tally.storm_answers),
+      static_cast<unsigned long long>(tally.garbage_answers),
+      static_cast<unsigned long long>(tally.server_duplicates),
+      static_cast<unsigned long long>(tally.conflicts));
+  if (count >= 20) {
+    EXPECT_GT(tally.crashes, 0u);
+    EXPECT_GT(tally.outages, 0u);
+    EXPECT_GT(tally.lost_answers, 0u);
+    EXPECT_GT(tally.server_duplicates, 0u);
+    EXPECT_GT(tally.storm_answers, 0u);
+    EXPECT_GT(tally.garbage_answers, 0u);
+    EXPECT_GT(tally.conflicts, 0u);
+  }
+}
+
+}  // namespace
+}  // namespace ferry

@@ -48,7 +48,11 @@ std::string_view PushResultStatusName(PushResultStatus status);
 struct PushResult {
   uint64_t seq = 0;
   PushResultStatus status = PushResultStatus::kApplied;
-  Version version = 0;     // kApplied: the document's new version
+  Version version = 0;  // kApplied: the document's new version
+  // kApplied: the version the mutation was applied on. A client folds the
+  // mutation into its copy only when its copy has exactly this version;
+  // otherwise its copy is stale and the pull that follows brings the result.
+  Version previous_version = 0;
   ServerDocument current;  // kConflict: the server's document as it stands
   std::string error;       // kRejected: why, for the app and the dead-letter list
 };

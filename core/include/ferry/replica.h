@@ -51,8 +51,12 @@ class Replica {
   [[nodiscard]] Result<LocalWrite> StageLocalWrite(Transaction& txn, Mutation mutation,
                                                    bool allow_coalescing);
 
-  // The server applied `entry` at `version`: fold it into the server copy.
-  [[nodiscard]] Status StageApplied(Transaction& txn, const OutboxEntry& entry, Version version);
+  // The server applied `entry` on `previous_version`, producing `version`.
+  // Folds it into the server copy when the copy is at `previous_version`;
+  // a copy at any other version is stale and is left for the pull to fix
+  // (folding into it would label the wrong content with the new version).
+  [[nodiscard]] Status StageApplied(Transaction& txn, const OutboxEntry& entry,
+                                    Version previous_version, Version version);
   // `entry` leaves the outbox without touching the server copy (duplicate,
   // discarded); with `server_document` the server copy moves to it (conflict,
   // server wins) when it is newer.
