@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what Ferry's build and tests need on a fresh Debian 12 machine.
+# Idempotent: packages already present are skipped, so a warm machine pays
+# only for the dpkg query.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  clang clang-format
+  googletest libgtest-dev
+  nlohmann-json3-dev
+  libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libcpp-httplib-dev
+  emscripten node-acorn nodejs
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

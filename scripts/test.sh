@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine and runs every Ferry test: the README's
+# second quick-start command, and what CI runs.
+#
+#   native-debug    all GoogleTest suites (simulation with a short seed run)
+#   native-release  all suites again, simulation with FERRY_SIM_SEEDS (default 1000)
+#   wasm-release    the core and its unit tests built with Emscripten, run in Node
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+export NODE_PATH=/usr/share/nodejs  # emcc's JS optimizer needs acorn
+jobs=$(nproc)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "native debug build and tests"
+cmake --preset native-debug >/dev/null
+cmake --build --preset native-debug -j "$jobs"
+FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS_DEBUG:-50} ctest --preset native-debug -j "$jobs"
+
+step "native release build and tests (simulation: ${FERRY_SIM_SEEDS:-1000} seeds)"
+cmake --preset native-release >/dev/null
+cmake --build --preset native-release -j "$jobs"
+FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS:-1000} ctest --preset native-release -j "$jobs"
+
+step "WebAssembly build of the core and its tests under Node"
+cmake --preset wasm-release >/dev/null
+cmake --build --preset wasm-release -j "$jobs"
+FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS_WASM:-50} ctest --preset wasm-release -j "$jobs"
+
+step "formatting"
+scripts/check-format.sh
+
+echo
+echo "all Ferry tests passed"
