@@ -9,7 +9,7 @@ packages=(
   clang clang-format
   googletest libgtest-dev
   nlohmann-json3-dev
-  libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libcpp-httplib-dev
+  libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libcpp-httplib-dev libssl-dev libbrotli-dev
   emscripten node-acorn nodejs
 )
 

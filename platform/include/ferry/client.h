@@ -1,0 +1,100 @@
+// ferry::Client: the native C++ API. A SQLite store, a libcurl transport and
+// one owner thread that drives the sync engine.
+//
+// Threading contract:
+// - Every public method is thread-safe. Calls are posted to the owner thread
+//   and wait for their result there, so they are serialized with sync work.
+// - Callbacks (subscriptions, event listeners, the log hook and the token
+//   provider) run on the owner thread. They may call back into the Client
+//   (such calls run inline), but must not block for long: sync waits for them.
+// - Writes are durable when Put / Patch / Remove return Ok (committed to
+//   SQLite with the configured synchronous level).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ferry/engine.h"
+#include "ferry/store_sqlite.h"
+#include "ferry/transport_curl.h"
+
+namespace ferry {
+
+enum class LogLevel { kDebug, kInfo, kWarning, kError };
+
+struct ClientOptions {
+  std::string path;      // the SQLite file for this user's store
+  std::string endpoint;  // ferry-server base URL, e.g. "http://127.0.0.1:8080"
+  // Asked on the owner thread before every request; returns the bearer token
+  // (empty: no Authorization header). Ferry never logs or stores the token.
+  std::function<std::string()> token_provider;
+  EngineOptions engine;  // random_seed 0: seeded from std::random_device
+  SqliteStore::Options store;
+  CurlTransport::Options transport;
+  // Quiet by default: nothing is logged unless a hook is set.
+  std::function<void(LogLevel, const std::string&)> log;
+};
+
+class Client {
+ public:
+  using ListenerId = uint64_t;
+
+  [[nodiscard]] static Result<std::unique_ptr<Client>> Open(ClientOptions options);
+  // Stops the owner thread; in-flight requests are abandoned (their mutations
+  // stay pending and are sent again by the next session).
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // --- Local data ----------------------------------------------------------
+  [[nodiscard]] Status Put(std::string collection, std::string key, Json value);
+  [[nodiscard]] Status Patch(std::string collection, std::string key, Json merge_patch);
+  [[nodiscard]] Status Remove(std::string collection, std::string key);
+  [[nodiscard]] Result<std::optional<Json>> Get(std::string collection, std::string key);
+  [[nodiscard]] Result<std::vector<std::pair<std::string, Json>>> Scan(std::string collection,
+                                                                       std::string key_prefix = "",
+                                                                       std::size_t limit = 0);
+  // Called with the ids of documents whose local view changed (local writes,
+  // pulls, conflict resolutions).
+  ListenerId Subscribe(std::function<void(const DocumentsChangedEvent&)> listener);
+  // Every engine event: sync started / progress / completed / failed /
+  // conflict, mutation rejected, status changed, documents changed.
+  ListenerId AddEventListener(std::function<void(const Event&)> listener);
+  void RemoveListener(ListenerId id);
+
+  // --- Sync ------------------------------------------------------------------
+  // Starts a sync (or joins the running one) and waits until a run that
+  // covers this request ends; returns what it did.
+  [[nodiscard]] Result<SyncRunRecord> SyncNow();
+  void StartBackgroundSync(TimeMs interval_ms);
+  void StopBackgroundSync();
+  // Host-declared connectivity. While offline no request is made. Ferry also
+  // infers reachability from transport failures: status() reports offline
+  // after a network error until a request gets an HTTP answer, while retries
+  // continue with backoff.
+  void SetOnline(bool online);
+  void Cancel();
+
+  SyncStatus status();
+  SyncStatistics statistics();
+  [[nodiscard]] Result<std::vector<SyncRunRecord>> History(std::size_t limit = 50);
+  [[nodiscard]] Result<std::vector<OutboxEntry>> FailedMutations();
+  [[nodiscard]] Result<uint64_t> RetryFailedMutation(uint64_t seq);
+  [[nodiscard]] Status DiscardFailedMutation(uint64_t seq);
+  std::string client_id();
+
+  // Sign-out: deletes a store's local data, pending writes included. The
+  // store must not be open in this process.
+  [[nodiscard]] static Status DeleteLocalData(const std::string& path);
+
+ private:
+  class Runtime;
+  explicit Client(std::unique_ptr<Runtime> runtime);
+  std::unique_ptr<Runtime> runtime_;
+};
+
+}  // namespace ferry

@@ -1,0 +1,42 @@
+// Transport: the narrow interface between a runtime and an HTTP stack. The
+// engine's SendRequest actions become Start() calls; answers come back from
+// Wait() and go to SyncEngine::HandleResponse.
+//
+// Threading: Start, Cancel and Wait are called on the owner thread only;
+// Wakeup may be called from any thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ferry/engine.h"
+
+namespace ferry {
+
+struct TransportRequest {
+  RequestId id = 0;
+  std::string method;
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  std::string body;
+  TimeMs timeout_ms = 30'000;
+};
+
+struct TransportCompletion {
+  RequestId id = 0;
+  HttpResponse response;  // status 0 with transport_error when no HTTP answer came
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual void Start(TransportRequest request) = 0;
+  // Aborts a request; it produces no completion afterwards.
+  virtual void Cancel(RequestId id) = 0;
+  // Waits until a request finishes, `timeout_ms` passes or Wakeup() is
+  // called, and returns the requests that finished.
+  virtual std::vector<TransportCompletion> Wait(TimeMs timeout_ms) = 0;
+  virtual void Wakeup() = 0;
+};
+
+}  // namespace ferry

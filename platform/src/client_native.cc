@@ -1,0 +1,378 @@
+// The native runtime behind ferry::Client: one owner thread runs the engine,
+// the libcurl multi loop and the timers; public calls are posted to it.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "ferry/client.h"
+
+namespace ferry {
+namespace {
+
+TimeMs WallClockNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The longest the owner thread sleeps without a deadline; bounds how late a
+// wakeup could be if one were ever missed.
+constexpr TimeMs kIdleWaitMs = 1000;
+
+}  // namespace
+
+class Client::Runtime {
+ public:
+  Runtime(ClientOptions options, std::unique_ptr<SqliteStore> store,
+          std::unique_ptr<CurlTransport> transport)
+      : options_(std::move(options)), store_(std::move(store)), transport_(std::move(transport)) {
+    while (!options_.endpoint.empty() && options_.endpoint.back() == '/')
+      options_.endpoint.pop_back();
+  }
+
+  ~Runtime() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    transport_->Wakeup();
+    if (thread_.joinable()) thread_.join();
+    // Nobody may wait forever on a promise the loop will never keep.
+    for (auto& [ticket, promise] : waiters_) {
+      promise.set_value(Status(ErrorCode::kCancelled, "client closed"));
+    }
+  }
+
+  Status Start() {
+    engine_options_ = options_.engine;
+    if (engine_options_.random_seed == 0) {
+      std::random_device device;
+      engine_options_.random_seed = (static_cast<uint64_t>(device()) << 32) ^ device();
+    }
+    auto engine = SyncEngine::Open(*store_, engine_options_, WallClockNow());
+    FERRY_RETURN_IF_ERROR(engine.status());
+    engine_ = std::move(*engine);
+    if (engine_options_.sync_on_local_write || engine_options_.interval_ms) {
+      (void)engine_->HandleTrigger(TriggerReason::kAppStart, WallClockNow());
+    }
+    thread_ = std::thread([this] { Loop(); });
+    return Status::Ok();
+  }
+
+  // Runs `work` on the owner thread and returns its result. Inline when
+  // already on the owner thread (a callback calling back into the Client).
+  template <typename Work>
+  auto Call(Work work) -> decltype(work()) {
+    if (std::this_thread::get_id() == thread_.get_id()) {
+      auto result = work();
+      DrainActions();
+      return result;
+    }
+    std::packaged_task<decltype(work())()> task(std::move(work));
+    auto future = task.get_future();
+    {
+      std::lock_guard lock(mutex_);
+      tasks_.emplace_back([&task] { task(); });
+    }
+    transport_->Wakeup();
+    return future.get();
+  }
+
+  SyncEngine& engine() { return *engine_; }
+
+  ListenerId AddListener(std::function<void(const Event&)> listener) {
+    return Call([&] {
+      const ListenerId id = next_listener_++;
+      listeners_[id] = std::move(listener);
+      return id;
+    });
+  }
+
+  void RemoveListener(ListenerId id) {
+    Call([&] { return listeners_.erase(id); });
+  }
+
+  // Registers a waiter for the run covering a new manual trigger.
+  std::future<Result<SyncRunRecord>> RequestSync() {
+    return Call([&] {
+      const RunTicket ticket = engine_->HandleTrigger(TriggerReason::kManual, WallClockNow());
+      waiters_.emplace_back(ticket, std::promise<Result<SyncRunRecord>>());
+      auto future = waiters_.back().second.get_future();
+      DrainActions();
+      return future;
+    });
+  }
+
+  SyncStatus CurrentStatus() {
+    return Call([&] {
+      SyncStatus status = engine_->status();
+      if (!reachable_ && status.state == SyncState::kError) status.state = SyncState::kOffline;
+      return status;
+    });
+  }
+
+  void Log(LogLevel level, const std::string& message) {
+    if (options_.log) options_.log(level, message);
+  }
+
+ private:
+  void Loop() {
+    while (true) {
+      std::deque<std::function<void()>> tasks;
+      {
+        std::lock_guard lock(mutex_);
+        if (stopping_) return;
+        tasks.swap(tasks_);
+      }
+      for (auto& task : tasks)
+        task();
+      DrainActions();
+
+      const TimeMs now = WallClockNow();
+      TimeMs wait = kIdleWaitMs;
+      if (auto deadline = engine_->PollTimeout())
+        wait = std::clamp<TimeMs>(*deadline - now, 0, kIdleWaitMs);
+      {
+        std::lock_guard lock(mutex_);
+        if (!tasks_.empty() || stopping_) wait = 0;
+      }
+      for (TransportCompletion& completion : transport_->Wait(wait)) {
+        reachable_ = completion.response.status != 0;
+        if (!reachable_) {
+          Log(LogLevel::kWarning, "request failed: " + completion.response.transport_error);
+        }
+        engine_->HandleResponse(completion.id, completion.response, WallClockNow());
+        DrainActions();
+      }
+      if (auto deadline = engine_->PollTimeout(); deadline && *deadline <= WallClockNow()) {
+        engine_->HandleTimeout(WallClockNow());
+      }
+      DrainActions();
+    }
+  }
+
+  void DrainActions() {
+    while (auto action = engine_->PollAction()) {
+      if (auto* send = std::get_if<SendRequest>(&*action)) {
+        StartRequest(send->request);
+      } else if (auto* cancel = std::get_if<CancelRequest>(&*action)) {
+        transport_->Cancel(cancel->id);
+      } else {
+        Dispatch(std::get<Event>(*action));
+      }
+    }
+  }
+
+  void StartRequest(const HttpRequest& request) {
+    TransportRequest out;
+    out.id = request.id;
+    out.method = request.method;
+    out.url = options_.endpoint + request.target;
+    out.body = request.body;
+    out.timeout_ms = request.timeout_ms;
+    out.headers = {"Accept: application/json", "Ferry-Protocol: 1"};
+    if (!request.body.empty()) out.headers.push_back("Content-Type: application/json");
+    if (options_.token_provider) {
+      std::string token;
+      try {
+        token = options_.token_provider();
+      } catch (...) {
+        Log(LogLevel::kError, "the token provider threw; sending the request without a token");
+      }
+      if (!token.empty()) out.headers.push_back("Authorization: Bearer " + token);
+    }
+    Log(LogLevel::kDebug, request.method + " " + request.target);
+    transport_->Start(std::move(out));
+  }
+
+  void Dispatch(const Event& event) {
+    const SyncRunRecord* finished = nullptr;
+    if (auto* completed = std::get_if<SyncCompletedEvent>(&event)) finished = &completed->run;
+    if (auto* failed = std::get_if<SyncFailedEvent>(&event)) finished = &failed->run;
+    if (finished) {
+      Log(finished->outcome == RunOutcome::kCompleted ? LogLevel::kInfo : LogLevel::kWarning,
+          "sync run " + std::to_string(finished->run_id) + " " +
+              std::string(RunOutcomeName(finished->outcome)) + ": pushed " +
+              std::to_string(finished->pushed) + ", pulled " + std::to_string(finished->pulled) +
+              (finished->error.empty() ? "" : ", error: " + finished->error));
+      for (auto it = waiters_.begin(); it != waiters_.end();) {
+        if (finished->run_id >= it->first) {
+          it->second.set_value(*finished);
+          it = waiters_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    // Listeners may add or remove listeners: iterate over a snapshot.
+    std::vector<std::function<void(const Event&)>> snapshot;
+    for (auto& [id, listener] : listeners_)
+      snapshot.push_back(listener);
+    for (auto& listener : snapshot) {
+      try {
+        listener(event);
+      } catch (...) {
+        Log(LogLevel::kError, "an event listener threw; the exception was dropped");
+      }
+    }
+  }
+
+  ClientOptions options_;
+  EngineOptions engine_options_;
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<CurlTransport> transport_;
+  std::unique_ptr<SyncEngine> engine_;
+  std::thread thread_;
+
+  std::mutex mutex_;  // guards tasks_ and stopping_
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+
+  // Owner thread only:
+  std::map<ListenerId, std::function<void(const Event&)>> listeners_;
+  ListenerId next_listener_ = 1;
+  std::vector<std::pair<RunTicket, std::promise<Result<SyncRunRecord>>>> waiters_;
+  bool reachable_ = true;
+};
+
+Result<std::unique_ptr<Client>> Client::Open(ClientOptions options) {
+  if (options.endpoint.empty())
+    return Status(ErrorCode::kInvalidArgument, "an endpoint is required");
+  if (options.path.empty()) return Status(ErrorCode::kInvalidArgument, "a store path is required");
+  FERRY_ASSIGN_OR_RETURN(auto store, SqliteStore::Open(options.path, options.store));
+  FERRY_ASSIGN_OR_RETURN(auto transport, CurlTransport::Create(options.transport));
+  auto runtime =
+      std::make_unique<Runtime>(std::move(options), std::move(store), std::move(transport));
+  FERRY_RETURN_IF_ERROR(runtime->Start());
+  return std::unique_ptr<Client>(new Client(std::move(runtime)));
+}
+
+Client::Client(std::unique_ptr<Runtime> runtime) : runtime_(std::move(runtime)) {}
+Client::~Client() = default;
+
+Status Client::Put(std::string collection, std::string key, Json value) {
+  return runtime_->Call([&] {
+    return runtime_->engine()
+        .HandleLocalWrite(MutationOp::kPut, {std::move(collection), std::move(key)}, value,
+                          WallClockNow())
+        .status();
+  });
+}
+
+Status Client::Patch(std::string collection, std::string key, Json merge_patch) {
+  return runtime_->Call([&] {
+    return runtime_->engine()
+        .HandleLocalWrite(MutationOp::kPatch, {std::move(collection), std::move(key)}, merge_patch,
+                          WallClockNow())
+        .status();
+  });
+}
+
+Status Client::Remove(std::string collection, std::string key) {
+  return runtime_->Call([&] {
+    return runtime_->engine()
+        .HandleLocalWrite(MutationOp::kDelete, {std::move(collection), std::move(key)}, Json(),
+                          WallClockNow())
+        .status();
+  });
+}
+
+Result<std::optional<Json>> Client::Get(std::string collection, std::string key) {
+  return runtime_->Call([&] {
+    return runtime_->engine().Get({std::move(collection), std::move(key)});
+  });
+}
+
+Result<std::vector<std::pair<std::string, Json>>> Client::Scan(std::string collection,
+                                                               std::string key_prefix,
+                                                               std::size_t limit) {
+  return runtime_->Call([&] { return runtime_->engine().Scan(collection, key_prefix, limit); });
+}
+
+Client::ListenerId Client::Subscribe(std::function<void(const DocumentsChangedEvent&)> listener) {
+  return runtime_->AddListener([listener = std::move(listener)](const Event& event) {
+    if (auto* changed = std::get_if<DocumentsChangedEvent>(&event)) listener(*changed);
+  });
+}
+
+Client::ListenerId Client::AddEventListener(std::function<void(const Event&)> listener) {
+  return runtime_->AddListener(std::move(listener));
+}
+
+void Client::RemoveListener(ListenerId id) {
+  runtime_->RemoveListener(id);
+}
+
+Result<SyncRunRecord> Client::SyncNow() {
+  return runtime_->RequestSync().get();
+}
+
+void Client::StartBackgroundSync(TimeMs interval_ms) {
+  runtime_->Call([&] {
+    runtime_->engine().SetInterval(interval_ms, WallClockNow());
+    return 0;
+  });
+}
+
+void Client::StopBackgroundSync() {
+  runtime_->Call([&] {
+    runtime_->engine().SetInterval(std::nullopt, WallClockNow());
+    return 0;
+  });
+}
+
+void Client::SetOnline(bool online) {
+  runtime_->Call([&] {
+    runtime_->engine().HandleOnline(online, WallClockNow());
+    return 0;
+  });
+}
+
+void Client::Cancel() {
+  runtime_->Call([&] {
+    runtime_->engine().Cancel(WallClockNow());
+    return 0;
+  });
+}
+
+SyncStatus Client::status() {
+  return runtime_->CurrentStatus();
+}
+
+SyncStatistics Client::statistics() {
+  return runtime_->Call([&] { return runtime_->engine().statistics(); });
+}
+
+Result<std::vector<SyncRunRecord>> Client::History(std::size_t limit) {
+  return runtime_->Call([&] { return runtime_->engine().History(limit); });
+}
+
+Result<std::vector<OutboxEntry>> Client::FailedMutations() {
+  return runtime_->Call([&] { return runtime_->engine().FailedMutations(); });
+}
+
+Result<uint64_t> Client::RetryFailedMutation(uint64_t seq) {
+  return runtime_->Call(
+      [&] { return runtime_->engine().RetryFailedMutation(seq, WallClockNow()); });
+}
+
+Status Client::DiscardFailedMutation(uint64_t seq) {
+  return runtime_->Call(
+      [&] { return runtime_->engine().DiscardFailedMutation(seq, WallClockNow()); });
+}
+
+std::string Client::client_id() {
+  return runtime_->Call([&] { return runtime_->engine().client_id(); });
+}
+
+Status Client::DeleteLocalData(const std::string& path) {
+  return SqliteStore::Destroy(path);
+}
+
+}  // namespace ferry

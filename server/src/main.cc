@@ -1,0 +1,257 @@
+// ferry-server: the reference sync server. cpp-httplib for HTTP, SQLite (one
+// file) for storage, and the core's protocol codec and apply logic
+// (ferry/server_apply.h) for the semantics in docs/PROTOCOL.md.
+//
+//   ferry-server --tokens tokens.txt [--db ferry-server.db] [--host 127.0.0.1]
+//                [--port 8080 | --port 0] [--max-body-bytes N] [--max-batch N] [--quiet]
+//
+// --port 0 picks a free port; the first line on stdout says which:
+//   ferry-server listening on http://127.0.0.1:PORT
+#include <httplib.h>  // Debian builds it as a library with zlib (gzip bodies) enabled
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <random>
+#include <thread>
+
+#include "ferry/server_apply.h"
+#include "ferry/store_sqlite.h"
+#include "live.h"
+#include "tokens.h"
+
+namespace ferry::server {
+namespace {
+
+struct Settings {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string db = "ferry-server.db";
+  std::string tokens;
+  std::size_t max_body_bytes = 8u << 20;
+  std::size_t max_batch = 1000;
+  bool quiet = false;
+};
+
+void Usage() {
+  std::cerr << "usage: ferry-server --tokens FILE [--db FILE] [--host ADDR] [--port N]\n"
+               "                    [--max-body-bytes N] [--max-batch N] [--quiet]\n";
+}
+
+std::optional<Settings> ParseArguments(int argc, char** argv) {
+  Settings settings;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    const auto value = [&]() -> std::optional<std::string> {
+      if (i + 1 >= argc) return std::nullopt;
+      return std::string(argv[++i]);
+    };
+    std::optional<std::string> v;
+    if (flag == "--quiet") {
+      settings.quiet = true;
+      continue;
+    }
+    if (flag == "--help") return std::nullopt;
+    if (!(v = value())) return std::nullopt;
+    char* end = nullptr;
+    if (flag == "--host") {
+      settings.host = *v;
+    } else if (flag == "--port") {
+      settings.port = static_cast<int>(std::strtol(v->c_str(), &end, 10));
+    } else if (flag == "--db") {
+      settings.db = *v;
+    } else if (flag == "--tokens") {
+      settings.tokens = *v;
+    } else if (flag == "--max-body-bytes") {
+      settings.max_body_bytes = std::strtoull(v->c_str(), &end, 10);
+    } else if (flag == "--max-batch") {
+      settings.max_batch = std::strtoull(v->c_str(), &end, 10);
+    } else {
+      return std::nullopt;
+    }
+    if (end != nullptr && *end != '\0') return std::nullopt;
+  }
+  if (settings.tokens.empty() || settings.port < 0 || settings.port > 65535) return std::nullopt;
+  return settings;
+}
+
+Result<std::string> LoadOrCreateEpoch(Store& store) {
+  FERRY_ASSIGN_OR_RETURN(auto stored, store.Get("server/epoch"));
+  if (stored) return *stored;
+  // A new database gets a new epoch, so cursors handed out by a server whose
+  // data was lost expire instead of silently skipping changes.
+  std::random_device random;
+  static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string epoch;
+  for (int i = 0; i < 10; ++i)
+    epoch += kDigits[random() % 36];
+  FERRY_RETURN_IF_ERROR(store.Put("server/epoch", epoch));
+  return epoch;
+}
+
+void SendError(httplib::Response& response, int status, ErrorCode code,
+               const std::string& message) {
+  response.status = status;
+  response.set_content(EncodeErrorBody(code, message), "application/json");
+}
+
+int Run(const Settings& settings) {
+  auto tokens = TokenTable::Load(settings.tokens);
+  if (!tokens.ok()) {
+    std::cerr << "ferry-server: " << tokens.status().ToString() << "\n";
+    return 2;
+  }
+  auto store = SqliteStore::Open(settings.db);
+  if (!store.ok()) {
+    std::cerr << "ferry-server: " << store.status().ToString() << "\n";
+    return 2;
+  }
+  auto epoch = LoadOrCreateEpoch(**store);
+  if (!epoch.ok()) {
+    std::cerr << "ferry-server: " << epoch.status().ToString() << "\n";
+    return 2;
+  }
+  ProtocolLimits limits;
+  limits.max_body_bytes = settings.max_body_bytes;
+  limits.max_mutations_per_push = settings.max_batch;
+  ServerState state(**store, *epoch, limits);
+  std::mutex state_mutex;  // one SQLite connection: requests take turns
+  LiveChannel live;
+
+  httplib::Server http;
+  // Each open /v1/live stream holds a worker thread, so the pool is larger
+  // than httplib's default of a few threads.
+  http.new_task_queue = [] { return new httplib::ThreadPool(64); };
+  http.set_payload_max_length(settings.max_body_bytes);
+  http.set_read_timeout(30, 0);
+  http.set_write_timeout(30, 0);
+  // Logs method, path, status and time. Never headers: they hold the token.
+  if (!settings.quiet) {
+    http.set_logger([](const httplib::Request& request, const httplib::Response& response) {
+      std::fprintf(stderr, "ferry-server: %s %s %d %zu bytes\n", request.method.c_str(),
+                   request.path.c_str(), response.status, response.body.size());
+    });
+  }
+  const auto authenticate = [&](const httplib::Request& request,
+                                httplib::Response& response) -> std::optional<std::string> {
+    auto user = tokens->UserFor(request.get_header_value("Authorization"));
+    if (!user) {
+      response.set_header("WWW-Authenticate", "Bearer");
+      SendError(response, 401, ErrorCode::kUnauthenticated, "missing or unknown bearer token");
+    }
+    return user;
+  };
+  const auto handle = [&](const httplib::Request& request, httplib::Response& response) {
+    auto user = authenticate(request, response);
+    if (!user) return;
+    ServerHttpResponse answer;
+    uint64_t applied_before = 0, applied_after = 0;
+    {
+      std::lock_guard lock(state_mutex);
+      applied_before = state.statistics().mutations_applied;
+      answer = HandleServerRequest(state, *user, request.method, request.target, request.body);
+      applied_after = state.statistics().mutations_applied;
+    }
+    if (applied_after != applied_before) live.Poke(*user);
+    response.status = answer.status;
+    response.set_content(answer.body, "application/json");
+  };
+  http.Post("/v1/push", handle);
+  http.Get("/v1/pull", handle);
+  http.Get("/v1/health", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content("{\"status\":\"ok\"}", "application/json");
+  });
+  http.Get("/v1/stats", [&](const httplib::Request& request, httplib::Response& response) {
+    if (!authenticate(request, response)) return;
+    ServerStatistics statistics;
+    {
+      std::lock_guard lock(state_mutex);
+      statistics = state.statistics();
+    }
+    response.set_content(DumpJson(Json{{"mutationsApplied", statistics.mutations_applied},
+                                       {"mutationsDuplicate", statistics.mutations_duplicate},
+                                       {"mutationsConflict", statistics.mutations_conflict},
+                                       {"mutationsRejected", statistics.mutations_rejected},
+                                       {"liveListeners", live.listeners()}}),
+                         "application/json");
+  });
+  http.Get("/v1/live", [&](const httplib::Request& request, httplib::Response& response) {
+    auto user = authenticate(request, response);
+    if (!user) return;
+    response.set_header("Cache-Control", "no-store");
+    response.set_chunked_content_provider(
+        "text/event-stream", [&live, user = *user, seen = uint64_t{0}, first = true](
+                                 std::size_t, httplib::DataSink& sink) mutable {
+          if (first) {
+            first = false;
+            seen = live.Version(user);
+            const std::string hello = "event: hello\ndata: {}\n\n";
+            return sink.write(hello.data(), hello.size());
+          }
+          auto version = live.WaitForChange(user, seen, std::chrono::seconds(15));
+          if (!version) return false;  // the server is stopping
+          std::string message;
+          if (*version == seen) {
+            message = ": keep-alive\n\n";  // keeps proxies from closing an idle stream
+          } else {
+            seen = *version;
+            message = "event: poke\ndata: {}\n\n";
+          }
+          return sink.write(message.data(), message.size());
+        });
+  });
+  http.set_error_handler([](const httplib::Request&, httplib::Response& response) {
+    if (response.body.empty()) {
+      const ErrorCode code = response.status == 413   ? ErrorCode::kTooLarge
+                             : response.status == 404 ? ErrorCode::kNotFound
+                                                      : ErrorCode::kInvalidArgument;
+      SendError(response, response.status, code, "HTTP " + std::to_string(response.status));
+    }
+  });
+
+  const int port = settings.port == 0
+                       ? http.bind_to_any_port(settings.host)
+                       : (http.bind_to_port(settings.host, settings.port) ? settings.port : -1);
+  if (port < 0) {
+    std::cerr << "ferry-server: cannot listen on " << settings.host << ":" << settings.port << "\n";
+    return 2;
+  }
+  std::printf("ferry-server listening on http://%s:%d\n", settings.host.c_str(), port);
+  std::fflush(stdout);
+
+  // SIGINT / SIGTERM stop the server cleanly: a thread waits for them, so no
+  // work happens inside a signal handler.
+  std::thread stopper([&http, &live] {
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    int received = 0;
+    sigwait(&signals, &received);
+    live.Stop();
+    http.stop();
+  });
+  stopper.detach();
+  http.listen_after_bind();
+  live.Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace ferry::server
+
+int main(int argc, char** argv) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // inherited by every thread
+  std::signal(SIGPIPE, SIG_IGN);
+  auto settings = ferry::server::ParseArguments(argc, argv);
+  if (!settings) {
+    ferry::server::Usage();
+    return 2;
+  }
+  return ferry::server::Run(*settings);
+}
