@@ -1,0 +1,315 @@
+// End to end over loopback: real ferry-server processes, real libcurl
+// clients with SQLite stores, and a fault-injecting proxy between them.
+#include <atomic>
+#include <future>
+
+#include "e2e/e2e_helpers.h"
+#include "support/fault_proxy.h"
+#include "support/server_process.h"
+#include "support/temp_dir.h"
+
+namespace ferry::testing {
+namespace {
+
+TEST(SyncEndToEnd, OfflineWritesReachTheServerExactlyOnceWhenOnline) {
+  ServerProcess server;
+  TempDir dir;
+  auto client = OpenClient(TestClientOptions(server.endpoint(), dir.File("a.db")));
+  client->SetOnline(false);
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_TRUE(client->Put("notes", "n" + std::to_string(i), Json{{"i", i}}).ok());
+  }
+  EXPECT_EQ(client->status().state, SyncState::kOffline);
+  EXPECT_EQ(client->status().pending, 500u);
+  auto offline_run = client->SyncNow();
+  ASSERT_TRUE(offline_run.ok());
+  EXPECT_EQ(offline_run->outcome, RunOutcome::kFailed);
+
+  client->SetOnline(true);
+  SyncUntilComplete(*client);
+  EXPECT_EQ(client->status().pending, 0u);
+  ServerView view = ReadServer(server.port());
+  EXPECT_EQ(view.documents.size(), 500u);
+  EXPECT_EQ(view.head, 500u);  // 500 mutations applied, none twice
+  const auto n123 = std::make_pair(std::string("notes"), std::string("n123"));
+  EXPECT_EQ(view.documents[n123].state.value, (Json{{"i", 123}}));
+}
+
+TEST(SyncEndToEnd, TwoClientsConverge) {
+  ServerProcess server;
+  TempDir dir;
+  auto a = OpenClient(TestClientOptions(server.endpoint(), dir.File("a.db")));
+  auto b = OpenClient(TestClientOptions(server.endpoint(), dir.File("b.db")));
+  for (int i = 0; i < 50; ++i)
+    ASSERT_TRUE(a->Put("todo", "a" + std::to_string(i), Json{{"by", "a"}}).ok());
+  for (int i = 0; i < 30; ++i)
+    ASSERT_TRUE(b->Put("todo", "b" + std::to_string(i), Json{{"by", "b"}}).ok());
+  ASSERT_TRUE(a->Put("todo", "shared", Json{{"title", "from a"}}).ok());
+  SyncUntilComplete(*a);
+  ASSERT_TRUE(b->Patch("todo", "shared", Json{{"done", true}}).ok());  // b never saw it: conflict
+  SyncUntilComplete(*b);
+  SyncUntilComplete(*a);
+  auto scan_a = a->Scan("todo");
+  auto scan_b = b->Scan("todo");
+  ASSERT_TRUE(scan_a.ok() && scan_b.ok());
+  EXPECT_EQ(scan_a->size(), 81u);
+  EXPECT_EQ(*scan_a, *scan_b);
+  EXPECT_EQ(b->statistics().conflicts, 1u);
+  auto shared = b->Get("todo", "shared");
+  ASSERT_TRUE(shared.ok());
+  EXPECT_EQ(*shared, (Json{{"title", "from a"}}));  // server wins
+}
+
+TEST(SyncEndToEnd, ServerKilledAndRestartedMidSyncLosesAndDuplicatesNothing) {
+  ServerProcess server;
+  TempDir dir;
+  ClientOptions options = TestClientOptions(server.endpoint(), dir.File("a.db"));
+  options.engine.batch.max_count = 50;  // many round trips, so the kill lands mid-sync
+  auto client = OpenClient(options);
+  constexpr int kWrites = 3000;
+  for (int i = 0; i < kWrites; ++i)
+    ASSERT_TRUE(client->Put("docs", "d" + std::to_string(i), Json{{"i", i}}).ok());
+
+  std::promise<void> first_progress;
+  std::atomic<bool> signalled{false};
+  client->AddEventListener([&](const Event& event) {
+    if (std::holds_alternative<SyncProgressEvent>(event) && !signalled.exchange(true))
+      first_progress.set_value();
+  });
+  auto sync = std::async(std::launch::async, [&] { return client->SyncNow(); });
+  first_progress.get_future().wait();
+  server.Kill();
+  auto interrupted = sync.get();
+  ASSERT_TRUE(interrupted.ok());
+  EXPECT_EQ(interrupted->outcome, RunOutcome::kFailed);
+  EXPECT_GT(client->status().pending, 0u);
+  server.Start();  // same port, same database
+  SyncUntilComplete(*client);
+  EXPECT_EQ(client->status().pending, 0u);
+  ServerView view = ReadServer(server.port());
+  EXPECT_EQ(view.documents.size(), static_cast<std::size_t>(kWrites));
+  EXPECT_EQ(view.head, static_cast<Version>(kWrites));
+}
+
+TEST(SyncEndToEnd, ServerFaultsAreRetriedAndNothingIsLostOrAppliedTwice) {
+  ServerProcess server;
+  FaultProxy proxy(server.port());
+  TempDir dir;
+  ClientOptions options = TestClientOptions(proxy.endpoint(), dir.File("a.db"));
+  options.engine.batch.max_count = 20;
+  auto client = OpenClient(options);
+  for (int i = 0; i < 100; ++i)
+    ASSERT_TRUE(client->Put("docs", "d" + std::to_string(i), Json{{"i", i}}).ok());
+
+  // Each fault kind fails one run: the client reports the error state, keeps
+  // every write, and the next attempt resumes.
+  const std::pair<FaultProxy::Fault, std::string> faults[] = {
+      {FaultProxy::Fault::kServerError, "HTTP 500"},
+      {FaultProxy::Fault::kTooManyRequests, "HTTP 429"},
+      {FaultProxy::Fault::kGarbage, "push response"},
+      {FaultProxy::Fault::kAnswerLost, "HTTP 502"},
+  };
+  for (const auto& [fault, expected_error] : faults) {
+    proxy.Inject(fault);
+    auto run = client->SyncNow();
+    ASSERT_TRUE(run.ok());
+    EXPECT_EQ(run->outcome, RunOutcome::kFailed);
+    EXPECT_NE(run->error.find(expected_error), std::string::npos) << run->error;
+    SyncStatus status = client->status();
+    EXPECT_EQ(status.state, SyncState::kError);
+    EXPECT_FALSE(status.last_error.empty());
+    EXPECT_TRUE(status.next_retry_at.has_value());
+    ASSERT_TRUE(client->Put("docs", "extra" + std::to_string(static_cast<int>(fault)), 1).ok());
+  }
+  SyncUntilComplete(*client);
+  EXPECT_EQ(client->status().pending, 0u);
+  EXPECT_EQ(client->status().state, SyncState::kIdle);
+  ServerView view = ReadServer(server.port());
+  EXPECT_EQ(view.documents.size(), 104u);
+  EXPECT_EQ(view.head, 104u);  // the lost answer's batch was re-sent and deduplicated
+  auto history = client->History(10);
+  ASSERT_TRUE(history.ok());
+  EXPECT_GE(history->size(), 5u);
+}
+
+TEST(SyncEndToEnd, RetriesHappenWithoutANewWriteOrCall) {
+  ServerProcess server;
+  FaultProxy proxy(server.port());
+  TempDir dir;
+  auto client = OpenClient(TestClientOptions(proxy.endpoint(), dir.File("a.db")));
+  ASSERT_TRUE(client->Put("docs", "only", 1).ok());
+  proxy.Inject(FaultProxy::Fault::kServerError, 3);
+  std::promise<SyncRunRecord> completed;
+  std::atomic<bool> done{false};
+  client->AddEventListener([&](const Event& event) {
+    if (auto* run = std::get_if<SyncCompletedEvent>(&event); run && !done.exchange(true))
+      completed.set_value(run->run);
+  });
+  auto first = client->SyncNow();
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->outcome, RunOutcome::kFailed);
+  auto future = completed.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  EXPECT_EQ(future.get().reason, TriggerReason::kRetry);
+  EXPECT_EQ(ReadServer(server.port()).documents.size(), 1u);
+}
+
+TEST(SyncEndToEnd, OversizedMutationIsDeadLetteredAndCanBeRetriedOrDiscarded) {
+  ServerProcess server("token-alice alice\n", {"--max-body-bytes", "4096"});
+  TempDir dir;
+  auto client = OpenClient(TestClientOptions(server.endpoint(), dir.File("a.db")));
+  ASSERT_TRUE(client->Put("docs", "small", 1).ok());
+  ASSERT_TRUE(client->Put("docs", "huge", Json{{"blob", std::string(10'000, 'x')}}).ok());
+  ASSERT_TRUE(client->Put("docs", "after", 2).ok());
+  auto run = SyncUntilComplete(*client).back();
+  EXPECT_EQ(run.rejected, 1u);
+  EXPECT_EQ(client->status().failed, 1u);
+  auto failed = client->FailedMutations();
+  ASSERT_TRUE(failed.ok());
+  ASSERT_EQ(failed->size(), 1u);
+  EXPECT_EQ(failed->front().mutation.document.key, "huge");
+  EXPECT_NE(failed->front().error.find("413"), std::string::npos) << failed->front().error;
+  ServerView view = ReadServer(server.port());
+  EXPECT_EQ(view.documents.size(), 2u);  // the queue behind it was not blocked
+
+  auto retried = client->RetryFailedMutation(failed->front().mutation.seq);
+  ASSERT_TRUE(retried.ok());
+  SyncUntilComplete(*client);
+  auto again = client->FailedMutations();
+  ASSERT_TRUE(again.ok() && again->size() == 1u);
+  ASSERT_TRUE(client->DiscardFailedMutation(again->front().mutation.seq).ok());
+  EXPECT_EQ(client->status().failed, 0u);
+  EXPECT_EQ(client->status().pending, 0u);
+}
+
+TEST(SyncEndToEnd, WrongTokenIsAClearErrorAndKeepsEveryWrite) {
+  ServerProcess server;
+  TempDir dir;
+  auto client = OpenClient(TestClientOptions(server.endpoint(), dir.File("a.db"), "not-a-token"));
+  ASSERT_TRUE(client->Put("docs", "a", 1).ok());
+  auto run = client->SyncNow();
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->outcome, RunOutcome::kFailed);
+  EXPECT_NE(run->error.find("unauthenticated"), std::string::npos) << run->error;
+  EXPECT_EQ(client->status().pending, 1u);
+}
+
+TEST(SyncEndToEnd, UnreachableServerIsReportedOfflineAndRetried) {
+  TempDir dir;
+  // Nothing listens on this port: connections are refused at once.
+  auto client = OpenClient(TestClientOptions("http://127.0.0.1:9", dir.File("a.db")));
+  ASSERT_TRUE(client->Put("docs", "a", 1).ok());
+  auto run = client->SyncNow();
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->outcome, RunOutcome::kFailed);
+  EXPECT_NE(run->error.find("network error"), std::string::npos) << run->error;
+  SyncStatus status = client->status();
+  EXPECT_EQ(status.state, SyncState::kOffline);
+  EXPECT_TRUE(status.next_retry_at.has_value());
+  EXPECT_EQ(status.pending, 1u);
+}
+
+TEST(Client, SubscribersSeeLocalAndRemoteChanges) {
+  ServerProcess server;
+  TempDir dir;
+  auto a = OpenClient(TestClientOptions(server.endpoint(), dir.File("a.db")));
+  auto b = OpenClient(TestClientOptions(server.endpoint(), dir.File("b.db")));
+  std::mutex mutex;
+  std::vector<std::pair<std::string, bool>> seen;
+  b->Subscribe([&](const DocumentsChangedEvent& event) {
+    std::lock_guard lock(mutex);
+    for (const auto& id : event.documents)
+      seen.emplace_back(id.key, event.remote);
+  });
+  ASSERT_TRUE(b->Put("docs", "mine", 1).ok());
+  ASSERT_TRUE(a->Put("docs", "theirs", 2).ok());
+  SyncUntilComplete(*a);
+  SyncUntilComplete(*b);
+  std::lock_guard lock(mutex);
+  EXPECT_NE(std::find(seen.begin(), seen.end(), std::make_pair(std::string("mine"), false)),
+            seen.end());
+  EXPECT_NE(std::find(seen.begin(), seen.end(), std::make_pair(std::string("theirs"), true)),
+            seen.end());
+}
+
+TEST(Client, WritesAreDurableWhenTheCallReturns) {
+  ServerProcess server;
+  TempDir dir;
+  const std::string path = dir.File("a.db");
+  std::string client_id;
+  {
+    auto client = OpenClient(TestClientOptions(server.endpoint(), path));
+    client_id = client->client_id();
+    ASSERT_TRUE(client->Put("docs", "a", Json{{"v", 1}}).ok());
+    ASSERT_TRUE(client->Patch("docs", "a", Json{{"w", 2}}).ok());
+    ASSERT_TRUE(client->Put("docs", "b", 3).ok());
+    ASSERT_TRUE(client->Remove("docs", "b").ok());
+  }
+  auto reopened = OpenClient(TestClientOptions(server.endpoint(), path));
+  EXPECT_EQ(reopened->client_id(), client_id);
+  auto a = reopened->Get("docs", "a");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(*a, (Json{{"v", 1}, {"w", 2}}));
+  auto b = reopened->Get("docs", "b");
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(b->has_value());
+}
+
+TEST(Client, DeleteLocalDataSignsOut) {
+  ServerProcess server;
+  TempDir dir;
+  const std::string path = dir.File("a.db");
+  std::string first_id;
+  {
+    auto client = OpenClient(TestClientOptions(server.endpoint(), path));
+    first_id = client->client_id();
+    ASSERT_TRUE(client->Put("docs", "secret", 1).ok());
+  }
+  ASSERT_TRUE(Client::DeleteLocalData(path).ok());
+  auto fresh = OpenClient(TestClientOptions(server.endpoint(), path));
+  auto secret = fresh->Get("docs", "secret");
+  ASSERT_TRUE(secret.ok());
+  EXPECT_FALSE(secret->has_value());
+  EXPECT_EQ(fresh->status().pending, 0u);
+  EXPECT_NE(fresh->client_id(), first_id);
+}
+
+TEST(Client, InvalidArgumentsAreErrorsNotCrashes) {
+  ServerProcess server;
+  TempDir dir;
+  auto client = OpenClient(TestClientOptions(server.endpoint(), dir.File("a.db")));
+  EXPECT_EQ(client->Put("", "k", 1).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(client->Put("c", std::string("a\0b", 3), 1).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(client->Patch("c", "k", Json::array()).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(client->Put("c", "k", Json()).code(), ErrorCode::kInvalidArgument);
+  EXPECT_FALSE(Client::Open(TestClientOptions("", dir.File("b.db"))).ok());
+  EXPECT_FALSE(Client::Open(TestClientOptions(server.endpoint(), "/nonexistent/dir/x.db")).ok());
+}
+
+TEST(Client, TokensNeverAppearInLogsOrStoredFiles) {
+  ServerProcess server("very-secret-token-123 alice\n");
+  TempDir dir;
+  ClientOptions options =
+      TestClientOptions(server.endpoint(), dir.File("a.db"), "very-secret-token-123");
+  std::mutex mutex;
+  std::string logs;
+  options.log = [&](LogLevel, const std::string& line) {
+    std::lock_guard lock(mutex);
+    logs += line + "\n";
+  };
+  {
+    auto client = OpenClient(options);
+    ASSERT_TRUE(client->Put("docs", "a", 1).ok());
+    SyncUntilComplete(*client);
+  }
+  EXPECT_FALSE(logs.empty());
+  EXPECT_EQ(logs.find("very-secret-token-123"), std::string::npos);
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    std::ifstream file(entry.path(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find("very-secret-token-123"), std::string::npos) << entry.path();
+  }
+}
+
+}  // namespace
+}  // namespace ferry::testing

@@ -1,0 +1,92 @@
+// Runs a real ferry-server process on loopback for end-to-end tests: a
+// temporary tokens file and database, --port 0 on first start, the same port
+// on restart. Stopped (SIGTERM, then SIGKILL) when the object dies.
+#pragma once
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "support/temp_dir.h"
+
+#ifndef FERRY_SERVER_BINARY
+#error "FERRY_SERVER_BINARY must name the ferry-server executable"
+#endif
+
+namespace ferry::testing {
+
+class ServerProcess {
+ public:
+  // `tokens`: "token user" lines.
+  explicit ServerProcess(std::string tokens = "token-alice alice\ntoken-bob bob\n",
+                         std::vector<std::string> extra_arguments = {})
+      : extra_arguments_(std::move(extra_arguments)) {
+    std::ofstream(directory_.File("tokens.txt")) << tokens;
+    Start();
+  }
+  ~ServerProcess() { Stop(); }
+
+  // Starts the server (again, on the same port and database after a stop).
+  void Start() {
+    int out[2];
+    if (pipe(out) != 0) std::abort();
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      close(out[0]);
+      close(out[1]);
+      std::vector<std::string> arguments = {
+          FERRY_SERVER_BINARY,          "--tokens", directory_.File("tokens.txt"), "--db",
+          directory_.File("server.db"), "--port",   std::to_string(port_),         "--quiet"};
+      arguments.insert(arguments.end(), extra_arguments_.begin(), extra_arguments_.end());
+      std::vector<char*> argv;
+      for (auto& argument : arguments)
+        argv.push_back(argument.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    // The first line names the port: "ferry-server listening on http://127.0.0.1:PORT".
+    std::string line;
+    char c = 0;
+    while (read(out[0], &c, 1) == 1 && c != '\n')
+      line += c;
+    close(out[0]);
+    const std::size_t colon = line.rfind(':');
+    if (line.find("listening") == std::string::npos || colon == std::string::npos) {
+      std::fprintf(stderr, "ferry-server did not start: '%s'\n", line.c_str());
+      std::abort();
+    }
+    port_ = std::stoi(line.substr(colon + 1));
+  }
+
+  // SIGKILL: a crash, nothing flushed beyond what SQLite committed.
+  void Kill() { Signal(SIGKILL); }
+  void Stop() { Signal(SIGTERM); }
+
+  int port() const { return port_; }
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string database() const { return directory_.File("server.db"); }
+
+ private:
+  void Signal(int signal) {
+    if (pid_ <= 0) return;
+    kill(pid_, signal);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+  TempDir directory_;
+  std::vector<std::string> extra_arguments_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+}  // namespace ferry::testing
