@@ -283,35 +283,55 @@ Status SyncEngine::Load(TimeMs now) {
 
 Result<uint64_t> SyncEngine::HandleLocalWrite(MutationOp op, const DocumentId& id,
                                               const Json& value, TimeMs now) {
-  FERRY_RETURN_IF_ERROR(ValidateDocumentId(id));
-  FERRY_RETURN_IF_ERROR(ValidateMutationValue(op, value));
-  FERRY_ASSIGN_OR_RETURN(HlcStamp stamp, clock_.Now(now));
-  Mutation mutation;
-  mutation.client_id = client_id_;
-  mutation.seq = outbox_.AllocateSeq();
-  mutation.op = op;
-  mutation.document = id;
-  mutation.value = value;
-  mutation.hlc = stamp;
+  const LocalWrite write{op, id, value};
+  FERRY_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, HandleLocalWrites({&write, 1}, now));
+  return seqs.front();
+}
 
+Result<std::vector<uint64_t>> SyncEngine::HandleLocalWrites(std::span<const LocalWrite> writes,
+                                                            TimeMs now) {
+  // Everything is checked before anything is staged: a batch with one bad
+  // write is refused whole and leaves no trace.
+  for (const LocalWrite& write : writes) {
+    FERRY_RETURN_IF_ERROR(ValidateDocumentId(write.document));
+    FERRY_RETURN_IF_ERROR(ValidateMutationValue(write.op, write.value));
+  }
+  if (writes.empty()) return std::vector<uint64_t>{};
   Transaction txn(store_);
-  auto write = replica_.StageLocalWrite(txn, std::move(mutation), /*allow_coalescing=*/true);
-  if (!write.ok()) {
-    ReloadAfterStorageFailure();
-    return write.status();
+  std::vector<uint64_t> seqs;
+  seqs.reserve(writes.size());
+  std::vector<DocumentId> changed;
+  changed.reserve(writes.size());
+  HlcStamp stamp;
+  for (const LocalWrite& write : writes) {
+    FERRY_ASSIGN_OR_RETURN(stamp, clock_.Now(now));
+    Mutation mutation;
+    mutation.client_id = client_id_;
+    mutation.seq = outbox_.AllocateSeq();
+    mutation.op = write.op;
+    mutation.document = write.document;
+    mutation.value = write.value;
+    mutation.hlc = stamp;
+    auto staged = replica_.StageLocalWrite(txn, std::move(mutation), /*allow_coalescing=*/true);
+    if (!staged.ok()) {
+      ReloadAfterStorageFailure();
+      return staged.status();
+    }
+    seqs.push_back(staged->entry.mutation.seq);
+    changed.push_back(write.document);
   }
   txn.Put(kHlcKey, stamp.ToString());
   if (Status committed = txn.Commit(); !committed.ok()) {
     ReloadAfterStorageFailure();
     return committed;
   }
-  if (run_) ++run_->push_total;
-  Emit(DocumentsChangedEvent{{id}, false});
+  if (run_) run_->push_total += writes.size();
+  Emit(DocumentsChangedEvent{std::move(changed), false});
   if (options_.sync_on_local_write && online_ && !debounce_at_) {
     debounce_at_ = now + options_.local_write_debounce_ms;
   }
   EmitStatusIfChanged();
-  return write->entry.mutation.seq;
+  return seqs;
 }
 
 RunTicket SyncEngine::HandleTrigger(TriggerReason reason, TimeMs now) {
@@ -812,8 +832,9 @@ void SyncEngine::Emit(Event event) {
 
 void SyncEngine::EmitProgress() {
   if (!run_) return;
-  Emit(SyncProgressEvent{run_->id, run_->phase, run_->pushed,
-                         std::max(run_->push_total, run_->pushed), run_->pulled});
+  const uint64_t done = run_->pushed + run_->conflicts + run_->rejected;
+  Emit(SyncProgressEvent{run_->id, run_->phase, run_->pushed, done,
+                         std::max(run_->push_total, done), run_->pulled});
 }
 
 void SyncEngine::EmitStatusIfChanged() {

@@ -283,6 +283,11 @@ Status Client::Remove(std::string collection, std::string key) {
   });
 }
 
+Status Client::Write(std::vector<LocalWrite> writes) {
+  return runtime_->Call(
+      [&] { return runtime_->engine().HandleLocalWrites(writes, WallClockNow()).status(); });
+}
+
 Result<std::optional<Json>> Client::Get(std::string collection, std::string key) {
   return runtime_->Call([&] {
     return runtime_->engine().Get({std::move(collection), std::move(key)});

@@ -124,6 +124,10 @@ int Run(const Settings& settings) {
   // than httplib's default of a few threads.
   http.new_task_queue = [] { return new httplib::ThreadPool(64); };
   http.set_payload_max_length(settings.max_body_bytes);
+  // httplib writes headers and body separately; with Nagle's algorithm on, the
+  // body then waits for the client's delayed ACK on a kept-alive connection
+  // (measured: about 200 ms per request instead of a few).
+  http.set_tcp_nodelay(true);
   http.set_read_timeout(30, 0);
   http.set_write_timeout(30, 0);
   // Logs method, path, status and time. Never headers: they hold the token.

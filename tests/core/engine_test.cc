@@ -98,6 +98,24 @@ TEST_F(EngineTest, InvalidWritesAreRefusedAndNothingIsQueued) {
   EXPECT_EQ(engine->status().pending, 0u);
 }
 
+TEST_F(EngineTest, BatchedLocalWritesCommitTogetherOrNotAtAll) {
+  MemoryStore store;
+  auto engine = Open(store, 1);
+  std::vector<LocalWrite> writes = {{MutationOp::kPut, {"notes", "a"}, Json{{"x", 1}}},
+                                    {MutationOp::kPatch, {"notes", "a"}, Json{{"y", 2}}},
+                                    {MutationOp::kPut, {"notes", "b"}, 3}};
+  auto seqs = engine->HandleLocalWrites(writes, now_);
+  ASSERT_TRUE(seqs.ok());
+  EXPECT_EQ(seqs->size(), 3u);
+  EXPECT_EQ(Get(*engine, "a"), (Json{{"x", 1}, {"y", 2}}));
+  EXPECT_EQ(engine->status().pending, 2u);  // the patch coalesced into the put
+  writes.push_back({MutationOp::kPatch, {"notes", "c"}, Json::array()});
+  writes[0].value = Json{{"x", 99}};
+  EXPECT_EQ(engine->HandleLocalWrites(writes, now_).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(Get(*engine, "a"), (Json{{"x", 1}, {"y", 2}}));
+  EXPECT_EQ(engine->status().pending, 2u);
+}
+
 TEST_F(EngineTest, SyncPushesThenPullsAndTwoClientsConverge) {
   MemoryStore store_a, store_b;
   auto a = Open(store_a, 1);

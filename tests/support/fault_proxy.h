@@ -46,6 +46,7 @@ class FaultProxy {
       if (fault == Fault::kAnswerLost) return Reply(response, 502, "answer lost");
       Reply(response, result->status, result->body);
     };
+    server_.set_tcp_nodelay(true);
     server_.Get(".*", forward);
     server_.Post(".*", forward);
     port_ = server_.bind_to_any_port("127.0.0.1");

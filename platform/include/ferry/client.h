@@ -54,6 +54,9 @@ class Client {
   [[nodiscard]] Status Put(std::string collection, std::string key, Json value);
   [[nodiscard]] Status Patch(std::string collection, std::string key, Json merge_patch);
   [[nodiscard]] Status Remove(std::string collection, std::string key);
+  // Several writes in one atomic commit: all are durable when it returns Ok,
+  // none if it fails. The fast path for bulk imports.
+  [[nodiscard]] Status Write(std::vector<LocalWrite> writes);
   [[nodiscard]] Result<std::optional<Json>> Get(std::string collection, std::string key);
   [[nodiscard]] Result<std::vector<std::pair<std::string, Json>>> Scan(std::string collection,
                                                                        std::string key_prefix = "",
