@@ -18,6 +18,7 @@
 
 #include "ferry/server_apply.h"
 #include "ferry/store_sqlite.h"
+#include "gzip.h"
 #include "live.h"
 #include "tokens.h"
 
@@ -90,10 +91,29 @@ Result<std::string> LoadOrCreateEpoch(Store& store) {
   return epoch;
 }
 
+// The JSON content type with a charset parameter: httplib compresses only
+// bodies whose content type is exactly "application/json", and it prefers
+// Brotli at its highest quality, which cost ~400 ms per 1,000-document pull
+// page. The server compresses with gzip itself instead (SetJsonBody).
+constexpr const char* kJsonType = "application/json; charset=utf-8";
+constexpr std::size_t kCompressAbove = 1024;
+
+void SetJsonBody(const httplib::Request& request, httplib::Response& response, std::string body) {
+  if (body.size() > kCompressAbove &&
+      request.get_header_value("Accept-Encoding").find("gzip") != std::string::npos) {
+    if (auto compressed = Gzip(body)) {
+      response.set_header("Content-Encoding", "gzip");
+      response.set_header("Vary", "Accept-Encoding");
+      body = std::move(*compressed);
+    }
+  }
+  response.set_content(body, kJsonType);
+}
+
 void SendError(httplib::Response& response, int status, ErrorCode code,
                const std::string& message) {
   response.status = status;
-  response.set_content(EncodeErrorBody(code, message), "application/json");
+  response.set_content(EncodeErrorBody(code, message), kJsonType);
 }
 
 int Run(const Settings& settings) {
@@ -159,12 +179,12 @@ int Run(const Settings& settings) {
     }
     if (applied_after != applied_before) live.Poke(*user);
     response.status = answer.status;
-    response.set_content(answer.body, "application/json");
+    SetJsonBody(request, response, std::move(answer.body));
   };
   http.Post("/v1/push", handle);
   http.Get("/v1/pull", handle);
   http.Get("/v1/health", [](const httplib::Request&, httplib::Response& response) {
-    response.set_content("{\"status\":\"ok\"}", "application/json");
+    response.set_content("{\"status\":\"ok\"}", kJsonType);
   });
   http.Get("/v1/stats", [&](const httplib::Request& request, httplib::Response& response) {
     if (!authenticate(request, response)) return;
@@ -178,7 +198,7 @@ int Run(const Settings& settings) {
                                        {"mutationsConflict", statistics.mutations_conflict},
                                        {"mutationsRejected", statistics.mutations_rejected},
                                        {"liveListeners", live.listeners()}}),
-                         "application/json");
+                         kJsonType);
   });
   http.Get("/v1/live", [&](const httplib::Request& request, httplib::Response& response) {
     auto user = authenticate(request, response);

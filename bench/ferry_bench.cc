@@ -1,0 +1,261 @@
+// Ferry's native benchmarks. Each figure is measured beside a baseline taken
+// in the same run on the same machine (raw SQLite), and reported as a ratio,
+// because the machines are shared and noisy. bench/run.sh runs every
+// subcommand against a local ferry-server and writes docs/BENCHMARKS.md.
+//
+//   ferry_bench write-latency DIR N
+//   ferry_bench bulk DIR N
+//   ferry_bench push DIR N ENDPOINT TOKEN
+//   ferry_bench pull DIR N ENDPOINT TOKEN       (the server must hold N documents)
+//   ferry_bench memory DIR N
+//
+// Output: one JSON object per line, for run.sh to tabulate.
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "ferry/client.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using ferry::Json;
+
+double Seconds(Clock::duration duration) {
+  return std::chrono::duration<double>(duration).count();
+}
+
+double Percentile(std::vector<double> samples, double p) {
+  std::sort(samples.begin(), samples.end());
+  const std::size_t index = static_cast<std::size_t>(p * static_cast<double>(samples.size() - 1));
+  return samples[index];
+}
+
+void Fail(const std::string& what) {
+  std::fprintf(stderr, "ferry_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+void Check(const ferry::Status& status, const char* what) {
+  if (!status.ok()) Fail(std::string(what) + ": " + status.ToString());
+}
+
+// A document of about 200 bytes, like the workload.
+Json Document(int i) {
+  return Json{{"title", "Document number " + std::to_string(i)},
+              {"body", std::string(120, static_cast<char>('a' + i % 26))},
+              {"done", i % 2 == 0},
+              {"n", i}};
+}
+
+std::string Key(int i) {
+  char key[24];
+  std::snprintf(key, sizeof key, "doc-%08d", i);
+  return key;
+}
+
+// Raw SQLite with the same table, journal and synchronous settings as
+// SqliteStore: the baseline Ferry is measured against.
+class RawSqlite {
+ public:
+  explicit RawSqlite(const std::string& path) {
+    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) Fail("open raw sqlite");
+    Exec(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+        "CREATE TABLE kv (key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;");
+    sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO kv (key, value) VALUES (?1, ?2)", -1, &insert_,
+                       nullptr);
+  }
+  ~RawSqlite() {
+    sqlite3_finalize(insert_);
+    sqlite3_close(db_);
+  }
+  void Exec(const char* sql) {
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK) Fail(sqlite3_errmsg(db_));
+  }
+  void Insert(const std::string& key, const std::string& value) {
+    sqlite3_bind_blob(insert_, 1, key.data(), static_cast<int>(key.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(insert_, 2, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+    if (sqlite3_step(insert_) != SQLITE_DONE) Fail(sqlite3_errmsg(db_));
+    sqlite3_reset(insert_);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+  sqlite3_stmt* insert_ = nullptr;
+};
+
+ferry::ClientOptions Options(const std::string& path,
+                             const std::string& endpoint = "http://127.0.0.1:9",
+                             const std::string& token = "") {
+  ferry::ClientOptions options;
+  options.path = path;
+  options.endpoint = endpoint;
+  options.token_provider = [token] { return token; };
+  options.engine.sync_on_local_write = false;
+  return options;
+}
+
+std::unique_ptr<ferry::Client> Open(ferry::ClientOptions options) {
+  auto client = ferry::Client::Open(std::move(options));
+  if (!client.ok()) Fail("open client: " + client.status().ToString());
+  return std::move(*client);
+}
+
+void WriteLatency(const std::string& dir, int n) {
+  std::vector<double> raw, ferry_put;
+  {
+    RawSqlite db(dir + "/raw-latency.db");
+    for (int i = 0; i < n; ++i) {
+      const std::string value = ferry::DumpJson(Document(i));
+      const auto start = Clock::now();
+      db.Exec("BEGIN");
+      db.Insert(Key(i), value);
+      db.Exec("COMMIT");
+      raw.push_back(Seconds(Clock::now() - start) * 1e6);
+    }
+  }
+  {
+    auto client = Open(Options(dir + "/ferry-latency.db"));
+    client->SetOnline(false);
+    for (int i = 0; i < n; ++i) {
+      Json document = Document(i);
+      const auto start = Clock::now();
+      Check(client->Put("docs", Key(i), std::move(document)), "put");
+      ferry_put.push_back(Seconds(Clock::now() - start) * 1e6);
+    }
+  }
+  std::printf(
+      "{\"bench\":\"write-latency\",\"n\":%d,\"raw_p50_us\":%.1f,\"raw_p99_us\":%.1f,"
+      "\"ferry_p50_us\":%.1f,\"ferry_p99_us\":%.1f}\n",
+      n, Percentile(raw, 0.5), Percentile(raw, 0.99), Percentile(ferry_put, 0.5),
+      Percentile(ferry_put, 0.99));
+}
+
+void Bulk(const std::string& dir, int n) {
+  double raw_seconds = 0, ferry_seconds = 0;
+  {
+    RawSqlite db(dir + "/raw-bulk.db");
+    std::vector<std::string> values;
+    for (int i = 0; i < n; ++i)
+      values.push_back(ferry::DumpJson(Document(i)));
+    const auto start = Clock::now();
+    db.Exec("BEGIN");
+    for (int i = 0; i < n; ++i)
+      db.Insert(Key(i), values[static_cast<std::size_t>(i)]);
+    db.Exec("COMMIT");
+    raw_seconds = Seconds(Clock::now() - start);
+  }
+  {
+    auto client = Open(Options(dir + "/ferry-bulk.db"));
+    client->SetOnline(false);
+    constexpr int kChunk = 1000;
+    std::vector<std::vector<ferry::LocalWrite>> chunks;
+    for (int i = 0; i < n; i += kChunk) {
+      std::vector<ferry::LocalWrite> chunk;
+      for (int j = i; j < std::min(n, i + kChunk); ++j)
+        chunk.push_back({ferry::MutationOp::kPut, {"docs", Key(j)}, Document(j)});
+      chunks.push_back(std::move(chunk));
+    }
+    const auto start = Clock::now();
+    for (auto& chunk : chunks)
+      Check(client->Write(std::move(chunk)), "write");
+    ferry_seconds = Seconds(Clock::now() - start);
+  }
+  std::printf("{\"bench\":\"bulk\",\"n\":%d,\"raw_rows_per_s\":%.0f,\"ferry_docs_per_s\":%.0f}\n",
+              n, n / raw_seconds, n / ferry_seconds);
+}
+
+// Fills a client's outbox offline, in chunks (not timed).
+void Fill(ferry::Client& client, int n) {
+  constexpr int kChunk = 10'000;
+  for (int i = 0; i < n; i += kChunk) {
+    std::vector<ferry::LocalWrite> chunk;
+    for (int j = i; j < std::min(n, i + kChunk); ++j)
+      chunk.push_back({ferry::MutationOp::kPut, {"docs", Key(j)}, Document(j)});
+    Check(client.Write(std::move(chunk)), "fill");
+  }
+}
+
+void Push(const std::string& dir, int n, const std::string& endpoint, const std::string& token) {
+  auto client = Open(Options(dir + "/ferry-push.db", endpoint, token));
+  client->SetOnline(false);
+  Fill(*client, n);
+  client->SetOnline(true);
+  const auto start = Clock::now();
+  auto run = client->SyncNow();
+  const double seconds = Seconds(Clock::now() - start);
+  if (!run.ok() || run->outcome != ferry::RunOutcome::kCompleted ||
+      run->pushed != static_cast<uint64_t>(n)) {
+    Fail("push run did not push everything");
+  }
+  std::printf("{\"bench\":\"push\",\"n\":%d,\"seconds\":%.3f,\"docs_per_s\":%.0f}\n", n, seconds,
+              n / seconds);
+}
+
+void Pull(const std::string& dir, int n, const std::string& endpoint, const std::string& token) {
+  auto client = Open(Options(dir + "/ferry-pull.db", endpoint, token));
+  const auto start = Clock::now();
+  auto run = client->SyncNow();
+  const double seconds = Seconds(Clock::now() - start);
+  if (!run.ok() || run->outcome != ferry::RunOutcome::kCompleted ||
+      run->pulled < static_cast<uint64_t>(n)) {
+    Fail("pull run did not pull everything");
+  }
+  std::printf("{\"bench\":\"pull\",\"n\":%d,\"seconds\":%.3f,\"docs_per_s\":%.0f}\n", n, seconds,
+              n / seconds);
+}
+
+long PeakRssKb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
+void Memory(const std::string& dir, int n) {
+  auto client = Open(Options(dir + "/ferry-memory.db"));
+  client->SetOnline(false);
+  const long before = PeakRssKb();
+  Fill(*client, n);
+  // Reopen: the steady state of a client holding n pending mutations.
+  client.reset();
+  client = Open(Options(dir + "/ferry-memory.db"));
+  client->SetOnline(false);
+  auto status = client->status();
+  std::printf(
+      "{\"bench\":\"memory\",\"n\":%d,\"pending\":%zu,\"peak_rss_kb_before\":%ld,\"peak_rss_kb\":%"
+      "ld}\n",
+      n, status.pending, before, PeakRssKb());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4)
+    Fail("usage: ferry_bench write-latency|bulk|push|pull|memory DIR N [ENDPOINT TOKEN]");
+  const std::string command = argv[1], dir = argv[2];
+  const int n = std::atoi(argv[3]);
+  const std::string endpoint = argc > 4 ? argv[4] : "", token = argc > 5 ? argv[5] : "";
+  if (command == "write-latency")
+    WriteLatency(dir, n);
+  else if (command == "bulk")
+    Bulk(dir, n);
+  else if (command == "push")
+    Push(dir, n, endpoint, token);
+  else if (command == "pull")
+    Pull(dir, n, endpoint, token);
+  else if (command == "memory")
+    Memory(dir, n);
+  else
+    Fail("unknown benchmark " + command);
+  return 0;
+}
