@@ -292,9 +292,10 @@ Result<std::vector<uint64_t>> SyncEngine::HandleLocalWrites(std::span<const Loca
                                                             TimeMs now) {
   // Everything is checked before anything is staged: a batch with one bad
   // write is refused whole and leaves no trace.
-  for (const LocalWrite& write : writes) {
-    FERRY_RETURN_IF_ERROR(ValidateDocumentId(write.document));
-    FERRY_RETURN_IF_ERROR(ValidateMutationValue(write.op, write.value));
+  std::vector<std::string> value_jsons(writes.size());
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    FERRY_RETURN_IF_ERROR(ValidateDocumentId(writes[i].document));
+    FERRY_RETURN_IF_ERROR(ValidateMutationValue(writes[i].op, writes[i].value, &value_jsons[i]));
   }
   if (writes.empty()) return std::vector<uint64_t>{};
   Transaction txn(store_);
@@ -303,7 +304,8 @@ Result<std::vector<uint64_t>> SyncEngine::HandleLocalWrites(std::span<const Loca
   std::vector<DocumentId> changed;
   changed.reserve(writes.size());
   HlcStamp stamp;
-  for (const LocalWrite& write : writes) {
+  for (std::size_t i = 0; i < writes.size(); ++i) {
+    const LocalWrite& write = writes[i];
     FERRY_ASSIGN_OR_RETURN(stamp, clock_.Now(now));
     Mutation mutation;
     mutation.client_id = client_id_;
@@ -312,7 +314,8 @@ Result<std::vector<uint64_t>> SyncEngine::HandleLocalWrites(std::span<const Loca
     mutation.document = write.document;
     mutation.value = write.value;
     mutation.hlc = stamp;
-    auto staged = replica_.StageLocalWrite(txn, std::move(mutation), /*allow_coalescing=*/true);
+    auto staged = replica_.StageLocalWrite(txn, std::move(mutation), std::move(value_jsons[i]),
+                                           /*allow_coalescing=*/true);
     if (!staged.ok()) {
       ReloadAfterStorageFailure();
       return staged.status();

@@ -42,7 +42,8 @@ Result<MutationOp> ParseMutationOp(std::string_view name) {
                 "unknown mutation op '" + std::string(name.substr(0, 32)) + "'");
 }
 
-Status ValidateMutationValue(MutationOp op, const Json& value) {
+Status ValidateMutationValue(MutationOp op, const Json& value, std::string* serialized) {
+  if (serialized != nullptr) serialized->clear();
   switch (op) {
     case MutationOp::kPut:
       if (value.is_null()) {
@@ -62,10 +63,12 @@ Status ValidateMutationValue(MutationOp op, const Json& value) {
     return Status(ErrorCode::kTooLarge,
                   "value nests deeper than " + std::to_string(kMaxValueDepth) + " levels");
   }
-  if (DumpJson(value).size() > kMaxValueBytes) {
+  std::string text = DumpJson(value);
+  if (text.size() > kMaxValueBytes) {
     return Status(ErrorCode::kTooLarge,
                   "value is larger than " + std::to_string(kMaxValueBytes) + " bytes");
   }
+  if (serialized != nullptr) *serialized = std::move(text);
   return Status::Ok();
 }
 

@@ -18,14 +18,21 @@ std::string EntryKey(uint64_t seq) {
 
 }  // namespace
 
+// Stored form: a state mark, a small JSON header, a newline, then the value
+// as compact JSON. Compact JSON never contains a raw newline, so the first
+// newline ends the header; the value is never re-serialized, e.g. when only
+// the attempt count changes.
 std::string EncodeOutboxEntry(const OutboxEntry& entry) {
   const Mutation& m = entry.mutation;
-  Json json = {{"op", MutationOpName(m.op)}, {"c", m.document.collection}, {"k", m.document.key},
-               {"b", m.base_version},        {"h", m.hlc.ToString()},      {"a", entry.attempts}};
-  if (m.op != MutationOp::kDelete) json["x"] = m.value;
-  if (entry.dead) json["e"] = entry.error;
+  Json header = {{"op", MutationOpName(m.op)}, {"c", m.document.collection}, {"k", m.document.key},
+                 {"b", m.base_version},        {"h", m.hlc.ToString()},      {"a", entry.attempts}};
+  if (entry.dead) header["e"] = entry.error;
   std::string bytes(1, entry.dead ? kDeadMark : kPendingMark);
-  bytes += DumpJson(json);
+  bytes += DumpJson(header);
+  bytes += '\n';
+  if (m.op != MutationOp::kDelete) {
+    bytes += entry.value_json.empty() ? DumpJson(m.value) : entry.value_json;
+  }
   return bytes;
 }
 
@@ -38,8 +45,11 @@ Result<OutboxEntry> DecodeOutboxEntry(std::string_view client_id, uint64_t seq,
   if (bytes.empty() || (bytes[0] != kPendingMark && bytes[0] != kDeadMark)) {
     return corrupt("has an unknown state mark");
   }
-  auto json = ParseJson(bytes.substr(1));
+  const std::size_t newline = bytes.find('\n');
+  if (newline == std::string_view::npos) return corrupt("has no header");
+  auto json = ParseJson(bytes.substr(1, newline - 1));
   if (!json.ok() || !json->is_object()) return corrupt("does not decode");
+  const std::string_view value_json = bytes.substr(newline + 1);
   OutboxEntry entry;
   entry.dead = bytes[0] == kDeadMark;
   Mutation& m = entry.mutation;
@@ -66,7 +76,12 @@ Result<OutboxEntry> DecodeOutboxEntry(std::string_view client_id, uint64_t seq,
   if (!hlc.ok()) return corrupt("has a malformed HLC stamp");
   m.hlc = std::move(*hlc);
   entry.attempts = a->get<uint32_t>();
-  if (auto x = j.find("x"); x != j.end()) m.value = *x;
+  if (m.op != MutationOp::kDelete) {
+    auto value = ParseJson(value_json);
+    if (!value.ok()) return corrupt("has a value that does not decode");
+    m.value = std::move(*value);
+    entry.value_json = std::string(value_json);
+  }
   if (auto e = j.find("e"); e != j.end() && e->is_string()) entry.error = e->get<std::string>();
   return entry;
 }

@@ -335,6 +335,32 @@ Result<PullRequest> DecodePullQuery(std::string_view query, const ProtocolLimits
   return request;
 }
 
+void PullResponseWriter::AddChange(const DocumentId& document, Version version,
+                                   std::optional<std::string_view> value_json) {
+  if (!first_) body_ += ',';
+  first_ = false;
+  body_ += "{\"collection\":";
+  body_ += DumpJson(document.collection);
+  body_ += ",\"key\":";
+  body_ += DumpJson(document.key);
+  body_ += ",\"version\":";
+  body_ += std::to_string(version);
+  if (value_json) {
+    body_ += ",\"deleted\":false,\"value\":";
+    body_ += *value_json;
+  } else {
+    body_ += ",\"deleted\":true";
+  }
+  body_ += '}';
+}
+
+std::string PullResponseWriter::Finish(std::string_view cursor, bool has_more) && {
+  body_ += "],\"cursor\":";
+  body_ += DumpJson(std::string(cursor));
+  body_ += has_more ? ",\"hasMore\":true}" : ",\"hasMore\":false}";
+  return std::move(body_);
+}
+
 std::string EncodePullResponse(const PullResponse& response) {
   Json changes = Json::array();
   for (const ServerDocument& document : response.changes) {

@@ -1,6 +1,7 @@
 #include "ferry/replica.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 
 #include "keys.h"
@@ -8,9 +9,9 @@
 namespace ferry {
 namespace {
 
-// Key layout:
-//   s/<collection>\0<key>  server copy  {"v":version,"x":value}  (no "x": deleted)
-//   p/<collection>\0<key>  overlay      {"e":exists,"x":value,"q":[seq,...]}
+// Key layout and stored forms (values are compact JSON after the newline):
+//   s/<collection>\0<key>  server copy  "<version> <exists:0|1>\n<value>"
+//   p/<collection>\0<key>  overlay      "<exists:0|1> <seq>,<seq>,...\n<view>"
 constexpr std::string_view kServerPrefix = "s/";
 constexpr std::string_view kOverlayPrefix = "p/";
 
@@ -25,14 +26,11 @@ Status Corrupt(std::string_view what) {
   return Status(ErrorCode::kCorruption, std::string(what) + " does not decode");
 }
 
-Result<ServerDocument> DecodeServerCopy(const DocumentId& id, std::string_view bytes) {
-  auto json = ParseJson(bytes);
-  if (!json.ok() || !json->is_object()) return Corrupt("server copy");
-  auto v = json->find("v");
-  if (v == json->end() || !v->is_number_unsigned()) return Corrupt("server copy");
-  ServerDocument document{id, v->get<Version>(), {}};
-  if (auto x = json->find("x"); x != json->end()) document.state = {true, *x};
-  return document;
+// Splits "<header>\n<body>"; nullopt without a newline.
+std::optional<std::pair<std::string_view, std::string_view>> SplitRecord(std::string_view bytes) {
+  const std::size_t newline = bytes.find('\n');
+  if (newline == std::string_view::npos) return std::nullopt;
+  return std::make_pair(bytes.substr(0, newline), bytes.substr(newline + 1));
 }
 
 std::optional<Json> Visible(const DocumentState& state) {
@@ -42,24 +40,57 @@ std::optional<Json> Visible(const DocumentState& state) {
 
 }  // namespace
 
+Result<DocumentState> Replica::Parse(const StoredState& state) {
+  if (!state.exists) return DocumentState{};
+  auto value = ParseJson(state.json);
+  if (!value.ok()) return Corrupt("stored document value");
+  return DocumentState{true, std::move(*value)};
+}
+
+Result<Replica::Copy> Replica::ReadCopy(Transaction& txn, const DocumentId& id) {
+  FERRY_ASSIGN_OR_RETURN(auto stored, txn.Get(ServerKey(id)));
+  if (!stored) return Copy{};
+  auto parts = SplitRecord(*stored);
+  if (!parts) return Corrupt("server copy");
+  auto [header, body] = *parts;
+  const std::size_t space = header.find(' ');
+  auto version = keys::ParseDecimal(header.substr(0, space));
+  const std::string_view exists =
+      space == std::string_view::npos ? std::string_view() : header.substr(space + 1);
+  if (!version || (exists != "0" && exists != "1") || (exists == "1") == body.empty()) {
+    return Corrupt("server copy");
+  }
+  return Copy{*version, {exists == "1", std::string(body)}};
+}
+
+void Replica::StageCopy(Transaction& txn, const DocumentId& id, const Copy& copy) {
+  std::string bytes = std::to_string(copy.version) + (copy.state.exists ? " 1\n" : " 0\n");
+  bytes += copy.state.json;
+  txn.Put(ServerKey(id), bytes);
+}
+
 Result<std::optional<Replica::Overlay>> Replica::ReadOverlay(Transaction& txn,
                                                              const DocumentId& id) {
   FERRY_ASSIGN_OR_RETURN(auto stored, txn.Get(OverlayKey(id)));
   if (!stored) return std::optional<Overlay>();
-  auto json = ParseJson(*stored);
-  if (!json.ok() || !json->is_object()) return Corrupt("overlay");
-  auto e = json->find("e");
-  auto q = json->find("q");
-  if (e == json->end() || !e->is_boolean() || q == json->end() || !q->is_array()) {
+  auto parts = SplitRecord(*stored);
+  if (!parts) return Corrupt("overlay");
+  auto [header, body] = *parts;
+  if (header.size() < 3 || (header[0] != '0' && header[0] != '1') || header[1] != ' ') {
     return Corrupt("overlay");
   }
   Overlay overlay;
-  overlay.view.exists = e->get<bool>();
-  if (auto x = json->find("x"); x != json->end()) overlay.view.value = *x;
-  for (const Json& seq : *q) {
-    if (!seq.is_number_unsigned()) return Corrupt("overlay");
-    overlay.seqs.push_back(seq.get<uint64_t>());
+  overlay.view = {header[0] == '1', std::string(body)};
+  if (overlay.view.exists == body.empty()) return Corrupt("overlay");
+  std::string_view seqs = header.substr(2);
+  while (!seqs.empty()) {
+    const std::size_t comma = seqs.find(',');
+    auto seq = keys::ParseDecimal(seqs.substr(0, comma));
+    if (!seq) return Corrupt("overlay");
+    overlay.seqs.push_back(*seq);
+    seqs = comma == std::string_view::npos ? std::string_view() : seqs.substr(comma + 1);
   }
+  if (overlay.seqs.empty()) return Corrupt("overlay");
   return std::optional<Overlay>(std::move(overlay));
 }
 
@@ -69,28 +100,32 @@ void Replica::StageOverlay(Transaction& txn, const DocumentId& id,
     txn.Delete(OverlayKey(id));
     return;
   }
-  Json json = {{"e", overlay->view.exists}, {"q", overlay->seqs}};
-  if (overlay->view.exists) json["x"] = overlay->view.value;
-  txn.Put(OverlayKey(id), DumpJson(json));
+  std::string bytes(overlay->view.exists ? "1 " : "0 ");
+  for (std::size_t i = 0; i < overlay->seqs.size(); ++i) {
+    if (i > 0) bytes += ',';
+    bytes += std::to_string(overlay->seqs[i]);
+  }
+  bytes += '\n';
+  bytes += overlay->view.json;
+  txn.Put(OverlayKey(id), bytes);
 }
 
-void Replica::StageServerCopy(Transaction& txn, const ServerDocument& document) {
-  Json json = {{"v", document.version}};
-  if (document.state.exists) json["x"] = document.state.value;
-  txn.Put(ServerKey(document.document), DumpJson(json));
+Result<Replica::StoredState> Replica::ReadStoredView(Transaction& txn, const DocumentId& id) {
+  FERRY_ASSIGN_OR_RETURN(auto overlay, ReadOverlay(txn, id));
+  if (overlay) return std::move(overlay->view);
+  FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
+  return std::move(copy.state);
 }
 
 Result<ServerDocument> Replica::ReadServerCopy(Transaction& txn, const DocumentId& id) {
-  FERRY_ASSIGN_OR_RETURN(auto stored, txn.Get(ServerKey(id)));
-  if (!stored) return ServerDocument{id, 0, {}};
-  return DecodeServerCopy(id, *stored);
+  FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
+  FERRY_ASSIGN_OR_RETURN(DocumentState state, Parse(copy.state));
+  return ServerDocument{id, copy.version, std::move(state)};
 }
 
 Result<DocumentState> Replica::ReadView(Transaction& txn, const DocumentId& id) {
-  FERRY_ASSIGN_OR_RETURN(auto overlay, ReadOverlay(txn, id));
-  if (overlay) return overlay->view;
-  FERRY_ASSIGN_OR_RETURN(ServerDocument copy, ReadServerCopy(txn, id));
-  return copy.state;
+  FERRY_ASSIGN_OR_RETURN(StoredState view, ReadStoredView(txn, id));
+  return Parse(view);
 }
 
 Result<std::optional<Json>> Replica::Get(const DocumentId& id) {
@@ -109,7 +144,7 @@ Result<std::vector<std::pair<std::string, Json>>> Replica::Scan(std::string_view
 
   // Overlays first: there are few (one per document with pending writes), and
   // they take precedence over server copies.
-  std::map<std::string, DocumentState, std::less<>> overlays;
+  std::map<std::string, StoredState, std::less<>> overlays;
   Status failure;
   FERRY_RETURN_IF_ERROR(store_.ScanPrefix(
       std::string(kOverlayPrefix) + suffix, [&](std::string_view key, std::string_view) {
@@ -124,59 +159,66 @@ Result<std::vector<std::pair<std::string, Json>>> Replica::Scan(std::string_view
           failure = overlay.status();
           return false;
         }
-        overlays.emplace(id->key, overlay->value().view);
+        overlays.emplace(id->key, std::move(overlay->value().view));
         return true;
       }));
   FERRY_RETURN_IF_ERROR(failure);
 
   std::vector<std::pair<std::string, Json>> results;
-  auto next_overlay = overlays.begin();
   const auto full = [&] { return limit != 0 && results.size() >= limit; };
-  const auto emit_overlays_before = [&](std::string_view key) {
-    for (; next_overlay != overlays.end() && next_overlay->first < key && !full(); ++next_overlay) {
-      if (next_overlay->second.exists)
-        results.emplace_back(next_overlay->first, next_overlay->second.value);
+  const auto emit = [&](std::string_view key, const StoredState& state) {
+    if (!state.exists) return true;
+    auto parsed = Parse(state);
+    if (!parsed.ok()) {
+      failure = parsed.status();
+      return false;
     }
+    results.emplace_back(std::string(key), std::move(parsed->value));
+    return true;
   };
+  auto next_overlay = overlays.begin();
   FERRY_RETURN_IF_ERROR(store_.ScanPrefix(
-      std::string(kServerPrefix) + suffix, [&](std::string_view key, std::string_view value) {
+      std::string(kServerPrefix) + suffix, [&](std::string_view key, std::string_view) {
         std::string_view document_key = key.substr(kServerPrefix.size() + key_offset);
-        emit_overlays_before(document_key);
+        for (; next_overlay != overlays.end() && next_overlay->first < document_key && !full();
+             ++next_overlay) {
+          if (!emit(next_overlay->first, next_overlay->second)) return false;
+        }
         if (full()) return false;
         if (next_overlay != overlays.end() && next_overlay->first == document_key) {
-          if (next_overlay->second.exists)
-            results.emplace_back(next_overlay->first, next_overlay->second.value);
+          const bool ok = emit(next_overlay->first, next_overlay->second);
           ++next_overlay;
-          return !full();
+          return ok && !full();
         }
-        auto copy = DecodeServerCopy({std::string(collection), std::string(document_key)}, value);
+        Transaction txn(store_);
+        auto copy = ReadCopy(txn, {std::string(collection), std::string(document_key)});
         if (!copy.ok()) {
           failure = copy.status();
           return false;
         }
-        if (copy->state.exists)
-          results.emplace_back(std::string(document_key), std::move(copy->state.value));
-        return !full();
+        return emit(document_key, copy->state) && !full();
       }));
   FERRY_RETURN_IF_ERROR(failure);
   for (; next_overlay != overlays.end() && !full(); ++next_overlay) {
-    if (next_overlay->second.exists)
-      results.emplace_back(next_overlay->first, next_overlay->second.value);
+    if (!emit(next_overlay->first, next_overlay->second)) break;
   }
+  FERRY_RETURN_IF_ERROR(failure);
   return results;
 }
 
 Result<Replica::LocalWrite> Replica::StageLocalWrite(Transaction& txn, Mutation mutation,
+                                                     std::string value_json,
                                                      bool allow_coalescing) {
-  FERRY_ASSIGN_OR_RETURN(ServerDocument copy, ReadServerCopy(txn, mutation.document));
+  if (mutation.op != MutationOp::kDelete && value_json.empty()) value_json = DumpJson(mutation.value);
+  FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, mutation.document));
   FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, mutation.document));
   mutation.base_version = copy.version;
   Overlay updated = overlay ? *overlay : Overlay{copy.state, {}};
 
   LocalWrite result;
   result.entry.mutation = mutation;
-  if (allow_coalescing && overlay && !overlay->seqs.empty() &&
-      !outbox_.in_flight().contains(overlay->seqs.back())) {
+  result.entry.value_json = value_json;
+  if (allow_coalescing && overlay && !outbox_.in_flight().contains(overlay->seqs.back())) {
     FERRY_ASSIGN_OR_RETURN(auto previous, outbox_.Read(txn, overlay->seqs.back()));
     // Only an entry that was never sent may change: a sent one may already be
     // applied at the server, and changing it would apply a different write.
@@ -184,6 +226,12 @@ Result<Replica::LocalWrite> Replica::StageLocalWrite(Transaction& txn, Mutation 
       if (auto combined = CoalesceMutations(previous->mutation, mutation)) {
         outbox_.StageRemove(txn, *previous);
         updated.seqs.pop_back();
+        // A later put or delete keeps its own text; a merged value is new.
+        if (combined->op == MutationOp::kDelete) {
+          result.entry.value_json.clear();
+        } else if (!(combined->op == mutation.op && mutation.op == MutationOp::kPut)) {
+          result.entry.value_json = DumpJson(combined->value);
+        }
         result.entry.mutation = std::move(*combined);
         result.replaced_seq = previous->mutation.seq;
       }
@@ -191,38 +239,65 @@ Result<Replica::LocalWrite> Replica::StageLocalWrite(Transaction& txn, Mutation 
   }
   // The view after this write is the previous view with this write applied,
   // whether or not it was coalesced: the combined mutation means the same.
-  updated.view = ApplyMutation(std::move(updated.view), mutation.op, mutation.value);
+  switch (mutation.op) {
+    case MutationOp::kPut:
+      updated.view = {true, std::move(value_json)};
+      break;
+    case MutationOp::kDelete:
+      updated.view = {};
+      break;
+    case MutationOp::kPatch: {
+      FERRY_ASSIGN_OR_RETURN(DocumentState before, Parse(updated.view));
+      updated.view = {true, DumpJson(ApplyMutation(std::move(before), mutation.op, mutation.value).value)};
+      break;
+    }
+  }
   updated.seqs.push_back(result.entry.mutation.seq);
   outbox_.StagePut(txn, result.entry, nullptr);
   StageOverlay(txn, mutation.document, updated);
   return result;
 }
 
-Result<bool> Replica::Recompute(Transaction& txn, const DocumentId& id,
-                                std::vector<uint64_t> seqs) {
-  FERRY_ASSIGN_OR_RETURN(DocumentState before, ReadView(txn, id));
-  FERRY_ASSIGN_OR_RETURN(ServerDocument copy, ReadServerCopy(txn, id));
+Result<bool> Replica::Recompute(Transaction& txn, const DocumentId& id, std::vector<uint64_t> seqs) {
+  FERRY_ASSIGN_OR_RETURN(StoredState before, ReadStoredView(txn, id));
+  FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
   Overlay overlay{copy.state, {}};
+  std::optional<DocumentState> view;  // parsed lazily: most rebuilds replay nothing
   for (uint64_t seq : seqs) {
     FERRY_ASSIGN_OR_RETURN(auto entry, outbox_.Read(txn, seq));
     if (!entry || entry->dead) continue;
-    overlay.view =
-        ApplyMutation(std::move(overlay.view), entry->mutation.op, entry->mutation.value);
+    if (!view) {
+      FERRY_ASSIGN_OR_RETURN(DocumentState parsed, Parse(copy.state));
+      view = std::move(parsed);
+    }
+    view = ApplyMutation(std::move(*view), entry->mutation.op, entry->mutation.value);
     overlay.seqs.push_back(seq);
   }
-  const bool changed = !(before == overlay.view);
+  if (view) overlay.view = {view->exists, view->exists ? DumpJson(view->value) : std::string()};
   StageOverlay(txn, id, overlay);
-  return changed;
+  return !(before == overlay.view);
 }
 
 Status Replica::StageApplied(Transaction& txn, const OutboxEntry& entry, Version previous_version,
                              Version version) {
   const Mutation& m = entry.mutation;
-  FERRY_ASSIGN_OR_RETURN(ServerDocument copy, ReadServerCopy(txn, m.document));
+  FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, m.document));
   if (copy.version == previous_version) {
-    copy.state = ApplyMutation(std::move(copy.state), m.op, m.value);
+    switch (m.op) {
+      case MutationOp::kPut:
+        copy.state = {true, entry.value_json.empty() ? DumpJson(m.value) : entry.value_json};
+        break;
+      case MutationOp::kDelete:
+        copy.state = {};
+        break;
+      case MutationOp::kPatch: {
+        FERRY_ASSIGN_OR_RETURN(DocumentState before, Parse(copy.state));
+        copy.state = {true, DumpJson(ApplyMutation(std::move(before), m.op, m.value).value)};
+        break;
+      }
+    }
     copy.version = version;
-    StageServerCopy(txn, copy);
+    StageCopy(txn, m.document, copy);
   }
   return StageRemoved(txn, entry, std::nullopt);
 }
@@ -231,8 +306,12 @@ Status Replica::StageRemoved(Transaction& txn, const OutboxEntry& entry,
                              const std::optional<ServerDocument>& server_document) {
   const DocumentId& id = entry.mutation.document;
   if (server_document) {
-    FERRY_ASSIGN_OR_RETURN(ServerDocument copy, ReadServerCopy(txn, id));
-    if (server_document->version > copy.version) StageServerCopy(txn, *server_document);
+    FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
+    if (server_document->version > copy.version) {
+      const DocumentState& state = server_document->state;
+      StageCopy(txn, id, {server_document->version,
+                          {state.exists, state.exists ? DumpJson(state.value) : std::string()}});
+    }
   }
   FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, id));
   outbox_.StageRemove(txn, entry);
@@ -246,7 +325,8 @@ Status Replica::StageDeadLetter(Transaction& txn, OutboxEntry entry, std::string
   entry.dead = true;
   entry.error = std::move(error);
   outbox_.StagePut(txn, entry, &previous);
-  FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, entry.mutation.document));
+  FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay,
+                         ReadOverlay(txn, entry.mutation.document));
   std::vector<uint64_t> seqs = overlay ? overlay->seqs : std::vector<uint64_t>{};
   std::erase(seqs, entry.mutation.seq);
   return Recompute(txn, entry.mutation.document, std::move(seqs)).status();
@@ -258,25 +338,26 @@ Result<OutboxEntry> Replica::StageRetry(Transaction& txn, const OutboxEntry& dea
   Mutation mutation = dead.mutation;
   mutation.seq = new_seq;
   mutation.hlc = hlc;
-  FERRY_ASSIGN_OR_RETURN(LocalWrite write, StageLocalWrite(txn, std::move(mutation), false));
+  FERRY_ASSIGN_OR_RETURN(LocalWrite write,
+                         StageLocalWrite(txn, std::move(mutation), dead.value_json, false));
   return write.entry;
 }
 
 Result<bool> Replica::StageRemoteChange(Transaction& txn, const ServerDocument& change) {
-  FERRY_ASSIGN_OR_RETURN(ServerDocument copy, ReadServerCopy(txn, change.document));
+  FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, change.document));
   if (change.version <= copy.version) return false;
+  const Copy updated{change.version,
+                     {change.state.exists,
+                      change.state.exists ? DumpJson(change.state.value) : std::string()}};
+  StageCopy(txn, change.document, updated);
   FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, change.document));
-  if (!overlay) {
-    StageServerCopy(txn, change);
-    return !(copy.state == change.state);
-  }
-  StageServerCopy(txn, change);
+  if (!overlay) return !(copy.state == updated.state);
   return Recompute(txn, change.document, overlay->seqs);
 }
 
 Result<bool> Replica::StageForget(Transaction& txn, const DocumentId& id) {
   FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, id));
-  FERRY_ASSIGN_OR_RETURN(DocumentState before, ReadView(txn, id));
+  FERRY_ASSIGN_OR_RETURN(StoredState before, ReadStoredView(txn, id));
   txn.Delete(ServerKey(id));
   if (overlay) return Recompute(txn, id, overlay->seqs);
   return before.exists;

@@ -20,39 +20,60 @@ std::string UserPrefix(std::string_view user) {
   return prefix;
 }
 
+// A stored document: a one-line header, then the value as compact JSON.
+//   "<version> <run_start> <exists:0|1> <writer>\n<value>"
+// The value stays text: a put stores the pushed text, a pull sends it as it
+// is, and only patches and conflicts parse it.
 struct DocumentRecord {
   Version version = 0;
-  DocumentState state;
-  std::string writer;  // client whose mutation produced this version
+  bool exists = false;
+  std::string value_json;  // compact JSON; empty when deleted
+  std::string writer;      // client whose mutation produced this version
   // The version before `writer`'s current run of consecutive writes began: a
   // mutation by `writer` based on any version from here on saw no foreign write.
   Version run_start = 0;
+
+  Result<DocumentState> State() const {
+    if (!exists) return DocumentState{};
+    auto value = ParseJson(value_json);
+    if (!value.ok()) return Status(ErrorCode::kCorruption, "server document value does not decode");
+    return DocumentState{true, std::move(*value)};
+  }
 };
 
 std::string EncodeRecord(const DocumentRecord& record) {
-  Json json = {{"v", record.version}, {"w", record.writer}, {"r", record.run_start}};
-  if (record.state.exists) json["x"] = record.state.value;
-  return DumpJson(json);
+  std::string bytes = std::to_string(record.version) + ' ' + std::to_string(record.run_start) +
+                      (record.exists ? " 1 " : " 0 ") + record.writer + '\n';
+  bytes += record.value_json;
+  return bytes;
 }
 
 Result<DocumentRecord> DecodeRecord(std::string_view bytes) {
-  auto json = ParseJson(bytes);
   const auto corrupt = [] {
     return Status(ErrorCode::kCorruption, "server document record does not decode");
   };
-  if (!json.ok() || !json->is_object()) return corrupt();
+  const std::size_t newline = bytes.find('\n');
+  if (newline == std::string_view::npos) return corrupt();
+  std::string_view header = bytes.substr(0, newline);
+  const auto next_field = [&header]() {
+    const std::size_t space = header.find(' ');
+    std::string_view field = header.substr(0, space);
+    header = space == std::string_view::npos ? std::string_view() : header.substr(space + 1);
+    return field;
+  };
   DocumentRecord record;
-  auto v = json->find("v");
-  auto w = json->find("w");
-  auto r = json->find("r");
-  if (v == json->end() || !v->is_number_unsigned() || w == json->end() || !w->is_string() ||
-      r == json->end() || !r->is_number_unsigned()) {
+  auto version = keys::ParseDecimal(next_field());
+  auto run_start = keys::ParseDecimal(next_field());
+  std::string_view exists = next_field();
+  record.writer = std::string(header);
+  if (!version || !run_start || (exists != "0" && exists != "1") || record.writer.empty()) {
     return corrupt();
   }
-  record.version = v->get<Version>();
-  record.writer = w->get<std::string>();
-  record.run_start = r->get<Version>();
-  if (auto x = json->find("x"); x != json->end()) record.state = {true, *x};
+  record.version = *version;
+  record.run_start = *run_start;
+  record.exists = exists == "1";
+  record.value_json = std::string(bytes.substr(newline + 1));
+  if (record.exists == record.value_json.empty()) return corrupt();
   return record;
 }
 
@@ -76,9 +97,11 @@ Result<std::optional<DocumentRecord>> ReadRecord(Transaction& txn, const std::st
   return std::optional<DocumentRecord>(std::move(record));
 }
 
-ServerDocument ToServerDocument(const DocumentId& id, const std::optional<DocumentRecord>& record) {
-  if (!record) return {id, 0, {}};
-  return {id, record->version, record->state};
+Result<ServerDocument> ToServerDocument(const DocumentId& id,
+                                        const std::optional<DocumentRecord>& record) {
+  if (!record) return ServerDocument{id, 0, {}};
+  FERRY_ASSIGN_OR_RETURN(DocumentState state, record->State());
+  return ServerDocument{id, record->version, std::move(state)};
 }
 
 int HttpStatusFor(const Status& status) {
@@ -122,7 +145,9 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
       continue;
     }
     last_seq = mutation.seq;
-    if (Status valid = ValidateMutationValue(mutation.op, mutation.value); !valid.ok()) {
+    std::string value_json;
+    if (Status valid = ValidateMutationValue(mutation.op, mutation.value, &value_json);
+        !valid.ok()) {
       result.status = PushResultStatus::kRejected;
       result.error = valid.message();
       ++counted.mutations_rejected;
@@ -137,15 +162,31 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
                          mutation.base_version <= current_version;
     if (mutation.base_version != current_version && !own_run) {
       result.status = PushResultStatus::kConflict;
-      result.current = ToServerDocument(mutation.document, record);
+      FERRY_ASSIGN_OR_RETURN(result.current, ToServerDocument(mutation.document, record));
       ++counted.mutations_conflict;
       response.results.push_back(std::move(result));
       continue;
     }
     DocumentRecord updated;
     updated.version = ++head;
-    updated.state =
-        ApplyMutation(record ? record->state : DocumentState{}, mutation.op, mutation.value);
+    switch (mutation.op) {
+      case MutationOp::kPut:
+        updated.exists = true;
+        updated.value_json = std::move(value_json);
+        break;
+      case MutationOp::kDelete:
+        break;
+      case MutationOp::kPatch: {
+        DocumentState before;
+        if (record) {
+          FERRY_ASSIGN_OR_RETURN(before, record->State());
+        }
+        updated.exists = true;
+        updated.value_json =
+            DumpJson(ApplyMutation(std::move(before), mutation.op, mutation.value).value);
+        break;
+      }
+    }
     updated.writer = mutation.client_id;
     updated.run_start =
         record && record->writer == mutation.client_id ? record->run_start : current_version;
@@ -169,14 +210,16 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
   return response;
 }
 
-Result<PullResponse> ServerState::ServePull(std::string_view user, const PullRequest& request) {
+Result<std::string> ServerState::ServePullBody(std::string_view user,
+                                               const PullRequest& request) {
   const std::string prefix = UserPrefix(user);
   Version from = 0;
   if (!request.cursor.empty()) {
     const std::size_t dot = request.cursor.rfind('.');
     std::optional<uint64_t> parsed;
-    if (dot != std::string::npos)
+    if (dot != std::string::npos) {
       parsed = keys::ParseDecimal(std::string_view(request.cursor).substr(dot + 1));
+    }
     if (!parsed) return Status(ErrorCode::kProtocol, "not a cursor this server issued");
     if (request.cursor.substr(0, dot) != epoch_) {
       return Status(ErrorCode::kCursorExpired, "cursor is from an earlier server epoch");
@@ -193,16 +236,17 @@ Result<PullResponse> ServerState::ServePull(std::string_view user, const PullReq
   // comfortably within a client's response limit.
   const std::size_t byte_budget = limits_.max_body_bytes / 2;
 
-  PullResponse response;
+  PullResponseWriter writer;
+  std::size_t count = 0;
+  bool has_more = false;
   Version last = from;
-  std::size_t bytes = 0;
   Status failure;
   const std::string log_prefix = prefix + "c/";
   Status scanned = store_.Scan(
       log_prefix + keys::OrderedNumber(from + 1), PrefixEnd(log_prefix),
       [&](std::string_view key, std::string_view suffix) {
-        if (response.changes.size() >= limit || bytes >= byte_budget) {
-          response.has_more = true;
+        if (count >= limit || writer.size() >= byte_budget) {
+          has_more = true;
           return false;
         }
         auto version = keys::ParseOrderedNumber(key.substr(log_prefix.size()));
@@ -220,20 +264,28 @@ Result<PullResponse> ServerState::ServePull(std::string_view user, const PullReq
           failure = Status(ErrorCode::kCorruption, "change log names a missing document");
           return false;
         }
-        bytes += stored->value().size();
         auto record = DecodeRecord(**stored);
         if (!record.ok()) {
           failure = record.status();
           return false;
         }
-        response.changes.push_back({std::move(*id), record->version, std::move(record->state)});
+        writer.AddChange(*id, record->version,
+                         record->exists ? std::optional<std::string_view>(record->value_json)
+                                        : std::nullopt);
+        ++count;
         last = *version;
         return true;
       });
   FERRY_RETURN_IF_ERROR(scanned);
   FERRY_RETURN_IF_ERROR(failure);
-  response.cursor = epoch_ + "." + std::to_string(last);
-  return response;
+  return std::move(writer).Finish(epoch_ + "." + std::to_string(last), has_more);
+}
+
+Result<PullResponse> ServerState::ServePull(std::string_view user, const PullRequest& request) {
+  FERRY_ASSIGN_OR_RETURN(std::string body, ServePullBody(user, request));
+  ProtocolLimits unbounded = limits_;
+  unbounded.max_changes_per_pull = std::max(unbounded.max_changes_per_pull, request.limit);
+  return DecodePullResponse(body, unbounded);
 }
 
 Status ServerState::PurgeTombstones(std::string_view user, Version version) {
@@ -250,7 +302,7 @@ Status ServerState::PurgeTombstones(std::string_view user, Version version) {
                                         failure = record.status();
                                         return false;
                                       }
-                                      if (record->has_value() && !record->value().state.exists) {
+                                      if (record->has_value() && !record->value().exists) {
                                         txn.Delete(document_key);
                                         txn.Delete(key);
                                       }
@@ -266,7 +318,7 @@ Result<ServerDocument> ServerState::GetDocument(std::string_view user, const Doc
   Transaction txn(store_);
   FERRY_ASSIGN_OR_RETURN(auto record,
                          ReadRecord(txn, UserPrefix(user) + "d/" + keys::DocumentSuffix(id)));
-  return ToServerDocument(id, record);
+  return ToServerDocument(id, std::move(record));
 }
 
 Result<uint64_t> ServerState::LastSeq(std::string_view user, std::string_view client_id) {
@@ -297,9 +349,9 @@ ServerHttpResponse HandleServerRequest(ServerState& server, std::string_view use
     if (method != "GET") return {405, EncodeErrorBody(ErrorCode::kInvalidArgument, "use GET")};
     auto request = DecodePullQuery(query, limits);
     if (!request.ok()) return error(request.status());
-    auto response = server.ServePull(user, *request);
+    auto response = server.ServePullBody(user, *request);
     if (!response.ok()) return error(response.status());
-    return {200, EncodePullResponse(*response)};
+    return {200, std::move(*response)};
   }
   return {404, EncodeErrorBody(ErrorCode::kNotFound, "no such endpoint")};
 }

@@ -37,10 +37,7 @@ class Client::Runtime {
   }
 
   ~Runtime() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
+    stopping_ = true;
     transport_->Wakeup();
     if (thread_.joinable()) thread_.join();
     // Nobody may wait forever on a promise the loop will never keep.
@@ -65,23 +62,23 @@ class Client::Runtime {
     return Status::Ok();
   }
 
-  // Runs `work` on the owner thread and returns its result. Inline when
-  // already on the owner thread (a callback calling back into the Client).
+  // Runs `work` under the engine lock on the calling thread, then wakes the
+  // owner thread to carry out whatever the engine now wants (requests,
+  // events, a new deadline). Running on the caller instead of posting to the
+  // owner keeps a durable write at one SQLite commit plus a lock, without a
+  // thread hand-off. The lock is recursive so listeners, which run on the
+  // owner thread with the lock held, may call back into the Client.
   template <typename Work>
   auto Call(Work work) -> decltype(work()) {
+    std::unique_lock lock(mutex_);
+    auto result = work();
     if (std::this_thread::get_id() == thread_.get_id()) {
-      auto result = work();
       DrainActions();
-      return result;
+    } else {
+      lock.unlock();
+      transport_->Wakeup();
     }
-    std::packaged_task<decltype(work())()> task(std::move(work));
-    auto future = task.get_future();
-    {
-      std::lock_guard lock(mutex_);
-      tasks_.emplace_back([&task] { task(); });
-    }
-    transport_->Wakeup();
-    return future.get();
+    return result;
   }
 
   SyncEngine& engine() { return *engine_; }
@@ -103,9 +100,7 @@ class Client::Runtime {
     return Call([&] {
       const RunTicket ticket = engine_->HandleTrigger(TriggerReason::kManual, WallClockNow());
       waiters_.emplace_back(ticket, std::promise<Result<SyncRunRecord>>());
-      auto future = waiters_.back().second.get_future();
-      DrainActions();
-      return future;
+      return waiters_.back().second.get_future();
     });
   }
 
@@ -123,26 +118,22 @@ class Client::Runtime {
 
  private:
   void Loop() {
-    while (true) {
-      std::deque<std::function<void()>> tasks;
-      {
-        std::lock_guard lock(mutex_);
-        if (stopping_) return;
-        tasks.swap(tasks_);
-      }
-      for (auto& task : tasks)
-        task();
-      DrainActions();
-
-      const TimeMs now = WallClockNow();
+    while (!stopping_) {
       TimeMs wait = kIdleWaitMs;
-      if (auto deadline = engine_->PollTimeout())
-        wait = std::clamp<TimeMs>(*deadline - now, 0, kIdleWaitMs);
       {
         std::lock_guard lock(mutex_);
-        if (!tasks_.empty() || stopping_) wait = 0;
+        if (auto deadline = engine_->PollTimeout(); deadline && *deadline <= WallClockNow()) {
+          engine_->HandleTimeout(WallClockNow());
+        }
+        DrainActions();
+        if (auto deadline = engine_->PollTimeout()) {
+          wait = std::clamp<TimeMs>(*deadline - WallClockNow(), 0, kIdleWaitMs);
+        }
       }
-      for (TransportCompletion& completion : transport_->Wait(wait)) {
+      // Waits without the lock: API calls proceed meanwhile and wake us.
+      std::vector<TransportCompletion> completions = transport_->Wait(wait);
+      std::lock_guard lock(mutex_);
+      for (TransportCompletion& completion : completions) {
         reachable_ = completion.response.status != 0;
         if (!reachable_) {
           Log(LogLevel::kWarning, "request failed: " + completion.response.transport_error);
@@ -150,10 +141,6 @@ class Client::Runtime {
         engine_->HandleResponse(completion.id, completion.response, WallClockNow());
         DrainActions();
       }
-      if (auto deadline = engine_->PollTimeout(); deadline && *deadline <= WallClockNow()) {
-        engine_->HandleTimeout(WallClockNow());
-      }
-      DrainActions();
     }
   }
 
@@ -230,11 +217,10 @@ class Client::Runtime {
   std::unique_ptr<SyncEngine> engine_;
   std::thread thread_;
 
-  std::mutex mutex_;  // guards tasks_ and stopping_
-  std::deque<std::function<void()>> tasks_;
-  bool stopping_ = false;
-
-  // Owner thread only:
+  std::atomic<bool> stopping_{false};
+  // Guards the engine and everything below. Recursive: listeners run with it
+  // held and may call back into the Client.
+  std::recursive_mutex mutex_;
   std::map<ListenerId, std::function<void(const Event&)>> listeners_;
   ListenerId next_listener_ = 1;
   std::vector<std::pair<RunTicket, std::promise<Result<SyncRunRecord>>>> waiters_;

@@ -22,7 +22,7 @@ class OutboxTest : public ::testing::Test {
  protected:
   void Add(const Mutation& m, uint32_t attempts = 0) {
     Transaction txn(store_);
-    OutboxEntry entry{m, attempts, false, ""};
+    OutboxEntry entry{m, "", attempts, false, ""};
     outbox_.StagePut(txn, entry, nullptr);
     ASSERT_TRUE(txn.Commit().ok());
   }

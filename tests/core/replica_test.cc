@@ -20,7 +20,7 @@ class ReplicaTest : public ::testing::Test {
     m.value = std::move(value);
     m.hlc = {1000, static_cast<uint32_t>(m.seq), "c"};
     Transaction txn(store_);
-    auto write = replica_.StageLocalWrite(txn, m, /*allow_coalescing=*/false);
+    auto write = replica_.StageLocalWrite(txn, m, "", /*allow_coalescing=*/false);
     EXPECT_TRUE(write.ok());
     EXPECT_TRUE(txn.Commit().ok());
     return write.ok() ? write->entry : OutboxEntry{};

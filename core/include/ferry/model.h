@@ -55,8 +55,11 @@ struct Mutation {
 };
 
 // Checks a mutation's op and value: put needs a non-null value, patch an
-// object, delete no value; sizes and depth within the limits above.
-[[nodiscard]] Status ValidateMutationValue(MutationOp op, const Json& value);
+// object, delete no value; sizes and depth within the limits above. Measuring
+// the size serializes the value; `serialized` (optional) receives that text
+// so callers that store it do not serialize twice.
+[[nodiscard]] Status ValidateMutationValue(MutationOp op, const Json& value,
+                                           std::string* serialized = nullptr);
 
 // A document's content at one point: absent (never written or deleted) or a
 // JSON value.

@@ -24,6 +24,9 @@ namespace ferry {
 
 struct OutboxEntry {
   Mutation mutation;
+  // mutation.value as compact JSON (empty for a delete). Stored as it is, so
+  // an entry's value is serialized once, when the write is made.
+  std::string value_json;
   uint32_t attempts = 0;  // pushes that carried this entry
   bool dead = false;      // rejected by the server; waits for retry or discard
   std::string error;      // why it was rejected

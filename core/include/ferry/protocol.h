@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -90,6 +91,23 @@ std::string EncodePullTarget(const PullRequest& request);
                                                   const ProtocolLimits& limits);
 
 std::string EncodePullResponse(const PullResponse& response);
+
+// Builds a pull response body from values that are already serialized JSON,
+// so a server streaming stored documents need not parse and re-serialize
+// each one. Call AddChange per document, then Finish.
+class PullResponseWriter {
+ public:
+  PullResponseWriter() : body_("{\"changes\":[") {}
+  // `value_json`: the document's value as compact JSON; nullopt for a tombstone.
+  void AddChange(const DocumentId& document, Version version,
+                 std::optional<std::string_view> value_json);
+  std::string Finish(std::string_view cursor, bool has_more) &&;
+  std::size_t size() const { return body_.size(); }
+
+ private:
+  std::string body_;
+  bool first_ = true;
+};
 [[nodiscard]] Result<PullResponse> DecodePullResponse(std::string_view body,
                                                       const ProtocolLimits& limits);
 

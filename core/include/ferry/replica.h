@@ -47,9 +47,10 @@ class Replica {
   };
   // Records a local write: sets its base version, coalesces it with the
   // document's newest unsent pending entry where the meaning allows, stages
-  // the outbox entry and the new local view.
+  // the outbox entry and the new local view. `value_json` is the value's
+  // compact JSON when the caller has it already (empty: serialized here).
   [[nodiscard]] Result<LocalWrite> StageLocalWrite(Transaction& txn, Mutation mutation,
-                                                   bool allow_coalescing);
+                                                   std::string value_json, bool allow_coalescing);
 
   // The server applied `entry` on `previous_version`, producing `version`.
   // Folds it into the server copy when the copy is at `previous_version`;
@@ -79,13 +80,28 @@ class Replica {
   [[nodiscard]] Status ForEachServerCopy(const std::function<bool(const DocumentId&)>& visit);
 
  private:
+  // A document state as stored: values stay compact JSON text until a reader
+  // or a patch needs them parsed, so the common paths (put, ack, pull) move
+  // text without parsing or re-serializing it.
+  struct StoredState {
+    bool exists = false;
+    std::string json;  // compact JSON of the value; empty when absent
+    bool operator==(const StoredState&) const = default;
+  };
+  struct Copy {
+    Version version = 0;
+    StoredState state;
+  };
   struct Overlay {
-    DocumentState view;
+    StoredState view;
     std::vector<uint64_t> seqs;  // pending mutations on this document, ascending
   };
+  [[nodiscard]] static Result<DocumentState> Parse(const StoredState& state);
+  [[nodiscard]] Result<Copy> ReadCopy(Transaction& txn, const DocumentId& id);
   [[nodiscard]] Result<std::optional<Overlay>> ReadOverlay(Transaction& txn, const DocumentId& id);
+  [[nodiscard]] Result<StoredState> ReadStoredView(Transaction& txn, const DocumentId& id);
   void StageOverlay(Transaction& txn, const DocumentId& id, const std::optional<Overlay>& overlay);
-  void StageServerCopy(Transaction& txn, const ServerDocument& document);
+  void StageCopy(Transaction& txn, const DocumentId& id, const Copy& copy);
   // Rebuilds the overlay from the server copy plus the pending seqs; drops it
   // when none remain. Returns whether the local view changed.
   [[nodiscard]] Result<bool> Recompute(Transaction& txn, const DocumentId& id,

@@ -49,6 +49,10 @@ class ServerState {
   // kCursorExpired when the cursor is older than the purge horizon or from
   // another epoch; kProtocol when it is not a cursor this server issued.
   [[nodiscard]] Result<PullResponse> ServePull(std::string_view user, const PullRequest& request);
+  // The same page as an encoded response body, built from the stored JSON
+  // text without parsing it (what HandleServerRequest sends).
+  [[nodiscard]] Result<std::string> ServePullBody(std::string_view user,
+                                                  const PullRequest& request);
 
   // Drops tombstones of deletes at or below `version` and moves the horizon
   // there: cursors older than it expire (410), forcing a full resync.

@@ -2,11 +2,12 @@
 // one owner thread that drives the sync engine.
 //
 // Threading contract:
-// - Every public method is thread-safe. Calls are posted to the owner thread
-//   and wait for their result there, so they are serialized with sync work.
+// - Every public method is thread-safe. A call runs on the calling thread
+//   under the client's lock, serialized with the owner thread's sync work;
+//   SyncNow then waits (without the lock) for the run to finish.
 // - Callbacks (subscriptions, event listeners, the log hook and the token
-//   provider) run on the owner thread. They may call back into the Client
-//   (such calls run inline), but must not block for long: sync waits for them.
+//   provider) run on the owner thread with the lock held. They may call back
+//   into the Client, but must not block for long: other calls wait for them.
 // - Writes are durable when Put / Patch / Remove return Ok (committed to
 //   SQLite with the configured synchronous level).
 #pragma once
