@@ -260,6 +260,7 @@ Status SyncEngine::Load(TimeMs now) {
     if (!stamp.ok()) return Status(ErrorCode::kCorruption, "stored HLC stamp does not decode");
     clock_.Restore(*stamp);
   }
+  if (outbox_.newest_hlc()) clock_.Restore(*outbox_.newest_hlc());
   FERRY_ASSIGN_OR_RETURN(auto cursor, store_.Get(kCursorKey));
   cursor_ = cursor.value_or("");
   FERRY_ASSIGN_OR_RETURN(auto resync, store_.Get(kResyncKey));
@@ -303,10 +304,9 @@ Result<std::vector<uint64_t>> SyncEngine::HandleLocalWrites(std::span<const Loca
   seqs.reserve(writes.size());
   std::vector<DocumentId> changed;
   changed.reserve(writes.size());
-  HlcStamp stamp;
   for (std::size_t i = 0; i < writes.size(); ++i) {
     const LocalWrite& write = writes[i];
-    FERRY_ASSIGN_OR_RETURN(stamp, clock_.Now(now));
+    FERRY_ASSIGN_OR_RETURN(HlcStamp stamp, clock_.Now(now));
     Mutation mutation;
     mutation.client_id = client_id_;
     mutation.seq = outbox_.AllocateSeq();
@@ -323,7 +323,8 @@ Result<std::vector<uint64_t>> SyncEngine::HandleLocalWrites(std::span<const Loca
     seqs.push_back(staged->entry.mutation.seq);
     changed.push_back(write.document);
   }
-  txn.Put(kHlcKey, stamp.ToString());
+  // The clock is not persisted here: the new outbox entries carry the stamp
+  // and Load() restores the clock from the newest one.
   if (Status committed = txn.Commit(); !committed.ok()) {
     ReloadAfterStorageFailure();
     return committed;
@@ -560,6 +561,9 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, TimeMs now) {
     return;
   }
   Transaction txn(store_);
+  // Answered entries leave the outbox and may take the newest clock stamp
+  // with them; the clock is persisted here instead (see Load()).
+  txn.Put(kHlcKey, clock_.last().ToString());
   std::vector<Event> events;
   std::vector<DocumentId> changed;
   uint64_t pushed = 0, conflicts = 0, rejected = 0;
@@ -930,6 +934,8 @@ Status SyncEngine::DiscardFailedMutation(uint64_t seq, TimeMs) {
     return Status(ErrorCode::kNotFound, "no failed mutation with seq " + std::to_string(seq));
   }
   outbox_.StageRemove(txn, *entry);
+  // The removed entry may have held the newest clock stamp (see Load()).
+  txn.Put(kHlcKey, clock_.last().ToString());
   if (Status committed = txn.Commit(); !committed.ok()) {
     ReloadAfterStorageFailure();
     return committed;

@@ -12,6 +12,9 @@ Status ValidateIdPart(std::string_view part, std::string_view what, std::size_t 
   if (part.find('\0') != std::string_view::npos) {
     return Status(ErrorCode::kInvalidArgument, std::string(what) + " contains a NUL byte");
   }
+  if (!IsValidUtf8(part)) {
+    return Status(ErrorCode::kInvalidArgument, std::string(what) + " is not valid UTF-8");
+  }
   return Status::Ok();
 }
 

@@ -340,9 +340,9 @@ void PullResponseWriter::AddChange(const DocumentId& document, Version version,
   if (!first_) body_ += ',';
   first_ = false;
   body_ += "{\"collection\":";
-  body_ += DumpJson(document.collection);
+  AppendJsonString(body_, document.collection);
   body_ += ",\"key\":";
-  body_ += DumpJson(document.key);
+  AppendJsonString(body_, document.key);
   body_ += ",\"version\":";
   body_ += std::to_string(version);
   if (value_json) {

@@ -209,7 +209,8 @@ Result<std::vector<std::pair<std::string, Json>>> Replica::Scan(std::string_view
 Result<Replica::LocalWrite> Replica::StageLocalWrite(Transaction& txn, Mutation mutation,
                                                      std::string value_json,
                                                      bool allow_coalescing) {
-  if (mutation.op != MutationOp::kDelete && value_json.empty()) value_json = DumpJson(mutation.value);
+  if (mutation.op != MutationOp::kDelete && value_json.empty())
+    value_json = DumpJson(mutation.value);
   FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, mutation.document));
   FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, mutation.document));
   mutation.base_version = copy.version;
@@ -248,7 +249,8 @@ Result<Replica::LocalWrite> Replica::StageLocalWrite(Transaction& txn, Mutation 
       break;
     case MutationOp::kPatch: {
       FERRY_ASSIGN_OR_RETURN(DocumentState before, Parse(updated.view));
-      updated.view = {true, DumpJson(ApplyMutation(std::move(before), mutation.op, mutation.value).value)};
+      updated.view = {
+          true, DumpJson(ApplyMutation(std::move(before), mutation.op, mutation.value).value)};
       break;
     }
   }
@@ -258,7 +260,8 @@ Result<Replica::LocalWrite> Replica::StageLocalWrite(Transaction& txn, Mutation 
   return result;
 }
 
-Result<bool> Replica::Recompute(Transaction& txn, const DocumentId& id, std::vector<uint64_t> seqs) {
+Result<bool> Replica::Recompute(Transaction& txn, const DocumentId& id,
+                                std::vector<uint64_t> seqs) {
   FERRY_ASSIGN_OR_RETURN(StoredState before, ReadStoredView(txn, id));
   FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
   Overlay overlay{copy.state, {}};
@@ -309,8 +312,9 @@ Status Replica::StageRemoved(Transaction& txn, const OutboxEntry& entry,
     FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
     if (server_document->version > copy.version) {
       const DocumentState& state = server_document->state;
-      StageCopy(txn, id, {server_document->version,
-                          {state.exists, state.exists ? DumpJson(state.value) : std::string()}});
+      StageCopy(txn, id,
+                {server_document->version,
+                 {state.exists, state.exists ? DumpJson(state.value) : std::string()}});
     }
   }
   FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, id));
@@ -325,8 +329,7 @@ Status Replica::StageDeadLetter(Transaction& txn, OutboxEntry entry, std::string
   entry.dead = true;
   entry.error = std::move(error);
   outbox_.StagePut(txn, entry, &previous);
-  FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay,
-                         ReadOverlay(txn, entry.mutation.document));
+  FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, entry.mutation.document));
   std::vector<uint64_t> seqs = overlay ? overlay->seqs : std::vector<uint64_t>{};
   std::erase(seqs, entry.mutation.seq);
   return Recompute(txn, entry.mutation.document, std::move(seqs)).status();
@@ -346,9 +349,9 @@ Result<OutboxEntry> Replica::StageRetry(Transaction& txn, const OutboxEntry& dea
 Result<bool> Replica::StageRemoteChange(Transaction& txn, const ServerDocument& change) {
   FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, change.document));
   if (change.version <= copy.version) return false;
-  const Copy updated{change.version,
-                     {change.state.exists,
-                      change.state.exists ? DumpJson(change.state.value) : std::string()}};
+  const Copy updated{
+      change.version,
+      {change.state.exists, change.state.exists ? DumpJson(change.state.value) : std::string()}};
   StageCopy(txn, change.document, updated);
   FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, change.document));
   if (!overlay) return !(copy.state == updated.state);

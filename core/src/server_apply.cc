@@ -210,8 +210,7 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
   return response;
 }
 
-Result<std::string> ServerState::ServePullBody(std::string_view user,
-                                               const PullRequest& request) {
+Result<std::string> ServerState::ServePullBody(std::string_view user, const PullRequest& request) {
   const std::string prefix = UserPrefix(user);
   Version from = 0;
   if (!request.cursor.empty()) {
@@ -269,9 +268,9 @@ Result<std::string> ServerState::ServePullBody(std::string_view user,
           failure = record.status();
           return false;
         }
-        writer.AddChange(*id, record->version,
-                         record->exists ? std::optional<std::string_view>(record->value_json)
-                                        : std::nullopt);
+        writer.AddChange(
+            *id, record->version,
+            record->exists ? std::optional<std::string_view>(record->value_json) : std::nullopt);
         ++count;
         last = *version;
         return true;

@@ -48,14 +48,14 @@ void Transaction::Delete(std::string_view key) {
 Status Transaction::Commit() {
   if (staged_.empty()) return Status::Ok();
   WriteBatch batch;
-  for (const auto& [key, value] : staged_) {
-    if (value) {
-      batch.Put(key, *value);
+  while (!staged_.empty()) {
+    auto node = staged_.extract(staged_.begin());  // moves the strings, no copies
+    if (node.mapped()) {
+      batch.PutMoved(std::move(node.key()), std::move(*node.mapped()));
     } else {
-      batch.Delete(key);
+      batch.DeleteMoved(std::move(node.key()));
     }
   }
-  staged_.clear();
   return store_.Commit(batch);
 }
 

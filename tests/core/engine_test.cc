@@ -87,6 +87,8 @@ TEST_F(EngineTest, InvalidWritesAreRefusedAndNothingIsQueued) {
   auto engine = Open(store, 1);
   EXPECT_EQ(engine->HandleLocalWrite(MutationOp::kPut, {"", "k"}, 1, now_).status().code(),
             ErrorCode::kInvalidArgument);
+  EXPECT_EQ(engine->HandleLocalWrite(MutationOp::kPut, {"c", "bad\xff"}, 1, now_).status().code(),
+            ErrorCode::kInvalidArgument);
   EXPECT_EQ(engine->HandleLocalWrite(MutationOp::kPatch, {"c", "k"}, 1, now_).status().code(),
             ErrorCode::kInvalidArgument);
   EXPECT_EQ(engine->HandleLocalWrite(MutationOp::kPut, {"c", "k"}, Json(), now_).status().code(),

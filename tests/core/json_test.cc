@@ -97,3 +97,35 @@ TEST(ComposeMergePatches, RefusesWhenNoSinglePatchCanSayIt) {
 
 }  // namespace
 }  // namespace ferry
+
+namespace ferry {
+namespace {
+
+TEST(AppendJsonString, ProducesWhatTheParserReadsBack) {
+  const std::string samples[] = {"plain",
+                                 "quote \" and \\ backslash",
+                                 "tab\tnew\nline\r",
+                                 std::string("nul\0byte", 8),
+                                 "\x01\x1f control",
+                                 "ünïcødé ✓ 😀"};
+  for (const std::string& sample : samples) {
+    std::string out;
+    AppendJsonString(out, sample);
+    auto parsed = ParseJson(out);
+    ASSERT_TRUE(parsed.ok()) << out;
+    EXPECT_EQ(parsed->get<std::string>(), sample);
+  }
+}
+
+TEST(IsValidUtf8, AcceptsUtf8AndRefusesEverythingElse) {
+  EXPECT_TRUE(IsValidUtf8("ascii"));
+  EXPECT_TRUE(IsValidUtf8("ünïcødé ✓ 😀"));
+  EXPECT_FALSE(IsValidUtf8("\xff"));
+  EXPECT_FALSE(IsValidUtf8("\xc3"));              // truncated
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // a surrogate
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+}
+
+}  // namespace
+}  // namespace ferry

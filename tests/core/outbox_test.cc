@@ -97,13 +97,37 @@ TEST_F(OutboxTest, LoadRestoresCountersAndNeverReusesASeq) {
 }
 
 TEST_F(OutboxTest, CorruptEntryIsAClearErrorNotACrash) {
+  ASSERT_TRUE(outbox_.Load().ok());
   ASSERT_TRUE(store_.Put("o/00000000000000000001", "P{not json").ok());
-  ASSERT_TRUE(outbox_.Load().ok());  // counting needs only the state mark
+  Add(Write(2, MutationOp::kPut, 1, "a"));
+  ASSERT_TRUE(outbox_.Load().ok());  // counting needs only the state marks
   auto batch = outbox_.SelectBatch({});
   ASSERT_FALSE(batch.ok());
   EXPECT_EQ(batch.status().code(), ErrorCode::kCorruption);
-  ASSERT_TRUE(store_.Put("o/00000000000000000001", "").ok());
+  // The newest entry is decoded at load (it bounds the clock): corrupt, it
+  // makes the load fail with the same clear error.
+  ASSERT_TRUE(store_.Put("o/00000000000000000003", "P{\"op\":").ok());
   EXPECT_EQ(outbox_.Load().code(), ErrorCode::kCorruption);
+  ASSERT_TRUE(store_.Put("o/00000000000000000003", "").ok());
+  EXPECT_EQ(outbox_.Load().code(), ErrorCode::kCorruption);
+}
+
+TEST_F(OutboxTest, RemovalsPersistTheSeqCounterSoSeqsAreNeverReused) {
+  ASSERT_TRUE(outbox_.Load().ok());
+  for (int i = 0; i < 3; ++i)
+    Add(Write(outbox_.AllocateSeq(), MutationOp::kPut, i, "k" + std::to_string(i)));
+  {
+    Transaction txn(store_);
+    auto newest = outbox_.Read(txn, 3);
+    ASSERT_TRUE(newest.ok() && newest->has_value());
+    outbox_.StageRemove(txn, **newest);
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+  Outbox reopened(store_, "c");
+  ASSERT_TRUE(reopened.Load().ok());
+  EXPECT_EQ(reopened.AllocateSeq(), 4u);  // 3 reached the server; never again
+  ASSERT_TRUE(reopened.newest_hlc().has_value());
+  EXPECT_EQ(reopened.newest_hlc()->wall_ms, 1002);  // the stamp of seq 2, now the newest
 }
 
 TEST(CoalesceMutations, PutThenPatchBecomesOnePut) {

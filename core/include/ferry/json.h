@@ -34,6 +34,12 @@ struct JsonLimits {
 // rather than aborting, so a bad string from a binding cannot crash a write.
 std::string DumpJson(const Json& value);
 
+// Appends `text` as a JSON string literal (quotes, escapes). `text` must be
+// valid UTF-8 (IsValidUtf8); this is the fast path for building records and
+// bodies around already-serialized values without a Json object.
+void AppendJsonString(std::string& out, std::string_view text);
+bool IsValidUtf8(std::string_view text);
+
 // Nesting depth of a value (a scalar is 0, [] and {} are 1).
 int JsonDepth(const Json& value);
 

@@ -45,13 +45,19 @@ class Outbox {
   // after any failed commit that staged outbox changes.
   [[nodiscard]] Status Load();
 
-  // Reserves the next seq. It is persisted by the next StagePut, so a crash
-  // before commit only skips a number (gaps are allowed by the protocol).
+  // Reserves the next seq. Seqs are never reused: Load() starts above the
+  // newest entry and above the counter that every removal persists. A crash
+  // before commit only skips numbers (gaps are allowed by the protocol).
   uint64_t AllocateSeq() { return next_seq_++; }
+  // The clock stamp of the newest entry at Load(), so the engine's clock
+  // restarts above every stamp it issued even though local writes do not
+  // persist the clock separately.
+  const std::optional<HlcStamp>& newest_hlc() const { return newest_hlc_; }
 
   [[nodiscard]] Result<std::optional<OutboxEntry>> Read(Transaction& txn, uint64_t seq);
-  // Adds or replaces an entry (and persists next_seq).
+  // Adds or replaces an entry.
   void StagePut(Transaction& txn, const OutboxEntry& entry, const OutboxEntry* previous);
+  // Removes an entry and persists the seq counter (see AllocateSeq).
   void StageRemove(Transaction& txn, const OutboxEntry& entry);
 
   // The first pending entries in seq order within the limits, skipping dead
@@ -73,6 +79,7 @@ class Outbox {
   uint64_t next_seq_ = 1;
   std::size_t pending_count_ = 0;
   std::size_t dead_count_ = 0;
+  std::optional<HlcStamp> newest_hlc_;
   std::set<uint64_t> in_flight_;
 };
 

@@ -40,6 +40,12 @@ class WriteBatch {
     operations_.push_back({std::string(key), std::string(value)});
   }
   void Delete(std::string_view key) { operations_.push_back({std::string(key), std::nullopt}); }
+  // Taking ownership instead of copying, for builders that are done with
+  // their strings (Transaction::Commit).
+  void PutMoved(std::string key, std::string value) {
+    operations_.push_back({std::move(key), std::move(value)});
+  }
+  void DeleteMoved(std::string key) { operations_.push_back({std::move(key), std::nullopt}); }
 
   // In the order added; a later operation on the same key wins.
   const std::vector<Operation>& operations() const { return operations_; }
