@@ -99,6 +99,13 @@ ferry::ClientOptions Options(const std::string& path,
   options.endpoint = endpoint;
   options.token_provider = [token] { return token; };
   options.engine.sync_on_local_write = false;
+  // Sizes under test can be overridden to compare settings in one run.
+  if (const char* batch = std::getenv("FERRY_BENCH_PUSH_BATCH")) {
+    options.engine.batch.max_count = std::strtoul(batch, nullptr, 10);
+  }
+  if (const char* page = std::getenv("FERRY_BENCH_PULL_PAGE")) {
+    options.engine.pull_page_size = std::strtoul(page, nullptr, 10);
+  }
   return options;
 }
 

@@ -8,6 +8,16 @@
 namespace ferry {
 namespace {
 
+// The entry's mutation with its value parsed, for events handed to the app
+// (batches carry values as text only; see Outbox::SelectBatch).
+Mutation WithValue(const OutboxEntry& entry) {
+  Mutation mutation = entry.mutation;
+  if (mutation.op != MutationOp::kDelete && mutation.value.is_null()) {
+    if (auto value = ParseJson(entry.value_json); value.ok()) mutation.value = std::move(*value);
+  }
+  return mutation;
+}
+
 // Engine metadata keys ("m/" prefix; the outbox and replica own their own).
 constexpr std::string_view kFormatKey = "m/format";
 constexpr std::string_view kClientIdKey = "m/client_id";
@@ -504,14 +514,13 @@ void SyncEngine::SendNextPush(TimeMs now) {
     FailRun(committed, now);
     return;
   }
-  PushRequest request;
-  request.client_id = client_id_;
+  PushRequestWriter request(client_id_);
   for (const OutboxEntry& entry : *batch) {
-    request.mutations.push_back(entry.mutation);
+    request.AddMutation(entry.mutation, entry.value_json);
     outbox_.in_flight().insert(entry.mutation.seq);
   }
   run_->batch = std::move(*batch);
-  SendRequestNow("POST", std::string(kPushPath), EncodePushRequest(request), now);
+  SendRequestNow("POST", std::string(kPushPath), std::move(request).Finish(), now);
 }
 
 void SyncEngine::HandlePushResponse(const HttpResponse& response, TimeMs now) {
@@ -545,7 +554,7 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, TimeMs now) {
     }
     ++run_->rejected;
     ++statistics_.rejected;
-    Emit(MutationRejectedEvent{batch.front().mutation, error.message()});
+    Emit(MutationRejectedEvent{WithValue(batch.front()), error.message()});
     Emit(DocumentsChangedEvent{{batch.front().mutation.document}, true});
     SendNextPush(now);
     return;
@@ -589,13 +598,13 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, TimeMs now) {
         staged = replica_.StageRemoved(txn, entry, result.current);
         changed.push_back(entry.mutation.document);
         events.push_back(
-            SyncConflictEvent{run_->id, entry.mutation, result.current, "server_wins"});
+            SyncConflictEvent{run_->id, WithValue(entry), result.current, "server_wins"});
         ++conflicts;
         break;
       case PushResultStatus::kRejected:
         staged = replica_.StageDeadLetter(txn, entry, result.error);
         changed.push_back(entry.mutation.document);
-        events.push_back(MutationRejectedEvent{entry.mutation, result.error});
+        events.push_back(MutationRejectedEvent{WithValue(entry), result.error});
         ++rejected;
         break;
     }

@@ -47,7 +47,7 @@ std::string EncodeOutboxEntry(const OutboxEntry& entry) {
 }
 
 Result<OutboxEntry> DecodeOutboxEntry(std::string_view client_id, uint64_t seq,
-                                      std::string_view bytes) {
+                                      std::string_view bytes, bool parse_value) {
   const auto corrupt = [seq](std::string_view why) {
     return Status(ErrorCode::kCorruption,
                   "outbox entry " + std::to_string(seq) + " " + std::string(why));
@@ -87,9 +87,12 @@ Result<OutboxEntry> DecodeOutboxEntry(std::string_view client_id, uint64_t seq,
   m.hlc = std::move(*hlc);
   entry.attempts = a->get<uint32_t>();
   if (m.op != MutationOp::kDelete) {
-    auto value = ParseJson(value_json);
-    if (!value.ok()) return corrupt("has a value that does not decode");
-    m.value = std::move(*value);
+    if (value_json.empty()) return corrupt("has no value");
+    if (parse_value) {
+      auto value = ParseJson(value_json);
+      if (!value.ok()) return corrupt("has a value that does not decode");
+      m.value = std::move(*value);
+    }
     entry.value_json = std::string(value_json);
   }
   if (auto e = j.find("e"); e != j.end() && e->is_string()) entry.error = e->get<std::string>();

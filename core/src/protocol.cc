@@ -179,21 +179,42 @@ std::string_view PushResultStatusName(PushResultStatus status) {
   return "unknown";
 }
 
-std::string EncodePushRequest(const PushRequest& request) {
-  Json mutations = Json::array();
-  for (const Mutation& mutation : request.mutations) {
-    Json item = {{"seq", mutation.seq},
-                 {"collection", mutation.document.collection},
-                 {"key", mutation.document.key},
-                 {"op", MutationOpName(mutation.op)},
-                 {"baseVersion", mutation.base_version},
-                 {"hlc", mutation.hlc.ToString()}};
-    if (mutation.op != MutationOp::kDelete) item["value"] = mutation.value;
-    mutations.push_back(std::move(item));
+PushRequestWriter::PushRequestWriter(std::string_view client_id) {
+  body_ = "{\"protocol\":" + std::to_string(kProtocolVersion) + ",\"clientId\":";
+  AppendJsonString(body_, client_id);
+  body_ += ",\"mutations\":[";
+}
+
+void PushRequestWriter::AddMutation(const Mutation& mutation, std::string_view value_json) {
+  if (!first_) body_ += ',';
+  first_ = false;
+  body_ += "{\"seq\":" + std::to_string(mutation.seq) + ",\"collection\":";
+  AppendJsonString(body_, mutation.document.collection);
+  body_ += ",\"key\":";
+  AppendJsonString(body_, mutation.document.key);
+  body_ += ",\"op\":\"";
+  body_ += MutationOpName(mutation.op);
+  body_ += "\",\"baseVersion\":" + std::to_string(mutation.base_version) + ",\"hlc\":\"" +
+           mutation.hlc.ToString() + '"';
+  if (mutation.op != MutationOp::kDelete) {
+    body_ += ",\"value\":";
+    body_ += value_json;
   }
-  return DumpJson(Json{{"protocol", kProtocolVersion},
-                       {"clientId", request.client_id},
-                       {"mutations", std::move(mutations)}});
+  body_ += '}';
+}
+
+std::string PushRequestWriter::Finish() && {
+  body_ += "]}";
+  return std::move(body_);
+}
+
+std::string EncodePushRequest(const PushRequest& request) {
+  PushRequestWriter writer(request.client_id);
+  for (const Mutation& mutation : request.mutations) {
+    writer.AddMutation(
+        mutation, mutation.op == MutationOp::kDelete ? std::string() : DumpJson(mutation.value));
+  }
+  return std::move(writer).Finish();
 }
 
 Result<PushRequest> DecodePushRequest(std::string_view body, const ProtocolLimits& limits) {

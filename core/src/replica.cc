@@ -295,7 +295,9 @@ Status Replica::StageApplied(Transaction& txn, const OutboxEntry& entry, Version
         break;
       case MutationOp::kPatch: {
         FERRY_ASSIGN_OR_RETURN(DocumentState before, Parse(copy.state));
-        copy.state = {true, DumpJson(ApplyMutation(std::move(before), m.op, m.value).value)};
+        // Batches carry values as text only (Outbox::SelectBatch).
+        FERRY_ASSIGN_OR_RETURN(DocumentState patch, Parse({true, entry.value_json}));
+        copy.state = {true, DumpJson(ApplyMutation(std::move(before), m.op, patch.value).value)};
         break;
       }
     }

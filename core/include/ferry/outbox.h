@@ -61,7 +61,8 @@ class Outbox {
   void StageRemove(Transaction& txn, const OutboxEntry& entry);
 
   // The first pending entries in seq order within the limits, skipping dead
-  // entries; at least one entry when any is pending.
+  // entries; at least one entry when any is pending. Values are returned as
+  // value_json only (mutation.value is not parsed).
   [[nodiscard]] Result<std::vector<OutboxEntry>> SelectBatch(const BatchLimits& limits);
   [[nodiscard]] Result<std::vector<OutboxEntry>> ListDead();
 
@@ -85,8 +86,11 @@ class Outbox {
 
 // Stored form of an entry; exposed for corruption tests.
 std::string EncodeOutboxEntry(const OutboxEntry& entry);
+// With `parse_value` false, mutation.value is left null and only value_json
+// holds the value (batches on their way to the wire need nothing more).
 [[nodiscard]] Result<OutboxEntry> DecodeOutboxEntry(std::string_view client_id, uint64_t seq,
-                                                    std::string_view bytes);
+                                                    std::string_view bytes,
+                                                    bool parse_value = true);
 
 // The single mutation equivalent to `earlier` followed by `later` on the same
 // document, when one exists (see ComposeMergePatches for when it does not).

@@ -74,6 +74,20 @@ struct PullResponse {
 };
 
 std::string EncodePushRequest(const PushRequest& request);
+
+// Builds a push request body from values that are already serialized JSON
+// (the outbox stores them so), without parsing and re-serializing each one.
+class PushRequestWriter {
+ public:
+  explicit PushRequestWriter(std::string_view client_id);
+  // `value_json`: the mutation's value as compact JSON; ignored for deletes.
+  void AddMutation(const Mutation& mutation, std::string_view value_json);
+  std::string Finish() &&;
+
+ private:
+  std::string body_;
+  bool first_ = true;
+};
 [[nodiscard]] Result<PushRequest> DecodePushRequest(std::string_view body,
                                                     const ProtocolLimits& limits);
 
