@@ -7,7 +7,8 @@
 //   ferry_bench bulk DIR N
 //   ferry_bench push DIR N ENDPOINT TOKEN
 //   ferry_bench pull DIR N ENDPOINT TOKEN       (the server must hold N documents)
-//   ferry_bench memory DIR N
+//   ferry_bench fill DIR N                      (then:)
+//   ferry_bench memory DIR N ENDPOINT TOKEN
 //
 // Output: one JSON object per line, for run.sh to tabulate.
 #include <sqlite3.h>
@@ -228,20 +229,32 @@ long PeakRssKb() {
   return -1;
 }
 
-void Memory(const std::string& dir, int n) {
+// Fills a store with n pending mutations (run as its own process, so the
+// memory figure below is not inflated by building them).
+void FillStore(const std::string& dir, int n) {
   auto client = Open(Options(dir + "/ferry-memory.db"));
   client->SetOnline(false);
-  const long before = PeakRssKb();
   Fill(*client, n);
-  // Reopen: the steady state of a client holding n pending mutations.
-  client.reset();
-  client = Open(Options(dir + "/ferry-memory.db"));
+  std::printf("{\"bench\":\"fill\",\"n\":%d,\"pending\":%zu}\n", n, client->status().pending);
+}
+
+// Opens a store holding n pending mutations, then pushes them all to the
+// server; reports the peak RSS after opening and after draining.
+void Memory(const std::string& dir, int n, const std::string& endpoint, const std::string& token) {
+  auto client = Open(Options(dir + "/ferry-memory.db", endpoint, token));
   client->SetOnline(false);
-  auto status = client->status();
+  const std::size_t pending = client->status().pending;
+  if (pending != static_cast<std::size_t>(n)) Fail("the store does not hold n pending mutations");
+  const long after_open = PeakRssKb();
+  client->SetOnline(true);
+  const auto start = Clock::now();
+  auto run = client->SyncNow();
+  const double seconds = Seconds(Clock::now() - start);
+  if (!run.ok() || run->outcome != ferry::RunOutcome::kCompleted) Fail("draining failed");
   std::printf(
-      "{\"bench\":\"memory\",\"n\":%d,\"pending\":%zu,\"peak_rss_kb_before\":%ld,\"peak_rss_kb\":%"
-      "ld}\n",
-      n, status.pending, before, PeakRssKb());
+      "{\"bench\":\"memory\",\"n\":%d,\"pending\":%zu,\"peak_rss_kb_open\":%ld,"
+      "\"peak_rss_kb_drained\":%ld,\"drain_seconds\":%.1f,\"pushed\":%llu}\n",
+      n, pending, after_open, PeakRssKb(), seconds, static_cast<unsigned long long>(run->pushed));
 }
 
 }  // namespace
@@ -260,8 +273,10 @@ int main(int argc, char** argv) {
     Push(dir, n, endpoint, token);
   else if (command == "pull")
     Pull(dir, n, endpoint, token);
+  else if (command == "fill")
+    FillStore(dir, n);
   else if (command == "memory")
-    Memory(dir, n);
+    Memory(dir, n, endpoint, token);
   else
     Fail("unknown benchmark " + command);
   return 0;

@@ -209,6 +209,75 @@ TEST(SyncEndToEnd, UnreachableServerIsReportedOfflineAndRetried) {
   EXPECT_EQ(status.pending, 1u);
 }
 
+TEST(Client, CancelStopsAnInFlightSyncAndKeepsEveryWrite) {
+  ServerProcess server;
+  FaultProxy proxy(server.port());
+  TempDir dir;
+  auto client = OpenClient(TestClientOptions(proxy.endpoint(), dir.File("a.db")));
+  ASSERT_TRUE(client->Put("docs", "a", 1).ok());
+  proxy.Inject(FaultProxy::Fault::kHang);
+  auto sync = std::async(std::launch::async, [&] { return client->SyncNow(); });
+  while (proxy.requests() == 0)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto cancelled_at = std::chrono::steady_clock::now();
+  client->Cancel();
+  auto run = sync.get();
+  EXPECT_LT(std::chrono::steady_clock::now() - cancelled_at, std::chrono::seconds(2));
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->outcome, RunOutcome::kCancelled);
+  EXPECT_EQ(client->status().pending, 1u);
+  EXPECT_FALSE(client->status().next_retry_at.has_value());
+  SyncUntilComplete(*client);
+  EXPECT_EQ(ReadServer(server.port()).documents.size(), 1u);
+}
+
+TEST(Client, BackgroundSyncRunsOnItsIntervalWithoutCalls) {
+  ServerProcess server;
+  TempDir dir;
+  auto client = OpenClient(TestClientOptions(server.endpoint(), dir.File("a.db")));
+  ASSERT_TRUE(client->Put("docs", "a", 1).ok());
+  std::promise<TriggerReason> started;
+  std::atomic<bool> seen{false};
+  client->AddEventListener([&](const Event& event) {
+    if (auto* run = std::get_if<SyncStartedEvent>(&event); run && !seen.exchange(true))
+      started.set_value(run->reason);
+  });
+  client->StartBackgroundSync(200);
+  auto future = started.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(future.get(), TriggerReason::kInterval);
+  for (int i = 0; i < 100 && client->status().pending > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(client->status().pending, 0u);
+  client->StopBackgroundSync();
+}
+
+TEST(Client, ConcurrentCallersFromManyThreadsLoseNothing) {
+  ServerProcess server;
+  TempDir dir;
+  ClientOptions options = TestClientOptions(server.endpoint(), dir.File("a.db"));
+  options.engine.sync_on_local_write = true;  // syncs run while the threads write
+  options.engine.local_write_debounce_ms = 5;
+  auto client = OpenClient(options);
+  std::vector<std::thread> writers;
+  for (int t = 0; t < 4; ++t) {
+    writers.emplace_back([&client, t] {
+      for (int i = 0; i < 250; ++i) {
+        EXPECT_TRUE(client->Put("docs", "t" + std::to_string(t) + "-" + std::to_string(i), i).ok());
+        if (i % 50 == 0) (void)client->status();
+      }
+    });
+  }
+  for (auto& writer : writers)
+    writer.join();
+  SyncUntilComplete(*client);
+  EXPECT_EQ(client->status().pending, 0u);
+  ServerView view = ReadServer(server.port());
+  EXPECT_EQ(view.documents.size(), 1000u);
+  EXPECT_EQ(view.head, 1000u);
+}
+
 TEST(Client, SubscribersSeeLocalAndRemoteChanges) {
   ServerProcess server;
   TempDir dir;

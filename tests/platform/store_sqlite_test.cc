@@ -28,17 +28,18 @@ std::string FreshPath() {
 }
 
 // The contract suite, plus reopening the same file for durability.
+template <SqliteStore::Durability kDurability>
 class PathTrackingBackend {
  public:
   static std::unique_ptr<Store> Open() {
     path() = FreshPath();
-    auto store = SqliteStore::Open(path());
+    auto store = SqliteStore::Open(path(), {.durability = kDurability});
     if (!store.ok()) ADD_FAILURE() << store.status().ToString();
     return store.ok() ? std::move(*store) : nullptr;
   }
   static std::unique_ptr<Store> Reopen(std::unique_ptr<Store> old) {
     old.reset();
-    auto store = SqliteStore::Open(path());
+    auto store = SqliteStore::Open(path(), {.durability = kDurability});
     if (!store.ok()) ADD_FAILURE() << store.status().ToString();
     return store.ok() ? std::move(*store) : nullptr;
   }
@@ -48,10 +49,13 @@ class PathTrackingBackend {
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContractTest,
-                         ::testing::Values(StoreBackend{"sqlite", &PathTrackingBackend::Open,
-                                                        &PathTrackingBackend::Reopen}),
-                         PrintBackend);
+using NormalBackend = PathTrackingBackend<SqliteStore::Durability::kNormal>;
+using FullBackend = PathTrackingBackend<SqliteStore::Durability::kFull>;
+INSTANTIATE_TEST_SUITE_P(
+    Sqlite, StoreContractTest,
+    ::testing::Values(StoreBackend{"sqlite_normal", &NormalBackend::Open, &NormalBackend::Reopen},
+                      StoreBackend{"sqlite_full", &FullBackend::Open, &FullBackend::Reopen}),
+    PrintBackend);
 
 // Runs raw SQL on a store file, as another program would.
 void Sql(const std::string& path, const char* sql) {

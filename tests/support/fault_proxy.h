@@ -19,6 +19,7 @@ class FaultProxy {
     kTooManyRequests,  // 429 with Retry-After: 1
     kGarbage,          // 200 with a body that is not the protocol
     kAnswerLost,       // forwarded (the server applies it), then a 502 instead of the answer
+    kHang,             // holds the request for 3 s before answering 503
   };
 
   explicit FaultProxy(int upstream_port) : upstream_port_(upstream_port) {
@@ -33,6 +34,10 @@ class FaultProxy {
                      "{\"error\":{\"code\":\"unavailable\",\"message\":\"slow down\"}}");
       }
       if (fault == Fault::kGarbage) return Reply(response, 200, "<html>definitely not json");
+      if (fault == Fault::kHang) {
+        std::this_thread::sleep_for(std::chrono::seconds(3));
+        return Reply(response, 503, "hung");
+      }
       httplib::Client upstream("127.0.0.1", upstream_port_.load());
       upstream.set_read_timeout(30, 0);
       httplib::Headers headers;
@@ -56,7 +61,7 @@ class FaultProxy {
   }
 
   ~FaultProxy() {
-    server_.stop();
+    server_.stop();  // a hanging handler finishes its sleep first
     thread_.join();
   }
 
