@@ -8,8 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-cmake --preset native-release -DFERRY_BUILD_TESTS=OFF >/dev/null
-cmake --build --preset native-release -j "$(nproc)" --target ferry-server ferry_bench >/dev/null
+cmake --preset native-release >/dev/null
+cmake --build --preset native-release -j "$(nproc)" --target ferry-server ferry_bench json_bench >/dev/null
+export NODE_PATH=/usr/share/nodejs  # emcc's JS optimizer needs acorn
+cmake --preset wasm-release >/dev/null
+cmake --build --preset wasm-release -j "$(nproc)" --target json_bench json_size_nlohmann json_size_rapidjson >/dev/null
 
 scale=${FERRY_BENCH_SCALE:-1}
 size() { python3 -c "print(max(1, int($1 * $scale)))"; }
@@ -33,6 +36,14 @@ start_server() {
 
 results="$work/results.jsonl"
 run() { echo "  $*" >&2; "$@" | tee -a "$results" >&2; }
+
+echo "==> JSON libraries, native and wasm" >&2
+run build/native-release/bench/json_bench 200
+(cd build/wasm-release/bench && node json_bench.js 100) | sed 's/"bench":"json"/"bench":"json-wasm"/' | tee -a "$results" >&2
+for library in nlohmann rapidjson; do
+  file=build/wasm-release/bench/json_size_$library.wasm
+  echo "{\"bench\":\"json-size-$library\",\"wasm_bytes\":$(stat -c%s "$file"),\"wasm_gzip_bytes\":$(gzip -9c "$file" | wc -c)}" | tee -a "$results" >&2
+done
 
 echo "==> durable single writes and bulk writes" >&2
 run $bench write-latency "$work" "$(size 5000)"
@@ -86,8 +97,32 @@ print("| what | measured | ratio | goal | |")
 print("|---|---|---|---|---|")
 for row in rows:
     print("| " + " | ".join(row) + " |")
+jn, jw = results["json"], results["json-wasm"]
+sn, sr = results["json-size-nlohmann"], results["json-size-rapidjson"]
+json_section = f"""
+## JSON library (DESIGN.md: chosen by measurement)
+
+A pull page of 1,000 documents ({jn['bytes']:,} bytes), parsed and serialized
+by nlohmann-json and by RapidJSON (`bench/json_bench.cc`), natively and as
+wasm in Node 20; sizes are of the smallest program that parses and
+serializes with each (`bench/json_size_*.cc`, release build, gzip -9).
+
+| | nlohmann-json | RapidJSON | RapidJSON / nlohmann |
+|---|---|---|---|
+| parse, native | {jn['nlohmann_parse_mb_s']:.0f} MB/s | {jn['rapidjson_parse_mb_s']:.0f} MB/s | {jn['rapidjson_parse_mb_s'] / jn['nlohmann_parse_mb_s']:.1f}× |
+| serialize, native | {jn['nlohmann_dump_mb_s']:.0f} MB/s | {jn['rapidjson_dump_mb_s']:.0f} MB/s | {jn['rapidjson_dump_mb_s'] / jn['nlohmann_dump_mb_s']:.1f}× |
+| parse, wasm | {jw['nlohmann_parse_mb_s']:.0f} MB/s | {jw['rapidjson_parse_mb_s']:.0f} MB/s | {jw['rapidjson_parse_mb_s'] / jw['nlohmann_parse_mb_s']:.1f}× |
+| serialize, wasm | {jw['nlohmann_dump_mb_s']:.0f} MB/s | {jw['rapidjson_dump_mb_s']:.0f} MB/s | {jw['rapidjson_dump_mb_s'] / jw['nlohmann_dump_mb_s']:.1f}× |
+| .wasm of a minimal program, gzip | {sn['wasm_gzip_bytes'] / 1024:.1f} KB | {sr['wasm_gzip_bytes'] / 1024:.1f} KB | |
+
+The core uses nlohmann-json today (value semantics, merge patch, ergonomic
+API). These figures say the wire codec should move to RapidJSON: push and
+pull above are CPU-bound in JSON parsing on both sides, and RapidJSON is also
+the smaller one in wasm.
+"""
+print(json_section)
 print("""
-How each is measured (`bench/ferry_bench.cc`):
+How each native figure is measured (`bench/ferry_bench.cc`):
 - **Single write**: `Client::Put` of a ~200-byte document, one durable commit each
   (SQLite WAL, synchronous=NORMAL), against raw SQLite inserting the same bytes
   into the same WITHOUT ROWID table, one transaction each. Ferry commits two

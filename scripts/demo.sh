@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 echo "==> building ferry-server and ferry-demo (release)"
-cmake --preset native-release -DFERRY_BUILD_TESTS=OFF >/dev/null
+cmake --preset native-release >/dev/null
 cmake --build --preset native-release -j "$(nproc)" --target ferry-server ferry-demo >/dev/null
 
 work=$(mktemp -d)

@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   clang clang-format
   googletest libgtest-dev
-  nlohmann-json3-dev
+  nlohmann-json3-dev rapidjson-dev
   libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libcpp-httplib-dev libssl-dev libbrotli-dev
   emscripten node-acorn nodejs
 )

@@ -15,17 +15,17 @@ jobs=$(nproc)
 step() { printf '\n==> %s\n' "$*"; }
 
 step "native debug build and tests"
-cmake --preset native-debug >/dev/null
+cmake --preset native-debug -DFERRY_BUILD_TESTS=ON >/dev/null
 cmake --build --preset native-debug -j "$jobs"
 FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS_DEBUG:-50} ctest --preset native-debug -j "$jobs"
 
 step "native release build and tests (simulation: ${FERRY_SIM_SEEDS:-1000} seeds)"
-cmake --preset native-release >/dev/null
+cmake --preset native-release -DFERRY_BUILD_TESTS=ON >/dev/null
 cmake --build --preset native-release -j "$jobs"
 FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS:-1000} ctest --preset native-release -j "$jobs"
 
 step "WebAssembly build of the core and its tests under Node"
-cmake --preset wasm-release >/dev/null
+cmake --preset wasm-release -DFERRY_BUILD_TESTS=ON >/dev/null
 cmake --build --preset wasm-release -j "$jobs"
 FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS_WASM:-50} ctest --preset wasm-release -j "$jobs"
 

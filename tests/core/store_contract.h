@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,11 @@ struct StoreBackend {
   // Drops the given store and opens the same data again; may be empty.
   std::function<std::unique_ptr<Store>(std::unique_ptr<Store>)> reopen;
 };
+
+// Keeps test output readable: gtest would otherwise print the struct's bytes.
+inline void PrintTo(const StoreBackend& backend, std::ostream* out) {
+  *out << backend.name;
+}
 
 inline std::string PrintBackend(const ::testing::TestParamInfo<StoreBackend>& info) {
   return info.param.name;
