@@ -88,7 +88,7 @@ rows = [
    "", "≤ 64 MB", verdict(max(m['peak_rss_kb_open'], m['peak_rss_kb_drained']) <= 64 * 1024)),
 ]
 print("# Benchmarks\n")
-print("Figures from one run of `bench/run.sh`" + ("" if scale == "1" else f" (FERRY_BENCH_SCALE={scale})") +
+print("Figures from one run of `bench/run.sh` (command: " + ("`bench/run.sh`, full sizes)" if scale == "1" else f"`FERRY_BENCH_SCALE={scale} bench/run.sh`)") +
       f" on {datetime.date.today().isoformat()}; every ratio compares against a baseline measured in the same run.")
 print(f"\nMachine: {cpu()}, {os.cpu_count()} cores, {mem_gib:.0f} GiB, {platform.system()} {platform.release()}; "
       "shared and noisy, so runs vary by ±20%.\n")
@@ -120,7 +120,6 @@ API). These figures say the wire codec should move to RapidJSON: push and
 pull above are CPU-bound in JSON parsing on both sides, and RapidJSON is also
 the smaller one in wasm.
 """
-print(json_section)
 print("""
 How each native figure is measured (`bench/ferry_bench.cc`):
 - **Single write**: `Client::Put` of a ~200-byte document, one durable commit each
@@ -137,5 +136,6 @@ How each native figure is measured (`bench/ferry_bench.cc`):
   opens it and pushes every pending mutation to ferry-server. Ferry keeps
   counters, not entries, in memory, so the figure stays flat with the queue.
 """)
+print(json_section)
 PY
 echo "wrote docs/BENCHMARKS.md" >&2

@@ -4,12 +4,14 @@
 
 #include <zlib.h>
 
+#include <fstream>
 #include <future>
 
 #include <gtest/gtest.h>
 
 #include "ferry/protocol.h"
 #include "support/server_process.h"
+#include "support/temp_dir.h"
 
 namespace ferry::testing {
 namespace {
@@ -211,6 +213,25 @@ TEST_F(ServerTest, KilledServerReopensItsStoreWithEveryAcknowledgedWrite) {
                            "application/json");
   ASSERT_TRUE(replay);
   EXPECT_NE(replay->body.find("duplicate"), std::string::npos);
+}
+
+TEST(ServerLog, NamesRequestsButNeverTokens) {
+  TempDir dir;
+  const std::string log_path = dir.File("server.log");
+  {
+    ServerProcess server("secret-token-987 alice\n", {}, log_path);
+    httplib::Client http("127.0.0.1", server.port());
+    ASSERT_TRUE(http.Get("/v1/pull", Auth("secret-token-987")));
+    ASSERT_TRUE(http.Post("/v1/push", Auth("secret-token-987"), PushBody("c1", 1, "k", 1),
+                          "application/json"));
+    ASSERT_TRUE(http.Get("/v1/pull", Auth("wrong-token-654")));
+  }
+  std::ifstream file(log_path);
+  const std::string log((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("POST /v1/push 200"), std::string::npos) << log;
+  EXPECT_NE(log.find("GET /v1/pull 401"), std::string::npos) << log;
+  EXPECT_EQ(log.find("secret-token-987"), std::string::npos);
+  EXPECT_EQ(log.find("wrong-token-654"), std::string::npos);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // on restart. Stopped (SIGTERM, then SIGKILL) when the object dies.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,9 +24,11 @@ namespace ferry::testing {
 class ServerProcess {
  public:
   // `tokens`: "token user" lines.
+  // With `log_path`, the server logs requests (stderr) into that file instead
+  // of running --quiet.
   explicit ServerProcess(std::string tokens = "token-alice alice\ntoken-bob bob\n",
-                         std::vector<std::string> extra_arguments = {})
-      : extra_arguments_(std::move(extra_arguments)) {
+                         std::vector<std::string> extra_arguments = {}, std::string log_path = "")
+      : extra_arguments_(std::move(extra_arguments)), log_path_(std::move(log_path)) {
     std::ofstream(directory_.File("tokens.txt")) << tokens;
     Start();
   }
@@ -42,7 +45,13 @@ class ServerProcess {
       close(out[1]);
       std::vector<std::string> arguments = {
           FERRY_SERVER_BINARY,          "--tokens", directory_.File("tokens.txt"), "--db",
-          directory_.File("server.db"), "--port",   std::to_string(port_),         "--quiet"};
+          directory_.File("server.db"), "--port",   std::to_string(port_)};
+      if (log_path_.empty()) {
+        arguments.push_back("--quiet");
+      } else {
+        const int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (log >= 0) dup2(log, STDERR_FILENO);
+      }
       arguments.insert(arguments.end(), extra_arguments_.begin(), extra_arguments_.end());
       std::vector<char*> argv;
       for (auto& argument : arguments)
@@ -85,6 +94,7 @@ class ServerProcess {
 
   TempDir directory_;
   std::vector<std::string> extra_arguments_;
+  std::string log_path_;
   pid_t pid_ = -1;
   int port_ = 0;
 };
