@@ -1,0 +1,99 @@
+// JournalStore: the storage contract over an append-only journal of
+// CRC-framed records, split into small segment files in one directory. Built
+// for IndexedDB through Emscripten's IDBFS, which persists whole files on
+// FS.syncfs: only the newest segment changes on a write, so the cost of
+// persisting a write does not grow with the store. Plain C++ over POSIX
+// files, so it also runs (and is tested) natively.
+//
+// Layout: <dir>/seg-<number:08>.fj, each starting with a 16-byte header
+// ("FJS1", format version, segment number) followed by records:
+//   [u32 payload length][u32 CRC-32 of payload][payload]
+// A payload is one committed WriteBatch (so a commit is atomic: a torn record
+// is dropped whole), or a snapshot marker written by compaction.
+//
+// Recovery on open: segments are replayed in order into an in-memory ordered
+// map (reads never touch the files). A bad record at the end of the newest
+// segment is a torn tail from a crash and is truncated away; a bad record
+// anywhere else, a segment from the wrong place, or a missing segment is
+// corruption and open fails with kCorruption rather than guess.
+//
+// Compaction: when the journal holds more than `garbage_ratio` times the live
+// bytes, the live entries are written as a snapshot (begin marker, records,
+// end marker) into new segments, and older segments are deleted. A crash
+// before the end marker leaves the old segments in charge; after it, open
+// ignores (and removes) segments older than the snapshot.
+//
+// Durability: Commit returns after write(2); with `sync_on_commit` it also
+// fsyncs (native hosts that want power-loss durability). On the web the
+// runtime persists with FS.syncfs after each group of commits.
+//
+// Threading: one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "ferry/store.h"
+
+namespace ferry {
+
+class JournalStore final : public Store {
+ public:
+  struct Options {
+    std::size_t segment_bytes = 128 * 1024;       // roll to a new segment above this
+    double garbage_ratio = 2.0;                   // compact when total > ratio * live...
+    std::size_t compaction_min_bytes = 1u << 20;  // ...and the journal is at least this big
+    bool sync_on_commit = false;
+  };
+
+  [[nodiscard]] static Result<std::unique_ptr<JournalStore>> Open(const std::string& directory,
+                                                                  Options options);
+  [[nodiscard]] static Result<std::unique_ptr<JournalStore>> Open(const std::string& directory) {
+    return Open(directory, Options{});
+  }
+  ~JournalStore() override;
+
+  [[nodiscard]] Result<std::optional<std::string>> Get(std::string_view key) override;
+  [[nodiscard]] Status Scan(std::string_view begin, std::string_view end,
+                            const ScanVisitor& visit) override;
+  [[nodiscard]] Status Commit(const WriteBatch& batch) override;
+
+  // Rewrites the live data and drops older segments now, whatever the ratio.
+  [[nodiscard]] Status Compact();
+
+  struct Statistics {
+    std::size_t live_bytes = 0;     // keys and values currently visible
+    std::size_t journal_bytes = 0;  // everything in the segment files
+    std::size_t segments = 0;
+    std::size_t torn_bytes_dropped = 0;  // truncated from the tail at open
+    std::size_t compactions = 0;
+  };
+  const Statistics& statistics() const { return statistics_; }
+
+  static constexpr uint32_t kFormatVersion = 1;
+
+ private:
+  JournalStore(std::string directory, Options options);
+  [[nodiscard]] Status Recover();
+  [[nodiscard]] Status OpenSegmentForAppend(uint64_t number);
+  [[nodiscard]] Status AppendRecord(std::string_view payload);
+  [[nodiscard]] Status MaybeCompact();
+  void Apply(const WriteBatch& batch);
+  std::string SegmentPath(uint64_t number) const;
+
+  std::string directory_;
+  Options options_;
+  std::map<std::string, std::string, std::less<>> entries_;
+  int fd_ = -1;  // the newest segment, open for appending
+  uint64_t first_segment_ = 1;
+  uint64_t current_segment_ = 0;
+  std::size_t current_bytes_ = 0;
+  Statistics statistics_;
+};
+
+// CRC-32 (IEEE 802.3, as zlib computes it); exposed for tests.
+uint32_t Crc32(std::string_view bytes);
+
+}  // namespace ferry

@@ -1,0 +1,475 @@
+#include "ferry/store_journal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+namespace ferry {
+namespace {
+
+constexpr char kMagic[4] = {'F', 'J', 'S', '1'};
+constexpr std::size_t kSegmentHeaderBytes = 16;  // magic, u32 version, u64 number
+// Record header: u32 length, u32 ~length (so a damaged length is told apart
+// from a short tail), u32 CRC-32 of the payload.
+constexpr std::size_t kRecordHeaderBytes = 12;
+constexpr uint32_t kMaxPayloadBytes = 1u << 30;
+constexpr char kBatchRecord = 'B';
+constexpr char kSnapshotBegin = 'S';
+constexpr char kSnapshotEnd = 'E';
+constexpr std::size_t kSnapshotChunkBytes = 64 * 1024;
+
+void PutU32(std::string& out, uint32_t value) {
+  for (int i = 0; i < 4; ++i)
+    out += static_cast<char>((value >> (8 * i)) & 0xFF);
+}
+void PutU64(std::string& out, uint64_t value) {
+  for (int i = 0; i < 8; ++i)
+    out += static_cast<char>((value >> (8 * i)) & 0xFF);
+}
+uint32_t GetU32(const char* data) {
+  uint32_t value = 0;
+  for (int i = 3; i >= 0; --i)
+    value = (value << 8) | static_cast<unsigned char>(data[i]);
+  return value;
+}
+uint64_t GetU64(const char* data) {
+  uint64_t value = 0;
+  for (int i = 7; i >= 0; --i)
+    value = (value << 8) | static_cast<unsigned char>(data[i]);
+  return value;
+}
+
+std::string Framed(std::string_view payload) {
+  std::string record;
+  record.reserve(kRecordHeaderBytes + payload.size());
+  PutU32(record, static_cast<uint32_t>(payload.size()));
+  PutU32(record, ~static_cast<uint32_t>(payload.size()));
+  PutU32(record, Crc32(payload));
+  record += payload;
+  return record;
+}
+
+std::string EncodeBatch(const WriteBatch& batch) {
+  std::string payload(1, kBatchRecord);
+  PutU32(payload, static_cast<uint32_t>(batch.operations().size()));
+  for (const auto& operation : batch.operations()) {
+    payload += operation.value ? '\1' : '\0';
+    PutU32(payload, static_cast<uint32_t>(operation.key.size()));
+    payload += operation.key;
+    if (operation.value) {
+      PutU32(payload, static_cast<uint32_t>(operation.value->size()));
+      payload += *operation.value;
+    }
+  }
+  return payload;
+}
+
+// Decodes a batch payload (after its type byte). nullopt when malformed.
+std::optional<WriteBatch> DecodeBatch(std::string_view payload) {
+  WriteBatch batch;
+  std::size_t at = 0;
+  const auto read_u32 = [&](uint32_t& value) {
+    if (payload.size() - at < 4) return false;
+    value = GetU32(payload.data() + at);
+    at += 4;
+    return true;
+  };
+  const auto read_bytes = [&](std::string_view& bytes) {
+    uint32_t length = 0;
+    if (!read_u32(length) || payload.size() - at < length) return false;
+    bytes = payload.substr(at, length);
+    at += length;
+    return true;
+  };
+  uint32_t count = 0;
+  if (!read_u32(count)) return std::nullopt;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (at >= payload.size()) return std::nullopt;
+    const char kind = payload[at++];
+    std::string_view key, value;
+    if (!read_bytes(key)) return std::nullopt;
+    if (kind == '\1') {
+      if (!read_bytes(value)) return std::nullopt;
+      batch.Put(key, value);
+    } else if (kind == '\0') {
+      batch.Delete(key);
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (at != payload.size()) return std::nullopt;
+  return batch;
+}
+
+Status IoError(const std::string& what) {
+  return Status(ErrorCode::kIo, what + ": " + std::strerror(errno));
+}
+
+Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
+  while (!bytes.empty()) {
+    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return IoError("writing " + path);
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(written));
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return IoError("opening " + path);
+  std::string contents;
+  std::array<char, 64 * 1024> buffer;
+  while (true) {
+    const ssize_t got = ::read(fd, buffer.data(), buffer.size());
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      ::close(fd);
+      return IoError("reading " + path);
+    }
+    if (got == 0) break;
+    contents.append(buffer.data(), static_cast<std::size_t>(got));
+  }
+  ::close(fd);
+  return contents;
+}
+
+}  // namespace
+
+uint32_t Crc32(std::string_view bytes) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> entries{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k)
+        c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      entries[i] = c;
+    }
+    return entries;
+  }();
+  uint32_t crc = 0xFFFFFFFFu;
+  for (char c : bytes)
+    crc = table[(crc ^ static_cast<unsigned char>(c)) & 0xFF] ^ (crc >> 8);
+  return crc ^ 0xFFFFFFFFu;
+}
+
+JournalStore::JournalStore(std::string directory, Options options)
+    : directory_(std::move(directory)), options_(options) {}
+
+JournalStore::~JournalStore() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string JournalStore::SegmentPath(uint64_t number) const {
+  char name[32];
+  std::snprintf(name, sizeof name, "/seg-%08llu.fj", static_cast<unsigned long long>(number));
+  return directory_ + name;
+}
+
+Result<std::unique_ptr<JournalStore>> JournalStore::Open(const std::string& directory,
+                                                         Options options) {
+  if (::mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST) {
+    return IoError("creating " + directory);
+  }
+  std::unique_ptr<JournalStore> store(new JournalStore(directory, options));
+  FERRY_RETURN_IF_ERROR(store->Recover());
+  return store;
+}
+
+Status JournalStore::Recover() {
+  // Which segments exist.
+  std::vector<uint64_t> numbers;
+  if (DIR* dir = ::opendir(directory_.c_str())) {
+    while (dirent* entry = ::readdir(dir)) {
+      unsigned long long number = 0;
+      char tail = 0;
+      if (std::sscanf(entry->d_name, "seg-%8llu.f%c", &number, &tail) == 2 && tail == 'j' &&
+          std::strlen(entry->d_name) == 15) {
+        numbers.push_back(number);
+      }
+    }
+    ::closedir(dir);
+  } else {
+    return IoError("listing " + directory_);
+  }
+  std::sort(numbers.begin(), numbers.end());
+  for (std::size_t i = 1; i < numbers.size(); ++i) {
+    if (numbers[i] != numbers[i - 1] + 1) {
+      return Status(ErrorCode::kCorruption,
+                    directory_ + ": segment " + std::to_string(numbers[i - 1] + 1) + " is missing");
+    }
+  }
+  // The HEAD file names the newest segment ever started; fewer segments on
+  // disk means the newest ones were lost.
+  uint64_t head = 0;
+  if (auto contents = ReadFile(directory_ + "/HEAD"); contents.ok()) {
+    head = std::strtoull(contents->c_str(), nullptr, 10);
+  } else if (!numbers.empty()) {
+    return Status(ErrorCode::kCorruption, directory_ + ": the HEAD file is missing");
+  }
+  if (!numbers.empty() && numbers.back() < head) {
+    return Status(ErrorCode::kCorruption,
+                  directory_ + ": segment " + std::to_string(head) + " (the newest) is missing");
+  }
+  if (numbers.empty()) {
+    first_segment_ = 1;
+    return OpenSegmentForAppend(1);
+  }
+
+  // Replay every record in order.
+  std::optional<std::map<std::string, std::string, std::less<>>> before_snapshot;
+  std::optional<uint64_t> snapshot_segment, complete_snapshot;
+  std::size_t journal_bytes = 0;
+  for (uint64_t number : numbers) {
+    const std::string path = SegmentPath(number);
+    FERRY_ASSIGN_OR_RETURN(std::string contents, ReadFile(path));
+    const bool newest = number == numbers.back();
+    const auto corrupt = [&](const std::string& why) {
+      return Status(ErrorCode::kCorruption, path + ": " + why);
+    };
+    if (contents.size() < kSegmentHeaderBytes) {
+      if (!newest) return corrupt("segment header is cut short");
+      contents.clear();  // a segment whose creation was torn: start it over
+    } else {
+      if (std::memcmp(contents.data(), kMagic, 4) != 0)
+        return corrupt("not a Ferry journal segment");
+      const uint32_t version = GetU32(contents.data() + 4);
+      if (version > kFormatVersion) {
+        return Status(ErrorCode::kUnsupportedVersion,
+                      path + " has journal format " + std::to_string(version) +
+                          ", newer than this build reads (" + std::to_string(kFormatVersion) + ")");
+      }
+      if (GetU64(contents.data() + 8) != number)
+        return corrupt("segment number does not match its name");
+    }
+    std::size_t at = contents.empty() ? 0 : kSegmentHeaderBytes;
+    while (at < contents.size()) {
+      const std::size_t remaining = contents.size() - at;
+      const auto rest_is_zero = [&] {
+        return std::all_of(contents.begin() + static_cast<std::ptrdiff_t>(at), contents.end(),
+                           [](char c) { return c == 0; });
+      };
+      bool bad = false;
+      bool reaches_end = false;
+      uint32_t length = 0;
+      if (remaining < kRecordHeaderBytes) {
+        bad = reaches_end = true;
+      } else {
+        length = GetU32(contents.data() + at);
+        const uint32_t check = GetU32(contents.data() + at + 4);
+        if (check != ~length || length > kMaxPayloadBytes) {
+          bad = true;
+        } else if (remaining - kRecordHeaderBytes < length) {
+          bad = reaches_end = true;
+        } else {
+          const std::string_view payload(contents.data() + at + kRecordHeaderBytes, length);
+          if (Crc32(payload) != GetU32(contents.data() + at + 8)) {
+            bad = true;
+            reaches_end = remaining - kRecordHeaderBytes == length;
+          }
+        }
+      }
+      if (bad) {
+        // Only the end of the newest segment may be torn by a crash; a bad
+        // record with intact data after it is damage, not a tear.
+        if (!newest || !(reaches_end || rest_is_zero())) {
+          return corrupt("damaged record at offset " + std::to_string(at));
+        }
+        statistics_.torn_bytes_dropped += remaining;
+        if (::truncate(path.c_str(), static_cast<off_t>(at)) != 0)
+          return IoError("truncating " + path);
+        contents.resize(at);
+        break;
+      }
+      const std::string_view payload(contents.data() + at + kRecordHeaderBytes, length);
+      at += kRecordHeaderBytes + length;
+      if (payload.empty()) return corrupt("empty record");
+      switch (payload[0]) {
+        case kBatchRecord: {
+          auto batch = DecodeBatch(payload.substr(1));
+          if (!batch) return corrupt("record does not decode");
+          Apply(*batch);
+          break;
+        }
+        case kSnapshotBegin:
+          // The snapshot replaces everything before it, once it is complete.
+          before_snapshot = std::move(entries_);
+          entries_.clear();
+          statistics_.live_bytes = 0;
+          snapshot_segment = number;
+          break;
+        case kSnapshotEnd:
+          if (!before_snapshot) return corrupt("snapshot end without a beginning");
+          before_snapshot.reset();
+          complete_snapshot = snapshot_segment;
+          break;
+        default:
+          return corrupt("unknown record type");
+      }
+    }
+    journal_bytes += contents.size();
+  }
+
+  uint64_t append_to = numbers.back();
+  if (before_snapshot) {
+    // A compaction was cut short: its partial snapshot is dropped and the
+    // journal before it stays in charge.
+    entries_ = std::move(*before_snapshot);
+    statistics_.live_bytes = 0;
+    for (const auto& [key, value] : entries_)
+      statistics_.live_bytes += key.size() + value.size();
+    for (uint64_t number = *snapshot_segment; number <= numbers.back(); ++number) {
+      ::unlink(SegmentPath(number).c_str());
+    }
+    append_to = *snapshot_segment - 1;
+  }
+  first_segment_ = complete_snapshot ? *complete_snapshot : numbers.front();
+  // Segments before a complete snapshot are obsolete (their removal may have
+  // been cut short). Without a snapshot, the journal must start at segment 1,
+  // or its beginning was lost.
+  if (!complete_snapshot && numbers.front() != 1) {
+    return Status(ErrorCode::kCorruption, directory_ + ": segments before " +
+                                              std::to_string(numbers.front()) + " are missing");
+  }
+  for (uint64_t number = numbers.front(); number < first_segment_; ++number) {
+    ::unlink(SegmentPath(number).c_str());
+  }
+  statistics_.journal_bytes = journal_bytes;
+  if (append_to < first_segment_) return OpenSegmentForAppend(first_segment_);
+  return OpenSegmentForAppend(append_to);
+}
+
+Status JournalStore::OpenSegmentForAppend(uint64_t number) {
+  if (fd_ >= 0) ::close(fd_);
+  const std::string path = SegmentPath(number);
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (fd_ < 0) return IoError("opening " + path);
+  struct stat info {};
+  if (::fstat(fd_, &info) != 0) return IoError("inspecting " + path);
+  current_segment_ = number;
+  current_bytes_ = static_cast<std::size_t>(info.st_size);
+  if (current_bytes_ < kSegmentHeaderBytes) {
+    if (::ftruncate(fd_, 0) != 0) return IoError("resetting " + path);
+    std::string header(kMagic, 4);
+    PutU32(header, kFormatVersion);
+    PutU64(header, number);
+    FERRY_RETURN_IF_ERROR(WriteAll(fd_, header, path));
+    current_bytes_ = header.size();
+    statistics_.journal_bytes += header.size();
+    // HEAD only moves forward; written to a temporary name and renamed so it
+    // is never seen half-written.
+    const std::string temporary = directory_ + "/HEAD.tmp";
+    const int head = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (head < 0) return IoError("writing " + temporary);
+    Status written = WriteAll(head, std::to_string(number) + "\n", temporary);
+    ::close(head);
+    FERRY_RETURN_IF_ERROR(written);
+    if (::rename(temporary.c_str(), (directory_ + "/HEAD").c_str()) != 0) {
+      return IoError("updating HEAD in " + directory_);
+    }
+  }
+  statistics_.segments = current_segment_ - first_segment_ + 1;
+  return Status::Ok();
+}
+
+Status JournalStore::AppendRecord(std::string_view payload) {
+  const std::string record = Framed(payload);
+  if (current_bytes_ > kSegmentHeaderBytes &&
+      current_bytes_ + record.size() > options_.segment_bytes) {
+    FERRY_RETURN_IF_ERROR(OpenSegmentForAppend(current_segment_ + 1));
+  }
+  FERRY_RETURN_IF_ERROR(WriteAll(fd_, record, SegmentPath(current_segment_)));
+  if (options_.sync_on_commit && ::fsync(fd_) != 0) return IoError("syncing the journal");
+  current_bytes_ += record.size();
+  statistics_.journal_bytes += record.size();
+  return Status::Ok();
+}
+
+void JournalStore::Apply(const WriteBatch& batch) {
+  for (const auto& operation : batch.operations()) {
+    auto found = entries_.find(operation.key);
+    if (found != entries_.end()) {
+      statistics_.live_bytes -= found->first.size() + found->second.size();
+    }
+    if (operation.value) {
+      statistics_.live_bytes += operation.key.size() + operation.value->size();
+      entries_.insert_or_assign(operation.key, *operation.value);
+    } else if (found != entries_.end()) {
+      entries_.erase(found);
+    }
+  }
+}
+
+Result<std::optional<std::string>> JournalStore::Get(std::string_view key) {
+  auto found = entries_.find(key);
+  if (found == entries_.end()) return std::optional<std::string>();
+  return std::optional<std::string>(found->second);
+}
+
+Status JournalStore::Scan(std::string_view begin, std::string_view end, const ScanVisitor& visit) {
+  for (auto it = entries_.lower_bound(begin);
+       it != entries_.end() && (end.empty() || it->first < end); ++it) {
+    if (!visit(it->first, it->second)) break;
+  }
+  return Status::Ok();
+}
+
+Status JournalStore::Commit(const WriteBatch& batch) {
+  if (batch.empty()) return Status::Ok();
+  // Durable first, visible second: a failed append leaves memory untouched.
+  FERRY_RETURN_IF_ERROR(AppendRecord(EncodeBatch(batch)));
+  Apply(batch);
+  return MaybeCompact();
+}
+
+Status JournalStore::MaybeCompact() {
+  if (statistics_.journal_bytes < options_.compaction_min_bytes) return Status::Ok();
+  if (static_cast<double>(statistics_.journal_bytes) <=
+      options_.garbage_ratio *
+          static_cast<double>(std::max<std::size_t>(statistics_.live_bytes, 1))) {
+    return Status::Ok();
+  }
+  return Compact();
+}
+
+Status JournalStore::Compact() {
+  const uint64_t old_first = first_segment_;
+  const uint64_t snapshot_start = current_segment_ + 1;
+  const std::size_t bytes_before = statistics_.journal_bytes;
+  FERRY_RETURN_IF_ERROR(OpenSegmentForAppend(snapshot_start));
+  FERRY_RETURN_IF_ERROR(AppendRecord(std::string(1, kSnapshotBegin)));
+  WriteBatch chunk;
+  std::size_t chunk_bytes = 0;
+  for (const auto& [key, value] : entries_) {
+    chunk.Put(key, value);
+    chunk_bytes += key.size() + value.size();
+    if (chunk_bytes >= kSnapshotChunkBytes) {
+      FERRY_RETURN_IF_ERROR(AppendRecord(EncodeBatch(chunk)));
+      chunk.Clear();
+      chunk_bytes = 0;
+    }
+  }
+  if (!chunk.empty()) FERRY_RETURN_IF_ERROR(AppendRecord(EncodeBatch(chunk)));
+  FERRY_RETURN_IF_ERROR(AppendRecord(std::string(1, kSnapshotEnd)));
+  if (::fsync(fd_) != 0) return IoError("syncing a snapshot");
+  // The snapshot is complete: everything before it can go.
+  for (uint64_t number = old_first; number < snapshot_start; ++number) {
+    ::unlink(SegmentPath(number).c_str());
+  }
+  first_segment_ = snapshot_start;
+  statistics_.journal_bytes -= std::min(statistics_.journal_bytes, bytes_before);
+  statistics_.segments = current_segment_ - first_segment_ + 1;
+  ++statistics_.compactions;
+  return Status::Ok();
+}
+
+}  // namespace ferry
