@@ -428,6 +428,7 @@ Status JournalStore::Commit(const WriteBatch& batch) {
   // Durable first, visible second: a failed append leaves memory untouched.
   FERRY_RETURN_IF_ERROR(AppendRecord(EncodeBatch(batch)));
   Apply(batch);
+  ++statistics_.commits;
   return MaybeCompact();
 }
 

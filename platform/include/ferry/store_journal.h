@@ -69,6 +69,7 @@ class JournalStore final : public Store {
     std::size_t segments = 0;
     std::size_t torn_bytes_dropped = 0;  // truncated from the tail at open
     std::size_t compactions = 0;
+    uint64_t commits = 0;  // batches appended since open; the web runtime persists when it moves
   };
   const Statistics& statistics() const { return statistics_; }
 

@@ -1,0 +1,365 @@
+// The web runtime and the Embind surface of ferry-sync.
+//
+// The JS event loop drives the engine: every call from JS runs the engine on
+// the spot, then Pump() hands its actions to the host (library_ferry.js ->
+// Module.ferryHost, implemented in web/src): requests go out through fetch,
+// the next deadline becomes one setTimeout, events go to the client's
+// EventTarget, and a commit asks the host to persist (FS.syncfs). No threads,
+// no ASYNCIFY, no blocking.
+//
+// The boundary is strings: arguments are checked C++ types (Embind rejects
+// wrong JS types with an error before we run), and results are JSON objects
+// {"ok":true,...} or {"ok":false,"code":"...","message":"..."} that the
+// TypeScript wrapper turns into values or rejected promises.
+//
+// Threading: the JS event loop only.
+#include <emscripten/bind.h>
+
+#include <memory>
+#include <string>
+
+#include "ferry/engine.h"
+#include "ferry/store_journal.h"
+
+extern "C" {
+// library_ferry.js
+void ferry_js_fetch(int client, double request_id, const char* method, const char* target,
+                    const char* body, double timeout_ms);
+void ferry_js_abort(int client, double request_id);
+void ferry_js_set_timer(int client, double delay_ms);
+void ferry_js_emit(int client, const char* event_json);
+void ferry_js_persist(int client);
+double ferry_js_now();
+}
+
+namespace ferry {
+namespace {
+
+TimeMs Now() { return static_cast<TimeMs>(ferry_js_now()); }
+
+std::string Error(const Status& status) {
+  return DumpJson(Json{{"ok", false},
+                       {"code", ErrorCodeName(status.code())},
+                       {"message", status.message()}});
+}
+
+std::string Ok(Json fields = Json::object()) {
+  fields["ok"] = true;
+  return DumpJson(fields);
+}
+
+Json DocumentJson(const DocumentId& id) { return {{"collection", id.collection}, {"key", id.key}}; }
+
+Json StatusJson(const SyncStatus& status) {
+  Json json = {{"state", SyncStateName(status.state)},
+               {"pending", status.pending},
+               {"failed", status.failed},
+               {"lastError", status.last_error}};
+  json["lastSyncedAt"] = status.last_synced_at ? Json(*status.last_synced_at) : Json();
+  json["nextRetryAt"] = status.next_retry_at ? Json(*status.next_retry_at) : Json();
+  return json;
+}
+
+Json RunJson(const SyncRunRecord& run) {
+  return {{"id", run.run_id},         {"reason", TriggerReasonName(run.reason)},
+          {"startedAt", run.started_at}, {"finishedAt", run.finished_at},
+          {"outcome", RunOutcomeName(run.outcome)}, {"pushed", run.pushed},
+          {"pulled", run.pulled},     {"conflicts", run.conflicts},
+          {"rejected", run.rejected}, {"error", run.error}};
+}
+
+Json MutationJson(const Mutation& mutation) {
+  Json json = {{"seq", mutation.seq},
+               {"op", MutationOpName(mutation.op)},
+               {"collection", mutation.document.collection},
+               {"key", mutation.document.key},
+               {"baseVersion", mutation.base_version},
+               {"hlc", mutation.hlc.ToString()}};
+  if (mutation.op != MutationOp::kDelete) json["value"] = mutation.value;
+  return json;
+}
+
+Json EventJson(const Event& event) {
+  return std::visit(
+      [](const auto& e) -> Json {
+        using E = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<E, SyncStartedEvent>) {
+          return {{"type", "sync.started"}, {"runId", e.run_id}, {"reason", TriggerReasonName(e.reason)}};
+        } else if constexpr (std::is_same_v<E, SyncProgressEvent>) {
+          return {{"type", "sync.progress"}, {"runId", e.run_id},
+                  {"phase", e.phase == SyncPhase::kPush ? "push" : "pull"},
+                  {"pushed", e.pushed}, {"pushDone", e.push_done},
+                  {"pushTotal", e.push_total}, {"pulled", e.pulled}};
+        } else if constexpr (std::is_same_v<E, SyncCompletedEvent>) {
+          return {{"type", "sync.completed"}, {"run", RunJson(e.run)}};
+        } else if constexpr (std::is_same_v<E, SyncFailedEvent>) {
+          return {{"type", "sync.failed"}, {"run", RunJson(e.run)}};
+        } else if constexpr (std::is_same_v<E, SyncConflictEvent>) {
+          Json server = {{"version", e.server.version}, {"deleted", !e.server.state.exists}};
+          if (e.server.state.exists) server["value"] = e.server.state.value;
+          return {{"type", "sync.conflict"}, {"runId", e.run_id}, {"local", MutationJson(e.local)},
+                  {"server", server}, {"resolution", e.resolution}};
+        } else if constexpr (std::is_same_v<E, MutationRejectedEvent>) {
+          return {{"type", "mutation.rejected"}, {"mutation", MutationJson(e.mutation)}, {"error", e.error}};
+        } else if constexpr (std::is_same_v<E, StatusChangedEvent>) {
+          return {{"type", "status"}, {"status", StatusJson(e.status)}};
+        } else {
+          Json documents = Json::array();
+          for (const DocumentId& id : e.documents) documents.push_back(DocumentJson(id));
+          return {{"type", "change"}, {"documents", documents}, {"remote", e.remote}};
+        }
+      },
+      event);
+}
+
+}  // namespace
+
+class WebClient {
+ public:
+  explicit WebClient(int handle) : handle_(handle) {}
+
+  // Opens the store in `directory` (already mounted and loaded by the host)
+  // with options as JSON: {"seed", "autoSync", "debounceMs", "intervalMs",
+  // "requestTimeoutMs", "pushBatch", "pullPage"}.
+  std::string Open(std::string directory, std::string options_json) {
+    if (engine_) return Error(Status(ErrorCode::kInvalidArgument, "already open"));
+    auto options = ParseJson(options_json);
+    if (!options.ok() || !options->is_object()) {
+      return Error(Status(ErrorCode::kInvalidArgument, "options must be a JSON object"));
+    }
+    EngineOptions engine_options;
+    const Json& o = *options;
+    engine_options.random_seed = o.value("seed", uint64_t{0});
+    engine_options.sync_on_local_write = o.value("autoSync", true);
+    engine_options.local_write_debounce_ms = o.value("debounceMs", TimeMs{50});
+    engine_options.request_timeout_ms = o.value("requestTimeoutMs", TimeMs{30'000});
+    engine_options.batch.max_count = o.value("pushBatch", std::size_t{500});
+    engine_options.pull_page_size = o.value("pullPage", std::size_t{1000});
+    if (o.contains("intervalMs") && o["intervalMs"].is_number()) {
+      engine_options.interval_ms = o["intervalMs"].get<TimeMs>();
+    }
+    auto store = JournalStore::Open(directory);
+    if (!store.ok()) return Error(store.status());
+    store_ = std::move(*store);
+    auto engine = SyncEngine::Open(*store_, engine_options, Now());
+    if (!engine.ok()) return Error(engine.status());
+    engine_ = std::move(*engine);
+    if (engine_options.sync_on_local_write || engine_options.interval_ms) {
+      (void)engine_->HandleTrigger(TriggerReason::kAppStart, Now());
+    }
+    Pump();
+    return Ok({{"clientId", engine_->client_id()}});
+  }
+
+  // writes: [{"op":"put"|"patch"|"delete","collection","key","value"}]
+  std::string Write(std::string writes_json) {
+    if (!engine_) return NotOpen();
+    auto parsed = ParseJson(writes_json, {.max_bytes = 64u << 20, .max_depth = kMaxValueDepth + 4});
+    if (!parsed.ok() || !parsed->is_array()) {
+      return Error(Status(ErrorCode::kInvalidArgument, "writes must be a JSON array"));
+    }
+    std::vector<LocalWrite> writes;
+    for (const Json& item : *parsed) {
+      if (!item.is_object() || !item.contains("op") || !item["op"].is_string() ||
+          !item.contains("collection") || !item["collection"].is_string() || !item.contains("key") ||
+          !item["key"].is_string()) {
+        return Error(Status(ErrorCode::kInvalidArgument, "each write needs op, collection and key strings"));
+      }
+      auto op = ParseMutationOp(item["op"].get<std::string>());
+      if (!op.ok()) return Error(Status(ErrorCode::kInvalidArgument, op.status().message()));
+      writes.push_back({*op,
+                        {item["collection"].get<std::string>(), item["key"].get<std::string>()},
+                        item.value("value", Json())});
+    }
+    auto seqs = engine_->HandleLocalWrites(writes, Now());
+    Pump();
+    if (!seqs.ok()) return Error(seqs.status());
+    return Ok({{"seqs", *seqs}});
+  }
+
+  std::string Get(std::string collection, std::string key) {
+    if (!engine_) return NotOpen();
+    auto value = engine_->Get({std::move(collection), std::move(key)});
+    if (!value.ok()) return Error(value.status());
+    return Ok({{"value", value->value_or(Json())}, {"exists", value->has_value()}});
+  }
+
+  std::string Scan(std::string collection, std::string prefix, double limit) {
+    if (!engine_) return NotOpen();
+    auto rows = engine_->Scan(collection, prefix, limit > 0 ? static_cast<std::size_t>(limit) : 0);
+    if (!rows.ok()) return Error(rows.status());
+    Json items = Json::array();
+    for (auto& [key, value] : *rows) items.push_back({{"key", key}, {"value", std::move(value)}});
+    return Ok({{"items", std::move(items)}});
+  }
+
+  double Trigger(std::string reason) {
+    if (!engine_) return 0;
+    TriggerReason parsed = TriggerReason::kManual;
+    if (reason == "background_sync") parsed = TriggerReason::kBackgroundSync;
+    if (reason == "poke") parsed = TriggerReason::kPoke;
+    if (reason == "app_start") parsed = TriggerReason::kAppStart;
+    const RunTicket ticket = engine_->HandleTrigger(parsed, Now());
+    Pump();
+    return static_cast<double>(ticket);
+  }
+
+  void SetOnline(bool online) {
+    if (!engine_) return;
+    engine_->HandleOnline(online, Now());
+    Pump();
+  }
+
+  void Cancel() {
+    if (!engine_) return;
+    engine_->Cancel(Now());
+    Pump();
+  }
+
+  // <= 0 stops background sync.
+  void SetInterval(double interval_ms) {
+    if (!engine_) return;
+    engine_->SetInterval(interval_ms > 0 ? std::optional<TimeMs>(static_cast<TimeMs>(interval_ms))
+                                         : std::nullopt,
+                         Now());
+    Pump();
+  }
+
+  std::string GetStatus() { return engine_ ? Ok({{"status", StatusJson(engine_->status())}}) : NotOpen(); }
+
+  std::string GetStatistics() {
+    if (!engine_) return NotOpen();
+    const SyncStatistics& s = engine_->statistics();
+    return Ok({{"statistics",
+                {{"runsStarted", s.runs_started}, {"runsCompleted", s.runs_completed},
+                 {"runsFailed", s.runs_failed}, {"runsCancelled", s.runs_cancelled},
+                 {"mutationsPushed", s.mutations_pushed}, {"conflicts", s.conflicts},
+                 {"rejected", s.rejected}, {"documentsPulled", s.documents_pulled},
+                 {"fullResyncs", s.full_resyncs}, {"bytesSent", s.bytes_sent},
+                 {"bytesReceived", s.bytes_received}}}});
+  }
+
+  std::string History(double limit) {
+    if (!engine_) return NotOpen();
+    auto runs = engine_->History(limit > 0 ? static_cast<std::size_t>(limit) : 50);
+    if (!runs.ok()) return Error(runs.status());
+    Json items = Json::array();
+    for (const SyncRunRecord& run : *runs) items.push_back(RunJson(run));
+    return Ok({{"runs", std::move(items)}});
+  }
+
+  std::string Failed() {
+    if (!engine_) return NotOpen();
+    auto entries = engine_->FailedMutations();
+    if (!entries.ok()) return Error(entries.status());
+    Json items = Json::array();
+    for (const OutboxEntry& entry : *entries) {
+      Json item = MutationJson(entry.mutation);
+      item["error"] = entry.error;
+      item["attempts"] = entry.attempts;
+      items.push_back(std::move(item));
+    }
+    return Ok({{"mutations", std::move(items)}});
+  }
+
+  std::string RetryFailed(double seq) {
+    if (!engine_) return NotOpen();
+    auto retried = engine_->RetryFailedMutation(static_cast<uint64_t>(seq), Now());
+    Pump();
+    if (!retried.ok()) return Error(retried.status());
+    return Ok({{"seq", *retried}});
+  }
+
+  std::string DiscardFailed(double seq) {
+    if (!engine_) return NotOpen();
+    Status discarded = engine_->DiscardFailedMutation(static_cast<uint64_t>(seq), Now());
+    Pump();
+    return discarded.ok() ? Ok() : Error(discarded);
+  }
+
+  void HandleResponse(double request_id, int status, std::string body, std::string retry_after,
+                      std::string transport_error) {
+    if (!engine_) return;
+    HttpResponse response{status, std::move(body), std::move(retry_after), std::move(transport_error)};
+    engine_->HandleResponse(static_cast<RequestId>(request_id), response, Now());
+    Pump();
+  }
+
+  void HandleTimer() {
+    if (!engine_) return;
+    engine_->HandleTimeout(Now());
+    Pump();
+  }
+
+  std::string ClientId() { return engine_ ? engine_->client_id() : std::string(); }
+
+  void Close() {
+    if (engine_) engine_->Cancel(Now());
+    Pump();
+    engine_.reset();
+    store_.reset();
+  }
+
+ private:
+  static std::string NotOpen() { return Error(ferry::Status(ErrorCode::kInvalidArgument, "the client is closed")); }
+
+  // Hands the engine's actions to the host and re-arms the one timer.
+  void Pump() {
+    if (!engine_) return;
+    while (auto action = engine_->PollAction()) {
+      if (auto* send = std::get_if<SendRequest>(&*action)) {
+        const HttpRequest& request = send->request;
+        ferry_js_fetch(handle_, static_cast<double>(request.id), request.method.c_str(),
+                       request.target.c_str(), request.body.c_str(),
+                       static_cast<double>(request.timeout_ms));
+      } else if (auto* cancel = std::get_if<CancelRequest>(&*action)) {
+        ferry_js_abort(handle_, static_cast<double>(cancel->id));
+      } else {
+        ferry_js_emit(handle_, DumpJson(EventJson(std::get<Event>(*action))).c_str());
+      }
+    }
+    const auto deadline = engine_->PollTimeout();
+    const double delay = deadline ? static_cast<double>(std::max<TimeMs>(0, *deadline - Now())) : -1;
+    if (delay != armed_delay_ || deadline != armed_deadline_) {
+      armed_delay_ = delay;
+      armed_deadline_ = deadline;
+      ferry_js_set_timer(handle_, delay);
+    }
+    if (store_ && store_->statistics().commits != persisted_commits_) {
+      persisted_commits_ = store_->statistics().commits;
+      ferry_js_persist(handle_);
+    }
+  }
+
+  int handle_;
+  std::unique_ptr<JournalStore> store_;
+  std::unique_ptr<SyncEngine> engine_;
+  double armed_delay_ = -2;
+  std::optional<TimeMs> armed_deadline_;
+  uint64_t persisted_commits_ = 0;
+};
+
+}  // namespace ferry
+
+EMSCRIPTEN_BINDINGS(ferry) {
+  emscripten::class_<ferry::WebClient>("WebClient")
+      .constructor<int>()
+      .function("open", &ferry::WebClient::Open)
+      .function("write", &ferry::WebClient::Write)
+      .function("get", &ferry::WebClient::Get)
+      .function("scan", &ferry::WebClient::Scan)
+      .function("trigger", &ferry::WebClient::Trigger)
+      .function("setOnline", &ferry::WebClient::SetOnline)
+      .function("cancel", &ferry::WebClient::Cancel)
+      .function("setInterval", &ferry::WebClient::SetInterval)
+      .function("status", &ferry::WebClient::GetStatus)
+      .function("statistics", &ferry::WebClient::GetStatistics)
+      .function("history", &ferry::WebClient::History)
+      .function("failed", &ferry::WebClient::Failed)
+      .function("retryFailed", &ferry::WebClient::RetryFailed)
+      .function("discardFailed", &ferry::WebClient::DiscardFailed)
+      .function("handleResponse", &ferry::WebClient::HandleResponse)
+      .function("handleTimer", &ferry::WebClient::HandleTimer)
+      .function("clientId", &ferry::WebClient::ClientId)
+      .function("close", &ferry::WebClient::Close);
+}

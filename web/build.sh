@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the npm package ferry-sync into web/dist: the wasm module (CMake
+# preset wasm-release, target ferry_wasm) and the TypeScript wrapper.
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$(cd .. && pwd)
+export NODE_PATH=/usr/share/nodejs  # emcc's JS optimizer needs acorn
+(cd "$root" && cmake --preset wasm-release >/dev/null && cmake --build --preset wasm-release --target ferry_wasm >/dev/null)
+if [[ ! -d node_modules/typescript ]]; then npm ci --no-audit --no-fund >/dev/null; fi
+rm -rf dist
+npx tsc -p tsconfig.json
+cp "$root/build/wasm-release/bindings/js/ferry_wasm.mjs" "$root/build/wasm-release/bindings/js/ferry_wasm.wasm" dist/
+echo "built web/dist: $(ls dist | tr '\n' ' ')"

@@ -1,0 +1,41 @@
+// Types for the Emscripten-generated module (bindings/js), copied next to
+// index.js at build time.
+export interface WebClientHandle {
+  open(directory: string, optionsJson: string): string;
+  write(writesJson: string): string;
+  get(collection: string, key: string): string;
+  scan(collection: string, prefix: string, limit: number): string;
+  trigger(reason: string): number;
+  setOnline(online: boolean): void;
+  cancel(): void;
+  setInterval(intervalMs: number): void;
+  status(): string;
+  statistics(): string;
+  history(limit: number): string;
+  failed(): string;
+  retryFailed(seq: number): string;
+  discardFailed(seq: number): string;
+  handleResponse(requestId: number, status: number, body: string, retryAfter: string, error: string): void;
+  handleTimer(): void;
+  clientId(): string;
+  close(): void;
+  delete(): void;
+}
+
+export interface EmscriptenFS {
+  mkdir(path: string): void;
+  mkdirTree(path: string): void;
+  mount(type: unknown, options: Record<string, unknown>, mountpoint: string): void;
+  unmount(mountpoint: string): void;
+  syncfs(populate: boolean, callback: (error: unknown) => void): void;
+  analyzePath(path: string): { exists: boolean };
+  filesystems: Record<string, unknown>;
+}
+
+export interface FerryModule {
+  WebClient: new (handle: number) => WebClientHandle;
+  FS: EmscriptenFS;
+  ferryHost?: unknown;
+}
+
+export default function createFerryModule(options?: Record<string, unknown>): Promise<FerryModule>;

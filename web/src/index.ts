@@ -1,0 +1,557 @@
+/**
+ * ferry-sync: the WebAssembly build of Ferry, an offline-first sync SDK.
+ *
+ * Writes apply locally at once and are kept in a durable outbox; Ferry pushes
+ * them to ferry-server in batches with retry and backoff, pulls the server's
+ * changes, and resolves conflicts (server wins for now).
+ *
+ * Durability: a write's promise resolves only after the write is persisted:
+ * in browsers, after the IndexedDB sync (FS.syncfs of IDBFS) that included it
+ * has finished. Writes made in the same turn of the event loop share one
+ * sync (group commit). In Node (`storage: "node"`) writes go to files in a
+ * directory and are persisted when the write returns.
+ */
+import createFerryModule, { type FerryModule, type WebClientHandle } from './ferry_wasm.mjs';
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+export interface OpenOptions {
+  /** Names the local store; one store per user (sign-out deletes it). */
+  name: string;
+  /** ferry-server base URL, e.g. "https://sync.example.com". */
+  endpoint: string;
+  /** Asked before every request; the token is sent as a bearer token and never stored. */
+  getToken?: () => string | Promise<string>;
+  /** Where data lives: IndexedDB in browsers (default there), files in Node (default there), or memory. */
+  storage?: 'indexeddb' | 'node' | 'memory';
+  /** Node storage: the directory for the store's files (created if missing). */
+  directory?: string;
+  /** Sync soon after each local write while online (default true). */
+  autoSync?: boolean;
+  /** Background sync interval; none by default. */
+  intervalMs?: number;
+  requestTimeoutMs?: number;
+  /** Request bodies larger than this are gzip-compressed (CompressionStream). */
+  gzipAboveBytes?: number;
+  /** The module's .wasm bytes, if the loader cannot fetch them itself. */
+  wasmBinary?: ArrayBuffer | Uint8Array;
+  /** Listens to the environment's online/offline events (default true). */
+  followNetworkEvents?: boolean;
+}
+
+export interface SyncStatus {
+  state: 'never_synced' | 'idle' | 'syncing' | 'offline' | 'error';
+  pending: number;
+  failed: number;
+  lastSyncedAt: number | null;
+  lastError: string;
+  nextRetryAt: number | null;
+}
+
+export interface SyncRun {
+  id: number;
+  reason: string;
+  startedAt: number;
+  finishedAt: number;
+  outcome: 'completed' | 'failed' | 'cancelled';
+  pushed: number;
+  pulled: number;
+  conflicts: number;
+  rejected: number;
+  error: string;
+}
+
+export interface FailedMutation {
+  seq: number;
+  op: 'put' | 'patch' | 'delete';
+  collection: string;
+  key: string;
+  value?: Json;
+  error: string;
+  attempts: number;
+}
+
+export interface ChangeDetail {
+  documents: { collection: string; key: string }[];
+  remote: boolean;
+}
+
+/** A failure reported by Ferry, with a stable code (e.g. "invalid_argument"). */
+export class FerryError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'FerryError';
+  }
+}
+
+// ---------------------------------------------------------------- module
+
+const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+let modulePromise: Promise<FerryModule> | undefined;
+const clients = new Map<number, FerryClient>();
+let nextHandle = 1;
+
+async function loadModule(wasmBinary?: ArrayBuffer | Uint8Array): Promise<FerryModule> {
+  if (!modulePromise) {
+    modulePromise = (async () => {
+      const options: Record<string, unknown> = {};
+      if (wasmBinary) {
+        options.wasmBinary = wasmBinary;
+      } else if (isNode) {
+        // Node 20 has a global fetch, which makes this Emscripten's loader try
+        // to fetch the .wasm by file path; hand it the bytes instead.
+        const fs = await import('node:fs');
+        options.wasmBinary = fs.readFileSync(new URL('./ferry_wasm.wasm', import.meta.url));
+      }
+      const module = await createFerryModule(options);
+      module.ferryHost = host;
+      return module;
+    })();
+  }
+  return modulePromise;
+}
+
+// What the C++ runtime calls (bindings/js/library_ferry.js).
+const host = {
+  fetch(handle: number, requestId: number, method: string, target: string, body: string, timeoutMs: number) {
+    clients.get(handle)?.startRequest(requestId, method, target, body, timeoutMs);
+  },
+  abort(handle: number, requestId: number) {
+    clients.get(handle)?.abortRequest(requestId);
+  },
+  setTimer(handle: number, delayMs: number) {
+    clients.get(handle)?.setTimer(delayMs);
+  },
+  emit(handle: number, eventJson: string) {
+    clients.get(handle)?.deliver(JSON.parse(eventJson));
+  },
+  persist(handle: number) {
+    clients.get(handle)?.requestPersist();
+  },
+};
+
+function unwrap<T>(resultJson: string): T {
+  const result = JSON.parse(resultJson);
+  if (!result.ok) throw new FerryError(result.code, result.message);
+  return result as T;
+}
+
+function requireString(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${typeof value}`);
+  return value;
+}
+
+function serialize(value: unknown, name: string): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new TypeError(`${name} is not JSON-serializable: ${(error as Error).message}`);
+  }
+  if (text === undefined) throw new TypeError(`${name} is not JSON-serializable`);
+  return text;
+}
+
+async function gzip(text: string): Promise<ArrayBuffer> {
+  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
+  return new Response(stream).arrayBuffer();
+}
+
+// ---------------------------------------------------------------- client
+
+/** A Ferry client. Events (CustomEvent, data in `detail`): sync.started,
+ * sync.progress, sync.completed, sync.failed, sync.conflict,
+ * mutation.rejected, status, change. */
+export class FerryClient extends EventTarget {
+  private readonly inflight = new Map<number, AbortController>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastRun: SyncRun | undefined;
+  private readonly runWaiters: { ticket: number; resolve: (run: SyncRun) => void }[] = [];
+  private persistWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  private persistScheduled = false;
+  private persisting = false;
+  private closed = false;
+  private readonly detach: (() => void)[] = [];
+
+  private constructor(
+    private readonly module: FerryModule,
+    private readonly handle: number,
+    private readonly web: WebClientHandle,
+    private readonly options: OpenOptions,
+    private readonly mountPoint: string,
+    private readonly usesIndexedDb: boolean,
+  ) {
+    super();
+  }
+
+  static async open(options: OpenOptions): Promise<FerryClient> {
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    requireString(options.name, 'options.name');
+    requireString(options.endpoint, 'options.endpoint');
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(options.name)) {
+      throw new TypeError('options.name must be 1 to 64 characters of [A-Za-z0-9_-]');
+    }
+    const storage = options.storage ?? (isNode ? 'node' : 'indexeddb');
+    const module = await loadModule(options.wasmBinary);
+    const FS = module.FS;
+    const mountPoint = `/ferry/${options.name}`;
+    if (!FS.analyzePath('/ferry').exists) FS.mkdir('/ferry');
+    if (FS.analyzePath(mountPoint).exists) throw new FerryError('invalid_argument', `store ${options.name} is already open`);
+    FS.mkdir(mountPoint);
+    if (storage === 'indexeddb') {
+      FS.mount(FS.filesystems.IDBFS, {}, mountPoint);
+      await new Promise<void>((resolve, reject) =>
+        FS.syncfs(true, (error) => (error ? reject(new FerryError('io', String(error))) : resolve())),
+      );
+    } else if (storage === 'node') {
+      const directory = requireString(options.directory, 'options.directory (storage "node")');
+      const fs = await import('node:fs');
+      fs.mkdirSync(directory, { recursive: true });
+      FS.mount(FS.filesystems.NODEFS, { root: directory }, mountPoint);
+    }
+    const handle = nextHandle++;
+    const web = new module.WebClient(handle);
+    const client = new FerryClient(module, handle, web, options, mountPoint, storage === 'indexeddb');
+    clients.set(handle, client);
+    const engineOptions = {
+      seed: Math.floor(Math.random() * 2 ** 52) + 1,
+      autoSync: options.autoSync ?? true,
+      intervalMs: options.intervalMs,
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    };
+    try {
+      unwrap(web.open(`${mountPoint}/journal`, JSON.stringify(engineOptions)));
+    } catch (error) {
+      clients.delete(handle);
+      web.delete();
+      if (storage !== 'memory') FS.unmount(mountPoint);
+      throw error;
+    }
+    client.followNetwork();
+    return client;
+  }
+
+  /** Sign-out: deletes a store's local data, pending writes included. The store must be closed. */
+  static async deleteLocalData(options: Pick<OpenOptions, 'name' | 'storage' | 'directory' | 'wasmBinary'>): Promise<void> {
+    const storage = options.storage ?? (isNode ? 'node' : 'indexeddb');
+    if (storage === 'node') {
+      const fs = await import('node:fs');
+      fs.rmSync(requireString(options.directory, 'options.directory'), { recursive: true, force: true });
+    } else if (storage === 'indexeddb') {
+      const FS = (await loadModule(options.wasmBinary)).FS as FerryModule['FS'] & {
+        readdir(path: string): string[];
+        unlink(path: string): void;
+        rmdir(path: string): void;
+      };
+      const mountPoint = `/ferry/${requireString(options.name, 'options.name')}`;
+      if (FS.analyzePath(mountPoint).exists) throw new FerryError('invalid_argument', 'close the store first');
+      if (!FS.analyzePath('/ferry').exists) FS.mkdir('/ferry');
+      FS.mkdir(mountPoint);
+      FS.mount(FS.filesystems.IDBFS, {}, mountPoint);
+      const sync = (populate: boolean) =>
+        new Promise<void>((resolve, reject) => FS.syncfs(populate, (error) => (error ? reject(error) : resolve())));
+      await sync(true);
+      const journal = `${mountPoint}/journal`;
+      if (FS.analyzePath(journal).exists) {
+        for (const file of FS.readdir(journal)) if (file !== '.' && file !== '..') FS.unlink(`${journal}/${file}`);
+        FS.rmdir(journal);
+      }
+      await sync(false);
+      FS.unmount(mountPoint);
+      FS.rmdir(mountPoint);
+    }
+  }
+
+  get clientId(): string {
+    return this.web.clientId();
+  }
+
+  // ---- local data
+
+  put(collection: string, key: string, value: Json): Promise<void> {
+    return this.write([{ op: 'put', collection, key, value }]);
+  }
+
+  patch(collection: string, key: string, mergePatch: { [key: string]: Json }): Promise<void> {
+    return this.write([{ op: 'patch', collection, key, value: mergePatch }]);
+  }
+
+  remove(collection: string, key: string): Promise<void> {
+    return this.write([{ op: 'delete', collection, key }]);
+  }
+
+  /** Several writes, atomically: all persisted when the promise resolves, or none. */
+  async write(writes: { op: 'put' | 'patch' | 'delete'; collection: string; key: string; value?: Json }[]): Promise<void> {
+    this.ensureOpen();
+    if (!Array.isArray(writes)) throw new TypeError('writes must be an array');
+    for (const [i, w] of writes.entries()) {
+      if (typeof w !== 'object' || w === null) throw new TypeError(`writes[${i}] must be an object`);
+      requireString(w.collection, `writes[${i}].collection`);
+      requireString(w.key, `writes[${i}].key`);
+      if (w.op !== 'put' && w.op !== 'patch' && w.op !== 'delete') throw new TypeError(`writes[${i}].op must be put, patch or delete`);
+      if (w.op === 'put' && w.value === undefined) throw new TypeError(`writes[${i}].value is required for put`);
+    }
+    const text = serialize(writes, 'the written value');
+    unwrap(this.web.write(text));
+    await this.persisted();
+  }
+
+  async get(collection: string, key: string): Promise<Json | undefined> {
+    this.ensureOpen();
+    const result = unwrap<{ value: Json; exists: boolean }>(
+      this.web.get(requireString(collection, 'collection'), requireString(key, 'key')),
+    );
+    return result.exists ? result.value : undefined;
+  }
+
+  async scan(collection: string, keyPrefix = '', limit = 0): Promise<{ key: string; value: Json }[]> {
+    this.ensureOpen();
+    if (typeof limit !== 'number' || !(limit >= 0)) throw new TypeError('limit must be a non-negative number');
+    return unwrap<{ items: { key: string; value: Json }[] }>(
+      this.web.scan(requireString(collection, 'collection'), requireString(keyPrefix, 'keyPrefix'), limit),
+    ).items;
+  }
+
+  /** Calls `listener` when local views change (local writes, pulls, conflicts). Returns an unsubscribe function. */
+  subscribe(listener: (detail: ChangeDetail) => void): () => void {
+    if (typeof listener !== 'function') throw new TypeError('listener must be a function');
+    const wrapped = (event: Event) => listener((event as CustomEvent<ChangeDetail>).detail);
+    this.addEventListener('change', wrapped);
+    return () => this.removeEventListener('change', wrapped);
+  }
+
+  // ---- sync
+
+  /** Starts a sync (or joins the running one) and resolves with the run that covered it. */
+  syncNow(reason: 'manual' | 'background_sync' | 'poke' = 'manual'): Promise<SyncRun> {
+    this.ensureOpen();
+    return new Promise((resolve) => {
+      const ticket = this.web.trigger(reason);
+      if (this.lastRun && this.lastRun.id >= ticket) {
+        resolve(this.lastRun);
+      } else {
+        this.runWaiters.push({ ticket, resolve });
+      }
+    });
+  }
+
+  start(intervalMs: number): void {
+    if (typeof intervalMs !== 'number' || !(intervalMs > 0)) throw new TypeError('intervalMs must be a positive number');
+    this.ensureOpen();
+    this.web.setInterval(intervalMs);
+  }
+
+  stop(): void {
+    this.ensureOpen();
+    this.web.setInterval(0);
+  }
+
+  setOnline(online: boolean): void {
+    if (typeof online !== 'boolean') throw new TypeError('online must be a boolean');
+    this.ensureOpen();
+    this.web.setOnline(online);
+  }
+
+  cancel(): void {
+    this.ensureOpen();
+    this.web.cancel();
+  }
+
+  status(): SyncStatus {
+    this.ensureOpen();
+    return unwrap<{ status: SyncStatus }>(this.web.status()).status;
+  }
+
+  stats(): Record<string, number> {
+    this.ensureOpen();
+    return unwrap<{ statistics: Record<string, number> }>(this.web.statistics()).statistics;
+  }
+
+  history(limit = 50): SyncRun[] {
+    this.ensureOpen();
+    return unwrap<{ runs: SyncRun[] }>(this.web.history(limit)).runs;
+  }
+
+  failed(): FailedMutation[] {
+    this.ensureOpen();
+    return unwrap<{ mutations: FailedMutation[] }>(this.web.failed()).mutations;
+  }
+
+  async retry(seq: number): Promise<number> {
+    this.ensureOpen();
+    const result = unwrap<{ seq: number }>(this.web.retryFailed(seq));
+    await this.persisted();
+    return result.seq;
+  }
+
+  async discard(seq: number): Promise<void> {
+    this.ensureOpen();
+    unwrap(this.web.discardFailed(seq));
+    await this.persisted();
+  }
+
+  /** Stops syncing and releases the store; pending writes stay for the next open. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.web.close();
+    for (const controller of this.inflight.values()) controller.abort();
+    this.inflight.clear();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    await this.persisted();
+    this.closed = true;
+    for (const undo of this.detach) undo();
+    clients.delete(this.handle);
+    this.web.delete();
+    const FS = this.module.FS as FerryModule['FS'] & { rmdir(path: string): void };
+    try {
+      FS.unmount(this.mountPoint);
+    } catch {
+      // memory storage has no mount
+    }
+    try {
+      FS.rmdir(this.mountPoint);
+    } catch {
+      // memory storage keeps its files until the page goes away
+    }
+  }
+
+  // ---- host side (called by the runtime)
+
+  /** @internal */
+  startRequest(requestId: number, method: string, target: string, body: string, timeoutMs: number): void {
+    const controller = new AbortController();
+    this.inflight.set(requestId, controller);
+    const timeout = setTimeout(() => controller.abort(), timeoutMs);
+    const finish = (status: number, text: string, retryAfter: string, error: string) => {
+      clearTimeout(timeout);
+      if (!this.inflight.delete(requestId) || this.closed) return; // cancelled: no answer
+      this.web.handleResponse(requestId, status, text, retryAfter, error);
+    };
+    (async () => {
+      const headers: Record<string, string> = { Accept: 'application/json', 'Ferry-Protocol': '1' };
+      let payload: BodyInit | undefined;
+      if (body) {
+        headers['Content-Type'] = 'application/json';
+        payload = body;
+        if (body.length > (this.options.gzipAboveBytes ?? 1024) && typeof CompressionStream !== 'undefined') {
+          payload = await gzip(body);
+          headers['Content-Encoding'] = 'gzip';
+        }
+      }
+      const token = this.options.getToken ? await this.options.getToken() : '';
+      if (token) headers.Authorization = `Bearer ${token}`;
+      const response = await fetch(this.options.endpoint.replace(/\/+$/, '') + target, {
+        method,
+        headers,
+        body: payload,
+        signal: controller.signal,
+      });
+      const text = await response.text();
+      finish(response.status, text, response.headers.get('Retry-After') ?? '', '');
+    })().catch((error: unknown) => {
+      finish(0, '', '', controller.signal.aborted ? 'request timed out' : String((error as Error)?.message ?? error));
+    });
+  }
+
+  /** @internal */
+  abortRequest(requestId: number): void {
+    const controller = this.inflight.get(requestId);
+    this.inflight.delete(requestId);
+    controller?.abort();
+  }
+
+  /** @internal */
+  setTimer(delayMs: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (delayMs >= 0 && !this.closed) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        if (!this.closed) this.web.handleTimer();
+      }, delayMs);
+    }
+  }
+
+  /** @internal */
+  deliver(event: { type: string; run?: SyncRun } & Record<string, unknown>): void {
+    if ((event.type === 'sync.completed' || event.type === 'sync.failed') && event.run) {
+      const run = event.run;
+      this.lastRun = run;
+      for (let i = this.runWaiters.length - 1; i >= 0; --i) {
+        if (run.id >= this.runWaiters[i].ticket) this.runWaiters.splice(i, 1)[0].resolve(run);
+      }
+    }
+    const { type, ...detail } = event;
+    this.dispatchEvent(new CustomEvent(type, { detail: type === 'sync.completed' || type === 'sync.failed' ? event.run : detail }));
+  }
+
+  /** @internal The runtime committed to the store: persist it soon (group commit). */
+  requestPersist(): void {
+    if (!this.usesIndexedDb) return;
+    if (!this.persistScheduled) {
+      this.persistScheduled = true;
+      setTimeout(() => void this.runPersist(), 0);
+    }
+  }
+
+  // ---- internals
+
+  private ensureOpen(): void {
+    if (this.closed) throw new FerryError('invalid_argument', 'the client is closed');
+  }
+
+  /** Resolves once everything committed so far is persisted. */
+  private persisted(): Promise<void> {
+    if (!this.usesIndexedDb) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.persistWaiters.push({ resolve, reject });
+      this.requestPersist();
+    });
+  }
+
+  private async runPersist(): Promise<void> {
+    this.persistScheduled = false;
+    if (this.persisting) {
+      // One sync at a time: the running one cannot include the newest writes.
+      this.persistScheduled = true;
+      setTimeout(() => void this.runPersist(), 5);
+      return;
+    }
+    this.persisting = true;
+    const waiters = this.persistWaiters;
+    this.persistWaiters = [];
+    try {
+      await new Promise<void>((resolve, reject) =>
+        this.module.FS.syncfs(false, (error) => (error ? reject(error) : resolve())),
+      );
+      for (const waiter of waiters) waiter.resolve();
+    } catch (error) {
+      // The writes are committed in memory and stay queued; the next sync
+      // retries persisting them. Their promises report the failure.
+      const failure = new FerryError('io', `persisting to IndexedDB failed: ${String(error)}`);
+      this.dispatchEvent(new CustomEvent('persist.failed', { detail: { error: failure.message } }));
+      for (const waiter of waiters) waiter.reject(failure);
+    } finally {
+      this.persisting = false;
+    }
+  }
+
+  private followNetwork(): void {
+    if (this.options.followNetworkEvents === false) return;
+    const target = globalThis as unknown as {
+      addEventListener?: (type: string, listener: () => void) => void;
+      removeEventListener?: (type: string, listener: () => void) => void;
+      navigator?: { onLine?: boolean };
+    };
+    if (typeof target.addEventListener !== 'function' || isNode) return;
+    const online = () => this.setOnline(true);
+    const offline = () => this.setOnline(false);
+    target.addEventListener('online', online);
+    target.addEventListener('offline', offline);
+    this.detach.push(() => {
+      target.removeEventListener?.('online', online);
+      target.removeEventListener?.('offline', offline);
+    });
+    if (target.navigator?.onLine === false) this.setOnline(false);
+  }
+}
