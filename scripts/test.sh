@@ -29,6 +29,9 @@ cmake --preset wasm-release -DFERRY_BUILD_TESTS=ON >/dev/null
 cmake --build --preset wasm-release -j "$jobs"
 FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS_WASM:-50} ctest --preset wasm-release -j "$jobs"
 
+step "ferry-sync (npm package): packed, installed, tested in Node against ferry-server"
+FERRY_SERVER_BINARY="$PWD/build/native-release/server/ferry-server" web/test.sh
+
 step "formatting"
 scripts/check-format.sh
 

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds ferry-sync, packs it, installs the tarball into a fresh project and
+# runs the Node tests there against a real ferry-server (FERRY_SERVER_BINARY).
+set -euo pipefail
+cd "$(dirname "$0")"
+./build.sh
+tarball=$(npm pack --silent | tail -n 1)
+project=$(mktemp -d)
+trap 'rm -rf "$project"' EXIT
+cp test/*.mjs "$project/"
+(cd "$project" && npm init -y >/dev/null && npm install --no-audit --no-fund "$OLDPWD/$tarball" >/dev/null)
+rm -f "$tarball"
+(cd "$project" && node --test --test-concurrency=1 ./*.test.mjs)

@@ -1,0 +1,115 @@
+// Test helpers: a real ferry-server process on loopback and a small
+// fault-injecting HTTP proxy in front of it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export function tempDir() {
+  return mkdtempSync(join(tmpdir(), 'ferry-sync-test-'));
+}
+
+export async function startServer(tokens = 'token-alice alice\n') {
+  const binary = process.env.FERRY_SERVER_BINARY;
+  if (!binary) throw new Error('FERRY_SERVER_BINARY must name the ferry-server executable');
+  const dir = tempDir();
+  writeFileSync(join(dir, 'tokens.txt'), tokens);
+  const child = spawn(binary, ['--tokens', join(dir, 'tokens.txt'), '--db', join(dir, 'server.db'), '--port', '0', '--quiet'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const endpoint = await new Promise((resolve, reject) => {
+    let buffered = '';
+    child.stdout.on('data', (chunk) => {
+      buffered += chunk;
+      const match = /listening on (http\S+)/.exec(buffered);
+      if (match) resolve(match[1]);
+    });
+    child.on('exit', (code) => reject(new Error(`ferry-server exited with ${code}`)));
+  });
+  return {
+    endpoint,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// Every live document the server holds for a token, and the highest version
+// (= how many mutations were applied for that user).
+export async function readServer(endpoint, token = 'token-alice') {
+  const documents = new Map();
+  let head = 0;
+  let cursor = '';
+  for (;;) {
+    const response = await fetch(`${endpoint}/v1/pull?limit=5000${cursor ? `&cursor=${cursor}` : ''}`, {
+      headers: { Authorization: `Bearer ${token}` },
+    });
+    const page = await response.json();
+    for (const change of page.changes) {
+      head = Math.max(head, change.version);
+      if (!change.deleted) documents.set(`${change.collection}/${change.key}`, change.value);
+    }
+    cursor = page.cursor;
+    if (!page.hasMore) return { documents, head };
+  }
+}
+
+// Forwards to `upstream`; `faults` is a queue of what to do to the next requests:
+// 'error' (500 without forwarding), 'lost' (forward, then answer 502), 'garbage'.
+export async function startProxy(upstream) {
+  const faults = [];
+  let requests = 0;
+  const server = http.createServer(async (request, response) => {
+    ++requests;
+    const chunks = [];
+    for await (const chunk of request) chunks.push(chunk);
+    const fault = faults.shift();
+    if (fault === 'error') {
+      response.writeHead(500, { 'Content-Type': 'application/json' });
+      return response.end('{"error":{"code":"internal","message":"injected"}}');
+    }
+    if (fault === 'garbage') {
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      return response.end('<html>not json');
+    }
+    const headers = { ...request.headers };
+    delete headers.host;
+    const forwarded = await fetch(upstream + request.url, {
+      method: request.method,
+      headers,
+      body: chunks.length ? Buffer.concat(chunks) : undefined,
+    });
+    const body = Buffer.from(await forwarded.arrayBuffer());
+    if (fault === 'lost') {
+      response.writeHead(502);
+      return response.end('answer lost');
+    }
+    response.writeHead(forwarded.status, { 'Content-Type': 'application/json' });
+    response.end(body);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${server.address().port}`,
+    faults,
+    get requests() {
+      return requests;
+    },
+    stop: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+export function waitForEvent(target, type, predicate = () => true, timeoutMs = 15000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${type} event within ${timeoutMs} ms`)), timeoutMs);
+    const listener = (event) => {
+      if (!predicate(event.detail)) return;
+      clearTimeout(timer);
+      target.removeEventListener(type, listener);
+      resolve(event.detail);
+    };
+    target.addEventListener(type, listener);
+  });
+}

@@ -1,0 +1,143 @@
+// ferry-sync in Node, installed from its packed tarball, against a real
+// ferry-server on loopback.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { FerryClient, FerryError } from 'ferry-sync';
+
+import { readServer, startProxy, startServer, tempDir, waitForEvent } from './helpers.mjs';
+
+let server;
+before(async () => {
+  server = await startServer();
+});
+after(async () => {
+  await server.stop();
+});
+
+function open(name, overrides = {}) {
+  return FerryClient.open({
+    name,
+    endpoint: server.endpoint,
+    getToken: () => 'token-alice',
+    directory: join(tempDir(), name),
+    autoSync: false,
+    ...overrides,
+  });
+}
+
+test('the installed package ships ESM and type declarations', () => {
+  const require = createRequire(import.meta.url);
+  const manifest = require('ferry-sync/package.json');
+  assert.equal(manifest.type, 'module');
+  const root = join(process.cwd(), 'node_modules', 'ferry-sync');
+  for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/ferry_wasm.wasm', 'dist/ferry_wasm.mjs']) {
+    assert.ok(existsSync(join(root, file)), file);
+  }
+});
+
+test('offline writes wait, then reach the server exactly once when online', async () => {
+  const client = await open('offline');
+  client.setOnline(false);
+  await client.write(Array.from({ length: 150 }, (_, i) => ({ op: 'put', collection: 'notes', key: `n${i}`, value: { i } })));
+  for (let i = 150; i < 200; ++i) await client.put('notes', `n${i}`, { i });
+  assert.equal(client.status().state, 'offline');
+  assert.equal(client.status().pending, 200);
+  const offlineRun = await client.syncNow();
+  assert.equal(offlineRun.outcome, 'failed');
+
+  client.setOnline(true);
+  const run = await waitForEvent(client, 'sync.completed');
+  assert.equal(run.pushed, 200);
+  assert.equal(client.status().pending, 0);
+  const view = await readServer(server.endpoint);
+  assert.equal(view.documents.size, 200);
+  assert.equal(view.head, 200);
+  assert.deepEqual(view.documents.get('notes/n7'), { i: 7 });
+  await client.close();
+});
+
+test('two clients converge, conflicts resolved server-wins', async () => {
+  const a = await open('converge-a');
+  const b = await open('converge-b');
+  await a.put('todo', 'shared', { title: 'from a' });
+  await a.put('todo', 'only-a', 1);
+  await b.put('todo', 'only-b', 2);
+  assert.equal((await a.syncNow()).outcome, 'completed');
+  await b.patch('todo', 'shared', { done: true });
+  const conflict = waitForEvent(b, 'sync.conflict');
+  const runB = await b.syncNow();
+  assert.equal(runB.conflicts, 1);
+  assert.equal((await conflict).resolution, 'server_wins');
+  await a.syncNow();
+  assert.deepEqual(await a.scan('todo'), await b.scan('todo'));
+  assert.deepEqual(await b.get('todo', 'shared'), { title: 'from a' });
+  await a.close();
+  await b.close();
+});
+
+test('server errors are retried with backoff and nothing is lost or applied twice', async () => {
+  const proxy = await startProxy(server.endpoint);
+  const client = await open('faults', { endpoint: proxy.endpoint });
+  await client.write(Array.from({ length: 20 }, (_, i) => ({ op: 'put', collection: 'faulty', key: `k${i}`, value: i })));
+  proxy.faults.push('error', 'lost', 'garbage');
+  const failed = await client.syncNow();
+  assert.equal(failed.outcome, 'failed');
+  assert.match(failed.error, /HTTP 500/);
+  assert.equal(client.status().state, 'error');
+  assert.ok(client.status().nextRetryAt > Date.now() - 1000);
+  // No further calls: the retries happen on their own.
+  await waitForEvent(client, 'sync.completed', undefined, 30000);
+  assert.equal(client.status().pending, 0);
+  const view = await readServer(server.endpoint);
+  const faulty = [...view.documents.keys()].filter((key) => key.startsWith('faulty/'));
+  assert.equal(faulty.length, 20);
+  assert.ok(client.history().some((run) => run.outcome === 'failed'));
+  await client.close();
+  await proxy.stop();
+});
+
+test('pending writes survive closing and reopening the store', async () => {
+  const directory = join(tempDir(), 'reopen');
+  let client = await FerryClient.open({ name: 'reopen', endpoint: server.endpoint, getToken: () => 'token-alice', directory, autoSync: false });
+  client.setOnline(false);
+  await client.put('kept', 'a', { v: 1 });
+  await client.patch('kept', 'a', { w: 2 });
+  const id = client.clientId;
+  await client.close();
+  client = await FerryClient.open({ name: 'reopen', endpoint: server.endpoint, getToken: () => 'token-alice', directory, autoSync: false });
+  assert.equal(client.clientId, id);
+  assert.deepEqual(await client.get('kept', 'a'), { v: 1, w: 2 });
+  assert.equal(client.status().pending, 1);
+  assert.equal((await client.syncNow()).pushed, 1);
+  await client.close();
+  await FerryClient.deleteLocalData({ name: 'reopen', storage: 'node', directory });
+  assert.ok(!existsSync(directory));
+});
+
+test('wrong argument types get TypeErrors and bad values FerryErrors, and the client keeps working', async () => {
+  const client = await open('types');
+  await assert.rejects(client.put(42, 'k', 1), TypeError);
+  await assert.rejects(client.put('c', 'k', undefined), TypeError);
+  await assert.rejects(client.put('c', 'k', 10n), TypeError);
+  await assert.rejects(client.write('not an array'), TypeError);
+  assert.throws(() => client.setOnline('yes'), TypeError);
+  await assert.rejects(client.patch('c', 'k', [1, 2]), (error) => error instanceof FerryError && error.code === 'invalid_argument');
+  await assert.rejects(client.put('', 'k', 1), (error) => error instanceof FerryError && error.code === 'invalid_argument');
+  await client.put('c', 'k', { fine: true });
+  assert.deepEqual(await client.get('c', 'k'), { fine: true });
+  await client.close();
+  await assert.rejects(client.get('c', 'k'), FerryError);
+});
+
+test('local writes trigger a sync by themselves when autoSync is on', async () => {
+  const client = await open('auto', { autoSync: true });
+  const completed = waitForEvent(client, 'sync.completed', (run) => run.pushed === 1);
+  await client.put('auto', 'k', 1);
+  await completed;
+  assert.equal(client.status().pending, 0);
+  await client.close();
+});
