@@ -11,6 +11,7 @@ packages=(
   nlohmann-json3-dev rapidjson-dev
   libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libcpp-httplib-dev libssl-dev libbrotli-dev
   emscripten node-acorn nodejs
+  chromium
 )
 
 missing=()
