@@ -33,11 +33,13 @@ struct Settings {
   std::size_t max_body_bytes = 8u << 20;
   std::size_t max_batch = 1000;
   bool quiet = false;
+  std::string static_dir;  // files served at / (a web app next to its sync server)
 };
 
 void Usage() {
-  std::cerr << "usage: ferry-server --tokens FILE [--db FILE] [--host ADDR] [--port N]\n"
-               "                    [--max-body-bytes N] [--max-batch N] [--quiet]\n";
+  std::cerr
+      << "usage: ferry-server --tokens FILE [--db FILE] [--host ADDR] [--port N]\n"
+         "                    [--max-body-bytes N] [--max-batch N] [--static DIR] [--quiet]\n";
 }
 
 std::optional<Settings> ParseArguments(int argc, char** argv) {
@@ -66,6 +68,8 @@ std::optional<Settings> ParseArguments(int argc, char** argv) {
       settings.tokens = *v;
     } else if (flag == "--max-body-bytes") {
       settings.max_body_bytes = std::strtoull(v->c_str(), &end, 10);
+    } else if (flag == "--static") {
+      settings.static_dir = *v;
     } else if (flag == "--max-batch") {
       settings.max_batch = std::strtoull(v->c_str(), &end, 10);
     } else {
@@ -181,6 +185,17 @@ int Run(const Settings& settings) {
     response.status = answer.status;
     SetJsonBody(request, response, std::move(answer.body));
   };
+  if (!settings.static_dir.empty()) {
+    // A web app served by its own sync server talks to it same-origin, so no
+    // CORS is needed. Module scripts and wasm need their exact MIME types.
+    http.set_file_extension_and_mimetype_mapping("mjs", "text/javascript");
+    http.set_file_extension_and_mimetype_mapping("js", "text/javascript");
+    http.set_file_extension_and_mimetype_mapping("wasm", "application/wasm");
+    if (!http.set_mount_point("/", settings.static_dir)) {
+      std::cerr << "ferry-server: cannot serve " << settings.static_dir << "\n";
+      return 2;
+    }
+  }
   http.Post("/v1/push", handle);
   http.Get("/v1/pull", handle);
   http.Get("/v1/health", [](const httplib::Request&, httplib::Response& response) {

@@ -10,12 +10,12 @@ export function tempDir() {
   return mkdtempSync(join(tmpdir(), 'ferry-sync-test-'));
 }
 
-export async function startServer(tokens = 'token-alice alice\n') {
+export async function startServer(tokens = 'token-alice alice\n', extraArguments = []) {
   const binary = process.env.FERRY_SERVER_BINARY;
   if (!binary) throw new Error('FERRY_SERVER_BINARY must name the ferry-server executable');
   const dir = tempDir();
   writeFileSync(join(dir, 'tokens.txt'), tokens);
-  const child = spawn(binary, ['--tokens', join(dir, 'tokens.txt'), '--db', join(dir, 'server.db'), '--port', '0', '--quiet'], {
+  const child = spawn(binary, ['--tokens', join(dir, 'tokens.txt'), '--db', join(dir, 'server.db'), '--port', '0', '--quiet', ...extraArguments], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const endpoint = await new Promise((resolve, reject) => {

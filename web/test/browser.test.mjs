@@ -1,0 +1,111 @@
+// ferry-sync in Debian's headless Chromium (playwright-core, no browser
+// download), served same-origin by a real ferry-server on loopback.
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+import { readServer, startServer, tempDir } from './helpers.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  const site = tempDir();
+  mkdirSync(join(site, 'pkg'));
+  cpSync(join(process.cwd(), 'node_modules', 'ferry-sync', 'dist'), join(site, 'pkg'), { recursive: true });
+  writeFileSync(
+    join(site, 'index.html'),
+    `<!doctype html><meta charset="utf-8"><title>ferry-sync test</title>
+<script type="module">window.ferryReady = import('/pkg/index.js').then((m) => (window.Ferry = m));</script>`,
+  );
+  server = await startServer('token-alice alice\ntoken-carol carol\ntoken-dave dave\n', ['--static', site]);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function openPage(context) {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error('page error:', error));
+  await page.goto(`${server.endpoint}/index.html`);
+  await page.evaluate(() => window.ferryReady);
+  return page;
+}
+
+test('writes persist in IndexedDB across a reload', async () => {
+  const context = await browser.newContext();
+  const page = await openPage(context);
+  await page.evaluate(async () => {
+    const client = await window.Ferry.FerryClient.open({ name: 'reload', endpoint: location.origin, getToken: () => 'token-alice', autoSync: false });
+    for (let i = 0; i < 40; ++i) await client.put('notes', `n${i}`, { i });
+    await client.write([{ op: 'patch', collection: 'notes', key: 'n0', value: { edited: true } }]);
+  });
+  await page.reload();
+  await page.evaluate(() => window.ferryReady);
+  const state = await page.evaluate(async () => {
+    const client = await window.Ferry.FerryClient.open({ name: 'reload', endpoint: location.origin, getToken: () => 'token-alice', autoSync: false });
+    return { count: (await client.scan('notes')).length, first: await client.get('notes', 'n0'), pending: client.status().pending };
+  });
+  assert.equal(state.count, 40);
+  assert.deepEqual(state.first, { i: 0, edited: true });
+  assert.equal(state.pending, 40);
+  await context.close();
+});
+
+test('writes made offline reach ferry-server when the network returns', async () => {
+  const context = await browser.newContext();
+  const page = await openPage(context);
+  await page.evaluate(async () => {
+    window.client = await window.Ferry.FerryClient.open({ name: 'offline', endpoint: location.origin, getToken: () => 'token-dave' });
+  });
+  await context.setOffline(true);
+  await page.waitForFunction(() => window.client.status().state === 'offline');
+  await page.evaluate(async () => {
+    for (let i = 0; i < 30; ++i) await window.client.put('offline', `k${i}`, { i });
+  });
+  assert.equal((await readServer(server.endpoint, 'token-dave')).documents.size, 0);
+  await context.setOffline(false);
+  await page.waitForFunction(() => window.client.status().pending === 0, null, { timeout: 20000 });
+  const view = await readServer(server.endpoint, 'token-dave');
+  assert.equal(view.documents.size, 30);
+  assert.equal(view.head, 30);
+  await context.close();
+});
+
+test('a page closed mid-sync loses nothing and applies nothing twice', async () => {
+  const context = await browser.newContext();
+  const first = await openPage(context);
+  await first.evaluate(async () => {
+    const client = await window.Ferry.FerryClient.open({ name: 'midsync', endpoint: location.origin, getToken: () => 'token-carol', autoSync: false });
+    const writes = [];
+    for (let i = 0; i < 3000; ++i) writes.push({ op: 'put', collection: 'bulk', key: `d${i}`, value: { i, body: 'x'.repeat(100) } });
+    for (let i = 0; i < writes.length; i += 500) await client.write(writes.slice(i, i + 500));
+    window.progressed = new Promise((resolve) => client.addEventListener('sync.progress', resolve, { once: true }));
+    void client.syncNow();
+    await window.progressed;
+  });
+  await first.close();  // no clean shutdown: the sync is cut off
+
+  const second = await openPage(context);
+  const run = await second.evaluate(async () => {
+    const client = await window.Ferry.FerryClient.open({ name: 'midsync', endpoint: location.origin, getToken: () => 'token-carol', autoSync: false });
+    let run = await client.syncNow();
+    for (let attempt = 0; attempt < 5 && run.outcome !== 'completed'; ++attempt) run = await client.syncNow();
+    return { run, pending: client.status().pending };
+  });
+  assert.equal(run.run.outcome, 'completed');
+  assert.equal(run.pending, 0);
+  const view = await readServer(server.endpoint, 'token-carol');
+  assert.equal(view.documents.size, 3000);
+  assert.equal(view.head, 3000);  // 3000 mutations applied, none twice
+  await context.close();
+});
