@@ -81,6 +81,28 @@ test('writes made offline reach ferry-server when the network returns', async ()
   await context.close();
 });
 
+test('runs in a dedicated Web Worker, persisting to IndexedDB there', async () => {
+  const context = await browser.newContext();
+  const page = await openPage(context);
+  const result = await page.evaluate(async () => {
+    const source = `
+      const { FerryClient } = await import('${location.origin}/pkg/index.js');
+      const client = await FerryClient.open({ name: 'worker', endpoint: '${location.origin}', getToken: () => 'token-alice', autoSync: false });
+      for (let i = 0; i < 10; ++i) await client.put('from-worker', 'w' + i, { i });
+      const run = await client.syncNow();
+      postMessage({ count: (await client.scan('from-worker')).length, outcome: run.outcome, pushed: run.pushed });`;
+    const worker = new Worker(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })), { type: 'module' });
+    return new Promise((resolve, reject) => {
+      worker.onmessage = (event) => resolve(event.data);
+      worker.onerror = (event) => reject(new Error(event.message));
+    });
+  });
+  assert.deepEqual(result, { count: 10, outcome: 'completed', pushed: 10 });
+  const view = await readServer(server.endpoint, 'token-alice');
+  assert.ok([...view.documents.keys()].filter((key) => key.startsWith('from-worker/')).length === 10);
+  await context.close();
+});
+
 test('a page closed mid-sync loses nothing and applies nothing twice', async () => {
   const context = await browser.newContext();
   const first = await openPage(context);

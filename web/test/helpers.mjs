@@ -61,9 +61,11 @@ export async function readServer(endpoint, token = 'token-alice') {
 // 'error' (500 without forwarding), 'lost' (forward, then answer 502), 'garbage'.
 export async function startProxy(upstream) {
   const faults = [];
+  const seen = [];  // method, url and content-encoding of every request
   let requests = 0;
   const server = http.createServer(async (request, response) => {
     ++requests;
+    seen.push({ method: request.method, url: request.url, encoding: request.headers['content-encoding'] ?? '' });
     const chunks = [];
     for await (const chunk of request) chunks.push(chunk);
     const fault = faults.shift();
@@ -94,6 +96,7 @@ export async function startProxy(upstream) {
   return {
     endpoint: `http://127.0.0.1:${server.address().port}`,
     faults,
+    seen,
     get requests() {
       return requests;
     },

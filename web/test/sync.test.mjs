@@ -100,6 +100,21 @@ test('server errors are retried with backoff and nothing is lost or applied twic
   await proxy.stop();
 });
 
+test('push bodies above the threshold travel gzip-compressed', async () => {
+  const proxy = await startProxy(server.endpoint);
+  const client = await open('gzip', { endpoint: proxy.endpoint, gzipAboveBytes: 1024 });
+  await client.put('small', 'k', 1);
+  assert.equal((await client.syncNow()).outcome, 'completed');
+  await client.write(Array.from({ length: 50 }, (_, i) => ({ op: 'put', collection: 'big', key: `k${i}`, value: 'x'.repeat(200) })));
+  assert.equal((await client.syncNow()).pushed, 50);
+  const pushes = proxy.seen.filter((request) => request.method === 'POST');
+  assert.equal(pushes[0].encoding, '');
+  assert.equal(pushes.at(-1).encoding, 'gzip');
+  assert.equal((await readServer(server.endpoint)).documents.get('big/k3'), 'x'.repeat(200));
+  await client.close();
+  await proxy.stop();
+});
+
 test('pending writes survive closing and reopening the store', async () => {
   const directory = join(tempDir(), 'reopen');
   let client = await FerryClient.open({ name: 'reopen', endpoint: server.endpoint, getToken: () => 'token-alice', directory, autoSync: false });
