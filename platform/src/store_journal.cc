@@ -226,7 +226,9 @@ Status JournalStore::Recover() {
   }
 
   // Replay every record in order.
-  std::optional<std::map<std::string, std::string, std::less<>>> before_snapshot;
+  // The state before a snapshot began, with its live byte count, kept until
+  // the snapshot's end marker proves the snapshot complete.
+  std::optional<std::pair<MemoryStore, std::size_t>> before_snapshot;
   std::optional<uint64_t> snapshot_segment, complete_snapshot;
   std::size_t journal_bytes = 0;
   for (uint64_t number : numbers) {
@@ -302,8 +304,8 @@ Status JournalStore::Recover() {
         }
         case kSnapshotBegin:
           // The snapshot replaces everything before it, once it is complete.
-          before_snapshot = std::move(entries_);
-          entries_.clear();
+          before_snapshot.emplace(std::move(memory_), statistics_.live_bytes);
+          memory_ = MemoryStore();
           statistics_.live_bytes = 0;
           snapshot_segment = number;
           break;
@@ -323,10 +325,8 @@ Status JournalStore::Recover() {
   if (before_snapshot) {
     // A compaction was cut short: its partial snapshot is dropped and the
     // journal before it stays in charge.
-    entries_ = std::move(*before_snapshot);
-    statistics_.live_bytes = 0;
-    for (const auto& [key, value] : entries_)
-      statistics_.live_bytes += key.size() + value.size();
+    memory_ = std::move(before_snapshot->first);
+    statistics_.live_bytes = before_snapshot->second;
     for (uint64_t number = *snapshot_segment; number <= numbers.back(); ++number) {
       ::unlink(SegmentPath(number).c_str());
     }
@@ -395,32 +395,32 @@ Status JournalStore::AppendRecord(std::string_view payload) {
 }
 
 void JournalStore::Apply(const WriteBatch& batch) {
+  // Live bytes decide when to compact; track them as the batch lands. The
+  // batch itself goes through MemoryStore, which applies it in order.
   for (const auto& operation : batch.operations()) {
-    auto found = entries_.find(operation.key);
-    if (found != entries_.end()) {
-      statistics_.live_bytes -= found->first.size() + found->second.size();
-    }
+    auto old = memory_.Get(operation.key);
+    if (old.ok() && old->has_value())
+      statistics_.live_bytes -= operation.key.size() + (*old)->size();
     if (operation.value) {
       statistics_.live_bytes += operation.key.size() + operation.value->size();
-      entries_.insert_or_assign(operation.key, *operation.value);
-    } else if (found != entries_.end()) {
-      entries_.erase(found);
     }
+    // Later operations on the same key see this one's effect.
+    WriteBatch single;
+    if (operation.value) {
+      single.Put(operation.key, *operation.value);
+    } else {
+      single.Delete(operation.key);
+    }
+    memory_.Commit(single).IgnoreError();  // in-memory: cannot fail
   }
 }
 
 Result<std::optional<std::string>> JournalStore::Get(std::string_view key) {
-  auto found = entries_.find(key);
-  if (found == entries_.end()) return std::optional<std::string>();
-  return std::optional<std::string>(found->second);
+  return memory_.Get(key);
 }
 
 Status JournalStore::Scan(std::string_view begin, std::string_view end, const ScanVisitor& visit) {
-  for (auto it = entries_.lower_bound(begin);
-       it != entries_.end() && (end.empty() || it->first < end); ++it) {
-    if (!visit(it->first, it->second)) break;
-  }
-  return Status::Ok();
+  return memory_.Scan(begin, end, visit);
 }
 
 Status JournalStore::Commit(const WriteBatch& batch) {
@@ -450,15 +450,18 @@ Status JournalStore::Compact() {
   FERRY_RETURN_IF_ERROR(AppendRecord(std::string(1, kSnapshotBegin)));
   WriteBatch chunk;
   std::size_t chunk_bytes = 0;
-  for (const auto& [key, value] : entries_) {
+  Status failure;
+  FERRY_RETURN_IF_ERROR(memory_.Scan("", "", [&](std::string_view key, std::string_view value) {
     chunk.Put(key, value);
     chunk_bytes += key.size() + value.size();
     if (chunk_bytes >= kSnapshotChunkBytes) {
-      FERRY_RETURN_IF_ERROR(AppendRecord(EncodeBatch(chunk)));
+      failure = AppendRecord(EncodeBatch(chunk));
       chunk.Clear();
       chunk_bytes = 0;
     }
-  }
+    return failure.ok();
+  }));
+  FERRY_RETURN_IF_ERROR(failure);
   if (!chunk.empty()) FERRY_RETURN_IF_ERROR(AppendRecord(EncodeBatch(chunk)));
   FERRY_RETURN_IF_ERROR(AppendRecord(std::string(1, kSnapshotEnd)));
   if (::fsync(fd_) != 0) return IoError("syncing a snapshot");

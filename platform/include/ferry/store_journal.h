@@ -31,11 +31,11 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 
 #include "ferry/store.h"
+#include "ferry/store_memory.h"
 
 namespace ferry {
 
@@ -86,8 +86,8 @@ class JournalStore final : public Store {
 
   std::string directory_;
   Options options_;
-  std::map<std::string, std::string, std::less<>> entries_;
-  int fd_ = -1;  // the newest segment, open for appending
+  MemoryStore memory_;  // every live entry; reads never touch the files
+  int fd_ = -1;         // the newest segment, open for appending
   uint64_t first_segment_ = 1;
   uint64_t current_segment_ = 0;
   std::size_t current_bytes_ = 0;
