@@ -44,8 +44,11 @@ int main(int argc, char** argv) {
 
   auto start = Clock::now();
   for (int i = 0; i < n; ++i) {
-    Json value = {{"title", "Document " + std::to_string(i)}, {"body", std::string(120, 'b')}, {"n", i}};
-    if (!(*engine)->HandleLocalWrite(MutationOp::kPut, {"docs", "d" + std::to_string(i)}, value, ++now).ok()) {
+    Json value = {
+        {"title", "Document " + std::to_string(i)}, {"body", std::string(120, 'b')}, {"n", i}};
+    if (!(*engine)
+             ->HandleLocalWrite(MutationOp::kPut, {"docs", "d" + std::to_string(i)}, value, ++now)
+             .ok()) {
       Fail("write failed");
     }
     while ((*engine)->PollAction()) {
@@ -69,8 +72,8 @@ int main(int argc, char** argv) {
     auto action = (*engine)->PollAction();
     if (!action) Fail("the sync stalled");
     if (auto* send = std::get_if<SendRequest>(&*action)) {
-      ServerHttpResponse answer =
-          HandleServerRequest(server, "u", send->request.method, send->request.target, send->request.body);
+      ServerHttpResponse answer = HandleServerRequest(server, "u", send->request.method,
+                                                      send->request.target, send->request.body);
       (*engine)->HandleResponse(send->request.id, {answer.status, answer.body, "", ""}, ++now);
     } else if (auto* event = std::get_if<Event>(&*action)) {
       if (std::holds_alternative<SyncCompletedEvent>(*event)) done = true;
@@ -78,7 +81,9 @@ int main(int argc, char** argv) {
     }
   }
   const double sync_seconds = Seconds(start);
-  std::printf("{\"bench\":\"core\",\"n\":%d,\"writes_per_s\":%.0f,\"reads_per_s\":%.0f,\"synced_docs_per_s\":%.0f}\n",
-              n, n / write_seconds, n / read_seconds, n / sync_seconds);
+  std::printf(
+      "{\"bench\":\"core\",\"n\":%d,\"writes_per_s\":%.0f,\"reads_per_s\":%.0f,\"synced_docs_per_"
+      "s\":%.0f}\n",
+      n, n / write_seconds, n / read_seconds, n / sync_seconds);
   return 0;
 }

@@ -35,12 +35,13 @@ double ferry_js_now();
 namespace ferry {
 namespace {
 
-TimeMs Now() { return static_cast<TimeMs>(ferry_js_now()); }
+TimeMs Now() {
+  return static_cast<TimeMs>(ferry_js_now());
+}
 
 std::string Error(const Status& status) {
-  return DumpJson(Json{{"ok", false},
-                       {"code", ErrorCodeName(status.code())},
-                       {"message", status.message()}});
+  return DumpJson(
+      Json{{"ok", false}, {"code", ErrorCodeName(status.code())}, {"message", status.message()}});
 }
 
 std::string Ok(Json fields = Json::object()) {
@@ -48,7 +49,9 @@ std::string Ok(Json fields = Json::object()) {
   return DumpJson(fields);
 }
 
-Json DocumentJson(const DocumentId& id) { return {{"collection", id.collection}, {"key", id.key}}; }
+Json DocumentJson(const DocumentId& id) {
+  return {{"collection", id.collection}, {"key", id.key}};
+}
 
 Json StatusJson(const SyncStatus& status) {
   Json json = {{"state", SyncStateName(status.state)},
@@ -61,11 +64,16 @@ Json StatusJson(const SyncStatus& status) {
 }
 
 Json RunJson(const SyncRunRecord& run) {
-  return {{"id", run.run_id},         {"reason", TriggerReasonName(run.reason)},
-          {"startedAt", run.started_at}, {"finishedAt", run.finished_at},
-          {"outcome", RunOutcomeName(run.outcome)}, {"pushed", run.pushed},
-          {"pulled", run.pulled},     {"conflicts", run.conflicts},
-          {"rejected", run.rejected}, {"error", run.error}};
+  return {{"id", run.run_id},
+          {"reason", TriggerReasonName(run.reason)},
+          {"startedAt", run.started_at},
+          {"finishedAt", run.finished_at},
+          {"outcome", RunOutcomeName(run.outcome)},
+          {"pushed", run.pushed},
+          {"pulled", run.pulled},
+          {"conflicts", run.conflicts},
+          {"rejected", run.rejected},
+          {"error", run.error}};
 }
 
 Json MutationJson(const Mutation& mutation) {
@@ -84,12 +92,17 @@ Json EventJson(const Event& event) {
       [](const auto& e) -> Json {
         using E = std::decay_t<decltype(e)>;
         if constexpr (std::is_same_v<E, SyncStartedEvent>) {
-          return {{"type", "sync.started"}, {"runId", e.run_id}, {"reason", TriggerReasonName(e.reason)}};
+          return {{"type", "sync.started"},
+                  {"runId", e.run_id},
+                  {"reason", TriggerReasonName(e.reason)}};
         } else if constexpr (std::is_same_v<E, SyncProgressEvent>) {
-          return {{"type", "sync.progress"}, {"runId", e.run_id},
+          return {{"type", "sync.progress"},
+                  {"runId", e.run_id},
                   {"phase", e.phase == SyncPhase::kPush ? "push" : "pull"},
-                  {"pushed", e.pushed}, {"pushDone", e.push_done},
-                  {"pushTotal", e.push_total}, {"pulled", e.pulled}};
+                  {"pushed", e.pushed},
+                  {"pushDone", e.push_done},
+                  {"pushTotal", e.push_total},
+                  {"pulled", e.pulled}};
         } else if constexpr (std::is_same_v<E, SyncCompletedEvent>) {
           return {{"type", "sync.completed"}, {"run", RunJson(e.run)}};
         } else if constexpr (std::is_same_v<E, SyncFailedEvent>) {
@@ -97,15 +110,21 @@ Json EventJson(const Event& event) {
         } else if constexpr (std::is_same_v<E, SyncConflictEvent>) {
           Json server = {{"version", e.server.version}, {"deleted", !e.server.state.exists}};
           if (e.server.state.exists) server["value"] = e.server.state.value;
-          return {{"type", "sync.conflict"}, {"runId", e.run_id}, {"local", MutationJson(e.local)},
-                  {"server", server}, {"resolution", e.resolution}};
+          return {{"type", "sync.conflict"},
+                  {"runId", e.run_id},
+                  {"local", MutationJson(e.local)},
+                  {"server", server},
+                  {"resolution", e.resolution}};
         } else if constexpr (std::is_same_v<E, MutationRejectedEvent>) {
-          return {{"type", "mutation.rejected"}, {"mutation", MutationJson(e.mutation)}, {"error", e.error}};
+          return {{"type", "mutation.rejected"},
+                  {"mutation", MutationJson(e.mutation)},
+                  {"error", e.error}};
         } else if constexpr (std::is_same_v<E, StatusChangedEvent>) {
           return {{"type", "status"}, {"status", StatusJson(e.status)}};
         } else {
           Json documents = Json::array();
-          for (const DocumentId& id : e.documents) documents.push_back(DocumentJson(id));
+          for (const DocumentId& id : e.documents)
+            documents.push_back(DocumentJson(id));
           return {{"type", "change"}, {"documents", documents}, {"remote", e.remote}};
         }
       },
@@ -161,9 +180,10 @@ class WebClient {
     std::vector<LocalWrite> writes;
     for (const Json& item : *parsed) {
       if (!item.is_object() || !item.contains("op") || !item["op"].is_string() ||
-          !item.contains("collection") || !item["collection"].is_string() || !item.contains("key") ||
-          !item["key"].is_string()) {
-        return Error(Status(ErrorCode::kInvalidArgument, "each write needs op, collection and key strings"));
+          !item.contains("collection") || !item["collection"].is_string() ||
+          !item.contains("key") || !item["key"].is_string()) {
+        return Error(
+            Status(ErrorCode::kInvalidArgument, "each write needs op, collection and key strings"));
       }
       auto op = ParseMutationOp(item["op"].get<std::string>());
       if (!op.ok()) return Error(Status(ErrorCode::kInvalidArgument, op.status().message()));
@@ -189,7 +209,8 @@ class WebClient {
     auto rows = engine_->Scan(collection, prefix, limit > 0 ? static_cast<std::size_t>(limit) : 0);
     if (!rows.ok()) return Error(rows.status());
     Json items = Json::array();
-    for (auto& [key, value] : *rows) items.push_back({{"key", key}, {"value", std::move(value)}});
+    for (auto& [key, value] : *rows)
+      items.push_back({{"key", key}, {"value", std::move(value)}});
     return Ok({{"items", std::move(items)}});
   }
 
@@ -219,23 +240,30 @@ class WebClient {
   // <= 0 stops background sync.
   void SetInterval(double interval_ms) {
     if (!engine_) return;
-    engine_->SetInterval(interval_ms > 0 ? std::optional<TimeMs>(static_cast<TimeMs>(interval_ms))
-                                         : std::nullopt,
-                         Now());
+    engine_->SetInterval(
+        interval_ms > 0 ? std::optional<TimeMs>(static_cast<TimeMs>(interval_ms)) : std::nullopt,
+        Now());
     Pump();
   }
 
-  std::string GetStatus() { return engine_ ? Ok({{"status", StatusJson(engine_->status())}}) : NotOpen(); }
+  std::string GetStatus() {
+    return engine_ ? Ok({{"status", StatusJson(engine_->status())}}) : NotOpen();
+  }
 
   std::string GetStatistics() {
     if (!engine_) return NotOpen();
     const SyncStatistics& s = engine_->statistics();
     return Ok({{"statistics",
-                {{"runsStarted", s.runs_started}, {"runsCompleted", s.runs_completed},
-                 {"runsFailed", s.runs_failed}, {"runsCancelled", s.runs_cancelled},
-                 {"mutationsPushed", s.mutations_pushed}, {"conflicts", s.conflicts},
-                 {"rejected", s.rejected}, {"documentsPulled", s.documents_pulled},
-                 {"fullResyncs", s.full_resyncs}, {"bytesSent", s.bytes_sent},
+                {{"runsStarted", s.runs_started},
+                 {"runsCompleted", s.runs_completed},
+                 {"runsFailed", s.runs_failed},
+                 {"runsCancelled", s.runs_cancelled},
+                 {"mutationsPushed", s.mutations_pushed},
+                 {"conflicts", s.conflicts},
+                 {"rejected", s.rejected},
+                 {"documentsPulled", s.documents_pulled},
+                 {"fullResyncs", s.full_resyncs},
+                 {"bytesSent", s.bytes_sent},
                  {"bytesReceived", s.bytes_received}}}});
   }
 
@@ -244,7 +272,8 @@ class WebClient {
     auto runs = engine_->History(limit > 0 ? static_cast<std::size_t>(limit) : 50);
     if (!runs.ok()) return Error(runs.status());
     Json items = Json::array();
-    for (const SyncRunRecord& run : *runs) items.push_back(RunJson(run));
+    for (const SyncRunRecord& run : *runs)
+      items.push_back(RunJson(run));
     return Ok({{"runs", std::move(items)}});
   }
 
@@ -280,7 +309,8 @@ class WebClient {
   void HandleResponse(double request_id, int status, std::string body, std::string retry_after,
                       std::string transport_error) {
     if (!engine_) return;
-    HttpResponse response{status, std::move(body), std::move(retry_after), std::move(transport_error)};
+    HttpResponse response{status, std::move(body), std::move(retry_after),
+                          std::move(transport_error)};
     engine_->HandleResponse(static_cast<RequestId>(request_id), response, Now());
     Pump();
   }
@@ -301,7 +331,9 @@ class WebClient {
   }
 
  private:
-  static std::string NotOpen() { return Error(ferry::Status(ErrorCode::kInvalidArgument, "the client is closed")); }
+  static std::string NotOpen() {
+    return Error(ferry::Status(ErrorCode::kInvalidArgument, "the client is closed"));
+  }
 
   // Hands the engine's actions to the host and re-arms the one timer.
   void Pump() {
@@ -319,7 +351,8 @@ class WebClient {
       }
     }
     const auto deadline = engine_->PollTimeout();
-    const double delay = deadline ? static_cast<double>(std::max<TimeMs>(0, *deadline - Now())) : -1;
+    const double delay =
+        deadline ? static_cast<double>(std::max<TimeMs>(0, *deadline - Now())) : -1;
     if (delay != armed_delay_ || deadline != armed_deadline_) {
       armed_delay_ = delay;
       armed_deadline_ = deadline;
