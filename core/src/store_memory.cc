@@ -17,14 +17,31 @@ Status MemoryStore::Scan(std::string_view begin, std::string_view end, const Sca
 }
 
 Status MemoryStore::Commit(const WriteBatch& batch) {
+  CommitMeasured(batch);
+  return Status::Ok();
+}
+
+int64_t MemoryStore::CommitMeasured(const WriteBatch& batch) {
+  int64_t delta = 0;
+  const auto bytes = [](const std::string& key, const std::string& value) {
+    return static_cast<int64_t>(key.size() + value.size());
+  };
   for (const auto& operation : batch.operations()) {
-    if (operation.value) {
-      entries_.insert_or_assign(operation.key, *operation.value);
-    } else {
-      entries_.erase(operation.key);
+    auto found = entries_.find(operation.key);
+    if (found != entries_.end()) {
+      delta -= bytes(found->first, found->second);
+      if (operation.value) {
+        found->second = *operation.value;
+        delta += bytes(found->first, found->second);
+      } else {
+        entries_.erase(found);
+      }
+    } else if (operation.value) {
+      delta += bytes(operation.key, *operation.value);
+      entries_.emplace(operation.key, *operation.value);
     }
   }
-  return Status::Ok();
+  return delta;
 }
 
 }  // namespace ferry

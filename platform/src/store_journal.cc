@@ -395,24 +395,9 @@ Status JournalStore::AppendRecord(std::string_view payload) {
 }
 
 void JournalStore::Apply(const WriteBatch& batch) {
-  // Live bytes decide when to compact; track them as the batch lands. The
-  // batch itself goes through MemoryStore, which applies it in order.
-  for (const auto& operation : batch.operations()) {
-    auto old = memory_.Get(operation.key);
-    if (old.ok() && old->has_value())
-      statistics_.live_bytes -= operation.key.size() + (*old)->size();
-    if (operation.value) {
-      statistics_.live_bytes += operation.key.size() + operation.value->size();
-    }
-    // Later operations on the same key see this one's effect.
-    WriteBatch single;
-    if (operation.value) {
-      single.Put(operation.key, *operation.value);
-    } else {
-      single.Delete(operation.key);
-    }
-    memory_.Commit(single).IgnoreError();  // in-memory: cannot fail
-  }
+  // Live bytes decide when to compact.
+  statistics_.live_bytes = static_cast<std::size_t>(static_cast<int64_t>(statistics_.live_bytes) +
+                                                    memory_.CommitMeasured(batch));
 }
 
 Result<std::optional<std::string>> JournalStore::Get(std::string_view key) {

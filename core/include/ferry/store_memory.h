@@ -2,6 +2,7 @@
 // hosts that want no persistence. Commits are atomic; nothing is durable.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -15,6 +16,10 @@ class MemoryStore final : public Store {
   [[nodiscard]] Status Scan(std::string_view begin, std::string_view end,
                             const ScanVisitor& visit) override;
   [[nodiscard]] Status Commit(const WriteBatch& batch) override;
+
+  // Commit() that also returns the change in stored bytes (keys plus values),
+  // for owners that track their live size (JournalStore's compaction).
+  int64_t CommitMeasured(const WriteBatch& batch);
 
   std::size_t size() const { return entries_.size(); }
 
