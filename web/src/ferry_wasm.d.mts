@@ -27,6 +27,7 @@ export interface EmscriptenFS {
   mkdirTree(path: string): void;
   mount(type: unknown, options: Record<string, unknown>, mountpoint: string): void;
   unmount(mountpoint: string): void;
+  rmdir(path: string): void;
   syncfs(populate: boolean, callback: (error: unknown) => void): void;
   analyzePath(path: string): { exists: boolean };
   filesystems: Record<string, unknown>;

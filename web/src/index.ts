@@ -37,6 +37,12 @@ export interface OpenOptions {
   wasmBinary?: ArrayBuffer | Uint8Array;
   /** Listens to the environment's online/offline events (default true). */
   followNetworkEvents?: boolean;
+  /**
+   * With IndexedDB storage, contexts (tabs, workers) opening the same store
+   * share it: one owns it, the others forward their calls (default true).
+   * Turning this off is only safe when one context at a time opens the store.
+   */
+  shareAcrossContexts?: boolean;
 }
 
 export interface SyncStatus {
@@ -173,13 +179,32 @@ export class FerryClient extends EventTarget {
   private closed = false;
   private readonly detach: (() => void)[] = [];
 
+  // The wasm client; absent while this context follows another owner.
+  private module!: FerryModule;
+  private web!: WebClientHandle;
+  private handle = 0;
+  private mountPoint = '';
+  private usesIndexedDb = false;
+
+  // Sharing one IndexedDB store between contexts (tabs, workers): exactly one
+  // owns it (a Web Lock); the others forward their calls over a
+  // BroadcastChannel and receive events and state snapshots back.
+  private role: 'local' | 'owner' | 'follower' = 'local';
+  private channel: BroadcastChannel | undefined;
+  private readonly instanceId = Math.random().toString(36).slice(2) + Date.now().toString(36);
+  private nextCallId = 1;
+  private readonly pendingCalls = new Map<
+    number,
+    { method: string; args: unknown[]; resolve: (value: unknown) => void; reject: (error: unknown) => void }
+  >();
+  private snapshot: { clientId: string; status: SyncStatus; stats: Record<string, number>; history: SyncRun[]; failed: FailedMutation[] } | undefined;
+  private snapshotScheduled = false;
+  private releaseLock: () => void = () => {};
+  private readonly untilClosed = new Promise<void>((resolve) => (this.releaseLock = resolve));
+
   private constructor(
-    private readonly module: FerryModule,
-    private readonly handle: number,
-    private readonly web: WebClientHandle,
     private readonly options: OpenOptions,
-    private readonly mountPoint: string,
-    private readonly usesIndexedDb: boolean,
+    private readonly storage: 'indexeddb' | 'node' | 'memory',
   ) {
     super();
   }
@@ -192,18 +217,87 @@ export class FerryClient extends EventTarget {
       throw new TypeError('options.name must be 1 to 64 characters of [A-Za-z0-9_-]');
     }
     const storage = options.storage ?? (isNode ? 'node' : 'indexeddb');
+    const client = new FerryClient(options, storage);
+    const locks = (globalThis as unknown as { navigator?: { locks?: LockManager } }).navigator?.locks;
+    if (storage !== 'indexeddb' || !locks || options.shareAcrossContexts === false) {
+      await client.startLocal();
+      return client;
+    }
+    const lockName = `ferry-sync:${options.name}`;
+    const owner = await new Promise<boolean>((decided) => {
+      void locks.request(lockName, { ifAvailable: true }, async (lock) => {
+        decided(lock !== null);
+        if (lock) await client.untilClosed;  // held for as long as this client is open
+      });
+    });
+    client.channel = new BroadcastChannel(lockName);
+    client.channel.onmessage = (message) => client.onChannelMessage(message.data);
+    if (owner) {
+      try {
+        await client.startLocal();
+      } catch (error) {
+        client.channel.close();
+        client.releaseLock();
+        throw error;
+      }
+      client.role = 'owner';
+      client.channel.postMessage({ kind: 'owner' });
+      client.scheduleSnapshot();
+    } else {
+      client.role = 'follower';
+      // Takes over when the owner goes away (closed, reloaded, crashed).
+      void locks.request(lockName, async () => {
+        if (client.closed) return;
+        await client.promote();
+        await client.untilClosed;
+      });
+      await client.awaitSnapshot();
+    }
+    return client;
+  }
+
+  private async startLocal(): Promise<void> {
+    // IDBFS loads a store in two IndexedDB transactions (list, then read). A
+    // sync committed in between by a context that just went away (a closed
+    // tab) can leave the loaded copy mixing two states; the journal then
+    // refuses it (a segment it needs is missing). Loading again after that
+    // sync has landed gives a consistent copy; real damage fails every time.
+    for (let attempt = 1; ; ++attempt) {
+      try {
+        await this.startLocalOnce();
+        return;
+      } catch (error) {
+        const retryable = this.storage === 'indexeddb' && attempt < 3 &&
+          (!(error instanceof FerryError) || error.code === 'corruption' || error.code === 'io');
+        if (!retryable) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
+  }
+
+  private async startLocalOnce(): Promise<void> {
+    const options = this.options;
     const module = await loadModule(options.wasmBinary);
     const FS = module.FS;
     const mountPoint = `/ferry/${options.name}`;
     if (!FS.analyzePath('/ferry').exists) FS.mkdir('/ferry');
     if (FS.analyzePath(mountPoint).exists) throw new FerryError('invalid_argument', `store ${options.name} is already open`);
     FS.mkdir(mountPoint);
-    if (storage === 'indexeddb') {
+    const unmount = () => {
+      if (this.storage !== 'memory') FS.unmount(mountPoint);
+      FS.rmdir(mountPoint);
+    };
+    if (this.storage === 'indexeddb') {
       FS.mount(FS.filesystems.IDBFS, {}, mountPoint);
-      await new Promise<void>((resolve, reject) =>
-        FS.syncfs(true, (error) => (error ? reject(new FerryError('io', String(error))) : resolve())),
-      );
-    } else if (storage === 'node') {
+      try {
+        await new Promise<void>((resolve, reject) =>
+          FS.syncfs(true, (error) => (error ? reject(new FerryError('io', String(error))) : resolve())),
+        );
+      } catch (error) {
+        unmount();
+        throw error;
+      }
+    } else if (this.storage === 'node') {
       const directory = requireString(options.directory, 'options.directory (storage "node")');
       const fs = await import('node:fs');
       fs.mkdirSync(directory, { recursive: true });
@@ -211,24 +305,121 @@ export class FerryClient extends EventTarget {
     }
     const handle = nextHandle++;
     const web = new module.WebClient(handle);
-    const client = new FerryClient(module, handle, web, options, mountPoint, storage === 'indexeddb');
-    clients.set(handle, client);
     const engineOptions = {
       seed: Math.floor(Math.random() * 2 ** 52) + 1,
       autoSync: options.autoSync ?? true,
       intervalMs: options.intervalMs,
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
     };
+    // Set before opening: the runtime calls back into this client (timers,
+    // requests, persist) from inside open().
+    this.module = module;
+    this.web = web;
+    this.handle = handle;
+    this.mountPoint = mountPoint;
+    this.usesIndexedDb = this.storage === 'indexeddb';
+    clients.set(handle, this);
     try {
       unwrap(web.open(`${mountPoint}/journal`, JSON.stringify(engineOptions)));
     } catch (error) {
       clients.delete(handle);
       web.delete();
-      if (storage !== 'memory') FS.unmount(mountPoint);
+      unmount();
       throw error;
     }
-    client.followNetwork();
-    return client;
+    this.followNetwork();
+  }
+
+  // ---- sharing between contexts
+
+  /** The owner went away and the lock came to this context: open the store here. */
+  private async promote(): Promise<void> {
+    await this.startLocal();
+    this.role = 'owner';
+    this.channel?.postMessage({ kind: 'owner' });
+    this.scheduleSnapshot();
+    // Calls sent to the old owner may never have been answered: run them here.
+    // Writes are idempotent in effect (put, patch, delete), so a repeat is safe.
+    const pending = [...this.pendingCalls.values()];
+    this.pendingCalls.clear();
+    for (const call of pending) this.invoke(call.method, call.args).then(call.resolve, call.reject);
+  }
+
+  private remote<T>(method: string, args: unknown[]): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const id = this.nextCallId++;
+      this.pendingCalls.set(id, { method, args, resolve: resolve as (value: unknown) => void, reject });
+      this.channel!.postMessage({ kind: 'call', id, from: this.instanceId, method, args });
+    });
+  }
+
+  private awaitSnapshot(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => (this.snapshot ? resolve() : setTimeout(check, 10));
+      this.channel!.postMessage({ kind: 'hello' });
+      check();
+    });
+  }
+
+  private static readonly forwarded = new Set([
+    'write', 'get', 'scan', 'syncNow', 'start', 'stop', 'setOnline', 'cancel', 'retry', 'discard',
+  ]);
+
+  private async invoke(method: string, args: unknown[]): Promise<unknown> {
+    if (!FerryClient.forwarded.has(method)) throw new FerryError('invalid_argument', `unknown call ${method}`);
+    const result = await (this as unknown as Record<string, (...a: unknown[]) => unknown>)[method](...args);
+    this.scheduleSnapshot();
+    return result;
+  }
+
+  private onChannelMessage(message: { kind: string } & Record<string, any>): void {
+    if (this.role === 'owner') {
+      if (message.kind === 'hello') this.scheduleSnapshot();
+      if (message.kind === 'call') {
+        const reply = (fields: Record<string, unknown>) =>
+          this.channel?.postMessage({ kind: 'result', id: message.id, to: message.from, ...fields });
+        this.invoke(message.method, message.args).then(
+          (value) => reply({ ok: true, value }),
+          (error: Error & { code?: string }) =>
+            reply({ ok: false, error: { name: error?.name, code: error?.code, message: String(error?.message ?? error) } }),
+        );
+      }
+      return;
+    }
+    if (this.role !== 'follower') return;
+    if (message.kind === 'result' && message.to === this.instanceId) {
+      const call = this.pendingCalls.get(message.id);
+      if (!call) return;
+      this.pendingCalls.delete(message.id);
+      if (message.ok) {
+        call.resolve(message.value);
+      } else {
+        const { name, code, message: text } = message.error;
+        call.reject(name === 'TypeError' ? new TypeError(text) : new FerryError(code ?? 'internal', text));
+      }
+    } else if (message.kind === 'event') {
+      this.dispatchEvent(new CustomEvent(message.type, { detail: message.detail }));
+    } else if (message.kind === 'snapshot') {
+      this.snapshot = message.snapshot;
+    } else if (message.kind === 'owner') {
+      // A new owner: calls the old one never answered go to it.
+      for (const [id, call] of this.pendingCalls) {
+        this.channel?.postMessage({ kind: 'call', id, from: this.instanceId, method: call.method, args: call.args });
+      }
+    }
+  }
+
+  private scheduleSnapshot(): void {
+    if (this.role !== 'owner' || this.snapshotScheduled) return;
+    this.snapshotScheduled = true;
+    setTimeout(() => {
+      this.snapshotScheduled = false;
+      if (this.closed || this.role !== 'owner') return;
+      this.channel?.postMessage({
+        kind: 'snapshot',
+        snapshot: { clientId: this.clientId, status: this.status(), stats: this.stats(), history: this.history(20), failed: this.failed() },
+      });
+    }, 0);
   }
 
   /** Sign-out: deletes a store's local data, pending writes included. The store must be closed. */
@@ -263,6 +454,7 @@ export class FerryClient extends EventTarget {
   }
 
   get clientId(): string {
+    if (this.role === 'follower') return this.snapshot?.clientId ?? '';
     return this.web.clientId();
   }
 
@@ -283,6 +475,7 @@ export class FerryClient extends EventTarget {
   /** Several writes, atomically: all persisted when the promise resolves, or none. */
   async write(writes: { op: 'put' | 'patch' | 'delete'; collection: string; key: string; value?: Json }[]): Promise<void> {
     this.ensureOpen();
+    if (this.role === 'follower') return this.remote('write', [writes]);
     if (!Array.isArray(writes)) throw new TypeError('writes must be an array');
     for (const [i, w] of writes.entries()) {
       if (typeof w !== 'object' || w === null) throw new TypeError(`writes[${i}] must be an object`);
@@ -298,6 +491,7 @@ export class FerryClient extends EventTarget {
 
   async get(collection: string, key: string): Promise<Json | undefined> {
     this.ensureOpen();
+    if (this.role === 'follower') return this.remote('get', [collection, key]);
     const result = unwrap<{ value: Json; exists: boolean }>(
       this.web.get(requireString(collection, 'collection'), requireString(key, 'key')),
     );
@@ -306,6 +500,7 @@ export class FerryClient extends EventTarget {
 
   async scan(collection: string, keyPrefix = '', limit = 0): Promise<{ key: string; value: Json }[]> {
     this.ensureOpen();
+    if (this.role === 'follower') return this.remote('scan', [collection, keyPrefix, limit]);
     if (typeof limit !== 'number' || !(limit >= 0)) throw new TypeError('limit must be a non-negative number');
     return unwrap<{ items: { key: string; value: Json }[] }>(
       this.web.scan(requireString(collection, 'collection'), requireString(keyPrefix, 'keyPrefix'), limit),
@@ -325,6 +520,7 @@ export class FerryClient extends EventTarget {
   /** Starts a sync (or joins the running one) and resolves with the run that covered it. */
   syncNow(reason: 'manual' | 'background_sync' | 'poke' = 'manual'): Promise<SyncRun> {
     this.ensureOpen();
+    if (this.role === 'follower') return this.remote('syncNow', [reason]);
     return new Promise((resolve) => {
       const ticket = this.web.trigger(reason);
       if (this.lastRun && this.lastRun.id >= ticket) {
@@ -338,47 +534,57 @@ export class FerryClient extends EventTarget {
   start(intervalMs: number): void {
     if (typeof intervalMs !== 'number' || !(intervalMs > 0)) throw new TypeError('intervalMs must be a positive number');
     this.ensureOpen();
+    if (this.role === 'follower') return void this.remote('start', [intervalMs]);
     this.web.setInterval(intervalMs);
   }
 
   stop(): void {
     this.ensureOpen();
+    if (this.role === 'follower') return void this.remote('stop', []);
     this.web.setInterval(0);
   }
 
   setOnline(online: boolean): void {
     if (typeof online !== 'boolean') throw new TypeError('online must be a boolean');
     this.ensureOpen();
+    if (this.role === 'follower') return void this.remote('setOnline', [online]);
     this.web.setOnline(online);
   }
 
   cancel(): void {
     this.ensureOpen();
+    if (this.role === 'follower') return void this.remote('cancel', []);
     this.web.cancel();
   }
 
+  /** In a context that shares another's store, the state as last reported by the owner. */
   status(): SyncStatus {
     this.ensureOpen();
+    if (this.role === 'follower') return this.snapshot!.status;
     return unwrap<{ status: SyncStatus }>(this.web.status()).status;
   }
 
   stats(): Record<string, number> {
     this.ensureOpen();
+    if (this.role === 'follower') return this.snapshot!.stats;
     return unwrap<{ statistics: Record<string, number> }>(this.web.statistics()).statistics;
   }
 
   history(limit = 50): SyncRun[] {
     this.ensureOpen();
+    if (this.role === 'follower') return this.snapshot!.history.slice(0, limit);
     return unwrap<{ runs: SyncRun[] }>(this.web.history(limit)).runs;
   }
 
   failed(): FailedMutation[] {
     this.ensureOpen();
+    if (this.role === 'follower') return this.snapshot!.failed;
     return unwrap<{ mutations: FailedMutation[] }>(this.web.failed()).mutations;
   }
 
   async retry(seq: number): Promise<number> {
     this.ensureOpen();
+    if (this.role === 'follower') return this.remote('retry', [seq]);
     const result = unwrap<{ seq: number }>(this.web.retryFailed(seq));
     await this.persisted();
     return result.seq;
@@ -386,6 +592,7 @@ export class FerryClient extends EventTarget {
 
   async discard(seq: number): Promise<void> {
     this.ensureOpen();
+    if (this.role === 'follower') return this.remote('discard', [seq]);
     unwrap(this.web.discardFailed(seq));
     await this.persisted();
   }
@@ -393,6 +600,12 @@ export class FerryClient extends EventTarget {
   /** Stops syncing and releases the store; pending writes stay for the next open. */
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.role === 'follower') {
+      this.closed = true;
+      this.channel?.close();
+      this.releaseLock();  // withdraws the queued request for ownership
+      return;
+    }
     this.web.close();
     for (const controller of this.inflight.values()) controller.abort();
     this.inflight.clear();
@@ -400,6 +613,8 @@ export class FerryClient extends EventTarget {
     await this.persisted();
     this.closed = true;
     for (const undo of this.detach) undo();
+    this.channel?.close();
+    this.releaseLock();
     clients.delete(this.handle);
     this.web.delete();
     const FS = this.module.FS as FerryModule['FS'] & { rmdir(path: string): void };
@@ -481,8 +696,13 @@ export class FerryClient extends EventTarget {
         if (run.id >= this.runWaiters[i].ticket) this.runWaiters.splice(i, 1)[0].resolve(run);
       }
     }
-    const { type, ...detail } = event;
-    this.dispatchEvent(new CustomEvent(type, { detail: type === 'sync.completed' || type === 'sync.failed' ? event.run : detail }));
+    const { type, ...rest } = event;
+    const detail = type === 'sync.completed' || type === 'sync.failed' ? event.run : rest;
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+    if (this.role === 'owner') {
+      this.channel?.postMessage({ kind: 'event', type, detail });
+      this.scheduleSnapshot();
+    }
   }
 
   /** @internal The runtime committed to the store: persist it soon (group commit). */

@@ -21,7 +21,7 @@ before(async () => {
     `<!doctype html><meta charset="utf-8"><title>ferry-sync test</title>
 <script type="module">window.ferryReady = import('/pkg/index.js').then((m) => (window.Ferry = m));</script>`,
   );
-  server = await startServer('token-alice alice\ntoken-carol carol\ntoken-dave dave\n', ['--static', site]);
+  server = await startServer('token-alice alice\ntoken-carol carol\ntoken-dave dave\ntoken-eve eve\n', ['--static', site]);
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
@@ -100,6 +100,53 @@ test('runs in a dedicated Web Worker, persisting to IndexedDB there', async () =
   assert.deepEqual(result, { count: 10, outcome: 'completed', pushed: 10 });
   const view = await readServer(server.endpoint, 'token-alice');
   assert.ok([...view.documents.keys()].filter((key) => key.startsWith('from-worker/')).length === 10);
+  await context.close();
+});
+
+test('two tabs share one store: concurrent writes reach the server once, both see everything, ownership moves on', async () => {
+  const context = await browser.newContext();
+  const tabs = [await openPage(context), await openPage(context)];
+  for (const tab of tabs) {
+    await tab.evaluate(async () => {
+      window.client = await window.Ferry.FerryClient.open({ name: 'tabs', endpoint: location.origin, getToken: () => 'token-eve', autoSync: false });
+    });
+  }
+  await Promise.all(
+    tabs.map((tab, t) =>
+      tab.evaluate(async (t) => {
+        const writes = [];
+        for (let i = 0; i < 300; ++i) writes.push(window.client.put('tabs', `t${t}-${i}`, { t, i }));
+        await Promise.all(writes);
+      }, t),
+    ),
+  );
+  const runs = await Promise.all(tabs.map((tab) => tab.evaluate(() => window.client.syncNow())));
+  assert.ok(runs.every((run) => run.outcome === 'completed'), JSON.stringify(runs));
+  let view = await readServer(server.endpoint, 'token-eve');
+  assert.equal(view.documents.size, 600);
+  assert.equal(view.head, 600);
+  const counts = await Promise.all(tabs.map((tab) => tab.evaluate(async () => (await window.client.scan('tabs')).length)));
+  assert.deepEqual(counts, [600, 600]);
+
+  // A tab's subscription sees a change made in the other tab.
+  await tabs[1].evaluate(() => {
+    window.sawPing = new Promise((resolve) =>
+      window.client.subscribe(({ documents }) => documents.some((d) => d.key === 'ping') && resolve(true)),
+    );
+  });
+  await tabs[0].evaluate(() => window.client.put('tabs', 'ping', 1));
+  assert.equal(await tabs[1].evaluate(() => window.sawPing), true);
+
+  // The owner (the first tab) goes away; the other takes the store over.
+  await tabs[0].close();
+  const after = await tabs[1].evaluate(async () => {
+    await window.client.put('tabs', 'after-handover', 1);
+    return window.client.syncNow();
+  });
+  assert.equal(after.outcome, 'completed');
+  view = await readServer(server.endpoint, 'token-eve');
+  assert.equal(view.documents.size, 602);
+  assert.equal(view.head, 602);
   await context.close();
 });
 
