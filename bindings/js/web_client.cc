@@ -63,19 +63,6 @@ Json StatusJson(const SyncStatus& status) {
   return json;
 }
 
-Json RunJson(const SyncRunRecord& run) {
-  return {{"id", run.run_id},
-          {"reason", TriggerReasonName(run.reason)},
-          {"startedAt", run.started_at},
-          {"finishedAt", run.finished_at},
-          {"outcome", RunOutcomeName(run.outcome)},
-          {"pushed", run.pushed},
-          {"pulled", run.pulled},
-          {"conflicts", run.conflicts},
-          {"rejected", run.rejected},
-          {"error", run.error}};
-}
-
 Json MutationJson(const Mutation& mutation) {
   Json json = {{"seq", mutation.seq},
                {"op", MutationOpName(mutation.op)},
@@ -104,9 +91,9 @@ Json EventJson(const Event& event) {
                   {"pushTotal", e.push_total},
                   {"pulled", e.pulled}};
         } else if constexpr (std::is_same_v<E, SyncCompletedEvent>) {
-          return {{"type", "sync.completed"}, {"run", RunJson(e.run)}};
+          return {{"type", "sync.completed"}, {"run", SyncRunToJson(e.run)}};
         } else if constexpr (std::is_same_v<E, SyncFailedEvent>) {
-          return {{"type", "sync.failed"}, {"run", RunJson(e.run)}};
+          return {{"type", "sync.failed"}, {"run", SyncRunToJson(e.run)}};
         } else if constexpr (std::is_same_v<E, SyncConflictEvent>) {
           Json server = {{"version", e.server.version}, {"deleted", !e.server.state.exists}};
           if (e.server.state.exists) server["value"] = e.server.state.value;
@@ -252,19 +239,7 @@ class WebClient {
 
   std::string GetStatistics() {
     if (!engine_) return NotOpen();
-    const SyncStatistics& s = engine_->statistics();
-    return Ok({{"statistics",
-                {{"runsStarted", s.runs_started},
-                 {"runsCompleted", s.runs_completed},
-                 {"runsFailed", s.runs_failed},
-                 {"runsCancelled", s.runs_cancelled},
-                 {"mutationsPushed", s.mutations_pushed},
-                 {"conflicts", s.conflicts},
-                 {"rejected", s.rejected},
-                 {"documentsPulled", s.documents_pulled},
-                 {"fullResyncs", s.full_resyncs},
-                 {"bytesSent", s.bytes_sent},
-                 {"bytesReceived", s.bytes_received}}}});
+    return Ok({{"statistics", SyncStatisticsToJson(engine_->statistics())}});
   }
 
   std::string History(double limit) {
@@ -273,7 +248,7 @@ class WebClient {
     if (!runs.ok()) return Error(runs.status());
     Json items = Json::array();
     for (const SyncRunRecord& run : *runs)
-      items.push_back(RunJson(run));
+      items.push_back(SyncRunToJson(run));
     return Ok({{"runs", std::move(items)}});
   }
 

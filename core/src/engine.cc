@@ -40,51 +40,30 @@ std::string GenerateClientId(std::mt19937_64& random) {
   return id;
 }
 
-Json EncodeStatistics(const SyncStatistics& s) {
-  return {{"runs_started", s.runs_started},
-          {"runs_completed", s.runs_completed},
-          {"runs_failed", s.runs_failed},
-          {"runs_cancelled", s.runs_cancelled},
-          {"mutations_pushed", s.mutations_pushed},
-          {"conflicts", s.conflicts},
-          {"rejected", s.rejected},
-          {"documents_pulled", s.documents_pulled},
-          {"full_resyncs", s.full_resyncs},
-          {"bytes_sent", s.bytes_sent},
-          {"bytes_received", s.bytes_received}};
-}
+// One table for both directions, so stored statistics and the bindings' JSON
+// can never disagree on a name.
+constexpr std::pair<const char*, uint64_t SyncStatistics::*> kStatisticsFields[] = {
+    {"runsStarted", &SyncStatistics::runs_started},
+    {"runsCompleted", &SyncStatistics::runs_completed},
+    {"runsFailed", &SyncStatistics::runs_failed},
+    {"runsCancelled", &SyncStatistics::runs_cancelled},
+    {"mutationsPushed", &SyncStatistics::mutations_pushed},
+    {"conflicts", &SyncStatistics::conflicts},
+    {"rejected", &SyncStatistics::rejected},
+    {"documentsPulled", &SyncStatistics::documents_pulled},
+    {"fullResyncs", &SyncStatistics::full_resyncs},
+    {"bytesSent", &SyncStatistics::bytes_sent},
+    {"bytesReceived", &SyncStatistics::bytes_received},
+};
 
 SyncStatistics DecodeStatistics(const Json& json) {
-  SyncStatistics s;
-  const auto read = [&json](const char* name, uint64_t& field) {
+  SyncStatistics statistics;
+  for (const auto& [name, field] : kStatisticsFields) {
     auto found = json.find(name);
-    if (found != json.end() && found->is_number_unsigned()) field = found->get<uint64_t>();
-  };
-  read("runs_started", s.runs_started);
-  read("runs_completed", s.runs_completed);
-  read("runs_failed", s.runs_failed);
-  read("runs_cancelled", s.runs_cancelled);
-  read("mutations_pushed", s.mutations_pushed);
-  read("conflicts", s.conflicts);
-  read("rejected", s.rejected);
-  read("documents_pulled", s.documents_pulled);
-  read("full_resyncs", s.full_resyncs);
-  read("bytes_sent", s.bytes_sent);
-  read("bytes_received", s.bytes_received);
-  return s;
-}
-
-Json EncodeRun(const SyncRunRecord& run) {
-  return {{"id", run.run_id},
-          {"reason", TriggerReasonName(run.reason)},
-          {"started_at", run.started_at},
-          {"finished_at", run.finished_at},
-          {"outcome", RunOutcomeName(run.outcome)},
-          {"pushed", run.pushed},
-          {"pulled", run.pulled},
-          {"conflicts", run.conflicts},
-          {"rejected", run.rejected},
-          {"error", run.error}};
+    if (found != json.end() && found->is_number_unsigned())
+      statistics.*field = found->get<uint64_t>();
+  }
+  return statistics;
 }
 
 std::optional<SyncRunRecord> DecodeRun(const Json& json) {
@@ -98,8 +77,8 @@ std::optional<SyncRunRecord> DecodeRun(const Json& json) {
         run.reason = static_cast<TriggerReason>(r);
       }
     }
-    run.started_at = json.at("started_at").get<TimeMs>();
-    run.finished_at = json.at("finished_at").get<TimeMs>();
+    run.started_at = json.at("startedAt").get<TimeMs>();
+    run.finished_at = json.at("finishedAt").get<TimeMs>();
     const std::string outcome = json.at("outcome").get<std::string>();
     run.outcome = outcome == "completed"   ? RunOutcome::kCompleted
                   : outcome == "cancelled" ? RunOutcome::kCancelled
@@ -136,6 +115,26 @@ Status ErrorForHttpStatus(int status, std::string_view body) {
 }
 
 }  // namespace
+
+Json SyncRunToJson(const SyncRunRecord& run) {
+  return {{"id", run.run_id},
+          {"reason", TriggerReasonName(run.reason)},
+          {"startedAt", run.started_at},
+          {"finishedAt", run.finished_at},
+          {"outcome", RunOutcomeName(run.outcome)},
+          {"pushed", run.pushed},
+          {"pulled", run.pulled},
+          {"conflicts", run.conflicts},
+          {"rejected", run.rejected},
+          {"error", run.error}};
+}
+
+Json SyncStatisticsToJson(const SyncStatistics& statistics) {
+  Json json = Json::object();
+  for (const auto& [name, field] : kStatisticsFields)
+    json[name] = statistics.*field;
+  return json;
+}
 
 std::string_view SyncStateName(SyncState state) {
   switch (state) {
@@ -802,12 +801,12 @@ void SyncEngine::EndRun(RunOutcome outcome, const std::string& error, TimeMs now
   // run's outcome stands (the sync state itself was committed already).
   WriteBatch batch;
   batch.Put(std::string(kHistoryPrefix) + keys::OrderedNumber(record.run_id),
-            DumpJson(EncodeRun(record)));
+            DumpJson(SyncRunToJson(record)));
   if (record.run_id > options_.history_limit) {
     batch.Delete(std::string(kHistoryPrefix) +
                  keys::OrderedNumber(record.run_id - options_.history_limit));
   }
-  batch.Put(kStatsKey, DumpJson(EncodeStatistics(statistics_)));
+  batch.Put(kStatsKey, DumpJson(SyncStatisticsToJson(statistics_)));
   batch.Put(kNextRunKey, std::to_string(next_run_id_));
   if (last_synced_at_) batch.Put(kLastSyncedKey, std::to_string(*last_synced_at_));
   store_.Commit(batch).IgnoreError();

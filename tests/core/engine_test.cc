@@ -2,24 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include "support/push_results.h"
+
 #include "ferry/store_memory.h"
 #include "support/inline_driver.h"
 
 namespace ferry {
 namespace {
 
-// Built field by field: brace-initializing PushResult with {} for its
-// document trips GCC 12's -Wmaybe-uninitialized inside nlohmann::json.
-inline PushResult MakeResult(uint64_t seq, PushResultStatus status, Version previous = 0,
-                             Version version = 0, std::string error = "") {
-  PushResult result;
-  result.seq = seq;
-  result.status = status;
-  result.previous_version = previous;
-  result.version = version;
-  result.error = std::move(error);
-  return result;
-}
+using testing::MakeResult;
 
 using testing::InlineDriver;
 

@@ -4,21 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include "support/push_results.h"
+
 namespace ferry {
 namespace {
 
-// Built field by field: brace-initializing PushResult with {} for its
-// document trips GCC 12's -Wmaybe-uninitialized inside nlohmann::json.
-inline PushResult MakeResult(uint64_t seq, PushResultStatus status, Version previous = 0,
-                             Version version = 0, std::string error = "") {
-  PushResult result;
-  result.seq = seq;
-  result.status = status;
-  result.previous_version = previous;
-  result.version = version;
-  result.error = std::move(error);
-  return result;
-}
+using testing::MakeResult;
 
 Mutation MakeMutation(uint64_t seq, MutationOp op, Json value) {
   Mutation m;

@@ -313,6 +313,11 @@ class SyncEngine {
   std::optional<SyncStatus> last_status_emitted_;
 };
 
+// JSON forms of a run record and of statistics (camelCase keys), shared by
+// the persisted history and the bindings.
+Json SyncRunToJson(const SyncRunRecord& run);
+Json SyncStatisticsToJson(const SyncStatistics& statistics);
+
 // Retry-After as delta-seconds or an HTTP-date (RFC 9110), relative to `now`.
 std::optional<TimeMs> ParseRetryAfter(std::string_view value, TimeMs now);
 
