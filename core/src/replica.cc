@@ -47,6 +47,26 @@ Result<DocumentState> Replica::Parse(const StoredState& state) {
   return DocumentState{true, std::move(*value)};
 }
 
+Result<Replica::StoredState> Replica::ApplyStored(StoredState state, MutationOp op,
+                                                  std::string value_json, const Json* value) {
+  switch (op) {
+    case MutationOp::kPut:
+      return StoredState{true, std::move(value_json)};
+    case MutationOp::kDelete:
+      return StoredState{};
+    case MutationOp::kPatch:
+      break;
+  }
+  FERRY_ASSIGN_OR_RETURN(DocumentState before, Parse(state));
+  std::optional<Json> parsed;
+  if (value == nullptr) {
+    FERRY_ASSIGN_OR_RETURN(DocumentState patch, Parse({true, std::move(value_json)}));
+    parsed = std::move(patch.value);
+    value = &*parsed;
+  }
+  return StoredState{true, DumpJson(ApplyMutation(std::move(before), op, *value).value)};
+}
+
 Result<Replica::Copy> Replica::ReadCopy(Transaction& txn, const DocumentId& id) {
   FERRY_ASSIGN_OR_RETURN(auto stored, txn.Get(ServerKey(id)));
   if (!stored) return Copy{};
@@ -240,20 +260,8 @@ Result<Replica::LocalWrite> Replica::StageLocalWrite(Transaction& txn, Mutation 
   }
   // The view after this write is the previous view with this write applied,
   // whether or not it was coalesced: the combined mutation means the same.
-  switch (mutation.op) {
-    case MutationOp::kPut:
-      updated.view = {true, std::move(value_json)};
-      break;
-    case MutationOp::kDelete:
-      updated.view = {};
-      break;
-    case MutationOp::kPatch: {
-      FERRY_ASSIGN_OR_RETURN(DocumentState before, Parse(updated.view));
-      updated.view = {
-          true, DumpJson(ApplyMutation(std::move(before), mutation.op, mutation.value).value)};
-      break;
-    }
-  }
+  FERRY_ASSIGN_OR_RETURN(updated.view, ApplyStored(std::move(updated.view), mutation.op,
+                                                   std::move(value_json), &mutation.value));
   updated.seqs.push_back(result.entry.mutation.seq);
   outbox_.StagePut(txn, result.entry, nullptr);
   StageOverlay(txn, mutation.document, updated);
@@ -286,21 +294,11 @@ Status Replica::StageApplied(Transaction& txn, const OutboxEntry& entry, Version
   const Mutation& m = entry.mutation;
   FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, m.document));
   if (copy.version == previous_version) {
-    switch (m.op) {
-      case MutationOp::kPut:
-        copy.state = {true, entry.value_json.empty() ? DumpJson(m.value) : entry.value_json};
-        break;
-      case MutationOp::kDelete:
-        copy.state = {};
-        break;
-      case MutationOp::kPatch: {
-        FERRY_ASSIGN_OR_RETURN(DocumentState before, Parse(copy.state));
-        // Batches carry values as text only (Outbox::SelectBatch).
-        FERRY_ASSIGN_OR_RETURN(DocumentState patch, Parse({true, entry.value_json}));
-        copy.state = {true, DumpJson(ApplyMutation(std::move(before), m.op, patch.value).value)};
-        break;
-      }
-    }
+    // Batches carry values as text only (Outbox::SelectBatch): no parsed value.
+    FERRY_ASSIGN_OR_RETURN(
+        copy.state,
+        ApplyStored(std::move(copy.state), m.op,
+                    entry.value_json.empty() ? DumpJson(m.value) : entry.value_json, nullptr));
     copy.version = version;
     StageCopy(txn, m.document, copy);
   }
@@ -319,11 +317,15 @@ Status Replica::StageRemoved(Transaction& txn, const OutboxEntry& entry,
                  {state.exists, state.exists ? DumpJson(state.value) : std::string()}});
     }
   }
-  FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, id));
   outbox_.StageRemove(txn, entry);
+  return RecomputeWithout(txn, entry.mutation).status();
+}
+
+Result<bool> Replica::RecomputeWithout(Transaction& txn, const Mutation& leaving) {
+  FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, leaving.document));
   std::vector<uint64_t> seqs = overlay ? overlay->seqs : std::vector<uint64_t>{};
-  std::erase(seqs, entry.mutation.seq);
-  return Recompute(txn, id, std::move(seqs)).status();
+  std::erase(seqs, leaving.seq);
+  return Recompute(txn, leaving.document, std::move(seqs));
 }
 
 Status Replica::StageDeadLetter(Transaction& txn, OutboxEntry entry, std::string error) {
@@ -331,10 +333,7 @@ Status Replica::StageDeadLetter(Transaction& txn, OutboxEntry entry, std::string
   entry.dead = true;
   entry.error = std::move(error);
   outbox_.StagePut(txn, entry, &previous);
-  FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, entry.mutation.document));
-  std::vector<uint64_t> seqs = overlay ? overlay->seqs : std::vector<uint64_t>{};
-  std::erase(seqs, entry.mutation.seq);
-  return Recompute(txn, entry.mutation.document, std::move(seqs)).status();
+  return RecomputeWithout(txn, entry.mutation).status();
 }
 
 Result<OutboxEntry> Replica::StageRetry(Transaction& txn, const OutboxEntry& dead, uint64_t new_seq,

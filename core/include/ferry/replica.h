@@ -97,6 +97,11 @@ class Replica {
     std::vector<uint64_t> seqs;  // pending mutations on this document, ascending
   };
   [[nodiscard]] static Result<DocumentState> Parse(const StoredState& state);
+  // `op` applied to a stored state: a put keeps its text as it is, a delete
+  // empties the state, a patch is parsed (`value`, or from `value_json` when
+  // null), merged and serialized.
+  [[nodiscard]] static Result<StoredState> ApplyStored(StoredState state, MutationOp op,
+                                                       std::string value_json, const Json* value);
   [[nodiscard]] Result<Copy> ReadCopy(Transaction& txn, const DocumentId& id);
   [[nodiscard]] Result<std::optional<Overlay>> ReadOverlay(Transaction& txn, const DocumentId& id);
   [[nodiscard]] Result<StoredState> ReadStoredView(Transaction& txn, const DocumentId& id);
@@ -104,6 +109,8 @@ class Replica {
   void StageCopy(Transaction& txn, const DocumentId& id, const Copy& copy);
   // Rebuilds the overlay from the server copy plus the pending seqs; drops it
   // when none remain. Returns whether the local view changed.
+  // Recompute without `leaving`, which is leaving the document's pending list.
+  [[nodiscard]] Result<bool> RecomputeWithout(Transaction& txn, const Mutation& leaving);
   [[nodiscard]] Result<bool> Recompute(Transaction& txn, const DocumentId& id,
                                        std::vector<uint64_t> seqs);
 
