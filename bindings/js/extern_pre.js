@@ -1,9 +1,10 @@
 // Prepended to the ES module (--extern-pre-js). Emscripten 3.1.6's ES6
 // output uses CommonJS `require` and `__dirname` when it runs in Node, which
-// an ES module does not have; give them to it there. Browsers skip this.
+// an ES module does not have. ferry-sync hands them over in Node before it
+// calls the factory. No top-level await here: service workers refuse module
+// graphs that use it, and browsers never need these.
 let require, __dirname;
-if (typeof process === 'object' && typeof process.versions === 'object' && typeof process.versions.node === 'string') {
-  const { createRequire } = await import('node:module');
+export function provideNodeRequire(createRequire) {
   require = createRequire(import.meta.url);
   __dirname = new URL('.', import.meta.url).pathname;
 }

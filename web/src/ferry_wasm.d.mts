@@ -39,4 +39,7 @@ export interface FerryModule {
   ferryHost?: unknown;
 }
 
+/** Node only: gives the loader `require` and `__dirname` (see bindings/js/extern_pre.js). */
+export function provideNodeRequire(createRequire: (url: string) => unknown): void;
+
 export default function createFerryModule(options?: Record<string, unknown>): Promise<FerryModule>;

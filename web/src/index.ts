@@ -11,7 +11,7 @@
  * sync (group commit). In Node (`storage: "node"`) writes go to files in a
  * directory and are persisted when the write returns.
  */
-import createFerryModule, { type FerryModule, type WebClientHandle } from './ferry_wasm.mjs';
+import createFerryModule, { provideNodeRequire, type FerryModule, type WebClientHandle } from './ferry_wasm.mjs';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -43,6 +43,69 @@ export interface OpenOptions {
    * Turning this off is only safe when one context at a time opens the store.
    */
   shareAcrossContexts?: boolean;
+  /**
+   * Browsers: while writes are pending, keep the Background Sync tag
+   * `ferry-sync:<name>` registered with this origin's service worker, so that
+   * a service worker running ferry-sync/sw delivers them even after every tab
+   * is closed (default true). Does nothing without a service worker or the
+   * Background Sync API.
+   */
+  backgroundSync?: boolean;
+}
+
+/** The Background Sync (and Periodic Background Sync) tag of a store. */
+export function backgroundSyncTag(name: string): string {
+  return `ferry-sync:${name}`;
+}
+
+// The parts of the service-worker registration API used here (Background
+// Sync and Periodic Background Sync are not in TypeScript's DOM library).
+interface SyncRegistration {
+  sync?: { register(tag: string): Promise<void> };
+  periodicSync?: { register(tag: string, options: { minInterval: number }): Promise<void> };
+  active?: { postMessage(message: unknown, transfer: Transferable[]): void } | null;
+}
+function serviceWorkerContainer(): { getRegistration(): Promise<SyncRegistration | undefined> } | undefined {
+  return (globalThis as unknown as { navigator?: { serviceWorker?: { getRegistration(): Promise<SyncRegistration | undefined> } } })
+    .navigator?.serviceWorker;
+}
+
+/**
+ * Asks the browser to wake the service worker (ferry-sync/sw) periodically to
+ * sync this store, at most every `minIntervalMs`. Browsers grant this only to
+ * installed web apps; resolves false where it is not granted or not supported.
+ */
+export async function registerPeriodicSync(name: string, minIntervalMs: number): Promise<boolean> {
+  requireString(name, 'name');
+  if (typeof minIntervalMs !== 'number' || !(minIntervalMs > 0)) throw new TypeError('minIntervalMs must be a positive number');
+  const registration = await serviceWorkerContainer()?.getRegistration();
+  if (!registration?.periodicSync) return false;
+  try {
+    await registration.periodicSync.register(backgroundSyncTag(name), { minInterval: minIntervalMs });
+    return true;
+  } catch {
+    return false;  // permission not granted
+  }
+}
+
+/**
+ * The fallback where Background Sync is missing: asks the active service
+ * worker (ferry-sync/sw) to sync the store now and resolves with its outcome
+ * (see BackgroundSyncOutcome in ferry-sync/sw), or undefined without one.
+ */
+export async function requestBackgroundSync(name: string): Promise<unknown> {
+  requireString(name, 'name');
+  const worker = (await serviceWorkerContainer()?.getRegistration())?.active;
+  if (!worker) return undefined;
+  const { port1, port2 } = new MessageChannel();
+  const answered = new Promise((resolve) => {
+    port1.onmessage = (message) => {
+      port1.close();
+      resolve((message.data as { outcome: unknown }).outcome);
+    };
+  });
+  worker.postMessage({ type: 'ferry-sync:sync', name }, [port2]);
+  return answered;
 }
 
 export interface SyncStatus {
@@ -109,6 +172,7 @@ async function loadModule(wasmBinary?: ArrayBuffer | Uint8Array): Promise<FerryM
         const fs = await import('node:fs');
         options.wasmBinary = fs.readFileSync(new URL('./ferry_wasm.wasm', import.meta.url));
       }
+      if (isNode) provideNodeRequire((await import('node:module')).createRequire);
       const module = await createFerryModule(options);
       module.ferryHost = host;
       return module;
@@ -199,6 +263,8 @@ export class FerryClient extends EventTarget {
   >();
   private snapshot: { clientId: string; status: SyncStatus; stats: Record<string, number>; history: SyncRun[]; failed: FailedMutation[] } | undefined;
   private snapshotScheduled = false;
+  private backgroundSyncArmed = false;
+  private takeoverError: FerryError | undefined;
   private releaseLock: () => void = () => {};
   private readonly untilClosed = new Promise<void>((resolve) => (this.releaseLock = resolve));
 
@@ -207,6 +273,10 @@ export class FerryClient extends EventTarget {
     private readonly storage: 'indexeddb' | 'node' | 'memory',
   ) {
     super();
+    // Writes are all delivered: the next pending write registers the tag again.
+    this.addEventListener('status', (event) => {
+      if ((event as CustomEvent<{ status?: SyncStatus }>).detail?.status?.pending === 0) this.backgroundSyncArmed = false;
+    });
   }
 
   static async open(options: OpenOptions): Promise<FerryClient> {
@@ -224,6 +294,9 @@ export class FerryClient extends EventTarget {
       return client;
     }
     const lockName = `ferry-sync:${options.name}`;
+    // Every context loads the module, owner or not: a follower must be able
+    // to take the store over when the owner goes away, even offline.
+    await loadModule(options.wasmBinary);
     const owner = await new Promise<boolean>((decided) => {
       void locks.request(lockName, { ifAvailable: true }, async (lock) => {
         decided(lock !== null);
@@ -248,7 +321,12 @@ export class FerryClient extends EventTarget {
       // Takes over when the owner goes away (closed, reloaded, crashed).
       void locks.request(lockName, async () => {
         if (client.closed) return;
-        await client.promote();
+        try {
+          await client.promote();
+        } catch (error) {
+          client.failTakeover(error);
+          return;
+        }
         await client.untilClosed;
       });
       await client.awaitSnapshot();
@@ -345,6 +423,17 @@ export class FerryClient extends EventTarget {
     for (const call of pending) this.invoke(call.method, call.args).then(call.resolve, call.reject);
   }
 
+  /** Taking the store over failed (e.g. its files do not load): every call fails from now on. */
+  private failTakeover(error: unknown): void {
+    const failure = new FerryError('io', `could not take over the store: ${String((error as Error)?.message ?? error)}`);
+    this.takeoverError = failure;
+    this.closed = true;
+    this.channel?.close();
+    for (const call of this.pendingCalls.values()) call.reject(failure);
+    this.pendingCalls.clear();
+    this.dispatchEvent(new CustomEvent('error', { detail: { error: failure.message } }));
+  }
+
   private remote<T>(method: string, args: unknown[]): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const id = this.nextCallId++;
@@ -354,8 +443,14 @@ export class FerryClient extends EventTarget {
   }
 
   private awaitSnapshot(): Promise<void> {
-    return new Promise((resolve) => {
-      const check = () => (this.snapshot ? resolve() : setTimeout(check, 10));
+    return new Promise((resolve, reject) => {
+      // The owner may go away before it answers; then this context either
+      // took the store over itself or could not.
+      const check = () => {
+        if (this.takeoverError) reject(this.takeoverError);
+        else if (this.snapshot || this.role === 'owner') resolve();
+        else setTimeout(check, 10);
+      };
       this.channel!.postMessage({ kind: 'hello' });
       check();
     });
@@ -378,10 +473,17 @@ export class FerryClient extends EventTarget {
       if (message.kind === 'call') {
         const reply = (fields: Record<string, unknown>) =>
           this.channel?.postMessage({ kind: 'result', id: message.id, to: message.from, ...fields });
+        // The snapshot goes first, so a follower's status() already reflects
+        // the call when its promise resolves (e.g. pending after syncNow).
         this.invoke(message.method, message.args).then(
-          (value) => reply({ ok: true, value }),
-          (error: Error & { code?: string }) =>
-            reply({ ok: false, error: { name: error?.name, code: error?.code, message: String(error?.message ?? error) } }),
+          (value) => {
+            this.postSnapshot();
+            reply({ ok: true, value });
+          },
+          (error: Error & { code?: string }) => {
+            this.postSnapshot();
+            reply({ ok: false, error: { name: error?.name, code: error?.code, message: String(error?.message ?? error) } });
+          },
         );
       }
       return;
@@ -414,12 +516,16 @@ export class FerryClient extends EventTarget {
     this.snapshotScheduled = true;
     setTimeout(() => {
       this.snapshotScheduled = false;
-      if (this.closed || this.role !== 'owner') return;
-      this.channel?.postMessage({
-        kind: 'snapshot',
-        snapshot: { clientId: this.clientId, status: this.status(), stats: this.stats(), history: this.history(20), failed: this.failed() },
-      });
+      this.postSnapshot();
     }, 0);
+  }
+
+  private postSnapshot(): void {
+    if (this.closed || this.role !== 'owner') return;
+    this.channel?.postMessage({
+      kind: 'snapshot',
+      snapshot: { clientId: this.clientId, status: this.status(), stats: this.stats(), history: this.history(20), failed: this.failed() },
+    });
   }
 
   /** Sign-out: deletes a store's local data, pending writes included. The store must be closed. */
@@ -475,7 +581,11 @@ export class FerryClient extends EventTarget {
   /** Several writes, atomically: all persisted when the promise resolves, or none. */
   async write(writes: { op: 'put' | 'patch' | 'delete'; collection: string; key: string; value?: Json }[]): Promise<void> {
     this.ensureOpen();
-    if (this.role === 'follower') return this.remote('write', [writes]);
+    if (this.role === 'follower') {
+      await this.remote('write', [writes]);
+      this.armBackgroundSync();
+      return;
+    }
     if (!Array.isArray(writes)) throw new TypeError('writes must be an array');
     for (const [i, w] of writes.entries()) {
       if (typeof w !== 'object' || w === null) throw new TypeError(`writes[${i}] must be an object`);
@@ -487,6 +597,7 @@ export class FerryClient extends EventTarget {
     const text = serialize(writes, 'the written value');
     unwrap(this.web.write(text));
     await this.persisted();
+    this.armBackgroundSync();
   }
 
   async get(collection: string, key: string): Promise<Json | undefined> {
@@ -518,7 +629,7 @@ export class FerryClient extends EventTarget {
   // ---- sync
 
   /** Starts a sync (or joins the running one) and resolves with the run that covered it. */
-  syncNow(reason: 'manual' | 'background_sync' | 'poke' = 'manual'): Promise<SyncRun> {
+  syncNow(reason: 'manual' | 'background_sync' | 'poke' | 'app_start' = 'manual'): Promise<SyncRun> {
     this.ensureOpen();
     if (this.role === 'follower') return this.remote('syncNow', [reason]);
     return new Promise((resolve) => {
@@ -716,7 +827,30 @@ export class FerryClient extends EventTarget {
 
   // ---- internals
 
+  /**
+   * Registers the store's Background Sync tag once per stretch of pending
+   * writes (registering is cheap but not free, and the browser keeps one
+   * registration per tag anyway). The service worker's sync event then
+   * delivers the writes even if this context goes away first.
+   */
+  private armBackgroundSync(): void {
+    if (this.backgroundSyncArmed || this.options.backgroundSync === false || isNode) return;
+    const container = serviceWorkerContainer();
+    if (!container) return;
+    this.backgroundSyncArmed = true;
+    container
+      .getRegistration()
+      .then((registration) => registration?.sync?.register(backgroundSyncTag(this.options.name)))
+      .catch((error: unknown) => {
+        // No permission or no service worker: the writes still go out while a
+        // context has the store open; try again with the next write.
+        this.backgroundSyncArmed = false;
+        this.dispatchEvent(new CustomEvent('backgroundsync.unavailable', { detail: { error: String(error) } }));
+      });
+  }
+
   private ensureOpen(): void {
+    if (this.takeoverError) throw this.takeoverError;
     if (this.closed) throw new FerryError('invalid_argument', 'the client is closed');
   }
 

@@ -1,31 +1,18 @@
 // ferry-sync in Debian's headless Chromium (playwright-core, no browser
 // download), served same-origin by a real ferry-server on loopback.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { readServer, startServer, tempDir } from './helpers.mjs';
+import { buildTestSite, chromiumOptions, openPage as openTestPage, readServer, startServer } from './helpers.mjs';
 
 let server;
 let browser;
 
 before(async () => {
-  const site = tempDir();
-  mkdirSync(join(site, 'pkg'));
-  cpSync(join(process.cwd(), 'node_modules', 'ferry-sync', 'dist'), join(site, 'pkg'), { recursive: true });
-  writeFileSync(
-    join(site, 'index.html'),
-    `<!doctype html><meta charset="utf-8"><title>ferry-sync test</title>
-<script type="module">window.ferryReady = import('/pkg/index.js').then((m) => (window.Ferry = m));</script>`,
-  );
-  server = await startServer('token-alice alice\ntoken-carol carol\ntoken-dave dave\ntoken-eve eve\n', ['--static', site]);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-  });
+  server = await startServer('token-alice alice\ntoken-carol carol\ntoken-dave dave\ntoken-eve eve\n', ['--static', buildTestSite()]);
+  browser = await chromium.launch(chromiumOptions);
 });
 
 after(async () => {
@@ -33,13 +20,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function openPage(context) {
-  const page = await context.newPage();
-  page.on('pageerror', (error) => console.error('page error:', error));
-  await page.goto(`${server.endpoint}/index.html`);
-  await page.evaluate(() => window.ferryReady);
-  return page;
-}
+const openPage = (context) => openTestPage(context, `${server.endpoint}/index.html`);
 
 test('writes persist in IndexedDB across a reload', async () => {
   const context = await browser.newContext();

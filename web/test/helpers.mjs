@@ -1,7 +1,7 @@
 // Test helpers: a real ferry-server process on loopback and a small
 // fault-injecting HTTP proxy in front of it.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,4 +115,51 @@ export function waitForEvent(target, type, predicate = () => true, timeoutMs = 1
     };
     target.addEventListener(type, listener);
   });
+}
+
+export const chromiumOptions = {
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+};
+
+// A site served same-origin by ferry-server: the installed package under
+// /pkg/, a page that imports it (window.Ferry), and a test service worker
+// (/sw.js?name=<store>&token=<token>) running ferry-sync/sw.
+export function buildTestSite() {
+  const site = tempDir();
+  mkdirSync(join(site, 'pkg'));
+  cpSync(join(process.cwd(), 'node_modules', 'ferry-sync', 'dist'), join(site, 'pkg'), { recursive: true });
+  writeFileSync(
+    join(site, 'index.html'),
+    `<!doctype html><meta charset="utf-8"><title>ferry-sync test</title>
+<script type="module">window.ferryReady = import('/pkg/index.js').then((m) => (window.Ferry = m));</script>`,
+  );
+  writeFileSync(
+    join(site, 'sw.js'),
+    `import { installFerrySync } from '/pkg/sw.js';
+const params = new URL(self.location.href).searchParams;
+installFerrySync({ name: params.get('name'), endpoint: self.location.origin, getToken: () => params.get('token') });
+self.addEventListener('install', () => self.skipWaiting());
+self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
+`,
+  );
+  return site;
+}
+
+export async function openPage(context, url) {
+  const page = await context.newPage();
+  page.on('pageerror', (error) => console.error('page error:', error));
+  await page.goto(url);
+  await page.evaluate(() => window.ferryReady);
+  return page;
+}
+
+export async function waitUntil(check, what, timeoutMs = 30000, pollMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
 }

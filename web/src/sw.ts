@@ -1,0 +1,166 @@
+/**
+ * ferry-sync/sw: Ferry inside a service worker, so that writes made offline
+ * reach the server even after the user closed every tab.
+ *
+ * Call `installFerrySync(options)` once, at the top level of the service
+ * worker script (event listeners must exist when the script first runs):
+ *
+ *   import { installFerrySync } from 'ferry-sync/sw';
+ *   installFerrySync({ name: 'notes', endpoint: 'https://sync.example.com', getToken });
+ *
+ * The service worker syncs the store on:
+ * - the Background Sync `sync` event for the tag `ferry-sync:<name>`, which
+ *   FerryClient registers in the page whenever writes are pending. The event
+ *   is kept alive (waitUntil) until the sync ends and is rejected when writes
+ *   are still pending afterwards (offline, 5xx, timeout, 429), so the browser
+ *   retries it with its own backoff;
+ * - the Periodic Background Sync `periodicsync` event for the same tag, where
+ *   the browser grants it (see registerPeriodicSync in ferry-sync);
+ * - where those APIs are missing or disabled: the service worker starting, a
+ *   message from a page (`requestBackgroundSync` in ferry-sync), and the
+ *   service worker's `online` event.
+ *
+ * The service worker is one more context in the store's ownership protocol
+ * (docs/CONTEXTS.md): when a tab owns the store, the service worker asks that
+ * tab to sync; when no context has it open, the service worker opens it, syncs
+ * and closes it again, so that a tab opened later takes over at once. A failed
+ * sync never drops a write: writes leave the outbox only when the server has
+ * answered for them. Pages observe the queue through their own FerryClient:
+ * status().pending, history() (runs the service worker made are recorded with
+ * reason "background_sync") and failed().
+ */
+import { backgroundSyncTag, FerryClient, type OpenOptions, type SyncRun, type SyncStatus } from './index.js';
+
+export interface ServiceWorkerSyncOptions
+  extends Pick<OpenOptions, 'name' | 'endpoint' | 'getToken' | 'requestTimeoutMs' | 'gzipAboveBytes'> {
+  /** Sync when the service worker starts (default true). */
+  syncOnStart?: boolean;
+}
+
+export interface BackgroundSyncOutcome {
+  /** What started this sync: "sync", "periodicsync", "message", "start" or "online". */
+  trigger: string;
+  /** The run that covered it; absent when the store could not be opened. */
+  run?: SyncRun;
+  /** The queue right after the run. */
+  status?: SyncStatus;
+  /** Writes are still waiting: the browser should try again later. */
+  retry: boolean;
+  error?: string;
+}
+
+/** A message a page posts to the service worker to ask for a sync (the message fallback). */
+export interface BackgroundSyncRequest {
+  type: 'ferry-sync:sync';
+  name: string;
+}
+
+// The few service-worker types used here (the package compiles against the
+// DOM library, which does not describe ServiceWorkerGlobalScope).
+interface ExtendableEvent extends Event {
+  waitUntil(promise: Promise<unknown>): void;
+}
+interface SyncEvent extends ExtendableEvent {
+  readonly tag: string;
+  readonly lastChance?: boolean;
+}
+interface ExtendableMessageEvent extends ExtendableEvent {
+  readonly data: unknown;
+  readonly source: { postMessage(message: unknown): void } | null;
+  readonly ports: readonly MessagePort[];
+}
+
+export interface FerryServiceWorker {
+  /** Syncs now (joining a sync that is already running) and reports the outcome. */
+  sync(trigger: string): Promise<BackgroundSyncOutcome>;
+}
+
+export function installFerrySync(options: ServiceWorkerSyncOptions): FerryServiceWorker {
+  if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+  const scope = globalThis as unknown as {
+    addEventListener(type: string, listener: (event: Event) => void): void;
+  };
+  const tag = backgroundSyncTag(options.name);
+
+  // One FerryClient while any sync request is active: requests that overlap
+  // share it, and the last one to finish closes it, which releases the store
+  // to whichever tab opens it next.
+  let session: Promise<FerryClient> | undefined;
+  let users = 0;
+
+  async function sync(trigger: string): Promise<BackgroundSyncOutcome> {
+    ++users;
+    if (!session) {
+      session = FerryClient.open({
+        name: options.name,
+        endpoint: options.endpoint,
+        getToken: options.getToken,
+        requestTimeoutMs: options.requestTimeoutMs,
+        gzipAboveBytes: options.gzipAboveBytes,
+        storage: 'indexeddb',
+        autoSync: false,  // this context syncs on the events above, not after writes
+        backgroundSync: false,  // the service worker is what the tag wakes up
+      });
+    }
+    const opened = session;
+    try {
+      const client = await opened;
+      const run = await client.syncNow(trigger === 'start' ? 'app_start' : 'background_sync');
+      const status = client.status();
+      return { trigger, run, status, retry: status.pending > 0, error: run.error || undefined };
+    } catch (error) {
+      // The store could not be opened (or the owner went away mid-call): the
+      // writes are still in the store; ask to be woken again.
+      return { trigger, retry: true, error: String((error as Error)?.message ?? error) };
+    } finally {
+      if (--users === 0) {
+        session = undefined;
+        try {
+          await (await opened).close();
+        } catch {
+          // open failed: nothing to close
+        }
+      }
+    }
+  }
+
+  scope.addEventListener('sync', (event) => {
+    const syncEvent = event as SyncEvent;
+    if (syncEvent.tag !== tag) return;
+    syncEvent.waitUntil(
+      sync('sync').then((outcome) => {
+        // Rejecting makes the browser retry the tag later with backoff. On the
+        // last chance there is no later: the writes simply wait in the store
+        // for the next page visit, start or online event.
+        if (outcome.retry && !syncEvent.lastChance) {
+          throw new Error(`ferry-sync: writes still pending (${outcome.error ?? 'not all were answered'})`);
+        }
+      }),
+    );
+  });
+
+  scope.addEventListener('periodicsync', (event) => {
+    const syncEvent = event as SyncEvent;
+    if (syncEvent.tag === tag) syncEvent.waitUntil(sync('periodicsync'));
+  });
+
+  scope.addEventListener('message', (event) => {
+    const message = event as ExtendableMessageEvent;
+    const data = message.data as Partial<BackgroundSyncRequest> | null;
+    if (data?.type !== 'ferry-sync:sync' || data.name !== options.name) return;
+    message.waitUntil(
+      sync('message').then((outcome) => {
+        const reply = { type: 'ferry-sync:outcome', name: options.name, outcome };
+        if (message.ports[0]) message.ports[0].postMessage(reply);
+        else message.source?.postMessage(reply);
+      }),
+    );
+  });
+
+  // No waitUntil exists for these two: the sync runs while the browser keeps
+  // the service worker alive for whatever else woke it.
+  scope.addEventListener('online', () => void sync('online'));
+  if (options.syncOnStart !== false) void sync('start');
+
+  return { sync };
+}

@@ -1,0 +1,142 @@
+// ferry-sync/sw in Debian's headless Chromium: a service worker delivers
+// writes with no page open, and survives being stopped in the middle of a sync.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+import { buildTestSite, chromiumOptions, openPage, readServer, startServer, waitUntil } from './helpers.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer('token-frank frank\ntoken-gina gina\n', ['--static', buildTestSite()]);
+  browser = await chromium.launch(chromiumOptions);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+// A page of the test site with the test service worker for `name` installed and active.
+async function pageWithServiceWorker(context, name, token) {
+  const page = await openPage(context, `${server.endpoint}/index.html`);
+  await page.evaluate(
+    async ({ name, token }) => {
+      await navigator.serviceWorker.register(`/sw.js?name=${name}&token=${token}`, { type: 'module' });
+      await navigator.serviceWorker.ready;
+    },
+    { name, token },
+  );
+  return page;
+}
+
+// Chromium's DevTools Protocol for service workers: stop them, fire sync events.
+async function serviceWorkerControl(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const registrations = new Map();
+  cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations: updated }) => {
+    for (const registration of updated) registrations.set(registration.scopeURL, registration);
+  });
+  await cdp.send('ServiceWorker.enable');
+  const registration = await waitUntil(() => registrations.get(`${server.endpoint}/`), 'the service worker registration');
+  return {
+    stopAll: () => cdp.send('ServiceWorker.stopAllWorkers'),
+    dispatchSync: (tag) =>
+      cdp.send('ServiceWorker.dispatchSyncEvent', {
+        origin: server.endpoint,
+        registrationId: registration.registrationId,
+        tag,
+        lastChance: false,
+      }),
+  };
+}
+
+test('writes made offline are delivered by the service worker after the page is closed', async () => {
+  const context = await browser.newContext();
+  const page = await pageWithServiceWorker(context, 'outbox', 'token-frank');
+  await page.evaluate(async () => {
+    // Opened while online: the app shell (here: the module) is loaded.
+    window.client = await window.Ferry.FerryClient.open({ name: 'outbox', endpoint: location.origin, getToken: () => 'token-frank' });
+  });
+  await context.setOffline(true);
+  const registered = await page.evaluate(async () => {
+    for (let i = 0; i < 50; ++i) await window.client.put('notes', `n${i}`, { i, text: `offline note ${i}` });
+    // The client registered the store's Background Sync tag for the pending writes.
+    const registration = await navigator.serviceWorker.ready;
+    for (let attempt = 0; attempt < 100; ++attempt) {
+      const tags = await registration.sync.getTags();
+      if (tags.length > 0) return { tags, pending: window.client.status().pending };
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return { tags: [], pending: window.client.status().pending };
+  });
+  assert.deepEqual(registered, { tags: ['ferry-sync:outbox'], pending: 50 });
+  await page.close();  // every page of the origin is gone
+  assert.equal(context.pages().length, 0);
+  assert.equal((await readServer(server.endpoint, 'token-frank')).documents.size, 0);
+
+  await context.setOffline(false);  // the browser fires the sync event in the service worker
+  const view = await waitUntil(async () => {
+    const current = await readServer(server.endpoint, 'token-frank');
+    return current.documents.size === 50 ? current : undefined;
+  }, 'the service worker to deliver 50 writes');
+  assert.equal(view.head, 50);  // each applied once
+  assert.equal(context.pages().length, 0);
+
+  // A page opened later sees the queue the service worker emptied.
+  const later = await openPage(context, `${server.endpoint}/index.html`);
+  const state = await later.evaluate(async () => {
+    const client = await window.Ferry.FerryClient.open({ name: 'outbox', endpoint: location.origin, getToken: () => 'token-frank', autoSync: false });
+    return { pending: client.status().pending, reasons: client.history().map((run) => run.reason), count: (await client.scan('notes')).length };
+  });
+  assert.equal(state.pending, 0);
+  assert.equal(state.count, 50);
+  assert.ok(state.reasons.includes('background_sync'), JSON.stringify(state.reasons));
+  await context.close();
+});
+
+test('a service worker stopped in the middle of a sync loses nothing and applies nothing twice', async () => {
+  const context = await browser.newContext();
+  const page = await pageWithServiceWorker(context, 'stopped', 'token-gina');
+  await page.evaluate(async () => {
+    const client = await window.Ferry.FerryClient.open({ name: 'stopped', endpoint: location.origin, getToken: () => 'token-gina', autoSync: false, backgroundSync: false });
+    const writes = [];
+    for (let i = 0; i < 3000; ++i) writes.push({ op: 'put', collection: 'bulk', key: `d${i}`, value: { i, body: 'x'.repeat(100) } });
+    for (let i = 0; i < writes.length; i += 500) await client.write(writes.slice(i, i + 500));
+    await client.close();  // the store is free: the service worker will own it
+  });
+  const control = await serviceWorkerControl(page);
+
+  // Stopped as soon as the server has applied the first of six pushes: the
+  // worker is killed with a push in flight or about to start.
+  const applied = async () => (await (await fetch(`${server.endpoint}/v1/stats`, { headers: { Authorization: 'Bearer token-gina' } })).json()).mutationsApplied;
+  const appliedBefore = await applied();
+  await control.dispatchSync('ferry-sync:stopped');
+  await waitUntil(async () => (await applied()) > appliedBefore, 'the first push', 30000, 5);
+  await control.stopAll();
+  const cut = await readServer(server.endpoint, 'token-gina');
+  assert.ok(cut.head >= 500 && cut.head < 3000, `head ${cut.head}`);
+
+  // The browser fires the tag again later (the event was not fulfilled); here
+  // the DevTools Protocol fires it at once. The service worker starts again.
+  await control.dispatchSync('ferry-sync:stopped');
+  const view = await waitUntil(async () => {
+    const current = await readServer(server.endpoint, 'token-gina');
+    return current.documents.size === 3000 ? current : undefined;
+  }, 'all 3000 writes on the server');
+  // Give a wrongly repeated push the chance to show up before checking.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal((await readServer(server.endpoint, 'token-gina')).head, 3000);  // none applied twice
+  console.log(`service worker stopped after ${cut.head} of 3000 writes had been applied`);
+  assert.equal(view.documents.get('bulk/d2999').i, 2999);
+
+  const state = await page.evaluate(async () => {
+    const client = await window.Ferry.FerryClient.open({ name: 'stopped', endpoint: location.origin, getToken: () => 'token-gina', autoSync: false });
+    return { pending: client.status().pending, count: (await client.scan('bulk')).length };
+  });
+  assert.deepEqual(state, { pending: 0, count: 3000 });
+  await context.close();
+});
