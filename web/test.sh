@@ -12,4 +12,6 @@ cp test/*.mjs "$project/"
 (cd "$project" && npm init -y >/dev/null &&
   npm install --no-audit --no-fund "$OLDPWD/$tarball" playwright-core@1.65.1 >/dev/null)
 rm -f "$tarball"
+# The demo test serves web/examples/notes and leaves a screenshot in build/test-output.
+export FERRY_DEMO_DIR="$PWD/examples/notes" FERRY_TEST_OUTPUT="$(cd .. && pwd)/build/test-output"
 (cd "$project" && node --test --test-concurrency=1 ./*.test.mjs)

@@ -15,23 +15,36 @@ export async function startServer(tokens = 'token-alice alice\n', extraArguments
   if (!binary) throw new Error('FERRY_SERVER_BINARY must name the ferry-server executable');
   const dir = tempDir();
   writeFileSync(join(dir, 'tokens.txt'), tokens);
-  const child = spawn(binary, ['--tokens', join(dir, 'tokens.txt'), '--db', join(dir, 'server.db'), '--port', '0', '--quiet', ...extraArguments], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const endpoint = await new Promise((resolve, reject) => {
-    let buffered = '';
-    child.stdout.on('data', (chunk) => {
-      buffered += chunk;
-      const match = /listening on (http\S+)/.exec(buffered);
-      if (match) resolve(match[1]);
+  const spawnServer = async (port) => {
+    const child = spawn(binary, ['--tokens', join(dir, 'tokens.txt'), '--db', join(dir, 'server.db'), '--port', String(port), '--quiet', ...extraArguments], {
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
-    child.on('exit', (code) => reject(new Error(`ferry-server exited with ${code}`)));
-  });
+    const endpoint = await new Promise((resolve, reject) => {
+      let buffered = '';
+      child.stdout.on('data', (chunk) => {
+        buffered += chunk;
+        const match = /listening on (http\S+)/.exec(buffered);
+        if (match) resolve(match[1]);
+      });
+      child.on('exit', (code) => reject(new Error(`ferry-server exited with ${code}`)));
+    });
+    return { child, endpoint };
+  };
+  let { child, endpoint } = await spawnServer(0);
+  const halt = async () => {
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+  };
   return {
     endpoint,
+    /** Takes the server off the network (its data stays) until start(). */
+    halt,
+    /** Serves again on the same address, from the same data. */
+    async start() {
+      ({ child } = await spawnServer(new URL(endpoint).port));
+    },
     async stop() {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      await halt();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -124,7 +137,7 @@ export const chromiumOptions = {
 
 // A site served same-origin by ferry-server: the installed package under
 // /pkg/, a page that imports it (window.Ferry), and a test service worker
-// (/sw.js?name=<store>&token=<token>) running ferry-sync/sw.
+// (/sw.js?name=<store>&token=<token>[&start=0]) running ferry-sync/sw.
 export function buildTestSite() {
   const site = tempDir();
   mkdirSync(join(site, 'pkg'));
@@ -138,7 +151,12 @@ export function buildTestSite() {
     join(site, 'sw.js'),
     `import { installFerrySync } from '/pkg/sw.js';
 const params = new URL(self.location.href).searchParams;
-installFerrySync({ name: params.get('name'), endpoint: self.location.origin, getToken: () => params.get('token') });
+installFerrySync({
+  name: params.get('name'),
+  endpoint: self.location.origin,
+  getToken: () => params.get('token'),
+  syncOnStart: params.get('start') !== '0',
+});
 self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
 `,

@@ -21,14 +21,14 @@ after(async () => {
 });
 
 // A page of the test site with the test service worker for `name` installed and active.
-async function pageWithServiceWorker(context, name, token) {
+async function pageWithServiceWorker(context, name, token, syncOnStart = true) {
   const page = await openPage(context, `${server.endpoint}/index.html`);
   await page.evaluate(
-    async ({ name, token }) => {
-      await navigator.serviceWorker.register(`/sw.js?name=${name}&token=${token}`, { type: 'module' });
+    async (url) => {
+      await navigator.serviceWorker.register(url, { type: 'module' });
       await navigator.serviceWorker.ready;
     },
-    { name, token },
+    `/sw.js?name=${name}&token=${token}${syncOnStart ? '' : '&start=0'}`,
   );
   return page;
 }
@@ -56,7 +56,10 @@ async function serviceWorkerControl(page) {
 
 test('writes made offline are delivered by the service worker after the page is closed', async () => {
   const context = await browser.newContext();
-  const page = await pageWithServiceWorker(context, 'outbox', 'token-frank');
+  // Only the sync event may wake the service worker here: the page owns the
+  // store while it is open (Chromium's offline emulation would not stop a
+  // service worker that owned it from pushing).
+  const page = await pageWithServiceWorker(context, 'outbox', 'token-frank', false);
   await page.evaluate(async () => {
     // Opened while online: the app shell (here: the module) is loaded.
     window.client = await window.Ferry.FerryClient.open({ name: 'outbox', endpoint: location.origin, getToken: () => 'token-frank' });
@@ -138,5 +141,32 @@ test('a service worker stopped in the middle of a sync loses nothing and applies
     return { pending: client.status().pending, count: (await client.scan('bulk')).length };
   });
   assert.deepEqual(state, { pending: 0, count: 3000 });
+  await context.close();
+});
+
+test('a page can ask the service worker to sync (the fallback without Background Sync); a failed attempt keeps every write', async () => {
+  const context = await browser.newContext();
+  const page = await pageWithServiceWorker(context, 'asked', 'token-frank');
+  await page.evaluate(async () => {
+    const client = await window.Ferry.FerryClient.open({ name: 'asked', endpoint: location.origin, getToken: () => 'token-frank', autoSync: false, backgroundSync: false });
+    for (let i = 0; i < 5; ++i) await client.put('asked', `a${i}`, { i });
+    await client.close();  // the service worker will own the store
+  });
+
+  await server.halt();  // the server is unreachable: the attempt fails
+  const failed = await page.evaluate(() => window.Ferry.requestBackgroundSync('asked'));
+  assert.equal(failed.trigger, 'message');
+  assert.equal(failed.retry, true);
+  assert.equal(failed.run.outcome, 'failed');
+  assert.equal(failed.status.pending, 5);
+  assert.ok(failed.error, 'the outcome says why');
+
+  await server.start();
+  const delivered = await page.evaluate(() => window.Ferry.requestBackgroundSync('asked'));
+  assert.equal(delivered.retry, false);
+  assert.equal(delivered.run.outcome, 'completed');
+  assert.equal(delivered.status.pending, 0);
+  const view = await readServer(server.endpoint, 'token-frank');
+  assert.deepEqual([...view.documents.keys()].filter((key) => key.startsWith('asked/')).sort(), ['asked/a0', 'asked/a1', 'asked/a2', 'asked/a3', 'asked/a4']);
   await context.close();
 });
