@@ -18,10 +18,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "ferry/client.h"
+#include "ferry/gzip_zlib.h"
+#include "ferry/protocol.h"
 
 namespace {
 
@@ -98,7 +102,7 @@ ferry::ClientOptions Options(const std::string& path,
   ferry::ClientOptions options;
   options.path = path;
   options.endpoint = endpoint;
-  options.token_provider = [token] { return token; };
+  options.token_provider = [token](bool /*refresh*/) { return token; };
   options.engine.sync_on_local_write = false;
   // Sizes under test can be overridden to compare settings in one run.
   if (const char* batch = std::getenv("FERRY_BENCH_PUSH_BATCH")) {
@@ -259,9 +263,52 @@ void Memory(const std::string& dir, int n, const std::string& endpoint, const st
 
 }  // namespace
 
+// Bytes on the wire for typical push batches: a real push body (the
+// protocol encoder) of n notes, plain and gzip-compressed as the native
+// client sends it (level 1) and at zlib's default level 6, for comparison.
+void WireBytes(int n) {
+  static const char* kWords[] = {"milk",    "meeting",  "call",    "Lyon",  "train",
+                                 "invoice", "plumber",  "notes",   "draft", "review",
+                                 "garden",  "birthday", "tickets", "print"};
+  std::mt19937 random(42);
+  ferry::PushRequestWriter writer("k3j4h5g6f7d8s9a0q1w2");
+  for (int i = 0; i < n; ++i) {
+    std::string body;
+    for (int w = 0; w < 24; ++w) {
+      if (w) body += ' ';
+      body += kWords[random() % std::size(kWords)];
+    }
+    ferry::Mutation mutation;
+    mutation.client_id = "k3j4h5g6f7d8s9a0q1w2";
+    mutation.seq = static_cast<uint64_t>(i + 1);
+    mutation.document = {"notes", Key(i)};
+    mutation.value = ferry::Json{{"title", "Note " + std::to_string(i)},
+                                 {"body", body},
+                                 {"done", i % 3 == 0},
+                                 {"tags", {"home", "todo"}},
+                                 {"updatedAt", 1'700'000'000'000 + i * 1000}};
+    mutation.base_version = static_cast<uint64_t>(i % 7);
+    mutation.hlc = {1'700'000'000'000 + i, 0, "k3j4h5g6f7d8s9a0q1w2"};
+    writer.AddMutation(mutation, ferry::DumpJson(mutation.value));
+  }
+  const std::string plain = std::move(writer).Finish();
+  const auto fast = ferry::GzipZlib(plain, 1), standard = ferry::GzipZlib(plain, 6);
+  if (!fast || !standard) Fail("gzip failed");
+  constexpr int kRounds = 20;
+  const auto start = Clock::now();
+  for (int i = 0; i < kRounds; ++i)
+    if (!ferry::GzipZlib(plain, 1)) Fail("gzip failed");
+  const double level1_ms = Seconds(Clock::now() - start) * 1000 / kRounds;
+  std::printf(
+      "{\"bench\":\"wire-bytes\",\"n\":%d,\"plain_bytes\":%zu,\"gzip1_bytes\":%zu,"
+      "\"gzip6_bytes\":%zu,\"gzip1_ms\":%.2f}\n",
+      n, plain.size(), fast->size(), standard->size(), level1_ms);
+}
+
 int main(int argc, char** argv) {
   if (argc < 4)
-    Fail("usage: ferry_bench write-latency|bulk|push|pull|memory DIR N [ENDPOINT TOKEN]");
+    Fail(
+        "usage: ferry_bench write-latency|bulk|push|pull|memory|wire-bytes DIR N [ENDPOINT TOKEN]");
   const std::string command = argv[1], dir = argv[2];
   const int n = std::atoi(argv[3]);
   const std::string endpoint = argc > 4 ? argv[4] : "", token = argc > 5 ? argv[5] : "";
@@ -277,6 +324,8 @@ int main(int argc, char** argv) {
     FillStore(dir, n);
   else if (command == "memory")
     Memory(dir, n, endpoint, token);
+  else if (command == "wire-bytes")
+    WireBytes(n);
   else
     Fail("unknown benchmark " + command);
   return 0;

@@ -3,9 +3,9 @@
 // wrapper, performs fetches (with the auth token, which C++ never sees),
 // timers, event delivery and persistence (FS.syncfs group commits).
 mergeInto(LibraryManager.library, {
-  ferry_js_fetch: function (client, requestId, method, target, body, timeoutMs) {
+  ferry_js_fetch: function (client, requestId, method, target, body, timeoutMs, refresh) {
     Module['ferryHost'].fetch(client, requestId, UTF8ToString(method), UTF8ToString(target),
-                              UTF8ToString(body), timeoutMs);
+                              UTF8ToString(body), timeoutMs, refresh !== 0);
   },
   ferry_js_abort: function (client, requestId) {
     Module['ferryHost'].abort(client, requestId);

@@ -24,7 +24,7 @@
 extern "C" {
 // library_ferry.js
 void ferry_js_fetch(int client, double request_id, const char* method, const char* target,
-                    const char* body, double timeout_ms);
+                    const char* body, double timeout_ms, int refresh_credentials);
 void ferry_js_abort(int client, double request_id);
 void ferry_js_set_timer(int client, double delay_ms);
 void ferry_js_emit(int client, const char* event_json);
@@ -318,7 +318,8 @@ class WebClient {
         const HttpRequest& request = send->request;
         ferry_js_fetch(handle_, static_cast<double>(request.id), request.method.c_str(),
                        request.target.c_str(), request.body.c_str(),
-                       static_cast<double>(request.timeout_ms));
+                       static_cast<double>(request.timeout_ms),
+                       request.refresh_credentials ? 1 : 0);
       } else if (auto* cancel = std::get_if<CancelRequest>(&*action)) {
         ferry_js_abort(handle_, static_cast<double>(cancel->id));
       } else {

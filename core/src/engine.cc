@@ -148,6 +148,8 @@ std::string_view SyncStateName(SyncState state) {
       return "offline";
     case SyncState::kError:
       return "error";
+    case SyncState::kAuthError:
+      return "auth_error";
   }
   return "unknown";
 }
@@ -366,6 +368,32 @@ void SyncEngine::HandleResponse(RequestId id, const HttpResponse& response, Time
   if (!run_ || run_->request != id) return;  // cancelled, timed out or unknown: ignore
   run_->request.reset();
   statistics_.bytes_received += response.body.size();
+  if (response.status == 401) {
+    if (!run_->sent.refresh_credentials) {
+      // Tokens expire. The same request once more, with a token the host
+      // fetches afresh; the server has not acted on a request it refused.
+      HttpRequest again = std::move(run_->sent);
+      again.id = next_request_id_++;
+      again.refresh_credentials = true;
+      statistics_.bytes_sent += again.body.size();
+      run_->request = again.id;
+      run_->request_deadline = now + options_.request_timeout_ms;
+      run_->sent = again;
+      actions_.push_back(SendRequest{std::move(again)});
+      return;
+    }
+    // Refused twice: retrying on a timer cannot help until the user signs in
+    // again. Every write stays queued.
+    auth_failed_ = true;
+    FailRun(Status(ErrorCode::kUnauthenticated,
+                   "the server refused the credentials even after a token refresh (" +
+                       ErrorForHttpStatus(response.status, response.body).message() +
+                       "); pending writes are kept and sent once a token is accepted"),
+            now, std::nullopt, /*retry=*/false);
+    EmitStatusIfChanged();
+    return;
+  }
+  if (response.status == 200) auth_failed_ = false;
   if (run_->phase == SyncPhase::kPush) {
     HandlePushResponse(response, now);
   } else {
@@ -484,6 +512,7 @@ void SyncEngine::SendRequestNow(std::string method, std::string target, std::str
   statistics_.bytes_sent += request.body.size();
   run_->request = request.id;
   run_->request_deadline = now + options_.request_timeout_ms;
+  run_->sent = request;
   actions_.push_back(SendRequest{std::move(request)});
 }
 
@@ -867,6 +896,8 @@ SyncStatus SyncEngine::status() const {
     status.state = SyncState::kSyncing;
   } else if (!online_) {
     status.state = SyncState::kOffline;
+  } else if (auth_failed_) {
+    status.state = SyncState::kAuthError;
   } else if (last_run_failed_) {
     status.state = SyncState::kError;
   } else if (!last_synced_at_) {

@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
     ferry::ClientOptions options;
     options.path = dir + "/" + name + ".db";
     options.endpoint = endpoint;
-    options.token_provider = [token] { return token; };
+    options.token_provider = [token](bool /*refresh*/) { return token; };
     options.engine.sync_on_local_write = false;  // the demo syncs explicitly, to show each step
     auto client = ferry::Client::Open(std::move(options));
     if (!client.ok()) {

@@ -10,6 +10,8 @@
 
 #include "ferry/client.h"
 
+#include "ferry/gzip_zlib.h"
+
 namespace ferry {
 namespace {
 
@@ -159,14 +161,22 @@ class Client::Runtime {
     out.id = request.id;
     out.method = request.method;
     out.url = options_.endpoint + request.target;
-    out.body = request.body;
     out.timeout_ms = request.timeout_ms;
     out.headers = {"Accept: application/json", "Ferry-Protocol: 1"};
     if (!request.body.empty()) out.headers.push_back("Content-Type: application/json");
+    std::optional<std::string> compressed;
+    if (options_.gzip_above_bytes > 0 && request.body.size() > options_.gzip_above_bytes)
+      compressed = GzipZlib(request.body);
+    if (compressed) {
+      out.body = std::move(*compressed);
+      out.headers.push_back("Content-Encoding: gzip");
+    } else {
+      out.body = request.body;  // small, or zlib failed: plain is always acceptable
+    }
     if (options_.token_provider) {
       std::string token;
       try {
-        token = options_.token_provider();
+        token = options_.token_provider(request.refresh_credentials);
       } catch (...) {
         Log(LogLevel::kError, "the token provider threw; sending the request without a token");
       }

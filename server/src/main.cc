@@ -16,9 +16,9 @@
 #include <random>
 #include <thread>
 
+#include "ferry/gzip_zlib.h"
 #include "ferry/server_apply.h"
 #include "ferry/store_sqlite.h"
-#include "gzip.h"
 #include "live.h"
 #include "tokens.h"
 
@@ -105,7 +105,7 @@ constexpr std::size_t kCompressAbove = 1024;
 void SetJsonBody(const httplib::Request& request, httplib::Response& response, std::string body) {
   if (body.size() > kCompressAbove &&
       request.get_header_value("Accept-Encoding").find("gzip") != std::string::npos) {
-    if (auto compressed = Gzip(body)) {
+    if (auto compressed = GzipZlib(body)) {
       response.set_header("Content-Encoding", "gzip");
       response.set_header("Vary", "Accept-Encoding");
       body = std::move(*compressed);

@@ -188,6 +188,51 @@ TEST_F(EngineTest, BackoffGrowsAndHonoursRetryAfter) {
   EXPECT_EQ(engine->status().pending, 1u);
 }
 
+TEST_F(EngineTest, RefusedTokenIsRefreshedOnceThenTheClientWaitsInAuthError) {
+  MemoryStore store;
+  auto engine = Open(store, 9);
+  InlineDriver driver(server_, "alice");
+  // The server refuses every request that does not come with a fresh token.
+  std::vector<bool> refreshed;
+  driver.fault = [&refreshed](const HttpRequest& request) {
+    refreshed.push_back(request.refresh_credentials);
+    if (request.refresh_credentials) return std::optional<HttpResponse>();
+    return std::optional<HttpResponse>(
+        HttpResponse{401, R"({"error":{"message":"expired"}})", "", ""});
+  };
+  Put(*engine, "a", 1);
+  SyncRunRecord run = Sync(*engine, driver);
+  EXPECT_EQ(run.outcome, RunOutcome::kCompleted) << run.error;
+  EXPECT_EQ(run.pushed, 1u);
+  // push refused, push again with a fresh token, then the pull (refused and repeated too).
+  EXPECT_EQ(refreshed, (std::vector<bool>{false, true, false, true}));
+  EXPECT_EQ(engine->status().state, SyncState::kIdle);
+
+  // Refused even after the refresh: auth_error, the write kept, no timer retry.
+  driver.fault = [](const HttpRequest&) {
+    return std::optional<HttpResponse>(
+        HttpResponse{401, R"({"error":{"message":"revoked"}})", "", ""});
+  };
+  Put(*engine, "b", 2);
+  run = Sync(*engine, driver);
+  EXPECT_EQ(run.outcome, RunOutcome::kFailed);
+  EXPECT_NE(run.error.find("refused the credentials even after a token refresh"), std::string::npos)
+      << run.error;
+  EXPECT_NE(run.error.find("revoked"), std::string::npos) << run.error;
+  SyncStatus status = engine->status();
+  EXPECT_EQ(status.state, SyncState::kAuthError);
+  EXPECT_EQ(status.pending, 1u);
+  EXPECT_FALSE(status.next_retry_at.has_value());
+  EXPECT_FALSE(engine->PollTimeout().has_value());
+
+  // The user signs in again: the next run delivers the write and clears the state.
+  driver.fault = nullptr;
+  run = Sync(*engine, driver);
+  EXPECT_EQ(run.outcome, RunOutcome::kCompleted) << run.error;
+  EXPECT_EQ(engine->status().state, SyncState::kIdle);
+  EXPECT_EQ(engine->status().pending, 0u);
+}
+
 TEST_F(EngineTest, ConflictIsResolvedServerWinsAndReported) {
   MemoryStore store_a, store_b;
   auto a = Open(store_a, 1);

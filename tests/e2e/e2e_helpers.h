@@ -20,7 +20,7 @@ inline ClientOptions TestClientOptions(const std::string& endpoint, const std::s
   ClientOptions options;
   options.endpoint = endpoint;
   options.path = path;
-  options.token_provider = [token] { return token; };
+  options.token_provider = [token](bool /*refresh*/) { return token; };
   options.engine.sync_on_local_write = false;  // tests decide when to sync
   options.engine.backoff_base_ms = 50;
   options.engine.backoff_max_ms = 400;

@@ -2,6 +2,9 @@
 // clients with SQLite stores, and a fault-injecting proxy between them.
 #include <atomic>
 #include <future>
+#include <mutex>
+#include <string>
+#include <vector>
 
 #include "e2e/e2e_helpers.h"
 #include "support/fault_proxy.h"
@@ -182,16 +185,89 @@ TEST(SyncEndToEnd, OversizedMutationIsDeadLetteredAndCanBeRetriedOrDiscarded) {
   EXPECT_EQ(client->status().pending, 0u);
 }
 
-TEST(SyncEndToEnd, WrongTokenIsAClearErrorAndKeepsEveryWrite) {
+TEST(SyncEndToEnd, ExpiredTokenIsRefreshedOnceAndTheSyncCompletes) {
   ServerProcess server;
   TempDir dir;
-  auto client = OpenClient(TestClientOptions(server.endpoint(), dir.File("a.db"), "not-a-token"));
+  ClientOptions options = TestClientOptions(server.endpoint(), dir.File("a.db"));
+  // The app's cached token has expired; asked to refresh, it fetches a new one.
+  std::atomic<int> asked{0}, refreshes{0};
+  options.token_provider = [&](bool refresh) -> std::string {
+    ++asked;
+    if (!refresh) return "expired-token-123";
+    ++refreshes;
+    return "token-alice";
+  };
+  std::vector<std::string> log;
+  std::mutex log_mutex;
+  options.log = [&](LogLevel, const std::string& line) {
+    std::lock_guard lock(log_mutex);
+    log.push_back(line);
+  };
+  auto client = OpenClient(std::move(options));
+  ASSERT_TRUE(client->Put("docs", "a", 1).ok());
+  auto run = client->SyncNow();
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->outcome, RunOutcome::kCompleted) << run->error;
+  EXPECT_EQ(client->status().pending, 0u);
+  EXPECT_EQ(ReadServer(server.port()).documents.size(), 1u);
+  EXPECT_EQ(refreshes.load(), 2);  // the push and the pull were each refused once
+  EXPECT_EQ(asked.load(), 4);
+  client.reset();
+  for (const std::string& line : log) {
+    EXPECT_EQ(line.find("expired-token-123"), std::string::npos) << line;
+    EXPECT_EQ(line.find("token-alice"), std::string::npos) << line;
+  }
+}
+
+TEST(SyncEndToEnd, TokenRefusedAfterARefreshIsAnAuthErrorThatKeepsEveryWrite) {
+  ServerProcess server;
+  TempDir dir;
+  ClientOptions options = TestClientOptions(server.endpoint(), dir.File("a.db"));
+  std::atomic<bool> signed_in{false};
+  options.token_provider = [&](bool) { return signed_in ? "token-alice" : "not-a-token"; };
+  auto client = OpenClient(std::move(options));
   ASSERT_TRUE(client->Put("docs", "a", 1).ok());
   auto run = client->SyncNow();
   ASSERT_TRUE(run.ok());
   EXPECT_EQ(run->outcome, RunOutcome::kFailed);
-  EXPECT_NE(run->error.find("unauthenticated"), std::string::npos) << run->error;
-  EXPECT_EQ(client->status().pending, 1u);
+  EXPECT_NE(run->error.find("refused the credentials even after a token refresh"),
+            std::string::npos)
+      << run->error;
+  EXPECT_EQ(run->error.find("not-a-token"), std::string::npos) << run->error;
+  SyncStatus status = client->status();
+  EXPECT_EQ(status.state, SyncState::kAuthError);
+  EXPECT_EQ(status.pending, 1u);
+  EXPECT_FALSE(status.next_retry_at.has_value());  // no retry loop against a refused token
+
+  signed_in = true;  // the user signs in again
+  run = client->SyncNow();
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->outcome, RunOutcome::kCompleted) << run->error;
+  EXPECT_EQ(client->status().state, SyncState::kIdle);
+  EXPECT_EQ(ReadServer(server.port()).documents.size(), 1u);
+}
+
+TEST(SyncEndToEnd, LargePushBodiesTravelGzipCompressed) {
+  ServerProcess server;
+  FaultProxy proxy(server.port());
+  TempDir dir;
+  auto client = OpenClient(TestClientOptions(proxy.endpoint(), dir.File("a.db")));
+  ASSERT_TRUE(client->Put("docs", "small", 1).ok());
+  ASSERT_TRUE(client->SyncNow().ok());  // a body under 1 KB goes plain
+  std::vector<LocalWrite> writes;
+  for (int i = 0; i < 200; ++i)
+    writes.push_back(
+        {MutationOp::kPut,
+         {"docs", "d" + std::to_string(i)},
+         Json{{"title", "note " + std::to_string(i)}, {"body", std::string(100, 'x')}}});
+  ASSERT_TRUE(client->Write(std::move(writes)).ok());
+  auto run = client->SyncNow();
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->outcome, RunOutcome::kCompleted) << run->error;
+  EXPECT_EQ(proxy.post_encodings(), (std::vector<std::string>{"", "gzip"}));
+  ServerView view = ReadServer(server.port());
+  EXPECT_EQ(view.documents.size(), 201u);
+  EXPECT_EQ(view.documents.at({"docs", "d199"}).state.value.at("title"), "note 199");
 }
 
 TEST(SyncEndToEnd, UnreachableServerIsReportedOfflineAndRetried) {

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace ferry::testing {
 
@@ -25,6 +26,10 @@ class FaultProxy {
   explicit FaultProxy(int upstream_port) : upstream_port_(upstream_port) {
     const auto forward = [this](const httplib::Request& request, httplib::Response& response) {
       ++requests_;
+      if (request.method == "POST") {
+        std::lock_guard lock(mutex_);
+        post_encodings_.push_back(request.get_header_value("Content-Encoding"));
+      }
       std::optional<Fault> fault = NextFault();
       if (fault == Fault::kServerError)
         return Reply(response, 500, "{\"error\":{\"code\":\"internal\",\"message\":\"injected\"}}");
@@ -80,6 +85,11 @@ class FaultProxy {
   int port() const { return port_; }
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int requests() const { return requests_; }
+  // The Content-Encoding header of every POST so far ("" when plain).
+  std::vector<std::string> post_encodings() {
+    std::lock_guard lock(mutex_);
+    return post_encodings_;
+  }
 
  private:
   std::optional<Fault> NextFault() {
@@ -94,6 +104,7 @@ class FaultProxy {
     response.set_content(body, "application/json");
   }
 
+  std::vector<std::string> post_encodings_;
   std::atomic<int> upstream_port_;
   httplib::Server server_;
   std::thread thread_;

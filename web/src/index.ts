@@ -20,8 +20,13 @@ export interface OpenOptions {
   name: string;
   /** ferry-server base URL, e.g. "https://sync.example.com". */
   endpoint: string;
-  /** Asked before every request; the token is sent as a bearer token and never stored. */
-  getToken?: () => string | Promise<string>;
+  /**
+   * Asked before every request; the token is sent as a bearer token and never
+   * stored. `refresh` is true when the server has just refused the token
+   * (401): return a fresh one. The request is repeated once with it; a second
+   * 401 sets the state to "auth_error" (writes kept, no automatic retries).
+   */
+  getToken?: (request: { refresh: boolean }) => string | Promise<string>;
   /** Where data lives: IndexedDB in browsers (default there), files in Node (default there), or memory. */
   storage?: 'indexeddb' | 'node' | 'memory';
   /** Node storage: the directory for the store's files (created if missing). */
@@ -109,7 +114,7 @@ export async function requestBackgroundSync(name: string): Promise<unknown> {
 }
 
 export interface SyncStatus {
-  state: 'never_synced' | 'idle' | 'syncing' | 'offline' | 'error';
+  state: 'never_synced' | 'idle' | 'syncing' | 'offline' | 'error' | 'auth_error';
   pending: number;
   failed: number;
   lastSyncedAt: number | null;
@@ -183,8 +188,8 @@ async function loadModule(wasmBinary?: ArrayBuffer | Uint8Array): Promise<FerryM
 
 // What the C++ runtime calls (bindings/js/library_ferry.js).
 const host = {
-  fetch(handle: number, requestId: number, method: string, target: string, body: string, timeoutMs: number) {
-    clients.get(handle)?.startRequest(requestId, method, target, body, timeoutMs);
+  fetch(handle: number, requestId: number, method: string, target: string, body: string, timeoutMs: number, refresh: boolean) {
+    clients.get(handle)?.startRequest(requestId, method, target, body, timeoutMs, refresh);
   },
   abort(handle: number, requestId: number) {
     clients.get(handle)?.abortRequest(requestId);
@@ -744,7 +749,7 @@ export class FerryClient extends EventTarget {
   // ---- host side (called by the runtime)
 
   /** @internal */
-  startRequest(requestId: number, method: string, target: string, body: string, timeoutMs: number): void {
+  startRequest(requestId: number, method: string, target: string, body: string, timeoutMs: number, refresh = false): void {
     const controller = new AbortController();
     this.inflight.set(requestId, controller);
     const timeout = setTimeout(() => controller.abort(), timeoutMs);
@@ -764,7 +769,7 @@ export class FerryClient extends EventTarget {
           headers['Content-Encoding'] = 'gzip';
         }
       }
-      const token = this.options.getToken ? await this.options.getToken() : '';
+      const token = this.options.getToken ? await this.options.getToken({ refresh }) : '';
       if (token) headers.Authorization = `Bearer ${token}`;
       const response = await fetch(this.options.endpoint.replace(/\/+$/, '') + target, {
         method,

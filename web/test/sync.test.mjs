@@ -156,3 +156,37 @@ test('local writes trigger a sync by themselves when autoSync is on', async () =
   assert.equal(client.status().pending, 0);
   await client.close();
 });
+
+test('a refused token is refreshed once; refused again, the client waits in auth_error with every write kept', async () => {
+  const asked = [];
+  let signedIn = true;
+  const client = await open('auth', {
+    getToken: ({ refresh }) => {
+      asked.push(refresh);
+      if (!signedIn) return 'revoked-token';
+      return refresh ? 'token-alice' : 'expired-token';
+    },
+  });
+  await client.put('auth', 'a', 1);
+  let run = await client.syncNow();
+  assert.equal(run.outcome, 'completed', run.error);
+  assert.deepEqual(asked, [false, true, false, true]);  // push and pull, each refused once
+
+  signedIn = false;
+  await client.put('auth', 'b', 2);
+  run = await client.syncNow();
+  assert.equal(run.outcome, 'failed');
+  assert.match(run.error, /refused the credentials even after a token refresh/);
+  assert.doesNotMatch(run.error, /revoked-token/);
+  const status = client.status();
+  assert.equal(status.state, 'auth_error');
+  assert.equal(status.pending, 1);
+  assert.equal(status.nextRetryAt, null);
+
+  signedIn = true;
+  run = await client.syncNow();
+  assert.equal(run.outcome, 'completed', run.error);
+  assert.equal(client.status().state, 'idle');
+  assert.equal((await readServer(server.endpoint)).documents.get('auth/b'), 2);
+  await client.close();
+});

@@ -50,7 +50,10 @@ using RequestId = uint64_t;
 // SyncCompleted / SyncFailed event whose run id is at least the ticket.
 using RunTicket = uint64_t;
 
-enum class SyncState { kNeverSynced, kIdle, kSyncing, kOffline, kError };
+// kAuthError: the server refused the credentials even after the host was
+// asked for a fresh token; no automatic retries until a write, an interval or
+// a trigger starts a run (each asks the host for a token again).
+enum class SyncState { kNeverSynced, kIdle, kSyncing, kOffline, kError, kAuthError };
 enum class TriggerReason {
   kLocalWrite,
   kOnline,
@@ -75,6 +78,9 @@ struct HttpRequest {
   std::string target;  // path and query, relative to the endpoint
   std::string body;    // JSON; the driver may gzip it
   TimeMs timeout_ms = 0;
+  // The same request was just refused with 401: the driver asks its token
+  // provider for a fresh token (not a cached one) for this attempt.
+  bool refresh_credentials = false;
 };
 
 struct HttpResponse {
@@ -260,6 +266,7 @@ class SyncEngine {
     std::size_t batch_count_limit = 0;
     std::optional<RequestId> request;
     TimeMs request_deadline = 0;
+    HttpRequest sent;                // the request in flight, to repeat once after a 401
     std::vector<OutboxEntry> batch;  // the push in flight
     std::string pull_cursor_sent;
   };
@@ -304,6 +311,7 @@ class SyncEngine {
   std::optional<TimeMs> last_synced_at_;
   std::string last_error_;
   bool last_run_failed_ = false;
+  bool auth_failed_ = false;  // a 401 survived a token refresh; cleared by any 200
   uint32_t consecutive_failures_ = 0;
   std::optional<TimeMs> retry_at_;
   std::optional<TimeMs> debounce_at_;

@@ -32,7 +32,13 @@ struct ClientOptions {
   std::string endpoint;  // ferry-server base URL, e.g. "http://127.0.0.1:8080"
   // Asked on the owner thread before every request; returns the bearer token
   // (empty: no Authorization header). Ferry never logs or stores the token.
-  std::function<std::string()> token_provider;
+  // `refresh` is true when the server has just refused the token (401): return
+  // a fresh one, not a cached one. The request is repeated once with it; a
+  // second 401 puts the client in SyncState::kAuthError, writes kept.
+  std::function<std::string(bool refresh)> token_provider;
+  // Push bodies larger than this are sent gzip-compressed (zlib, level 1;
+  // ferry-server accepts Content-Encoding: gzip). 0 turns compression off.
+  std::size_t gzip_above_bytes = 1024;
   EngineOptions engine;  // random_seed 0: seeded from std::random_device
   SqliteStore::Options store;
   CurlTransport::Options transport;

@@ -55,7 +55,7 @@ function badge(element, text, kind) {
 function renderStatus() {
   const status = client.status();
   badge($('network'), navigator.onLine ? 'online' : 'offline', navigator.onLine ? 'online' : 'offline');
-  const states = { never_synced: 'not synced yet', idle: 'up to date', syncing: 'syncing…', offline: 'waiting for the network', error: 'will retry' };
+  const states = { never_synced: 'not synced yet', idle: 'up to date', syncing: 'syncing…', offline: 'waiting for the network', error: 'will retry', auth_error: 'sign-in needed' };
   badge($('state'), status.pending > 0 && status.state === 'idle' ? 'changes waiting' : states[status.state], status.state);
   $('pending').textContent = `${status.pending} change${status.pending === 1 ? '' : 's'}` + (status.failed ? `, ${status.failed} refused` : '');
   $('last-synced').textContent = status.lastSyncedAt ? new Date(status.lastSyncedAt).toLocaleTimeString() : 'never';

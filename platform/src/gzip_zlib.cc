@@ -1,20 +1,15 @@
-// gzip for response bodies (zlib, fast level: loopback and LAN syncs are
-// CPU-bound, not bandwidth-bound).
-#pragma once
+#include "ferry/gzip_zlib.h"
 
 #include <zlib.h>
 
-#include <optional>
-#include <string>
+namespace ferry {
 
-namespace ferry::server {
-
-inline std::optional<std::string> Gzip(const std::string& input, int level = 1) {
+std::optional<std::string> GzipZlib(std::string_view input, int level) {
   z_stream stream{};
   // 15 window bits + 16: a gzip header and trailer rather than raw zlib.
   if (deflateInit2(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
     return std::nullopt;
-  std::string output(deflateBound(&stream, input.size()), '\0');
+  std::string output(deflateBound(&stream, static_cast<uLong>(input.size())), '\0');
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(input.data()));
   stream.avail_in = static_cast<uInt>(input.size());
   stream.next_out = reinterpret_cast<Bytef*>(output.data());
@@ -26,4 +21,4 @@ inline std::optional<std::string> Gzip(const std::string& input, int level = 1) 
   return output;
 }
 
-}  // namespace ferry::server
+}  // namespace ferry
