@@ -603,10 +603,14 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, TimeMs now) {
   txn.Put(kHlcKey, clock_.last().ToString());
   std::vector<Event> events;
   std::vector<DocumentId> changed;
+  // Documents whose conflict was resolved in this answer: the resolution took
+  // all their pending writes out of the outbox, later results included.
+  std::set<DocumentId> resolved;
   uint64_t pushed = 0, conflicts = 0, rejected = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const OutboxEntry& entry = batch[i];
     const PushResult& result = decoded->results[i];
+    if (resolved.contains(entry.mutation.document)) continue;
     Status staged;
     switch (result.status) {
       case PushResultStatus::kApplied:
@@ -620,15 +624,18 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, TimeMs now) {
         changed.push_back(entry.mutation.document);
         ++pushed;
         break;
-      case PushResultStatus::kConflict:
-        // Server wins (strategies come later): the write is dropped and the
-        // replica takes the server's document.
-        staged = replica_.StageRemoved(txn, entry, result.current);
+      case PushResultStatus::kConflict: {
+        auto event = StageConflict(txn, entry, result.current, now);
+        if (!event.ok()) {
+          staged = event.status();
+          break;
+        }
+        resolved.insert(entry.mutation.document);
         changed.push_back(entry.mutation.document);
-        events.push_back(
-            SyncConflictEvent{run_->id, WithValue(entry), result.current, "server_wins"});
+        events.push_back(std::move(*event));
         ++conflicts;
         break;
+      }
       case PushResultStatus::kRejected:
         staged = replica_.StageDeadLetter(txn, entry, result.error);
         changed.push_back(entry.mutation.document);
@@ -658,6 +665,70 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, TimeMs now) {
   if (!changed.empty()) Emit(DocumentsChangedEvent{std::move(changed), true});
   EmitProgress();
   SendNextPush(now);
+}
+
+Result<SyncConflictEvent> SyncEngine::StageConflict(Transaction& txn, const OutboxEntry& entry,
+                                                    const ServerDocument& current, TimeMs now) {
+  const DocumentId& id = entry.mutation.document;
+  const ConflictStrategy strategy = options_.conflicts.For(id.collection);
+  const auto value_of = [](const DocumentState& state) {
+    return state.exists ? std::optional<Json>(state.value) : std::nullopt;
+  };
+  ObserveRemoteClock(current.hlc, now);
+  ConflictInput input;
+  input.document = id;
+  input.remote = value_of(current.state);
+  input.remote_hlc = current.hlc;
+  HlcStamp newest_local = entry.mutation.hlc;
+  if (strategy != ConflictStrategy::kServerWins) {
+    FERRY_ASSIGN_OR_RETURN(ServerDocument base, replica_.ReadServerCopy(txn, id));
+    FERRY_ASSIGN_OR_RETURN(DocumentState local, replica_.ReadView(txn, id));
+    FERRY_ASSIGN_OR_RETURN(std::vector<OutboxEntry> pending, replica_.ReadPending(txn, id));
+    for (const OutboxEntry& other : pending)
+      newest_local = std::max(newest_local, other.mutation.hlc);
+    input.base = value_of(base.state);
+    input.local = value_of(local);
+    input.local_hlc = newest_local.ToString();
+  }
+  ConflictDecision decision = ResolveConflict(strategy, input, options_.conflicts.custom);
+  if (decision.value) {
+    // A resolver's value must be a valid document, like any write.
+    if (Status valid = ValidateMutationValue(MutationOp::kPut, *decision.value, nullptr);
+        !valid.ok()) {
+      decision = {input.remote, "custom_failed: " + valid.message()};
+    }
+  }
+  std::optional<Mutation> resolution;
+  if (decision.value != input.remote) {
+    Mutation mutation;
+    mutation.client_id = client_id_;
+    mutation.seq = outbox_.AllocateSeq();
+    mutation.document = id;
+    mutation.op = decision.value ? MutationOp::kPut : MutationOp::kDelete;
+    if (decision.value) mutation.value = *decision.value;
+    // The local edit winning keeps the edit's stamp: last write wins is about
+    // when the user wrote, not when the conflict was noticed. A merged or
+    // custom value is a new write.
+    if (decision.resolution == "client_wins" || decision.resolution == "last_write_wins_local") {
+      mutation.hlc = newest_local;
+    } else {
+      FERRY_ASSIGN_OR_RETURN(mutation.hlc, clock_.Now(now));
+    }
+    resolution = std::move(mutation);
+    ++run_->push_total;
+  }
+  FERRY_RETURN_IF_ERROR(replica_.StageResolution(txn, current, std::move(resolution)));
+  DocumentState resolved;
+  if (decision.value) resolved = {true, std::move(*decision.value)};
+  return SyncConflictEvent{run_->id, WithValue(entry), current, std::move(decision.resolution),
+                           std::move(resolved)};
+}
+
+void SyncEngine::ObserveRemoteClock(const std::string& hlc, TimeMs now) {
+  if (hlc.empty()) return;
+  // A stamp that does not parse or runs too far ahead is ignored: it only
+  // orders later local writes, it never blocks a sync.
+  if (auto stamp = HlcStamp::Parse(hlc); stamp.ok()) (void)clock_.Observe(*stamp, now);
 }
 
 void SyncEngine::SendPull(TimeMs now) {
@@ -713,6 +784,13 @@ void SyncEngine::HandlePullResponse(const HttpResponse& response, TimeMs now) {
   }
   Transaction txn(store_);
   std::vector<DocumentId> changed;
+  // Later local writes must order after every write pulled here (text order
+  // is stamp order, so one parse per page).
+  std::string newest_remote;
+  for (const ServerDocument& change : decoded->changes)
+    newest_remote = std::max(newest_remote, change.hlc);
+  ObserveRemoteClock(newest_remote, now);
+  if (!newest_remote.empty()) txn.Put(kHlcKey, clock_.last().ToString());
   for (const ServerDocument& change : decoded->changes) {
     auto view_changed = replica_.StageRemoteChange(txn, change);
     if (!view_changed.ok()) {

@@ -84,6 +84,7 @@ Json EncodeServerDocument(const ServerDocument& document) {
               {"version", document.version},
               {"deleted", !document.state.exists}};
   if (document.state.exists) out["value"] = document.state.value;
+  if (!document.hlc.empty()) out["hlc"] = document.hlc;
   return out;
 }
 
@@ -105,6 +106,12 @@ Result<ServerDocument> DecodeServerDocument(const Json& json, std::string where)
       return Malformed(reader.where(), "a document that is not deleted needs a value");
     }
     document.state.value = *value;
+  }
+  if (const Json* hlc = reader.Find("hlc"); hlc != nullptr) {
+    if (!hlc->is_string() || !HlcStamp::Parse(hlc->get_ref<const std::string&>()).ok()) {
+      return Malformed(reader.where(), "hlc must be a hybrid logical clock stamp");
+    }
+    document.hlc = hlc->get<std::string>();
   }
   return document;
 }
@@ -357,7 +364,8 @@ Result<PullRequest> DecodePullQuery(std::string_view query, const ProtocolLimits
 }
 
 void PullResponseWriter::AddChange(const DocumentId& document, Version version,
-                                   std::optional<std::string_view> value_json) {
+                                   std::optional<std::string_view> value_json,
+                                   std::string_view hlc) {
   if (!first_) body_ += ',';
   first_ = false;
   body_ += "{\"collection\":";
@@ -371,6 +379,10 @@ void PullResponseWriter::AddChange(const DocumentId& document, Version version,
     body_ += *value_json;
   } else {
     body_ += ",\"deleted\":true";
+  }
+  if (!hlc.empty()) {
+    body_ += ",\"hlc\":";
+    AppendJsonString(body_, hlc);
   }
   body_ += '}';
 }

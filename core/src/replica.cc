@@ -140,7 +140,7 @@ Result<Replica::StoredState> Replica::ReadStoredView(Transaction& txn, const Doc
 Result<ServerDocument> Replica::ReadServerCopy(Transaction& txn, const DocumentId& id) {
   FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
   FERRY_ASSIGN_OR_RETURN(DocumentState state, Parse(copy.state));
-  return ServerDocument{id, copy.version, std::move(state)};
+  return ServerDocument{id, copy.version, std::move(state), {}};
 }
 
 Result<DocumentState> Replica::ReadView(Transaction& txn, const DocumentId& id) {
@@ -319,6 +319,36 @@ Status Replica::StageRemoved(Transaction& txn, const OutboxEntry& entry,
   }
   outbox_.StageRemove(txn, entry);
   return RecomputeWithout(txn, entry.mutation).status();
+}
+
+Result<std::vector<OutboxEntry>> Replica::ReadPending(Transaction& txn, const DocumentId& id) {
+  FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, id));
+  std::vector<OutboxEntry> pending;
+  if (!overlay) return pending;
+  for (uint64_t seq : overlay->seqs) {
+    FERRY_ASSIGN_OR_RETURN(auto entry, outbox_.Read(txn, seq));
+    if (entry && !entry->dead) pending.push_back(std::move(*entry));
+  }
+  return pending;
+}
+
+Status Replica::StageResolution(Transaction& txn, const ServerDocument& server_document,
+                                std::optional<Mutation> resolution) {
+  const DocumentId& id = server_document.document;
+  FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
+  if (server_document.version > copy.version) {
+    const DocumentState& state = server_document.state;
+    StageCopy(txn, id,
+              {server_document.version,
+               {state.exists, state.exists ? DumpJson(state.value) : std::string()}});
+  }
+  FERRY_ASSIGN_OR_RETURN(std::vector<OutboxEntry> pending, ReadPending(txn, id));
+  for (const OutboxEntry& entry : pending)
+    outbox_.StageRemove(txn, entry);
+  StageOverlay(txn, id, std::nullopt);
+  if (!resolution) return Status::Ok();
+  return StageLocalWrite(txn, std::move(*resolution), std::string(), /*allow_coalescing=*/false)
+      .status();
 }
 
 Result<bool> Replica::RecomputeWithout(Transaction& txn, const Mutation& leaving) {

@@ -21,7 +21,8 @@ std::string UserPrefix(std::string_view user) {
 }
 
 // A stored document: a one-line header, then the value as compact JSON.
-//   "<version> <run_start> <exists:0|1> <writer>\n<value>"
+//   "<version> <run_start> <exists:0|1> <writer> <hlc>\n<value>"
+// (records written before the server kept the HLC end after <writer>).
 // The value stays text: a put stores the pushed text, a pull sends it as it
 // is, and only patches and conflicts parse it.
 struct DocumentRecord {
@@ -29,6 +30,7 @@ struct DocumentRecord {
   bool exists = false;
   std::string value_json;  // compact JSON; empty when deleted
   std::string writer;      // client whose mutation produced this version
+  std::string hlc;         // that mutation's HLC stamp (text form); may be empty
   // The version before `writer`'s current run of consecutive writes began: a
   // mutation by `writer` based on any version from here on saw no foreign write.
   Version run_start = 0;
@@ -43,7 +45,7 @@ struct DocumentRecord {
 
 std::string EncodeRecord(const DocumentRecord& record) {
   std::string bytes = std::to_string(record.version) + ' ' + std::to_string(record.run_start) +
-                      (record.exists ? " 1 " : " 0 ") + record.writer + '\n';
+                      (record.exists ? " 1 " : " 0 ") + record.writer + ' ' + record.hlc + '\n';
   bytes += record.value_json;
   return bytes;
 }
@@ -65,7 +67,8 @@ Result<DocumentRecord> DecodeRecord(std::string_view bytes) {
   auto version = keys::ParseDecimal(next_field());
   auto run_start = keys::ParseDecimal(next_field());
   std::string_view exists = next_field();
-  record.writer = std::string(header);
+  record.writer = std::string(next_field());
+  record.hlc = std::string(header);
   if (!version || !run_start || (exists != "0" && exists != "1") || record.writer.empty()) {
     return corrupt();
   }
@@ -99,9 +102,9 @@ Result<std::optional<DocumentRecord>> ReadRecord(Transaction& txn, const std::st
 
 Result<ServerDocument> ToServerDocument(const DocumentId& id,
                                         const std::optional<DocumentRecord>& record) {
-  if (!record) return ServerDocument{id, 0, {}};
+  if (!record) return ServerDocument{id, 0, {}, {}};
   FERRY_ASSIGN_OR_RETURN(DocumentState state, record->State());
-  return ServerDocument{id, record->version, std::move(state)};
+  return ServerDocument{id, record->version, std::move(state), record->hlc};
 }
 
 int HttpStatusFor(const Status& status) {
@@ -188,6 +191,7 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
       }
     }
     updated.writer = mutation.client_id;
+    updated.hlc = mutation.hlc.ToString();
     updated.run_start =
         record && record->writer == mutation.client_id ? record->run_start : current_version;
     if (record) txn.Delete(prefix + "c/" + keys::OrderedNumber(record->version));
@@ -270,7 +274,8 @@ Result<std::string> ServerState::ServePullBody(std::string_view user, const Pull
         }
         writer.AddChange(
             *id, record->version,
-            record->exists ? std::optional<std::string_view>(record->value_json) : std::nullopt);
+            record->exists ? std::optional<std::string_view>(record->value_json) : std::nullopt,
+            record->hlc);
         ++count;
         last = *version;
         return true;

@@ -252,6 +252,158 @@ TEST_F(EngineTest, ConflictIsResolvedServerWinsAndReported) {
   EXPECT_EQ(b->status().pending, 0u);
 }
 
+// Two clients edit one document while offline; `first` pushes first, then
+// `second` hits the conflict and resolves it; both end on the same document.
+struct ConflictOutcome {
+  std::optional<Json> first_view, second_view, server;
+  std::vector<SyncConflictEvent> events;
+};
+
+class ConflictTest : public EngineTest {
+ protected:
+  ConflictOutcome Run(ConflictStrategy strategy, const std::function<void(SyncEngine&)>& first_edit,
+                      const std::function<void(SyncEngine&)>& second_edit,
+                      ConflictResolver custom = nullptr) {
+    EngineOptions options;
+    options.conflicts.collections["notes"] = strategy;
+    options.conflicts.custom = std::move(custom);
+    first_ = Open(first_store_, 1, options);
+    second_ = Open(second_store_, 2, options);
+    // Both start from the same synced document.
+    Put(*first_, "doc", Json{{"title", "Milk"}, {"done", false}, {"qty", 1}});
+    Sync(*first_, first_driver_);
+    Sync(*second_, second_driver_);
+    now_ += 1000;
+    first_edit(*first_);
+    now_ += 1000;  // the second client's edit is the newer one
+    second_edit(*second_);
+    Sync(*first_, first_driver_);
+    Sync(*second_, second_driver_);
+    Sync(*first_, first_driver_);
+    ConflictOutcome outcome;
+    outcome.first_view = Get(*first_, "doc");
+    outcome.second_view = Get(*second_, "doc");
+    auto server = server_.GetDocument("alice", {"notes", "doc"});
+    EXPECT_TRUE(server.ok());
+    if (server.ok() && server->state.exists) outcome.server = server->state.value;
+    outcome.events = second_driver_.EventsOf<SyncConflictEvent>();
+    EXPECT_EQ(first_->status().pending, 0u);
+    EXPECT_EQ(second_->status().pending, 0u);
+    return outcome;
+  }
+  void Patch(SyncEngine& engine, Json patch) {
+    ASSERT_TRUE(engine.HandleLocalWrite(MutationOp::kPatch, {"notes", "doc"}, patch, now_).ok());
+  }
+  // An edit for Run(): a patch or a delete of the document.
+  std::function<void(SyncEngine&)> Patching(Json patch) {
+    return [this, patch](SyncEngine& engine) { Patch(engine, patch); };
+  }
+  std::function<void(SyncEngine&)> Deleting() {
+    return [this](SyncEngine& engine) { Delete(engine); };
+  }
+  void Delete(SyncEngine& engine) {
+    ASSERT_TRUE(engine.HandleLocalWrite(MutationOp::kDelete, {"notes", "doc"}, nullptr, now_).ok());
+  }
+
+  MemoryStore first_store_, second_store_;
+  std::unique_ptr<SyncEngine> first_, second_;
+  InlineDriver first_driver_{server_, "alice"}, second_driver_{server_, "alice"};
+};
+
+void ExpectConverged(const ConflictOutcome& outcome, const std::optional<Json>& expected) {
+  EXPECT_EQ(outcome.server, expected);
+  EXPECT_EQ(outcome.first_view, expected);
+  EXPECT_EQ(outcome.second_view, expected);
+}
+
+TEST_F(ConflictTest, ServerWinsKeepsTheFirstPush) {
+  auto outcome = Run(ConflictStrategy::kServerWins, Patching({{"title", "Oat milk"}}),
+                     Patching({{"title", "Soy milk"}}));
+  ExpectConverged(outcome, Json{{"title", "Oat milk"}, {"done", false}, {"qty", 1}});
+  ASSERT_EQ(outcome.events.size(), 1u);
+  EXPECT_EQ(outcome.events[0].resolution, "server_wins");
+}
+
+TEST_F(ConflictTest, ClientWinsKeepsTheResolvingClientsView) {
+  auto outcome = Run(ConflictStrategy::kClientWins, Patching({{"title", "Oat milk"}}),
+                     Patching({{"done", true}}));
+  // The whole local view wins, including the title it never changed.
+  ExpectConverged(outcome, Json{{"title", "Milk"}, {"done", true}, {"qty", 1}});
+  EXPECT_EQ(outcome.events.at(0).resolution, "client_wins");
+}
+
+TEST_F(ConflictTest, LastWriteWinsPicksTheNewerEditWhicheverPushesFirst) {
+  auto outcome = Run(ConflictStrategy::kLastWriteWins, Patching({{"title", "Oat milk"}}),
+                     Patching({{"title", "Soy milk"}}));
+  ExpectConverged(outcome, Json{{"title", "Soy milk"}, {"done", false}, {"qty", 1}});
+  EXPECT_EQ(outcome.events.at(0).resolution, "last_write_wins_local");
+}
+
+TEST_F(ConflictTest, LastWriteWinsOlderLocalEditLoses) {
+  // The newer edit is pushed first this time; the older one resolving keeps it.
+  auto outcome = Run(
+      ConflictStrategy::kLastWriteWins,
+      [&](SyncEngine& e) {
+        now_ += 5000;  // the first client's edit is stamped later
+        Patch(e, {{"title", "Oat milk"}});
+        now_ -= 5000;
+      },
+      Patching({{"title", "Soy milk"}}));
+  ExpectConverged(outcome, Json{{"title", "Oat milk"}, {"done", false}, {"qty", 1}});
+  EXPECT_EQ(outcome.events.at(0).resolution, "last_write_wins_remote");
+}
+
+TEST_F(ConflictTest, MergeCombinesPatchesOnBothSides) {
+  auto outcome = Run(ConflictStrategy::kMerge, Patching({{"title", "Oat milk"}, {"qty", 2}}),
+                     [&](SyncEngine& e) {
+                       Patch(e, {{"done", true}});
+                       Patch(e, {{"qty", 3}});  // changed on both sides: the newer (this) wins
+                     });
+  ExpectConverged(outcome, Json{{"title", "Oat milk"}, {"done", true}, {"qty", 3}});
+  ASSERT_EQ(outcome.events.size(), 1u);  // one resolution for the document's two writes
+  EXPECT_EQ(outcome.events[0].resolution, "merged");
+  EXPECT_EQ(outcome.events[0].resolved.value,
+            (Json{{"title", "Oat milk"}, {"done", true}, {"qty", 3}}));
+}
+
+TEST_F(ConflictTest, DeleteAgainstEditAndEditAgainstDeleteFollowTheStrategy) {
+  // A remote delete, a newer local edit, last write wins: the edit revives the document.
+  auto revived = Run(ConflictStrategy::kLastWriteWins, Deleting(), Patching({{"done", true}}));
+  ExpectConverged(revived, Json{{"title", "Milk"}, {"done", true}, {"qty", 1}});
+}
+
+TEST_F(ConflictTest, LocalDeleteAgainstARemoteEditUnderMergeIsDecidedByStamp) {
+  auto deleted = Run(ConflictStrategy::kMerge, Patching({{"qty", 5}}), Deleting());
+  ExpectConverged(deleted, std::nullopt);  // the delete is newer
+  EXPECT_EQ(deleted.events.at(0).resolution, "last_write_wins_local");
+}
+
+TEST_F(ConflictTest, CustomResolverSeesBaseLocalAndRemote) {
+  std::vector<ConflictInput> seen;
+  auto outcome = Run(ConflictStrategy::kCustom, Patching({{"qty", 4}}), Patching({{"qty", 3}}),
+                     [&seen](const ConflictInput& in) -> Result<std::optional<Json>> {
+                       seen.push_back(in);
+                       Json sum = *in.remote;  // add both increments to the base
+                       sum["qty"] = in.local->at("qty").get<int>() +
+                                    in.remote->at("qty").get<int>() - in.base->at("qty").get<int>();
+                       return std::optional<Json>(sum);
+                     });
+  ExpectConverged(outcome, Json{{"title", "Milk"}, {"done", false}, {"qty", 6}});
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].base, (Json{{"title", "Milk"}, {"done", false}, {"qty", 1}}));
+  EXPECT_FALSE(seen[0].remote_hlc.empty());
+  EXPECT_GT(seen[0].local_hlc, seen[0].remote_hlc);
+}
+
+TEST_F(ConflictTest, CustomResolverReturningAnInvalidDocumentKeepsTheServers) {
+  auto outcome = Run(ConflictStrategy::kCustom, Patching({{"qty", 4}}), Patching({{"qty", 3}}),
+                     [](const ConflictInput&) -> Result<std::optional<Json>> {
+                       return std::optional<Json>(Json(nullptr));  // null is not a document
+                     });
+  ExpectConverged(outcome, Json{{"title", "Milk"}, {"done", false}, {"qty", 4}});
+  EXPECT_EQ(outcome.events.at(0).resolution.rfind("custom_failed", 0), 0u);
+}
+
 TEST_F(EngineTest, PulledChangesRebasePendingLocalWrites) {
   MemoryStore store_a, store_b;
   auto a = Open(store_a, 1);

@@ -53,7 +53,8 @@ TEST(PushCodec, ResponseRoundTripsEveryResultKind) {
   PushResponse response;
   response.results.push_back(MakeResult(1, PushResultStatus::kApplied, 10, 11));
   PushResult conflict = MakeResult(2, PushResultStatus::kConflict);
-  conflict.current = {{"notes", "n2"}, 17, {true, Json{{"title", "theirs"}}}};
+  conflict.current = {
+      {"notes", "n2"}, 17, {true, Json{{"title", "theirs"}}}, "0001700000000005-000000-other"};
   response.results.push_back(conflict);
   response.results.push_back(MakeResult(3, PushResultStatus::kRejected, 0, 0, "too big"));
   auto decoded = DecodePushResponse(EncodePushResponse(response), request, {});
@@ -110,10 +111,25 @@ TEST(PushCodec, RequestDecoderRefusesOversizedBatches) {
             ErrorCode::kTooLarge);
 }
 
+TEST(PullCodec, ChangesCarryTheWritersClockAndRefuseAMalformedOne) {
+  PullResponseWriter writer;
+  writer.AddChange({"notes", "a"}, 3, R"({"x":1})", "0001700000000000-000002-k1");
+  auto decoded = DecodePullResponse(std::move(writer).Finish("e.3", false), {});
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->changes[0].hlc, "0001700000000000-000002-k1");
+  auto bad = DecodePullResponse(
+      R"({"changes":[{"collection":"n","key":"a","version":1,"deleted":true,"hlc":"yesterday"}],)"
+      R"("cursor":"e.1","hasMore":false})",
+      {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), ErrorCode::kProtocol);
+}
+
 TEST(PullCodec, ResponseRoundTripsWithTombstones) {
   PullResponse response;
-  response.changes.push_back({{"notes", "a"}, 5, {true, Json{{"x", 1}}}});
-  response.changes.push_back({{"notes", "b"}, 6, {false, Json()}});
+  response.changes.push_back(
+      {{"notes", "a"}, 5, {true, Json{{"x", 1}}}, "0001700000000000-000000-k1"});
+  response.changes.push_back({{"notes", "b"}, 6, {false, Json()}, {}});
   response.cursor = "epoch1.6";
   response.has_more = true;
   auto decoded = DecodePullResponse(EncodePullResponse(response), {});
@@ -141,7 +157,7 @@ TEST(PullCodec, ResponseDecoderRejectsBadInput) {
 TEST(PullCodec, ResponseDecoderRefusesTooManyChanges) {
   PullResponse response;
   for (int i = 0; i < 6; ++i)
-    response.changes.push_back({{"c", std::to_string(i)}, 1, {}});
+    response.changes.push_back({{"c", std::to_string(i)}, 1, {}, {}});
   ProtocolLimits limits;
   limits.max_changes_per_pull = 5;
   EXPECT_EQ(DecodePullResponse(EncodePullResponse(response), limits).status().code(),
@@ -169,7 +185,8 @@ TEST(ProtocolDecoders, SurviveRandomCorruption) {
   for (const Mutation& m : request.mutations)
     push_response.results.push_back(MakeResult(m.seq, PushResultStatus::kApplied, 0, m.seq));
   PullResponse pull_response;
-  pull_response.changes.push_back({{"notes", "a"}, 5, {true, Json{{"x", {1, 2, {{"y", "z"}}}}}}});
+  pull_response.changes.push_back(
+      {{"notes", "a"}, 5, {true, Json{{"x", {1, 2, {{"y", "z"}}}}}}, {}});
   pull_response.cursor = "e.5";
   const std::string originals[] = {EncodePushRequest(request), EncodePushResponse(push_response),
                                    EncodePullResponse(pull_response)};

@@ -28,7 +28,7 @@ class ReplicaTest : public ::testing::Test {
 
   bool Remote(const std::string& key, Version version, std::optional<Json> value) {
     Transaction txn(store_);
-    ServerDocument change{{"docs", key}, version, {value.has_value(), value.value_or(Json())}};
+    ServerDocument change{{"docs", key}, version, {value.has_value(), value.value_or(Json())}, {}};
     auto changed = replica_.StageRemoteChange(txn, change);
     EXPECT_TRUE(changed.ok());
     EXPECT_TRUE(txn.Commit().ok());

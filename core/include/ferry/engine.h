@@ -34,6 +34,7 @@
 #include <variant>
 #include <vector>
 
+#include "ferry/conflict.h"
 #include "ferry/hlc.h"
 #include "ferry/model.h"
 #include "ferry/outbox.h"
@@ -148,9 +149,10 @@ struct SyncFailedEvent {
 };  // also cancelled runs (run.outcome says)
 struct SyncConflictEvent {
   uint64_t run_id;
-  Mutation local;          // the write that lost
-  ServerDocument server;   // what the server holds and the replica now shows
-  std::string resolution;  // "server_wins"
+  Mutation local;          // the write the server refused (the first, if several)
+  ServerDocument server;   // what the server held
+  std::string resolution;  // ConflictDecision::resolution, e.g. "merged"
+  DocumentState resolved;  // what the document is now; pushed again unless it is `server`
 };
 struct MutationRejectedEvent {
   Mutation mutation;
@@ -196,6 +198,10 @@ struct EngineOptions {
   std::optional<TimeMs> interval_ms;  // background sync interval; none by default
   std::size_t history_limit = 100;
   ProtocolLimits protocol;
+  // How conflicts are resolved, per collection (server wins by default). A
+  // custom resolver runs on the thread that drives the engine, inside
+  // HandleResponse; it must not call back into the engine.
+  ConflictPolicy conflicts;
   // Seeds backoff jitter and, for a new store, the client id. Hosts pass real
   // randomness; the simulation passes a per-run seed to replay exactly.
   uint64_t random_seed = 0;
@@ -280,6 +286,11 @@ class SyncEngine {
   void SendRequestNow(std::string method, std::string target, std::string body, TimeMs now);
   void HandlePushResponse(const HttpResponse& response, TimeMs now);
   void HandlePullResponse(const HttpResponse& response, TimeMs now);
+  // Resolves a conflict on `entry`'s document with the collection's strategy,
+  // staging the outcome into `txn`; returns the event to emit.
+  [[nodiscard]] Result<SyncConflictEvent> StageConflict(Transaction& txn, const OutboxEntry& entry,
+                                                        const ServerDocument& current, TimeMs now);
+  void ObserveRemoteClock(const std::string& hlc, TimeMs now);
   [[nodiscard]] Status FinishResync();
   void CompleteRun(TimeMs now);
   void FailRun(const Status& error, TimeMs now, std::optional<TimeMs> retry_after = std::nullopt,

@@ -79,6 +79,11 @@ struct ServerDocument {
   DocumentId document;
   Version version = 0;
   DocumentState state;
+  // The HLC stamp (HlcStamp::ToString form, whose byte order is the stamp
+  // order) of the mutation that produced this version; empty when unknown
+  // (a document that never existed, or written before servers kept it).
+  // Last-write-wins compares it with the local write's stamp.
+  std::string hlc;
 };
 
 }  // namespace ferry

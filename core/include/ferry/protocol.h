@@ -114,7 +114,7 @@ class PullResponseWriter {
   PullResponseWriter() : body_("{\"changes\":[") {}
   // `value_json`: the document's value as compact JSON; nullopt for a tombstone.
   void AddChange(const DocumentId& document, Version version,
-                 std::optional<std::string_view> value_json);
+                 std::optional<std::string_view> value_json, std::string_view hlc = {});
   std::string Finish(std::string_view cursor, bool has_more) &&;
   std::size_t size() const { return body_.size(); }
 

@@ -63,6 +63,15 @@ class Replica {
   // server wins) when it is newer.
   [[nodiscard]] Status StageRemoved(Transaction& txn, const OutboxEntry& entry,
                                     const std::optional<ServerDocument>& server_document);
+  // The document's pending (not dead) outbox entries, in seq order.
+  [[nodiscard]] Result<std::vector<OutboxEntry>> ReadPending(Transaction& txn,
+                                                             const DocumentId& id);
+  // A conflict on the document was resolved: the server copy moves to
+  // `server_document`, every pending write on it leaves the outbox (the
+  // resolution already accounts for them), and `resolution`, if any, is
+  // queued as a new local write against the server's current version.
+  [[nodiscard]] Status StageResolution(Transaction& txn, const ServerDocument& server_document,
+                                       std::optional<Mutation> resolution);
   // The server rejected `entry`: keep it as a dead letter, out of the view.
   [[nodiscard]] Status StageDeadLetter(Transaction& txn, OutboxEntry entry, std::string error);
   // A dead letter goes back into the queue as a new mutation (a new seq: the
