@@ -698,8 +698,14 @@ Result<SyncConflictEvent> SyncEngine::StageConflict(Transaction& txn, const Outb
       decision = {input.remote, "custom_failed: " + valid.message()};
     }
   }
+  // The local edit won by its stamp: push it even when the server already
+  // holds the same value (two deletes), so the server records the newer
+  // stamp and later comparisons against this document stay right.
+  const bool local_stamp_wins =
+      (decision.resolution == "client_wins" || decision.resolution == "last_write_wins_local") &&
+      LocalWriteIsNewer(input);
   std::optional<Mutation> resolution;
-  if (decision.value != input.remote) {
+  if (decision.value != input.remote || local_stamp_wins) {
     Mutation mutation;
     mutation.client_id = client_id_;
     mutation.seq = outbox_.AllocateSeq();

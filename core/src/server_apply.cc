@@ -11,6 +11,7 @@ namespace {
 //   d/<collection>\0<key>  document record (JSON, see DocumentRecord)
 //   c/<version:20>         change log: the document last changed at version
 //   s/<clientId>           highest seq processed for that client
+//   o/<clientId>/<seq:20>  "c" or "r <error>": a recent mutation not applied
 //   m/head                 the user's latest version
 //   m/horizon              tombstones at or below this were purged
 std::string UserPrefix(std::string_view user) {
@@ -135,6 +136,23 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
   FERRY_ASSIGN_OR_RETURN(uint64_t head, ReadNumber(txn, head_key));
   FERRY_ASSIGN_OR_RETURN(uint64_t last_seq, ReadNumber(txn, seq_key));
 
+  // Outcomes of mutations that were not applied (conflict, rejected), kept so
+  // that a re-sent mutation whose answer was lost learns what happened to it
+  // instead of a bare `duplicate` (a client would otherwise drop it unresolved
+  // or without a dead letter). A client pushes its outbox in seq order, so
+  // outcomes below this push's first seq are settled on its side: drop them.
+  const std::string outcome_prefix = prefix + "o/" + request.client_id + "/";
+  const auto outcome_key = [&outcome_prefix](uint64_t seq) {
+    return outcome_prefix + keys::OrderedNumber(seq);
+  };
+  if (!request.mutations.empty()) {
+    FERRY_RETURN_IF_ERROR(store_.Scan(outcome_prefix, outcome_key(request.mutations.front().seq),
+                                      [&txn](std::string_view key, std::string_view) {
+                                        txn.Delete(std::string(key));
+                                        return true;
+                                      }));
+  }
+
   ServerStatistics counted;
   PushResponse response;
   response.results.reserve(request.mutations.size());
@@ -144,6 +162,17 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
     if (mutation.seq <= last_seq) {
       result.status = PushResultStatus::kDuplicate;
       ++counted.mutations_duplicate;
+      FERRY_ASSIGN_OR_RETURN(auto outcome, txn.Get(outcome_key(mutation.seq)));
+      if (outcome && *outcome == "c") {
+        // The document as it is now: the client resolves against the latest.
+        result.status = PushResultStatus::kConflict;
+        FERRY_ASSIGN_OR_RETURN(
+            auto record, ReadRecord(txn, prefix + "d/" + keys::DocumentSuffix(mutation.document)));
+        FERRY_ASSIGN_OR_RETURN(result.current, ToServerDocument(mutation.document, record));
+      } else if (outcome && outcome->starts_with("r ")) {
+        result.status = PushResultStatus::kRejected;
+        result.error = outcome->substr(2);
+      }
       response.results.push_back(std::move(result));
       continue;
     }
@@ -154,6 +183,7 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
       result.status = PushResultStatus::kRejected;
       result.error = valid.message();
       ++counted.mutations_rejected;
+      txn.Put(outcome_key(mutation.seq), "r " + result.error);
       response.results.push_back(std::move(result));
       continue;
     }
@@ -167,6 +197,7 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
       result.status = PushResultStatus::kConflict;
       FERRY_ASSIGN_OR_RETURN(result.current, ToServerDocument(mutation.document, record));
       ++counted.mutations_conflict;
+      txn.Put(outcome_key(mutation.seq), "c");
       response.results.push_back(std::move(result));
       continue;
     }

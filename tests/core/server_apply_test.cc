@@ -81,6 +81,31 @@ TEST_F(ServerStateTest, ClientsOwnConsecutiveWritesOnTheSameBaseDoNotConflict) {
   EXPECT_EQ(stale.results[0].status, PushResultStatus::kConflict);
 }
 
+TEST_F(ServerStateTest, ARepeatedMutationThatWasNotAppliedGetsItsOutcomeAgain) {
+  Push("a", {Write("a", 1, MutationOp::kPut, 1, "x")});
+  Push("b", {Write("b", 1, MutationOp::kPut, 2, "x", 1)});
+  // b's stale write conflicts and b's next mutation is refused; both answers are lost.
+  const std::vector<Mutation> sent = {Write("b", 2, MutationOp::kPut, 3, "x", 0),
+                                      Write("b", 3, MutationOp::kPatch, "not an object", "y")};
+  auto first = Push("b", sent);
+  ASSERT_EQ(first.results[0].status, PushResultStatus::kConflict);
+  ASSERT_EQ(first.results[1].status, PushResultStatus::kRejected);
+  Push("a", {Write("a", 2, MutationOp::kPut, 4, "x", 2)});  // the document moves on meanwhile
+  auto again = Push("b", sent);
+  ASSERT_EQ(again.results[0].status, PushResultStatus::kConflict);
+  EXPECT_EQ(again.results[0].current.version, 3u);  // the document as it is now
+  EXPECT_EQ(again.results[0].current.state.value, Json(4));
+  EXPECT_EQ(again.results[0].current.hlc, Write("a", 2, MutationOp::kPut, 4, "x").hlc.ToString());
+  ASSERT_EQ(again.results[1].status, PushResultStatus::kRejected);
+  EXPECT_EQ(again.results[1].error, first.results[1].error);
+  EXPECT_EQ(Doc("x").state.value, Json(4));  // nothing was applied by the repeat
+  // A push starting above them tells the server b has settled them: forgotten.
+  Push("b", {Write("b", 4, MutationOp::kPut, 5, "z")});
+  auto late = Push("b", sent);
+  EXPECT_EQ(late.results[0].status, PushResultStatus::kDuplicate);
+  EXPECT_EQ(late.results[1].status, PushResultStatus::kDuplicate);
+}
+
 TEST_F(ServerStateTest, InvalidMutationIsRejectedWithoutBlockingTheRest) {
   auto response = Push("a", {Write("a", 1, MutationOp::kPatch, Json::array({1}), "x"),
                              Write("a", 2, MutationOp::kPut, 5, "y")});

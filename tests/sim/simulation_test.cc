@@ -15,6 +15,11 @@
 // was coalesced into a later write, and the server holds exactly what the
 // client wrote last; every client converges to the server's state; nothing is
 // left pending or failed.
+//
+// Documents in "shared" are written by every client, so they conflict; a
+// second test runs the simulation under each conflict strategy. Under last
+// write wins it also checks the outcome: each shared document ends with the
+// write that has the highest HLC stamp of all the server ever received.
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -60,7 +65,9 @@ struct FaultTally {
 
 class Simulation {
  public:
-  Simulation(uint64_t seed, FaultTally& tally) : random_(seed), tally_(tally) {}
+  Simulation(uint64_t seed, FaultTally& tally,
+             ConflictStrategy shared_strategy = ConflictStrategy::kServerWins)
+      : random_(seed), tally_(tally), shared_strategy_(shared_strategy) {}
 
   // Returns an empty string on success, else what went wrong.
   std::string Run() {
@@ -149,6 +156,13 @@ class Simulation {
     options.backoff_max_ms = 10'000;
     options.batch.max_count = 1 + random_() % 20;
     options.pull_page_size = 1 + random_() % 10;
+    options.conflicts.collections["shared"] = shared_strategy_;
+    // Deterministic on its inputs, as a resolver must be: the larger value by
+    // its JSON text; a delete loses to any value.
+    options.conflicts.custom = [](const ConflictInput& in) -> Result<std::optional<Json>> {
+      if (!in.local || !in.remote) return in.local ? in.local : in.remote;
+      return in.local->dump() > in.remote->dump() ? in.local : in.remote;
+    };
     auto engine = SyncEngine::Open(*client.store, options, kEpoch + now_);
     if (!engine.ok())
       return "client " + std::to_string(client.index) +
@@ -210,6 +224,12 @@ class Simulation {
     if (!response.ok())
       return Fail("server sent an undecodable answer: " + response.status().ToString());
     for (std::size_t i = 0; i < sent->mutations.size(); ++i) {
+      const Mutation& mutation = sent->mutations[i];
+      if (mutation.document.collection == "shared") {
+        Newest& newest = newest_shared_[mutation.document.key];
+        const std::string hlc = mutation.hlc.ToString();
+        if (hlc > newest.hlc) newest = {hlc, mutation.op, mutation.value};
+      }
       if (response->results[i].status != PushResultStatus::kApplied) continue;
       auto& log = applied_[sent->client_id];
       const uint64_t seq = sent->mutations[i].seq;
@@ -343,7 +363,8 @@ class Simulation {
     });
   }
 
-  std::map<DocumentId, Json> ServerState() {
+  std::map<DocumentId, Json> ServerState(
+      std::map<std::string, std::string>* shared_hlcs = nullptr) {
     std::map<DocumentId, Json> documents;
     auto pulled = server_.ServePull(kUser, {"", 100000});
     if (!pulled.ok()) {
@@ -352,12 +373,39 @@ class Simulation {
     }
     for (auto& change : pulled->changes) {
       if (change.state.exists) documents[change.document] = change.state.value;
+      if (shared_hlcs && change.document.collection == "shared")
+        (*shared_hlcs)[change.document.key] = change.hlc;
     }
     return documents;
   }
 
+  // Last write wins: every shared document holds the newest write received.
+  std::string CheckLastWriteWins(const std::map<DocumentId, Json>& server_documents,
+                                 const std::map<std::string, std::string>& shared_hlcs) {
+    for (const auto& [key, newest] : newest_shared_) {
+      auto hlc = shared_hlcs.find(key);
+      const std::string held = hlc == shared_hlcs.end() ? "" : hlc->second;
+      if (held != newest.hlc) {
+        return "last write wins: shared/" + key + " holds the write stamped " + held +
+               " but the newest the server received is " + newest.hlc;
+      }
+      auto found = server_documents.find({"shared", key});
+      const bool exists = found != server_documents.end();
+      if (newest.op == MutationOp::kDelete && exists)
+        return "last write wins: shared/" + key + " should be deleted";
+      if (newest.op == MutationOp::kPut && (!exists || found->second != newest.value))
+        return "last write wins: shared/" + key + " should hold " + newest.value.dump();
+    }
+    return "";
+  }
+
   std::string Check() {
-    const auto server_documents = ServerState();
+    std::map<std::string, std::string> shared_hlcs;
+    const auto server_documents = ServerState(&shared_hlcs);
+    if (shared_strategy_ == ConflictStrategy::kLastWriteWins) {
+      if (std::string error = CheckLastWriteWins(server_documents, shared_hlcs); !error.empty())
+        return error;
+    }
     for (auto& client : clients_) {
       const std::string who =
           "client " + std::to_string(client->index) + " (" + client->client_id + ")";
@@ -410,8 +458,16 @@ class Simulation {
     return "";
   }
 
+  struct Newest {
+    std::string hlc;  // HlcStamp text: byte order is stamp order
+    MutationOp op = MutationOp::kPut;
+    Json value;
+  };
+
   std::mt19937_64 random_;
   FaultTally& tally_;
+  ConflictStrategy shared_strategy_;
+  std::map<std::string, Newest> newest_shared_;  // shared key -> newest write the server received
   TimeMs now_ = 0;  // simulated ms since start; engines see kEpoch + now_
   uint64_t next_order_ = 0;
   std::priority_queue<Pending, std::vector<Pending>, std::greater<>> queue_;
@@ -423,6 +479,29 @@ class Simulation {
   TimeMs storm_until_ = 0;
   std::string failure_;
 };
+
+TEST(Simulation, EveryConflictStrategyConvergesUnderFaults) {
+  // A fifth of the main test's seeds per strategy (at least 10).
+  const uint64_t first = EnvNumber("FERRY_SIM_SEED", 1);
+  const uint64_t count = std::max<uint64_t>(10, EnvNumber("FERRY_SIM_SEEDS", 1000) / 5);
+  for (ConflictStrategy strategy : {ConflictStrategy::kClientWins, ConflictStrategy::kLastWriteWins,
+                                    ConflictStrategy::kMerge, ConflictStrategy::kCustom}) {
+    FaultTally tally;
+    for (uint64_t seed = first; seed < first + count; ++seed) {
+      Simulation simulation(seed, tally, strategy);
+      const std::string failure = simulation.Run();
+      if (!failure.empty()) {
+        FAIL() << ConflictStrategyName(strategy) << ", seed " << seed << ": " << failure;
+      }
+    }
+    std::printf("%s: %llu seeds, %llu writes, server saw %llu conflicts\n",
+                std::string(ConflictStrategyName(strategy)).c_str(),
+                static_cast<unsigned long long>(count),
+                static_cast<unsigned long long>(tally.writes),
+                static_cast<unsigned long long>(tally.conflicts));
+    EXPECT_GT(tally.conflicts, 0u) << ConflictStrategyName(strategy);
+  }
+}
 
 TEST(Simulation, RandomFaultsNeverLoseOrDuplicateWritesAndClientsConverge) {
   const uint64_t first = EnvNumber("FERRY_SIM_SEED", 1);
