@@ -19,6 +19,16 @@ mergeInto(LibraryManager.library, {
   ferry_js_persist: function (client) {
     Module['ferryHost'].persist(client);
   },
+  // A custom conflict resolver, called synchronously from inside the engine.
+  // Returns a malloc'd UTF-8 JSON string the caller frees.
+  ferry_js_resolve__deps: ['malloc'],
+  ferry_js_resolve: function (client, inputJson) {
+    var out = Module['ferryHost'].resolve(client, UTF8ToString(inputJson));
+    var size = lengthBytesUTF8(out) + 1;
+    var pointer = _malloc(size);
+    stringToUTF8(out, pointer, size);
+    return pointer;
+  },
   ferry_js_now: function () {
     return Date.now();
   },

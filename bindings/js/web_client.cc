@@ -15,6 +15,7 @@
 // Threading: the JS event loop only.
 #include <emscripten/bind.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,7 @@ void ferry_js_fetch(int client, double request_id, const char* method, const cha
 void ferry_js_abort(int client, double request_id);
 void ferry_js_set_timer(int client, double delay_ms);
 void ferry_js_emit(int client, const char* event_json);
+char* ferry_js_resolve(int client, const char* input_json);
 void ferry_js_persist(int client);
 double ferry_js_now();
 }
@@ -97,11 +99,12 @@ Json EventJson(const Event& event) {
         } else if constexpr (std::is_same_v<E, SyncConflictEvent>) {
           Json server = {{"version", e.server.version}, {"deleted", !e.server.state.exists}};
           if (e.server.state.exists) server["value"] = e.server.state.value;
-          return {{"type", "sync.conflict"},
-                  {"runId", e.run_id},
-                  {"local", MutationJson(e.local)},
-                  {"server", server},
-                  {"resolution", e.resolution}};
+          if (!e.server.hlc.empty()) server["hlc"] = e.server.hlc;
+          Json resolved = {{"deleted", !e.resolved.exists}};
+          if (e.resolved.exists) resolved["value"] = e.resolved.value;
+          return {{"type", "sync.conflict"},        {"runId", e.run_id},
+                  {"local", MutationJson(e.local)}, {"server", server},
+                  {"resolution", e.resolution},     {"resolved", resolved}};
         } else if constexpr (std::is_same_v<E, MutationRejectedEvent>) {
           return {{"type", "mutation.rejected"},
                   {"mutation", MutationJson(e.mutation)},
@@ -120,13 +123,29 @@ Json EventJson(const Event& event) {
 
 }  // namespace
 
+// The custom resolver's answer: {"value": document} or {"deleted": true} or
+// {"error": message}.
+Result<std::optional<Json>> ParseResolution(const char* text) {
+  auto parsed = ParseJson(text ? std::string_view(text) : std::string_view());
+  if (!parsed.ok() || !parsed->is_object()) {
+    return Status(ErrorCode::kInvalidArgument, "the resolver's answer does not decode");
+  }
+  if (parsed->contains("error")) {
+    return Status(ErrorCode::kInvalidArgument, parsed->value("error", std::string("failed")));
+  }
+  if (parsed->value("deleted", false)) return std::optional<Json>();
+  if (!parsed->contains("value")) return Status(ErrorCode::kInvalidArgument, "no value");
+  return std::optional<Json>((*parsed)["value"]);
+}
+
 class WebClient {
  public:
   explicit WebClient(int handle) : handle_(handle) {}
 
   // Opens the store in `directory` (already mounted and loaded by the host)
   // with options as JSON: {"seed", "autoSync", "debounceMs", "intervalMs",
-  // "requestTimeoutMs", "pushBatch", "pullPage"}.
+  // "requestTimeoutMs", "pushBatch", "pullPage", "conflicts": {"default",
+  // "collections": {name: strategy}, "custom": bool}}.
   std::string Open(std::string directory, std::string options_json) {
     if (engine_) return Error(Status(ErrorCode::kInvalidArgument, "already open"));
     auto options = ParseJson(options_json);
@@ -144,6 +163,10 @@ class WebClient {
     if (o.contains("intervalMs") && o["intervalMs"].is_number()) {
       engine_options.interval_ms = o["intervalMs"].get<TimeMs>();
     }
+    if (Status parsed = ParseConflictOptions(o.value("conflicts", Json::object()), engine_options);
+        !parsed.ok()) {
+      return Error(parsed);
+    }
     auto store = JournalStore::Open(directory);
     if (!store.ok()) return Error(store.status());
     store_ = std::move(*store);
@@ -155,6 +178,51 @@ class WebClient {
     }
     Pump();
     return Ok({{"clientId", engine_->client_id()}});
+  }
+
+  // "conflicts" from the options; a custom resolver calls back into the JS
+  // host (ferry_js_resolve) synchronously.
+  Status ParseConflictOptions(const Json& conflicts, EngineOptions& options) {
+    if (!conflicts.is_object())
+      return Status(ErrorCode::kInvalidArgument, "conflicts must be an object");
+    const auto strategy = [](const Json& name) -> Result<ConflictStrategy> {
+      auto parsed =
+          name.is_string() ? ParseConflictStrategy(name.get<std::string>()) : std::nullopt;
+      if (!parsed) {
+        return Status(ErrorCode::kInvalidArgument,
+                      "a conflict strategy is one of serverWins, clientWins, lastWriteWins, merge, "
+                      "custom; got " +
+                          name.dump());
+      }
+      return *parsed;
+    };
+    if (conflicts.contains("default")) {
+      FERRY_ASSIGN_OR_RETURN(options.conflicts.default_strategy, strategy(conflicts["default"]));
+    }
+    if (conflicts.contains("collections")) {
+      const Json& collections = conflicts["collections"];
+      if (!collections.is_object())
+        return Status(ErrorCode::kInvalidArgument, "conflicts.collections must be an object");
+      for (auto it = collections.begin(); it != collections.end(); ++it) {
+        FERRY_ASSIGN_OR_RETURN(options.conflicts.collections[it.key()], strategy(it.value()));
+      }
+    }
+    if (conflicts.value("custom", false)) {
+      options.conflicts.custom = [this](const ConflictInput& in) -> Result<std::optional<Json>> {
+        Json input = {{"collection", in.document.collection},
+                      {"key", in.document.key},
+                      {"base", in.base ? *in.base : Json()},
+                      {"local", in.local ? *in.local : Json()},
+                      {"remote", in.remote ? *in.remote : Json()},
+                      {"localHlc", in.local_hlc},
+                      {"remoteHlc", in.remote_hlc}};
+        char* answer = ferry_js_resolve(handle_, DumpJson(input).c_str());
+        auto resolution = ParseResolution(answer);
+        std::free(answer);
+        return resolution;
+      };
+    }
+    return Status::Ok();
   }
 
   // writes: [{"op":"put"|"patch"|"delete","collection","key","value"}]

@@ -56,6 +56,37 @@ export interface OpenOptions {
    * Background Sync API.
    */
   backgroundSync?: boolean;
+  /**
+   * How conflicts are resolved when the server refuses a write because the
+   * document changed meanwhile (docs/PROTOCOL.md): a default strategy and
+   * per-collection ones (server wins unless said otherwise). With "custom",
+   * `resolve` decides: it runs synchronously inside the sync, must not call
+   * the client, and returns the resolved document, or null/undefined to
+   * delete it; a throw keeps the server's document. With several contexts
+   * sharing a store, the owner's options apply: pass the same in each.
+   */
+  conflicts?: {
+    default?: ConflictStrategy;
+    collections?: Record<string, ConflictStrategy>;
+    resolve?: (input: ConflictInput) => Json | null | undefined;
+  };
+}
+
+export type ConflictStrategy = 'serverWins' | 'clientWins' | 'lastWriteWins' | 'merge' | 'custom';
+
+/** A conflict for a custom resolver; null stands for an absent (deleted) document. */
+export interface ConflictInput {
+  collection: string;
+  key: string;
+  /** The server's document the local writes were made against. */
+  base: Json;
+  /** The local view: base with every pending local write applied. */
+  local: Json;
+  /** What the server holds now. */
+  remote: Json;
+  /** Stamps of the newest local write and of the server's write; they sort as text. */
+  localHlc: string;
+  remoteHlc: string;
 }
 
 /** The Background Sync (and Periodic Background Sync) tag of a store. */
@@ -203,6 +234,10 @@ const host = {
   persist(handle: number) {
     clients.get(handle)?.requestPersist();
   },
+  resolve(handle: number, inputJson: string): string {
+    const client = clients.get(handle);
+    return client ? client.resolveConflict(inputJson) : JSON.stringify({ error: 'the client is closed' });
+  },
 };
 
 function unwrap<T>(resultJson: string): T {
@@ -288,6 +323,12 @@ export class FerryClient extends EventTarget {
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
     requireString(options.name, 'options.name');
     requireString(options.endpoint, 'options.endpoint');
+    if (options.conflicts !== undefined && (typeof options.conflicts !== 'object' || options.conflicts === null)) {
+      throw new TypeError('options.conflicts must be an object');
+    }
+    if (options.conflicts?.resolve !== undefined && typeof options.conflicts.resolve !== 'function') {
+      throw new TypeError('options.conflicts.resolve must be a function');
+    }
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(options.name)) {
       throw new TypeError('options.name must be 1 to 64 characters of [A-Za-z0-9_-]');
     }
@@ -389,6 +430,11 @@ export class FerryClient extends EventTarget {
     const handle = nextHandle++;
     const web = new module.WebClient(handle);
     const engineOptions = {
+      conflicts: {
+        default: options.conflicts?.default,
+        collections: options.conflicts?.collections,
+        custom: typeof options.conflicts?.resolve === 'function',
+      },
       seed: Math.floor(Math.random() * 2 ** 52) + 1,
       autoSync: options.autoSync ?? true,
       intervalMs: options.intervalMs,
@@ -818,6 +864,21 @@ export class FerryClient extends EventTarget {
     if (this.role === 'owner') {
       this.channel?.postMessage({ kind: 'event', type, detail });
       this.scheduleSnapshot();
+    }
+  }
+
+  /** @internal A conflict for the custom resolver; answers {value} | {deleted} | {error}. */
+  resolveConflict(inputJson: string): string {
+    try {
+      const decided = this.options.conflicts!.resolve!(JSON.parse(inputJson) as ConflictInput);
+      if (decided !== null && typeof decided === 'object' && typeof (decided as { then?: unknown }).then === 'function') {
+        return JSON.stringify({ error: 'conflicts.resolve must return the document, not a promise' });
+      }
+      if (decided === null || decided === undefined) return JSON.stringify({ deleted: true });
+      const text = JSON.stringify({ value: decided });
+      return text === undefined ? JSON.stringify({ error: 'the resolved document is not JSON' }) : text;
+    } catch (error) {
+      return JSON.stringify({ error: `conflicts.resolve threw: ${String((error as Error)?.message ?? error)}` });
     }
   }
 

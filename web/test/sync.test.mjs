@@ -190,3 +190,39 @@ test('a refused token is refreshed once; refused again, the client waits in auth
   assert.equal((await readServer(server.endpoint)).documents.get('auth/b'), 2);
   await client.close();
 });
+
+test('conflicts: merge combines both sides, a custom resolver decides, bad strategies are refused', async () => {
+  const conflicts = {
+    default: 'merge',
+    collections: { counters: 'custom' },
+    // Adds both sides' increments to the base: a counter that loses no update.
+    resolve: ({ base, local, remote }) => ({ n: local.n + remote.n - base.n }),
+  };
+  const a = await open('conflict-a', { conflicts });
+  const b = await open('conflict-b', { conflicts });
+  await a.put('notes', 'shared', { title: 'Milk', done: false });
+  await a.put('counters', 'c', { n: 10 });
+  await a.syncNow();
+  await b.syncNow();
+  // Both edit while the other cannot see it.
+  await a.patch('notes', 'shared', { title: 'Oat milk' });
+  await a.patch('counters', 'c', { n: 13 });
+  await b.patch('notes', 'shared', { done: true });
+  await b.patch('counters', 'c', { n: 15 });
+  await a.syncNow();
+  const seen = [];
+  b.addEventListener('sync.conflict', (event) => seen.push(event.detail));
+  assert.equal((await b.syncNow()).conflicts, 2);
+  await a.syncNow();
+  for (const client of [a, b]) {
+    assert.deepEqual(await client.get('notes', 'shared'), { title: 'Oat milk', done: true });
+    assert.deepEqual(await client.get('counters', 'c'), { n: 18 });
+  }
+  assert.deepEqual(seen.map((conflict) => conflict.resolution).sort(), ['custom', 'merged']);
+  assert.deepEqual(seen.find((conflict) => conflict.resolution === 'custom').resolved, { deleted: false, value: { n: 18 } });
+  await a.close();
+  await b.close();
+
+  await assert.rejects(open('conflict-bad', { conflicts: { default: 'newestWins' } }), (error) => error instanceof FerryError && error.code === 'invalid_argument');
+  await assert.rejects(open('conflict-bad2', { conflicts: { resolve: 5 } }), TypeError);
+});
