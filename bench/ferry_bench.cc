@@ -15,12 +15,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <random>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ferry/client.h"
@@ -103,6 +107,7 @@ ferry::ClientOptions Options(const std::string& path,
   options.path = path;
   options.endpoint = endpoint;
   options.token_provider = [token](bool /*refresh*/) { return token; };
+  options.live_updates = false;  // measured runs are the only syncs
   options.engine.sync_on_local_write = false;
   // Sizes under test can be overridden to compare settings in one run.
   if (const char* batch = std::getenv("FERRY_BENCH_PUSH_BATCH")) {
@@ -263,6 +268,47 @@ void Memory(const std::string& dir, int n, const std::string& endpoint, const st
 
 }  // namespace
 
+// Live updates: a write on client A until client B shows it, both online
+// over loopback. A syncs on its own after the write (the default 50 ms
+// debounce); B has no interval and learns of the change only from the
+// /v1/live stream. Latencies from Put() returning to B's change event.
+void LiveLatency(const std::string& dir, int n, const std::string& endpoint,
+                 const std::string& token) {
+  ferry::ClientOptions writer_options = Options(dir + "/ferry-live-a.db", endpoint, token);
+  writer_options.engine.sync_on_local_write = true;
+  ferry::ClientOptions reader_options = Options(dir + "/ferry-live-b.db", endpoint, token);
+  reader_options.live_updates = true;
+  // Declared before the clients, so they outlive the clients' listeners.
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::set<std::string> seen;
+  auto writer = Open(writer_options);
+  auto reader = Open(reader_options);
+  reader->AddEventListener([&](const ferry::Event& event) {
+    auto* documents = std::get_if<ferry::DocumentsChangedEvent>(&event);
+    if (!documents || !documents->remote) return;
+    std::lock_guard lock(mutex);
+    for (const auto& id : documents->documents)
+      seen.insert(id.key);
+    changed.notify_all();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the stream is open
+  std::vector<double> samples;
+  for (int i = 0; i < n; ++i) {
+    const std::string key = "live-" + std::to_string(i);
+    const auto start = Clock::now();
+    Check(writer->Put("docs", key, Document(i)), "put");
+    std::unique_lock lock(mutex);
+    if (!changed.wait_for(lock, std::chrono::seconds(10), [&] { return seen.contains(key); }))
+      Fail("client B never saw " + key);
+    samples.push_back(Seconds(Clock::now() - start) * 1000);
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::printf("{\"bench\":\"live-latency\",\"n\":%d,\"p50_ms\":%.1f,\"p99_ms\":%.1f}\n", n,
+              Percentile(samples, 0.5), Percentile(samples, 0.99));
+}
+
 // Bytes on the wire for typical push batches: a real push body (the
 // protocol encoder) of n notes, plain and gzip-compressed as the native
 // client sends it (level 1) and at zlib's default level 6, for comparison.
@@ -308,7 +354,8 @@ void WireBytes(int n) {
 int main(int argc, char** argv) {
   if (argc < 4)
     Fail(
-        "usage: ferry_bench write-latency|bulk|push|pull|memory|wire-bytes DIR N [ENDPOINT TOKEN]");
+        "usage: ferry_bench write-latency|bulk|push|pull|memory|wire-bytes|live-latency DIR N "
+        "[ENDPOINT TOKEN]");
   const std::string command = argv[1], dir = argv[2];
   const int n = std::atoi(argv[3]);
   const std::string endpoint = argc > 4 ? argv[4] : "", token = argc > 5 ? argv[5] : "";
@@ -326,6 +373,8 @@ int main(int argc, char** argv) {
     Memory(dir, n, endpoint, token);
   else if (command == "wire-bytes")
     WireBytes(n);
+  else if (command == "live-latency")
+    LiveLatency(dir, n, endpoint, token);
   else
     Fail("unknown benchmark " + command);
   return 0;

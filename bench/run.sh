@@ -65,6 +65,9 @@ echo "==> push, then pull of the same documents" >&2
 start_server
 run $bench push "$work" "$(size 100000)" "$endpoint" bench-token
 run $bench pull "$work" "$(size 100000)" "$endpoint" bench-token
+echo "==> live updates: a write on one client until another shows it" >&2
+start_server
+run $bench live-latency "$work" "$(size 200)" "$endpoint" bench-token
 echo "==> memory with pending mutations" >&2
 start_server
 run $bench fill "$work" "$(size 1000000)"
@@ -175,6 +178,13 @@ How each native figure is measured (`bench/ferry_bench.cc`):
 """)
 print(wasm_section)
 print(json_section)
+live = results["live-latency"]
+print("\n## Live updates (issue 6)\n")
+print(f"A write on client A until client B shows it, both native clients online over loopback ({live['n']:,} writes,")
+print("one at a time; A syncs after its 50 ms write debounce, B only because the /v1/live stream pokes it).")
+print("Command: `ferry_bench live-latency DIR N ENDPOINT TOKEN`.\n")
+print("| what | measured | goal | |\n|---|---|---|---|")
+print(f"| write on A visible on B | p50 {live['p50_ms']:.1f} ms, p99 {live['p99_ms']:.1f} ms | p50 ≤ 100 ms | {verdict(live['p50_ms'] <= 100)} |")
 wire = [json.loads(l) for l in open(sys.argv[1]) if '"wire-bytes"' in l]
 print("\n## Compression of push bodies (issue 6)\n")
 print("A real push body (the protocol encoder) of n notes of ~300 B of JSON each (bodies drawn from a")

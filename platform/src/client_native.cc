@@ -6,6 +6,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "ferry/client.h"
@@ -130,10 +131,22 @@ class Client::Runtime {
           wait = std::clamp<TimeMs>(*deadline - WallClockNow(), 0, kIdleWaitMs);
         }
       }
+      {
+        std::lock_guard lock(mutex_);
+        wait = std::min(wait, TendLiveStream());
+      }
       // Waits without the lock: API calls proceed meanwhile and wake us.
       std::vector<TransportCompletion> completions = transport_->Wait(wait);
       std::lock_guard lock(mutex_);
+      if (live_poked_.exchange(false)) {
+        (void)engine_->HandleTrigger(TriggerReason::kPoke, WallClockNow());
+        DrainActions();
+      }
       for (TransportCompletion& completion : completions) {
+        if (completion.id == live_id_) {
+          LiveStreamEnded(completion.response);
+          continue;
+        }
         reachable_ = completion.response.status != 0;
         if (!reachable_) {
           Log(LogLevel::kWarning, "request failed: " + completion.response.transport_error);
@@ -141,6 +154,69 @@ class Client::Runtime {
         engine_->HandleResponse(completion.id, completion.response, WallClockNow());
         DrainActions();
       }
+    }
+  }
+
+  // --- Live updates (owner thread) ----------------------------------------
+  // Opens the stream when it is due; returns how long the loop may sleep
+  // before the next attempt.
+  TimeMs TendLiveStream() {
+    if (!options_.live_updates || live_id_ != 0) return kIdleWaitMs;
+    const TimeMs now = WallClockNow();
+    if (now < live_retry_at_) return live_retry_at_ - now;
+    if (!engine_->online()) return kIdleWaitMs;
+    TransportRequest request;
+    // Ids far above the engine's, which count up from 1.
+    live_id_ = request.id = kLiveRequestBase + ++live_attempts_;
+    request.method = "GET";
+    request.url = options_.endpoint + "/v1/live";
+    request.timeout_ms = 0;
+    request.headers = {"Accept: text/event-stream", "Ferry-Protocol: 1"};
+    if (std::string token = Token(live_failures_ > 0); !token.empty())
+      request.headers.push_back("Authorization: Bearer " + token);
+    live_buffer_.clear();
+    request.on_chunk = [this](std::string_view chunk) { OnLiveChunk(chunk); };
+    transport_->Start(std::move(request));
+    return kIdleWaitMs;
+  }
+
+  // Runs inside transport_->Wait(), without the lock: it only touches the
+  // line buffer (owner thread only) and atomics.
+  void OnLiveChunk(std::string_view chunk) {
+    live_buffer_.append(chunk);
+    std::size_t newline;
+    while ((newline = live_buffer_.find('\n')) != std::string::npos) {
+      std::string_view line(live_buffer_.data(), newline);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      // "hello" on connect (catch up on what was missed), "poke" on changes.
+      if (line == "event: hello" || line == "event: poke") live_poked_ = true;
+      if (line == "event: hello") live_connected_ = true;
+      live_buffer_.erase(0, newline + 1);
+    }
+    if (live_buffer_.size() > 64 * 1024) live_buffer_.clear();  // not an event stream
+  }
+
+  void LiveStreamEnded(const HttpResponse& response) {
+    live_id_ = 0;
+    if (live_connected_.exchange(false)) live_failures_ = 0;  // it worked for a while
+    ++live_failures_;
+    // Exponential backoff with full jitter, as for sync retries.
+    const TimeMs cap = std::min<TimeMs>(options_.live_retry_max_ms,
+                                        TimeMs{500} << std::min<uint32_t>(live_failures_, 16));
+    live_retry_at_ = WallClockNow() + std::uniform_int_distribution<TimeMs>(cap / 2, cap)(random_);
+    Log(LogLevel::kInfo, "live updates stream closed (" +
+                             (response.status ? "HTTP " + std::to_string(response.status)
+                                              : response.transport_error) +
+                             "); reconnecting later");
+  }
+
+  std::string Token(bool refresh) {
+    if (!options_.token_provider) return {};
+    try {
+      return options_.token_provider(refresh);
+    } catch (...) {
+      Log(LogLevel::kError, "the token provider threw; sending the request without a token");
+      return {};
     }
   }
 
@@ -173,15 +249,8 @@ class Client::Runtime {
     } else {
       out.body = request.body;  // small, or zlib failed: plain is always acceptable
     }
-    if (options_.token_provider) {
-      std::string token;
-      try {
-        token = options_.token_provider(request.refresh_credentials);
-      } catch (...) {
-        Log(LogLevel::kError, "the token provider threw; sending the request without a token");
-      }
-      if (!token.empty()) out.headers.push_back("Authorization: Bearer " + token);
-    }
+    if (std::string token = Token(request.refresh_credentials); !token.empty())
+      out.headers.push_back("Authorization: Bearer " + token);
     Log(LogLevel::kDebug, request.method + " " + request.target);
     transport_->Start(std::move(out));
   }
@@ -233,6 +302,16 @@ class Client::Runtime {
   ListenerId next_listener_ = 1;
   std::vector<std::pair<RunTicket, std::promise<Result<SyncRunRecord>>>> waiters_;
   bool reachable_ = true;
+
+  static constexpr RequestId kLiveRequestBase = RequestId{1} << 62;
+  RequestId live_id_ = 0;  // the open /v1/live request, 0 when none
+  uint64_t live_attempts_ = 0;
+  uint32_t live_failures_ = 0;
+  TimeMs live_retry_at_ = 0;
+  std::string live_buffer_;
+  std::atomic<bool> live_poked_{false};
+  std::atomic<bool> live_connected_{false};
+  std::mt19937_64 random_{std::random_device{}()};
 };
 
 Result<std::unique_ptr<Client>> Client::Open(ClientOptions options) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <utility>
 
 namespace ferry {
 namespace {
@@ -22,6 +23,8 @@ struct CurlTransport::Transfer {
   curl_slist* headers = nullptr;
   std::string body;  // must outlive the transfer (CURLOPT_POSTFIELDS does not copy)
   std::string received;
+  std::function<void(std::string_view)> on_chunk;
+  bool chunk_delivered = false;  // since the last Wait() looked
   std::string retry_after;
   std::size_t max_bytes = 0;
   bool too_large = false;
@@ -35,6 +38,11 @@ struct CurlTransport::Transfer {
   static size_t OnBody(char* data, size_t size, size_t count, void* self) {
     auto* transfer = static_cast<Transfer*>(self);
     const size_t bytes = size * count;
+    if (transfer->on_chunk) {
+      transfer->on_chunk(std::string_view(data, bytes));
+      transfer->chunk_delivered = true;
+      return bytes;
+    }
     if (transfer->received.size() + bytes > transfer->max_bytes) {
       transfer->too_large = true;
       return 0;  // aborts the transfer with CURLE_WRITE_ERROR
@@ -84,6 +92,7 @@ void CurlTransport::Start(TransportRequest request) {
   auto transfer = std::make_unique<Transfer>();
   transfer->id = request.id;
   transfer->body = std::move(request.body);
+  transfer->on_chunk = std::move(request.on_chunk);
   transfer->max_bytes = options_.max_response_bytes;
   CURL* easy = transfer->easy = curl_easy_init();
   if (easy == nullptr) {
@@ -150,11 +159,24 @@ std::vector<TransportCompletion> CurlTransport::Wait(TimeMs timeout_ms) {
   failed_to_start_.clear();
   int running = 0;
   curl_multi_perform(Multi(multi_), &running);
-  if (done.empty()) {
+  CollectFinished(done);
+  // A transfer that finished in that perform, or a stream chunk handed over
+  // just now, is news for the caller: return rather than sleep on sockets
+  // that may stay quiet (measured: a loopback answer could otherwise wait
+  // out the whole timeout).
+  bool streamed = false;
+  for (auto& [id, transfer] : transfers_)
+    streamed |= std::exchange(transfer->chunk_delivered, false);
+  if (done.empty() && !streamed) {
     const int wait = static_cast<int>(std::clamp<TimeMs>(timeout_ms, 0, 60'000));
     curl_multi_poll(Multi(multi_), nullptr, 0, wait, nullptr);
     curl_multi_perform(Multi(multi_), &running);
+    CollectFinished(done);
   }
+  return done;
+}
+
+void CurlTransport::CollectFinished(std::vector<TransportCompletion>& done) {
   int queued = 0;
   while (CURLMsg* message = curl_multi_info_read(Multi(multi_), &queued)) {
     if (message->msg != CURLMSG_DONE) continue;
@@ -176,7 +198,6 @@ std::vector<TransportCompletion> CurlTransport::Wait(TimeMs timeout_ms) {
     }
     Finish(*transfer, done, std::move(response));
   }
-  return done;
 }
 
 void CurlTransport::Wakeup() {

@@ -270,6 +270,58 @@ TEST(SyncEndToEnd, LargePushBodiesTravelGzipCompressed) {
   EXPECT_EQ(view.documents.at({"docs", "d199"}).state.value.at("title"), "note 199");
 }
 
+// Watches `client` for a remote change of docs/`key`; create it before
+// causing the change, so a fast delivery cannot slip past.
+class RemoteChangeWatch {
+ public:
+  RemoteChangeWatch(Client& client, std::string key) : client_(client) {
+    id_ = client.AddEventListener([this, key = std::move(key)](const Event& event) {
+      auto* changed = std::get_if<DocumentsChangedEvent>(&event);
+      if (!changed || !changed->remote) return;
+      for (const DocumentId& document : changed->documents) {
+        if (document.key == key && !seen_.exchange(true)) arrived_.set_value();
+      }
+    });
+  }
+  ~RemoteChangeWatch() { client_.RemoveListener(id_); }
+  bool Wait(std::chrono::milliseconds timeout) {
+    return future_.wait_for(timeout) == std::future_status::ready;
+  }
+
+ private:
+  Client& client_;
+  Client::ListenerId id_ = 0;
+  std::atomic<bool> seen_{false};
+  std::promise<void> arrived_;
+  std::future<void> future_ = arrived_.get_future();
+};
+
+TEST(SyncEndToEnd, LiveUpdatesBringAnotherClientsWriteWithoutAnySyncCall) {
+  ServerProcess server;
+  TempDir dir;
+  auto a = OpenClient(TestClientOptions(server.endpoint(), dir.File("a.db")));
+  ClientOptions listening = TestClientOptions(server.endpoint(), dir.File("b.db"));
+  listening.live_updates = true;  // no interval, no local writes: only the stream can wake it
+  listening.live_retry_max_ms = 300;
+  auto b = OpenClient(std::move(listening));
+  for (int i = 0; i < 3; ++i) {
+    const std::string key = "live" + std::to_string(i);
+    RemoteChangeWatch watch(*b, key);
+    ASSERT_TRUE(a->Put("docs", key, i).ok());
+    ASSERT_TRUE(a->SyncNow().ok());
+    ASSERT_TRUE(watch.Wait(std::chrono::seconds(10))) << key;
+    EXPECT_EQ(*b->Get("docs", key), std::optional<Json>(i));
+  }
+
+  // The server goes away and comes back: the stream reconnects by itself.
+  server.Stop();
+  server.Start();
+  RemoteChangeWatch watch(*b, "after-restart");
+  ASSERT_TRUE(a->Put("docs", "after-restart", 1).ok());
+  ASSERT_TRUE(a->SyncNow().ok());
+  EXPECT_TRUE(watch.Wait(std::chrono::seconds(10)));
+}
+
 TEST(SyncEndToEnd, UnreachableServerIsReportedOfflineAndRetried) {
   TempDir dir;
   // Nothing listens on this port: connections are refused at once.

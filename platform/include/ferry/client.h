@@ -39,6 +39,12 @@ struct ClientOptions {
   // Push bodies larger than this are sent gzip-compressed (zlib, level 1;
   // ferry-server accepts Content-Encoding: gzip). 0 turns compression off.
   std::size_t gzip_above_bytes = 1024;
+  // Live updates: keep ferry-server's /v1/live Server-Sent Events stream open
+  // and sync as soon as it says another device changed something. When the
+  // stream is unavailable the client reconnects with backoff (up to
+  // live_retry_max_ms) and relies on engine.interval_ms, if set, meanwhile.
+  bool live_updates = true;
+  TimeMs live_retry_max_ms = 30'000;
   EngineOptions engine;  // random_seed 0: seeded from std::random_device
   SqliteStore::Options store;
   CurlTransport::Options transport;

@@ -6,7 +6,9 @@
 // Wakeup may be called from any thread.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ferry/engine.h"
@@ -19,7 +21,11 @@ struct TransportRequest {
   std::string url;
   std::vector<std::string> headers;  // "Name: value"
   std::string body;
-  TimeMs timeout_ms = 30'000;
+  TimeMs timeout_ms = 30'000;  // 0: no overall limit (streams)
+  // Streaming (Server-Sent Events): each body chunk is handed over as it
+  // arrives, on the thread calling Wait(), instead of being collected; the
+  // completion then has an empty body and comes when the stream ends.
+  std::function<void(std::string_view chunk)> on_chunk;
 };
 
 struct TransportCompletion {

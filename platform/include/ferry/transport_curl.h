@@ -39,6 +39,8 @@ class CurlTransport final : public Transport {
   struct Transfer;
   explicit CurlTransport(Options options, void* multi);
   void Finish(Transfer& transfer, std::vector<TransportCompletion>& done, HttpResponse response);
+  // Moves every transfer curl reports as done into `done`.
+  void CollectFinished(std::vector<TransportCompletion>& done);
 
   Options options_;
   void* multi_;  // CURLM*, kept opaque so this header needs no curl include
