@@ -57,6 +57,15 @@ export interface OpenOptions {
    */
   backgroundSync?: boolean;
   /**
+   * Keep ferry-server's live stream (/v1/live, Server-Sent Events read with
+   * fetch, which unlike EventSource can send the token) open and sync as soon
+   * as another device changes something (default: as `autoSync`, so a client
+   * that syncs only when told stays that way). When the stream is
+   * unavailable it reconnects with backoff; `intervalMs`, if set, keeps
+   * syncing meanwhile.
+   */
+  liveUpdates?: boolean;
+  /**
    * How conflicts are resolved when the server refuses a write because the
    * document changed meanwhile (docs/PROTOCOL.md): a default strategy and
    * per-collection ones (server wins unless said otherwise). With "custom",
@@ -457,6 +466,7 @@ export class FerryClient extends EventTarget {
       throw error;
     }
     this.followNetwork();
+    if (options.liveUpdates ?? options.autoSync ?? true) void this.runLiveStream();
   }
 
   // ---- sharing between contexts
@@ -768,6 +778,10 @@ export class FerryClient extends EventTarget {
       this.releaseLock();  // withdraws the queued request for ownership
       return;
     }
+    // Network listeners and the live stream go first: nothing may reach the
+    // engine once it is closing.
+    for (const undo of this.detach) undo();
+    this.detach.length = 0;
     this.web.close();
     for (const controller of this.inflight.values()) controller.abort();
     this.inflight.clear();
@@ -953,6 +967,53 @@ export class FerryClient extends EventTarget {
       for (const waiter of waiters) waiter.reject(failure);
     } finally {
       this.persisting = false;
+    }
+  }
+
+  /**
+   * The live stream, for as long as this context owns the store: "hello" on
+   * connect (catch up on what was missed) and "poke" on changes trigger a
+   * sync. Reconnects with jittered backoff, at most every 30 s.
+   */
+  private async runLiveStream(): Promise<void> {
+    const controller = new AbortController();
+    this.detach.push(() => controller.abort());
+    let failures = 0;
+    while (!this.closed) {
+      const online = (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine !== false;
+      if (online) {
+        try {
+          const token = this.options.getToken ? await this.options.getToken({ refresh: failures > 0 }) : '';
+          const headers: Record<string, string> = { Accept: 'text/event-stream', 'Ferry-Protocol': '1' };
+          if (token) headers.Authorization = `Bearer ${token}`;
+          const response = await fetch(this.options.endpoint.replace(/\/+$/, '') + '/v1/live', { headers, signal: controller.signal });
+          if (response.ok && response.body) {
+            const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+            let buffered = '';
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done || this.closed) break;
+              buffered += value;
+              let newline: number;
+              while ((newline = buffered.indexOf('\n')) >= 0) {
+                const line = buffered.slice(0, newline).replace(/\r$/, '');
+                buffered = buffered.slice(newline + 1);
+                if (line === 'event: hello') failures = 0;
+                if ((line === 'event: hello' || line === 'event: poke') && !this.closed) this.web.trigger('poke');
+              }
+              if (buffered.length > 65536) buffered = '';  // not an event stream
+            }
+          } else {
+            await response.body?.cancel();
+          }
+        } catch {
+          // aborted (closed) or unreachable: retried below
+        }
+      }
+      if (this.closed) return;
+      ++failures;
+      const cap = Math.min(30_000, 500 * 2 ** Math.min(failures, 16));
+      await new Promise((resolve) => setTimeout(resolve, cap / 2 + Math.random() * (cap / 2)));
     }
   }
 

@@ -82,6 +82,32 @@ export function installFerrySync(options: ServiceWorkerSyncOptions): FerryServic
   };
   const tag = backgroundSyncTag(options.name);
 
+  // A service worker's own fetches bypass its fetch handler, so the module
+  // must be at hand when the network is not: it is cached when the worker
+  // installs and loaded from that cache.
+  const wasmUrl = new URL('./ferry_wasm.wasm', import.meta.url).href;
+  const moduleCache = 'ferry-sync-module';
+  const caches = (globalThis as unknown as { caches?: CacheStorage }).caches;
+  async function cachedModule(): Promise<ArrayBuffer | undefined> {
+    try {
+      const cached = await caches?.match(wasmUrl, { cacheName: moduleCache });
+      return cached ? await cached.arrayBuffer() : undefined;
+    } catch {
+      return undefined;  // no Cache Storage: the loader fetches the module
+    }
+  }
+  scope.addEventListener('install', (event) => {
+    (event as ExtendableEvent).waitUntil(
+      (async () => {
+        try {
+          await (await caches?.open(moduleCache))?.add(wasmUrl);
+        } catch {
+          // offline at install: the loader fetches the module when it can
+        }
+      })(),
+    );
+  });
+
   // One FerryClient while any sync request is active: requests that overlap
   // share it, and the last one to finish closes it, which releases the store
   // to whichever tab opens it next.
@@ -91,16 +117,20 @@ export function installFerrySync(options: ServiceWorkerSyncOptions): FerryServic
   async function sync(trigger: string): Promise<BackgroundSyncOutcome> {
     ++users;
     if (!session) {
-      session = FerryClient.open({
-        name: options.name,
-        endpoint: options.endpoint,
-        getToken: options.getToken,
-        requestTimeoutMs: options.requestTimeoutMs,
-        gzipAboveBytes: options.gzipAboveBytes,
-        storage: 'indexeddb',
-        autoSync: false,  // this context syncs on the events above, not after writes
-        backgroundSync: false,  // the service worker is what the tag wakes up
-      });
+      // Assigned before any await, so overlapping requests share it.
+      session = (async () =>
+        FerryClient.open({
+          wasmBinary: await cachedModule(),
+          name: options.name,
+          endpoint: options.endpoint,
+          getToken: options.getToken,
+          requestTimeoutMs: options.requestTimeoutMs,
+          gzipAboveBytes: options.gzipAboveBytes,
+          storage: 'indexeddb',
+          autoSync: false,  // this context syncs on the events above, not after writes
+          backgroundSync: false,  // the service worker is what the tag wakes up
+          liveUpdates: false,  // it syncs on the events above and closes the store again
+        }))();
     }
     const opened = session;
     try {

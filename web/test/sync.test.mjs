@@ -25,6 +25,7 @@ function open(name, overrides = {}) {
     getToken: () => 'token-alice',
     directory: join(tempDir(), name),
     autoSync: false,
+    liveUpdates: false,  // tests decide when to sync, unless one turns this on
     ...overrides,
   });
 }
@@ -225,4 +226,18 @@ test('conflicts: merge combines both sides, a custom resolver decides, bad strat
 
   await assert.rejects(open('conflict-bad', { conflicts: { default: 'newestWins' } }), (error) => error instanceof FerryError && error.code === 'invalid_argument');
   await assert.rejects(open('conflict-bad2', { conflicts: { resolve: 5 } }), TypeError);
+});
+
+test('live updates: a client that never syncs by itself sees another client\'s write', async () => {
+  const writer = await open('live-writer');
+  const reader = await open('live-reader', { liveUpdates: true });
+  for (let i = 0; i < 3; ++i) {
+    const seen = waitForEvent(reader, 'change', (detail) => detail.remote && detail.documents.some((d) => d.key === `l${i}`), 10000);
+    await writer.put('live', `l${i}`, { i });
+    await writer.syncNow();
+    await seen;
+    assert.deepEqual(await reader.get('live', `l${i}`), { i });
+  }
+  await writer.close();
+  await reader.close();
 });
