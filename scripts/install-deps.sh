@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  clang clang-format
+  clang clang-format clang-tidy libclang-rt-14-dev
   googletest libgtest-dev
   nlohmann-json3-dev rapidjson-dev
   libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libcpp-httplib-dev libssl-dev libbrotli-dev

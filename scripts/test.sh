@@ -4,6 +4,9 @@
 #
 #   native-debug    all GoogleTest suites (simulation with a short seed run)
 #   native-release  all suites again, simulation with FERRY_SIM_SEEDS (default 1000)
+#   native-asan     all suites under AddressSanitizer + UndefinedBehaviorSanitizer (clang)
+#   native-tsan     all suites under ThreadSanitizer (the owner thread, listeners,
+#                   curl completions, ferry-server's request threads)
 #   wasm-release    the core and its unit tests built with Emscripten, run in Node
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +26,15 @@ step "native release build and tests (simulation: ${FERRY_SIM_SEEDS:-1000} seeds
 cmake --preset native-release -DFERRY_BUILD_TESTS=ON >/dev/null
 cmake --build --preset native-release -j "$jobs"
 FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS:-1000} ctest --preset native-release -j "$jobs"
+
+# A sanitizer report fails the test that caused it (ASan/UBSan stop at the
+# first finding, TSan exits non-zero), so the suites double as the checks.
+for sanitizer in asan tsan; do
+  step "native $sanitizer build and tests (clang)"
+  cmake --preset native-$sanitizer -DFERRY_BUILD_TESTS=ON >/dev/null
+  cmake --build --preset native-$sanitizer -j "$jobs"
+  FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS_SANITIZERS:-50} ctest --preset native-$sanitizer -j "$jobs"
+done
 
 step "WebAssembly build of the core and its tests under Node"
 cmake --preset wasm-release -DFERRY_BUILD_TESTS=ON >/dev/null
