@@ -1,7 +1,9 @@
 // End to end over loopback: real ferry-server processes, real libcurl
 // clients with SQLite stores, and a fault-injecting proxy between them.
 #include <atomic>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -322,6 +324,65 @@ TEST(SyncEndToEnd, LiveUpdatesBringAnotherClientsWriteWithoutAnySyncCall) {
   EXPECT_TRUE(watch.Wait(std::chrono::seconds(10)));
 }
 
+// Every byte of a file, for searching.
+std::string FileBytes(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
+
+TEST(SyncEndToEnd, TokensNeverAppearInLogsStoredFilesErrorsOrEvents) {
+  const std::string good = "secret-token-4242", bad = "secret-wrong-777";
+  ServerProcess server(good + " alice\n");
+  TempDir dir;
+  ClientOptions options = TestClientOptions(server.endpoint(), dir.File("a.db"), good);
+  std::atomic<bool> use_bad{false};
+  options.token_provider = [&](bool) { return use_bad ? bad : good; };
+  std::vector<std::string> seen;  // log lines and every event's text
+  std::mutex seen_mutex;
+  options.log = [&](LogLevel, const std::string& line) {
+    std::lock_guard lock(seen_mutex);
+    seen.push_back(line);
+  };
+  auto client = OpenClient(std::move(options));
+  client->AddEventListener([&](const Event& event) {
+    std::string text;
+    if (auto* failed = std::get_if<SyncFailedEvent>(&event)) text = failed->run.error;
+    if (auto* status = std::get_if<StatusChangedEvent>(&event)) text = status->status.last_error;
+    if (auto* completed = std::get_if<SyncCompletedEvent>(&event)) text = completed->run.error;
+    std::lock_guard lock(seen_mutex);
+    seen.push_back(text);
+  });
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(client->Put("docs", "d" + std::to_string(i), Json{{"i", i}}).ok());
+  ASSERT_EQ(client->SyncNow()->outcome, RunOutcome::kCompleted);
+  use_bad = true;  // refused twice: an auth error with a message
+  ASSERT_TRUE(client->Put("docs", "later", 1).ok());
+  auto refused = client->SyncNow();
+  ASSERT_EQ(refused->outcome, RunOutcome::kFailed);
+  seen.push_back(refused->error);
+  seen.push_back(client->status().last_error);
+  auto history = client->History(10);
+  ASSERT_TRUE(history.ok());
+  for (const SyncRunRecord& run : *history)
+    seen.push_back(run.error);
+  client.reset();  // closes the store: everything it persisted is on disk
+
+  std::lock_guard lock(seen_mutex);
+  ASSERT_GT(seen.size(), 5u);
+  for (const std::string& text : seen) {
+    EXPECT_EQ(text.find(good), std::string::npos) << text;
+    EXPECT_EQ(text.find(bad), std::string::npos) << text;
+  }
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    const std::string bytes = FileBytes(entry.path());
+    EXPECT_EQ(bytes.find(good), std::string::npos) << entry.path();
+    EXPECT_EQ(bytes.find(bad), std::string::npos) << entry.path();
+    ++files;
+  }
+  EXPECT_GT(files, 0);
+}
+
 TEST(SyncEndToEnd, UnreachableServerIsReportedOfflineAndRetried) {
   TempDir dir;
   // Nothing listens on this port: connections are refused at once.
@@ -481,31 +542,6 @@ TEST(Client, InvalidArgumentsAreErrorsNotCrashes) {
   EXPECT_EQ(client->Put("c", "k", Json()).code(), ErrorCode::kInvalidArgument);
   EXPECT_FALSE(Client::Open(TestClientOptions("", dir.File("b.db"))).ok());
   EXPECT_FALSE(Client::Open(TestClientOptions(server.endpoint(), "/nonexistent/dir/x.db")).ok());
-}
-
-TEST(Client, TokensNeverAppearInLogsOrStoredFiles) {
-  ServerProcess server("very-secret-token-123 alice\n");
-  TempDir dir;
-  ClientOptions options =
-      TestClientOptions(server.endpoint(), dir.File("a.db"), "very-secret-token-123");
-  std::mutex mutex;
-  std::string logs;
-  options.log = [&](LogLevel, const std::string& line) {
-    std::lock_guard lock(mutex);
-    logs += line + "\n";
-  };
-  {
-    auto client = OpenClient(options);
-    ASSERT_TRUE(client->Put("docs", "a", 1).ok());
-    SyncUntilComplete(*client);
-  }
-  EXPECT_FALSE(logs.empty());
-  EXPECT_EQ(logs.find("very-secret-token-123"), std::string::npos);
-  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
-    std::ifstream file(entry.path(), std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-    EXPECT_EQ(bytes.find("very-secret-token-123"), std::string::npos) << entry.path();
-  }
 }
 
 }  // namespace
