@@ -7,6 +7,7 @@
 #   native-asan     all suites under AddressSanitizer + UndefinedBehaviorSanitizer (clang)
 #   native-tsan     all suites under ThreadSanitizer (the owner thread, listeners,
 #                   curl completions, ferry-server's request threads)
+#   clang-tidy      core/ and platform/ against .clang-tidy, zero findings
 #   wasm-release    the core and its unit tests built with Emscripten, run in Node
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,9 @@ for sanitizer in asan tsan; do
   cmake --build --preset native-$sanitizer -j "$jobs"
   FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS_SANITIZERS:-50} ctest --preset native-$sanitizer -j "$jobs"
 done
+
+step "clang-tidy over core/ and platform/ (zero findings)"
+scripts/clang-tidy.sh build/native-asan
 
 step "WebAssembly build of the core and its tests under Node"
 cmake --preset wasm-release -DFERRY_BUILD_TESTS=ON >/dev/null

@@ -198,7 +198,7 @@ std::optional<TimeMs> ParseRetryAfter(std::string_view value, TimeMs now) {
   if (value.empty()) return std::nullopt;
   if (auto seconds = keys::ParseDecimal(value)) {
     // Bounded so an absurd header cannot park the client for years.
-    constexpr uint64_t kMaxSeconds = 24 * 60 * 60;
+    constexpr uint64_t kMaxSeconds = uint64_t{24} * 60 * 60;
     return static_cast<TimeMs>(std::min(*seconds, kMaxSeconds)) * 1000;
   }
   // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".

@@ -47,7 +47,7 @@ Result<DocumentState> Replica::Parse(const StoredState& state) {
   return DocumentState{true, std::move(*value)};
 }
 
-Result<Replica::StoredState> Replica::ApplyStored(StoredState state, MutationOp op,
+Result<Replica::StoredState> Replica::ApplyStored(const StoredState& state, MutationOp op,
                                                   std::string value_json, const Json* value) {
   switch (op) {
     case MutationOp::kPut:
@@ -260,8 +260,8 @@ Result<Replica::LocalWrite> Replica::StageLocalWrite(Transaction& txn, Mutation 
   }
   // The view after this write is the previous view with this write applied,
   // whether or not it was coalesced: the combined mutation means the same.
-  FERRY_ASSIGN_OR_RETURN(updated.view, ApplyStored(std::move(updated.view), mutation.op,
-                                                   std::move(value_json), &mutation.value));
+  FERRY_ASSIGN_OR_RETURN(
+      updated.view, ApplyStored(updated.view, mutation.op, std::move(value_json), &mutation.value));
   updated.seqs.push_back(result.entry.mutation.seq);
   outbox_.StagePut(txn, result.entry, nullptr);
   StageOverlay(txn, mutation.document, updated);
@@ -269,7 +269,7 @@ Result<Replica::LocalWrite> Replica::StageLocalWrite(Transaction& txn, Mutation 
 }
 
 Result<bool> Replica::Recompute(Transaction& txn, const DocumentId& id,
-                                std::vector<uint64_t> seqs) {
+                                const std::vector<uint64_t>& seqs) {
   FERRY_ASSIGN_OR_RETURN(StoredState before, ReadStoredView(txn, id));
   FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
   Overlay overlay{copy.state, {}};
@@ -297,7 +297,7 @@ Status Replica::StageApplied(Transaction& txn, const OutboxEntry& entry, Version
     // Batches carry values as text only (Outbox::SelectBatch): no parsed value.
     FERRY_ASSIGN_OR_RETURN(
         copy.state,
-        ApplyStored(std::move(copy.state), m.op,
+        ApplyStored(copy.state, m.op,
                     entry.value_json.empty() ? DumpJson(m.value) : entry.value_json, nullptr));
     copy.version = version;
     StageCopy(txn, m.document, copy);
@@ -355,7 +355,7 @@ Result<bool> Replica::RecomputeWithout(Transaction& txn, const Mutation& leaving
   FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, leaving.document));
   std::vector<uint64_t> seqs = overlay ? overlay->seqs : std::vector<uint64_t>{};
   std::erase(seqs, leaving.seq);
-  return Recompute(txn, leaving.document, std::move(seqs));
+  return Recompute(txn, leaving.document, seqs);
 }
 
 Status Replica::StageDeadLetter(Transaction& txn, OutboxEntry entry, std::string error) {

@@ -353,7 +353,7 @@ Result<ServerDocument> ServerState::GetDocument(std::string_view user, const Doc
   Transaction txn(store_);
   FERRY_ASSIGN_OR_RETURN(auto record,
                          ReadRecord(txn, UserPrefix(user) + "d/" + keys::DocumentSuffix(id)));
-  return ToServerDocument(id, std::move(record));
+  return ToServerDocument(id, record);
 }
 
 Result<uint64_t> ServerState::LastSeq(std::string_view user, std::string_view client_id) {

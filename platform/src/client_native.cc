@@ -193,7 +193,7 @@ class Client::Runtime {
       if (line == "event: hello") live_connected_ = true;
       live_buffer_.erase(0, newline + 1);
     }
-    if (live_buffer_.size() > 64 * 1024) live_buffer_.clear();  // not an event stream
+    if (live_buffer_.size() > std::size_t{64} * 1024) live_buffer_.clear();  // not an event stream
   }
 
   void LiveStreamEnded(const HttpResponse& response) {

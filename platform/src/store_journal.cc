@@ -9,6 +9,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 #include <vector>
 
 namespace ferry {
@@ -23,7 +24,7 @@ constexpr uint32_t kMaxPayloadBytes = 1u << 30;
 constexpr char kBatchRecord = 'B';
 constexpr char kSnapshotBegin = 'S';
 constexpr char kSnapshotEnd = 'E';
-constexpr std::size_t kSnapshotChunkBytes = 64 * 1024;
+constexpr std::size_t kSnapshotChunkBytes = std::size_t{64} * 1024;
 
 void PutU32(std::string& out, uint32_t value) {
   for (int i = 0; i < 4; ++i)
@@ -109,7 +110,8 @@ std::optional<WriteBatch> DecodeBatch(std::string_view payload) {
 }
 
 Status IoError(const std::string& what) {
-  return Status(ErrorCode::kIo, what + ": " + std::strerror(errno));
+  // std::strerror may share a buffer between threads; the error category does not.
+  return Status(ErrorCode::kIo, what + ": " + std::generic_category().message(errno));
 }
 
 Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
@@ -128,7 +130,7 @@ Result<std::string> ReadFile(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
   if (fd < 0) return IoError("opening " + path);
   std::string contents;
-  std::array<char, 64 * 1024> buffer;
+  std::array<char, std::size_t{64} * 1024> buffer;
   while (true) {
     const ssize_t got = ::read(fd, buffer.data(), buffer.size());
     if (got < 0) {
@@ -189,7 +191,8 @@ Status JournalStore::Recover() {
   // Which segments exist.
   std::vector<uint64_t> numbers;
   if (DIR* dir = ::opendir(directory_.c_str())) {
-    while (dirent* entry = ::readdir(dir)) {
+    // readdir is only unsafe when threads share one DIR; this one is local.
+    while (dirent* entry = ::readdir(dir)) {  // NOLINT(concurrency-mt-unsafe)
       unsigned long long number = 0;
       char tail = 0;
       if (std::sscanf(entry->d_name, "seg-%8llu.f%c", &number, &tail) == 2 && tail == 'j' &&
@@ -236,7 +239,9 @@ Status JournalStore::Recover() {
     FERRY_ASSIGN_OR_RETURN(std::string contents, ReadFile(path));
     const bool newest = number == numbers.back();
     const auto corrupt = [&](const std::string& why) {
-      return Status(ErrorCode::kCorruption, path + ": " + why);
+      std::string message = path;
+      message.append(": ").append(why);
+      return Status(ErrorCode::kCorruption, std::move(message));
     };
     if (contents.size() < kSegmentHeaderBytes) {
       if (!newest) return corrupt("segment header is cut short");

@@ -192,7 +192,7 @@ struct EngineOptions {
   // [0, min(backoff_max_ms, backoff_base_ms * 2^(n-1))] ("full jitter"), and
   // never less than a server's Retry-After.
   TimeMs backoff_base_ms = 1'000;
-  TimeMs backoff_max_ms = 5 * 60'000;
+  TimeMs backoff_max_ms = TimeMs{5} * 60'000;
   bool sync_on_local_write = true;
   TimeMs local_write_debounce_ms = 50;
   std::optional<TimeMs> interval_ms;  // background sync interval; none by default

@@ -39,7 +39,7 @@ class HybridLogicalClock {
   struct Options {
     // A remote stamp further ahead of our physical clock than this is refused
     // rather than dragging our clock into the future.
-    int64_t max_forward_drift_ms = 24 * 60 * 60 * 1000;
+    int64_t max_forward_drift_ms = int64_t{24} * 60 * 60 * 1000;
   };
 
   HybridLogicalClock(std::string node, Options options);

@@ -109,7 +109,7 @@ class Replica {
   // `op` applied to a stored state: a put keeps its text as it is, a delete
   // empties the state, a patch is parsed (`value`, or from `value_json` when
   // null), merged and serialized.
-  [[nodiscard]] static Result<StoredState> ApplyStored(StoredState state, MutationOp op,
+  [[nodiscard]] static Result<StoredState> ApplyStored(const StoredState& state, MutationOp op,
                                                        std::string value_json, const Json* value);
   [[nodiscard]] Result<Copy> ReadCopy(Transaction& txn, const DocumentId& id);
   [[nodiscard]] Result<std::optional<Overlay>> ReadOverlay(Transaction& txn, const DocumentId& id);
@@ -121,7 +121,7 @@ class Replica {
   // Recompute without `leaving`, which is leaving the document's pending list.
   [[nodiscard]] Result<bool> RecomputeWithout(Transaction& txn, const Mutation& leaving);
   [[nodiscard]] Result<bool> Recompute(Transaction& txn, const DocumentId& id,
-                                       std::vector<uint64_t> seqs);
+                                       const std::vector<uint64_t>& seqs);
 
   Store& store_;
   Outbox& outbox_;

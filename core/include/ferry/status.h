@@ -90,8 +90,10 @@ class [[nodiscard]] Result {
 
 #define FERRY_CONCAT_INNER(a, b) a##b
 #define FERRY_CONCAT(a, b) FERRY_CONCAT_INNER(a, b)
-#define FERRY_ASSIGN_OR_RETURN(lhs, expr)                  \
-  auto FERRY_CONCAT(ferry_result_, __LINE__) = (expr);     \
-  if (!FERRY_CONCAT(ferry_result_, __LINE__).ok())         \
-    return FERRY_CONCAT(ferry_result_, __LINE__).status(); \
+#define FERRY_ASSIGN_OR_RETURN(lhs, expr)                                   \
+  auto FERRY_CONCAT(ferry_result_, __LINE__) = (expr);                      \
+  if (!FERRY_CONCAT(ferry_result_, __LINE__).ok())                          \
+    return FERRY_CONCAT(ferry_result_, __LINE__).status();                  \
+  /* lhs may be a declaration ("auto x"), so it cannot be parenthesized. */ \
+  /* NOLINTNEXTLINE(bugprone-macro-parentheses) */                          \
   lhs = std::move(FERRY_CONCAT(ferry_result_, __LINE__)).value()

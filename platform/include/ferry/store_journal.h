@@ -42,9 +42,9 @@ namespace ferry {
 class JournalStore final : public Store {
  public:
   struct Options {
-    std::size_t segment_bytes = 128 * 1024;       // roll to a new segment above this
-    double garbage_ratio = 2.0;                   // compact when total > ratio * live...
-    std::size_t compaction_min_bytes = 1u << 20;  // ...and the journal is at least this big
+    std::size_t segment_bytes = std::size_t{128} * 1024;  // roll to a new segment above this
+    double garbage_ratio = 2.0;                           // compact when total > ratio * live...
+    std::size_t compaction_min_bytes = 1u << 20;          // ...and the journal is at least this big
     bool sync_on_commit = false;
   };
 
