@@ -271,9 +271,13 @@ int Run(const Settings& settings) {
     live.Stop();
     http.stop();
   });
-  stopper.detach();
   http.listen_after_bind();
   live.Stop();
+  // The stopper must be done before `live` and `http` go away (it may still be
+  // inside live.Stop() after a signal; found by ThreadSanitizer). If listening
+  // ended for another reason it still waits for a signal: send it one.
+  pthread_kill(stopper.native_handle(), SIGTERM);
+  stopper.join();
   return 0;
 }
 

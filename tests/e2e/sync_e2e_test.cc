@@ -359,15 +359,15 @@ TEST(SyncEndToEnd, TokensNeverAppearInLogsStoredFilesErrorsOrEvents) {
   ASSERT_TRUE(client->Put("docs", "later", 1).ok());
   auto refused = client->SyncNow();
   ASSERT_EQ(refused->outcome, RunOutcome::kFailed);
-  seen.push_back(refused->error);
-  seen.push_back(client->status().last_error);
   auto history = client->History(10);
   ASSERT_TRUE(history.ok());
+  const std::string last_error = client->status().last_error;
+  client.reset();  // closes the store (everything it persisted is on disk), stops listeners
+  std::lock_guard lock(seen_mutex);
+  seen.push_back(refused->error);
+  seen.push_back(last_error);
   for (const SyncRunRecord& run : *history)
     seen.push_back(run.error);
-  client.reset();  // closes the store: everything it persisted is on disk
-
-  std::lock_guard lock(seen_mutex);
   ASSERT_GT(seen.size(), 5u);
   for (const std::string& text : seen) {
     EXPECT_EQ(text.find(good), std::string::npos) << text;

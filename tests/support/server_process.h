@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "support/temp_dir.h"
 
 #ifndef FERRY_SERVER_BINARY
@@ -90,6 +92,12 @@ class ServerProcess {
     int status = 0;
     waitpid(pid_, &status, 0);
     pid_ = -1;
+    // A clean stop exits 0; anything else is a crash or a sanitizer report
+    // from the server (ThreadSanitizer exits 66), which must fail the test.
+    if (signal == SIGTERM && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+      ADD_FAILURE() << "ferry-server did not stop cleanly (status " << status
+                    << "; a sanitizer report would be in the test output)";
+    }
   }
 
   TempDir directory_;
