@@ -307,15 +307,8 @@ Status Replica::StageApplied(Transaction& txn, const OutboxEntry& entry, Version
 
 Status Replica::StageRemoved(Transaction& txn, const OutboxEntry& entry,
                              const std::optional<ServerDocument>& server_document) {
-  const DocumentId& id = entry.mutation.document;
   if (server_document) {
-    FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
-    if (server_document->version > copy.version) {
-      const DocumentState& state = server_document->state;
-      StageCopy(txn, id,
-                {server_document->version,
-                 {state.exists, state.exists ? DumpJson(state.value) : std::string()}});
-    }
+    FERRY_RETURN_IF_ERROR(StageServerCopyIfNewer(txn, *server_document));
   }
   outbox_.StageRemove(txn, entry);
   return RecomputeWithout(txn, entry.mutation).status();
@@ -335,13 +328,7 @@ Result<std::vector<OutboxEntry>> Replica::ReadPending(Transaction& txn, const Do
 Status Replica::StageResolution(Transaction& txn, const ServerDocument& server_document,
                                 std::optional<Mutation> resolution) {
   const DocumentId& id = server_document.document;
-  FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
-  if (server_document.version > copy.version) {
-    const DocumentState& state = server_document.state;
-    StageCopy(txn, id,
-              {server_document.version,
-               {state.exists, state.exists ? DumpJson(state.value) : std::string()}});
-  }
+  FERRY_RETURN_IF_ERROR(StageServerCopyIfNewer(txn, server_document));
   FERRY_ASSIGN_OR_RETURN(std::vector<OutboxEntry> pending, ReadPending(txn, id));
   for (const OutboxEntry& entry : pending)
     outbox_.StageRemove(txn, entry);
@@ -349,6 +336,18 @@ Status Replica::StageResolution(Transaction& txn, const ServerDocument& server_d
   if (!resolution) return Status::Ok();
   return StageLocalWrite(txn, std::move(*resolution), std::string(), /*allow_coalescing=*/false)
       .status();
+}
+
+Status Replica::StageServerCopyIfNewer(Transaction& txn, const ServerDocument& server_document) {
+  const DocumentId& id = server_document.document;
+  FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
+  if (server_document.version > copy.version) {
+    const DocumentState& state = server_document.state;
+    StageCopy(txn, id,
+              {server_document.version,
+               {state.exists, state.exists ? DumpJson(state.value) : std::string()}});
+  }
+  return Status::Ok();
 }
 
 Result<bool> Replica::RecomputeWithout(Transaction& txn, const Mutation& leaving) {

@@ -116,6 +116,9 @@ class Replica {
   [[nodiscard]] Result<StoredState> ReadStoredView(Transaction& txn, const DocumentId& id);
   void StageOverlay(Transaction& txn, const DocumentId& id, const std::optional<Overlay>& overlay);
   void StageCopy(Transaction& txn, const DocumentId& id, const Copy& copy);
+  // Moves the server copy to `server_document` unless the copy is as new or newer.
+  [[nodiscard]] Status StageServerCopyIfNewer(Transaction& txn,
+                                              const ServerDocument& server_document);
   // Rebuilds the overlay from the server copy plus the pending seqs; drops it
   // when none remain. Returns whether the local view changed.
   // Recompute without `leaving`, which is leaving the document's pending list.
