@@ -233,6 +233,7 @@ Status JournalStore::Recover() {
   // the snapshot's end marker proves the snapshot complete.
   std::optional<std::pair<MemoryStore, std::size_t>> before_snapshot;
   std::optional<uint64_t> snapshot_segment, complete_snapshot;
+  std::optional<uint64_t> orphan_end;  // see kSnapshotEnd below
   std::size_t journal_bytes = 0;
   for (uint64_t number : numbers) {
     const std::string path = SegmentPath(number);
@@ -315,7 +316,19 @@ Status JournalStore::Recover() {
           snapshot_segment = number;
           break;
         case kSnapshotEnd:
-          if (!before_snapshot) return corrupt("snapshot end without a beginning");
+          if (!before_snapshot) {
+            // The tail of an older snapshot whose first segments are gone:
+            // segments made obsolete by a newer snapshot are deleted oldest
+            // first, and a crash can cut that short. Legal only at the front
+            // of a journal whose start was deleted, before any snapshot
+            // begins, and only if a newer complete snapshot follows (checked
+            // after the replay); that snapshot replaces what was replayed.
+            if (snapshot_segment || orphan_end || numbers.front() == 1) {
+              return corrupt("snapshot end without a beginning");
+            }
+            orphan_end = number;
+            break;
+          }
           before_snapshot.reset();
           complete_snapshot = snapshot_segment;
           break;
@@ -326,16 +339,24 @@ Status JournalStore::Recover() {
     journal_bytes += contents.size();
   }
 
+  if (orphan_end && !complete_snapshot) {
+    return Status(ErrorCode::kCorruption, SegmentPath(*orphan_end) +
+                                              ": snapshot end without a beginning, and no "
+                                              "complete snapshot after it");
+  }
   uint64_t append_to = numbers.back();
   if (before_snapshot) {
     // A compaction was cut short: its partial snapshot is dropped and the
-    // journal before it stays in charge.
+    // journal before it stays in charge. HEAD moves back first and the
+    // segments go newest first, so a crash in between leaves a contiguous
+    // journal that still holds the partial snapshot's start, and this runs again.
     memory_ = std::move(before_snapshot->first);
     statistics_.live_bytes = before_snapshot->second;
-    for (uint64_t number = *snapshot_segment; number <= numbers.back(); ++number) {
+    append_to = *snapshot_segment - 1;
+    FERRY_RETURN_IF_ERROR(WriteHead(append_to));
+    for (uint64_t number = numbers.back(); number >= *snapshot_segment; --number) {
       ::unlink(SegmentPath(number).c_str());
     }
-    append_to = *snapshot_segment - 1;
   }
   first_segment_ = complete_snapshot ? *complete_snapshot : numbers.front();
   // Segments before a complete snapshot are obsolete (their removal may have
@@ -351,6 +372,23 @@ Status JournalStore::Recover() {
   statistics_.journal_bytes = journal_bytes;
   if (append_to < first_segment_) return OpenSegmentForAppend(first_segment_);
   return OpenSegmentForAppend(append_to);
+}
+
+// HEAD names the newest segment the journal should have; it moves forward
+// with every new segment (and back only when recovery drops a partial
+// snapshot). Written to a temporary name and renamed, so it is never seen
+// half-written.
+Status JournalStore::WriteHead(uint64_t number) {
+  const std::string temporary = directory_ + "/HEAD.tmp";
+  const int head = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (head < 0) return IoError("writing " + temporary);
+  Status written = WriteAll(head, std::to_string(number) + "\n", temporary);
+  ::close(head);
+  FERRY_RETURN_IF_ERROR(written);
+  if (::rename(temporary.c_str(), (directory_ + "/HEAD").c_str()) != 0) {
+    return IoError("updating HEAD in " + directory_);
+  }
+  return Status::Ok();
 }
 
 Status JournalStore::OpenSegmentForAppend(uint64_t number) {
@@ -370,17 +408,7 @@ Status JournalStore::OpenSegmentForAppend(uint64_t number) {
     FERRY_RETURN_IF_ERROR(WriteAll(fd_, header, path));
     current_bytes_ = header.size();
     statistics_.journal_bytes += header.size();
-    // HEAD only moves forward; written to a temporary name and renamed so it
-    // is never seen half-written.
-    const std::string temporary = directory_ + "/HEAD.tmp";
-    const int head = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (head < 0) return IoError("writing " + temporary);
-    Status written = WriteAll(head, std::to_string(number) + "\n", temporary);
-    ::close(head);
-    FERRY_RETURN_IF_ERROR(written);
-    if (::rename(temporary.c_str(), (directory_ + "/HEAD").c_str()) != 0) {
-      return IoError("updating HEAD in " + directory_);
-    }
+    FERRY_RETURN_IF_ERROR(WriteHead(number));
   }
   statistics_.segments = current_segment_ - first_segment_ + 1;
   return Status::Ok();

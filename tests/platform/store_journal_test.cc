@@ -223,6 +223,19 @@ TEST(JournalStore, AWriteTouchesOnlyTheNewestSegment) {
   EXPECT_LE(after.size(), segments.size() + 1);
 }
 
+// Every entry of a store, for comparing whole stores.
+std::map<std::string, std::string> Contents(Store& store) {
+  std::map<std::string, std::string> entries;
+  EXPECT_TRUE(store
+                  .Scan("", "",
+                        [&](std::string_view key, std::string_view value) {
+                          entries[std::string(key)] = std::string(value);
+                          return true;
+                        })
+                  .ok());
+  return entries;
+}
+
 TEST(JournalStore, CompactionDropsGarbageAndKeepsEveryLiveEntry) {
   const std::string directory = FreshDirectory();
   std::map<std::string, std::string> expected;
@@ -251,15 +264,7 @@ TEST(JournalStore, CompactionDropsGarbageAndKeepsEveryLiveEntry) {
   EXPECT_LT(Segments(directory).size(), 12u);
   auto store = JournalStore::Open(directory, SmallSegments());
   ASSERT_TRUE(store.ok()) << store.status().ToString();
-  std::map<std::string, std::string> actual;
-  ASSERT_TRUE((*store)
-                  ->Scan("", "",
-                         [&](std::string_view key, std::string_view value) {
-                           actual[std::string(key)] = std::string(value);
-                           return true;
-                         })
-                  .ok());
-  EXPECT_EQ(actual, expected);
+  EXPECT_EQ(Contents(**store), expected);
 }
 
 // A compaction cut short: a new segment holds a snapshot beginning and a
@@ -305,6 +310,96 @@ TEST(JournalStore, CompactionCutShortLeavesTheOldJournalInCharge) {
   ASSERT_TRUE(k0.ok() && k0->has_value());
   EXPECT_NE(**k0, "snapshot value");
   EXPECT_FALSE(fs::exists(SegmentFile(directory, next)));
+}
+
+// Found by the journal crash loop (reliability_tests): a snapshot spanning
+// several segments, whose first segment was deleted by the next compaction's
+// cleanup before a crash stopped it. The rest of that old snapshot (ending in
+// its end marker) is obsolete, not corrupt.
+TEST(JournalStore, CleanupCutShortInsideAnOlderSnapshotIsRecovered) {
+  const std::string directory = FreshDirectory();
+  const std::string saved = FreshDirectory();
+  JournalStore::Options options = SmallSegments();
+  options.compaction_min_bytes = std::size_t{1} << 30;  // compactions only when asked
+  std::map<std::string, std::string> expected;
+  {
+    auto store = JournalStore::Open(directory, options);
+    ASSERT_TRUE(store.ok());
+    for (int i = 0; i < 400; ++i) {  // ~200 KB live: the snapshot spans 4+ segments
+      expected["k" + std::to_string(i)] = std::string(500, 'a') + std::to_string(i);
+      ASSERT_TRUE((*store)->Put("k" + std::to_string(i), expected["k" + std::to_string(i)]).ok());
+    }
+    ASSERT_TRUE((*store)->Compact().ok());
+    ASSERT_TRUE((*store)->Put("after-first", "1").ok());
+    expected["after-first"] = "1";
+    fs::copy(directory, saved);  // the first snapshot's segments, before the second compaction
+    ASSERT_TRUE((*store)->Compact().ok());
+    ASSERT_TRUE((*store)->Put("after-second", "2").ok());
+    expected["after-second"] = "2";
+  }
+  // Put back every segment of the first snapshot but its first one: the second
+  // compaction's cleanup had deleted only that one when the crash came.
+  const std::vector<fs::path> old_segments = Segments(saved);
+  ASSERT_GE(old_segments.size(), 3u);
+  for (std::size_t i = 1; i < old_segments.size(); ++i)
+    fs::copy_file(old_segments[i], fs::path(directory) / old_segments[i].filename());
+
+  for (int open = 0; open < 2; ++open) {  // recovery cleans up; the second open is plain
+    auto store = JournalStore::Open(directory, options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    EXPECT_EQ(Contents(**store), expected);
+  }
+  // Without a complete snapshot after it, an orphaned end is still corruption.
+  const std::vector<fs::path> now = Segments(directory);
+  for (const fs::path& segment : now)
+    fs::remove(segment);
+  for (std::size_t i = 1; i < old_segments.size(); ++i)
+    fs::copy_file(old_segments[i], fs::path(directory) / old_segments[i].filename(),
+                  fs::copy_options::overwrite_existing);
+  WriteAll(directory + "/HEAD", old_segments.back().filename().string().substr(4, 8) + "\n");
+  auto orphan = JournalStore::Open(directory, options);
+  ASSERT_FALSE(orphan.ok());
+  EXPECT_EQ(orphan.status().code(), ErrorCode::kCorruption);
+}
+
+// Also from the crash loop: dropping a partial snapshot at open must leave a
+// journal that opens again (HEAD moves back with it), even when that open
+// was itself cut short after removing only the newest of its segments.
+TEST(JournalStore, DroppedPartialSnapshotOpensAgainEvenIfTheDropWasCutShort) {
+  JournalStore::Options options = SmallSegments();
+  options.compaction_min_bytes = std::size_t{1} << 30;
+  for (const bool drop_cut_short : {false, true}) {
+    SCOPED_TRACE(drop_cut_short ? "the first drop was cut short" : "a plain drop");
+    const std::string directory = FreshDirectory();
+    const std::string saved = FreshDirectory();
+    {
+      auto store = JournalStore::Open(directory, options);
+      ASSERT_TRUE(store.ok());
+      for (int i = 0; i < 400; ++i)
+        ASSERT_TRUE((*store)->Put("k" + std::to_string(i), std::string(500, 'b')).ok());
+      fs::copy(directory, saved);
+      ASSERT_TRUE((*store)->Compact().ok());
+    }
+    // Cut the snapshot short: drop the segment holding its end marker, and
+    // put back every older segment the compaction's cleanup deleted.
+    fs::remove(Segments(directory).back());
+    const std::string newest = Segments(directory).back().filename().string().substr(4, 8);
+    WriteAll(directory + "/HEAD", std::to_string(std::stoi(newest)) + "\n");
+    for (const fs::path& old : Segments(saved))
+      fs::copy_file(old, fs::path(directory) / old.filename());
+    ASSERT_GE(Segments(directory).size(), Segments(saved).size() + 2);
+    if (drop_cut_short) {
+      // An open that died after moving HEAD back and deleting one segment.
+      fs::remove(Segments(directory).back());
+      WriteAll(directory + "/HEAD", std::to_string(Segments(saved).size()) + "\n");
+    }
+    for (int open = 0; open < 3; ++open) {  // no writes in between: HEAD must agree
+      auto store = JournalStore::Open(directory, options);
+      ASSERT_TRUE(store.ok()) << "open " << open << ": " << store.status().ToString();
+      EXPECT_EQ(CountKeys(**store), 400u);
+    }
+    EXPECT_EQ(Segments(directory).size(), Segments(saved).size());  // the snapshot's are gone
+  }
 }
 
 // Random damage to random places must end in a clean open or a clear error,

@@ -79,6 +79,7 @@ class JournalStore final : public Store {
   JournalStore(std::string directory, Options options);
   [[nodiscard]] Status Recover();
   [[nodiscard]] Status OpenSegmentForAppend(uint64_t number);
+  [[nodiscard]] Status WriteHead(uint64_t number);
   [[nodiscard]] Status AppendRecord(std::string_view payload);
   [[nodiscard]] Status MaybeCompact();
   void Apply(const WriteBatch& batch);
