@@ -618,9 +618,13 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, TimeMs now) {
         ++pushed;
         break;
       case PushResultStatus::kDuplicate:
-        // Applied by an earlier delivery whose answer was lost; the pull that
-        // follows brings the server's state of the document.
-        staged = replica_.StageRemoved(txn, entry, std::nullopt);
+        // Applied by an earlier delivery whose answer was lost. The document
+        // as the server holds it now takes the write's place, so a read
+        // before the next pull (or after a failed one) still sees the write.
+        // Found by the client crash loop in reliability_tests.
+        staged = replica_.StageRemoved(
+            txn, entry,
+            result.has_current ? std::optional<ServerDocument>(result.current) : std::nullopt);
         changed.push_back(entry.mutation.document);
         ++pushed;
         break;

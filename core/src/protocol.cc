@@ -272,6 +272,7 @@ std::string EncodePushResponse(const PushResponse& response) {
         item["error"] = result.error;
         break;
       case PushResultStatus::kDuplicate:
+        if (result.has_current) item["current"] = EncodeServerDocument(result.current);
         break;
     }
     results.push_back(std::move(item));
@@ -309,15 +310,17 @@ Result<PushResponse> DecodePushResponse(std::string_view body, const PushRequest
       if (result.version == 0 || result.previous_version >= result.version) {
         return Malformed(where, "an applied mutation needs previousVersion < version");
       }
-    } else if (status == "duplicate") {
-      result.status = PushResultStatus::kDuplicate;
-    } else if (status == "conflict") {
-      result.status = PushResultStatus::kConflict;
+    } else if (status == "duplicate" || status == "conflict") {
+      const bool conflict = status == "conflict";
+      result.status = conflict ? PushResultStatus::kConflict : PushResultStatus::kDuplicate;
       const Json* current = result_reader.Find("current");
-      if (current == nullptr) return Malformed(where, "a conflict needs \"current\"");
-      FERRY_ASSIGN_OR_RETURN(result.current, DecodeServerDocument(*current, where + ".current"));
-      if (result.current.document != sent.mutations[i].document) {
-        return Malformed(where, "conflict names a different document than the mutation");
+      if (current == nullptr && conflict) return Malformed(where, "a conflict needs \"current\"");
+      if (current != nullptr) {
+        FERRY_ASSIGN_OR_RETURN(result.current, DecodeServerDocument(*current, where + ".current"));
+        result.has_current = true;
+        if (result.current.document != sent.mutations[i].document) {
+          return Malformed(where, status + " names a different document than the mutation");
+        }
       }
     } else if (status == "rejected") {
       result.status = PushResultStatus::kRejected;

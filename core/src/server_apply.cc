@@ -163,13 +163,15 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
       result.status = PushResultStatus::kDuplicate;
       ++counted.mutations_duplicate;
       FERRY_ASSIGN_OR_RETURN(auto outcome, txn.Get(outcome_key(mutation.seq)));
-      if (outcome && *outcome == "c") {
-        // The document as it is now: the client resolves against the latest.
-        result.status = PushResultStatus::kConflict;
+      if (!outcome || *outcome == "c") {
+        // The document as it is now. A conflict resolves against it; for a
+        // duplicate it replaces the client's copy of its write.
+        if (outcome) result.status = PushResultStatus::kConflict;
         FERRY_ASSIGN_OR_RETURN(
             auto record, ReadRecord(txn, prefix + "d/" + keys::DocumentSuffix(mutation.document)));
         FERRY_ASSIGN_OR_RETURN(result.current, ToServerDocument(mutation.document, record));
-      } else if (outcome && outcome->starts_with("r ")) {
+        result.has_current = true;
+      } else if (outcome->starts_with("r ")) {
         result.status = PushResultStatus::kRejected;
         result.error = outcome->substr(2);
       }
@@ -195,6 +197,7 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
                          mutation.base_version <= current_version;
     if (mutation.base_version != current_version && !own_run) {
       result.status = PushResultStatus::kConflict;
+      result.has_current = true;
       FERRY_ASSIGN_OR_RETURN(result.current, ToServerDocument(mutation.document, record));
       ++counted.mutations_conflict;
       txn.Put(outcome_key(mutation.seq), "c");

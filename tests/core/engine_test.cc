@@ -156,6 +156,36 @@ TEST_F(EngineTest, PushWhoseAnswerIsLostIsAppliedOnceWhenRetried) {
   EXPECT_EQ(Get(*engine, "a"), (Json{{"n", 1}}));
 }
 
+// Found by the client crash loop (reliability_tests): a write answered
+// "duplicate" left the outbox, and until a pull succeeded local reads no
+// longer saw it. The duplicate answer now carries the server's document.
+TEST_F(EngineTest, DuplicateAnswerKeepsTheWriteVisibleWhenThePullThenFails) {
+  MemoryStore store;
+  auto engine = Open(store, 1);
+  InlineDriver driver(server_, "alice");
+  Put(*engine, "a", Json{{"n", 1}});
+  Put(*engine, "b", Json{{"n", 2}});
+  bool lose = true;
+  driver.fault = [&](const HttpRequest& request) -> std::optional<HttpResponse> {
+    if (request.method != "POST") {
+      return HttpResponse{503, "{}", "", ""};  // every pull fails
+    }
+    if (!lose) return std::nullopt;
+    lose = false;
+    driver.Server(request);
+    return HttpResponse{0, "", "", "connection reset"};
+  };
+  EXPECT_EQ(Sync(*engine, driver).outcome, RunOutcome::kFailed);
+  EXPECT_EQ(Sync(*engine, driver).outcome, RunOutcome::kFailed);  // pushed again, pull refused
+  EXPECT_EQ(engine->status().pending, 0u);
+  EXPECT_EQ(server_.statistics().mutations_duplicate, 2u);
+  EXPECT_EQ(Get(*engine, "a"), (Json{{"n", 1}}));
+  EXPECT_EQ(Get(*engine, "b"), (Json{{"n", 2}}));
+  auto scanned = engine->Scan("notes", "");
+  ASSERT_TRUE(scanned.ok());
+  EXPECT_EQ(scanned->size(), 2u);
+}
+
 TEST_F(EngineTest, BackoffGrowsAndHonoursRetryAfter) {
   MemoryStore store;
   EngineOptions options;

@@ -76,6 +76,27 @@ TEST(PushCodec, ResponseRoundTripsEveryResultKind) {
   EXPECT_EQ(decoded->results[2].error, "too big");
 }
 
+TEST(PushCodec, DuplicatesMayCarryTheDocumentAsItIsNow) {
+  const PushRequest request = SampleRequest();
+  const DocumentId& id = request.mutations[0].document;
+  PushResponse response;
+  PushResult with = MakeResult(1, PushResultStatus::kDuplicate);
+  with.current = Change(id.collection, id.key, 9, Json{{"title", "x"}});
+  with.has_current = true;
+  response.results = {with, MakeResult(2, PushResultStatus::kDuplicate),
+                      MakeResult(3, PushResultStatus::kDuplicate)};
+  auto decoded = DecodePushResponse(EncodePushResponse(response), request, {});
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_TRUE(decoded->results[0].has_current);
+  EXPECT_EQ(decoded->results[0].current.version, 9u);
+  EXPECT_FALSE(decoded->results[1].has_current);  // as older servers answer
+
+  response.results[0].current.document.key = "another";
+  auto wrong = DecodePushResponse(EncodePushResponse(response), request, {});
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("different document"), std::string::npos);
+}
+
 TEST(PushCodec, ResponseMustAnswerEverySentMutationInOrder) {
   const PushRequest request = SampleRequest();
   const char* bodies[] = {

@@ -54,8 +54,13 @@ struct PushResult {
   // mutation into its copy only when its copy has exactly this version;
   // otherwise its copy is stale and the pull that follows brings the result.
   Version previous_version = 0;
-  ServerDocument current;  // kConflict: the server's document as it stands
-  std::string error;       // kRejected: why, for the app and the dead-letter list
+  // kConflict, and kDuplicate when the server sends it: the server's document
+  // as it stands. For a duplicate it replaces the write the client drops, so
+  // the write stays visible locally before the next pull (an answer without
+  // it, from an older server, leaves that to the pull).
+  ServerDocument current;
+  bool has_current = false;
+  std::string error;  // kRejected: why, for the app and the dead-letter list
 };
 
 struct PushResponse {
