@@ -3,7 +3,6 @@
 // on restart. Stopped (SIGTERM, then SIGKILL) when the object dies.
 #pragma once
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/spawn.h"
 #include "support/temp_dir.h"
 
 #ifndef FERRY_SERVER_BINARY
@@ -38,37 +38,19 @@ class ServerProcess {
 
   // Starts the server (again, on the same port and database after a stop).
   void Start() {
-    int out[2];
-    if (pipe(out) != 0) std::abort();
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      close(out[0]);
-      close(out[1]);
-      std::vector<std::string> arguments = {
-          FERRY_SERVER_BINARY,          "--tokens", directory_.File("tokens.txt"), "--db",
-          directory_.File("server.db"), "--port",   std::to_string(port_)};
-      if (log_path_.empty()) {
-        arguments.push_back("--quiet");
-      } else {
-        const int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (log >= 0) dup2(log, STDERR_FILENO);
-      }
-      arguments.insert(arguments.end(), extra_arguments_.begin(), extra_arguments_.end());
-      std::vector<char*> argv;
-      for (auto& argument : arguments)
-        argv.push_back(argument.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(out[1]);
+    std::vector<std::string> arguments = {
+        FERRY_SERVER_BINARY,          "--tokens", directory_.File("tokens.txt"), "--db",
+        directory_.File("server.db"), "--port",   std::to_string(port_)};
+    if (log_path_.empty()) arguments.push_back("--quiet");
+    arguments.insert(arguments.end(), extra_arguments_.begin(), extra_arguments_.end());
+    const Spawned server = Spawn(std::move(arguments), log_path_);
+    pid_ = server.pid;
     // The first line names the port: "ferry-server listening on http://127.0.0.1:PORT".
     std::string line;
     char c = 0;
-    while (read(out[0], &c, 1) == 1 && c != '\n')
+    while (read(server.stdout_fd, &c, 1) == 1 && c != '\n')
       line += c;
-    close(out[0]);
+    close(server.stdout_fd);
     const std::size_t colon = line.rfind(':');
     if (line.find("listening") == std::string::npos || colon == std::string::npos) {
       std::fprintf(stderr, "ferry-server did not start: '%s'\n", line.c_str());
