@@ -8,6 +8,8 @@
 #   native-tsan     all suites under ThreadSanitizer (the owner thread, listeners,
 #                   curl completions, ferry-server's request threads)
 #   clang-tidy      core/ and platform/ against .clang-tidy, zero findings
+#   native-fuzz     libFuzzer targets: seed corpus and regressions once, then each
+#                   target for FERRY_FUZZ_SECONDS (default 30)
 #   wasm-release    the core and its unit tests built with Emscripten, run in Node
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +41,9 @@ done
 
 step "clang-tidy over core/ and platform/ (zero findings)"
 scripts/clang-tidy.sh build/native-asan
+
+step "fuzzing: protocol decoders, merge, server requests, journal recovery (${FERRY_FUZZ_SECONDS:-30} s each)"
+scripts/fuzz.sh
 
 step "WebAssembly build of the core and its tests under Node"
 cmake --preset wasm-release -DFERRY_BUILD_TESTS=ON >/dev/null

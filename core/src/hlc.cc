@@ -40,7 +40,18 @@ Result<HlcStamp> HlcStamp::Parse(std::string_view text) {
   auto [counter_ptr, counter_error] =
       std::from_chars(counter_begin, counter_end, stamp.counter, 16);
   if (counter_error != std::errc() || counter_ptr != counter_end) return bad();
-  stamp.node = std::string(text.substr(kWallDigits + kCounterDigits + 2));
+  // The node is a client id, so it follows the client id rule (1 to 64 of
+  // [A-Za-z0-9_-]): stamps are written into JSON and server records without
+  // escaping. Found by fuzz_protocol: a tab inside a stamp decoded, then
+  // re-encoded to invalid JSON.
+  const std::string_view node = text.substr(kWallDigits + kCounterDigits + 2);
+  if (node.empty() || node.size() > 64) return bad();
+  for (const char c : node) {
+    const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '_' || c == '-';
+    if (!allowed) return bad();
+  }
+  stamp.node = std::string(node);
   return stamp;
 }
 

@@ -69,7 +69,10 @@ TEST(HlcStamp, RoundTripsThroughText) {
 
 TEST(HlcStamp, ParseRejectsMalformedText) {
   for (std::string_view text : {"", "nonsense", "0000000000001000-00000x-a",
-                                "000000000000100-000000-a", "-000000000001000-000000-a"}) {
+                                "000000000000100-000000-a", "-000000000001000-000000-a",
+                                // the node is a client id: no empty, control or quote characters
+                                "0000000000001000-000000-", "0000000000001000-000000-a\tb",
+                                "0000000000001000-000000-a\"b", "0000000000001000-000000-a b"}) {
     EXPECT_FALSE(HlcStamp::Parse(text).ok()) << text;
   }
 }
