@@ -3,10 +3,11 @@
 // (ferry/server_apply.h) for the semantics in docs/PROTOCOL.md.
 //
 //   ferry-server --tokens tokens.txt [--db ferry-server.db] [--host 127.0.0.1]
-//                [--port 8080 | --port 0] [--max-body-bytes N] [--max-batch N] [--quiet]
+//                [--port 8080 | --port 0] [--max-body-bytes N] [--max-batch N]
+//                [--tls-cert FILE --tls-key FILE] [--static DIR] [--quiet]
 //
 // --port 0 picks a free port; the first line on stdout says which:
-//   ferry-server listening on http://127.0.0.1:PORT
+//   ferry-server listening on http://127.0.0.1:PORT   (https:// with --tls-cert)
 #include <httplib.h>  // Debian builds it as a library with zlib (gzip bodies) enabled
 
 #include <csignal>
@@ -34,12 +35,15 @@ struct Settings {
   std::size_t max_batch = 1000;
   bool quiet = false;
   std::string static_dir;  // files served at / (a web app next to its sync server)
+  std::string tls_cert;    // PEM certificate chain; with tls_key, serve HTTPS
+  std::string tls_key;     // PEM private key
 };
 
 void Usage() {
-  std::cerr
-      << "usage: ferry-server --tokens FILE [--db FILE] [--host ADDR] [--port N]\n"
-         "                    [--max-body-bytes N] [--max-batch N] [--static DIR] [--quiet]\n";
+  std::cerr << "usage: ferry-server --tokens FILE [--db FILE] [--host ADDR] [--port N]\n"
+               "                    [--max-body-bytes N] [--max-batch N] [--tls-cert FILE "
+               "--tls-key FILE]\n"
+               "                    [--static DIR] [--quiet]\n";
 }
 
 std::optional<Settings> ParseArguments(int argc, char** argv) {
@@ -70,6 +74,10 @@ std::optional<Settings> ParseArguments(int argc, char** argv) {
       settings.max_body_bytes = std::strtoull(v->c_str(), &end, 10);
     } else if (flag == "--static") {
       settings.static_dir = *v;
+    } else if (flag == "--tls-cert") {
+      settings.tls_cert = *v;
+    } else if (flag == "--tls-key") {
+      settings.tls_key = *v;
     } else if (flag == "--max-batch") {
       settings.max_batch = std::strtoull(v->c_str(), &end, 10);
     } else {
@@ -78,6 +86,7 @@ std::optional<Settings> ParseArguments(int argc, char** argv) {
     if (end != nullptr && *end != '\0') return std::nullopt;
   }
   if (settings.tokens.empty() || settings.port < 0 || settings.port > 65535) return std::nullopt;
+  if (settings.tls_cert.empty() != settings.tls_key.empty()) return std::nullopt;  // both or none
   return settings;
 }
 
@@ -143,7 +152,19 @@ int Run(const Settings& settings) {
   std::mutex state_mutex;  // one SQLite connection: requests take turns
   LiveChannel live;
 
-  httplib::Server http;
+  // Debian's cpp-httplib is built with OpenSSL, so HTTPS is the same server
+  // class with a certificate.
+  const bool tls = !settings.tls_cert.empty();
+  std::unique_ptr<httplib::Server> server =
+      tls ? std::make_unique<httplib::SSLServer>(settings.tls_cert.c_str(),
+                                                 settings.tls_key.c_str())
+          : std::make_unique<httplib::Server>();
+  if (!server->is_valid()) {
+    std::cerr << "ferry-server: cannot load the TLS certificate " << settings.tls_cert << " or key "
+              << settings.tls_key << "\n";
+    return 2;
+  }
+  httplib::Server& http = *server;
   // Each open /v1/live stream holds a worker thread, so the pool is larger
   // than httplib's default of a few threads.
   http.new_task_queue = [] { return new httplib::ThreadPool(64); };
@@ -256,7 +277,8 @@ int Run(const Settings& settings) {
     std::cerr << "ferry-server: cannot listen on " << settings.host << ":" << settings.port << "\n";
     return 2;
   }
-  std::printf("ferry-server listening on http://%s:%d\n", settings.host.c_str(), port);
+  std::printf("ferry-server listening on %s://%s:%d\n", tls ? "https" : "http",
+              settings.host.c_str(), port);
   std::fflush(stdout);
 
   // SIGINT / SIGTERM stop the server cleanly: a thread waits for them, so no

@@ -1,6 +1,7 @@
 // End to end over loopback: real ferry-server processes, real libcurl
 // clients with SQLite stores, and a fault-injecting proxy between them.
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <future>
 #include <iterator>
@@ -381,6 +382,82 @@ TEST(SyncEndToEnd, TokensNeverAppearInLogsStoredFilesErrorsOrEvents) {
     ++files;
   }
   EXPECT_GT(files, 0);
+}
+
+// A private CA and a certificate for 127.0.0.1 signed by it, made with the
+// openssl tool (ECDSA P-256: quick to generate), plus an unrelated CA.
+struct TestCertificates {
+  std::string ca, other_ca, certificate, key;
+};
+TestCertificates MakeCertificates(const TempDir& dir) {
+  const std::string d = dir.path().string();
+  const std::string quiet = " 2>/dev/null";
+  const std::string new_key =
+      "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes ";
+  std::ofstream(d + "/san.cnf") << "subjectAltName=IP:127.0.0.1\n";
+  const std::string commands[] = {
+      new_key + "-x509 -days 2 -subj /CN=Ferry-Test-CA -keyout " + d + "/ca.key -out " + d +
+          "/ca.pem" + quiet,
+      new_key + "-x509 -days 2 -subj /CN=Someone-Else -keyout " + d + "/other.key -out " + d +
+          "/other.pem" + quiet,
+      new_key + "-subj /CN=127.0.0.1 -keyout " + d + "/server.key -out " + d + "/server.csr" +
+          quiet,
+      "openssl x509 -req -days 2 -in " + d + "/server.csr -CA " + d + "/ca.pem -CAkey " + d +
+          "/ca.key -CAcreateserial -extfile " + d + "/san.cnf -out " + d + "/server.pem" + quiet,
+  };
+  for (const std::string& command : commands)
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  return {d + "/ca.pem", d + "/other.pem", d + "/server.pem", d + "/server.key"};
+}
+
+TEST(SyncEndToEnd, TlsIsVerifiedByDefault) {
+  TempDir dir;
+  const TestCertificates tls = MakeCertificates(dir);
+  ServerProcess server("token-alice alice\n",
+                       {"--tls-cert", tls.certificate, "--tls-key", tls.key});
+  ASSERT_EQ(server.endpoint().rfind("https://127.0.0.1:", 0), 0u) << server.endpoint();
+
+  // The CA that signed the server's certificate: accepted.
+  ClientOptions trusting = TestClientOptions(server.endpoint(), dir.File("trusting.db"));
+  trusting.transport.ca_bundle_path = tls.ca;
+  auto client = OpenClient(trusting);
+  ASSERT_TRUE(client->Put("docs", "over-tls", 1).ok());
+  const auto runs = SyncUntilComplete(*client, std::chrono::seconds(10));
+  ASSERT_FALSE(runs.empty());
+  EXPECT_EQ(runs.back().outcome, RunOutcome::kCompleted);
+  EXPECT_EQ(runs.size(), 1u);
+
+  // The system's CA store (the default), another CA, or the right CA with a
+  // host name the certificate does not name: refused, and the write is kept.
+  struct Refusal {
+    std::string name, ca, endpoint;
+  };
+  const std::string localhost = "https://localhost:" + std::to_string(server.port());
+  const Refusal refusals[] = {{"default CA store", "", server.endpoint()},
+                              {"another CA", tls.other_ca, server.endpoint()},
+                              {"wrong host name", tls.ca, localhost}};
+  for (const Refusal& refusal : refusals) {
+    SCOPED_TRACE(refusal.name);
+    ClientOptions options = TestClientOptions(refusal.endpoint, dir.File(refusal.name + ".db"));
+    options.transport.ca_bundle_path = refusal.ca;
+    auto refused = OpenClient(options);
+    ASSERT_TRUE(refused->Put("docs", "refused", 1).ok());
+    auto run = refused->SyncNow();
+    ASSERT_TRUE(run.ok());
+    EXPECT_EQ(run->outcome, RunOutcome::kFailed);
+    EXPECT_TRUE(run->error.find("certificate") != std::string::npos ||
+                run->error.find("SSL") != std::string::npos)
+        << run->error;
+    EXPECT_EQ(refused->status().pending, 1u);
+  }
+  // Only the trusting client's write reached the server.
+  httplib::SSLClient https("127.0.0.1", server.port());
+  https.set_ca_cert_path(tls.ca.c_str());
+  auto pulled = https.Get("/v1/pull", {{"Authorization", "Bearer token-alice"}});
+  ASSERT_TRUE(pulled);
+  EXPECT_EQ(pulled->status, 200);
+  EXPECT_NE(pulled->body.find("over-tls"), std::string::npos);
+  EXPECT_EQ(pulled->body.find("\"refused\""), std::string::npos);
 }
 
 TEST(SyncEndToEnd, UnreachableServerIsReportedOfflineAndRetried) {

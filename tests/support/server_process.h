@@ -52,11 +52,14 @@ class ServerProcess {
       line += c;
     close(server.stdout_fd);
     const std::size_t colon = line.rfind(':');
-    if (line.find("listening") == std::string::npos || colon == std::string::npos) {
+    const std::size_t url = line.find(" on ");
+    if (line.find("listening") == std::string::npos || colon == std::string::npos ||
+        url == std::string::npos) {
       std::fprintf(stderr, "ferry-server did not start: '%s'\n", line.c_str());
       std::abort();
     }
     port_ = std::stoi(line.substr(colon + 1));
+    endpoint_ = line.substr(url + 4);  // http:// or, with --tls-cert, https://
   }
 
   // SIGKILL: a crash, nothing flushed beyond what SQLite committed.
@@ -64,7 +67,7 @@ class ServerProcess {
   void Stop() { Signal(SIGTERM); }
 
   int port() const { return port_; }
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string endpoint() const { return endpoint_; }
   std::string database() const { return directory_.File("server.db"); }
 
  private:
@@ -87,6 +90,7 @@ class ServerProcess {
   std::string log_path_;
   pid_t pid_ = -1;
   int port_ = 0;
+  std::string endpoint_;
 };
 
 }  // namespace ferry::testing
