@@ -191,7 +191,8 @@ int Run(const Settings& settings) {
     }
     return user;
   };
-  const auto handle = [&](const httplib::Request& request, httplib::Response& response) {
+  const auto handle = [&](const httplib::Request& request, httplib::Response& response,
+                          std::string_view body) {
     auto user = authenticate(request, response);
     if (!user) return;
     ServerHttpResponse answer;
@@ -199,7 +200,7 @@ int Run(const Settings& settings) {
     {
       std::lock_guard lock(state_mutex);
       applied_before = state.statistics().mutations_applied;
-      answer = HandleServerRequest(state, *user, request.method, request.target, request.body);
+      answer = HandleServerRequest(state, *user, request.method, request.target, body);
       applied_after = state.statistics().mutations_applied;
     }
     if (applied_after != applied_before) live.Poke(*user);
@@ -217,8 +218,44 @@ int Run(const Settings& settings) {
       return 2;
     }
   }
-  http.Post("/v1/push", handle);
-  http.Get("/v1/pull", handle);
+  // The push body is read through a content reader: httplib checks
+  // --max-body-bytes against the bytes on the wire, but it inflates a gzip
+  // body without a limit, so a 4 MB gzip bomb cost 1 GB of memory before it
+  // was refused. Counting the inflated bytes here stops it at the limit.
+  http.Post("/v1/push", [&](const httplib::Request& request, httplib::Response& response,
+                            const httplib::ContentReader& read_body) {
+    if (!authenticate(request, response)) return;  // before reading a byte of it
+    const auto refuse_too_large = [&] {
+      response.set_header("Connection", "close");  // the rest of the body is never read
+      SendError(response, 413, ErrorCode::kTooLarge,
+                "request body larger than " + std::to_string(settings.max_body_bytes) +
+                    " bytes (after decompression)");
+    };
+    if (std::strtoull(request.get_header_value("Content-Length").c_str(), nullptr, 10) >
+        settings.max_body_bytes) {
+      return refuse_too_large();
+    }
+    std::string body;
+    bool too_large = false;
+    const bool read = read_body([&](const char* data, std::size_t length) {
+      if (body.size() + length > settings.max_body_bytes) {
+        too_large = true;
+        return false;  // stops reading (and inflating)
+      }
+      body.append(data, length);
+      return true;
+    });
+    if (too_large) return refuse_too_large();
+    if (!read) {
+      SendError(response, 400, ErrorCode::kInvalidArgument, "the request body could not be read");
+      return;
+    }
+    handle(request, response, body);
+  });
+
+  http.Get("/v1/pull", [&](const httplib::Request& request, httplib::Response& response) {
+    handle(request, response, "");
+  });
   http.Get("/v1/health", [](const httplib::Request&, httplib::Response& response) {
     response.set_content("{\"status\":\"ok\"}", kJsonType);
   });

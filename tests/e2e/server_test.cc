@@ -2,13 +2,12 @@
 // users, limits and malformed input, gzip bodies, live pokes.
 #include <httplib.h>
 
-#include <zlib.h>
-
 #include <fstream>
 #include <future>
 
 #include <gtest/gtest.h>
 
+#include "ferry/gzip_zlib.h"
 #include "ferry/protocol.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -139,24 +138,46 @@ TEST_F(ServerTest, MalformedBodiesAreRefusedWith4xx) {
 
 TEST_F(ServerTest, AcceptsGzipRequestBodies) {
   const std::string body = PushBody("c1", 1, "zipped", Json{{"text", std::string(2000, 'z')}});
-  std::string compressed(compressBound(body.size()) + 32, '\0');
-  z_stream stream{};
-  ASSERT_EQ(
-      deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY),
-      Z_OK);
-  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
-  stream.avail_in = static_cast<uInt>(body.size());
-  stream.next_out = reinterpret_cast<Bytef*>(compressed.data());
-  stream.avail_out = static_cast<uInt>(compressed.size());
-  ASSERT_EQ(deflate(&stream, Z_FINISH), Z_STREAM_END);
-  compressed.resize(stream.total_out);
-  deflateEnd(&stream);
+  const std::optional<std::string> compressed = GzipZlib(body);
+  ASSERT_TRUE(compressed);
   httplib::Headers headers = Auth("token-alice");
   headers.emplace("Content-Encoding", "gzip");
-  auto result = http_.Post("/v1/push", headers, compressed, "application/json");
+  auto result = http_.Post("/v1/push", headers, *compressed, "application/json");
   ASSERT_TRUE(result);
   ASSERT_EQ(result->status, 200) << result->body;
   EXPECT_NE(result->body.find("applied"), std::string::npos);
+}
+
+// The server's peak resident memory (VmHWM), in KiB.
+long PeakMemoryKiB(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+// A gzip bomb: 60 KB on the wire that inflate to 60 MB. httplib checks the
+// body limit against the wire bytes only; before ferry-server counted the
+// inflated bytes itself, this cost it the whole 60 MB before the refusal.
+TEST_F(ServerTest, GzipBombIsRefusedBeforeItCostsMemory) {
+  const std::optional<std::string> bomb = GzipZlib(std::string(60u << 20, ' '), 9);
+  ASSERT_TRUE(bomb);
+  ASSERT_LT(bomb->size(), 65536u);  // within --max-body-bytes as sent
+  const long before = PeakMemoryKiB(server_.pid());
+  ASSERT_GT(before, 0);
+  httplib::Headers headers = Auth("token-alice");
+  headers.emplace("Content-Encoding", "gzip");
+  auto result = http_.Post("/v1/push", headers, *bomb, "application/json");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 413) << result->body;
+  EXPECT_NE(result->body.find("too_large"), std::string::npos);
+  const long grown = PeakMemoryKiB(server_.pid()) - before;
+  EXPECT_LT(grown, 32 * 1024) << "the server inflated the bomb: +" << grown << " KiB";
+  auto health = http_.Get("/v1/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
 }
 
 TEST_F(ServerTest, LiveStreamPokesListenersOfTheSameUserOnly) {

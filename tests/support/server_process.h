@@ -67,6 +67,7 @@ class ServerProcess {
   void Stop() { Signal(SIGTERM); }
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string endpoint() const { return endpoint_; }
   std::string database() const { return directory_.File("server.db"); }
 
