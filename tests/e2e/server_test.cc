@@ -37,6 +37,11 @@ class ServerTest : public ::testing::Test {
   httplib::Result Push(const std::string& token, const std::string& body) {
     return http_.Post("/v1/push", Auth(token), body, "application/json");
   }
+  httplib::Result PushGzip(const std::string& token, const std::string& gzipped_body) {
+    httplib::Headers headers = Auth(token);
+    headers.emplace("Content-Encoding", "gzip");
+    return http_.Post("/v1/push", headers, gzipped_body, "application/json");
+  }
   httplib::Result Pull(const std::string& token, const std::string& query = "") {
     return http_.Get(("/v1/pull" + query).c_str(), Auth(token));
   }
@@ -140,9 +145,7 @@ TEST_F(ServerTest, AcceptsGzipRequestBodies) {
   const std::string body = PushBody("c1", 1, "zipped", Json{{"text", std::string(2000, 'z')}});
   const std::optional<std::string> compressed = GzipZlib(body);
   ASSERT_TRUE(compressed);
-  httplib::Headers headers = Auth("token-alice");
-  headers.emplace("Content-Encoding", "gzip");
-  auto result = http_.Post("/v1/push", headers, *compressed, "application/json");
+  auto result = PushGzip("token-alice", *compressed);
   ASSERT_TRUE(result);
   ASSERT_EQ(result->status, 200) << result->body;
   EXPECT_NE(result->body.find("applied"), std::string::npos);
@@ -167,9 +170,7 @@ TEST_F(ServerTest, GzipBombIsRefusedBeforeItCostsMemory) {
   ASSERT_LT(bomb->size(), 65536u);  // within --max-body-bytes as sent
   const long before = PeakMemoryKiB(server_.pid());
   ASSERT_GT(before, 0);
-  httplib::Headers headers = Auth("token-alice");
-  headers.emplace("Content-Encoding", "gzip");
-  auto result = http_.Post("/v1/push", headers, *bomb, "application/json");
+  auto result = PushGzip("token-alice", *bomb);
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 413) << result->body;
   EXPECT_NE(result->body.find("too_large"), std::string::npos);
