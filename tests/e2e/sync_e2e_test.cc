@@ -2,6 +2,7 @@
 // clients with SQLite stores, and a fault-injecting proxy between them.
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <iterator>
@@ -607,6 +608,45 @@ TEST(Client, DeleteLocalDataSignsOut) {
   EXPECT_FALSE(secret->has_value());
   EXPECT_EQ(fresh->status().pending, 0u);
   EXPECT_NE(fresh->client_id(), first_id);
+}
+
+// A damaged store file is the app's data: Ferry reports it and never
+// "repairs" it by starting over, which would drop the unsynced writes in it.
+TEST(Client, DamagedStoreFileIsAClearErrorAndIsLeftAsItWas) {
+  TempDir dir;
+  const auto read_file = [](const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(file), {});
+  };
+  const std::string garbage = dir.File("garbage.db");
+  std::ofstream(garbage, std::ios::binary) << std::string(8192, 'x');
+  auto opened = Client::Open(TestClientOptions("http://127.0.0.1:9", garbage));
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), ErrorCode::kCorruption) << opened.status().ToString();
+  EXPECT_EQ(read_file(garbage), std::string(8192, 'x'));
+
+  // A real store cut in half: an error at open or from the first read that
+  // meets the missing pages; never a crash, and the file stays as it is.
+  const std::string cut = dir.File("cut.db");
+  {
+    auto client = OpenClient(TestClientOptions("http://127.0.0.1:9", cut));
+    for (int i = 0; i < 2000; ++i)
+      ASSERT_TRUE(client->Put("notes", "n" + std::to_string(i), std::string(100, 'n')).ok());
+  }
+  std::filesystem::remove(cut + "-wal");  // as a copy that missed the WAL would be
+  std::filesystem::resize_file(cut, std::filesystem::file_size(cut) / 2);
+  const std::string damaged = read_file(cut);
+  {
+    auto reopened = Client::Open(TestClientOptions("http://127.0.0.1:9", cut));
+    if (reopened.ok()) {
+      auto scan = (*reopened)->Scan("notes");
+      ASSERT_FALSE(scan.ok()) << "read " << scan->size() << " notes from half a file";
+      EXPECT_EQ(scan.status().code(), ErrorCode::kCorruption) << scan.status().ToString();
+    } else {
+      EXPECT_EQ(reopened.status().code(), ErrorCode::kCorruption);
+    }
+  }
+  EXPECT_EQ(read_file(cut), damaged);
 }
 
 TEST(Client, InvalidArgumentsAreErrorsNotCrashes) {

@@ -107,6 +107,49 @@ TEST(SqliteStore, DamagedPagesAreFoundByTheIntegrityCheck) {
   EXPECT_EQ(store.status().code(), ErrorCode::kCorruption);
 }
 
+// A file cut short (a bad copy, a full disk during a backup restore): a
+// clear kCorruption, either at open with the integrity check or from the
+// first read that meets the missing pages, and the file is left as it was.
+TEST(SqliteStore, TruncatedFileIsReportedAsCorruptAndLeftUntouched) {
+  const std::string path = FreshPath();
+  {
+    auto store = SqliteStore::Open(path);
+    ASSERT_TRUE(store.ok());
+    WriteBatch batch;
+    for (int i = 0; i < 2000; ++i)
+      batch.Put("key" + std::to_string(i), std::string(200, 'v'));
+    ASSERT_TRUE((*store)->Commit(batch).ok());
+  }
+  Sql(path, "PRAGMA wal_checkpoint(TRUNCATE)");
+  const auto size = std::filesystem::file_size(path);
+  std::filesystem::resize_file(path, size / 2);
+  const auto read_file = [&] {
+    std::ifstream file(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(file), {});
+  };
+  const std::string damaged = read_file();
+
+  auto checked = SqliteStore::Open(
+      path, {.durability = SqliteStore::Durability::kNormal, .check_integrity_on_open = true});
+  ASSERT_FALSE(checked.ok());
+  EXPECT_EQ(checked.status().code(), ErrorCode::kCorruption) << checked.status().ToString();
+
+  auto unchecked = SqliteStore::Open(path);
+  if (unchecked.ok()) {
+    std::size_t seen = 0;
+    Status scanned = (*unchecked)->Scan("", "", [&](std::string_view, std::string_view) {
+      ++seen;
+      return true;
+    });
+    ASSERT_FALSE(scanned.ok()) << "a scan over missing pages saw " << seen << " keys and no error";
+    EXPECT_EQ(scanned.code(), ErrorCode::kCorruption) << scanned.ToString();
+  } else {
+    EXPECT_EQ(unchecked.status().code(), ErrorCode::kCorruption);
+  }
+  unchecked = Status(ErrorCode::kInternal, "closed");  // closes the store before the comparison
+  EXPECT_EQ(read_file(), damaged);                     // nothing was repaired, truncated or deleted
+}
+
 TEST(SqliteStore, UnopenablePathIsAClearError) {
   auto store = SqliteStore::Open("/nonexistent-dir/sub/store.db");
   ASSERT_FALSE(store.ok());
