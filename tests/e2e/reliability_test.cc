@@ -1,6 +1,6 @@
 // Reliability over real processes and a real (faulty) network: a soak through
-// the byte-level fault proxy, and crash loops that SIGKILL a client process
-// and a journal-store process at random moments. Each test prints a
+// the byte-level fault proxy (with a server crash in the middle), and crash loops that SIGKILL a
+// client process and a journal-store process at random moments. Each test prints a
 // "[figures]" line that docs/RELIABILITY.md quotes.
 //
 // Sizes come from the environment so the same tests run briefly in CI and at
@@ -83,6 +83,13 @@ TEST(Reliability, SoakThroughTheFaultProxyLosesAndDuplicatesNothing) {
       }
     });
   }
+  // Halfway through, the server crashes (SIGKILL) and comes back on the same
+  // port and database: pushes in flight lose their answers, and the server
+  // must reopen with every write it acknowledged.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  server.Kill();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  server.Start();
   for (auto& writer : writers)
     writer.join();
   ASSERT_EQ(write_errors.load(), 0);
@@ -133,8 +140,10 @@ TEST(Reliability, SoakThroughTheFaultProxyLosesAndDuplicatesNothing) {
   std::string by_fault;
   for (const auto& [fault, count] : proxy.counts())
     by_fault += std::string(" ") + TcpFaultProxy::Name(fault) + "=" + std::to_string(count);
-  std::printf("[figures] soak: %d clients, %zu writes checked, %llu faults injected;%s\n", kClients,
-              total, static_cast<unsigned long long>(faults), by_fault.c_str());
+  std::printf(
+      "[figures] soak: %d clients, %zu writes checked, %llu faults injected, 1 server "
+      "SIGKILL and restart;%s\n",
+      kClients, total, static_cast<unsigned long long>(faults), by_fault.c_str());
   EXPECT_GT(faults, 50u) << "the soak hardly met a fault: it proves little";
 }
 
