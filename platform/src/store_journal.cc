@@ -405,7 +405,13 @@ Status JournalStore::OpenSegmentForAppend(uint64_t number) {
     std::string header(kMagic, 4);
     PutU32(header, kFormatVersion);
     PutU64(header, number);
-    FERRY_RETURN_IF_ERROR(WriteAll(fd_, header, path));
+    if (Status written = WriteAll(fd_, header, path); !written.ok()) {
+      // A full disk: leave an empty segment (recovery starts such a newest
+      // segment over) and let the next append write the header again.
+      current_bytes_ = 0;
+      (void)::ftruncate(fd_, 0);
+      return written;
+    }
     current_bytes_ = header.size();
     statistics_.journal_bytes += header.size();
     FERRY_RETURN_IF_ERROR(WriteHead(number));
@@ -415,13 +421,31 @@ Status JournalStore::OpenSegmentForAppend(uint64_t number) {
 }
 
 Status JournalStore::AppendRecord(std::string_view payload) {
+  if (broken_) {
+    return Status(ErrorCode::kIo, directory_ +
+                                      ": an earlier failed write could not be undone; reopen "
+                                      "the store to recover it");
+  }
   const std::string record = Framed(payload);
-  if (current_bytes_ > kSegmentHeaderBytes &&
-      current_bytes_ + record.size() > options_.segment_bytes) {
+  if (current_bytes_ < kSegmentHeaderBytes) {
+    // The segment's header did not make it to disk (a failed write): again.
+    FERRY_RETURN_IF_ERROR(OpenSegmentForAppend(current_segment_));
+  } else if (current_bytes_ > kSegmentHeaderBytes &&
+             current_bytes_ + record.size() > options_.segment_bytes) {
     FERRY_RETURN_IF_ERROR(OpenSegmentForAppend(current_segment_ + 1));
   }
-  FERRY_RETURN_IF_ERROR(WriteAll(fd_, record, SegmentPath(current_segment_)));
-  if (options_.sync_on_commit && ::fsync(fd_) != 0) return IoError("syncing the journal");
+  Status written = WriteAll(fd_, record, SegmentPath(current_segment_));
+  if (written.ok() && options_.sync_on_commit && ::fsync(fd_) != 0) {
+    written = IoError("syncing the journal");
+  }
+  if (!written.ok()) {
+    // A failed write (a full disk) can leave part of the record behind. Cut
+    // it off, so the next record follows the last whole one: appended after
+    // torn bytes, a later commit was silently dropped at the next open
+    // (found by DiskFullIsACleanErrorAndLosesNoCommittedBatch).
+    if (::ftruncate(fd_, static_cast<off_t>(current_bytes_)) != 0) broken_ = true;
+    return written;
+  }
   current_bytes_ += record.size();
   statistics_.journal_bytes += record.size();
   return Status::Ok();
@@ -447,7 +471,14 @@ Status JournalStore::Commit(const WriteBatch& batch) {
   FERRY_RETURN_IF_ERROR(AppendRecord(EncodeBatch(batch)));
   Apply(batch);
   ++statistics_.commits;
-  return MaybeCompact();
+  // The batch is committed whatever happens next: a compaction that fails
+  // (a full disk) undoes itself and is tried again on a later commit.
+  if (!MaybeCompact().ok()) ++statistics_.compactions_failed;
+  return broken_
+             ? Status(ErrorCode::kIo, directory_ +
+                                          ": a failed compaction could not be undone; the commit "
+                                          "is durable, but reopen the store before writing more")
+             : Status::Ok();
 }
 
 Status JournalStore::MaybeCompact() {
@@ -462,9 +493,44 @@ Status JournalStore::MaybeCompact() {
 
 Status JournalStore::Compact() {
   const uint64_t old_first = first_segment_;
+  const uint64_t old_current = current_segment_;
   const uint64_t snapshot_start = current_segment_ + 1;
   const std::size_t bytes_before = statistics_.journal_bytes;
-  FERRY_RETURN_IF_ERROR(OpenSegmentForAppend(snapshot_start));
+  Status written = WriteSnapshot(snapshot_start);
+  if (!written.ok()) {
+    // Undo: without its end marker the partial snapshot would be dropped at
+    // the next open, and every commit appended after it with it. HEAD moves
+    // back first, then the snapshot's segments go newest first (as in
+    // Recover), and appends continue in the old newest segment. If even HEAD
+    // cannot be written, writes stop here and the next open drops the
+    // partial snapshot.
+    if (!WriteHead(old_current).ok()) {
+      broken_ = true;
+      return written;
+    }
+    for (uint64_t number = current_segment_; number >= snapshot_start; --number)
+      ::unlink(SegmentPath(number).c_str());
+    statistics_.journal_bytes = bytes_before;
+    if (!OpenSegmentForAppend(old_current).ok()) broken_ = true;
+    first_segment_ = old_first;
+    statistics_.segments = current_segment_ - first_segment_ + 1;
+    return written;
+  }
+  // The snapshot is complete: everything before it can go.
+  for (uint64_t number = old_first; number < snapshot_start; ++number) {
+    ::unlink(SegmentPath(number).c_str());
+  }
+  first_segment_ = snapshot_start;
+  statistics_.journal_bytes -= std::min(statistics_.journal_bytes, bytes_before);
+  statistics_.segments = current_segment_ - first_segment_ + 1;
+  ++statistics_.compactions;
+  return Status::Ok();
+}
+
+// The live entries as a snapshot (begin marker, batches, end marker) starting
+// in the new segment `first`, synced to disk.
+Status JournalStore::WriteSnapshot(uint64_t first) {
+  FERRY_RETURN_IF_ERROR(OpenSegmentForAppend(first));
   FERRY_RETURN_IF_ERROR(AppendRecord(std::string(1, kSnapshotBegin)));
   WriteBatch chunk;
   std::size_t chunk_bytes = 0;
@@ -483,14 +549,6 @@ Status JournalStore::Compact() {
   if (!chunk.empty()) FERRY_RETURN_IF_ERROR(AppendRecord(EncodeBatch(chunk)));
   FERRY_RETURN_IF_ERROR(AppendRecord(std::string(1, kSnapshotEnd)));
   if (::fsync(fd_) != 0) return IoError("syncing a snapshot");
-  // The snapshot is complete: everything before it can go.
-  for (uint64_t number = old_first; number < snapshot_start; ++number) {
-    ::unlink(SegmentPath(number).c_str());
-  }
-  first_segment_ = snapshot_start;
-  statistics_.journal_bytes -= std::min(statistics_.journal_bytes, bytes_before);
-  statistics_.segments = current_segment_ - first_segment_ + 1;
-  ++statistics_.compactions;
   return Status::Ok();
 }
 

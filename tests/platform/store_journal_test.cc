@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 
 #include "core/store_contract.h"
+#ifndef __EMSCRIPTEN__
+#include "support/disk_full.h"
+#endif
 #include "support/temp_dir.h"
 
 namespace ferry::testing {
@@ -401,6 +404,55 @@ TEST(JournalStore, DroppedPartialSnapshotOpensAgainEvenIfTheDropWasCutShort) {
     EXPECT_EQ(Segments(directory).size(), Segments(saved).size());  // the snapshot's are gone
   }
 }
+
+#ifndef __EMSCRIPTEN__  // fork and rlimits: native only
+// A full disk cuts a record short. The store must refuse that commit cleanly
+// and, once space is freed, append after its last whole record, not after the
+// torn bytes (which would read as damage in the middle of the journal).
+TEST(JournalStore, DiskFullIsACleanErrorAndLosesNoCommittedBatch) {
+  const std::string directory = FreshDirectory();
+  const auto open = [&]() -> std::unique_ptr<Store> {
+    auto store = JournalStore::Open(directory, SmallSegments());
+    return store.ok() ? std::move(*store) : nullptr;
+  };
+  { ASSERT_NE(open(), nullptr); }
+  // Segments roll at 4 KB, three ~1 KB records each: a cap of 2,500 bytes
+  // falls inside the third record of a segment, so that record is torn.
+  const DiskFullReport report = FillUntilFull(open, 2500);
+  EXPECT_EQ(report.failure, ErrorCode::kIo);
+  auto reopened = JournalStore::Open(directory, SmallSegments());
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  ExpectNothingCommittedWasLost(report, **reopened);
+}
+
+// The disk fills up inside a compaction: its snapshot record cannot be
+// written. Commits before and after it must all survive.
+TEST(JournalStore, DiskFullDuringCompactionLosesNoCommittedBatch) {
+  const std::string directory = FreshDirectory();
+  JournalStore::Options no_compaction = SmallSegments();
+  no_compaction.compaction_min_bytes = std::size_t{1} << 30;
+  {
+    // Much garbage (the same keys over and over), not compacted yet.
+    auto store = JournalStore::Open(directory, no_compaction);
+    ASSERT_TRUE(store.ok());
+    for (int i = 0; i < 200; ++i)
+      ASSERT_TRUE((*store)->Put("g/" + std::to_string(i % 20), std::string(900, 'g')).ok());
+  }
+  // In the child the first commit starts a compaction whose ~18 KB snapshot
+  // record cannot fit under the cap.
+  const auto open = [&]() -> std::unique_ptr<Store> {
+    auto store = JournalStore::Open(directory, SmallSegments());
+    return store.ok() ? std::move(*store) : nullptr;
+  };
+  const DiskFullReport report = FillUntilFull(open, 2500);
+  EXPECT_EQ(report.failure, ErrorCode::kIo);
+  auto reopened = JournalStore::Open(directory, SmallSegments());
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  ExpectNothingCommittedWasLost(report, **reopened);
+  EXPECT_EQ(CountKeys(**reopened),
+            20u + report.commits_before_full + 2);  // g/*, full/*, last, after
+}
+#endif
 
 // Random damage to random places must end in a clean open or a clear error,
 // never a crash or a hang.

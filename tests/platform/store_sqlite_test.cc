@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "core/store_contract.h"
+#include "support/disk_full.h"
 #include "support/temp_dir.h"
 
 namespace ferry::testing {
@@ -148,6 +149,21 @@ TEST(SqliteStore, TruncatedFileIsReportedAsCorruptAndLeftUntouched) {
   }
   unchecked = Status(ErrorCode::kInternal, "closed");  // closes the store before the comparison
   EXPECT_EQ(read_file(), damaged);                     // nothing was repaired, truncated or deleted
+}
+
+TEST(SqliteStore, DiskFullIsACleanErrorAndLosesNoCommittedBatch) {
+  const std::string path = FreshPath();
+  { ASSERT_TRUE(SqliteStore::Open(path).ok()); }
+  const auto open = [&]() -> std::unique_ptr<Store> {
+    auto store = SqliteStore::Open(path);
+    return store.ok() ? std::move(*store) : nullptr;
+  };
+  const DiskFullReport report = FillUntilFull(open, 512 * 1024);
+  EXPECT_EQ(report.failure, ErrorCode::kIo);
+  auto reopened = SqliteStore::Open(
+      path, {.durability = SqliteStore::Durability::kNormal, .check_integrity_on_open = true});
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  ExpectNothingCommittedWasLost(report, **reopened);
 }
 
 TEST(SqliteStore, UnopenablePathIsAClearError) {

@@ -27,6 +27,11 @@
 // fsyncs (native hosts that want power-loss durability). On the web the
 // runtime persists with FS.syncfs after each group of commits.
 //
+// A full disk: a failed append is cut off again, so that commit fails whole
+// and later commits follow the last good record. A compaction that fails
+// removes its partial snapshot and leaves the journal as it was; the commit
+// that triggered it has succeeded all the same.
+//
 // Threading: one thread at a time.
 #pragma once
 
@@ -69,6 +74,7 @@ class JournalStore final : public Store {
     std::size_t segments = 0;
     std::size_t torn_bytes_dropped = 0;  // truncated from the tail at open
     std::size_t compactions = 0;
+    std::size_t compactions_failed = 0;  // undone (a full disk); tried again later
     uint64_t commits = 0;  // batches appended since open; the web runtime persists when it moves
   };
   const Statistics& statistics() const { return statistics_; }
@@ -82,6 +88,7 @@ class JournalStore final : public Store {
   [[nodiscard]] Status WriteHead(uint64_t number);
   [[nodiscard]] Status AppendRecord(std::string_view payload);
   [[nodiscard]] Status MaybeCompact();
+  [[nodiscard]] Status WriteSnapshot(uint64_t first);
   void Apply(const WriteBatch& batch);
   std::string SegmentPath(uint64_t number) const;
 
@@ -93,6 +100,7 @@ class JournalStore final : public Store {
   uint64_t current_segment_ = 0;
   std::size_t current_bytes_ = 0;
   Statistics statistics_;
+  bool broken_ = false;  // a failed append could not be cut off: refuse further writes
 };
 
 // CRC-32 (IEEE 802.3, as zlib computes it); exposed for tests.
