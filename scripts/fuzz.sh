@@ -21,7 +21,7 @@ cmake --build --preset native-fuzz -j "$jobs"
 ctest --preset native-fuzz --no-tests=error
 
 build=build/native-fuzz
-rm -rf "$build/scratch-corpus" "$build/artifacts"
+rm -rf "$build/scratch-corpus" "$build/artifacts" "$build/figures.txt"
 mkdir -p "$build/artifacts"
 
 fuzz_one() {
@@ -39,7 +39,8 @@ fuzz_one() {
   fi
   local runs
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$build/fuzz_$target.log")
-  echo "[figures] fuzz_$target: $runs executions in ${seconds} s, no crash, no property violated"
+  echo "[figures] fuzz_$target: $runs executions in ${seconds} s, no crash, no property violated" |
+    tee -a "$build/figures.txt"
 }
 
 # As many targets at once as there are cores.

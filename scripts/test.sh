@@ -56,5 +56,12 @@ FERRY_SERVER_BINARY="$PWD/build/native-release/server/ferry-server" web/test.sh
 step "formatting"
 scripts/check-format.sh
 
+step "reliability figures from this run (quoted in docs/RELIABILITY.md)"
+# ctest keeps every test's output, passed ones too, in LastTest.log.
+for preset in native-debug native-release native-asan native-tsan; do
+  { grep -h '^\[figures\]' "build/$preset/Testing/Temporary/LastTest.log" || true; } | sed "s/^/$preset: /"
+done
+sed 's/^/native-fuzz: /' build/native-fuzz/figures.txt
+
 echo
 echo "all Ferry tests passed"
