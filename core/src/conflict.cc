@@ -51,7 +51,7 @@ std::optional<Json> Field(const Json& object, const std::string& key) {
 }
 
 ConflictDecision LastWriteWins(const ConflictInput& input) {
-  if (LocalWriteIsNewer(input)) return {input.local, "last_write_wins_local"};
+  if (LocalWriteIsNewer(input)) return {input.local, "last_write_wins_local", true};
   return {input.remote, "last_write_wins_remote"};
 }
 
@@ -88,7 +88,7 @@ ConflictDecision ResolveConflict(ConflictStrategy strategy, const ConflictInput&
     case ConflictStrategy::kServerWins:
       break;
     case ConflictStrategy::kClientWins:
-      return {input.local, "client_wins"};
+      return {input.local, "client_wins", true};
     case ConflictStrategy::kLastWriteWins:
       return LastWriteWins(input);
     case ConflictStrategy::kMerge: {

@@ -705,9 +705,7 @@ Result<SyncConflictEvent> SyncEngine::StageConflict(Transaction& txn, const Outb
   // The local edit won by its stamp: push it even when the server already
   // holds the same value (two deletes), so the server records the newer
   // stamp and later comparisons against this document stay right.
-  const bool local_stamp_wins =
-      (decision.resolution == "client_wins" || decision.resolution == "last_write_wins_local") &&
-      LocalWriteIsNewer(input);
+  const bool local_stamp_wins = decision.local_edit_kept && LocalWriteIsNewer(input);
   std::optional<Mutation> resolution;
   if (decision.value != input.remote || local_stamp_wins) {
     Mutation mutation;
@@ -719,7 +717,7 @@ Result<SyncConflictEvent> SyncEngine::StageConflict(Transaction& txn, const Outb
     // The local edit winning keeps the edit's stamp: last write wins is about
     // when the user wrote, not when the conflict was noticed. A merged or
     // custom value is a new write.
-    if (decision.resolution == "client_wins" || decision.resolution == "last_write_wins_local") {
+    if (decision.local_edit_kept) {
       mutation.hlc = newest_local;
     } else {
       FERRY_ASSIGN_OR_RETURN(mutation.hlc, clock_.Now(now));

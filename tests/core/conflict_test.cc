@@ -36,6 +36,8 @@ TEST(ResolveConflict, ServerWinsAndClientWinsTakeOneSideWhole) {
   auto client = ResolveConflict(ConflictStrategy::kClientWins, input, {});
   EXPECT_EQ(client.value, (Json{{"a", 2}}));
   EXPECT_EQ(client.resolution, "client_wins");
+  EXPECT_TRUE(client.local_edit_kept);  // re-pushed with the edit's own stamp
+  EXPECT_FALSE(ResolveConflict(ConflictStrategy::kServerWins, input, {}).local_edit_kept);
   // A local delete against a remote edit, client wins: the document is deleted.
   EXPECT_FALSE(ResolveConflict(ConflictStrategy::kClientWins,
                                Input(Json{{"a", 1}}, std::nullopt, Json{{"a", 3}}), {})
@@ -44,10 +46,10 @@ TEST(ResolveConflict, ServerWinsAndClientWinsTakeOneSideWhole) {
 
 TEST(ResolveConflict, LastWriteWinsComparesStampsAndTrustsTheServerWithoutOne) {
   const Json local{{"a", 2}}, remote{{"a", 3}};
-  EXPECT_EQ(ResolveConflict(ConflictStrategy::kLastWriteWins,
-                            Input({}, local, remote, kNewer, kOlder), {})
-                .value,
-            local);
+  const auto local_newer = ResolveConflict(ConflictStrategy::kLastWriteWins,
+                                           Input({}, local, remote, kNewer, kOlder), {});
+  EXPECT_EQ(local_newer.value, local);
+  EXPECT_TRUE(local_newer.local_edit_kept);
   EXPECT_EQ(ResolveConflict(ConflictStrategy::kLastWriteWins,
                             Input({}, local, remote, kOlder, kNewer), {})
                 .value,

@@ -63,6 +63,9 @@ struct ConflictDecision {
   // "last_write_wins_local", "last_write_wins_remote", "merged", "custom",
   // or "custom_failed: <message>" (the server's document was kept).
   std::string resolution;
+  // The local edit itself won (client_wins, last_write_wins_local): it is
+  // pushed again with its own stamp, not a new one.
+  bool local_edit_kept = false;
 };
 
 // Whether the local side is newer by HLC. A remote side without a stamp
