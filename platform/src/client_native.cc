@@ -147,7 +147,7 @@ class Client::Runtime {
           LiveStreamEnded(completion.response);
           continue;
         }
-        reachable_ = completion.response.status != 0;
+        reachable_ = completion.response.status != 0 || completion.tls_refused;
         if (!reachable_) {
           Log(LogLevel::kWarning, "request failed: " + completion.response.transport_error);
         }

@@ -450,6 +450,8 @@ TEST(SyncEndToEnd, TlsIsVerifiedByDefault) {
                 run->error.find("SSL") != std::string::npos)
         << run->error;
     EXPECT_EQ(refused->status().pending, 1u);
+    // The server was reached: an error to fix, not "offline".
+    EXPECT_EQ(refused->status().state, SyncState::kError);
   }
   // Only the trusting client's write reached the server.
   httplib::SSLClient https("127.0.0.1", server.port());

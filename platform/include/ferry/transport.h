@@ -31,6 +31,9 @@ struct TransportRequest {
 struct TransportCompletion {
   RequestId id = 0;
   HttpResponse response;  // status 0 with transport_error when no HTTP answer came
+  // The server answered, but TLS refused its certificate: a configuration
+  // problem (a missing CA, a wrong host name), not a sign of being offline.
+  bool tls_refused = false;
 };
 
 class Transport {
