@@ -808,6 +808,18 @@ export class FerryClient extends EventTarget {
 
   // ---- host side (called by the runtime)
 
+  /** The headers every request to ferry-server carries; the token is asked for each request (never kept). */
+  private async requestHeaders(accept: string, refresh: boolean): Promise<Record<string, string>> {
+    const headers: Record<string, string> = { Accept: accept, 'Ferry-Protocol': '1' };
+    const token = this.options.getToken ? await this.options.getToken({ refresh }) : '';
+    if (token) headers.Authorization = `Bearer ${token}`;
+    return headers;
+  }
+
+  private url(path: string): string {
+    return this.options.endpoint.replace(/\/+$/, '') + path;
+  }
+
   /** @internal */
   startRequest(requestId: number, method: string, target: string, body: string, timeoutMs: number, refresh = false): void {
     const controller = new AbortController();
@@ -819,7 +831,7 @@ export class FerryClient extends EventTarget {
       this.web.handleResponse(requestId, status, text, retryAfter, error);
     };
     (async () => {
-      const headers: Record<string, string> = { Accept: 'application/json', 'Ferry-Protocol': '1' };
+      const headers = await this.requestHeaders('application/json', refresh);
       let payload: BodyInit | undefined;
       if (body) {
         headers['Content-Type'] = 'application/json';
@@ -829,9 +841,7 @@ export class FerryClient extends EventTarget {
           headers['Content-Encoding'] = 'gzip';
         }
       }
-      const token = this.options.getToken ? await this.options.getToken({ refresh }) : '';
-      if (token) headers.Authorization = `Bearer ${token}`;
-      const response = await fetch(this.options.endpoint.replace(/\/+$/, '') + target, {
+      const response = await fetch(this.url(target), {
         method,
         headers,
         body: payload,
@@ -983,10 +993,8 @@ export class FerryClient extends EventTarget {
       const online = (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine !== false;
       if (online) {
         try {
-          const token = this.options.getToken ? await this.options.getToken({ refresh: failures > 0 }) : '';
-          const headers: Record<string, string> = { Accept: 'text/event-stream', 'Ferry-Protocol': '1' };
-          if (token) headers.Authorization = `Bearer ${token}`;
-          const response = await fetch(this.options.endpoint.replace(/\/+$/, '') + '/v1/live', { headers, signal: controller.signal });
+          const headers = await this.requestHeaders('text/event-stream', failures > 0);
+          const response = await fetch(this.url('/v1/live'), { headers, signal: controller.signal });
           if (response.ok && response.body) {
             const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
             let buffered = '';
