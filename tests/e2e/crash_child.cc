@@ -5,12 +5,13 @@
 //
 //   crash_child client ENDPOINT DB TAG   writes "crash/TAG-<i>" documents one
 //       after another through a Client (SQLite store, libcurl) that syncs on its
-//       own; prints "ready", "w <i>" once Put(i) has returned, and "s+" / "s-"
+//       own; prints "ready <i>" (the first write it will make: all before it
+//       are in its store), "w <i>" once Put(i) has returned, and "s+" / "s-"
 //       around every sync run.
 //   crash_child journal DIR              commits numbered batches to a
 //       JournalStore with small segments, compacting every 40 commits; prints
-//       "ready", "c <n>" once commit n has returned, "x+" / "x-" around each
-//       compaction.
+//       "ready <n>" (the next commit: all before it were recovered), "c <n>"
+//       once commit n has returned, "x+" / "x-" around each compaction.
 //
 // Lines are written with write(2), so each is whole in the pipe even when
 // several threads report.
@@ -65,7 +66,7 @@ int RunClient(const std::string& endpoint, const std::string& db, const std::str
   const std::string prefix = tag + "-";
   for (const auto& [key, value] : *existing)
     if (key.rfind(prefix, 0) == 0) ++next;
-  Say("ready");
+  Say("ready " + std::to_string(next));
   for (int i = next;; ++i) {
     char key[32];
     std::snprintf(key, sizeof key, "%s-%07d", tag.c_str(), i);
@@ -86,7 +87,7 @@ int RunJournal(const std::string& directory) {
   auto next_text = store.Get("next");
   if (!next_text.ok()) return Fail(next_text.status().ToString());
   long next = *next_text ? std::stol(**next_text) : 0;
-  Say("ready");
+  Say("ready " + std::to_string(next));
   for (long n = next;; ++n) {
     // "next" and the commit's own key land together or not at all; the "slot"
     // keys are overwritten over and over, which makes garbage to compact.
