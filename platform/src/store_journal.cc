@@ -423,8 +423,8 @@ Status JournalStore::OpenSegmentForAppend(uint64_t number) {
 Status JournalStore::AppendRecord(std::string_view payload) {
   if (broken_) {
     return Status(ErrorCode::kIo, directory_ +
-                                      ": an earlier failed write could not be undone; reopen "
-                                      "the store to recover it");
+                                      ": an earlier failed write or compaction could not be "
+                                      "undone; reopen the store to recover it");
   }
   const std::string record = Framed(payload);
   if (current_bytes_ < kSegmentHeaderBytes) {
@@ -472,13 +472,10 @@ Status JournalStore::Commit(const WriteBatch& batch) {
   Apply(batch);
   ++statistics_.commits;
   // The batch is committed whatever happens next: a compaction that fails
-  // (a full disk) undoes itself and is tried again on a later commit.
+  // (a full disk) undoes itself and is tried again on a later commit. If it
+  // cannot even be undone, the next commit says so (broken_).
   if (!MaybeCompact().ok()) ++statistics_.compactions_failed;
-  return broken_
-             ? Status(ErrorCode::kIo, directory_ +
-                                          ": a failed compaction could not be undone; the commit "
-                                          "is durable, but reopen the store before writing more")
-             : Status::Ok();
+  return Status::Ok();
 }
 
 Status JournalStore::MaybeCompact() {
