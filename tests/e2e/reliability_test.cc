@@ -230,6 +230,44 @@ void RestartedAfter(long next, long& acked, int round) {
   acked = next - 1;
 }
 
+// What crash_child printed in one round, in the words of its mode: the
+// prefix of a durable step ("w " or "c ") and the lines around the busy
+// stretch a kill may land in (a sync, a compaction).
+struct ChildReport {
+  const char* step;
+  const char* busy_begin;
+  const char* busy_end;
+};
+struct CrashRound {
+  bool killed = false;  // by our SIGKILL, not by itself
+  bool ready = false;   // it had opened its store
+  bool busy = false;    // the kill landed inside the busy stretch
+};
+
+// One round: starts crash_child with `arguments`, SIGKILLs it `after` its
+// start, and reads what it reported. `acked` (the last durable step) moves
+// with its "ready" and step lines.
+CrashRound RunUntilKilled(std::vector<std::string> arguments, std::chrono::milliseconds after,
+                          const ChildReport& report, long& acked, int round) {
+  ChildProcess child(std::move(arguments));
+  std::vector<std::string> lines = child.ReadUntil(std::chrono::steady_clock::now() + after);
+  int status = 0;
+  for (auto& line : child.Kill(&status))
+    lines.push_back(std::move(line));
+  CrashRound crash;
+  crash.killed = WIFSIGNALED(status);
+  for (const std::string& line : lines) {
+    if (line.rfind("ready ", 0) == 0) {
+      crash.ready = true;
+      RestartedAfter(std::stol(line.substr(6)), acked, round);
+    }
+    if (line == report.busy_begin) crash.busy = true;
+    if (line == report.busy_end) crash.busy = false;
+    if (line.rfind(report.step, 0) == 0) acked = std::stol(line.substr(2));
+  }
+  return crash;
+}
+
 TEST(Reliability, ClientProcessKilledAtRandomMomentsLosesAndDuplicatesNothing) {
   const int rounds = EnvInt("FERRY_CRASH_ROUNDS", 100);
   ServerProcess server;
@@ -243,25 +281,12 @@ TEST(Reliability, ClientProcessKilledAtRandomMomentsLosesAndDuplicatesNothing) {
   for (int round = 0; round < rounds; ++round) {
     ASSERT_TRUE(peer->Put("crash", "peer-" + std::to_string(round), Json{{"round", round}}).ok());
     (void)peer->SyncNow();
-    ChildProcess child({"client", server.endpoint(), db, "c"});
-    const auto kill_at = std::chrono::steady_clock::now() +
-                         std::chrono::milliseconds(std::uniform_int_distribution(5, 300)(random));
-    std::vector<std::string> lines = child.ReadUntil(kill_at);
-    int status = 0;
-    for (auto& line : child.Kill(&status))
-      lines.push_back(std::move(line));
-    ASSERT_TRUE(WIFSIGNALED(status)) << "the child stopped by itself (status " << status << ")";
-    bool ready = false, syncing = false;
-    for (const std::string& line : lines) {
-      if (line.rfind("ready ", 0) == 0) {
-        ready = true;
-        RestartedAfter(std::stol(line.substr(6)), acked, round);
-      }
-      if (line == "s+") syncing = true;
-      if (line == "s-") syncing = false;
-      if (line.rfind("w ", 0) == 0) acked = std::stol(line.substr(2));
-    }
-    ++(!ready ? tally.during_open : syncing ? tally.during_sync : tally.during_work);
+    const CrashRound crash =
+        RunUntilKilled({"client", server.endpoint(), db, "c"},
+                       std::chrono::milliseconds(std::uniform_int_distribution(5, 300)(random)),
+                       {"w ", "s+", "s-"}, acked, round);
+    ASSERT_TRUE(crash.killed) << "the child stopped by itself";
+    ++(!crash.ready ? tally.during_open : crash.busy ? tally.during_sync : tally.during_work);
   }
 
   // Restart once more, in this process, and sync everything.
@@ -306,25 +331,12 @@ TEST(Reliability, JournalStoreProcessKilledAtRandomMomentsKeepsEveryCommit) {
   KillTally tally;
   long acked = -1;
   for (int round = 0; round < rounds; ++round) {
-    ChildProcess child({"journal", store_dir});
-    const auto kill_at = std::chrono::steady_clock::now() +
-                         std::chrono::milliseconds(std::uniform_int_distribution(2, 120)(random));
-    std::vector<std::string> lines = child.ReadUntil(kill_at);
-    int status = 0;
-    for (auto& line : child.Kill(&status))
-      lines.push_back(std::move(line));
-    ASSERT_TRUE(WIFSIGNALED(status)) << "the child stopped by itself (status " << status << ")";
-    bool ready = false, compacting = false;
-    for (const std::string& line : lines) {
-      if (line.rfind("ready ", 0) == 0) {
-        ready = true;
-        RestartedAfter(std::stol(line.substr(6)), acked, round);
-      }
-      if (line == "x+") compacting = true;
-      if (line == "x-") compacting = false;
-      if (line.rfind("c ", 0) == 0) acked = std::stol(line.substr(2));
-    }
-    ++(!ready ? tally.during_open : compacting ? tally.during_compaction : tally.during_work);
+    const CrashRound crash =
+        RunUntilKilled({"journal", store_dir},
+                       std::chrono::milliseconds(std::uniform_int_distribution(2, 120)(random)),
+                       {"c ", "x+", "x-"}, acked, round);
+    ASSERT_TRUE(crash.killed) << "the child stopped by itself";
+    ++(!crash.ready ? tally.during_open : crash.busy ? tally.during_compaction : tally.during_work);
 
     // Check a copy, so the child's next start recovers the crashed files itself.
     std::filesystem::remove_all(check_dir);

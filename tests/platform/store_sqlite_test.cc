@@ -66,6 +66,20 @@ void Sql(const std::string& path, const char* sql) {
   sqlite3_close(db);
 }
 
+// 2,000 keys (~450 KB) committed and checkpointed, so every page is in the
+// main file, where the damage tests then damage it.
+void FillAndCheckpoint(const std::string& path) {
+  {
+    auto store = SqliteStore::Open(path);
+    ASSERT_TRUE(store.ok());
+    WriteBatch batch;
+    for (int i = 0; i < 2000; ++i)
+      batch.Put("key" + std::to_string(i), std::string(200, 'v'));
+    ASSERT_TRUE((*store)->Commit(batch).ok());
+  }
+  Sql(path, "PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
 TEST(SqliteStore, RefusesAFileFromANewerFormat) {
   const std::string path = FreshPath();
   { ASSERT_TRUE(SqliteStore::Open(path).ok()); }
@@ -86,15 +100,7 @@ TEST(SqliteStore, FileThatIsNotADatabaseIsReportedAsCorrupt) {
 
 TEST(SqliteStore, DamagedPagesAreFoundByTheIntegrityCheck) {
   const std::string path = FreshPath();
-  {
-    auto store = SqliteStore::Open(path);
-    ASSERT_TRUE(store.ok());
-    WriteBatch batch;
-    for (int i = 0; i < 2000; ++i)
-      batch.Put("key" + std::to_string(i), std::string(200, 'v'));
-    ASSERT_TRUE((*store)->Commit(batch).ok());
-  }
-  Sql(path, "PRAGMA wal_checkpoint(TRUNCATE)");
+  FillAndCheckpoint(path);
   {
     // Scribble over a page in the middle of the table's B-tree.
     std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
@@ -113,15 +119,7 @@ TEST(SqliteStore, DamagedPagesAreFoundByTheIntegrityCheck) {
 // first read that meets the missing pages, and the file is left as it was.
 TEST(SqliteStore, TruncatedFileIsReportedAsCorruptAndLeftUntouched) {
   const std::string path = FreshPath();
-  {
-    auto store = SqliteStore::Open(path);
-    ASSERT_TRUE(store.ok());
-    WriteBatch batch;
-    for (int i = 0; i < 2000; ++i)
-      batch.Put("key" + std::to_string(i), std::string(200, 'v'));
-    ASSERT_TRUE((*store)->Commit(batch).ok());
-  }
-  Sql(path, "PRAGMA wal_checkpoint(TRUNCATE)");
+  FillAndCheckpoint(path);
   const auto size = std::filesystem::file_size(path);
   std::filesystem::resize_file(path, size / 2);
   const auto read_file = [&] {
