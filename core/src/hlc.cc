@@ -40,19 +40,21 @@ Result<HlcStamp> HlcStamp::Parse(std::string_view text) {
   auto [counter_ptr, counter_error] =
       std::from_chars(counter_begin, counter_end, stamp.counter, 16);
   if (counter_error != std::errc() || counter_ptr != counter_end) return bad();
-  // The node is a client id, so it follows the client id rule (1 to 64 of
-  // [A-Za-z0-9_-]): stamps are written into JSON and server records without
-  // escaping. Found by fuzz_protocol: a tab inside a stamp decoded, then
-  // re-encoded to invalid JSON.
+  // The node is a client id, so it follows the client id rule: stamps are
+  // written into JSON and server records without escaping. Found by
+  // fuzz_protocol: a tab inside a stamp decoded, then re-encoded to invalid JSON.
   const std::string_view node = text.substr(kWallDigits + kCounterDigits + 2);
-  if (node.empty() || node.size() > 64) return bad();
-  for (const char c : node) {
-    const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                         (c >= '0' && c <= '9') || c == '_' || c == '-';
-    if (!allowed) return bad();
-  }
+  if (!IsValidClientId(node)) return bad();
   stamp.node = std::string(node);
   return stamp;
+}
+
+bool IsValidClientId(std::string_view client_id) {
+  if (client_id.empty() || client_id.size() > 64) return false;
+  return std::all_of(client_id.begin(), client_id.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
 }
 
 HybridLogicalClock::HybridLogicalClock(std::string node, Options options) : options_(options) {

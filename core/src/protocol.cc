@@ -149,15 +149,11 @@ bool IsCursorChar(char c) {
 }  // namespace
 
 Status ValidateClientId(std::string_view client_id) {
+  if (IsValidClientId(client_id)) return Status::Ok();
   if (client_id.empty() || client_id.size() > 64) {
     return Status(ErrorCode::kInvalidArgument, "client id must be 1 to 64 characters");
   }
-  for (char c : client_id) {
-    if (!IsCursorChar(c) || c == '.') {
-      return Status(ErrorCode::kInvalidArgument, "client id may hold only [A-Za-z0-9_-]");
-    }
-  }
-  return Status::Ok();
+  return Status(ErrorCode::kInvalidArgument, "client id may hold only [A-Za-z0-9_-]");
 }
 
 Status ValidateCursor(std::string_view cursor, const ProtocolLimits& limits) {

@@ -12,6 +12,10 @@
 
 namespace ferry {
 
+// The client id rule: 1 to 64 of [A-Za-z0-9_-]. A stamp's node is a client
+// id; ValidateClientId (protocol.h) gives the reason when this is false.
+bool IsValidClientId(std::string_view client_id);
+
 struct HlcStamp {
   int64_t wall_ms = 0;   // milliseconds since the Unix epoch
   uint32_t counter = 0;  // orders stamps within one millisecond
