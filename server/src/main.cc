@@ -191,19 +191,18 @@ int Run(const Settings& settings) {
     }
     return user;
   };
+  // Runs an authenticated user's push or pull through the shared apply code.
   const auto handle = [&](const httplib::Request& request, httplib::Response& response,
-                          std::string_view body) {
-    auto user = authenticate(request, response);
-    if (!user) return;
+                          const std::string& user, std::string_view body) {
     ServerHttpResponse answer;
     uint64_t applied_before = 0, applied_after = 0;
     {
       std::lock_guard lock(state_mutex);
       applied_before = state.statistics().mutations_applied;
-      answer = HandleServerRequest(state, *user, request.method, request.target, body);
+      answer = HandleServerRequest(state, user, request.method, request.target, body);
       applied_after = state.statistics().mutations_applied;
     }
-    if (applied_after != applied_before) live.Poke(*user);
+    if (applied_after != applied_before) live.Poke(user);
     response.status = answer.status;
     SetJsonBody(request, response, std::move(answer.body));
   };
@@ -224,7 +223,8 @@ int Run(const Settings& settings) {
   // was refused. Counting the inflated bytes here stops it at the limit.
   http.Post("/v1/push", [&](const httplib::Request& request, httplib::Response& response,
                             const httplib::ContentReader& read_body) {
-    if (!authenticate(request, response)) return;  // before reading a byte of it
+    auto user = authenticate(request, response);  // before reading a byte of the body
+    if (!user) return;
     const auto refuse_too_large = [&] {
       response.set_header("Connection", "close");  // the rest of the body is never read
       SendError(response, 413, ErrorCode::kTooLarge,
@@ -250,11 +250,11 @@ int Run(const Settings& settings) {
       SendError(response, 400, ErrorCode::kInvalidArgument, "the request body could not be read");
       return;
     }
-    handle(request, response, body);
+    handle(request, response, *user, body);
   });
 
   http.Get("/v1/pull", [&](const httplib::Request& request, httplib::Response& response) {
-    handle(request, response, "");
+    if (auto user = authenticate(request, response)) handle(request, response, *user, "");
   });
   http.Get("/v1/health", [](const httplib::Request&, httplib::Response& response) {
     response.set_content("{\"status\":\"ok\"}", kJsonType);
