@@ -231,7 +231,7 @@ SyncEngine::SyncEngine(Store& store, EngineOptions options, std::string client_i
       random_(options_.random_seed ^ 0x9e3779b97f4a7c15ull) {}
 
 Result<std::unique_ptr<SyncEngine>> SyncEngine::Open(Store& store, EngineOptions options,
-                                                     TimeMs now) {
+                                                     Instant now) {
   FERRY_ASSIGN_OR_RETURN(auto format, store.Get(kFormatKey));
   if (format) {
     auto number = keys::ParseDecimal(*format);
@@ -263,7 +263,7 @@ Result<std::unique_ptr<SyncEngine>> SyncEngine::Open(Store& store, EngineOptions
   return engine;
 }
 
-Status SyncEngine::Load(TimeMs now) {
+Status SyncEngine::Load(Instant now) {
   FERRY_RETURN_IF_ERROR(outbox_.Load());
   FERRY_ASSIGN_OR_RETURN(auto hlc, store_.Get(kHlcKey));
   if (hlc) {
@@ -287,21 +287,24 @@ Status SyncEngine::Load(TimeMs now) {
   if (last_synced) {
     if (auto at = keys::ParseDecimal(*last_synced)) last_synced_at_ = static_cast<TimeMs>(*at);
   }
-  if (options_.interval_ms) interval_at_ = now + *options_.interval_ms;
+  if (options_.interval_ms) interval_at_ = now.monotonic + *options_.interval_ms;
+  Observe(now);
+  TendLiveStream(now);
   return Status::Ok();
 }
 
 // ---------------------------------------------------------------- inputs
 
 Result<uint64_t> SyncEngine::HandleLocalWrite(MutationOp op, const DocumentId& id,
-                                              const Json& value, TimeMs now) {
+                                              const Json& value, Instant now) {
   const LocalWrite write{op, id, value};
   FERRY_ASSIGN_OR_RETURN(std::vector<uint64_t> seqs, HandleLocalWrites({&write, 1}, now));
   return seqs.front();
 }
 
 Result<std::vector<uint64_t>> SyncEngine::HandleLocalWrites(std::span<const LocalWrite> writes,
-                                                            TimeMs now) {
+                                                            Instant now) {
+  Observe(now);
   // Everything is checked before anything is staged: a batch with one bad
   // write is refused whole and leaves no trace.
   std::vector<std::string> value_jsons(writes.size());
@@ -317,7 +320,7 @@ Result<std::vector<uint64_t>> SyncEngine::HandleLocalWrites(std::span<const Loca
   changed.reserve(writes.size());
   for (std::size_t i = 0; i < writes.size(); ++i) {
     const LocalWrite& write = writes[i];
-    FERRY_ASSIGN_OR_RETURN(HlcStamp stamp, clock_.Now(now));
+    FERRY_ASSIGN_OR_RETURN(HlcStamp stamp, clock_.Now(now.wall));
     Mutation mutation;
     mutation.client_id = client_id_;
     mutation.seq = outbox_.AllocateSeq();
@@ -343,13 +346,14 @@ Result<std::vector<uint64_t>> SyncEngine::HandleLocalWrites(std::span<const Loca
   if (run_) run_->push_total += writes.size();
   Emit(DocumentsChangedEvent{std::move(changed), false});
   if (options_.sync_on_local_write && online_ && !debounce_at_) {
-    debounce_at_ = now + options_.local_write_debounce_ms;
+    debounce_at_ = now.monotonic + options_.local_write_debounce_ms;
   }
   EmitStatusIfChanged();
   return seqs;
 }
 
-RunTicket SyncEngine::HandleTrigger(TriggerReason reason, TimeMs now) {
+RunTicket SyncEngine::HandleTrigger(TriggerReason reason, Instant now) {
+  Observe(now);
   if (run_) {
     // A run still pushing will also push whatever is pending now and then
     // pull, so it covers this trigger; a run already pulling may have missed
@@ -364,7 +368,8 @@ RunTicket SyncEngine::HandleTrigger(TriggerReason reason, TimeMs now) {
   return ticket;
 }
 
-void SyncEngine::HandleResponse(RequestId id, const HttpResponse& response, TimeMs now) {
+void SyncEngine::HandleResponse(RequestId id, const HttpResponse& response, Instant now) {
+  Observe(now);
   if (!run_ || run_->request != id) return;  // cancelled, timed out or unknown: ignore
   run_->request.reset();
   statistics_.bytes_received += response.body.size();
@@ -377,7 +382,7 @@ void SyncEngine::HandleResponse(RequestId id, const HttpResponse& response, Time
       again.refresh_credentials = true;
       statistics_.bytes_sent += again.body.size();
       run_->request = again.id;
-      run_->request_deadline = now + options_.request_timeout_ms;
+      run_->request_deadline = now.monotonic + options_.request_timeout_ms;
       run_->sent = again;
       actions_.push_back(SendRequest{std::move(again)});
       return;
@@ -399,19 +404,21 @@ void SyncEngine::HandleResponse(RequestId id, const HttpResponse& response, Time
   } else {
     HandlePullResponse(response, now);
   }
+  TendLiveStream(now);  // an accepted token lets a stream refused after a 401 open again
   EmitStatusIfChanged();
 }
 
-void SyncEngine::HandleTimeout(TimeMs now) {
-  if (run_ && run_->request && now >= run_->request_deadline) {
+void SyncEngine::HandleTimeout(Instant now) {
+  Observe(now);
+  if (run_ && run_->request && now.monotonic >= run_->request_deadline) {
     AbortRequest();
     FailRun(Status(ErrorCode::kUnavailable, "request timed out"), now);
   }
-  if (retry_at_ && now >= *retry_at_) {
+  if (retry_at_ && now.monotonic >= *retry_at_) {
     retry_at_.reset();
     if (!run_) StartRun(TriggerReason::kRetry, now);
   }
-  if (debounce_at_ && now >= *debounce_at_) {
+  if (debounce_at_ && now.monotonic >= *debounce_at_) {
     debounce_at_.reset();
     if (!run_) {
       StartRun(TriggerReason::kLocalWrite, now);
@@ -419,17 +426,24 @@ void SyncEngine::HandleTimeout(TimeMs now) {
       run_->follow_up = true;
     }
   }
-  if (interval_at_ && now >= *interval_at_) {
-    interval_at_ =
-        options_.interval_ms ? std::optional<TimeMs>(now + *options_.interval_ms) : std::nullopt;
+  if (interval_at_ && now.monotonic >= *interval_at_) {
+    interval_at_ = options_.interval_ms
+                       ? std::optional<TimeMs>(now.monotonic + *options_.interval_ms)
+                       : std::nullopt;
     if (!run_ && !retry_at_) StartRun(TriggerReason::kInterval, now);
   }
+  TendLiveStream(now);
   EmitStatusIfChanged();
 }
 
-void SyncEngine::HandleOnline(bool online, TimeMs now) {
+void SyncEngine::HandleOnline(bool online, Instant now) {
+  Observe(now);
   if (online == online_) return;
   online_ = online;
+  // Connectivity changed: a stream reopens at once, without the backoff of
+  // failures that happened while the network was gone.
+  live_.failures = 0;
+  live_.reopen_at.reset();
   if (!online) {
     retry_at_.reset();
     debounce_at_.reset();
@@ -441,10 +455,12 @@ void SyncEngine::HandleOnline(bool online, TimeMs now) {
     consecutive_failures_ = 0;
     if (!run_) StartRun(TriggerReason::kOnline, now);
   }
+  TendLiveStream(now);
   EmitStatusIfChanged();
 }
 
-void SyncEngine::Cancel(TimeMs now) {
+void SyncEngine::Cancel(Instant now) {
+  Observe(now);
   retry_at_.reset();
   debounce_at_.reset();
   if (run_) {
@@ -454,9 +470,9 @@ void SyncEngine::Cancel(TimeMs now) {
   EmitStatusIfChanged();
 }
 
-void SyncEngine::SetInterval(std::optional<TimeMs> interval_ms, TimeMs now) {
+void SyncEngine::SetInterval(std::optional<TimeMs> interval_ms, Instant now) {
   options_.interval_ms = interval_ms;
-  interval_at_ = interval_ms ? std::optional<TimeMs>(now + *interval_ms) : std::nullopt;
+  interval_at_ = interval_ms ? std::optional<TimeMs>(now.monotonic + *interval_ms) : std::nullopt;
 }
 
 // ---------------------------------------------------------------- outputs
@@ -477,18 +493,19 @@ std::optional<TimeMs> SyncEngine::PollTimeout() const {
   consider(retry_at_);
   consider(debounce_at_);
   consider(interval_at_);
+  if (!live_.id) consider(live_.reopen_at);
   return earliest;
 }
 
 // ---------------------------------------------------------------- sync runs
 
-void SyncEngine::StartRun(TriggerReason reason, TimeMs now) {
+void SyncEngine::StartRun(TriggerReason reason, Instant now) {
   debounce_at_.reset();
   retry_at_.reset();
   Run run;
   run.id = next_run_id_++;
   run.reason = reason;
-  run.started_at = now;
+  run.started_at = now.wall;
   run.push_total = outbox_.pending_count();
   run.batch_count_limit = options_.batch.max_count;
   run_ = std::move(run);
@@ -502,7 +519,7 @@ void SyncEngine::StartRun(TriggerReason reason, TimeMs now) {
 }
 
 void SyncEngine::SendRequestNow(std::string method, std::string target, std::string body,
-                                TimeMs now) {
+                                Instant now) {
   HttpRequest request;
   request.id = next_request_id_++;
   request.method = std::move(method);
@@ -511,12 +528,12 @@ void SyncEngine::SendRequestNow(std::string method, std::string target, std::str
   request.timeout_ms = options_.request_timeout_ms;
   statistics_.bytes_sent += request.body.size();
   run_->request = request.id;
-  run_->request_deadline = now + options_.request_timeout_ms;
+  run_->request_deadline = now.monotonic + options_.request_timeout_ms;
   run_->sent = request;
   actions_.push_back(SendRequest{std::move(request)});
 }
 
-void SyncEngine::SendNextPush(TimeMs now) {
+void SyncEngine::SendNextPush(Instant now) {
   BatchLimits limits = options_.batch;
   limits.max_count = std::max<std::size_t>(1, std::min(limits.max_count, run_->batch_count_limit));
   auto batch = outbox_.SelectBatch(limits);
@@ -551,7 +568,7 @@ void SyncEngine::SendNextPush(TimeMs now) {
   SendRequestNow("POST", std::string(kPushPath), std::move(request).Finish(), now);
 }
 
-void SyncEngine::HandlePushResponse(const HttpResponse& response, TimeMs now) {
+void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
   outbox_.in_flight().clear();
   std::vector<OutboxEntry> batch = std::move(run_->batch);
   run_->batch.clear();
@@ -562,7 +579,7 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, TimeMs now) {
   if (response.status != 200) {
     Status error = ErrorForHttpStatus(response.status, response.body);
     if (error.code() != ErrorCode::kProtocol) {
-      FailRun(error, now, ParseRetryAfter(response.retry_after, now));
+      FailRun(error, now, ParseRetryAfter(response.retry_after, now.wall));
       return;
     }
     // The server refused the request as a whole (400, 413, ...). Halve the
@@ -672,7 +689,7 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, TimeMs now) {
 }
 
 Result<SyncConflictEvent> SyncEngine::StageConflict(Transaction& txn, const OutboxEntry& entry,
-                                                    const ServerDocument& current, TimeMs now) {
+                                                    const ServerDocument& current, Instant now) {
   const DocumentId& id = entry.mutation.document;
   const ConflictStrategy strategy = options_.conflicts.For(id.collection);
   const auto value_of = [](const DocumentState& state) {
@@ -720,7 +737,7 @@ Result<SyncConflictEvent> SyncEngine::StageConflict(Transaction& txn, const Outb
     if (decision.local_edit_kept) {
       mutation.hlc = newest_local;
     } else {
-      FERRY_ASSIGN_OR_RETURN(mutation.hlc, clock_.Now(now));
+      FERRY_ASSIGN_OR_RETURN(mutation.hlc, clock_.Now(now.wall));
     }
     resolution = std::move(mutation);
     ++run_->push_total;
@@ -732,14 +749,14 @@ Result<SyncConflictEvent> SyncEngine::StageConflict(Transaction& txn, const Outb
                            std::move(resolved)};
 }
 
-void SyncEngine::ObserveRemoteClock(const std::string& hlc, TimeMs now) {
+void SyncEngine::ObserveRemoteClock(const std::string& hlc, Instant now) {
   if (hlc.empty()) return;
   // A stamp that does not parse or runs too far ahead is ignored: it only
   // orders later local writes, it never blocks a sync.
-  if (auto stamp = HlcStamp::Parse(hlc); stamp.ok()) (void)clock_.Observe(*stamp, now);
+  if (auto stamp = HlcStamp::Parse(hlc); stamp.ok()) (void)clock_.Observe(*stamp, now.wall);
 }
 
-void SyncEngine::SendPull(TimeMs now) {
+void SyncEngine::SendPull(Instant now) {
   if (run_->phase != SyncPhase::kPull) {
     run_->phase = SyncPhase::kPull;
     // A resync interrupted by a crash or failure starts over: the set of
@@ -754,7 +771,7 @@ void SyncEngine::SendPull(TimeMs now) {
   SendRequestNow("GET", EncodePullTarget(request), "", now);
 }
 
-void SyncEngine::HandlePullResponse(const HttpResponse& response, TimeMs now) {
+void SyncEngine::HandlePullResponse(const HttpResponse& response, Instant now) {
   if (response.status == 0) {
     FailRun(Status(ErrorCode::kUnavailable, "network error: " + response.transport_error), now);
     return;
@@ -782,7 +799,7 @@ void SyncEngine::HandlePullResponse(const HttpResponse& response, TimeMs now) {
   }
   if (response.status != 200) {
     FailRun(ErrorForHttpStatus(response.status, response.body), now,
-            ParseRetryAfter(response.retry_after, now));
+            ParseRetryAfter(response.retry_after, now.wall));
     return;
   }
   auto decoded = DecodePullResponse(response.body, options_.protocol);
@@ -859,21 +876,21 @@ Status SyncEngine::FinishResync() {
   return Status::Ok();
 }
 
-void SyncEngine::CompleteRun(TimeMs now) {
-  last_synced_at_ = now;
+void SyncEngine::CompleteRun(Instant now) {
+  last_synced_at_ = now.wall;
   consecutive_failures_ = 0;
   last_run_failed_ = false;
   last_error_.clear();
   const bool follow_up = run_->follow_up;
   EndRun(RunOutcome::kCompleted, "", now);
-  if (options_.interval_ms) interval_at_ = now + *options_.interval_ms;
+  if (options_.interval_ms) interval_at_ = now.monotonic + *options_.interval_ms;
   // Writes that arrived while the run was pulling are pushed by a follow-up
   // run now rather than waiting for the next trigger.
   const bool pending_left = outbox_.pending_count() > 0;
   if (follow_up || pending_left) StartRun(TriggerReason::kFollowUp, now);
 }
 
-void SyncEngine::FailRun(const Status& error, TimeMs now, std::optional<TimeMs> retry_after,
+void SyncEngine::FailRun(const Status& error, Instant now, std::optional<TimeMs> retry_after,
                          bool retry) {
   outbox_.in_flight().clear();
   last_run_failed_ = true;
@@ -883,16 +900,16 @@ void SyncEngine::FailRun(const Status& error, TimeMs now, std::optional<TimeMs> 
     ++consecutive_failures_;
     TimeMs delay = BackoffDelay();
     if (retry_after) delay = std::max(delay, *retry_after);
-    retry_at_ = now + delay;
+    retry_at_ = now.monotonic + delay;
   }
 }
 
-void SyncEngine::EndRun(RunOutcome outcome, const std::string& error, TimeMs now) {
+void SyncEngine::EndRun(RunOutcome outcome, const std::string& error, Instant now) {
   SyncRunRecord record;
   record.run_id = run_->id;
   record.reason = run_->reason;
   record.started_at = run_->started_at;
-  record.finished_at = now;
+  record.finished_at = now.wall;
   record.outcome = outcome;
   record.pushed = run_->pushed;
   record.pulled = run_->pulled;
@@ -948,6 +965,109 @@ TimeMs SyncEngine::BackoffDelay() {
   return jitter(random_);
 }
 
+// ---------------------------------------------------------------- live stream
+
+void SyncEngine::HandleStreamData(RequestId id, std::string_view bytes, Instant now) {
+  Observe(now);
+  if (live_.id != id) return;  // closed by us: late chunks are harmless
+  statistics_.bytes_received += bytes.size();
+  while (!bytes.empty() && live_.id == id) {
+    const std::size_t newline = bytes.find('\n');
+    const std::string_view piece = bytes.substr(0, newline);
+    if (live_.line.size() + piece.size() > options_.live_max_line_bytes) {
+      // Not an event stream (or a hostile one): drop it and try again later.
+      CloseLiveStream();
+      ++live_.failures;
+      ScheduleLiveReconnect(now);
+      break;
+    }
+    live_.line.append(piece);
+    if (newline == std::string_view::npos) break;
+    bytes.remove_prefix(newline + 1);
+    std::string line = std::move(live_.line);
+    live_.line.clear();
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    HandleStreamLine(line, now);
+  }
+  EmitStatusIfChanged();
+}
+
+// One line of Server-Sent Events: fields accumulate until a blank line
+// dispatches the event. Only the event name matters to Ferry.
+void SyncEngine::HandleStreamLine(std::string_view line, Instant now) {
+  if (line.empty()) {
+    const std::string event = std::move(live_.event_name);
+    live_.event_name.clear();
+    if (event == "hello") {
+      live_.greeted = true;
+      live_.failures = 0;
+      live_.refresh_credentials = false;
+    }
+    // "hello": catch up on what happened while we were not listening.
+    if (event == "hello" || event == "poke") (void)HandleTrigger(TriggerReason::kPoke, now);
+    return;
+  }
+  constexpr std::string_view kEventField = "event:";
+  if (line.substr(0, kEventField.size()) != kEventField) return;  // data, id, comments
+  line.remove_prefix(kEventField.size());
+  if (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+  live_.event_name = line;
+}
+
+void SyncEngine::HandleStreamEnd(RequestId id, const HttpResponse& response, Instant now) {
+  Observe(now);
+  if (live_.id != id) return;
+  live_.id.reset();
+  // A stream that was greeted worked for a while: start the backoff afresh.
+  if (live_.greeted) live_.failures = 0;
+  live_.greeted = false;
+  ++live_.failures;
+  if (response.status == 401) live_.refresh_credentials = true;
+  ScheduleLiveReconnect(now);
+  TendLiveStream(now);
+  EmitStatusIfChanged();
+}
+
+void SyncEngine::ScheduleLiveReconnect(Instant now) {
+  const uint32_t exponent = std::min<uint32_t>(live_.failures, 16);
+  const TimeMs cap =
+      std::min<TimeMs>(options_.live_retry_max_ms, options_.live_retry_base_ms << exponent);
+  std::uniform_int_distribution<TimeMs> jitter(cap / 2, std::max<TimeMs>(cap / 2, cap));
+  live_.reopen_at = now.monotonic + jitter(random_);
+}
+
+void SyncEngine::TendLiveStream(Instant now) {
+  const bool wanted = options_.live_updates && online_ && !auth_failed_;
+  if (!wanted) {
+    CloseLiveStream();
+    live_.reopen_at.reset();  // no deadline for a stream nobody wants
+    return;
+  }
+  if (live_.id) return;
+  if (live_.reopen_at && now.monotonic < *live_.reopen_at) return;
+  live_.reopen_at.reset();
+  HttpRequest request;
+  request.id = next_request_id_++;
+  request.method = "GET";
+  request.target = std::string(kLivePath);
+  request.timeout_ms = 0;
+  request.refresh_credentials = live_.refresh_credentials;
+  live_.id = request.id;
+  live_.greeted = false;
+  live_.line.clear();
+  live_.event_name.clear();
+  actions_.push_back(OpenStream{std::move(request)});
+}
+
+void SyncEngine::CloseLiveStream() {
+  if (!live_.id) return;
+  actions_.push_back(CloseStream{*live_.id});
+  live_.id.reset();
+  live_.greeted = false;
+  live_.line.clear();
+  live_.event_name.clear();
+}
+
 void SyncEngine::ReloadAfterStorageFailure() {
   // The in-memory counters may have moved for staged changes that never
   // committed; the store is the truth.
@@ -995,7 +1115,7 @@ SyncStatus SyncEngine::status() const {
   status.failed = outbox_.dead_count();
   status.last_synced_at = last_synced_at_;
   status.last_error = last_error_;
-  status.next_retry_at = retry_at_;
+  if (retry_at_) status.next_retry_at = *retry_at_ + wall_minus_monotonic_;
   return status;
 }
 
@@ -1030,13 +1150,13 @@ Result<std::vector<OutboxEntry>> SyncEngine::FailedMutations() {
   return outbox_.ListDead();
 }
 
-Result<uint64_t> SyncEngine::RetryFailedMutation(uint64_t seq, TimeMs now) {
+Result<uint64_t> SyncEngine::RetryFailedMutation(uint64_t seq, Instant now) {
   Transaction txn(store_);
   FERRY_ASSIGN_OR_RETURN(auto entry, outbox_.Read(txn, seq));
   if (!entry || !entry->dead) {
     return Status(ErrorCode::kNotFound, "no failed mutation with seq " + std::to_string(seq));
   }
-  FERRY_ASSIGN_OR_RETURN(HlcStamp stamp, clock_.Now(now));
+  FERRY_ASSIGN_OR_RETURN(HlcStamp stamp, clock_.Now(now.wall));
   auto retried = replica_.StageRetry(txn, *entry, outbox_.AllocateSeq(), stamp);
   Status committed =
       retried.ok() ? (txn.Put(kHlcKey, stamp.ToString()), txn.Commit()) : retried.status();
@@ -1046,13 +1166,13 @@ Result<uint64_t> SyncEngine::RetryFailedMutation(uint64_t seq, TimeMs now) {
   }
   Emit(DocumentsChangedEvent{{entry->mutation.document}, false});
   if (options_.sync_on_local_write && online_ && !debounce_at_) {
-    debounce_at_ = now + options_.local_write_debounce_ms;
+    debounce_at_ = now.monotonic + options_.local_write_debounce_ms;
   }
   EmitStatusIfChanged();
   return retried->mutation.seq;
 }
 
-Status SyncEngine::DiscardFailedMutation(uint64_t seq, TimeMs) {
+Status SyncEngine::DiscardFailedMutation(uint64_t seq, Instant) {
   Transaction txn(store_);
   FERRY_ASSIGN_OR_RETURN(auto entry, outbox_.Read(txn, seq));
   if (!entry || !entry->dead) {

@@ -273,7 +273,7 @@ int Run(const Settings& settings) {
                                        {"liveListeners", live.listeners()}}),
                          kJsonType);
   });
-  http.Get("/v1/live", [&](const httplib::Request& request, httplib::Response& response) {
+  http.Get(std::string(ferry::kLivePath), [&](const httplib::Request& request, httplib::Response& response) {
     auto user = authenticate(request, response);
     if (!user) return;
     response.set_header("Cache-Control", "no-store");

@@ -8,13 +8,18 @@
 // Faults: offline windows, requests lost before the server, responses lost
 // after the server applied them, duplicated deliveries, 5xx and 429 storms
 // with Retry-After, hanging requests (client timeouts), and client crashes
-// with restart over the same store at random points.
+// with restart over the same store at random points. Every client holds the
+// live stream open (the engine's own SSE reading and reconnect backoff): the
+// model server pokes every open stream after a push applied something, and
+// faults refuse or drop streams, lose pokes and delay them.
 //
 // After each run: every write is applied at the server at most once and in
 // per-client seq order; every write to a client's own documents is applied or
 // was coalesced into a later write, and the server holds exactly what the
 // client wrote last; every client converges to the server's state; nothing is
-// left pending or failed.
+// left pending or failed. Convergence is reached through live updates alone:
+// after the faults stop, one last write's poke must bring every client to the
+// server's state with no manual sync.
 //
 // Documents in "shared" are written by every client, so they conflict; a
 // second test runs the simulation under each conflict strategy. Under last
@@ -61,6 +66,10 @@ struct FaultTally {
   uint64_t garbage_answers = 0;
   uint64_t server_duplicates = 0;
   uint64_t conflicts = 0;
+  uint64_t pokes_delivered = 0;
+  uint64_t pokes_lost = 0;
+  uint64_t streams_refused = 0;
+  uint64_t streams_dropped = 0;
 };
 
 class Simulation {
@@ -85,22 +94,24 @@ class Simulation {
     RunUntil(kWriteWindowMs);
     if (!failure_.empty()) return failure_;
 
-    // Quiesce: faults off, everyone online, sync until nothing moves.
+    // Quiesce: faults off, everyone online; retries and live streams settle.
+    // Then one last write: its poke alone must bring every client up to date.
     faults_ = false;
     storm_until_ = 0;
-    for (int round = 0; round < 3; ++round) {
-      for (auto& client : clients_) {
-        if (!client->engine) OpenEngine(*client);
-        client->engine->HandleOnline(true, now_);
-        client->engine->HandleTrigger(TriggerReason::kManual, now_);
-        Drain(*client);
-      }
-      RunUntil(now_ + 10 * 60'000);
+    for (auto& client : clients_) {
+      if (!client->engine) OpenEngine(*client);
+      client->online = true;
+      client->engine->HandleOnline(true, kEpoch + now_);
+      Drain(*client);
     }
+    RunUntil(now_ + 2 * 60'000);
+    Write(*clients_.front(), /*own=*/true);
+    RunUntil(now_ + 2 * 60'000);
     if (!failure_.empty()) return failure_;
     tally_.server_duplicates += server_.statistics().mutations_duplicate;
     tally_.conflicts += server_.statistics().mutations_conflict;
-    return Check();
+    if (std::string error = Check(); !error.empty()) return "through live updates: " + error;
+    return "";
   }
 
  private:
@@ -108,7 +119,8 @@ class Simulation {
     int index = 0;
     std::unique_ptr<MemoryStore> store = std::make_unique<MemoryStore>();
     std::unique_ptr<SyncEngine> engine;
-    uint64_t generation = 0;  // bumps on crash: answers to older requests are lost
+    uint64_t generation = 0;          // bumps on crash: answers to older requests are lost
+    std::optional<RequestId> stream;  // the live stream the server holds open
     bool online = true;
     std::string client_id;
     // Model of the client's own documents: what it wrote last.
@@ -157,12 +169,16 @@ class Simulation {
     options.batch.max_count = 1 + random_() % 20;
     options.pull_page_size = 1 + random_() % 10;
     options.conflicts.collections["shared"] = shared_strategy_;
+    options.live_updates = true;
+    options.live_retry_base_ms = 200;
+    options.live_retry_max_ms = 5'000;
     // Deterministic on its inputs, as a resolver must be: the larger value by
     // its JSON text; a delete loses to any value.
     options.conflicts.custom = [](const ConflictInput& in) -> Result<std::optional<Json>> {
       if (!in.local || !in.remote) return in.local ? in.local : in.remote;
       return in.local->dump() > in.remote->dump() ? in.local : in.remote;
     };
+    client.stream.reset();  // a crash took the old connection with it
     auto engine = SyncEngine::Open(*client.store, options, kEpoch + now_);
     if (!engine.ok())
       return "client " + std::to_string(client.index) +
@@ -181,6 +197,10 @@ class Simulation {
     while (auto action = client.engine->PollAction()) {
       if (auto* send = std::get_if<SendRequest>(&*action)) {
         Transmit(client, send->request);
+      } else if (auto* open = std::get_if<OpenStream>(&*action)) {
+        Connect(client, open->request);
+      } else if (auto* close = std::get_if<CloseStream>(&*action)) {
+        if (client.stream == close->id) client.stream.reset();
       } else if (auto* event = std::get_if<Event>(&*action)) {
         if (auto* conflict = std::get_if<SyncConflictEvent>(event);
             conflict && conflict->local.document.collection == "own") {
@@ -211,10 +231,67 @@ class Simulation {
   }
 
   HttpResponse ServerAnswer(const HttpRequest& request) {
+    const uint64_t applied_before = server_.statistics().mutations_applied;
     ServerHttpResponse answer =
         HandleServerRequest(server_, kUser, request.method, request.target, request.body);
     if (request.method == "POST" && answer.status == 200) RecordApplied(request, answer.body);
+    if (server_.statistics().mutations_applied != applied_before) PokeStreams();
     return {answer.status, answer.body, "", ""};
+  }
+
+  // --- The live stream ----------------------------------------------------
+  // Opening: refused now and then, else greeted with "hello" after a delay.
+  void Connect(Client& client, const HttpRequest& request) {
+    const uint64_t generation = client.generation;
+    const RequestId id = request.id;
+    if (faults_ && Chance(0.1)) {
+      ++tally_.streams_refused;
+      At(Between(1, 300), [this, &client, generation, id] {
+        if (client.generation != generation || !client.engine) return;
+        client.engine->HandleStreamEnd(id, {Chance(0.5) ? 503 : 0, "", "", ""}, kEpoch + now_);
+        Drain(client);
+      });
+      return;
+    }
+    client.stream = id;
+    SendOnStream(client, generation, id, "event: hello\ndata: {}\n\n", Between(1, 300));
+  }
+
+  // After a push applied something, every open stream hears of it; faults
+  // lose pokes, delay them and drop streams.
+  void PokeStreams() {
+    for (auto& client : clients_) {
+      if (!client->stream) continue;
+      const uint64_t generation = client->generation;
+      const RequestId id = *client->stream;
+      if (faults_ && Chance(0.05)) {
+        ++tally_.streams_dropped;
+        client->stream.reset();
+        At(Between(1, 300), [this, &client = *client, generation, id] {
+          if (client.generation != generation || !client.engine) return;
+          client.engine->HandleStreamEnd(id, {0, "", "", "connection reset"}, kEpoch + now_);
+          Drain(client);
+        });
+      } else if (faults_ && Chance(0.1)) {
+        ++tally_.pokes_lost;
+      } else {
+        const TimeMs delay = faults_ && Chance(0.2) ? Between(500, 5000) : Between(1, 150);
+        SendOnStream(*client, generation, id, "event: poke\ndata: {}\n\n", delay);
+      }
+    }
+  }
+
+  // Delivers `text` on the stream, in two chunks cut at a random place.
+  void SendOnStream(Client& client, uint64_t generation, RequestId id, std::string text,
+                    TimeMs delay) {
+    At(delay, [this, &client, generation, id, text = std::move(text)] {
+      if (client.generation != generation || !client.engine || client.stream != id) return;
+      if (text.find("poke") != std::string::npos) ++tally_.pokes_delivered;
+      const std::size_t cut = static_cast<std::size_t>(Between(0, text.size()));
+      client.engine->HandleStreamData(id, std::string_view(text).substr(0, cut), kEpoch + now_);
+      client.engine->HandleStreamData(id, std::string_view(text).substr(cut), kEpoch + now_);
+      Drain(client);
+    });
   }
 
   void RecordApplied(const HttpRequest& request, const std::string& body) {
@@ -286,13 +363,12 @@ class Simulation {
   void ScheduleNextWrite(Client& client) {
     At(Between(20, 600), [this, &client] {
       if (now_ >= kWriteWindowMs) return;
-      if (client.engine) Write(client);
+      if (client.engine) Write(client, Chance(0.6));
       ScheduleNextWrite(client);
     });
   }
 
-  void Write(Client& client) {
-    const bool own = Chance(0.6);
+  void Write(Client& client, bool own) {
     const std::string key =
         own ? "c" + std::to_string(client.index) + "-" + std::to_string(Between(0, kOwnDocs - 1))
             : "s" + std::to_string(Between(0, kSharedDocs - 1));
@@ -530,6 +606,12 @@ TEST(Simulation, RandomFaultsNeverLoseOrDuplicateWritesAndClientsConverge) {
       static_cast<unsigned long long>(tally.garbage_answers),
       static_cast<unsigned long long>(tally.server_duplicates),
       static_cast<unsigned long long>(tally.conflicts));
+  std::printf(
+      "live streams: %llu pokes delivered, %llu pokes lost, %llu streams refused, %llu dropped\n",
+      static_cast<unsigned long long>(tally.pokes_delivered),
+      static_cast<unsigned long long>(tally.pokes_lost),
+      static_cast<unsigned long long>(tally.streams_refused),
+      static_cast<unsigned long long>(tally.streams_dropped));
   if (count >= 20) {
     EXPECT_GT(tally.crashes, 0u);
     EXPECT_GT(tally.outages, 0u);
@@ -538,6 +620,10 @@ TEST(Simulation, RandomFaultsNeverLoseOrDuplicateWritesAndClientsConverge) {
     EXPECT_GT(tally.storm_answers, 0u);
     EXPECT_GT(tally.garbage_answers, 0u);
     EXPECT_GT(tally.conflicts, 0u);
+    EXPECT_GT(tally.pokes_delivered, 0u);
+    EXPECT_GT(tally.pokes_lost, 0u);
+    EXPECT_GT(tally.streams_refused, 0u);
+    EXPECT_GT(tally.streams_dropped, 0u);
   }
 }
 

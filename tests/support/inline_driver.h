@@ -31,7 +31,7 @@ class InlineDriver {
   }
 
   // Drains actions and answers requests until the engine is quiet.
-  void Pump(SyncEngine& engine, TimeMs now) {
+  void Pump(SyncEngine& engine, Instant now) {
     for (int guard = 0; guard < 100000; ++guard) {
       while (auto action = engine.PollAction()) {
         if (auto* send = std::get_if<SendRequest>(&*action)) {
@@ -44,6 +44,10 @@ class InlineDriver {
           }
         } else if (auto* cancel = std::get_if<CancelRequest>(&*action)) {
           cancelled.push_back(cancel->id);
+        } else if (auto* open = std::get_if<OpenStream>(&*action)) {
+          opened_streams.push_back(open->request);
+        } else if (auto* close = std::get_if<CloseStream>(&*action)) {
+          closed_streams.push_back(close->id);
         } else {
           events.push_back(std::get<Event>(std::move(*action)));
         }
@@ -68,6 +72,9 @@ class InlineDriver {
   std::vector<Event> events;
   std::vector<RequestId> cancelled;
   std::vector<RequestId> unanswered;
+  // Live streams are left to the test: it feeds HandleStreamData/End itself.
+  std::vector<HttpRequest> opened_streams;
+  std::vector<RequestId> closed_streams;
   int server_requests = 0;
 
  private:

@@ -7,20 +7,33 @@
 //   auto engine = SyncEngine::Open(store, options, now);
 //   loop:
 //     feed any input: HandleLocalWrite / HandleTrigger / HandleResponse /
-//                     HandleOnline / HandleTimeout / Cancel   (time passed in)
+//                     HandleStreamData / HandleStreamEnd / HandleOnline /
+//                     HandleTimeout / Cancel                (time passed in)
 //     while (auto action = engine->PollAction()) carry it out:
 //       SendRequest   -> start the HTTP request; later HandleResponse(id, ...)
 //       CancelRequest -> abort it; no HandleResponse is needed for it
+//       OpenStream    -> start the long-lived live request; hand each body
+//                        chunk to HandleStreamData(id, ...) and its end (any
+//                        status, or a transport error) to HandleStreamEnd
+//       CloseStream   -> abort it; no HandleStreamEnd is needed for it
 //       Event         -> deliver to listeners
 //     arm a timer for PollTimeout(); when it fires call HandleTimeout(now)
+//
+// Time: every input carries an Instant, the host's monotonic clock (every
+// deadline: retries, debounce, interval, request timeouts, live reconnects)
+// and its wall clock (the hybrid logical clock, and the times shown to users:
+// history, last synced). A wall clock stepped back or forward moves no
+// deadline.
 //
 // Durability: every Handle* call that changes local data commits to the Store
 // before it returns, so the host may report a write durable when
 // HandleLocalWrite returns Ok. Responses for unknown or cancelled requests are
 // ignored, which makes late answers harmless.
 //
-// Threading: owner thread (or JS event loop) only. Not reentrant: do not call
-// the engine from inside the work of another call.
+// Threading: not thread-safe. Calls must be serialized by the host (one
+// thread at a time: the native Client holds its engine lock around every
+// call; the web runtime runs on the JS event loop). Not reentrant: do not
+// call the engine from inside the work of another call.
 #pragma once
 
 #include <cstdint>
@@ -44,8 +57,23 @@
 
 namespace ferry {
 
-// Milliseconds since the Unix epoch, from the host's wall clock.
+// Milliseconds: a duration, or a point on one of the two clocks of Instant.
 using TimeMs = int64_t;
+
+// The host's two clocks read at one moment. `monotonic` never steps back
+// (std::chrono::steady_clock, performance.now()): every deadline runs on it,
+// and PollTimeout() answers on it. `wall` is milliseconds since the Unix
+// epoch: the hybrid logical clock and the times reported to users.
+struct Instant {
+  TimeMs monotonic = 0;
+  TimeMs wall = 0;
+
+  constexpr Instant() = default;
+  constexpr Instant(TimeMs monotonic_ms, TimeMs wall_ms) : monotonic(monotonic_ms), wall(wall_ms) {}
+  // One reading for both clocks: for the simulation and tests, whose fake
+  // clock never steps. Real hosts pass both readings.
+  constexpr Instant(TimeMs both_ms) : monotonic(both_ms), wall(both_ms) {}
+};
 using RequestId = uint64_t;
 // Identifies the sync run that will cover a trigger: the host waits for the
 // SyncCompleted / SyncFailed event whose run id is at least the ticket.
@@ -93,11 +121,11 @@ struct HttpResponse {
 
 struct SyncStatus {
   SyncState state = SyncState::kNeverSynced;
-  std::size_t pending = 0;  // mutations waiting to be pushed
-  std::size_t failed = 0;   // dead letters
-  std::optional<TimeMs> last_synced_at;
+  std::size_t pending = 0;               // mutations waiting to be pushed
+  std::size_t failed = 0;                // dead letters
+  std::optional<TimeMs> last_synced_at;  // wall clock
   std::string last_error;
-  std::optional<TimeMs> next_retry_at;
+  std::optional<TimeMs> next_retry_at;  // wall clock, estimated from the monotonic deadline
 
   bool operator==(const SyncStatus&) const = default;
 };
@@ -182,7 +210,15 @@ struct SendRequest {
 struct CancelRequest {
   RequestId id;
 };
-using Action = std::variant<SendRequest, CancelRequest, Event>;
+// The live stream (GET /v1/live, Server-Sent Events): no overall timeout
+// (request.timeout_ms is 0); the body arrives in chunks for HandleStreamData.
+struct OpenStream {
+  HttpRequest request;
+};
+struct CloseStream {
+  RequestId id;
+};
+using Action = std::variant<SendRequest, CancelRequest, OpenStream, CloseStream, Event>;
 
 struct EngineOptions {
   BatchLimits batch;
@@ -202,7 +238,19 @@ struct EngineOptions {
   // custom resolver runs on the thread that drives the engine, inside
   // HandleResponse; it must not call back into the engine.
   ConflictPolicy conflicts;
-  // Seeds backoff jitter and, for a new store, the client id. Hosts pass real
+  // Live updates: hold the server's /v1/live stream open while online and
+  // sync when it announces a change ("poke") or a (re)connection ("hello").
+  // After the stream ends the engine reopens it after a delay drawn uniformly
+  // from [cap/2, cap], cap = min(live_retry_max_ms, live_retry_base_ms *
+  // 2^failures); a stream that said hello resets the failures.
+  bool live_updates = false;
+  TimeMs live_retry_base_ms = 500;
+  TimeMs live_retry_max_ms = 30'000;
+  // A stream line longer than this is not an event stream: the engine closes
+  // the stream and reconnects later, so a hostile server cannot grow memory.
+  std::size_t live_max_line_bytes = std::size_t{64} * 1024;
+  // Seeds backoff jitter (sync retries and live reconnects) and, for a new
+  // store, the client id. Hosts pass real
   // randomness; the simulation passes a per-run seed to replay exactly.
   uint64_t random_seed = 0;
 };
@@ -213,26 +261,33 @@ class SyncEngine {
   // the engine. Fails with kUnsupportedVersion for a store written by a newer
   // format, kCorruption when its state does not decode.
   [[nodiscard]] static Result<std::unique_ptr<SyncEngine>> Open(Store& store, EngineOptions options,
-                                                                TimeMs now);
+                                                                Instant now);
 
   // --- Inputs -------------------------------------------------------------
   // Records a local write durably (one commit) and returns its seq. Invalid
   // ids or values are refused with kInvalidArgument / kTooLarge.
   [[nodiscard]] Result<uint64_t> HandleLocalWrite(MutationOp op, const DocumentId& id,
-                                                  const Json& value, TimeMs now);
+                                                  const Json& value, Instant now);
   // Several writes in one atomic, durable commit (all or none); much faster
   // than one call per write for bulk work. Returns their seqs in order.
   [[nodiscard]] Result<std::vector<uint64_t>> HandleLocalWrites(std::span<const LocalWrite> writes,
-                                                                TimeMs now);
-  RunTicket HandleTrigger(TriggerReason reason, TimeMs now);
-  void HandleResponse(RequestId id, const HttpResponse& response, TimeMs now);
-  void HandleTimeout(TimeMs now);
-  void HandleOnline(bool online, TimeMs now);
+                                                                Instant now);
+  RunTicket HandleTrigger(TriggerReason reason, Instant now);
+  void HandleResponse(RequestId id, const HttpResponse& response, Instant now);
+  // A chunk of the live stream's body, split anywhere (even inside a line).
+  // Chunks for a stream the engine closed are ignored.
+  void HandleStreamData(RequestId id, std::string_view bytes, Instant now);
+  // The live stream ended: the server closed it, answered with an error
+  // status, or the transport failed (status 0). A 401 makes the next attempt
+  // ask the host for a fresh token.
+  void HandleStreamEnd(RequestId id, const HttpResponse& response, Instant now);
+  void HandleTimeout(Instant now);
+  void HandleOnline(bool online, Instant now);
   // Stops the running sync and any scheduled retry. Every mutation stays
   // pending; a request already sent may still take effect at the server,
   // which the next push then sees as a duplicate.
-  void Cancel(TimeMs now);
-  void SetInterval(std::optional<TimeMs> interval_ms, TimeMs now);
+  void Cancel(Instant now);
+  void SetInterval(std::optional<TimeMs> interval_ms, Instant now);
 
   // --- Outputs ------------------------------------------------------------
   std::optional<Action> PollAction();
@@ -250,12 +305,14 @@ class SyncEngine {
   [[nodiscard]] Result<std::vector<SyncRunRecord>> History(std::size_t limit);
   [[nodiscard]] Result<std::vector<OutboxEntry>> FailedMutations();
   // Puts a dead letter back in the queue (as a new seq) / drops it for good.
-  [[nodiscard]] Result<uint64_t> RetryFailedMutation(uint64_t seq, TimeMs now);
-  [[nodiscard]] Status DiscardFailedMutation(uint64_t seq, TimeMs now);
+  [[nodiscard]] Result<uint64_t> RetryFailedMutation(uint64_t seq, Instant now);
+  [[nodiscard]] Status DiscardFailedMutation(uint64_t seq, Instant now);
 
   const std::string& client_id() const { return client_id_; }
   bool online() const { return online_; }
   bool syncing() const { return run_.has_value(); }
+  // The live stream is open and the server has greeted it.
+  bool live_connected() const { return live_.id.has_value() && live_.greeted; }
 
  private:
   struct Run {
@@ -277,27 +334,47 @@ class SyncEngine {
     std::string pull_cursor_sent;
   };
 
-  SyncEngine(Store& store, EngineOptions options, std::string client_id);
-  [[nodiscard]] Status Load(TimeMs now);
+  // The live stream's state; see EngineOptions::live_updates.
+  struct LiveStream {
+    std::optional<RequestId> id;  // open (or opening)
+    bool greeted = false;         // "hello" arrived on the open stream
+    uint32_t failures = 0;        // consecutive ends without a hello
+    bool refresh_credentials = false;
+    std::optional<TimeMs> reopen_at;
+    std::string line;        // the incomplete line so far
+    std::string event_name;  // the "event:" field of the event being read
+  };
 
-  void StartRun(TriggerReason reason, TimeMs now);
-  void SendNextPush(TimeMs now);
-  void SendPull(TimeMs now);
-  void SendRequestNow(std::string method, std::string target, std::string body, TimeMs now);
-  void HandlePushResponse(const HttpResponse& response, TimeMs now);
-  void HandlePullResponse(const HttpResponse& response, TimeMs now);
+  SyncEngine(Store& store, EngineOptions options, std::string client_id);
+  [[nodiscard]] Status Load(Instant now);
+
+  void StartRun(TriggerReason reason, Instant now);
+  void SendNextPush(Instant now);
+  void SendPull(Instant now);
+  void SendRequestNow(std::string method, std::string target, std::string body, Instant now);
+  void HandlePushResponse(const HttpResponse& response, Instant now);
+  void HandlePullResponse(const HttpResponse& response, Instant now);
   // Resolves a conflict on `entry`'s document with the collection's strategy,
   // staging the outcome into `txn`; returns the event to emit.
   [[nodiscard]] Result<SyncConflictEvent> StageConflict(Transaction& txn, const OutboxEntry& entry,
-                                                        const ServerDocument& current, TimeMs now);
-  void ObserveRemoteClock(const std::string& hlc, TimeMs now);
+                                                        const ServerDocument& current, Instant now);
+  void ObserveRemoteClock(const std::string& hlc, Instant now);
   [[nodiscard]] Status FinishResync();
-  void CompleteRun(TimeMs now);
-  void FailRun(const Status& error, TimeMs now, std::optional<TimeMs> retry_after = std::nullopt,
+  void CompleteRun(Instant now);
+  void FailRun(const Status& error, Instant now, std::optional<TimeMs> retry_after = std::nullopt,
                bool retry = true);
-  void EndRun(RunOutcome outcome, const std::string& error, TimeMs now);
+  void EndRun(RunOutcome outcome, const std::string& error, Instant now);
   void AbortRequest();
   TimeMs BackoffDelay();
+  // Opens the live stream when it should be open and is not (and its
+  // reconnect delay has passed); closes it when it should not be open.
+  void TendLiveStream(Instant now);
+  void CloseLiveStream();
+  void HandleStreamLine(std::string_view line, Instant now);
+  void ScheduleLiveReconnect(Instant now);
+  // Remembers how far the wall clock is ahead of the monotonic one, to report
+  // deadlines as wall times in status().
+  void Observe(Instant now) { wall_minus_monotonic_ = now.wall - now.monotonic; }
   void Emit(Event event);
   void EmitStatusIfChanged();
   void EmitProgress();
@@ -330,6 +407,8 @@ class SyncEngine {
   SyncStatistics statistics_;
   std::deque<Action> actions_;
   std::optional<SyncStatus> last_status_emitted_;
+  LiveStream live_;
+  TimeMs wall_minus_monotonic_ = 0;
 };
 
 // JSON forms of a run record and of statistics (camelCase keys), shared by

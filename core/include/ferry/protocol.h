@@ -23,6 +23,8 @@ namespace ferry {
 inline constexpr int kProtocolVersion = 1;
 inline constexpr std::string_view kPushPath = "/v1/push";
 inline constexpr std::string_view kPullPath = "/v1/pull";
+// Server-Sent Events: "hello" on connect, "poke" when the user's data changed.
+inline constexpr std::string_view kLivePath = "/v1/live";
 
 struct ProtocolLimits {
   std::size_t max_body_bytes = 32u << 20;
