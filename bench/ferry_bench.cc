@@ -107,7 +107,7 @@ ferry::ClientOptions Options(const std::string& path,
   options.path = path;
   options.endpoint = endpoint;
   options.token_provider = [token](bool /*refresh*/) { return token; };
-  options.live_updates = false;  // measured runs are the only syncs
+  options.engine.live_updates = false;  // measured runs are the only syncs
   options.engine.sync_on_local_write = false;
   // Sizes under test can be overridden to compare settings in one run.
   if (const char* batch = std::getenv("FERRY_BENCH_PUSH_BATCH")) {
@@ -277,7 +277,7 @@ void LiveLatency(const std::string& dir, int n, const std::string& endpoint,
   ferry::ClientOptions writer_options = Options(dir + "/ferry-live-a.db", endpoint, token);
   writer_options.engine.sync_on_local_write = true;
   ferry::ClientOptions reader_options = Options(dir + "/ferry-live-b.db", endpoint, token);
-  reader_options.live_updates = true;
+  reader_options.engine.live_updates = true;
   // Declared before the clients, so they outlive the clients' listeners.
   std::mutex mutex;
   std::condition_variable changed;

@@ -372,6 +372,7 @@ void SyncEngine::HandleResponse(RequestId id, const HttpResponse& response, Inst
   Observe(now);
   if (!run_ || run_->request != id) return;  // cancelled, timed out or unknown: ignore
   run_->request.reset();
+  unreachable_ = response.status == 0 && !response.tls_refused;
   statistics_.bytes_received += response.body.size();
   if (response.status == 401) {
     if (!run_->sent.refresh_credentials) {
@@ -412,6 +413,7 @@ void SyncEngine::HandleTimeout(Instant now) {
   Observe(now);
   if (run_ && run_->request && now.monotonic >= run_->request_deadline) {
     AbortRequest();
+    unreachable_ = true;
     FailRun(Status(ErrorCode::kUnavailable, "request timed out"), now);
   }
   if (retry_at_ && now.monotonic >= *retry_at_) {
@@ -1105,7 +1107,9 @@ SyncStatus SyncEngine::status() const {
   } else if (auth_failed_) {
     status.state = SyncState::kAuthError;
   } else if (last_run_failed_) {
-    status.state = SyncState::kError;
+    // Retries go on with backoff either way; a network that gives no answer
+    // is reported as being offline, not as a fault of the app or the server.
+    status.state = unreachable_ ? SyncState::kOffline : SyncState::kError;
   } else if (!last_synced_at_) {
     status.state = SyncState::kNeverSynced;
   } else {

@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
     options.path = dir + "/" + name + ".db";
     options.endpoint = endpoint;
     options.token_provider = [token](bool /*refresh*/) { return token; };
-    options.live_updates = false;                // the demo drives each sync itself, step by step
+    options.engine.live_updates = false;         // the demo drives each sync itself, step by step
     options.engine.sync_on_local_write = false;  // the demo syncs explicitly, to show each step
     auto client = ferry::Client::Open(std::move(options));
     if (!client.ok()) {

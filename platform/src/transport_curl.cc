@@ -184,8 +184,8 @@ void CurlTransport::CollectFinished(std::vector<TransportCompletion>& done) {
     curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &transfer);
     HttpResponse response;
     const CURLcode result = message->data.result;
-    const bool tls_refused = result == CURLE_PEER_FAILED_VERIFICATION ||
-                             result == CURLE_SSL_CACERT_BADFILE || result == CURLE_SSL_CERTPROBLEM;
+    response.tls_refused = result == CURLE_PEER_FAILED_VERIFICATION ||
+                           result == CURLE_SSL_CACERT_BADFILE || result == CURLE_SSL_CERTPROBLEM;
     if (message->data.result == CURLE_OK) {
       long status = 0;
       curl_easy_getinfo(message->easy_handle, CURLINFO_RESPONSE_CODE, &status);
@@ -200,7 +200,6 @@ void CurlTransport::CollectFinished(std::vector<TransportCompletion>& done) {
                     (transfer->error[0] ? std::string(" (") + transfer->error + ")" : "");
     }
     Finish(*transfer, done, std::move(response));
-    done.back().tls_refused = tls_refused;
   }
 }
 

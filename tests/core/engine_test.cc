@@ -148,8 +148,8 @@ TEST_F(EngineTest, PushWhoseAnswerIsLostIsAppliedOnceWhenRetried) {
   };
   EXPECT_EQ(Sync(*engine, driver).outcome, RunOutcome::kFailed);
   EXPECT_EQ(engine->status().pending, 1u);
-  EXPECT_EQ(engine->status().state, SyncState::kError);
-  FireTimeout(*engine, driver);  // the retry needs no new write
+  EXPECT_EQ(engine->status().state, SyncState::kOffline);  // no answer: the network, not the server
+  FireTimeout(*engine, driver);                            // the retry needs no new write
   EXPECT_EQ(engine->status().pending, 0u);
   EXPECT_EQ(server_.statistics().mutations_applied, 1u);
   EXPECT_EQ(server_.statistics().mutations_duplicate, 1u);
@@ -604,7 +604,7 @@ TEST_F(EngineTest, RequestTimeoutAbortsTheRequestAndRetries) {
   EXPECT_EQ(*engine->PollTimeout(), now_ + 5000);
   FireTimeout(*engine, driver);
   EXPECT_EQ(driver.cancelled.size(), 1u);
-  EXPECT_EQ(engine->status().state, SyncState::kError);
+  EXPECT_EQ(engine->status().state, SyncState::kOffline);  // no answer: the network, not the server
   driver.fault = nullptr;
   FireTimeout(*engine, driver);
   EXPECT_EQ(engine->status().pending, 0u);
@@ -729,6 +729,26 @@ TEST_F(EngineTest, LocalWritesTriggerADebouncedSync) {
   FireTimeout(*engine, driver);
   EXPECT_EQ(engine->status().pending, 0u);
   EXPECT_EQ(driver.EventsOf<SyncStartedEvent>().size(), 1u);
+}
+
+TEST_F(EngineTest, UnansweredRequestsReportOfflineAndAnsweredFailuresReportError) {
+  MemoryStore store;
+  auto engine = Open(store, 1);
+  InlineDriver driver(server_, "alice");
+  const auto state_after = [&](HttpResponse answer) {
+    driver.fault = [answer](const HttpRequest&) { return answer; };
+    Sync(*engine, driver);
+    return engine->status().state;
+  };
+  EXPECT_EQ(state_after({0, "", "", "connection refused"}), SyncState::kOffline);
+  EXPECT_EQ(state_after({503, "busy", "", ""}), SyncState::kError);
+  HttpResponse tls_refused{0, "", "", "certificate verify failed"};
+  tls_refused.tls_refused = true;
+  EXPECT_EQ(state_after(tls_refused), SyncState::kError) << "the server was reached";
+  EXPECT_EQ(state_after({0, "", "", "timeout"}), SyncState::kOffline);
+  driver.fault = nullptr;
+  Sync(*engine, driver);
+  EXPECT_EQ(engine->status().state, SyncState::kIdle);
 }
 
 TEST(ParseRetryAfter, AcceptsSecondsAndHttpDates) {

@@ -140,9 +140,11 @@ TEST_F(LiveStreamTest, OverlongLineClosesTheStreamAndDataAfterIsIgnored) {
   EXPECT_TRUE(engine_->PollTimeout().has_value()) << "a reconnect is scheduled";
 }
 
-TEST_F(LiveStreamTest, DisabledByDefault) {
+TEST_F(LiveStreamTest, NeverOpensWhenTurnedOff) {
   MemoryStore store;
-  auto engine = SyncEngine::Open(store, {}, now_);
+  EngineOptions options;
+  options.live_updates = false;
+  auto engine = SyncEngine::Open(store, options, now_);
   ASSERT_TRUE(engine.ok());
   InlineDriver driver(server_, "alice");
   driver.Pump(**engine, now_);

@@ -42,7 +42,7 @@ int RunClient(const std::string& endpoint, const std::string& db, const std::str
   options.endpoint = endpoint;
   options.path = db;
   options.token_provider = [](bool) { return std::string("token-alice"); };
-  options.live_updates = false;
+  options.engine.live_updates = false;
   options.engine.sync_on_local_write = true;
   options.engine.local_write_debounce_ms = 5;
   options.engine.batch.max_count = 10;

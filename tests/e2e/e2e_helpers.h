@@ -22,7 +22,7 @@ inline ClientOptions TestClientOptions(const std::string& endpoint, const std::s
   options.path = path;
   options.token_provider = [token](bool /*refresh*/) { return token; };
   options.engine.sync_on_local_write = false;  // tests decide when to sync
-  options.live_updates = false;                // ...unless a test turns this on
+  options.engine.live_updates = false;         // ...unless a test turns this on
   options.engine.backoff_base_ms = 50;
   options.engine.backoff_max_ms = 400;
   options.engine.request_timeout_ms = 10'000;

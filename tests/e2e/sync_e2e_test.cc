@@ -305,8 +305,9 @@ TEST(SyncEndToEnd, LiveUpdatesBringAnotherClientsWriteWithoutAnySyncCall) {
   TempDir dir;
   auto a = OpenClient(TestClientOptions(server.endpoint(), dir.File("a.db")));
   ClientOptions listening = TestClientOptions(server.endpoint(), dir.File("b.db"));
-  listening.live_updates = true;  // no interval, no local writes: only the stream can wake it
-  listening.live_retry_max_ms = 300;
+  listening.engine.live_updates =
+      true;  // no interval, no local writes: only the stream can wake it
+  listening.engine.live_retry_max_ms = 300;
   auto b = OpenClient(std::move(listening));
   for (int i = 0; i < 3; ++i) {
     const std::string key = "live" + std::to_string(i);

@@ -117,6 +117,9 @@ struct HttpResponse {
   std::string body;
   std::string retry_after;  // the Retry-After header, verbatim, if any
   std::string transport_error;
+  // With status 0: the server answered, but TLS refused its certificate (a
+  // missing CA, a wrong host name). A configuration error, not being offline.
+  bool tls_refused = false;
 };
 
 struct SyncStatus {
@@ -243,7 +246,7 @@ struct EngineOptions {
   // After the stream ends the engine reopens it after a delay drawn uniformly
   // from [cap/2, cap], cap = min(live_retry_max_ms, live_retry_base_ms *
   // 2^failures); a stream that said hello resets the failures.
-  bool live_updates = false;
+  bool live_updates = true;
   TimeMs live_retry_base_ms = 500;
   TimeMs live_retry_max_ms = 30'000;
   // A stream line longer than this is not an event stream: the engine closes
@@ -309,6 +312,7 @@ class SyncEngine {
   [[nodiscard]] Status DiscardFailedMutation(uint64_t seq, Instant now);
 
   const std::string& client_id() const { return client_id_; }
+  const EngineOptions& options() const { return options_; }
   bool online() const { return online_; }
   bool syncing() const { return run_.has_value(); }
   // The live stream is open and the server has greeted it.
@@ -400,6 +404,9 @@ class SyncEngine {
   std::string last_error_;
   bool last_run_failed_ = false;
   bool auth_failed_ = false;  // a 401 survived a token refresh; cleared by any 200
+  // The last request got no HTTP answer (a transport error or a timeout):
+  // status() says offline rather than error until a request is answered.
+  bool unreachable_ = false;
   uint32_t consecutive_failures_ = 0;
   std::optional<TimeMs> retry_at_;
   std::optional<TimeMs> debounce_at_;

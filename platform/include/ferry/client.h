@@ -1,13 +1,19 @@
-// ferry::Client: the native C++ API. A SQLite store, a libcurl transport and
-// one owner thread that drives the sync engine.
+// ferry::Client: the native C++ API. A SQLite store, a libcurl transport (or
+// one the host provides) and one owner thread that carries out the sync.
 //
 // Threading contract:
-// - Every public method is thread-safe. A call runs on the calling thread
-//   under the client's lock, serialized with the owner thread's sync work;
-//   SyncNow then waits (without the lock) for the run to finish.
-// - Callbacks (subscriptions, event listeners, the log hook and the token
-//   provider) run on the owner thread with the lock held. They may call back
-//   into the Client, but must not block for long: other calls wait for them.
+// - Every public method is thread-safe. Reads and writes run on the calling
+//   thread under the client's engine lock (a durable write costs one SQLite
+//   commit, not a thread hand-off); the owner thread takes the same lock for
+//   its engine work and never holds it while it waits or calls back.
+// - Callbacks (subscriptions, event listeners, sync completion callbacks,
+//   the log hook and the token provider) run on the owner thread, never with
+//   the lock held: they may call any method, Put and the callback form of
+//   SyncNow included, and a slow token provider delays requests, not writes.
+//   The blocking SyncNow() would wait on the very thread that must carry the
+//   run out, so from a callback it fails at once with kInvalidArgument.
+//   Destroying the Client from its own callback is allowed: the owner thread
+//   finishes the callback and then ends.
 // - Writes are durable when Put / Patch / Remove return Ok (committed to
 //   SQLite with the configured synchronous level).
 #pragma once
@@ -20,12 +26,11 @@
 #include <vector>
 
 #include "ferry/engine.h"
+#include "ferry/engine_host.h"
 #include "ferry/store_sqlite.h"
 #include "ferry/transport_curl.h"
 
 namespace ferry {
-
-enum class LogLevel { kDebug, kInfo, kWarning, kError };
 
 struct ClientOptions {
   std::string path;      // the SQLite file for this user's store
@@ -39,22 +44,19 @@ struct ClientOptions {
   // Push bodies larger than this are sent gzip-compressed (zlib, level 1;
   // ferry-server accepts Content-Encoding: gzip). 0 turns compression off.
   std::size_t gzip_above_bytes = 1024;
-  // Live updates: keep ferry-server's /v1/live Server-Sent Events stream open
-  // and sync as soon as it says another device changed something. When the
-  // stream is unavailable the client reconnects with backoff (up to
-  // live_retry_max_ms) and relies on engine.interval_ms, if set, meanwhile.
-  bool live_updates = true;
-  TimeMs live_retry_max_ms = 30'000;
-  EngineOptions engine;  // random_seed 0: seeded from std::random_device
+  // Sync policy: batching, timeouts, backoff, debounce, interval, conflicts,
+  // live updates (engine.live_updates, on by default). random_seed 0: seeded
+  // from std::random_device.
+  EngineOptions engine;
   SqliteStore::Options store;
   CurlTransport::Options transport;
   // Quiet by default: nothing is logged unless a hook is set.
-  std::function<void(LogLevel, const std::string&)> log;
+  LogFunction log;
 };
 
 class Client {
  public:
-  using ListenerId = uint64_t;
+  using ListenerId = ferry::ListenerId;
 
   [[nodiscard]] static Result<std::unique_ptr<Client>> Open(ClientOptions options);
   // Stops the owner thread; in-flight requests are abandoned (their mutations
@@ -84,14 +86,17 @@ class Client {
 
   // --- Sync ------------------------------------------------------------------
   // Starts a sync (or joins the running one) and waits until a run that
-  // covers this request ends; returns what it did.
+  // covers this request ends; returns what it did. Not from a callback (see
+  // the threading contract): use the callback form there.
   [[nodiscard]] Result<SyncRunRecord> SyncNow();
+  // The same without waiting: `done` runs on the owner thread when the run
+  // ends (kCancelled if the client is closed first).
+  void SyncNow(SyncCallback done);
   void StartBackgroundSync(TimeMs interval_ms);
   void StopBackgroundSync();
   // Host-declared connectivity. While offline no request is made. Ferry also
-  // infers reachability from transport failures: status() reports offline
-  // after a network error until a request gets an HTTP answer, while retries
-  // continue with backoff.
+  // infers reachability: status() reports offline after a request got no HTTP
+  // answer until one does, while retries continue with backoff.
   void SetOnline(bool online);
   void Cancel();
 
@@ -109,8 +114,10 @@ class Client {
 
  private:
   class Runtime;
-  explicit Client(std::unique_ptr<Runtime> runtime);
-  std::unique_ptr<Runtime> runtime_;
+  explicit Client(std::shared_ptr<Runtime> runtime);
+  // Shared with the owner thread, which may outlive the Client by the rest
+  // of a callback when the Client is destroyed from inside one.
+  std::shared_ptr<Runtime> runtime_;
 };
 
 }  // namespace ferry

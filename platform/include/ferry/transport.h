@@ -1,6 +1,6 @@
-// Transport: the narrow interface between a runtime and an HTTP stack. The
-// engine's SendRequest actions become Start() calls; answers come back from
-// Wait() and go to SyncEngine::HandleResponse.
+// Transport: the narrow interface between the native runtime and an HTTP
+// stack. EngineHost's StartTransfer tasks become Start() calls; answers come
+// back from Wait() and go to EngineHost::HandleTransferDone.
 //
 // Threading: Start, Cancel and Wait are called on the owner thread only;
 // Wakeup may be called from any thread.
@@ -31,9 +31,6 @@ struct TransportRequest {
 struct TransportCompletion {
   RequestId id = 0;
   HttpResponse response;  // status 0 with transport_error when no HTTP answer came
-  // The server answered, but TLS refused its certificate: a configuration
-  // problem (a missing CA, a wrong host name), not a sign of being offline.
-  bool tls_refused = false;
 };
 
 class Transport {

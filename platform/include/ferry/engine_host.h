@@ -1,0 +1,157 @@
+// EngineHost: the one layer between the sans-IO engine and a runtime. Every
+// host (the native owner thread, the browser event loop, and the bindings
+// over them) gets the same behaviour from it:
+// - endpoint normalisation and request URLs;
+// - the request headers: Accept, Ferry-Protocol, Content-Type, Authorization
+//   from the host's token, and gzip above the threshold (Accept-Encoding is
+//   the HTTP stack's own: libcurl and browsers ask for gzip and decode it);
+// - the token step: a request waits for its token, which the runtime fetches
+//   however it can (a native callback, a JavaScript promise);
+// - the app-start trigger;
+// - run waiters: SyncNow's "tell me when a run covering this has ended";
+// - listeners, and delivery of every event to them and to the log.
+//
+// Use: feed inputs (the engine's Handle* through `engine()`, or the wrappers
+// below), then TakeTasks() and carry each task out:
+//   NeedToken      -> fetch the token, then HandleToken(id, token)
+//   StartTransfer  -> start the HTTP request; its answer goes to
+//                     HandleTransferDone (and, for a stream, each chunk to
+//                     HandleStreamData before that)
+//   AbortTransfer  -> abort it; nothing more is reported for it
+//   Delivery       -> Deliver(): waiters and listeners, outside any lock
+// then wait until PollTimeout() and call HandleTimeout.
+//
+// Threading: not thread-safe, like the engine: the runtime serializes every
+// call except Deliver(), which touches nothing of the host and is meant to
+// run after the runtime released its lock, so that listeners may call back.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "ferry/engine.h"
+
+namespace ferry {
+
+enum class LogLevel { kDebug, kInfo, kWarning, kError };
+using LogFunction = std::function<void(LogLevel, const std::string&)>;
+
+struct HostOptions {
+  std::string endpoint;  // ferry-server base URL; trailing slashes are dropped
+  // Whether the runtime has a token source: without one no NeedToken task is
+  // made and requests go out without Authorization.
+  bool has_token_provider = false;
+  // Request bodies larger than this are sent gzip-compressed; 0 turns it off.
+  std::size_t gzip_above_bytes = 1024;
+  // The runtime can gzip at all (zlib natively; CompressionStream on the web).
+  bool can_gzip = true;
+  LogFunction log;  // may be empty; never given a token
+};
+
+struct OutgoingRequest {
+  RequestId id = 0;
+  std::string method;
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;  // complete, in order
+  std::string body;
+  // The runtime compresses `body` with gzip before sending: the headers
+  // already say Content-Encoding: gzip. A runtime whose compressor fails
+  // calls SendUncompressed() and sends the body as it is.
+  bool gzip_body = false;
+  TimeMs timeout_ms = 0;  // 0: none (the live stream)
+  bool stream = false;    // the live stream: hand chunks to HandleStreamData
+
+  void SendUncompressed();
+};
+
+using Listener = std::function<void(const Event&)>;
+using ListenerId = uint64_t;
+using SyncCallback = std::function<void(const Result<SyncRunRecord>&)>;
+
+struct NeedToken {
+  RequestId id;
+  bool refresh;  // the server refused the last token: fetch a fresh one
+};
+struct StartTransfer {
+  OutgoingRequest request;
+};
+struct AbortTransfer {
+  RequestId id;
+};
+// One event with everyone to tell: waiters whose run ended (with the result),
+// then a snapshot of the listeners (so listeners may add or remove some).
+struct Delivery {
+  std::vector<std::pair<LogLevel, std::string>> log_lines;  // first, to `log`
+  std::optional<Event> event;
+  std::vector<std::pair<SyncCallback, Result<SyncRunRecord>>> waiters;
+  std::vector<Listener> listeners;
+  LogFunction log;
+};
+using HostTask = std::variant<NeedToken, StartTransfer, AbortTransfer, Delivery>;
+
+class EngineHost {
+ public:
+  // Takes over an opened engine; queues the app-start trigger when the
+  // engine syncs on its own (writes or an interval).
+  EngineHost(std::unique_ptr<SyncEngine> engine, HostOptions options, Instant now);
+
+  SyncEngine& engine() { return *engine_; }
+  const SyncEngine& engine() const { return *engine_; }
+
+  // Starts a sync (or joins the running one); `done` is delivered when a run
+  // that covers this request has ended.
+  RunTicket RequestSync(TriggerReason reason, Instant now, SyncCallback done);
+  ListenerId AddListener(Listener listener);
+  void RemoveListener(ListenerId id);
+
+  // --- Answers from the runtime -------------------------------------------
+  // The token for a NeedToken task (empty: none). Unknown ids are ignored
+  // (the engine may have given up on the request meanwhile).
+  void HandleToken(RequestId id, const std::string& token);
+  void HandleStreamData(RequestId id, std::string_view bytes, Instant now);
+  // The end of any transfer: an answer, a stream's end, or a transport error.
+  void HandleTransferDone(RequestId id, const HttpResponse& response, Instant now);
+
+  // Pumps the engine and returns what the runtime must now carry out, in order.
+  [[nodiscard]] std::vector<HostTask> TakeTasks();
+  // The engine's next deadline (monotonic), if any.
+  std::optional<TimeMs> PollTimeout() const { return engine_->PollTimeout(); }
+
+  // The host is closing: every waiter is told kCancelled. The engine is
+  // cancelled (writes stay pending).
+  [[nodiscard]] std::vector<HostTask> Close(Instant now);
+
+  // Tells waiters and listeners about one Delivery. Catches what they throw
+  // (logged, dropped): one bad listener must not stop the others.
+  static void Deliver(const Delivery& delivery);
+
+ private:
+  void Translate(Action action, std::vector<HostTask>& tasks);
+  void Queue(HttpRequest request, bool stream, std::vector<HostTask>& tasks);
+  OutgoingRequest Build(const HttpRequest& request, bool stream, const std::string& token) const;
+  Delivery MakeDelivery(Event event);
+  void LogRunEnd(const SyncRunRecord& run);
+  // Log lines wait for the next TakeTasks, so the hook never runs inside a
+  // runtime's lock.
+  void Log(LogLevel level, std::string message);
+
+  std::unique_ptr<SyncEngine> engine_;
+  HostOptions options_;
+  std::map<ListenerId, Listener> listeners_;
+  ListenerId next_listener_ = 1;
+  std::vector<std::pair<RunTicket, SyncCallback>> waiters_;
+  // Requests waiting for their token, and open live streams (by id).
+  std::map<RequestId, std::pair<HttpRequest, bool>> awaiting_token_;
+  std::vector<RequestId> streams_;
+  // Built by HandleToken, handed out by the next TakeTasks.
+  std::vector<HostTask> ready_;
+  std::vector<std::pair<LogLevel, std::string>> log_lines_;
+};
+
+}  // namespace ferry

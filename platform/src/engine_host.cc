@@ -1,0 +1,204 @@
+#include "ferry/engine_host.h"
+
+#include <algorithm>
+
+namespace ferry {
+namespace {
+
+constexpr std::string_view kContentEncoding = "Content-Encoding";
+
+const SyncRunRecord* FinishedRun(const Event& event) {
+  if (auto* completed = std::get_if<SyncCompletedEvent>(&event)) return &completed->run;
+  if (auto* failed = std::get_if<SyncFailedEvent>(&event)) return &failed->run;
+  return nullptr;
+}
+
+}  // namespace
+
+void OutgoingRequest::SendUncompressed() {
+  gzip_body = false;
+  std::erase_if(headers, [](const auto& header) { return header.first == kContentEncoding; });
+}
+
+EngineHost::EngineHost(std::unique_ptr<SyncEngine> engine, HostOptions options, Instant now)
+    : engine_(std::move(engine)), options_(std::move(options)) {
+  while (!options_.endpoint.empty() && options_.endpoint.back() == '/')
+    options_.endpoint.pop_back();
+  // An app that syncs on its own catches up on what changed while it was
+  // closed; one that only syncs by hand is left alone until asked.
+  if (engine_->options().sync_on_local_write || engine_->options().interval_ms)
+    (void)engine_->HandleTrigger(TriggerReason::kAppStart, now);
+}
+
+RunTicket EngineHost::RequestSync(TriggerReason reason, Instant now, SyncCallback done) {
+  const RunTicket ticket = engine_->HandleTrigger(reason, now);
+  if (done) waiters_.emplace_back(ticket, std::move(done));
+  return ticket;
+}
+
+ListenerId EngineHost::AddListener(Listener listener) {
+  const ListenerId id = next_listener_++;
+  listeners_[id] = std::move(listener);
+  return id;
+}
+
+void EngineHost::RemoveListener(ListenerId id) {
+  listeners_.erase(id);
+}
+
+void EngineHost::HandleToken(RequestId id, const std::string& token) {
+  auto found = awaiting_token_.find(id);
+  if (found == awaiting_token_.end()) return;
+  auto [request, stream] = std::move(found->second);
+  awaiting_token_.erase(found);
+  ready_.push_back(StartTransfer{Build(request, stream, token)});
+}
+
+void EngineHost::HandleStreamData(RequestId id, std::string_view bytes, Instant now) {
+  engine_->HandleStreamData(id, bytes, now);
+}
+
+void EngineHost::HandleTransferDone(RequestId id, const HttpResponse& response, Instant now) {
+  if (auto stream = std::find(streams_.begin(), streams_.end(), id); stream != streams_.end()) {
+    streams_.erase(stream);
+    Log(LogLevel::kInfo, "live updates stream closed (" +
+                             (response.status ? "HTTP " + std::to_string(response.status)
+                                              : response.transport_error) +
+                             "); reconnecting later");
+    engine_->HandleStreamEnd(id, response, now);
+    return;
+  }
+  if (response.status == 0) Log(LogLevel::kWarning, "request failed: " + response.transport_error);
+  engine_->HandleResponse(id, response, now);
+}
+
+std::vector<HostTask> EngineHost::TakeTasks() {
+  std::vector<HostTask> tasks = std::move(ready_);
+  ready_.clear();
+  while (auto action = engine_->PollAction())
+    Translate(std::move(*action), tasks);
+  if (!log_lines_.empty()) {
+    Delivery lines;
+    lines.log_lines = std::move(log_lines_);
+    log_lines_.clear();
+    lines.log = options_.log;
+    tasks.insert(tasks.begin(), std::move(lines));
+  }
+  return tasks;
+}
+
+std::vector<HostTask> EngineHost::Close(Instant now) {
+  engine_->Cancel(now);
+  std::vector<HostTask> tasks = TakeTasks();
+  Delivery closing;
+  for (auto& [ticket, waiter] : waiters_)
+    closing.waiters.emplace_back(std::move(waiter), Status(ErrorCode::kCancelled, "client closed"));
+  waiters_.clear();
+  closing.log = options_.log;
+  tasks.push_back(std::move(closing));
+  return tasks;
+}
+
+void EngineHost::Translate(Action action, std::vector<HostTask>& tasks) {
+  if (auto* send = std::get_if<SendRequest>(&action)) {
+    Queue(std::move(send->request), /*stream=*/false, tasks);
+  } else if (auto* open = std::get_if<OpenStream>(&action)) {
+    streams_.push_back(open->request.id);
+    Queue(std::move(open->request), /*stream=*/true, tasks);
+  } else if (auto* cancel = std::get_if<CancelRequest>(&action)) {
+    awaiting_token_.erase(cancel->id);
+    tasks.push_back(AbortTransfer{cancel->id});
+  } else if (auto* close = std::get_if<CloseStream>(&action)) {
+    awaiting_token_.erase(close->id);
+    std::erase(streams_, close->id);
+    tasks.push_back(AbortTransfer{close->id});
+  } else {
+    tasks.push_back(MakeDelivery(std::get<Event>(std::move(action))));
+  }
+}
+
+void EngineHost::Queue(HttpRequest request, bool stream, std::vector<HostTask>& tasks) {
+  Log(LogLevel::kDebug, request.method + " " + request.target);
+  if (!options_.has_token_provider) {
+    tasks.push_back(StartTransfer{Build(request, stream, "")});
+    return;
+  }
+  const RequestId id = request.id;
+  const bool refresh = request.refresh_credentials;
+  awaiting_token_.emplace(id, std::make_pair(std::move(request), stream));
+  tasks.push_back(NeedToken{id, refresh});
+}
+
+OutgoingRequest EngineHost::Build(const HttpRequest& request, bool stream,
+                                  const std::string& token) const {
+  OutgoingRequest out;
+  out.id = request.id;
+  out.method = request.method;
+  out.url = options_.endpoint + request.target;
+  out.timeout_ms = request.timeout_ms;
+  out.stream = stream;
+  out.headers = {{"Accept", stream ? "text/event-stream" : "application/json"},
+                 {"Ferry-Protocol", "1"}};
+  if (!request.body.empty()) out.headers.emplace_back("Content-Type", "application/json");
+  if (options_.can_gzip && options_.gzip_above_bytes > 0 &&
+      request.body.size() > options_.gzip_above_bytes) {
+    out.gzip_body = true;
+    out.headers.emplace_back(kContentEncoding, "gzip");
+  }
+  if (!token.empty()) out.headers.emplace_back("Authorization", "Bearer " + token);
+  out.body = request.body;
+  return out;
+}
+
+Delivery EngineHost::MakeDelivery(Event event) {
+  Delivery delivery;
+  if (const SyncRunRecord* run = FinishedRun(event)) {
+    LogRunEnd(*run);
+    for (auto it = waiters_.begin(); it != waiters_.end();) {
+      if (run->run_id >= it->first) {
+        delivery.waiters.emplace_back(std::move(it->second), *run);
+        it = waiters_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const auto& [id, listener] : listeners_)
+    delivery.listeners.push_back(listener);
+  delivery.event = std::move(event);
+  delivery.log = options_.log;
+  return delivery;
+}
+
+void EngineHost::Log(LogLevel level, std::string message) {
+  if (options_.log) log_lines_.emplace_back(level, std::move(message));
+}
+
+void EngineHost::LogRunEnd(const SyncRunRecord& run) {
+  Log(run.outcome == RunOutcome::kCompleted ? LogLevel::kInfo : LogLevel::kWarning,
+      "sync run " + std::to_string(run.run_id) + " " + std::string(RunOutcomeName(run.outcome)) +
+          ": pushed " + std::to_string(run.pushed) + ", pulled " + std::to_string(run.pulled) +
+          (run.error.empty() ? "" : ", error: " + run.error));
+}
+
+void EngineHost::Deliver(const Delivery& delivery) {
+  if (delivery.log) {
+    for (const auto& [level, line] : delivery.log_lines)
+      delivery.log(level, line);
+  }
+  const auto guarded = [&delivery](const char* what, const auto& call) {
+    try {
+      call();
+    } catch (...) {
+      if (delivery.log)
+        delivery.log(LogLevel::kError, std::string(what) + " threw; the exception was dropped");
+    }
+  };
+  for (const auto& [waiter, result] : delivery.waiters)
+    guarded("a sync completion callback", [&] { waiter(result); });
+  if (!delivery.event) return;
+  for (const Listener& listener : delivery.listeners)
+    guarded("an event listener", [&] { listener(*delivery.event); });
+}
+
+}  // namespace ferry
