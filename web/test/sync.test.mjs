@@ -134,6 +134,17 @@ test('pending writes survive closing and reopening the store', async () => {
   assert.ok(!existsSync(directory));
 });
 
+test('a memory store keeps nothing and opens again after close', async () => {
+  let client = await open('memory', { storage: 'memory' });
+  await client.put('memory', 'k', 1);
+  assert.deepEqual(await client.get('memory', 'k'), 1);
+  await client.close();
+  client = await open('memory', { storage: 'memory' });
+  assert.equal(await client.get('memory', 'k'), undefined);
+  assert.equal(client.status().pending, 0);
+  await client.close();
+});
+
 test('wrong argument types get TypeErrors and bad values FerryErrors, and the client keeps working', async () => {
   const client = await open('types');
   await assert.rejects(client.put(42, 'k', 1), TypeError);
