@@ -2,6 +2,7 @@
 // `ferry-sync:<name>` (docs/CONTEXTS.md). The browser releases the locks of a
 // context that goes away (closed, reloaded, crashed), so a waiting context
 // gets the lock and takes the store over.
+import { FerryError } from './types.js';
 
 /** The context's Web Locks, where there are any. */
 export function lockManager(): LockManager | undefined {
@@ -59,4 +60,15 @@ export class Ownership {
     this.withdraw.abort();
     this.releaseLock();
   }
+}
+
+/**
+ * Runs `work` holding the store's lock, so that no context opens the store
+ * meanwhile; fails at once if a context has it open.
+ */
+export async function whileNobodyOwns<T>(locks: LockManager, name: string, work: () => Promise<T>): Promise<T> {
+  return locks.request(name, { ifAvailable: true }, async (lock) => {
+    if (!lock) throw new FerryError('invalid_argument', 'the store is open in another context (a tab or worker): close it there first');
+    return work();
+  }) as Promise<T>;
 }

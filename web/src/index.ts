@@ -21,7 +21,7 @@ import { requireBoolean, requireFunction, requireLimit, requirePositiveNumber, r
 import { BackgroundSyncArming } from './background_sync.js';
 import type { Backend } from './backend.js';
 import { OwnerChannel, StoreChannel } from './channel.js';
-import { lockManager, lockName, Ownership } from './election.js';
+import { lockManager, lockName, Ownership, whileNobodyOwns } from './election.js';
 import type { FerryModule } from './ferry_wasm.mjs';
 import { FollowerBackend } from './follower.js';
 import { loadModule } from './module.js';
@@ -87,10 +87,19 @@ export class FerryClient extends EventTarget {
     return client;
   }
 
-  /** Sign-out: deletes a store's local data, pending writes included. The store must be closed. */
+  /**
+   * Sign-out: deletes a store's local data, pending writes included. The store
+   * must be closed, in every context (tab, worker) that opened it.
+   */
   static async deleteLocalData(location: StoreLocation): Promise<void> {
     const place = checkStoreLocation(location);
-    await deleteStore(await loadModule(place.wasmBinary), place);
+    const module = await loadModule(place.wasmBinary);
+    const locks = lockManager();
+    if (place.storage === 'indexeddb' && locks) {
+      await whileNobodyOwns(locks, lockName(place.name), () => deleteStore(module, place));
+    } else {
+      await deleteStore(module, place);
+    }
   }
 
   get clientId(): string {

@@ -214,6 +214,35 @@ test('a follower tab reaches every operation through the owner, errors keep thei
   await context.close();
 });
 
+test('deleteLocalData refuses a store another tab has open, and deletes it once that tab closed it', async () => {
+  const context = await browser.newContext();
+  const tabs = [await openPage(context), await openPage(context)];
+  await tabs[0].evaluate(async () => {
+    window.client = await window.Ferry.FerryClient.open({ name: 'signout', endpoint: location.origin, getToken: () => 'token-fay', autoSync: false });
+    await window.client.put('signout', 'k', 1);
+  });
+  const refused = await tabs[1].evaluate(async () => {
+    try {
+      await window.Ferry.FerryClient.deleteLocalData({ name: 'signout' });
+      return 'deleted';
+    } catch (error) {
+      return `${error.name}: ${error.message}`;
+    }
+  });
+  assert.match(refused, /^FerryError: the store is open in another context/);
+  await tabs[0].evaluate(() => window.client.close());
+  const reopened = await tabs[1].evaluate(async () => {
+    await window.Ferry.FerryClient.deleteLocalData({ name: 'signout' });
+    const client = await window.Ferry.FerryClient.open({ name: 'signout', endpoint: location.origin, getToken: () => 'token-fay', autoSync: false });
+    const value = await client.get('signout', 'k');
+    const pending = client.status().pending;
+    await client.close();
+    return { value: value ?? null, pending };
+  });
+  assert.deepEqual(reopened, { value: null, pending: 0 });
+  await context.close();
+});
+
 test('a page closed mid-sync loses nothing and applies nothing twice', async () => {
   const context = await browser.newContext();
   const first = await openPage(context);
