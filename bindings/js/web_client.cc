@@ -432,11 +432,11 @@ EMSCRIPTEN_BINDINGS(ferry) {
       .function("status", &ferry::WebClient::GetStatus)
       .function("statistics", &ferry::WebClient::GetStatistics)
       .function("history", &ferry::WebClient::History)
-      .function("failed", &ferry::WebClient::Failed)
-      .function("retryFailed", &ferry::WebClient::RetryFailed)
-      .function("discardFailed", &ferry::WebClient::DiscardFailed)
+      .function("failedMutations", &ferry::WebClient::Failed)
+      .function("retryFailedMutation", &ferry::WebClient::RetryFailed)
+      .function("discardFailedMutation", &ferry::WebClient::DiscardFailed)
       .function("handleResponse", &ferry::WebClient::HandleResponse)
-      .function("handleTimer", &ferry::WebClient::HandleTimer)
+      .function("handleTimeout", &ferry::WebClient::HandleTimer)
       .function("clientId", &ferry::WebClient::ClientId)
       .function("close", &ferry::WebClient::Close);
 }

@@ -12,11 +12,11 @@ export interface WebClientHandle {
   status(): string;
   statistics(): string;
   history(limit: number): string;
-  failed(): string;
-  retryFailed(seq: number): string;
-  discardFailed(seq: number): string;
+  failedMutations(): string;
+  retryFailedMutation(seq: number): string;
+  discardFailedMutation(seq: number): string;
   handleResponse(requestId: number, status: number, body: string, retryAfter: string, error: string): void;
-  handleTimer(): void;
+  handleTimeout(): void;
   clientId(): string;
   close(): void;
   delete(): void;
@@ -28,6 +28,8 @@ export interface EmscriptenFS {
   mount(type: unknown, options: Record<string, unknown>, mountpoint: string): void;
   unmount(mountpoint: string): void;
   rmdir(path: string): void;
+  readdir(path: string): string[];
+  unlink(path: string): void;
   syncfs(populate: boolean, callback: (error: unknown) => void): void;
   analyzePath(path: string): { exists: boolean };
   filesystems: Record<string, unknown>;

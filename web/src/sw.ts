@@ -27,7 +27,7 @@
  * sync never drops a write: writes leave the outbox only when the server has
  * answered for them. Pages observe the queue through their own FerryClient:
  * status().pending, history() (runs the service worker made are recorded with
- * reason "background_sync") and failed().
+ * reason "background_sync") and failedMutations().
  */
 import { backgroundSyncTag, FerryClient, type OpenOptions, type SyncRun, type SyncStatus } from './index.js';
 

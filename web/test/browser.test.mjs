@@ -11,7 +11,7 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startServer('token-alice alice\ntoken-carol carol\ntoken-dave dave\ntoken-eve eve\n', ['--static', buildTestSite()]);
+  server = await startServer('token-alice alice\ntoken-carol carol\ntoken-dave dave\ntoken-eve eve\ntoken-fay fay\n', ['--static', buildTestSite()]);
   browser = await chromium.launch(chromiumOptions);
 });
 
@@ -128,6 +128,118 @@ test('two tabs share one store: concurrent writes reach the server once, both se
   view = await readServer(server.endpoint, 'token-eve');
   assert.equal(view.documents.size, 602);
   assert.equal(view.head, 602);
+  await context.close();
+});
+
+test('a follower tab reaches every operation through the owner, errors keep their type, and takes over with the same client id', async () => {
+  const context = await browser.newContext();
+  const tabs = [await openPage(context), await openPage(context)];
+  const ids = [];
+  for (const tab of tabs) {
+    ids.push(await tab.evaluate(async () => {
+      window.client = await window.Ferry.FerryClient.open({ name: 'follower', endpoint: location.origin, getToken: () => 'token-fay', autoSync: false });
+      return window.client.clientId;
+    }));
+  }
+  assert.ok(ids[0]);
+  assert.equal(ids[1], ids[0], 'the follower reports the owner\'s client id');
+  const seen = await tabs[1].evaluate(async () => {
+    const client = window.client;
+    const failure = async (call) => {
+      try {
+        await call();
+        return 'no error';
+      } catch (error) {
+        return error.name;
+      }
+    };
+    await client.write([{ op: 'put', collection: 'ops', key: 'a', value: { v: 1 } }, { op: 'put', collection: 'ops', key: 'b', value: 2 }]);
+    await client.patch('ops', 'a', { w: 2 });
+    await client.remove('ops', 'b');
+    const got = await client.get('ops', 'a');
+    const keys = (await client.scan('ops')).map((item) => item.key);
+    const wrongType = await failure(() => client.put(42, 'k', 1));  // checked in this tab
+    const badValue = await failure(() => client.patch('ops', 'a', [1, 2]));  // refused by the owner's engine
+    const unknownSeq = await failure(() => client.discardFailedMutation(999999));
+    // Interval syncs run in the owner; their events reach this tab.
+    const completed = new Promise((resolve) => client.addEventListener('sync.completed', (event) => resolve(event.detail), { once: true }));
+    client.startBackgroundSync(50);
+    const intervalRun = await completed;
+    client.stopBackgroundSync();
+    const run = await client.syncNow();
+    return {
+      got, keys, wrongType, badValue, unknownSeq, intervalReason: intervalRun.reason, run,
+      statistics: client.statistics(), failed: client.failedMutations(), status: client.status(), history: client.history(3),
+    };
+  });
+  assert.deepEqual(seen.got, { v: 1, w: 2 });
+  assert.deepEqual(seen.keys, ['a']);
+  assert.equal(seen.wrongType, 'TypeError');
+  assert.equal(seen.badValue, 'FerryError');
+  assert.equal(seen.unknownSeq, 'FerryError');
+  assert.equal(seen.intervalReason, 'interval');
+  assert.equal(seen.run.outcome, 'completed');
+  assert.ok(seen.statistics.runsCompleted >= 2, JSON.stringify(seen.statistics));
+  assert.deepEqual(seen.failed, []);
+  assert.equal(seen.status.pending, 0);
+  assert.equal(seen.history[0].id, seen.run.id, 'the snapshot already holds the run syncNow resolved with');
+  assert.deepEqual((await readServer(server.endpoint, 'token-fay')).documents.get('ops/a'), { v: 1, w: 2 });
+
+  // The owner goes away: the follower's backend becomes the owner's, with the same store.
+  await tabs[0].close();
+  const after = await tabs[1].evaluate(async () => {
+    const client = window.client;
+    await client.put('ops', 'c', 3);
+    const run = await client.syncNow();
+    const statistics = client.statistics();
+    const history = client.history(1);
+    await client.close();
+    let closed = 'no error';
+    try {
+      await client.get('ops', 'a');
+    } catch (error) {
+      closed = error.name;
+    }
+    return { run, clientId: client.clientId, statistics, history, closed };
+  });
+  assert.equal(after.run.outcome, 'completed');
+  assert.equal(after.run.pushed, 1);
+  assert.equal(after.clientId, ids[0]);
+  // Answered by the new owner's engine. (The old owner's last run may be
+  // missing from its counts: a run's own records are persisted after
+  // syncNow resolves, and the tab closed at once.)
+  assert.ok(after.statistics.runsCompleted >= 1, JSON.stringify(after.statistics));
+  assert.equal(after.history[0].id, after.run.id);
+  assert.equal(after.closed, 'FerryError');
+  await context.close();
+});
+
+test('deleteLocalData refuses a store another tab has open, and deletes it once that tab closed it', async () => {
+  const context = await browser.newContext();
+  const tabs = [await openPage(context), await openPage(context)];
+  await tabs[0].evaluate(async () => {
+    window.client = await window.Ferry.FerryClient.open({ name: 'signout', endpoint: location.origin, getToken: () => 'token-fay', autoSync: false });
+    await window.client.put('signout', 'k', 1);
+  });
+  const refused = await tabs[1].evaluate(async () => {
+    try {
+      await window.Ferry.FerryClient.deleteLocalData({ name: 'signout' });
+      return 'deleted';
+    } catch (error) {
+      return `${error.name}: ${error.message}`;
+    }
+  });
+  assert.match(refused, /^FerryError: the store is open in another context/);
+  await tabs[0].evaluate(() => window.client.close());
+  const reopened = await tabs[1].evaluate(async () => {
+    await window.Ferry.FerryClient.deleteLocalData({ name: 'signout' });
+    const client = await window.Ferry.FerryClient.open({ name: 'signout', endpoint: location.origin, getToken: () => 'token-fay', autoSync: false });
+    const value = await client.get('signout', 'k');
+    const pending = client.status().pending;
+    await client.close();
+    return { value: value ?? null, pending };
+  });
+  assert.deepEqual(reopened, { value: null, pending: 0 });
   await context.close();
 });
 

@@ -71,7 +71,8 @@ export async function readServer(endpoint, token = 'token-alice') {
 }
 
 // Forwards to `upstream`; `faults` is a queue of what to do to the next requests:
-// 'error' (500 without forwarding), 'lost' (forward, then answer 502), 'garbage'.
+// 'error' (500 without forwarding), 'lost' (forward, then answer 502), 'garbage',
+// 'reject' (a push answered "rejected" for every mutation, without forwarding).
 export async function startProxy(upstream) {
   const faults = [];
   const seen = [];  // method, url and content-encoding of every request
@@ -85,6 +86,11 @@ export async function startProxy(upstream) {
     if (fault === 'error') {
       response.writeHead(500, { 'Content-Type': 'application/json' });
       return response.end('{"error":{"code":"internal","message":"injected"}}');
+    }
+    if (fault === 'reject') {
+      const { mutations } = JSON.parse(Buffer.concat(chunks).toString());
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      return response.end(JSON.stringify({ results: mutations.map(({ seq }) => ({ seq, status: 'rejected', error: 'injected rejection' })) }));
     }
     if (fault === 'garbage') {
       response.writeHead(200, { 'Content-Type': 'application/json' });

@@ -134,6 +134,17 @@ test('pending writes survive closing and reopening the store', async () => {
   assert.ok(!existsSync(directory));
 });
 
+test('a memory store keeps nothing and opens again after close', async () => {
+  let client = await open('memory', { storage: 'memory' });
+  await client.put('memory', 'k', 1);
+  assert.deepEqual(await client.get('memory', 'k'), 1);
+  await client.close();
+  client = await open('memory', { storage: 'memory' });
+  assert.equal(await client.get('memory', 'k'), undefined);
+  assert.equal(client.status().pending, 0);
+  await client.close();
+});
+
 test('wrong argument types get TypeErrors and bad values FerryErrors, and the client keeps working', async () => {
   const client = await open('types');
   await assert.rejects(client.put(42, 'k', 1), TypeError);
@@ -147,6 +158,101 @@ test('wrong argument types get TypeErrors and bad values FerryErrors, and the cl
   assert.deepEqual(await client.get('c', 'k'), { fine: true });
   await client.close();
   await assert.rejects(client.get('c', 'k'), FerryError);
+});
+
+test('open checks the type of every option and names the wrong one', async () => {
+  const base = { name: 'options', endpoint: server.endpoint, directory: join(tempDir(), 'options'), autoSync: false, liveUpdates: false };
+  const wrong = {
+    name: 7,
+    endpoint: undefined,
+    getToken: 'token-alice',
+    storage: 'disk',
+    directory: 42,
+    autoSync: 'yes',
+    intervalMs: -5,
+    requestTimeoutMs: '1000',
+    gzipAboveBytes: 'big',
+    wasmBinary: 'bytes',
+    followNetworkEvents: null,
+    shareAcrossContexts: 'no',
+    backgroundSync: 0,
+    liveUpdates: 1,
+    conflicts: 'merge',
+  };
+  for (const [option, value] of Object.entries(wrong)) {
+    await assert.rejects(
+      FerryClient.open({ ...base, [option]: value }),
+      (error) => error instanceof TypeError && error.message.startsWith(`options.${option} must be`),
+      `options.${option}: ${String(value)}`,
+    );
+  }
+  await assert.rejects(FerryClient.open({ ...base, requestTimeoutMs: '1000' }), {
+    name: 'TypeError',
+    message: 'options.requestTimeoutMs must be a positive number of milliseconds, got the string "1000"',
+  });
+  await assert.rejects(FerryClient.open({ ...base, requestTimeoutMs: Infinity }), TypeError);
+  await assert.rejects(FerryClient.open({ ...base, conflicts: { default: 7 } }), /options\.conflicts\.default must be a string/);
+  await assert.rejects(FerryClient.open({ ...base, conflicts: { collections: { notes: 3 } } }), /options\.conflicts\.collections\.notes must be a string/);
+  await assert.rejects(FerryClient.open({ ...base, conflicts: { collections: [] } }), /options\.conflicts\.collections must be an object/);
+  await assert.rejects(FerryClient.open({ ...base, name: 'no spaces' }), /options\.name must be 1 to 64 characters/);
+  await assert.rejects(FerryClient.open({ ...base, storage: 'node', directory: undefined }), /options\.directory must be a string with storage "node"/);
+  await assert.rejects(FerryClient.open(null), /options must be an object, got null/);
+  await assert.rejects(FerryClient.deleteLocalData({ name: 'options', directory: 5 }), /options\.directory must be a string/);
+  // Nothing was left half-open: the same store opens with the right types.
+  const client = await FerryClient.open({ ...base, requestTimeoutMs: 1000, intervalMs: 60_000, gzipAboveBytes: 0 });
+  await client.put('options', 'k', 1);
+  await client.close();
+});
+
+test('a rejected write is listed as failed, then retried or discarded', async () => {
+  const proxy = await startProxy(server.endpoint);
+  const client = await open('rejected', { endpoint: proxy.endpoint });
+  await client.put('dead', 'a', { v: 1 });
+  await client.put('dead', 'b', { v: 2 });
+  proxy.faults.push('reject');
+  const run = await client.syncNow();
+  assert.equal(run.rejected, 2);
+  assert.equal(client.status().failed, 2);
+  assert.equal(client.statistics().rejected, 2);
+  const failed = client.failedMutations();
+  assert.deepEqual(failed.map((mutation) => mutation.key).sort(), ['a', 'b']);
+  assert.equal(failed[0].error, 'injected rejection');
+  const a = failed.find((mutation) => mutation.key === 'a');
+  const b = failed.find((mutation) => mutation.key === 'b');
+
+  const retriedSeq = await client.retryFailedMutation(a.seq);
+  assert.ok(retriedSeq > b.seq, 'a retried mutation is queued again with a new seq');
+  await client.discardFailedMutation(b.seq);
+  assert.deepEqual(client.failedMutations(), []);
+  assert.equal(client.status().pending, 1);
+  assert.equal((await client.syncNow()).pushed, 1);
+  const view = await readServer(server.endpoint);
+  assert.deepEqual(view.documents.get('dead/a'), { v: 1 });
+  assert.ok(!view.documents.has('dead/b'));
+
+  await assert.rejects(client.retryFailedMutation('1'), TypeError);
+  await assert.rejects(client.discardFailedMutation(-1), TypeError);
+  await assert.rejects(client.discardFailedMutation(b.seq), (error) => error instanceof FerryError);
+  await client.close();
+  await proxy.stop();
+});
+
+test('startBackgroundSync syncs on an interval until stopBackgroundSync', async () => {
+  const client = await open('interval');
+  await client.put('interval', 'k', 1);
+  assert.throws(() => client.startBackgroundSync('50'), TypeError);
+  assert.throws(() => client.startBackgroundSync(0), TypeError);
+  client.startBackgroundSync(50);
+  const first = await waitForEvent(client, 'sync.completed', undefined, 10000);
+  assert.equal(first.reason, 'interval');
+  assert.equal(first.pushed, 1);
+  await waitForEvent(client, 'sync.completed', undefined, 10000);  // and again
+  client.stopBackgroundSync();
+  const runs = client.statistics().runsStarted;
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(client.statistics().runsStarted, runs);
+  await client.close();
+  assert.throws(() => client.statistics(), FerryError);
 });
 
 test('local writes trigger a sync by themselves when autoSync is on', async () => {

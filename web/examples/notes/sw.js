@@ -6,10 +6,16 @@ import { STORE, getToken } from './config.js';
 
 installFerrySync({ name: STORE, endpoint: self.location.origin, getToken });
 
-const CACHE = 'ferry-notes-v1';
+const CACHE = 'ferry-notes-v2';
+// Every module of the package (web/dist), which a bundler would fold into the app.
+const FERRY_SYNC = [
+  'index.js', 'sw.js', 'ferry_wasm.mjs', 'ferry_wasm.wasm', 'arguments.js', 'backend.js', 'background_sync.js',
+  'channel.js', 'election.js', 'follower.js', 'module.js', 'options.js', 'owner.js', 'persist.js', 'storage.js',
+  'transport_fetch.js', 'types.js',
+];
 const SHELL = [
   './', 'index.html', 'app.js', 'config.js', 'style.css', 'manifest.json',
-  'ferry-sync/index.js', 'ferry-sync/sw.js', 'ferry-sync/ferry_wasm.mjs', 'ferry-sync/ferry_wasm.wasm',
+  ...FERRY_SYNC.map((file) => `ferry-sync/${file}`),
 ];
 
 self.addEventListener('install', (event) => {

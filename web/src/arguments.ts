@@ -1,0 +1,72 @@
+// Checks the arguments of FerryClient's calls in the calling context, before
+// they reach a backend: the wasm module (which must never see a wrong type)
+// or the channel to the owning context (which cannot carry a function).
+// Wrong types are TypeErrors; values the engine owns (an empty collection
+// name, a patch that is not an object) are checked by the engine and
+// reported as FerryError "invalid_argument".
+import { describe } from './options.js';
+import type { Write } from './types.js';
+
+export function requireString(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${describe(value)}`);
+  return value;
+}
+
+export function requireBoolean(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
+export function requirePositiveNumber(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || !(value > 0)) {
+    throw new TypeError(`${name} must be a positive number, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A count where 0 means "no limit". */
+export function requireLimit(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || !(value >= 0)) {
+    throw new TypeError(`${name} must be a non-negative number, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** The sequence number of a failed mutation. */
+export function requireSeq(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new TypeError(`seq must be a non-negative integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+export function requireFunction<F>(value: F, name: string): F {
+  if (typeof value !== 'function') throw new TypeError(`${name} must be a function, got ${describe(value)}`);
+  return value;
+}
+
+/** The shape of a batch; the values are checked when they are serialized. */
+export function requireWrites(writes: unknown): Write[] {
+  if (!Array.isArray(writes)) throw new TypeError(`writes must be an array, got ${describe(writes)}`);
+  for (const [i, write] of (writes as unknown[]).entries()) {
+    if (typeof write !== 'object' || write === null) throw new TypeError(`writes[${i}] must be an object, got ${describe(write)}`);
+    const { op, collection, key, value } = write as Record<string, unknown>;
+    requireString(collection, `writes[${i}].collection`);
+    requireString(key, `writes[${i}].key`);
+    if (op !== 'put' && op !== 'patch' && op !== 'delete') throw new TypeError(`writes[${i}].op must be put, patch or delete`);
+    if (op === 'put' && value === undefined) throw new TypeError(`writes[${i}].value is required for put`);
+  }
+  return writes as Write[];
+}
+
+/** JSON text of `value`, or a TypeError naming what could not be serialized. */
+export function serialize(value: unknown, name: string): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new TypeError(`${name} is not JSON-serializable: ${(error as Error).message}`);
+  }
+  if (text === undefined) throw new TypeError(`${name} is not JSON-serializable`);
+  return text;
+}

@@ -1,0 +1,72 @@
+// The one interface behind FerryClient. Two backends implement it: the
+// owner's (owner.ts), which runs the wasm engine on the store, and the
+// follower's (follower.ts), which forwards every call to the context that owns
+// the store. FerryClient chooses one at open and swaps a follower for an owner
+// when it takes the store over. Arguments arrive checked (arguments.ts).
+import { FerryError, type FailedMutation, type Json, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+
+/** The calls a follower forwards to the owner (the channel's "call" messages). */
+export interface ForwardedCalls {
+  /** Resolves once the writes are persisted. */
+  write(writes: Write[]): Promise<void>;
+  get(collection: string, key: string): Promise<Json | undefined>;
+  scan(collection: string, keyPrefix: string, limit: number): Promise<StoredDocument[]>;
+  /** Resolves with the run that covered the request. */
+  syncNow(reason: SyncReason): Promise<SyncRun>;
+  startBackgroundSync(intervalMs: number): void;
+  stopBackgroundSync(): void;
+  setOnline(online: boolean): void;
+  cancel(): void;
+  /** Resolves with the mutation's new seq once the retry is persisted. */
+  retryFailedMutation(seq: number): Promise<number>;
+  discardFailedMutation(seq: number): Promise<void>;
+}
+
+export interface Backend extends ForwardedCalls {
+  /** Empty until known (a follower that has not heard from its owner yet). */
+  readonly clientId: string;
+  // A follower answers these from the owner's latest snapshot.
+  status(): SyncStatus;
+  statistics(): SyncStatistics;
+  history(limit: number): SyncRun[];
+  failedMutations(): FailedMutation[];
+  /** Stops syncing and releases what the backend holds; pending writes stay in the store. */
+  close(): Promise<void>;
+}
+
+export type CallName = keyof ForwardedCalls;
+
+/** A forwarded call as it travels: the method and its arguments. */
+export type Call = { [Method in CallName]: { method: Method; args: Parameters<ForwardedCalls[Method]> } }[CallName];
+
+/** What a forwarded call resolves with. */
+export type CallResult<Method extends CallName> = Awaited<ReturnType<ForwardedCalls[Method]>>;
+
+/** Runs a forwarded call on `backend`. */
+export async function invoke(backend: ForwardedCalls, call: Call): Promise<unknown> {
+  switch (call.method) {
+    case 'write':
+      return backend.write(...call.args);
+    case 'get':
+      return backend.get(...call.args);
+    case 'scan':
+      return backend.scan(...call.args);
+    case 'syncNow':
+      return backend.syncNow(...call.args);
+    case 'startBackgroundSync':
+      return backend.startBackgroundSync(...call.args);
+    case 'stopBackgroundSync':
+      return backend.stopBackgroundSync(...call.args);
+    case 'setOnline':
+      return backend.setOnline(...call.args);
+    case 'cancel':
+      return backend.cancel(...call.args);
+    case 'retryFailedMutation':
+      return backend.retryFailedMutation(...call.args);
+    case 'discardFailedMutation':
+      return backend.discardFailedMutation(...call.args);
+    default:
+      // A context running another version of ferry-sync.
+      throw new FerryError('invalid_argument', `unknown call ${(call as { method: unknown }).method}`);
+  }
+}

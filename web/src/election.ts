@@ -1,0 +1,74 @@
+// Which context owns a shared IndexedDB store: whoever holds the Web Lock
+// `ferry-sync:<name>` (docs/CONTEXTS.md). The browser releases the locks of a
+// context that goes away (closed, reloaded, crashed), so a waiting context
+// gets the lock and takes the store over.
+import { FerryError } from './types.js';
+
+/** The context's Web Locks, where there are any. */
+export function lockManager(): LockManager | undefined {
+  return (globalThis as unknown as { navigator?: { locks?: LockManager } }).navigator?.locks;
+}
+
+export function lockName(storeName: string): string {
+  return `ferry-sync:${storeName}`;
+}
+
+export class Ownership {
+  private releaseLock: () => void = () => {};
+  private readonly released = new Promise<void>((resolve) => (this.releaseLock = resolve));
+  private readonly withdraw = new AbortController();
+
+  /** Whether this context got the lock at once. */
+  private ownsAtOnce = false;
+
+  private constructor(
+    private readonly locks: LockManager,
+    private readonly name: string,
+  ) {}
+
+  get owner(): boolean {
+    return this.ownsAtOnce;
+  }
+
+  /** Takes the lock if nobody holds it; held until release(). */
+  static async claim(locks: LockManager, name: string): Promise<Ownership> {
+    const ownership = new Ownership(locks, name);
+    ownership.ownsAtOnce = await new Promise<boolean>((decided) => {
+      void locks.request(name, { ifAvailable: true }, async (lock) => {
+        decided(lock !== null);
+        if (lock) await ownership.released;
+      });
+    });
+    return ownership;
+  }
+
+  /**
+   * A follower queues for the lock. When it comes, `takeOver` runs; the lock is
+   * held from then on if it resolves true (until release()), and passed on to
+   * the next context waiting if it resolves false.
+   */
+  awaitTakeover(takeOver: () => Promise<boolean>): void {
+    this.locks
+      .request(this.name, { signal: this.withdraw.signal }, async () => {
+        if (await takeOver()) await this.released;
+      })
+      .catch(() => {});  // withdrawn by release()
+  }
+
+  /** Gives the lock up, or withdraws the queued request for it. */
+  release(): void {
+    this.withdraw.abort();
+    this.releaseLock();
+  }
+}
+
+/**
+ * Runs `work` holding the store's lock, so that no context opens the store
+ * meanwhile; fails at once if a context has it open.
+ */
+export async function whileNobodyOwns<T>(locks: LockManager, name: string, work: () => Promise<T>): Promise<T> {
+  return locks.request(name, { ifAvailable: true }, async (lock) => {
+    if (!lock) throw new FerryError('invalid_argument', 'the store is open in another context (a tab or worker): close it there first');
+    return work();
+  }) as Promise<T>;
+}

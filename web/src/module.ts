@@ -1,0 +1,93 @@
+// Loads the wasm module (once per context) and routes what its runtime asks
+// of the host (bindings/js/library_ferry.js calls Module.ferryHost) to the
+// engine that asked, by handle.
+import createFerryModule, { provideNodeRequire, type FerryModule } from './ferry_wasm.mjs';
+import { FerryError } from './types.js';
+
+export const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+/**
+ * What the runtime of one engine asks of its host. Called from inside the
+ * engine's calls (e.g. a timer armed from within `open`), on the JS event loop.
+ */
+export interface RuntimeHost {
+  /** Send a request to ferry-server; the answer goes back through handleResponse. */
+  fetch(requestId: number, method: string, target: string, body: string, timeoutMs: number, refresh: boolean): void;
+  abort(requestId: number): void;
+  /** Call handleTimeout after `delayMs`; a negative delay disarms the timer. */
+  setTimer(delayMs: number): void;
+  emit(eventJson: string): void;
+  /** The store committed: persist it (group commit). */
+  persist(): void;
+  /** A conflict for the custom resolver; answers {value} | {deleted} | {error} as JSON. */
+  resolve(inputJson: string): string;
+}
+
+const hosts = new Map<number, RuntimeHost>();
+let nextHandle = 1;
+
+/** Registers the host of a new engine; pass the handle to `new WebClient(handle)`. */
+export function attachRuntimeHost(host: RuntimeHost): number {
+  const handle = nextHandle++;
+  hosts.set(handle, host);
+  return handle;
+}
+
+export function detachRuntimeHost(handle: number): void {
+  hosts.delete(handle);
+}
+
+// Module.ferryHost: calls for an engine that is gone are dropped.
+const dispatch = {
+  fetch(handle: number, requestId: number, method: string, target: string, body: string, timeoutMs: number, refresh: boolean) {
+    hosts.get(handle)?.fetch(requestId, method, target, body, timeoutMs, refresh);
+  },
+  abort(handle: number, requestId: number) {
+    hosts.get(handle)?.abort(requestId);
+  },
+  setTimer(handle: number, delayMs: number) {
+    hosts.get(handle)?.setTimer(delayMs);
+  },
+  emit(handle: number, eventJson: string) {
+    hosts.get(handle)?.emit(eventJson);
+  },
+  persist(handle: number) {
+    hosts.get(handle)?.persist();
+  },
+  resolve(handle: number, inputJson: string): string {
+    const host = hosts.get(handle);
+    return host ? host.resolve(inputJson) : JSON.stringify({ error: 'the client is closed' });
+  },
+};
+
+let modulePromise: Promise<FerryModule> | undefined;
+
+/** The context's one module instance; the first caller's `wasmBinary` is used. */
+export function loadModule(wasmBinary?: ArrayBuffer | Uint8Array): Promise<FerryModule> {
+  modulePromise ??= (async () => {
+    const options: Record<string, unknown> = {};
+    if (wasmBinary) {
+      options.wasmBinary = wasmBinary;
+    } else if (isNode) {
+      // Node 20 has a global fetch, which makes this Emscripten's loader try
+      // to fetch the .wasm by file path; hand it the bytes instead.
+      const fs = await import('node:fs');
+      options.wasmBinary = fs.readFileSync(new URL('./ferry_wasm.wasm', import.meta.url));
+    }
+    if (isNode) provideNodeRequire((await import('node:module')).createRequire);
+    const module = await createFerryModule(options);
+    module.ferryHost = dispatch;
+    return module;
+  })().catch((error: unknown) => {
+    modulePromise = undefined;  // e.g. offline: the next open tries again
+    throw error;
+  });
+  return modulePromise;
+}
+
+/** The module's answer {"ok":true,...} | {"ok":false,"code","message"} as a value or a FerryError. */
+export function unwrap<T>(resultJson: string): T {
+  const result = JSON.parse(resultJson) as { ok: boolean; code?: string; message?: string };
+  if (!result.ok) throw new FerryError(result.code ?? 'internal', result.message ?? 'unknown error');
+  return result as T;
+}

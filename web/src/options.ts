@@ -1,0 +1,151 @@
+// Checks the options of FerryClient.open before anything reaches the wasm
+// module (a wrong type there would be an exception thrown inside the module,
+// not a clear error), and fills in the defaults.
+//
+// Types are checked here and reported as TypeError naming the option. Values
+// the engine owns (e.g. a conflict strategy's name) are checked by the engine
+// and reported as FerryError "invalid_argument".
+import { isNode } from './module.js';
+import type { OpenOptions, StorageKind, StoreLocation } from './types.js';
+
+/** The options with every default applied, as the backends use them. */
+export interface ResolvedOptions extends OpenOptions {
+  storage: StorageKind;
+  autoSync: boolean;
+  liveUpdates: boolean;
+  requestTimeoutMs: number;
+  gzipAboveBytes: number;
+  followNetworkEvents: boolean;
+  shareAcrossContexts: boolean;
+  backgroundSync: boolean;
+}
+
+export function checkOpenOptions(options: unknown): ResolvedOptions {
+  const checked = checkObject<OpenOptions>(options, openOptionChecks);
+  if (checked.storage === 'node' && checked.directory === undefined) {
+    throw new TypeError('options.directory must be a string with storage "node"');
+  }
+  const autoSync = checked.autoSync ?? true;
+  return {
+    ...checked,
+    storage: defaultStorage(checked.storage),
+    autoSync,
+    liveUpdates: checked.liveUpdates ?? autoSync,
+    requestTimeoutMs: checked.requestTimeoutMs ?? 30_000,
+    gzipAboveBytes: checked.gzipAboveBytes ?? 1024,
+    followNetworkEvents: checked.followNetworkEvents ?? true,
+    shareAcrossContexts: checked.shareAcrossContexts ?? true,
+    backgroundSync: checked.backgroundSync ?? true,
+  };
+}
+
+export function checkStoreLocation(location: unknown): StoreLocation & { storage: StorageKind } {
+  const checked = checkObject<StoreLocation>(location, {
+    name: openOptionChecks.name,
+    storage: openOptionChecks.storage,
+    directory: openOptionChecks.directory,
+    wasmBinary: openOptionChecks.wasmBinary,
+  });
+  const storage = defaultStorage(checked.storage);
+  if (storage === 'node' && checked.directory === undefined) {
+    throw new TypeError('options.directory must be a string with storage "node"');
+  }
+  return { ...checked, storage };
+}
+
+function defaultStorage(storage: StorageKind | undefined): StorageKind {
+  return storage ?? (isNode ? 'node' : 'indexeddb');
+}
+
+// ---------------------------------------------------------------- checks
+
+/** Throws a TypeError naming `name` when `value` is not what it must be. */
+type Check = (value: unknown, name: string) => void;
+
+// One check per option: the mapped type makes a new option without a check a
+// compile error.
+const openOptionChecks: { [Option in keyof Required<OpenOptions>]: Check } = {
+  name: (value, name) => {
+    required(isString, 'a string')(value, name);
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(value as string)) {
+      throw new TypeError(`${name} must be 1 to 64 characters of [A-Za-z0-9_-], got ${describe(value)}`);
+    }
+  },
+  endpoint: required(isString, 'a string'),
+  getToken: optional(isFunction, 'a function'),
+  storage: optional((value) => value === 'indexeddb' || value === 'node' || value === 'memory', '"indexeddb", "node" or "memory"'),
+  directory: optional(isString, 'a string'),
+  autoSync: optional(isBoolean, 'a boolean'),
+  intervalMs: optional(isPositiveNumber, 'a positive number of milliseconds'),
+  requestTimeoutMs: optional(isPositiveNumber, 'a positive number of milliseconds'),
+  gzipAboveBytes: optional(isNonNegativeNumber, 'a non-negative number of bytes'),
+  wasmBinary: optional((value) => value instanceof ArrayBuffer || value instanceof Uint8Array, 'an ArrayBuffer or a Uint8Array'),
+  followNetworkEvents: optional(isBoolean, 'a boolean'),
+  shareAcrossContexts: optional(isBoolean, 'a boolean'),
+  backgroundSync: optional(isBoolean, 'a boolean'),
+  liveUpdates: optional(isBoolean, 'a boolean'),
+  conflicts: (value, name) => {
+    if (value === undefined) return;
+    checkObject(value, {
+      default: optional(isString, 'a string (a strategy name)'),
+      collections: (collections, collectionsName) => {
+        if (collections === undefined) return;
+        const strategies = checkObject<Record<string, unknown>>(collections, {}, collectionsName);
+        for (const [collection, strategy] of Object.entries(strategies)) {
+          required(isString, 'a string (a strategy name)')(strategy, `${collectionsName}.${collection}`);
+        }
+      },
+      resolve: optional(isFunction, 'a function'),
+    }, name);
+  },
+};
+
+/**
+ * Checks that `value` is a plain object and runs the check of each named
+ * field on it (fields without a check are left alone).
+ */
+function checkObject<T>(value: unknown, checks: { [field: string]: Check }, name = 'options'): T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`${name} must be an object, got ${describe(value)}`);
+  }
+  const fields = value as Record<string, unknown>;
+  for (const [field, check] of Object.entries(checks)) check(fields[field], `${name}.${field}`);
+  return value as T;
+}
+
+function required(test: (value: unknown) => boolean, expected: string): Check {
+  return (value, name) => {
+    if (!test(value)) throw new TypeError(`${name} must be ${expected}, got ${describe(value)}`);
+  };
+}
+
+function optional(test: (value: unknown) => boolean, expected: string): Check {
+  return (value, name) => {
+    if (value !== undefined && !test(value)) throw new TypeError(`${name} must be ${expected}, got ${describe(value)}`);
+  };
+}
+
+function isString(value: unknown): boolean {
+  return typeof value === 'string';
+}
+function isBoolean(value: unknown): boolean {
+  return typeof value === 'boolean';
+}
+function isFunction(value: unknown): boolean {
+  return typeof value === 'function';
+}
+function isPositiveNumber(value: unknown): boolean {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0;
+}
+function isNonNegativeNumber(value: unknown): boolean {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+
+/** How a wrong value is shown in an error: its type, and the value where short. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : typeof value;
+}

@@ -1,0 +1,256 @@
+// The owner's backend: runs the wasm engine on the store and carries out what
+// its runtime asks (requests, the timer, events, persisting), on the JS event
+// loop. One per open store in a context; with several contexts sharing an
+// IndexedDB store, only the owning one has it.
+import type { Backend } from './backend.js';
+import type { FerryModule, WebClientHandle } from './ferry_wasm.mjs';
+import { serialize } from './arguments.js';
+import { attachRuntimeHost, detachRuntimeHost, isNode, unwrap, type RuntimeHost } from './module.js';
+import type { ResolvedOptions } from './options.js';
+import { GroupCommit } from './persist.js';
+import { mountStore, type MountedStore } from './storage.js';
+import { FetchTransport, startLiveStream } from './transport_fetch.js';
+import { FerryError, type ConflictInput, type FailedMutation, type Json, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+
+/** Hands an event (its type and the CustomEvent's detail) to the client. */
+export type EmitEvent = (type: string, detail: unknown) => void;
+
+/** An event as the runtime emits it: its type and fields (a run for sync.completed and sync.failed). */
+type EngineEvent = { type: string; run?: SyncRun } & Record<string, unknown>;
+
+export class OwnerBackend implements Backend {
+  private readonly commits: GroupCommit;
+  private readonly transport: FetchTransport;
+  private readonly handle: number;
+  private readonly web: WebClientHandle;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastRun: SyncRun | undefined;
+  private readonly runWaiters: { ticket: number; resolve: (run: SyncRun) => void }[] = [];
+  /** Undoes network listeners and the live stream. */
+  private readonly detach: (() => void)[] = [];
+  private closing = false;
+  private id = '';
+
+  /** Mounts and loads the store and opens the engine on it. */
+  static async open(module: FerryModule, options: ResolvedOptions, emit: EmitEvent): Promise<OwnerBackend> {
+    // IDBFS loads a store in two IndexedDB transactions (list, then read). A
+    // sync committed in between by a context that just went away (a closed
+    // tab) can leave the loaded copy mixing two states; the journal then
+    // refuses it (a segment it needs is missing). Loading again after that
+    // sync has landed gives a consistent copy; real damage fails every time.
+    for (let attempt = 1; ; ++attempt) {
+      try {
+        return await OwnerBackend.openOnce(module, options, emit);
+      } catch (error) {
+        const retryable = options.storage === 'indexeddb' && attempt < 3 &&
+          (!(error instanceof FerryError) || error.code === 'corruption' || error.code === 'io');
+        if (!retryable) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
+  }
+
+  private static async openOnce(module: FerryModule, options: ResolvedOptions, emit: EmitEvent): Promise<OwnerBackend> {
+    const store = await mountStore(module, options);
+    const owner = new OwnerBackend(module, store, options, emit);
+    try {
+      owner.openEngine();
+    } catch (error) {
+      detachRuntimeHost(owner.handle);
+      owner.web.delete();
+      store.unmount();
+      throw error;
+    }
+    return owner;
+  }
+
+  private constructor(
+    module: FerryModule,
+    private readonly store: MountedStore,
+    private readonly options: ResolvedOptions,
+    private readonly emit: EmitEvent,
+  ) {
+    this.commits = new GroupCommit(module.FS, store.needsSync, (failure) => emit('persist.failed', { error: failure.message }));
+    this.transport = new FetchTransport(options, (requestId, status, body, retryAfter, error) => {
+      if (!this.closing) this.web.handleResponse(requestId, status, body, retryAfter, error);
+    });
+    // Registered before the engine opens: the runtime calls back (timers,
+    // requests, persist) from inside open().
+    this.handle = attachRuntimeHost(this.runtimeHost());
+    this.web = new module.WebClient(this.handle);
+  }
+
+  private openEngine(): void {
+    const conflicts = this.options.conflicts;
+    const engineOptions = {
+      conflicts: { default: conflicts?.default, collections: conflicts?.collections, custom: typeof conflicts?.resolve === 'function' },
+      seed: Math.floor(Math.random() * 2 ** 52) + 1,
+      autoSync: this.options.autoSync,
+      intervalMs: this.options.intervalMs,
+      requestTimeoutMs: this.options.requestTimeoutMs,
+    };
+    this.id = unwrap<{ clientId: string }>(this.web.open(this.store.journalPath, JSON.stringify(engineOptions))).clientId;
+    this.followNetwork();
+    if (this.options.liveUpdates) this.detach.push(startLiveStream(this.transport, () => this.web.trigger('poke')));
+  }
+
+  /** Kept from open: it never changes, and stays readable after close. */
+  get clientId(): string {
+    return this.id;
+  }
+
+  async write(writes: Write[]): Promise<void> {
+    unwrap(this.web.write(serialize(writes, 'the written value')));
+    await this.commits.persisted();
+  }
+
+  async get(collection: string, key: string): Promise<Json | undefined> {
+    const result = unwrap<{ value: Json; exists: boolean }>(this.web.get(collection, key));
+    return result.exists ? result.value : undefined;
+  }
+
+  async scan(collection: string, keyPrefix: string, limit: number): Promise<StoredDocument[]> {
+    return unwrap<{ items: StoredDocument[] }>(this.web.scan(collection, keyPrefix, limit)).items;
+  }
+
+  syncNow(reason: SyncReason): Promise<SyncRun> {
+    return new Promise((resolve) => {
+      const ticket = this.web.trigger(reason);
+      if (this.lastRun && this.lastRun.id >= ticket) {
+        resolve(this.lastRun);
+      } else {
+        this.runWaiters.push({ ticket, resolve });
+      }
+    });
+  }
+
+  startBackgroundSync(intervalMs: number): void {
+    this.web.setInterval(intervalMs);
+  }
+
+  stopBackgroundSync(): void {
+    this.web.setInterval(0);
+  }
+
+  setOnline(online: boolean): void {
+    this.web.setOnline(online);
+  }
+
+  cancel(): void {
+    this.web.cancel();
+  }
+
+  status(): SyncStatus {
+    return unwrap<{ status: SyncStatus }>(this.web.status()).status;
+  }
+
+  statistics(): SyncStatistics {
+    return unwrap<{ statistics: SyncStatistics }>(this.web.statistics()).statistics;
+  }
+
+  history(limit: number): SyncRun[] {
+    return unwrap<{ runs: SyncRun[] }>(this.web.history(limit)).runs;
+  }
+
+  failedMutations(): FailedMutation[] {
+    return unwrap<{ mutations: FailedMutation[] }>(this.web.failedMutations()).mutations;
+  }
+
+  async retryFailedMutation(seq: number): Promise<number> {
+    const result = unwrap<{ seq: number }>(this.web.retryFailedMutation(seq));
+    await this.commits.persisted();
+    return result.seq;
+  }
+
+  async discardFailedMutation(seq: number): Promise<void> {
+    unwrap(this.web.discardFailedMutation(seq));
+    await this.commits.persisted();
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    // Network listeners and the live stream go first: nothing may reach the
+    // engine once it is closing.
+    for (const undo of this.detach) undo();
+    this.detach.length = 0;
+    this.web.close();
+    this.transport.abortAll();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    await this.commits.persisted();
+    detachRuntimeHost(this.handle);
+    this.web.delete();
+    this.store.unmount();
+  }
+
+  /** What the engine's runtime calls (module.ts routes it here by handle). */
+  private runtimeHost(): RuntimeHost {
+    return {
+      fetch: (requestId, method, target, body, timeoutMs, refresh) => this.transport.start(requestId, method, target, body, timeoutMs, refresh),
+      abort: (requestId) => this.transport.abort(requestId),
+      setTimer: (delayMs) => this.setTimer(delayMs),
+      emit: (eventJson) => this.deliver(JSON.parse(eventJson) as EngineEvent),
+      persist: () => this.commits.request(),
+      resolve: (inputJson) => this.resolveConflict(inputJson),
+    };
+  }
+
+  private setTimer(delayMs: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (delayMs >= 0 && !this.closing) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        if (!this.closing) this.web.handleTimeout();
+      }, delayMs);
+    }
+  }
+
+  private deliver(event: EngineEvent): void {
+    const finished = event.type === 'sync.completed' || event.type === 'sync.failed';
+    if (finished && event.run) {
+      const run = event.run;
+      this.lastRun = run;
+      for (let i = this.runWaiters.length - 1; i >= 0; --i) {
+        if (run.id >= this.runWaiters[i].ticket) this.runWaiters.splice(i, 1)[0].resolve(run);
+      }
+    }
+    const { type, ...fields } = event;
+    this.emit(type, finished ? event.run : fields);
+  }
+
+  /** A conflict for the custom resolver; answers {value} | {deleted} | {error}. */
+  private resolveConflict(inputJson: string): string {
+    try {
+      const decided = this.options.conflicts!.resolve!(JSON.parse(inputJson) as ConflictInput);
+      if (decided !== null && typeof decided === 'object' && typeof (decided as { then?: unknown }).then === 'function') {
+        return JSON.stringify({ error: 'conflicts.resolve must return the document, not a promise' });
+      }
+      if (decided === null || decided === undefined) return JSON.stringify({ deleted: true });
+      const text = JSON.stringify({ value: decided });
+      return text === undefined ? JSON.stringify({ error: 'the resolved document is not JSON' }) : text;
+    } catch (error) {
+      return JSON.stringify({ error: `conflicts.resolve threw: ${String((error as Error)?.message ?? error)}` });
+    }
+  }
+
+  /** Feeds the environment's online/offline events to the engine. */
+  private followNetwork(): void {
+    if (!this.options.followNetworkEvents || isNode) return;
+    const target = globalThis as unknown as {
+      addEventListener?: (type: string, listener: () => void) => void;
+      removeEventListener?: (type: string, listener: () => void) => void;
+      navigator?: { onLine?: boolean };
+    };
+    if (typeof target.addEventListener !== 'function') return;
+    const online = () => this.setOnline(true);
+    const offline = () => this.setOnline(false);
+    target.addEventListener('online', online);
+    target.addEventListener('offline', offline);
+    this.detach.push(() => {
+      target.removeEventListener?.('online', online);
+      target.removeEventListener?.('offline', offline);
+    });
+    if (target.navigator?.onLine === false) this.setOnline(false);
+  }
+}

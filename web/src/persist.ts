@@ -1,0 +1,65 @@
+// Group commit for IDBFS: the engine commits to the in-memory file system,
+// and a commit is durable only once an FS.syncfs has written it to
+// IndexedDB. Commits made within one turn of the event loop share one
+// syncfs; a write's promise waits for the syncfs that included it.
+import type { EmscriptenFS } from './ferry_wasm.mjs';
+import { syncfs } from './storage.js';
+import { FerryError } from './types.js';
+
+export class GroupCommit {
+  private waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  private scheduled = false;
+  private running = false;
+
+  /**
+   * `needsSync` false (NODEFS, MEMFS): every commit is as durable as it gets
+   * when it returns, and nothing is done. `onFailure` hears of every failed
+   * syncfs, besides the promises waiting for it.
+   */
+  constructor(
+    private readonly FS: EmscriptenFS,
+    private readonly needsSync: boolean,
+    private readonly onFailure: (error: FerryError) => void,
+  ) {}
+
+  /** The engine committed: persist soon. */
+  request(): void {
+    if (!this.needsSync || this.scheduled) return;
+    this.scheduled = true;
+    setTimeout(() => void this.run(), 0);
+  }
+
+  /** Resolves once everything committed so far is persisted. */
+  persisted(): Promise<void> {
+    if (!this.needsSync) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.request();
+    });
+  }
+
+  private async run(): Promise<void> {
+    this.scheduled = false;
+    if (this.running) {
+      // One syncfs at a time: the running one cannot include the newest commits.
+      this.scheduled = true;
+      setTimeout(() => void this.run(), 5);
+      return;
+    }
+    this.running = true;
+    const waiters = this.waiters;
+    this.waiters = [];
+    try {
+      await syncfs(this.FS, false);
+      for (const waiter of waiters) waiter.resolve();
+    } catch (error) {
+      // The writes are committed in memory and stay queued; the next syncfs
+      // retries persisting them. Their promises report the failure.
+      const failure = new FerryError('io', `persisting to IndexedDB failed: ${String(error)}`);
+      this.onFailure(failure);
+      for (const waiter of waiters) waiter.reject(failure);
+    } finally {
+      this.running = false;
+    }
+  }
+}

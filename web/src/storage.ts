@@ -1,0 +1,104 @@
+// Where a store's files live, for the module's file system: the one place that
+// mounts a store (IDBFS for IndexedDB, NODEFS for a directory in Node, MEMFS
+// for memory) and takes it down again. Opening a store and deleting its data
+// both go through mountStore.
+import type { EmscriptenFS, FerryModule } from './ferry_wasm.mjs';
+import { FerryError, type StorageKind } from './types.js';
+
+export interface MountedStore {
+  /** The journal store's directory, for WebClient.open. */
+  readonly journalPath: string;
+  /** A commit is durable only after FS.syncfs (IDBFS); elsewhere when it returns. */
+  readonly needsSync: boolean;
+  /** Deletes the store's files (sign-out), for IDBFS from IndexedDB too. */
+  clear(): Promise<void>;
+  /** Unmounts the store; its files stay for the next mount. */
+  unmount(): void;
+}
+
+export interface StorePlace {
+  name: string;
+  storage: StorageKind;
+  /** Required with storage "node" (checked by options.ts). */
+  directory?: string;
+}
+
+/** FS.syncfs as a promise: `populate` loads from IndexedDB, otherwise persists to it. */
+export function syncfs(FS: EmscriptenFS, populate: boolean): Promise<void> {
+  return new Promise((resolve, reject) => FS.syncfs(populate, (error) => (error ? reject(error) : resolve())));
+}
+
+/**
+ * Mounts the store `place` names at /ferry/<name> and loads it. Fails if this
+ * context has it mounted already (an open client, or a deletion under way).
+ */
+export async function mountStore(module: FerryModule, place: StorePlace): Promise<MountedStore> {
+  const FS = module.FS;
+  const mountPoint = `/ferry/${place.name}`;
+  if (!FS.analyzePath('/ferry').exists) FS.mkdir('/ferry');
+  if (FS.analyzePath(mountPoint).exists) {
+    throw new FerryError('invalid_argument', `store ${place.name} is already open in this context`);
+  }
+  let release = () => {};
+  if (place.storage === 'node') {
+    // HERE the store lock of storage "node" is acquired (store_lock_node.ts):
+    // before any file is touched, failing the open if another client or
+    // process has the directory open. Assign its release to `release`; it
+    // runs in unmount() and when mounting fails below.
+  }
+  FS.mkdir(mountPoint);
+  let mounted = false;
+  const unmount = () => {
+    if (mounted) FS.unmount(mountPoint);
+    mounted = false;
+    FS.rmdir(mountPoint);
+    release();
+  };
+  try {
+    if (place.storage === 'indexeddb') {
+      FS.mount(FS.filesystems.IDBFS, {}, mountPoint);
+      mounted = true;
+      await syncfs(FS, true).catch((error: unknown) => {
+        throw new FerryError('io', `loading the store from IndexedDB failed: ${String(error)}`);
+      });
+    } else if (place.storage === 'node') {
+      const fs = await import('node:fs');
+      fs.mkdirSync(place.directory!, { recursive: true });
+      FS.mount(FS.filesystems.NODEFS, { root: place.directory }, mountPoint);
+      mounted = true;
+    } else {
+      FS.mount(FS.filesystems.MEMFS, {}, mountPoint);
+      mounted = true;
+    }
+  } catch (error) {
+    unmount();
+    throw error;
+  }
+  const journalPath = `${mountPoint}/journal`;
+  return {
+    journalPath,
+    needsSync: place.storage === 'indexeddb',
+    async clear() {
+      if (FS.analyzePath(journalPath).exists) {
+        for (const file of FS.readdir(journalPath)) if (file !== '.' && file !== '..') FS.unlink(`${journalPath}/${file}`);
+        FS.rmdir(journalPath);
+      }
+      if (place.storage === 'indexeddb') await syncfs(FS, false);
+    },
+    unmount,
+  };
+}
+
+/** Sign-out: deletes a store's data, pending writes included. The store must be closed. */
+export async function deleteStore(module: FerryModule, place: StorePlace): Promise<void> {
+  const store = await mountStore(module, place);
+  try {
+    await store.clear();
+  } finally {
+    store.unmount();
+  }
+  if (place.storage === 'node') {
+    // The directory itself, which open created.
+    (await import('node:fs')).rmSync(place.directory!, { recursive: true, force: true });
+  }
+}
