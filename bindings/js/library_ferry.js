@@ -1,11 +1,17 @@
 // The JavaScript side of the web runtime (--js-library). C++ calls these to
 // reach the host: Module.ferryHost, installed by the ferry-sync TypeScript
-// wrapper, performs fetches (with the auth token, which C++ never sees),
-// timers, event delivery and persistence (FS.syncfs group commits).
+// wrapper, fetches tokens (the app's getToken), performs fetches (headers
+// built by the C++ EngineHost), timers, event delivery and persistence
+// (FS.syncfs group commits).
 mergeInto(LibraryManager.library, {
-  ferry_js_fetch: function (client, requestId, method, target, body, timeoutMs, refresh) {
-    Module['ferryHost'].fetch(client, requestId, UTF8ToString(method), UTF8ToString(target),
-                              UTF8ToString(body), timeoutMs, refresh !== 0);
+  ferry_js_need_token: function (client, requestId, refresh) {
+    Module['ferryHost'].needToken(client, requestId, refresh !== 0);
+  },
+  ferry_js_fetch: function (client, requestJson) {
+    Module['ferryHost'].fetch(client, JSON.parse(UTF8ToString(requestJson)));
+  },
+  ferry_js_sync_done: function (client, waiter, resultJson) {
+    Module['ferryHost'].syncDone(client, waiter, UTF8ToString(resultJson));
   },
   ferry_js_abort: function (client, requestId) {
     Module['ferryHost'].abort(client, requestId);
@@ -29,7 +35,10 @@ mergeInto(LibraryManager.library, {
     stringToUTF8(out, pointer, size);
     return pointer;
   },
-  ferry_js_now: function () {
+  ferry_js_monotonic_now: function () {
+    return performance.now();
+  },
+  ferry_js_wall_now: function () {
     return Date.now();
   },
 });

@@ -1,11 +1,12 @@
 // The web runtime and the Embind surface of ferry-sync.
 //
 // The JS event loop drives the engine: every call from JS runs the engine on
-// the spot, then Pump() hands its actions to the host (library_ferry.js ->
-// Module.ferryHost, implemented in web/src): requests go out through fetch,
-// the next deadline becomes one setTimeout, events go to the client's
-// EventTarget, and a commit asks the host to persist (FS.syncfs). No threads,
-// no ASYNCIFY, no blocking.
+// the spot, then Pump() carries out the shared EngineHost's tasks through the
+// JS host (library_ferry.js -> Module.ferryHost, implemented in web/src):
+// tokens come from the app's getToken, requests (headers built by the host)
+// go out through fetch, the next deadline becomes one setTimeout, events go to
+// the client's EventTarget, and a commit asks the host to persist
+// (FS.syncfs). No threads, no ASYNCIFY, no blocking.
 //
 // The boundary is strings: arguments are checked C++ types (Embind rejects
 // wrong JS types with an error before we run), and results are JSON objects
@@ -20,25 +21,51 @@
 #include <string>
 
 #include "ferry/engine.h"
+#include "ferry/engine_host.h"
 #include "ferry/store_journal.h"
 
 extern "C" {
 // library_ferry.js
-void ferry_js_fetch(int client, double request_id, const char* method, const char* target,
-                    const char* body, double timeout_ms, int refresh_credentials);
+void ferry_js_need_token(int client, double request_id, int refresh);
+void ferry_js_fetch(int client, const char* request_json);
 void ferry_js_abort(int client, double request_id);
 void ferry_js_set_timer(int client, double delay_ms);
 void ferry_js_emit(int client, const char* event_json);
+void ferry_js_sync_done(int client, double waiter, const char* result_json);
 char* ferry_js_resolve(int client, const char* input_json);
 void ferry_js_persist(int client);
-double ferry_js_now();
+double ferry_js_monotonic_now();
+double ferry_js_wall_now();
 }
 
 namespace ferry {
 namespace {
 
-TimeMs Now() {
-  return static_cast<TimeMs>(ferry_js_now());
+// performance.now() for deadlines (it never steps back), Date.now() for the
+// hybrid logical clock and the times shown to users.
+Instant Now() {
+  return {static_cast<TimeMs>(ferry_js_monotonic_now()), static_cast<TimeMs>(ferry_js_wall_now())};
+}
+
+template <typename... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
+// An EngineHost request for ferry_js_fetch: {"id", "method", "url",
+// "headers": [[name, value]...], "body", "gzip", "timeoutMs", "stream"}.
+Json RequestJson(const OutgoingRequest& request) {
+  Json headers = Json::array();
+  for (const auto& [name, value] : request.headers)
+    headers.push_back(Json::array({name, value}));
+  return {{"id", request.id},
+          {"method", request.method},
+          {"url", request.url},
+          {"headers", std::move(headers)},
+          {"body", request.body},
+          {"gzip", request.gzip_body},
+          {"timeoutMs", request.timeout_ms},
+          {"stream", request.stream}};
 }
 
 std::string Error(const Status& status) {
@@ -143,41 +170,61 @@ class WebClient {
   explicit WebClient(int handle) : handle_(handle) {}
 
   // Opens the store in `directory` (already mounted and loaded by the host)
-  // with options as JSON: {"seed", "autoSync", "debounceMs", "intervalMs",
+  // with options as JSON: {"endpoint", "hasTokenProvider", "gzipAboveBytes",
+  // "canGzip", "liveUpdates", "seed", "autoSync", "debounceMs", "intervalMs",
   // "requestTimeoutMs", "pushBatch", "pullPage", "conflicts": {"default",
-  // "collections": {name: strategy}, "custom": bool}}.
+  // "collections": {name: strategy}, "custom": bool}}. The TypeScript wrapper
+  // has checked every option's type; this checks again what it reads.
   std::string Open(std::string directory, std::string options_json) {
-    if (engine_) return Error(Status(ErrorCode::kInvalidArgument, "already open"));
+    if (host_) return Error(Status(ErrorCode::kInvalidArgument, "already open"));
     auto options = ParseJson(options_json);
     if (!options.ok() || !options->is_object()) {
       return Error(Status(ErrorCode::kInvalidArgument, "options must be a JSON object"));
     }
-    EngineOptions engine_options;
-    const Json& o = *options;
-    engine_options.random_seed = o.value("seed", uint64_t{0});
-    engine_options.sync_on_local_write = o.value("autoSync", true);
-    engine_options.local_write_debounce_ms = o.value("debounceMs", TimeMs{50});
-    engine_options.request_timeout_ms = o.value("requestTimeoutMs", TimeMs{30'000});
-    engine_options.batch.max_count = o.value("pushBatch", std::size_t{500});
-    engine_options.pull_page_size = o.value("pullPage", std::size_t{1000});
-    if (o.contains("intervalMs") && o["intervalMs"].is_number()) {
-      engine_options.interval_ms = o["intervalMs"].get<TimeMs>();
-    }
-    if (Status parsed = ParseConflictOptions(o.value("conflicts", Json::object()), engine_options);
-        !parsed.ok()) {
-      return Error(parsed);
-    }
+    auto engine_options = ParseEngineOptions(*options);
+    if (!engine_options.ok()) return Error(engine_options.status());
     auto store = JournalStore::Open(directory);
     if (!store.ok()) return Error(store.status());
     store_ = std::move(*store);
-    auto engine = SyncEngine::Open(*store_, engine_options, Now());
-    if (!engine.ok()) return Error(engine.status());
-    engine_ = std::move(*engine);
-    if (engine_options.sync_on_local_write || engine_options.interval_ms) {
-      (void)engine_->HandleTrigger(TriggerReason::kAppStart, Now());
+    auto engine = SyncEngine::Open(*store_, *engine_options, Now());
+    if (!engine.ok()) {
+      store_.reset();
+      return Error(engine.status());
     }
+    const Json& o = *options;
+    HostOptions host;
+    host.endpoint = o.value("endpoint", std::string());
+    host.has_token_provider = o.value("hasTokenProvider", false);
+    host.gzip_above_bytes = o.value("gzipAboveBytes", std::size_t{1024});
+    host.can_gzip = o.value("canGzip", false);
+    host_ = std::make_unique<EngineHost>(std::move(*engine), std::move(host), Now());
+    host_->AddListener([handle = handle_](const Event& event) {
+      ferry_js_emit(handle, DumpJson(EventJson(event)).c_str());
+    });
+    const std::string client_id = host_->engine().client_id();
     Pump();
-    return Ok({{"clientId", engine_->client_id()}});
+    return Ok({{"clientId", client_id}});
+  }
+
+  Result<EngineOptions> ParseEngineOptions(const Json& o) {
+    EngineOptions engine_options;
+    try {
+      engine_options.random_seed = o.value("seed", uint64_t{0});
+      engine_options.sync_on_local_write = o.value("autoSync", true);
+      engine_options.live_updates = o.value("liveUpdates", true);
+      engine_options.local_write_debounce_ms = o.value("debounceMs", TimeMs{50});
+      engine_options.request_timeout_ms = o.value("requestTimeoutMs", TimeMs{30'000});
+      engine_options.batch.max_count = o.value("pushBatch", std::size_t{500});
+      engine_options.pull_page_size = o.value("pullPage", std::size_t{1000});
+    } catch (const Json::exception& error) {
+      return Status(ErrorCode::kInvalidArgument, std::string("options: ") + error.what());
+    }
+    if (o.contains("intervalMs") && o["intervalMs"].is_number()) {
+      engine_options.interval_ms = o["intervalMs"].get<TimeMs>();
+    }
+    FERRY_RETURN_IF_ERROR(
+        ParseConflictOptions(o.value("conflicts", Json::object()), engine_options));
+    return engine_options;
   }
 
   // "conflicts" from the options; a custom resolver calls back into the JS
@@ -227,41 +274,26 @@ class WebClient {
 
   // writes: [{"op":"put"|"patch"|"delete","collection","key","value"}]
   std::string Write(std::string writes_json) {
-    if (!engine_) return NotOpen();
-    auto parsed = ParseJson(writes_json, {.max_bytes = 64u << 20, .max_depth = kMaxValueDepth + 4});
-    if (!parsed.ok() || !parsed->is_array()) {
-      return Error(Status(ErrorCode::kInvalidArgument, "writes must be a JSON array"));
-    }
-    std::vector<LocalWrite> writes;
-    for (const Json& item : *parsed) {
-      if (!item.is_object() || !item.contains("op") || !item["op"].is_string() ||
-          !item.contains("collection") || !item["collection"].is_string() ||
-          !item.contains("key") || !item["key"].is_string()) {
-        return Error(
-            Status(ErrorCode::kInvalidArgument, "each write needs op, collection and key strings"));
-      }
-      auto op = ParseMutationOp(item["op"].get<std::string>());
-      if (!op.ok()) return Error(Status(ErrorCode::kInvalidArgument, op.status().message()));
-      writes.push_back({*op,
-                        {item["collection"].get<std::string>(), item["key"].get<std::string>()},
-                        item.value("value", Json())});
-    }
-    auto seqs = engine_->HandleLocalWrites(writes, Now());
+    if (!host_) return NotOpen();
+    auto writes = ParseWrites(writes_json);
+    if (!writes.ok()) return Error(writes.status());
+    auto seqs = host_->engine().HandleLocalWrites(*writes, Now());
     Pump();
     if (!seqs.ok()) return Error(seqs.status());
     return Ok({{"seqs", *seqs}});
   }
 
   std::string Get(std::string collection, std::string key) {
-    if (!engine_) return NotOpen();
-    auto value = engine_->Get({std::move(collection), std::move(key)});
+    if (!host_) return NotOpen();
+    auto value = host_->engine().Get({std::move(collection), std::move(key)});
     if (!value.ok()) return Error(value.status());
     return Ok({{"value", value->value_or(Json())}, {"exists", value->has_value()}});
   }
 
   std::string Scan(std::string collection, std::string prefix, double limit) {
-    if (!engine_) return NotOpen();
-    auto rows = engine_->Scan(collection, prefix, limit > 0 ? static_cast<std::size_t>(limit) : 0);
+    if (!host_) return NotOpen();
+    auto rows =
+        host_->engine().Scan(collection, prefix, limit > 0 ? static_cast<std::size_t>(limit) : 0);
     if (!rows.ok()) return Error(rows.status());
     Json items = Json::array();
     for (auto& [key, value] : *rows)
@@ -269,50 +301,58 @@ class WebClient {
     return Ok({{"items", std::move(items)}});
   }
 
-  double Trigger(std::string reason) {
-    if (!engine_) return 0;
+  // Starts (or joins) a sync; ferry_js_sync_done(handle, waiter, result)
+  // reports the run that covered it: {"ok":true,"run":{...}} or an error.
+  void SyncNow(std::string reason, double waiter) {
+    if (!host_) {
+      ferry_js_sync_done(handle_, waiter, NotOpen().c_str());
+      return;
+    }
     TriggerReason parsed = TriggerReason::kManual;
     if (reason == "background_sync") parsed = TriggerReason::kBackgroundSync;
     if (reason == "poke") parsed = TriggerReason::kPoke;
     if (reason == "app_start") parsed = TriggerReason::kAppStart;
-    const RunTicket ticket = engine_->HandleTrigger(parsed, Now());
+    host_->RequestSync(parsed, Now(), [handle = handle_, waiter](const Result<SyncRunRecord>& run) {
+      const std::string answer =
+          run.ok() ? Ok({{"run", SyncRunToJson(*run)}}) : Error(run.status());
+      ferry_js_sync_done(handle, waiter, answer.c_str());
+    });
     Pump();
-    return static_cast<double>(ticket);
   }
 
   void SetOnline(bool online) {
-    if (!engine_) return;
-    engine_->HandleOnline(online, Now());
+    if (!host_) return;
+    host_->engine().HandleOnline(online, Now());
     Pump();
   }
 
   void Cancel() {
-    if (!engine_) return;
-    engine_->Cancel(Now());
+    if (!host_) return;
+    host_->engine().Cancel(Now());
     Pump();
   }
 
   // <= 0 stops background sync.
   void SetInterval(double interval_ms) {
-    if (!engine_) return;
-    engine_->SetInterval(
+    if (!host_) return;
+    host_->engine().SetInterval(
         interval_ms > 0 ? std::optional<TimeMs>(static_cast<TimeMs>(interval_ms)) : std::nullopt,
         Now());
     Pump();
   }
 
   std::string GetStatus() {
-    return engine_ ? Ok({{"status", StatusJson(engine_->status())}}) : NotOpen();
+    return host_ ? Ok({{"status", StatusJson(host_->engine().status())}}) : NotOpen();
   }
 
   std::string GetStatistics() {
-    if (!engine_) return NotOpen();
-    return Ok({{"statistics", SyncStatisticsToJson(engine_->statistics())}});
+    if (!host_) return NotOpen();
+    return Ok({{"statistics", SyncStatisticsToJson(host_->engine().statistics())}});
   }
 
   std::string History(double limit) {
-    if (!engine_) return NotOpen();
-    auto runs = engine_->History(limit > 0 ? static_cast<std::size_t>(limit) : 50);
+    if (!host_) return NotOpen();
+    auto runs = host_->engine().History(limit > 0 ? static_cast<std::size_t>(limit) : 50);
     if (!runs.ok()) return Error(runs.status());
     Json items = Json::array();
     for (const SyncRunRecord& run : *runs)
@@ -320,9 +360,9 @@ class WebClient {
     return Ok({{"runs", std::move(items)}});
   }
 
-  std::string Failed() {
-    if (!engine_) return NotOpen();
-    auto entries = engine_->FailedMutations();
+  std::string FailedMutations() {
+    if (!host_) return NotOpen();
+    auto entries = host_->engine().FailedMutations();
     if (!entries.ok()) return Error(entries.status());
     Json items = Json::array();
     for (const OutboxEntry& entry : *entries) {
@@ -334,42 +374,68 @@ class WebClient {
     return Ok({{"mutations", std::move(items)}});
   }
 
-  std::string RetryFailed(double seq) {
-    if (!engine_) return NotOpen();
-    auto retried = engine_->RetryFailedMutation(static_cast<uint64_t>(seq), Now());
+  std::string RetryFailedMutation(double seq) {
+    if (!host_) return NotOpen();
+    auto retried = host_->engine().RetryFailedMutation(static_cast<uint64_t>(seq), Now());
     Pump();
     if (!retried.ok()) return Error(retried.status());
     return Ok({{"seq", *retried}});
   }
 
-  std::string DiscardFailed(double seq) {
-    if (!engine_) return NotOpen();
-    Status discarded = engine_->DiscardFailedMutation(static_cast<uint64_t>(seq), Now());
+  std::string DiscardFailedMutation(double seq) {
+    if (!host_) return NotOpen();
+    Status discarded = host_->engine().DiscardFailedMutation(static_cast<uint64_t>(seq), Now());
     Pump();
     return discarded.ok() ? Ok() : Error(discarded);
   }
 
-  void HandleResponse(double request_id, int status, std::string body, std::string retry_after,
-                      std::string transport_error) {
-    if (!engine_) return;
+  // --- Answers from the JS host (EngineHost's tasks carried out) ----------
+  void HandleToken(double request_id, std::string token) {
+    if (!host_) return;
+    host_->HandleToken(static_cast<RequestId>(request_id), token);
+    Pump();
+  }
+
+  void HandleTokenFailure(double request_id, std::string error) {
+    if (!host_) return;
+    host_->HandleTokenFailure(static_cast<RequestId>(request_id), error, Now());
+    Pump();
+  }
+
+  void HandleStreamData(double request_id, std::string bytes) {
+    if (!host_) return;
+    host_->HandleStreamData(static_cast<RequestId>(request_id), bytes, Now());
+    Pump();
+  }
+
+  void HandleTransferDone(double request_id, int status, std::string body, std::string retry_after,
+                          std::string transport_error) {
+    if (!host_) return;
     HttpResponse response{status, std::move(body), std::move(retry_after),
                           std::move(transport_error)};
-    engine_->HandleResponse(static_cast<RequestId>(request_id), response, Now());
+    host_->HandleTransferDone(static_cast<RequestId>(request_id), response, Now());
     Pump();
   }
 
-  void HandleTimer() {
-    if (!engine_) return;
-    engine_->HandleTimeout(Now());
+  void HandleTimeout() {
+    if (!host_) return;
+    host_->engine().HandleTimeout(Now());
     Pump();
   }
 
-  std::string ClientId() { return engine_ ? engine_->client_id() : std::string(); }
+  std::string ClientId() { return host_ ? host_->engine().client_id() : std::string(); }
 
   void Close() {
-    if (engine_) engine_->Cancel(Now());
-    Pump();
-    engine_.reset();
+    if (!host_) return;
+    std::vector<HostTask> closing = host_->Close(Now());
+    std::unique_ptr<EngineHost> host = std::move(host_);
+    for (HostTask& task : closing) {
+      if (auto* delivery = std::get_if<Delivery>(&task)) {
+        delivery->listeners.clear();  // SyncNow waiters learn the client closed; no more events
+        EngineHost::Deliver(*delivery);
+      }
+    }
+    host.reset();
     store_.reset();
   }
 
@@ -378,39 +444,74 @@ class WebClient {
     return Error(ferry::Status(ErrorCode::kInvalidArgument, "the client is closed"));
   }
 
-  // Hands the engine's actions to the host and re-arms the one timer.
+  static Result<std::vector<LocalWrite>> ParseWrites(const std::string& writes_json) {
+    auto parsed = ParseJson(writes_json, {.max_bytes = 64u << 20, .max_depth = kMaxValueDepth + 4});
+    if (!parsed.ok() || !parsed->is_array()) {
+      return Status(ErrorCode::kInvalidArgument, "writes must be a JSON array");
+    }
+    std::vector<LocalWrite> writes;
+    for (const Json& item : *parsed) {
+      if (!item.is_object() || !item.contains("op") || !item["op"].is_string() ||
+          !item.contains("collection") || !item["collection"].is_string() ||
+          !item.contains("key") || !item["key"].is_string()) {
+        return Status(ErrorCode::kInvalidArgument,
+                      "each write needs op, collection and key strings");
+      }
+      auto op = ParseMutationOp(item["op"].get<std::string>());
+      if (!op.ok()) return Status(ErrorCode::kInvalidArgument, op.status().message());
+      writes.push_back({*op,
+                        {item["collection"].get<std::string>(), item["key"].get<std::string>()},
+                        item.value("value", Json())});
+    }
+    return writes;
+  }
+
+  // Carries out the host's tasks through the JS host, re-arms the one timer
+  // and asks for a persist after commits. JS code called from here (event
+  // listeners) may call back into this client, even close it.
   void Pump() {
-    if (!engine_) return;
-    while (auto action = engine_->PollAction()) {
-      if (auto* send = std::get_if<SendRequest>(&*action)) {
-        const HttpRequest& request = send->request;
-        ferry_js_fetch(handle_, static_cast<double>(request.id), request.method.c_str(),
-                       request.target.c_str(), request.body.c_str(),
-                       static_cast<double>(request.timeout_ms),
-                       request.refresh_credentials ? 1 : 0);
-      } else if (auto* cancel = std::get_if<CancelRequest>(&*action)) {
-        ferry_js_abort(handle_, static_cast<double>(cancel->id));
-      } else {
-        ferry_js_emit(handle_, DumpJson(EventJson(std::get<Event>(*action))).c_str());
+    while (host_) {
+      std::vector<HostTask> tasks = host_->TakeTasks();
+      if (tasks.empty()) break;
+      for (HostTask& task : tasks) {
+        std::visit(Overloaded{
+                       [this](NeedToken& need) {
+                         ferry_js_need_token(handle_, static_cast<double>(need.id),
+                                             need.refresh ? 1 : 0);
+                       },
+                       [this](StartTransfer& start) {
+                         ferry_js_fetch(handle_, DumpJson(RequestJson(start.request)).c_str());
+                       },
+                       [this](AbortTransfer& abort) {
+                         ferry_js_abort(handle_, static_cast<double>(abort.id));
+                       },
+                       [](Delivery& delivery) { EngineHost::Deliver(delivery); },
+                   },
+                   task);
       }
     }
-    const auto deadline = engine_->PollTimeout();
-    const double delay =
-        deadline ? static_cast<double>(std::max<TimeMs>(0, *deadline - Now())) : -1;
-    if (delay != armed_delay_ || deadline != armed_deadline_) {
-      armed_delay_ = delay;
-      armed_deadline_ = deadline;
-      ferry_js_set_timer(handle_, delay);
-    }
+    if (!host_) return;
+    ArmTimer();
     if (store_ && store_->statistics().commits != persisted_commits_) {
       persisted_commits_ = store_->statistics().commits;
       ferry_js_persist(handle_);
     }
   }
 
+  void ArmTimer() {
+    const auto deadline = host_->PollTimeout();
+    const double delay =
+        deadline ? static_cast<double>(std::max<TimeMs>(0, *deadline - Now().monotonic)) : -1;
+    if (delay != armed_delay_ || deadline != armed_deadline_) {
+      armed_delay_ = delay;
+      armed_deadline_ = deadline;
+      ferry_js_set_timer(handle_, delay);
+    }
+  }
+
   int handle_;
   std::unique_ptr<JournalStore> store_;
-  std::unique_ptr<SyncEngine> engine_;
+  std::unique_ptr<EngineHost> host_;
   double armed_delay_ = -2;
   std::optional<TimeMs> armed_deadline_;
   uint64_t persisted_commits_ = 0;
@@ -425,18 +526,21 @@ EMSCRIPTEN_BINDINGS(ferry) {
       .function("write", &ferry::WebClient::Write)
       .function("get", &ferry::WebClient::Get)
       .function("scan", &ferry::WebClient::Scan)
-      .function("trigger", &ferry::WebClient::Trigger)
+      .function("syncNow", &ferry::WebClient::SyncNow)
       .function("setOnline", &ferry::WebClient::SetOnline)
       .function("cancel", &ferry::WebClient::Cancel)
       .function("setInterval", &ferry::WebClient::SetInterval)
       .function("status", &ferry::WebClient::GetStatus)
       .function("statistics", &ferry::WebClient::GetStatistics)
       .function("history", &ferry::WebClient::History)
-      .function("failedMutations", &ferry::WebClient::Failed)
-      .function("retryFailedMutation", &ferry::WebClient::RetryFailed)
-      .function("discardFailedMutation", &ferry::WebClient::DiscardFailed)
-      .function("handleResponse", &ferry::WebClient::HandleResponse)
-      .function("handleTimeout", &ferry::WebClient::HandleTimer)
+      .function("failedMutations", &ferry::WebClient::FailedMutations)
+      .function("retryFailedMutation", &ferry::WebClient::RetryFailedMutation)
+      .function("discardFailedMutation", &ferry::WebClient::DiscardFailedMutation)
+      .function("handleToken", &ferry::WebClient::HandleToken)
+      .function("handleTokenFailure", &ferry::WebClient::HandleTokenFailure)
+      .function("handleStreamData", &ferry::WebClient::HandleStreamData)
+      .function("handleTransferDone", &ferry::WebClient::HandleTransferDone)
+      .function("handleTimeout", &ferry::WebClient::HandleTimeout)
       .function("clientId", &ferry::WebClient::ClientId)
       .function("close", &ferry::WebClient::Close);
 }

@@ -85,9 +85,11 @@ class Client::Runtime : public std::enable_shared_from_this<Client::Runtime> {
       thread_.join();
     }
     // Only the waiters hear of the closing; listeners hear nothing more.
-    for (const HostTask& task : closing) {
-      if (auto* delivery = std::get_if<Delivery>(&task); delivery && !delivery->event)
+    for (HostTask& task : closing) {
+      if (auto* delivery = std::get_if<Delivery>(&task)) {
+        delivery->listeners.clear();
         EngineHost::Deliver(*delivery);
+      }
     }
   }
 
@@ -142,11 +144,7 @@ class Client::Runtime : public std::enable_shared_from_this<Client::Runtime> {
       for (HostTask& task : tasks) {
         if (stopping_) return;
         std::visit(Overloaded{
-                       [this](NeedToken& need) {
-                         std::string token = Token(need.refresh);
-                         std::lock_guard lock(mutex_);
-                         host_->HandleToken(need.id, token);
-                       },
+                       [this](NeedToken& need) { FetchToken(need); },
                        [this](StartTransfer& start) { Start(std::move(start.request)); },
                        [this](AbortTransfer& abort) { transport_->Cancel(abort.id); },
                        [](Delivery& delivery) { EngineHost::Deliver(delivery); },
@@ -182,14 +180,23 @@ class Client::Runtime : public std::enable_shared_from_this<Client::Runtime> {
     transport_->Start(std::move(out));
   }
 
-  std::string Token(bool refresh) {
+  // Runs the app's token provider without the lock: a slow one delays this
+  // request, never a writer.
+  void FetchToken(const NeedToken& need) {
+    std::optional<std::string> token;
+    std::string error;
     try {
-      return options_.token_provider(refresh);
+      token = options_.token_provider(need.refresh);
+    } catch (const std::exception& thrown) {
+      error = thrown.what();
     } catch (...) {
-      if (options_.log)
-        options_.log(LogLevel::kError,
-                     "the token provider threw; sending the request without a token");
-      return {};
+      error = "an exception that is not a std::exception";
+    }
+    std::lock_guard lock(mutex_);
+    if (token) {
+      host_->HandleToken(need.id, *token);
+    } else {
+      host_->HandleTokenFailure(need.id, error, Now());
     }
   }
 

@@ -54,6 +54,14 @@ void EngineHost::HandleToken(RequestId id, const std::string& token) {
   ready_.push_back(StartTransfer{Build(request, stream, token)});
 }
 
+void EngineHost::HandleTokenFailure(RequestId id, const std::string& error, Instant now) {
+  if (awaiting_token_.erase(id) == 0) return;
+  Log(LogLevel::kError, "the token provider failed: " + error);
+  const Json body = {
+      {"error", {{"code", "unauthenticated"}, {"message", "the token provider failed: " + error}}}};
+  HandleTransferDone(id, {401, DumpJson(body), "", ""}, now);
+}
+
 void EngineHost::HandleStreamData(RequestId id, std::string_view bytes, Instant now) {
   engine_->HandleStreamData(id, bytes, now);
 }

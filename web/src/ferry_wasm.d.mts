@@ -5,7 +5,8 @@ export interface WebClientHandle {
   write(writesJson: string): string;
   get(collection: string, key: string): string;
   scan(collection: string, prefix: string, limit: number): string;
-  trigger(reason: string): number;
+  /** Starts (or joins) a sync; the host's syncDone(waiter, result) reports its run. */
+  syncNow(reason: string, waiter: number): void;
   setOnline(online: boolean): void;
   cancel(): void;
   setInterval(intervalMs: number): void;
@@ -15,7 +16,10 @@ export interface WebClientHandle {
   failedMutations(): string;
   retryFailedMutation(seq: number): string;
   discardFailedMutation(seq: number): string;
-  handleResponse(requestId: number, status: number, body: string, retryAfter: string, error: string): void;
+  handleToken(requestId: number, token: string): void;
+  handleTokenFailure(requestId: number, error: string): void;
+  handleStreamData(requestId: number, chunk: string): void;
+  handleTransferDone(requestId: number, status: number, body: string, retryAfter: string, error: string): void;
   handleTimeout(): void;
   clientId(): string;
   close(): void;

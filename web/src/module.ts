@@ -2,6 +2,7 @@
 // of the host (bindings/js/library_ferry.js calls Module.ferryHost) to the
 // engine that asked, by handle.
 import createFerryModule, { provideNodeRequire, type FerryModule } from './ferry_wasm.mjs';
+import type { OutgoingRequest } from './transport_fetch.js';
 import { FerryError } from './types.js';
 
 export const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
@@ -11,9 +12,13 @@ export const isNode = typeof process !== 'undefined' && typeof process.versions?
  * engine's calls (e.g. a timer armed from within `open`), on the JS event loop.
  */
 export interface RuntimeHost {
-  /** Send a request to ferry-server; the answer goes back through handleResponse. */
-  fetch(requestId: number, method: string, target: string, body: string, timeoutMs: number, refresh: boolean): void;
+  /** Fetch a token (a fresh one if `refresh`) and hand it to handleToken. */
+  needToken(requestId: number, refresh: boolean): void;
+  /** Send a request to ferry-server; the outcome goes back through handleStreamData / handleTransferDone. */
+  fetch(request: OutgoingRequest): void;
   abort(requestId: number): void;
+  /** A syncNow waiter's run ended: {"ok":true,"run"} or {"ok":false,...}. */
+  syncDone(waiter: number, resultJson: string): void;
   /** Call handleTimeout after `delayMs`; a negative delay disarms the timer. */
   setTimer(delayMs: number): void;
   emit(eventJson: string): void;
@@ -39,8 +44,14 @@ export function detachRuntimeHost(handle: number): void {
 
 // Module.ferryHost: calls for an engine that is gone are dropped.
 const dispatch = {
-  fetch(handle: number, requestId: number, method: string, target: string, body: string, timeoutMs: number, refresh: boolean) {
-    hosts.get(handle)?.fetch(requestId, method, target, body, timeoutMs, refresh);
+  needToken(handle: number, requestId: number, refresh: boolean) {
+    hosts.get(handle)?.needToken(requestId, refresh);
+  },
+  fetch(handle: number, request: OutgoingRequest) {
+    hosts.get(handle)?.fetch(request);
+  },
+  syncDone(handle: number, waiter: number, resultJson: string) {
+    hosts.get(handle)?.syncDone(waiter, resultJson);
   },
   abort(handle: number, requestId: number) {
     hosts.get(handle)?.abort(requestId);

@@ -9,7 +9,7 @@ import { attachRuntimeHost, detachRuntimeHost, isNode, unwrap, type RuntimeHost 
 import type { ResolvedOptions } from './options.js';
 import { GroupCommit } from './persist.js';
 import { mountStore, type MountedStore } from './storage.js';
-import { FetchTransport, startLiveStream } from './transport_fetch.js';
+import { canGzip, FetchTransport } from './transport_fetch.js';
 import { FerryError, type ConflictInput, type FailedMutation, type Json, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** Hands an event (its type and the CustomEvent's detail) to the client. */
@@ -24,9 +24,9 @@ export class OwnerBackend implements Backend {
   private readonly handle: number;
   private readonly web: WebClientHandle;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private lastRun: SyncRun | undefined;
-  private readonly runWaiters: { ticket: number; resolve: (run: SyncRun) => void }[] = [];
-  /** Undoes network listeners and the live stream. */
+  private readonly runWaiters = new Map<number, { resolve: (run: SyncRun) => void; reject: (error: unknown) => void }>();
+  private nextWaiter = 1;
+  /** Undoes network listeners. */
   private readonly detach: (() => void)[] = [];
   private closing = false;
   private id = '';
@@ -71,8 +71,13 @@ export class OwnerBackend implements Backend {
     private readonly emit: EmitEvent,
   ) {
     this.commits = new GroupCommit(module.FS, store.needsSync, (failure) => emit('persist.failed', { error: failure.message }));
-    this.transport = new FetchTransport(options, (requestId, status, body, retryAfter, error) => {
-      if (!this.closing) this.web.handleResponse(requestId, status, body, retryAfter, error);
+    this.transport = new FetchTransport({
+      data: (requestId, chunk) => {
+        if (!this.closing) this.web.handleStreamData(requestId, chunk);
+      },
+      done: (requestId, status, body, retryAfter, error) => {
+        if (!this.closing) this.web.handleTransferDone(requestId, status, body, retryAfter, error);
+      },
     });
     // Registered before the engine opens: the runtime calls back (timers,
     // requests, persist) from inside open().
@@ -83,6 +88,11 @@ export class OwnerBackend implements Backend {
   private openEngine(): void {
     const conflicts = this.options.conflicts;
     const engineOptions = {
+      endpoint: this.options.endpoint,
+      hasTokenProvider: typeof this.options.getToken === 'function',
+      gzipAboveBytes: this.options.gzipAboveBytes,
+      canGzip,
+      liveUpdates: this.options.liveUpdates,
       conflicts: { default: conflicts?.default, collections: conflicts?.collections, custom: typeof conflicts?.resolve === 'function' },
       seed: Math.floor(Math.random() * 2 ** 52) + 1,
       autoSync: this.options.autoSync,
@@ -91,7 +101,6 @@ export class OwnerBackend implements Backend {
     };
     this.id = unwrap<{ clientId: string }>(this.web.open(this.store.journalPath, JSON.stringify(engineOptions))).clientId;
     this.followNetwork();
-    if (this.options.liveUpdates) this.detach.push(startLiveStream(this.transport, () => this.web.trigger('poke')));
   }
 
   /** Kept from open: it never changes, and stays readable after close. */
@@ -114,13 +123,10 @@ export class OwnerBackend implements Backend {
   }
 
   syncNow(reason: SyncReason): Promise<SyncRun> {
-    return new Promise((resolve) => {
-      const ticket = this.web.trigger(reason);
-      if (this.lastRun && this.lastRun.id >= ticket) {
-        resolve(this.lastRun);
-      } else {
-        this.runWaiters.push({ ticket, resolve });
-      }
+    return new Promise((resolve, reject) => {
+      const waiter = this.nextWaiter++;
+      this.runWaiters.set(waiter, { resolve, reject });
+      this.web.syncNow(reason, waiter);
     });
   }
 
@@ -174,7 +180,7 @@ export class OwnerBackend implements Backend {
     // engine once it is closing.
     for (const undo of this.detach) undo();
     this.detach.length = 0;
-    this.web.close();
+    this.web.close();  // pending syncNow waiters are told the client closed
     this.transport.abortAll();
     if (this.timer !== undefined) clearTimeout(this.timer);
     await this.commits.persisted();
@@ -186,8 +192,10 @@ export class OwnerBackend implements Backend {
   /** What the engine's runtime calls (module.ts routes it here by handle). */
   private runtimeHost(): RuntimeHost {
     return {
-      fetch: (requestId, method, target, body, timeoutMs, refresh) => this.transport.start(requestId, method, target, body, timeoutMs, refresh),
+      needToken: (requestId, refresh) => this.fetchToken(requestId, refresh),
+      fetch: (request) => this.transport.start(request),
       abort: (requestId) => this.transport.abort(requestId),
+      syncDone: (waiter, resultJson) => this.syncDone(waiter, resultJson),
       setTimer: (delayMs) => this.setTimer(delayMs),
       emit: (eventJson) => this.deliver(JSON.parse(eventJson) as EngineEvent),
       persist: () => this.commits.request(),
@@ -206,15 +214,33 @@ export class OwnerBackend implements Backend {
     }
   }
 
+  /** The app's getToken, asked afresh for every request; the token is never kept. */
+  private fetchToken(requestId: number, refresh: boolean): void {
+    Promise.resolve()
+      .then(() => this.options.getToken!({ refresh }))
+      .then(
+        (token) => {
+          if (!this.closing) this.web.handleToken(requestId, typeof token === 'string' ? token : '');
+        },
+        (error: unknown) => {
+          if (!this.closing) this.web.handleTokenFailure(requestId, String((error as Error)?.message ?? error));
+        },
+      );
+  }
+
+  private syncDone(waiter: number, resultJson: string): void {
+    const pending = this.runWaiters.get(waiter);
+    if (!pending) return;
+    this.runWaiters.delete(waiter);
+    try {
+      pending.resolve(unwrap<{ run: SyncRun }>(resultJson).run);
+    } catch (error) {
+      pending.reject(error);
+    }
+  }
+
   private deliver(event: EngineEvent): void {
     const finished = event.type === 'sync.completed' || event.type === 'sync.failed';
-    if (finished && event.run) {
-      const run = event.run;
-      this.lastRun = run;
-      for (let i = this.runWaiters.length - 1; i >= 0; --i) {
-        if (run.id >= this.runWaiters[i].ticket) this.runWaiters.splice(i, 1)[0].resolve(run);
-      }
-    }
     const { type, ...fields } = event;
     this.emit(type, finished ? event.run : fields);
   }

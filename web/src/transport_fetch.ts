@@ -1,60 +1,60 @@
-// Carries the engine's requests to ferry-server with fetch, and keeps the
-// live stream (/v1/live, Server-Sent Events read with fetch) open.
-//
-// Request headers, SSE parsing and the live stream's reconnect backoff are
-// moving into the C++ core and its shared host (issue 12); this file will
-// then only carry bytes.
-import type { ResolvedOptions } from './options.js';
+// Carries the engine's requests to ferry-server with fetch. What to send (the
+// URL, every header, whether to gzip) comes from the C++ EngineHost, and the
+// live stream's policy (reading its events, reconnecting) lives in the
+// engine: this file only moves bytes.
 
-/** How the answer to a request goes back to the engine (WebClient.handleResponse). */
-export type AnswerRequest = (requestId: number, status: number, body: string, retryAfter: string, error: string) => void;
+/** A request as EngineHost builds it (bindings/js/web_client.cc RequestJson). */
+export interface OutgoingRequest {
+  id: number;
+  method: string;
+  url: string;
+  headers: [string, string][];
+  body: string;
+  /** Compress the body with gzip: the headers already say Content-Encoding: gzip. */
+  gzip: boolean;
+  /** 0: no overall limit (the live stream). */
+  timeoutMs: number;
+  /** The live stream: its body goes to `data` chunk by chunk, then `done`. */
+  stream: boolean;
+}
+
+/** Where a transfer's outcome goes (WebClient.handleStreamData / handleTransferDone). */
+export interface TransferSink {
+  data(requestId: number, chunk: string): void;
+  done(requestId: number, status: number, body: string, retryAfter: string, error: string): void;
+}
 
 export class FetchTransport {
   private readonly inflight = new Map<number, AbortController>();
 
-  constructor(
-    private readonly options: Pick<ResolvedOptions, 'endpoint' | 'getToken' | 'gzipAboveBytes'>,
-    private readonly answer: AnswerRequest,
-  ) {}
+  constructor(private readonly sink: TransferSink) {}
 
-  /** The headers every request to ferry-server carries; the token is asked for each request (never kept). */
-  async requestHeaders(accept: string, refresh: boolean): Promise<Record<string, string>> {
-    const headers: Record<string, string> = { Accept: accept, 'Ferry-Protocol': '1' };
-    const token = this.options.getToken ? await this.options.getToken({ refresh }) : '';
-    if (token) headers.Authorization = `Bearer ${token}`;
-    return headers;
-  }
-
-  url(path: string): string {
-    return this.options.endpoint.replace(/\/+$/, '') + path;
-  }
-
-  start(requestId: number, method: string, target: string, body: string, timeoutMs: number, refresh: boolean): void {
+  start(request: OutgoingRequest): void {
     const controller = new AbortController();
-    this.inflight.set(requestId, controller);
-    const timeout = setTimeout(() => controller.abort(), timeoutMs);
+    this.inflight.set(request.id, controller);
+    const timeout = request.timeoutMs > 0 ? setTimeout(() => controller.abort(), request.timeoutMs) : undefined;
+    const live = () => this.inflight.get(request.id) === controller;
     const finish = (status: number, text: string, retryAfter: string, error: string) => {
       clearTimeout(timeout);
-      if (!this.inflight.delete(requestId)) return; // aborted: no answer
-      this.answer(requestId, status, text, retryAfter, error);
+      if (!live()) return; // aborted: no answer
+      this.inflight.delete(request.id);
+      this.sink.done(request.id, status, text, retryAfter, error);
     };
     (async () => {
-      const headers = await this.requestHeaders('application/json', refresh);
-      let payload: BodyInit | undefined;
-      if (body) {
-        headers['Content-Type'] = 'application/json';
-        payload = body;
-        if (body.length > this.options.gzipAboveBytes && typeof CompressionStream !== 'undefined') {
-          payload = await gzip(body);
-          headers['Content-Encoding'] = 'gzip';
+      const headers = Object.fromEntries(request.headers);
+      let body: BodyInit | undefined = request.body || undefined;
+      if (request.gzip) body = await gzip(request.body);
+      const response = await fetch(request.url, { method: request.method, headers, body, signal: controller.signal });
+      if (request.stream && response.ok && response.body) {
+        const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done || !live()) break;
+          this.sink.data(request.id, value);
         }
+        finish(response.status, '', '', '');
+        return;
       }
-      const response = await fetch(this.url(target), {
-        method,
-        headers,
-        body: payload,
-        signal: controller.signal,
-      });
       const text = await response.text();
       finish(response.status, text, response.headers.get('Retry-After') ?? '', '');
     })().catch((error: unknown) => {
@@ -75,55 +75,10 @@ export class FetchTransport {
   }
 }
 
+/** Whether this context can gzip request bodies (EngineHost asks before deciding). */
+export const canGzip = typeof CompressionStream !== 'undefined';
+
 async function gzip(text: string): Promise<ArrayBuffer> {
   const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
   return new Response(stream).arrayBuffer();
-}
-
-/**
- * Keeps the live stream open until the returned function is called: "hello"
- * on connect (catch up on what was missed) and "poke" on changes call
- * `onPoke`. Reconnects with jittered backoff, at most every 30 s.
- */
-export function startLiveStream(transport: FetchTransport, onPoke: () => void): () => void {
-  const controller = new AbortController();
-  const stopped = () => controller.signal.aborted;
-  void (async () => {
-    let failures = 0;
-    while (!stopped()) {
-      const online = (globalThis as { navigator?: { onLine?: boolean } }).navigator?.onLine !== false;
-      if (online) {
-        try {
-          const headers = await transport.requestHeaders('text/event-stream', failures > 0);
-          const response = await fetch(transport.url('/v1/live'), { headers, signal: controller.signal });
-          if (response.ok && response.body) {
-            const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-            let buffered = '';
-            for (;;) {
-              const { value, done } = await reader.read();
-              if (done || stopped()) break;
-              buffered += value;
-              let newline: number;
-              while ((newline = buffered.indexOf('\n')) >= 0) {
-                const line = buffered.slice(0, newline).replace(/\r$/, '');
-                buffered = buffered.slice(newline + 1);
-                if (line === 'event: hello') failures = 0;
-                if ((line === 'event: hello' || line === 'event: poke') && !stopped()) onPoke();
-              }
-              if (buffered.length > 65536) buffered = '';  // not an event stream
-            }
-          } else {
-            await response.body?.cancel();
-          }
-        } catch {
-          // aborted (stopped) or unreachable: retried below
-        }
-      }
-      if (stopped()) return;
-      ++failures;
-      const cap = Math.min(30_000, 500 * 2 ** Math.min(failures, 16));
-      await new Promise((resolve) => setTimeout(resolve, cap / 2 + Math.random() * (cap / 2)));
-    }
-  })();
-  return () => controller.abort();
 }

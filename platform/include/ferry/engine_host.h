@@ -13,7 +13,8 @@
 //
 // Use: feed inputs (the engine's Handle* through `engine()`, or the wrappers
 // below), then TakeTasks() and carry each task out:
-//   NeedToken      -> fetch the token, then HandleToken(id, token)
+//   NeedToken      -> fetch the token, then HandleToken(id, token) (or
+//                     HandleTokenFailure if there is none to be had)
 //   StartTransfer  -> start the HTTP request; its answer goes to
 //                     HandleTransferDone (and, for a stream, each chunk to
 //                     HandleStreamData before that)
@@ -114,6 +115,11 @@ class EngineHost {
   // The token for a NeedToken task (empty: none). Unknown ids are ignored
   // (the engine may have given up on the request meanwhile).
   void HandleToken(RequestId id, const std::string& token);
+  // The token source failed (threw, rejected). The request is not sent; the
+  // engine sees it refused as a 401 would be: it asks once more for a fresh
+  // token, then waits in kAuthError with every write kept. `error` is shown
+  // in the run's error, so it must not contain the token.
+  void HandleTokenFailure(RequestId id, const std::string& error, Instant now);
   void HandleStreamData(RequestId id, std::string_view bytes, Instant now);
   // The end of any transfer: an answer, a stream's end, or a transport error.
   void HandleTransferDone(RequestId id, const HttpResponse& response, Instant now);

@@ -1,0 +1,208 @@
+// EngineHost: what every runtime gets from the one shared host layer.
+#include "ferry/engine_host.h"
+
+#include <gtest/gtest.h>
+
+#include "ferry/store_memory.h"
+
+namespace ferry {
+namespace {
+
+constexpr TimeMs kStart = 1'700'000'000'000;
+
+class EngineHostTest : public ::testing::Test {
+ protected:
+  // Syncs only when asked, so each test sees just the requests it makes.
+  static EngineOptions Manual() {
+    EngineOptions options;
+    options.sync_on_local_write = false;
+    return options;
+  }
+
+  // A fresh store, engine and host; live updates off unless `live`.
+  EngineHost& Open(HostOptions host = {}, EngineOptions engine = Manual(), bool live = false) {
+    engine.random_seed = 5;
+    engine.live_updates = live;
+    if (host.endpoint.empty()) host.endpoint = "https://sync.example.com//";
+    host.log = [this](LogLevel, const std::string& line) { log_.push_back(line); };
+    host_.reset();
+    store_ = std::make_unique<MemoryStore>();
+    auto opened = SyncEngine::Open(*store_, engine, now_);
+    EXPECT_TRUE(opened.ok());
+    host_ = std::make_unique<EngineHost>(std::move(*opened), std::move(host), now_);
+    return *host_;
+  }
+
+  template <typename T>
+  std::vector<T> Take() {
+    std::vector<T> found;
+    for (HostTask& task : host_->TakeTasks()) {
+      if (auto* delivery = std::get_if<Delivery>(&task)) EngineHost::Deliver(*delivery);
+      if (auto* typed = std::get_if<T>(&task)) found.push_back(std::move(*typed));
+    }
+    return found;
+  }
+
+  static HostOptions WithTokens() {
+    HostOptions options;
+    options.has_token_provider = true;
+    return options;
+  }
+
+  static std::optional<std::string> Header(const OutgoingRequest& request, std::string_view name) {
+    for (const auto& [header, value] : request.headers) {
+      if (header == name) return value;
+    }
+    return std::nullopt;
+  }
+
+  Instant now_{1'000, kStart};
+  std::unique_ptr<MemoryStore> store_;
+  std::unique_ptr<EngineHost> host_;
+  std::vector<std::string> log_;
+};
+
+TEST_F(EngineHostTest, RequestsCarryTheProtocolHeadersAndANormalisedUrl) {
+  EngineHost& host = Open();
+  host.RequestSync(TriggerReason::kManual, now_, nullptr);
+  auto started = Take<StartTransfer>();
+  ASSERT_EQ(started.size(), 1u);
+  const OutgoingRequest& push = started[0].request;
+  EXPECT_EQ(push.url, "https://sync.example.com/v1/pull?limit=1000");
+  EXPECT_EQ(Header(push, "Accept"), "application/json");
+  EXPECT_EQ(Header(push, "Ferry-Protocol"), "1");
+  EXPECT_FALSE(Header(push, "Authorization")) << "no token provider, no Authorization";
+  EXPECT_FALSE(Header(push, "Content-Type")) << "a GET has no body";
+  EXPECT_EQ(push.timeout_ms, 30'000);
+  EXPECT_FALSE(push.stream);
+}
+
+TEST_F(EngineHostTest, ARequestWaitsForItsTokenWhichGoesIntoAuthorization) {
+  EngineHost& host = Open(WithTokens());
+  ASSERT_TRUE(host.engine().HandleLocalWrite(MutationOp::kPut, {"n", "a"}, 1, now_).ok());
+  host.RequestSync(TriggerReason::kManual, now_, nullptr);
+  auto need = Take<NeedToken>();
+  ASSERT_EQ(need.size(), 1u);
+  EXPECT_FALSE(need[0].refresh);
+  host.HandleToken(need[0].id + 1000, "stray");  // unknown ids are ignored
+  host.HandleToken(need[0].id, "secret-token");
+  auto started = Take<StartTransfer>();
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(Header(started[0].request, "Authorization"), "Bearer secret-token");
+  EXPECT_EQ(Header(started[0].request, "Content-Type"), "application/json");
+  EXPECT_EQ(started[0].request.method, "POST");
+  for (const std::string& line : log_)
+    EXPECT_EQ(line.find("secret-token"), std::string::npos) << line;
+}
+
+TEST_F(EngineHostTest, RefusedTokenIsFetchedAfreshThenAFailingProviderIsAnAuthError) {
+  EngineHost& host = Open(WithTokens());
+  host.RequestSync(TriggerReason::kManual, now_, nullptr);
+  auto need = Take<NeedToken>();
+  ASSERT_EQ(need.size(), 1u);
+  host.HandleToken(need[0].id, "expired");
+  auto started = Take<StartTransfer>();
+  ASSERT_EQ(started.size(), 1u);
+  host.HandleTransferDone(started[0].request.id, {401, "", "", ""}, now_);
+  need = Take<NeedToken>();
+  ASSERT_EQ(need.size(), 1u);
+  EXPECT_TRUE(need[0].refresh) << "after a 401 the provider is asked for a fresh token";
+  host.HandleTokenFailure(need[0].id, "keychain locked", now_);
+  (void)Take<Delivery>();
+  EXPECT_EQ(host.engine().status().state, SyncState::kAuthError);
+  EXPECT_NE(host.engine().status().last_error.find("keychain locked"), std::string::npos);
+}
+
+TEST_F(EngineHostTest, BodiesAboveTheThresholdAreMarkedForGzipOnlyWhereTheRuntimeCanGzip) {
+  for (bool can_gzip : {true, false}) {
+    HostOptions options;
+    options.gzip_above_bytes = 100;
+    options.can_gzip = can_gzip;
+    EngineHost& host = Open(options);
+    std::vector<LocalWrite> writes;
+    for (int i = 0; i < 20; ++i)
+      writes.push_back({MutationOp::kPut, {"n", "k" + std::to_string(i)}, Json("0123456789")});
+    ASSERT_TRUE(host.engine().HandleLocalWrites(writes, now_).ok());
+    host.RequestSync(TriggerReason::kManual, now_, nullptr);
+    auto started = Take<StartTransfer>();
+    ASSERT_EQ(started.size(), 1u);
+    OutgoingRequest& push = started[0].request;
+    EXPECT_EQ(push.gzip_body, can_gzip);
+    EXPECT_EQ(Header(push, "Content-Encoding").has_value(), can_gzip);
+    push.SendUncompressed();
+    EXPECT_FALSE(push.gzip_body);
+    EXPECT_FALSE(Header(push, "Content-Encoding"));
+  }
+}
+
+TEST_F(EngineHostTest, WaitersHearOfTheRunThatCoversThemAndOfTheClose) {
+  EngineHost& host = Open();
+  std::vector<Result<SyncRunRecord>> results;
+  host.RequestSync(TriggerReason::kManual, now_,
+                   [&](const Result<SyncRunRecord>& run) { results.push_back(run); });
+  auto started = Take<StartTransfer>();
+  ASSERT_EQ(started.size(), 1u);
+  host.HandleTransferDone(started[0].request.id, {503, "busy", "", ""}, now_);
+  (void)Take<Delivery>();
+  ASSERT_EQ(results.size(), 1u);
+  ASSERT_TRUE(results[0].ok());
+  EXPECT_EQ(results[0]->outcome, RunOutcome::kFailed);
+
+  host.RequestSync(TriggerReason::kManual, now_,
+                   [&](const Result<SyncRunRecord>& run) { results.push_back(run); });
+  for (HostTask& task : host.Close(now_)) {
+    if (auto* delivery = std::get_if<Delivery>(&task)) EngineHost::Deliver(*delivery);
+  }
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_TRUE(!results[1].ok() || results[1]->outcome == RunOutcome::kCancelled);
+}
+
+TEST_F(EngineHostTest, ListenersThatThrowAreLoggedAndTheOthersStillHear) {
+  EngineHost& host = Open();
+  int heard = 0;
+  host.AddListener([](const Event&) { throw std::runtime_error("bad listener"); });
+  const ListenerId second = host.AddListener([&](const Event&) { ++heard; });
+  ASSERT_TRUE(host.engine().HandleLocalWrite(MutationOp::kPut, {"n", "a"}, 1, now_).ok());
+  (void)Take<Delivery>();
+  EXPECT_GT(heard, 0);
+  EXPECT_NE(
+      std::find(log_.begin(), log_.end(), "an event listener threw; the exception was dropped"),
+      log_.end());
+  host.RemoveListener(second);
+  const int before = heard;
+  ASSERT_TRUE(host.engine().HandleLocalWrite(MutationOp::kPut, {"n", "b"}, 2, now_).ok());
+  (void)Take<Delivery>();
+  EXPECT_EQ(heard, before);
+}
+
+TEST_F(EngineHostTest, AppStartSyncsOnlyWhenTheEngineSyncsOnItsOwn) {
+  EngineOptions manual;
+  manual.sync_on_local_write = false;
+  Open({}, manual);
+  EXPECT_TRUE(Take<StartTransfer>().empty());
+  Open({}, EngineOptions{});
+  EXPECT_EQ(Take<StartTransfer>().size(), 1u) << "the app-start sync";
+}
+
+TEST_F(EngineHostTest, TheLiveStreamAsksForAnEventStreamAndItsEndGoesToTheEngine) {
+  EngineOptions engine;
+  engine.sync_on_local_write = false;
+  HostOptions options;
+  options.endpoint = "http://h";
+  Open(options, engine, /*live=*/true);
+  auto started = Take<StartTransfer>();
+  ASSERT_EQ(started.size(), 1u);
+  const OutgoingRequest& live = started[0].request;
+  EXPECT_TRUE(live.stream);
+  EXPECT_EQ(live.url, "http://h/v1/live");
+  EXPECT_EQ(Header(live, "Accept"), "text/event-stream");
+  EXPECT_EQ(live.timeout_ms, 0);
+  host_->HandleStreamData(live.id, "event: hello\n\n", now_);
+  EXPECT_TRUE(host_->engine().live_connected());
+  host_->HandleTransferDone(live.id, {0, "", "", "reset"}, now_);
+  EXPECT_FALSE(host_->engine().live_connected());
+  EXPECT_TRUE(host_->PollTimeout().has_value()) << "a reconnect is scheduled";
+}
+
+}  // namespace
+}  // namespace ferry
