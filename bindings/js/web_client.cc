@@ -47,11 +47,6 @@ Instant Now() {
   return {static_cast<TimeMs>(ferry_js_monotonic_now()), static_cast<TimeMs>(ferry_js_wall_now())};
 }
 
-template <typename... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-
 // An EngineHost request for ferry_js_fetch: {"id", "method", "url",
 // "headers": [[name, value]...], "body", "gzip", "timeoutMs", "stream"}.
 Json RequestJson(const OutgoingRequest& request) {

@@ -32,11 +32,6 @@ Instant Now() {
 // wakeup could be if one were ever missed.
 constexpr TimeMs kIdleWaitMs = 1000;
 
-template <typename... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-
 }  // namespace
 
 class Client::Runtime : public std::enable_shared_from_this<Client::Runtime> {

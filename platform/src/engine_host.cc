@@ -202,8 +202,10 @@ void EngineHost::Deliver(const Delivery& delivery) {
         delivery.log(LogLevel::kError, std::string(what) + " threw; the exception was dropped");
     }
   };
-  for (const auto& [waiter, result] : delivery.waiters)
-    guarded("a sync completion callback", [&] { waiter(result); });
+  // Not a structured binding: clang 14 (the wasm and sanitizer builds)
+  // cannot capture one in a lambda.
+  for (const auto& waiter : delivery.waiters)
+    guarded("a sync completion callback", [&] { waiter.first(waiter.second); });
   if (!delivery.event) return;
   for (const Listener& listener : delivery.listeners)
     guarded("an event listener", [&] { listener(*delivery.event); });

@@ -96,6 +96,15 @@ struct Delivery {
 };
 using HostTask = std::variant<NeedToken, StartTransfer, AbortTransfer, Delivery>;
 
+// For std::visit over a HostTask with one lambda per task type. The
+// deduction guide is for clang 14 (wasm and sanitizer builds).
+template <typename... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <typename... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
 class EngineHost {
  public:
   // Takes over an opened engine; queues the app-start trigger when the
