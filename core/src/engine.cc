@@ -18,7 +18,10 @@ Mutation WithValue(const OutboxEntry& entry) {
   return mutation;
 }
 
-// Engine metadata keys ("m/" prefix; the outbox and replica own their own).
+// The client store's key space; each key has one owner that alone reads and
+// writes it. Here: engine metadata under "m/" and run history under "h/".
+// Outbox (outbox.cc): entries under "o/" and "m/next_seq". Replica
+// (replica.cc): server copies under "s/" and the pending overlay under "p/".
 constexpr std::string_view kFormatKey = "m/format";
 constexpr std::string_view kClientIdKey = "m/client_id";
 constexpr std::string_view kHlcKey = "m/hlc";

@@ -347,3 +347,32 @@ test('live updates: a client that never syncs by itself sees another client\'s w
   await writer.close();
   await reader.close();
 });
+
+test('an unreachable server is reported offline, as natively, and the writes wait', async () => {
+  const client = await FerryClient.open({
+    name: 'unreachable',
+    endpoint: 'http://127.0.0.1:9',  // nothing listens there
+    getToken: () => 'token-alice',
+    directory: join(tempDir(), 'unreachable'),
+    autoSync: false,
+    liveUpdates: false,
+  });
+  await client.put('notes', 'a', { a: 1 });
+  const run = await client.syncNow();
+  assert.equal(run.outcome, 'failed');
+  assert.equal(client.status().state, 'offline');
+  assert.equal(client.status().pending, 1);
+  await client.close();
+});
+
+test('a getToken that throws is an auth error that keeps every write', async () => {
+  const client = await open('token-throws', { getToken: () => { throw new Error('session gone'); } });
+  await client.put('notes', 'never-sent', { a: 1 });
+  const run = await client.syncNow();
+  assert.equal(run.outcome, 'failed');
+  assert.match(run.error, /session gone/);
+  assert.equal(client.status().state, 'auth_error');
+  assert.equal(client.status().pending, 1);
+  assert.equal((await readServer(server.endpoint)).documents.has('notes/never-sent'), false);
+  await client.close();
+});
