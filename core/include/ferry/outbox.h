@@ -8,7 +8,8 @@
 // entry: they only count an attempt.
 //
 // Counters are kept in memory for status reporting and are rebuilt by Load();
-// the store is the truth. Owner thread (or JS event loop) only.
+// the store is the truth. Not thread-safe: used by one engine, whose host
+// serializes every call.
 #pragma once
 
 #include <cstdint>

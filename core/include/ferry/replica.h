@@ -10,7 +10,7 @@
 //
 // Stage* methods only stage into the caller's Transaction; the caller commits
 // once per logical change, so a crash never leaves a half-applied change.
-// Owner thread (or JS event loop) only.
+// Not thread-safe: used by one engine, whose host serializes every call.
 #pragma once
 
 #include <cstdint>

@@ -15,7 +15,8 @@
 // - Scan visits keys in ascending order. The visitor may call Get but must not
 //   call Commit; the string_views it receives are valid only during that call.
 //
-// Threading: a store is used from one thread at a time (the engine's owner).
+// Threading: a store is used from one thread at a time (whichever thread the
+// host lets drive the engine; the native Client serializes with its lock).
 #pragma once
 
 #include <functional>

@@ -11,7 +11,8 @@
 // newer Ferry is refused (kUnsupportedVersion) rather than misread, and a
 // file that is not a SQLite database, or is damaged, gives kCorruption.
 //
-// Threading: one thread at a time (the owner thread); not shareable.
+// Threading: not thread-safe: one thread at a time (the native Client
+// serializes every use with its engine lock); not shareable.
 #pragma once
 
 #include <memory>
