@@ -164,7 +164,7 @@ class Client::Runtime : public std::enable_shared_from_this<Client::Runtime> {
     out.body = std::move(request.body);
     out.timeout_ms = request.timeout_ms;
     for (auto& [name, value] : request.headers)
-      out.headers.push_back(name + ": " + value);
+      out.headers.push_back(std::move(name.append(": ").append(value)));
     if (request.stream) {
       // Called inside transport_->Wait() on this thread, which holds no lock.
       out.on_chunk = [this, id = request.id](std::string_view chunk) {
