@@ -31,7 +31,7 @@ constexpr TimeMs kIdleWaitMs = 1000;
 class Client::Runtime {
  public:
   Runtime(ClientOptions options, std::unique_ptr<SqliteStore> store,
-          std::unique_ptr<CurlTransport> transport)
+          std::shared_ptr<Transport> transport)
       : options_(std::move(options)), store_(std::move(store)), transport_(std::move(transport)) {
     while (!options_.endpoint.empty() && options_.endpoint.back() == '/')
       options_.endpoint.pop_back();
@@ -290,7 +290,7 @@ class Client::Runtime {
   ClientOptions options_;
   EngineOptions engine_options_;
   std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<CurlTransport> transport_;
+  std::shared_ptr<Transport> transport_;
   std::unique_ptr<SyncEngine> engine_;
   std::thread thread_;
 
@@ -319,7 +319,10 @@ Result<std::unique_ptr<Client>> Client::Open(ClientOptions options) {
     return Status(ErrorCode::kInvalidArgument, "an endpoint is required");
   if (options.path.empty()) return Status(ErrorCode::kInvalidArgument, "a store path is required");
   FERRY_ASSIGN_OR_RETURN(auto store, SqliteStore::Open(options.path, options.store));
-  FERRY_ASSIGN_OR_RETURN(auto transport, CurlTransport::Create(options.transport));
+  std::shared_ptr<Transport> transport = options.custom_transport;
+  if (!transport) {
+    FERRY_ASSIGN_OR_RETURN(transport, CurlTransport::Create(options.transport));
+  }
   auto runtime =
       std::make_unique<Runtime>(std::move(options), std::move(store), std::move(transport));
   FERRY_RETURN_IF_ERROR(runtime->Start());
