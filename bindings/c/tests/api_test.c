@@ -524,6 +524,60 @@ static void test_callbacks_call_back(void) {
   pthread_mutex_destroy(&r.mutex);
 }
 
+typedef struct async_reentry {
+  ferry_client* client;
+  pthread_mutex_t mutex;
+  bool done;
+  ferry_result sync_result;
+  ferry_result close_result;
+  ferry_result blocking_sync_result;
+  ferry_result put_result;
+} async_reentry;
+
+static void on_async_done(void* user_data, ferry_result result, const char* run_json, size_t size,
+                          const ferry_error* error) {
+  (void)run_json;
+  (void)size;
+  (void)error;
+  async_reentry* r = user_data;
+  ferry_error inner = FERRY_ERROR_INIT;
+  r->close_result = ferry_client_close(r->client, &inner);
+  r->blocking_sync_result = ferry_client_sync_now(r->client, NULL, &inner);
+  r->put_result = ferry_client_put(r->client, S("notes"), S("from-async"), S("1"), &inner);
+  ferry_error_clear(&inner);
+  pthread_mutex_lock(&r->mutex);
+  r->sync_result = result;
+  r->done = true;
+  pthread_mutex_unlock(&r->mutex);
+}
+
+static bool async_reentry_done(void* argument) {
+  async_reentry* r = argument;
+  pthread_mutex_lock(&r->mutex);
+  const bool done = r->done;
+  pthread_mutex_unlock(&r->mutex);
+  return done;
+}
+
+/* The async completion runs on a worker: it may write, but not close or
+ * wait for a sync there. (The endpoint refuses connections: the run fails.) */
+static void test_async_completion_calls_back(void) {
+  fixture f;
+  open_fixture(&f);
+  async_reentry r;
+  memset(&r, 0, sizeof r);
+  pthread_mutex_init(&r.mutex, NULL);
+  r.client = f.client;
+  CHECK_OK(ferry_client_sync_now_async(f.client, on_async_done, &r, &f.error), &f.error);
+  CHECK(wait_for(async_reentry_done, &r, 20000));
+  CHECK(r.sync_result == FERRY_OK);
+  CHECK(r.close_result == FERRY_WRONG_THREAD);
+  CHECK(r.blocking_sync_result == FERRY_WRONG_THREAD);
+  CHECK(r.put_result == FERRY_OK);
+  close_fixture(&f);
+  pthread_mutex_destroy(&r.mutex);
+}
+
 typedef struct closer {
   ferry_client* client;
   ferry_result result;
@@ -631,6 +685,7 @@ void api_tests(void) {
   RUN_TEST(test_null_and_closed_handles);
   RUN_TEST(test_listeners);
   RUN_TEST(test_callbacks_call_back);
+  RUN_TEST(test_async_completion_calls_back);
   RUN_TEST(test_close_races_calls);
   RUN_TEST(test_reports_and_controls);
   RUN_TEST(test_delete_local_data);

@@ -82,7 +82,7 @@ typedef enum ferry_result {
   FERRY_UNAUTHENTICATED = 7,      /* the server refused the credentials */
   FERRY_CURSOR_EXPIRED = 8,       /* internal to sync; reported for completeness */
   FERRY_CANCELLED = 9,            /* cancelled, or the client was closed meanwhile */
-  FERRY_IO = 10,                  /* the local store failed (or is in use) */
+  FERRY_IO = 10,                  /* the local store failed */
   FERRY_UNSUPPORTED_VERSION = 11, /* a store written by a newer Ferry */
   FERRY_INTERNAL = 12,            /* a broken invariant inside Ferry */
   FERRY_INVALID_HANDLE = 64,      /* NULL, closed or unknown ferry_client* */
@@ -246,11 +246,11 @@ FERRY_EXPORT ferry_result ferry_client_options_init(ferry_client_options* option
 typedef struct ferry_client ferry_client; /* opaque */
 typedef uint64_t ferry_listener_id;
 
-/* Opens the store at options->path (a second open of a store already in use
- * fails) and starts the client's owner thread. On success *client is a new
- * handle (close it with ferry_client_close); on failure it is NULL. The
- * options and the strings they point to are copied; the user_data pointers
- * must stay valid until the client is closed. */
+/* Opens (or creates) the store at options->path and starts the client's
+ * owner thread. On success *client is a new handle (close it with
+ * ferry_client_close); on failure it is NULL. The options and the strings
+ * they point to are copied; the user_data pointers must stay valid until the
+ * client is closed. */
 FERRY_EXPORT ferry_result ferry_client_open(const ferry_client_options* options,
                                             ferry_client** client, ferry_error* error);
 
