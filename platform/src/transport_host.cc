@@ -111,7 +111,8 @@ void HostTransport::Close() {
     std::lock_guard lock(mutex_);
     if (closed_) return;
     closed_ = true;
-    for (const auto& [id, pending] : pending_) {
+    for (const auto& entry : pending_) {
+      const RequestId id = entry.first;
       if (std::none_of(completed_.begin(), completed_.end(),
                        [id](const TransportCompletion& c) { return c.id == id; }))
         unanswered.push_back(id);

@@ -177,6 +177,9 @@ struct ClientHandle {
 
   std::mutex mutex;
   std::condition_variable idle;
+  // False while ferry_client_open runs: the handle is registered before the
+  // client exists, so a host transport can be answered during the open.
+  bool open = false;
   int in_flight = 0;  // calls (and async syncs) using `client`
   std::map<Client::ListenerId, std::shared_ptr<Listener>> listeners;
 };
@@ -201,17 +204,22 @@ uint64_t FromC(ferry_client* client) {
   return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(client));
 }
 
+// What a call needs: the open client, or only its host transport (answers
+// may come while ferry_client_open still runs).
+enum class Needs { kClient, kHostTransport };
+
 // A call on a live client: holds it (in_flight) for the call's duration.
 class Call {
  public:
-  explicit Call(ferry_client* client) {
+  explicit Call(ferry_client* client, Needs needs = Needs::kClient) {
     if (client == nullptr) return;
     Registry& registry = TheRegistry();
     std::lock_guard lock(registry.mutex);
     auto it = registry.clients.find(FromC(client));
     if (it == registry.clients.end()) return;
+    std::lock_guard handle_lock(it->second->mutex);
+    if (needs == Needs::kClient && !it->second->open) return;
     handle_ = it->second;
-    std::lock_guard handle_lock(handle_->mutex);
     ++handle_->in_flight;
   }
   ~Call() { Release(); }
@@ -243,9 +251,10 @@ Failure InvalidHandle() {
 
 // Runs `body(Call&)` on a live client, guarded.
 template <typename Body>
-ferry_result WithClient(ferry_client* client, ferry_error* error, Body&& body) {
+ferry_result WithClient(ferry_client* client, ferry_error* error, Body&& body,
+                        Needs needs = Needs::kClient) {
   return Guarded(error, [&]() -> Failure {
-    Call call(client);
+    Call call(client, needs);
     if (!call) return InvalidHandle();
     return body(call);
   });
@@ -345,7 +354,7 @@ void SendToHost(uint64_t id, ferry_send_request_callback send, void* user_data,
   out.timeout_ms = request.timeout_ms;
   out.stream = static_cast<bool>(request.on_chunk);
   CallbackScope scope(id);
-  send(user_data, &out);
+  send(user_data, ToC(id), &out);
 }
 
 // ClientOptions from the C options; `id` is the handle-to-be, for callbacks.
@@ -413,7 +422,7 @@ Failure ToClientOptions(const ferry_client_options& c, uint64_t id, ClientOption
       callbacks.cancel = [id, cancel = c.cancel_request,
                           user_data = c.transport_user_data](RequestId request) {
         CallbackScope scope(id);
-        cancel(user_data, request);
+        cancel(user_data, ToC(id), request);
       };
     }
     host_transport = std::make_shared<HostTransport>(std::move(callbacks));
@@ -521,21 +530,34 @@ ferry_result ferry_client_open(const ferry_client_options* options, ferry_client
     std::memcpy(&c, options, options->struct_size);
 
     auto handle = std::make_shared<ClientHandle>();
+    Registry& registry = TheRegistry();
     {
-      Registry& registry = TheRegistry();
       std::lock_guard lock(registry.mutex);
       handle->id = registry.next_id++;
     }
     ClientOptions client_options;
     if (Failure f = ToClientOptions(c, handle->id, client_options, handle->host_transport); !f.ok())
       return f;
-    auto opened = Client::Open(std::move(client_options));
-    if (!opened.ok()) return opened.status();
-    handle->client = std::move(*opened);
     {
-      Registry& registry = TheRegistry();
+      // Registered (not yet open) first: the host transport may be asked,
+      // and answer, before Client::Open returns.
       std::lock_guard lock(registry.mutex);
       registry.clients[handle->id] = handle;
+    }
+    auto opened = Client::Open(std::move(client_options));
+    if (!opened.ok()) {
+      {
+        std::lock_guard lock(registry.mutex);
+        registry.clients.erase(handle->id);
+      }
+      std::unique_lock lock(handle->mutex);
+      handle->idle.wait(lock, [&] { return handle->in_flight == 0; });
+      return opened.status();
+    }
+    {
+      std::lock_guard lock(handle->mutex);
+      handle->client = std::move(*opened);
+      handle->open = true;
     }
     *client = ToC(handle->id);
     return {};
@@ -555,6 +577,10 @@ ferry_result ferry_client_close(ferry_client* client, ferry_error* error) {
       std::lock_guard lock(registry.mutex);
       auto it = client == nullptr ? registry.clients.end() : registry.clients.find(FromC(client));
       if (it == registry.clients.end()) return InvalidHandle();
+      {
+        std::lock_guard handle_lock(it->second->mutex);
+        if (!it->second->open) return InvalidHandle();  // still opening
+      }
       handle = std::move(it->second);
       registry.clients.erase(it);
     }
@@ -821,33 +847,40 @@ ferry_result ferry_client_complete_request(ferry_client* client, uint64_t reques
                                            const char* body, size_t body_size,
                                            ferry_slice retry_after, ferry_slice transport_error,
                                            ferry_error* error) {
-  return WithClient(client, error, [&](Call& call) -> Failure {
-    if (!call.handle().host_transport)
-      return InvalidArgument("this client carries its own requests (no send_request callback)");
-    if (body == nullptr && body_size > 0)
-      return InvalidArgument("body: NULL data with a non-zero size");
-    if (status < 0 || status > 999) return InvalidArgument("status must be 0 or an HTTP status");
-    HttpResponse response;
-    response.status = status;
-    if (body_size > 0) response.body.assign(body, body_size);
-    if (Failure f = Text(retry_after, "retry_after", response.retry_after); !f.ok()) return f;
-    if (Failure f = Text(transport_error, "transport_error", response.transport_error); !f.ok())
-      return f;
-    if (status == 0 && response.transport_error.empty())
-      response.transport_error = "the host transport gave no answer";
-    return call.handle().host_transport->Complete(request_id, std::move(response));
-  });
+  return WithClient(
+      client, error,
+      [&](Call& call) -> Failure {
+        if (!call.handle().host_transport)
+          return InvalidArgument("this client carries its own requests (no send_request callback)");
+        if (body == nullptr && body_size > 0)
+          return InvalidArgument("body: NULL data with a non-zero size");
+        if (status < 0 || status > 999)
+          return InvalidArgument("status must be 0 or an HTTP status");
+        HttpResponse response;
+        response.status = status;
+        if (body_size > 0) response.body.assign(body, body_size);
+        if (Failure f = Text(retry_after, "retry_after", response.retry_after); !f.ok()) return f;
+        if (Failure f = Text(transport_error, "transport_error", response.transport_error); !f.ok())
+          return f;
+        if (status == 0 && response.transport_error.empty())
+          response.transport_error = "the host transport gave no answer";
+        return call.handle().host_transport->Complete(request_id, std::move(response));
+      },
+      Needs::kHostTransport);
 }
 
 ferry_result ferry_client_request_data(ferry_client* client, uint64_t request_id, const char* data,
                                        size_t size, ferry_error* error) {
-  return WithClient(client, error, [&](Call& call) -> Failure {
-    if (!call.handle().host_transport)
-      return InvalidArgument("this client carries its own requests (no send_request callback)");
-    if (data == nullptr && size > 0) return InvalidArgument("data: NULL with a non-zero size");
-    return call.handle().host_transport->Data(request_id,
-                                              std::string_view(data == nullptr ? "" : data, size));
-  });
+  return WithClient(
+      client, error,
+      [&](Call& call) -> Failure {
+        if (!call.handle().host_transport)
+          return InvalidArgument("this client carries its own requests (no send_request callback)");
+        if (data == nullptr && size > 0) return InvalidArgument("data: NULL with a non-zero size");
+        return call.handle().host_transport->Data(
+            request_id, std::string_view(data == nullptr ? "" : data, size));
+      },
+      Needs::kHostTransport);
 }
 
 ferry_result ferry_delete_local_data(ferry_slice path, ferry_error* error) {

@@ -137,6 +137,9 @@ static inline ferry_slice ferry_slice_from_string(const char* text) {
   return slice;
 }
 
+/* Handle of an open client (opaque). */
+typedef struct ferry_client ferry_client;
+
 /* --------------------------------------------------------- callbacks */
 
 typedef enum ferry_log_level {
@@ -187,15 +190,18 @@ typedef struct ferry_http_request {
 } ferry_http_request;
 
 /* Hands a request to the host. Owner thread; must not block: start the
- * request and return. The answer goes to ferry_client_complete_request, from
- * any thread, possibly before this callback returns. The host should enforce
- * timeout_ms; Ferry also gives up on a request past its own deadline and then
- * calls the cancel callback. */
-typedef void (*ferry_send_request_callback)(void* user_data, const ferry_http_request* request);
+ * request and return. The answer goes to ferry_client_complete_request(client,
+ * ...), from any thread, possibly before this callback returns and even
+ * before ferry_client_open has returned the handle (hence `client` here). The
+ * host should enforce timeout_ms; Ferry also gives up on a request past its
+ * own deadline and then calls the cancel callback. */
+typedef void (*ferry_send_request_callback)(void* user_data, ferry_client* client,
+                                            const ferry_http_request* request);
 /* Ferry no longer wants request `request_id` (cancelled, timed out, or the
  * client is closing: ferry_client_close calls it for every unanswered
  * request). Owner thread, or the thread calling ferry_client_close. */
-typedef void (*ferry_cancel_request_callback)(void* user_data, uint64_t request_id);
+typedef void (*ferry_cancel_request_callback)(void* user_data, ferry_client* client,
+                                              uint64_t request_id);
 
 /* ----------------------------------------------------------- options */
 
@@ -243,7 +249,6 @@ FERRY_EXPORT ferry_result ferry_client_options_init(ferry_client_options* option
 
 /* ------------------------------------------------------------ client */
 
-typedef struct ferry_client ferry_client; /* opaque */
 typedef uint64_t ferry_listener_id;
 
 /* Opens (or creates) the store at options->path and starts the client's
