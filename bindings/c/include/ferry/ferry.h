@@ -86,7 +86,8 @@ typedef enum ferry_result {
   FERRY_UNSUPPORTED_VERSION = 11, /* a store written by a newer Ferry */
   FERRY_INTERNAL = 12,            /* a broken invariant inside Ferry */
   FERRY_INVALID_HANDLE = 64,      /* NULL, closed or unknown ferry_client* */
-  FERRY_WRONG_THREAD = 65         /* not allowed from inside a callback (see above) */
+  FERRY_WRONG_THREAD = 65,        /* not allowed from inside a callback (see above) */
+  FERRY_RESULT_MAX = 0x7fffffff   /* not a result: keeps the type int-sized for new codes */
 } ferry_result;
 
 /* A stable lowercase name for a result, e.g. "invalid_argument" (static). */
