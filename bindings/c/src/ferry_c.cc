@@ -362,8 +362,9 @@ Failure ToClientOptions(const ferry_client_options& c, uint64_t id, ClientOption
                         std::shared_ptr<HostTransport>& host_transport) {
   if (Failure f = Text(c.path, "options.path", options.path); !f.ok()) return f;
   if (Failure f = Text(c.endpoint, "options.endpoint", options.endpoint); !f.ok()) return f;
-  if (options.path.find('\0') != std::string::npos)
-    return InvalidArgument("options.path contains a NUL byte");
+  if (options.path.find('\0') != std::string::npos ||
+      options.endpoint.find('\0') != std::string::npos)
+    return InvalidArgument("options.path and options.endpoint must not contain NUL bytes");
   if (c.local_write_debounce_ms < 0 || c.request_timeout_ms <= 0 || c.interval_ms < 0) {
     return InvalidArgument(
         "options: local_write_debounce_ms and interval_ms must be >= 0, request_timeout_ms > 0");

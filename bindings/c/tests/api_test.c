@@ -127,6 +127,9 @@ static void test_open_bad_arguments(void) {
   options.path = (ferry_slice){"\xff\xfe.db", 5};
   check_open_fails(&options, FERRY_INVALID_ARGUMENT, "a path that is not UTF-8");
   test_options(&options, path, kNowhere);
+  options.endpoint = (ferry_slice){"http://a\0b", 10};
+  check_open_fails(&options, FERRY_INVALID_ARGUMENT, "an endpoint with a NUL byte");
+  test_options(&options, path, kNowhere);
   options.endpoint = (ferry_slice){NULL, 12};
   check_open_fails(&options, FERRY_INVALID_ARGUMENT, "an endpoint {NULL, 12}");
   test_options(&options, path, kNowhere);

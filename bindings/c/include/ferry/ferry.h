@@ -219,8 +219,9 @@ typedef struct ferry_client_options {
   int64_t local_write_debounce_ms; /* default 50 */
   int64_t request_timeout_ms;      /* default 30000 */
   int64_t interval_ms;             /* background sync interval at open; 0 (default): none */
-  uint64_t random_seed;    /* 0 (default): system randomness. Seeds the client id of a new store:
-                             two stores must never share a seed */
+  /* 0 (default): system randomness. Seeds backoff jitter and the client id
+   * of a new store: two stores must never share a seed. */
+  uint64_t random_seed;
   bool live_updates;       /* default true: keep the /v1/live stream open */
   size_t gzip_above_bytes; /* default 1024; 0 turns request compression off */
   bool durable_full;       /* default false: synchronous=NORMAL; true: FULL */
