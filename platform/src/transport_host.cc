@@ -28,9 +28,11 @@ void HostTransport::Cancel(RequestId id) {
   bool was_pending = false;
   {
     std::lock_guard lock(mutex_);
-    was_pending = pending_.erase(id) > 0;
-    // An answer that came but was not yet collected must not surface either.
-    std::erase_if(completed_, [id](const TransportCompletion& c) { return c.id == id; });
+    // An answer that came but was not yet collected must not surface either;
+    // the host hears of the cancellation only if it still owes an answer.
+    const bool answered =
+        std::erase_if(completed_, [id](const TransportCompletion& c) { return c.id == id; }) > 0;
+    was_pending = pending_.erase(id) > 0 && !answered;
     std::erase_if(chunks_, [id](const Chunk& c) { return c.id == id; });
   }
   if (was_pending && callbacks_.cancel) callbacks_.cancel(id);
