@@ -307,13 +307,18 @@ void LogTo(uint64_t id, ferry_log_callback log, void* user_data, LogLevel level,
   log(user_data, static_cast<ferry_log_level>(level), message.c_str(), message.size());
 }
 
-// Asks the C token provider; a token that does not fit twice, or that could
-// break the header (CR, LF, NUL, bad UTF-8), is not sent.
+// Asks the C token provider; a token that does not fit twice, is absurdly
+// long, or could break the header (CR, LF, NUL, bad UTF-8) is not sent.
 std::string AskToken(uint64_t id, ferry_token_callback provider, void* user_data, bool refresh,
                      const std::function<void(const std::string&)>& log) {
   CallbackScope scope(id);
   std::string token(256, '\0');
   std::size_t size = provider(user_data, refresh, token.data(), token.size());
+  constexpr std::size_t kMaxTokenBytes = 64 * 1024;  // far above any real bearer token
+  if (size > kMaxTokenBytes) {
+    log("the token provider returned a token over 64 KiB; sending no token");
+    return {};
+  }
   if (size > token.size()) {
     token.assign(size, '\0');
     size = provider(user_data, refresh, token.data(), token.size());
