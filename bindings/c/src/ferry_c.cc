@@ -283,6 +283,8 @@ ferry_client_options DefaultOptions() {
   options.sync_on_local_write = defaults.engine.sync_on_local_write;
   options.local_write_debounce_ms = defaults.engine.local_write_debounce_ms;
   options.request_timeout_ms = defaults.engine.request_timeout_ms;
+  options.push_batch_size = defaults.engine.batch.max_count;
+  options.pull_page_size = defaults.engine.pull_page_size;
   options.live_updates = defaults.live_updates;
   options.gzip_above_bytes = defaults.gzip_above_bytes;
   return options;
@@ -370,15 +372,19 @@ Failure ToClientOptions(const ferry_client_options& c, uint64_t id, ClientOption
   if (options.path.find('\0') != std::string::npos ||
       options.endpoint.find('\0') != std::string::npos)
     return InvalidArgument("options.path and options.endpoint must not contain NUL bytes");
-  if (c.local_write_debounce_ms < 0 || c.request_timeout_ms <= 0 || c.interval_ms < 0) {
+  if (c.local_write_debounce_ms < 0 || c.request_timeout_ms <= 0 || c.interval_ms < 0 ||
+      c.push_batch_size == 0 || c.pull_page_size == 0) {
     return InvalidArgument(
-        "options: local_write_debounce_ms and interval_ms must be >= 0, request_timeout_ms > 0");
+        "options: local_write_debounce_ms and interval_ms must be >= 0; request_timeout_ms, "
+        "push_batch_size and pull_page_size > 0");
   }
   options.engine.sync_on_local_write = c.sync_on_local_write;
   options.engine.local_write_debounce_ms = c.local_write_debounce_ms;
   options.engine.request_timeout_ms = c.request_timeout_ms;
   if (c.interval_ms > 0) options.engine.interval_ms = c.interval_ms;
   options.engine.random_seed = c.random_seed;
+  options.engine.batch.max_count = c.push_batch_size;
+  options.engine.pull_page_size = c.pull_page_size;
   options.live_updates = c.live_updates;
   options.gzip_above_bytes = c.gzip_above_bytes;
   options.store.durability =

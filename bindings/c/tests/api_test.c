@@ -84,6 +84,7 @@ static void test_options_init(void) {
   CHECK(options.request_timeout_ms == 30000);
   CHECK(options.local_write_debounce_ms == 50);
   CHECK(options.gzip_above_bytes == 1024);
+  CHECK(options.push_batch_size == 500 && options.pull_page_size == 1000);
   CHECK(options.interval_ms == 0 && options.random_seed == 0 && !options.durable_full);
   CHECK(options.path.data == NULL && options.endpoint.size == 0);
   CHECK(options.log == NULL && options.token_provider == NULL && options.send_request == NULL);
@@ -144,6 +145,12 @@ static void test_open_bad_arguments(void) {
   test_options(&options, path, kNowhere);
   options.request_timeout_ms = 0;
   check_open_fails(&options, FERRY_INVALID_ARGUMENT, "request_timeout_ms 0");
+  test_options(&options, path, kNowhere);
+  options.push_batch_size = 0;
+  check_open_fails(&options, FERRY_INVALID_ARGUMENT, "push_batch_size 0");
+  test_options(&options, path, kNowhere);
+  options.pull_page_size = 0;
+  check_open_fails(&options, FERRY_INVALID_ARGUMENT, "pull_page_size 0");
   test_options(&options, path, kNowhere);
   options.interval_ms = -5;
   check_open_fails(&options, FERRY_INVALID_ARGUMENT, "a negative interval");

@@ -222,6 +222,8 @@ typedef struct ferry_client_options {
   /* 0 (default): system randomness. Seeds backoff jitter and the client id
    * of a new store: two stores must never share a seed. */
   uint64_t random_seed;
+  size_t push_batch_size;  /* default 500: mutations per push request */
+  size_t pull_page_size;   /* default 1000: changes per pull page asked for */
   bool live_updates;       /* default true: keep the /v1/live stream open */
   size_t gzip_above_bytes; /* default 1024; 0 turns request compression off */
   bool durable_full;       /* default false: synchronous=NORMAL; true: FULL */
