@@ -196,7 +196,10 @@ Registry& TheRegistry() {
   return *registry;
 }
 
+// A handle is the id itself, dressed as a pointer: it is never dereferenced,
+// only looked up, so a stale or forged one cannot reach freed memory.
 ferry_client* ToC(uint64_t id) {
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): an opaque id, never dereferenced
   return reinterpret_cast<ferry_client*>(static_cast<uintptr_t>(id));
 }
 
@@ -316,7 +319,7 @@ std::string AskToken(uint64_t id, ferry_token_callback provider, void* user_data
   CallbackScope scope(id);
   std::string token(256, '\0');
   std::size_t size = provider(user_data, refresh, token.data(), token.size());
-  constexpr std::size_t kMaxTokenBytes = 64 * 1024;  // far above any real bearer token
+  constexpr std::size_t kMaxTokenBytes = std::size_t{64} * 1024;  // far above any real bearer token
   if (size > kMaxTokenBytes) {
     log("the token provider returned a token over 64 KiB; sending no token");
     return {};
