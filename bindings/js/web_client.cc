@@ -22,6 +22,7 @@
 
 #include "ferry/engine.h"
 #include "ferry/engine_host.h"
+#include "ferry/json_forms.h"
 #include "ferry/store_journal.h"
 
 extern "C" {
@@ -71,76 +72,6 @@ std::string Error(const Status& status) {
 std::string Ok(Json fields = Json::object()) {
   fields["ok"] = true;
   return DumpJson(fields);
-}
-
-Json DocumentJson(const DocumentId& id) {
-  return {{"collection", id.collection}, {"key", id.key}};
-}
-
-Json StatusJson(const SyncStatus& status) {
-  Json json = {{"state", SyncStateName(status.state)},
-               {"pending", status.pending},
-               {"failed", status.failed},
-               {"lastError", status.last_error}};
-  json["lastSyncedAt"] = status.last_synced_at ? Json(*status.last_synced_at) : Json();
-  json["nextRetryAt"] = status.next_retry_at ? Json(*status.next_retry_at) : Json();
-  return json;
-}
-
-Json MutationJson(const Mutation& mutation) {
-  Json json = {{"seq", mutation.seq},
-               {"op", MutationOpName(mutation.op)},
-               {"collection", mutation.document.collection},
-               {"key", mutation.document.key},
-               {"baseVersion", mutation.base_version},
-               {"hlc", mutation.hlc.ToString()}};
-  if (mutation.op != MutationOp::kDelete) json["value"] = mutation.value;
-  return json;
-}
-
-Json EventJson(const Event& event) {
-  return std::visit(
-      [](const auto& e) -> Json {
-        using E = std::decay_t<decltype(e)>;
-        if constexpr (std::is_same_v<E, SyncStartedEvent>) {
-          return {{"type", "sync.started"},
-                  {"runId", e.run_id},
-                  {"reason", TriggerReasonName(e.reason)}};
-        } else if constexpr (std::is_same_v<E, SyncProgressEvent>) {
-          return {{"type", "sync.progress"},
-                  {"runId", e.run_id},
-                  {"phase", e.phase == SyncPhase::kPush ? "push" : "pull"},
-                  {"pushed", e.pushed},
-                  {"pushDone", e.push_done},
-                  {"pushTotal", e.push_total},
-                  {"pulled", e.pulled}};
-        } else if constexpr (std::is_same_v<E, SyncCompletedEvent>) {
-          return {{"type", "sync.completed"}, {"run", SyncRunToJson(e.run)}};
-        } else if constexpr (std::is_same_v<E, SyncFailedEvent>) {
-          return {{"type", "sync.failed"}, {"run", SyncRunToJson(e.run)}};
-        } else if constexpr (std::is_same_v<E, SyncConflictEvent>) {
-          Json server = {{"version", e.server.version}, {"deleted", !e.server.state.exists}};
-          if (e.server.state.exists) server["value"] = e.server.state.value;
-          if (!e.server.hlc.empty()) server["hlc"] = e.server.hlc;
-          Json resolved = {{"deleted", !e.resolved.exists}};
-          if (e.resolved.exists) resolved["value"] = e.resolved.value;
-          return {{"type", "sync.conflict"},        {"runId", e.run_id},
-                  {"local", MutationJson(e.local)}, {"server", server},
-                  {"resolution", e.resolution},     {"resolved", resolved}};
-        } else if constexpr (std::is_same_v<E, MutationRejectedEvent>) {
-          return {{"type", "mutation.rejected"},
-                  {"mutation", MutationJson(e.mutation)},
-                  {"error", e.error}};
-        } else if constexpr (std::is_same_v<E, StatusChangedEvent>) {
-          return {{"type", "status"}, {"status", StatusJson(e.status)}};
-        } else {
-          Json documents = Json::array();
-          for (const DocumentId& id : e.documents)
-            documents.push_back(DocumentJson(id));
-          return {{"type", "change"}, {"documents", documents}, {"remote", e.remote}};
-        }
-      },
-      event);
 }
 
 }  // namespace
@@ -194,7 +125,7 @@ class WebClient {
     host.can_gzip = o.value("canGzip", false);
     host_ = std::make_unique<EngineHost>(std::move(*engine), std::move(host), Now());
     host_->AddListener([handle = handle_](const Event& event) {
-      ferry_js_emit(handle, DumpJson(EventJson(event)).c_str());
+      ferry_js_emit(handle, DumpJson(EventToJson(event)).c_str());
     });
     const std::string client_id = host_->engine().client_id();
     Pump();
@@ -225,30 +156,7 @@ class WebClient {
   // "conflicts" from the options; a custom resolver calls back into the JS
   // host (ferry_js_resolve) synchronously.
   Status ParseConflictOptions(const Json& conflicts, EngineOptions& options) {
-    if (!conflicts.is_object())
-      return Status(ErrorCode::kInvalidArgument, "conflicts must be an object");
-    const auto strategy = [](const Json& name) -> Result<ConflictStrategy> {
-      auto parsed =
-          name.is_string() ? ParseConflictStrategy(name.get<std::string>()) : std::nullopt;
-      if (!parsed) {
-        return Status(ErrorCode::kInvalidArgument,
-                      "a conflict strategy is one of serverWins, clientWins, lastWriteWins, merge, "
-                      "custom; got " +
-                          name.dump());
-      }
-      return *parsed;
-    };
-    if (conflicts.contains("default")) {
-      FERRY_ASSIGN_OR_RETURN(options.conflicts.default_strategy, strategy(conflicts["default"]));
-    }
-    if (conflicts.contains("collections")) {
-      const Json& collections = conflicts["collections"];
-      if (!collections.is_object())
-        return Status(ErrorCode::kInvalidArgument, "conflicts.collections must be an object");
-      for (auto it = collections.begin(); it != collections.end(); ++it) {
-        FERRY_ASSIGN_OR_RETURN(options.conflicts.collections[it.key()], strategy(it.value()));
-      }
-    }
+    FERRY_RETURN_IF_ERROR(ConflictStrategiesFromJson(conflicts, options.conflicts));
     if (conflicts.value("custom", false)) {
       options.conflicts.custom = [this](const ConflictInput& in) -> Result<std::optional<Json>> {
         Json input = {{"collection", in.document.collection},
@@ -337,7 +245,7 @@ class WebClient {
   }
 
   std::string GetStatus() {
-    return host_ ? Ok({{"status", StatusJson(host_->engine().status())}}) : NotOpen();
+    return host_ ? Ok({{"status", SyncStatusToJson(host_->engine().status())}}) : NotOpen();
   }
 
   std::string GetStatistics() {
@@ -360,12 +268,8 @@ class WebClient {
     auto entries = host_->engine().FailedMutations();
     if (!entries.ok()) return Error(entries.status());
     Json items = Json::array();
-    for (const OutboxEntry& entry : *entries) {
-      Json item = MutationJson(entry.mutation);
-      item["error"] = entry.error;
-      item["attempts"] = entry.attempts;
-      items.push_back(std::move(item));
-    }
+    for (const OutboxEntry& entry : *entries)
+      items.push_back(FailedMutationToJson(entry));
     return Ok({{"mutations", std::move(items)}});
   }
 
@@ -441,24 +345,8 @@ class WebClient {
 
   static Result<std::vector<LocalWrite>> ParseWrites(const std::string& writes_json) {
     auto parsed = ParseJson(writes_json, {.max_bytes = 64u << 20, .max_depth = kMaxValueDepth + 4});
-    if (!parsed.ok() || !parsed->is_array()) {
-      return Status(ErrorCode::kInvalidArgument, "writes must be a JSON array");
-    }
-    std::vector<LocalWrite> writes;
-    for (const Json& item : *parsed) {
-      if (!item.is_object() || !item.contains("op") || !item["op"].is_string() ||
-          !item.contains("collection") || !item["collection"].is_string() ||
-          !item.contains("key") || !item["key"].is_string()) {
-        return Status(ErrorCode::kInvalidArgument,
-                      "each write needs op, collection and key strings");
-      }
-      auto op = ParseMutationOp(item["op"].get<std::string>());
-      if (!op.ok()) return Status(ErrorCode::kInvalidArgument, op.status().message());
-      writes.push_back({*op,
-                        {item["collection"].get<std::string>(), item["key"].get<std::string>()},
-                        item.value("value", Json())});
-    }
-    return writes;
+    if (!parsed.ok()) return Status(ErrorCode::kInvalidArgument, "writes must be a JSON array");
+    return LocalWritesFromJson(*parsed);
   }
 
   // Carries out the host's tasks through the JS host, re-arms the one timer

@@ -37,7 +37,7 @@ constexpr TimeMs kIdleWaitMs = 1000;
 class Client::Runtime : public std::enable_shared_from_this<Client::Runtime> {
  public:
   Runtime(ClientOptions options, std::unique_ptr<SqliteStore> store,
-          std::unique_ptr<Transport> transport)
+          std::shared_ptr<Transport> transport)
       : options_(std::move(options)), store_(std::move(store)), transport_(std::move(transport)) {}
 
   ~Runtime() {
@@ -197,7 +197,7 @@ class Client::Runtime : public std::enable_shared_from_this<Client::Runtime> {
 
   ClientOptions options_;
   std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<Transport> transport_;
+  std::shared_ptr<Transport> transport_;
   std::unique_ptr<EngineHost> host_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
@@ -210,7 +210,10 @@ Result<std::unique_ptr<Client>> Client::Open(ClientOptions options) {
     return Status(ErrorCode::kInvalidArgument, "an endpoint is required");
   if (options.path.empty()) return Status(ErrorCode::kInvalidArgument, "a store path is required");
   FERRY_ASSIGN_OR_RETURN(auto store, SqliteStore::Open(options.path, options.store));
-  FERRY_ASSIGN_OR_RETURN(auto transport, CurlTransport::Create(options.transport));
+  std::shared_ptr<Transport> transport = options.custom_transport;
+  if (!transport) {
+    FERRY_ASSIGN_OR_RETURN(transport, CurlTransport::Create(options.transport));
+  }
   auto runtime =
       std::make_shared<Runtime>(std::move(options), std::move(store), std::move(transport));
   FERRY_RETURN_IF_ERROR(runtime->Start());

@@ -50,6 +50,9 @@ struct ClientOptions {
   EngineOptions engine;
   SqliteStore::Options store;
   CurlTransport::Options transport;
+  // When set, carries the requests instead of libcurl (`transport` is then
+  // unused), e.g. a HostTransport. Used by this client only.
+  std::shared_ptr<Transport> custom_transport;
   // Quiet by default: nothing is logged unless a hook is set.
   LogFunction log;
 };

@@ -1,0 +1,420 @@
+/* ferry.h: the C API of Ferry, the one exported ABI (libferry).
+ *
+ * Conventions (couchbase-lite-core's c4 style):
+ * - Every name starts with ferry_ / FERRY_. Handles are opaque.
+ * - Strings are UTF-8 with explicit lengths (ferry_slice); they need no NUL
+ *   terminator. Invalid UTF-8 is refused with FERRY_INVALID_ARGUMENT. A slice
+ *   {NULL, 0} is the empty string; {NULL, n > 0} is an invalid argument.
+ * - Documents, options of a structured kind and every report (status,
+ *   statistics, history, events) are JSON as UTF-8 text.
+ * - A fallible call returns a ferry_result and takes a `ferry_error*` as its
+ *   LAST parameter (may be NULL). Each such call resets *error: FERRY_OK with
+ *   no message on success, the code and a message on failure. Initialize an
+ *   error with FERRY_ERROR_INIT before its first use and release it with
+ *   ferry_error_clear() when done.
+ * - Buffers the library returns (ferry_buffer) belong to the caller, who
+ *   releases them with ferry_buffer_release(). Pointers the library passes to
+ *   a callback are borrowed: valid only until the callback returns.
+ * - Callbacks take the `user_data` given with them and state their thread.
+ *
+ * Handles and threading:
+ * - Every function is thread-safe and may be called from any thread.
+ * - A ferry_client* is a key into a registry of live clients, never a raw
+ *   pointer: after ferry_client_close() every call with that handle (a second
+ *   close included) fails with FERRY_INVALID_HANDLE, and handles are never
+ *   reused. Using a closed handle is an error, not undefined behaviour.
+ * - Callbacks run on threads owned by the client (its owner thread, or a
+ *   worker for ferry_client_sync_now_async), never on the caller's thread
+ *   during a call. From inside a callback the client may be called again,
+ *   except ferry_client_close() and the blocking ferry_client_sync_now(),
+ *   which fail there with FERRY_WRONG_THREAD (they would wait for the very
+ *   thread that runs the callback). Callbacks must not block for long.
+ */
+#ifndef FERRY_FERRY_H
+#define FERRY_FERRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#if defined(FERRY_BUILDING_LIBRARY)
+#define FERRY_EXPORT __declspec(dllexport)
+#else
+#define FERRY_EXPORT __declspec(dllimport)
+#endif
+#elif defined(__GNUC__)
+#define FERRY_EXPORT __attribute__((visibility("default")))
+#else
+#define FERRY_EXPORT
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------ version */
+
+#define FERRY_VERSION_MAJOR 0
+#define FERRY_VERSION_MINOR 1
+#define FERRY_VERSION_PATCH 0
+#define FERRY_VERSION_STRING "0.1.0"
+/* major * 10000 + minor * 100 + patch */
+#define FERRY_VERSION_NUMBER \
+  (FERRY_VERSION_MAJOR * 10000 + FERRY_VERSION_MINOR * 100 + FERRY_VERSION_PATCH)
+
+/* The library's version, "MAJOR.MINOR.PATCH" (static storage). Compare with
+ * FERRY_VERSION_STRING to detect a header/library mismatch. */
+FERRY_EXPORT const char* ferry_version(void);
+/* FERRY_VERSION_NUMBER of the library. */
+FERRY_EXPORT uint32_t ferry_version_number(void);
+
+/* ---------------------------------------------------- results, errors */
+
+typedef enum ferry_result {
+  FERRY_OK = 0,
+  FERRY_INVALID_ARGUMENT = 1,     /* malformed argument: NULL, bad UTF-8, bad JSON, bad size */
+  FERRY_NOT_FOUND = 2,            /* a named item (failed mutation, listener, request) is unknown */
+  FERRY_CORRUPTION = 3,           /* stored bytes do not decode */
+  FERRY_PROTOCOL = 4,             /* the server sent something the protocol does not allow */
+  FERRY_TOO_LARGE = 5,            /* a size limit was exceeded */
+  FERRY_UNAVAILABLE = 6,          /* network or server unavailable; retryable */
+  FERRY_UNAUTHENTICATED = 7,      /* the server refused the credentials */
+  FERRY_CURSOR_EXPIRED = 8,       /* internal to sync; reported for completeness */
+  FERRY_CANCELLED = 9,            /* cancelled, or the client was closed meanwhile */
+  FERRY_IO = 10,                  /* the local store failed */
+  FERRY_UNSUPPORTED_VERSION = 11, /* a store written by a newer Ferry */
+  FERRY_INTERNAL = 12,            /* a broken invariant inside Ferry */
+  FERRY_INVALID_HANDLE = 64,      /* NULL, closed or unknown ferry_client* */
+  FERRY_WRONG_THREAD = 65,        /* not allowed from inside a callback (see above) */
+  FERRY_RESULT_MAX = 0x7fffffff   /* not a result: keeps the type int-sized for new codes */
+} ferry_result;
+
+/* A stable lowercase name for a result, e.g. "invalid_argument" (static). */
+FERRY_EXPORT const char* ferry_result_name(ferry_result result);
+
+typedef struct ferry_error {
+  ferry_result code;
+  /* NUL-terminated UTF-8, owned by the error (ferry_error_clear frees it);
+   * NULL when code is FERRY_OK. */
+  char* message;
+  size_t message_size; /* bytes, without the NUL */
+} ferry_error;
+
+#define FERRY_ERROR_INIT \
+  { FERRY_OK, NULL, 0 }
+
+/* Frees the message and resets the error to FERRY_OK. NULL is allowed. */
+FERRY_EXPORT void ferry_error_clear(ferry_error* error);
+
+/* ------------------------------------------------------ slices, buffers */
+
+/* Borrowed UTF-8 text (or bytes, where stated): `size` bytes at `data`. */
+typedef struct ferry_slice {
+  const char* data;
+  size_t size;
+} ferry_slice;
+
+/* Text the library returns. `data` is NUL-terminated (not counted in size),
+ * owned by the caller, released with ferry_buffer_release. */
+typedef struct ferry_buffer {
+  char* data;
+  size_t size;
+} ferry_buffer;
+
+#define FERRY_BUFFER_INIT \
+  { NULL, 0 }
+
+/* Frees `buffer->data` and resets it to {NULL, 0}. NULL is allowed. */
+FERRY_EXPORT void ferry_buffer_release(ferry_buffer* buffer);
+
+/* A slice over a NUL-terminated string (NULL gives the empty slice). */
+static inline ferry_slice ferry_slice_from_string(const char* text) {
+  ferry_slice slice = {text, 0};
+  if (text != NULL) {
+    while (text[slice.size] != '\0')
+      ++slice.size;
+  }
+  return slice;
+}
+
+/* Handle of an open client (opaque). */
+typedef struct ferry_client ferry_client;
+
+/* --------------------------------------------------------- callbacks */
+
+typedef enum ferry_log_level {
+  FERRY_LOG_DEBUG = 0,
+  FERRY_LOG_INFO = 1,
+  FERRY_LOG_WARNING = 2,
+  FERRY_LOG_ERROR = 3
+} ferry_log_level;
+
+/* The log hook. Owner thread. `message` is borrowed (NUL-terminated too). */
+typedef void (*ferry_log_callback)(void* user_data, ferry_log_level level, const char* message,
+                                   size_t message_size);
+
+/* The token provider, asked on the owner thread before every request.
+ * Writes the bearer token (UTF-8, no NUL needed) into `buffer` when it fits
+ * in `capacity` bytes, and returns its length in bytes; when the returned
+ * length exceeds `capacity`, Ferry asks once more with a buffer of that size.
+ * Return 0 for "no token" (no Authorization header). `refresh` is true when
+ * the server has just refused the token: return a fresh one, not a cached
+ * one. Ferry copies the token and never logs or stores it. */
+typedef size_t (*ferry_token_callback)(void* user_data, bool refresh, char* buffer,
+                                       size_t capacity);
+
+/* --------------------------------------------------- host transport */
+
+typedef struct ferry_http_header {
+  ferry_slice name;
+  ferry_slice value;
+} ferry_http_header;
+
+/* One HTTP request for the host to carry. Everything is borrowed: valid
+ * until the send callback returns; copy what is needed later. Fields may be
+ * appended in later versions. */
+typedef struct ferry_http_request {
+  uint64_t id;
+  ferry_slice method; /* "GET" or "POST" */
+  ferry_slice url;    /* absolute: the endpoint plus path and query */
+  const ferry_http_header* headers;
+  size_t header_count;
+  ferry_slice body;   /* bytes (JSON, or gzip with Content-Encoding: gzip) */
+  int64_t timeout_ms; /* the whole request; 0: no limit (a stream) */
+  /* The live-updates stream (Server-Sent Events): pass each body chunk to
+   * ferry_client_request_data as it arrives, then complete the request with
+   * an empty body when the stream ends. A host that cannot stream sets
+   * ferry_client_options.live_updates to false (or answers the stream with a
+   * transport error; Ferry then retries it with backoff). */
+  bool stream;
+} ferry_http_request;
+
+/* Hands a request to the host. Owner thread; must not block: start the
+ * request and return. The answer goes to ferry_client_complete_request(client,
+ * ...), from any thread, possibly before this callback returns and even
+ * before ferry_client_open has returned the handle (hence `client` here). The
+ * host should enforce timeout_ms; Ferry also gives up on a request past its
+ * own deadline and then calls the cancel callback. */
+typedef void (*ferry_send_request_callback)(void* user_data, ferry_client* client,
+                                            const ferry_http_request* request);
+/* Ferry no longer wants request `request_id` (cancelled, timed out, or the
+ * client is closing: ferry_client_close calls it for every unanswered
+ * request). Owner thread, or the thread calling ferry_client_close. */
+typedef void (*ferry_cancel_request_callback)(void* user_data, ferry_client* client,
+                                              uint64_t request_id);
+
+/* ----------------------------------------------------------- options */
+
+typedef struct ferry_client_options {
+  /* sizeof(ferry_client_options) as the caller compiled it; set by
+   * ferry_client_options_init. Lets fields be appended without breaking
+   * callers built against an older header. */
+  size_t struct_size;
+
+  ferry_slice path;     /* required: the SQLite file of this user's store */
+  ferry_slice endpoint; /* required: ferry-server's base URL, e.g. "http://127.0.0.1:8080" */
+
+  bool sync_on_local_write;        /* default true: a write starts a sync (debounced) */
+  int64_t local_write_debounce_ms; /* default 50 */
+  int64_t request_timeout_ms;      /* default 30000 */
+  int64_t interval_ms;             /* background sync interval at open; 0 (default): none */
+  /* 0 (default): system randomness. Seeds backoff jitter and the client id
+   * of a new store: two stores must never share a seed. */
+  uint64_t random_seed;
+  size_t push_batch_size;  /* default 500: mutations per push request */
+  size_t pull_page_size;   /* default 1000: changes per pull page asked for */
+  bool live_updates;       /* default true: keep the /v1/live stream open */
+  size_t gzip_above_bytes; /* default 1024; 0 turns request compression off */
+  bool durable_full;       /* default false: synchronous=NORMAL; true: FULL */
+  /* Conflict strategies as JSON, e.g. {"default":"serverWins",
+   * "collections":{"notes":"merge"}}; strategies: serverWins, clientWins,
+   * lastWriteWins, merge. Empty (default): server wins everywhere. */
+  ferry_slice conflicts_json;
+  ferry_slice ca_bundle_path; /* empty (default): the system's CA store (libcurl only) */
+  bool dangerously_disable_tls_verification; /* tests only (libcurl only) */
+
+  ferry_log_callback log; /* NULL (default): nothing is logged */
+  void* log_user_data;
+  ferry_token_callback token_provider; /* NULL (default): no Authorization header */
+  void* token_user_data;
+  /* Host transport: when send_request is set, the host carries every HTTP
+   * request instead of libcurl. cancel_request is optional. */
+  ferry_send_request_callback send_request;
+  ferry_cancel_request_callback cancel_request;
+  void* transport_user_data;
+} ferry_client_options;
+
+/* Fills `*options` with the defaults; `struct_size` is sizeof(*options) as
+ * the caller sees it. FERRY_INVALID_ARGUMENT for NULL or a size this library
+ * does not know. */
+FERRY_EXPORT ferry_result ferry_client_options_init(ferry_client_options* options,
+                                                    size_t struct_size);
+
+/* ------------------------------------------------------------ client */
+
+typedef uint64_t ferry_listener_id;
+
+/* Opens (or creates) the store at options->path and starts the client's
+ * owner thread. On success *client is a new handle (close it with
+ * ferry_client_close); on failure it is NULL. The options and the strings
+ * they point to are copied; the user_data pointers must stay valid until the
+ * client is closed. */
+FERRY_EXPORT ferry_result ferry_client_open(const ferry_client_options* options,
+                                            ferry_client** client, ferry_error* error);
+
+/* Cancels a running sync, waits for calls in progress on other threads
+ * (blocking syncs among them return FERRY_CANCELLED or their run), stops the
+ * owner thread and closes the store. After it returns no callback of this
+ * client runs again and the handle is invalid. FERRY_WRONG_THREAD from
+ * inside a callback; FERRY_INVALID_HANDLE for NULL or an already closed
+ * handle. */
+FERRY_EXPORT ferry_result ferry_client_close(ferry_client* client, ferry_error* error);
+
+/* The client's id (a UTF-8 string) into *client_id (caller releases). */
+FERRY_EXPORT ferry_result ferry_client_id(ferry_client* client, ferry_buffer* client_id,
+                                          ferry_error* error);
+
+/* --- Local data. A write is durable when the call returns FERRY_OK. ---
+ * collection and key: non-empty UTF-8 without NUL bytes (at most 256 and
+ * 1024 bytes). value: JSON text (any JSON value but null, at most 1 MiB). */
+FERRY_EXPORT ferry_result ferry_client_put(ferry_client* client, ferry_slice collection,
+                                           ferry_slice key, ferry_slice value_json,
+                                           ferry_error* error);
+/* merge_patch: an RFC 7396 merge patch, a JSON object. */
+FERRY_EXPORT ferry_result ferry_client_patch(ferry_client* client, ferry_slice collection,
+                                             ferry_slice key, ferry_slice merge_patch_json,
+                                             ferry_error* error);
+FERRY_EXPORT ferry_result ferry_client_remove(ferry_client* client, ferry_slice collection,
+                                              ferry_slice key, ferry_error* error);
+/* Several writes in one atomic, durable commit (all or none). writes_json:
+ * [{"op": "put" | "patch" | "delete", "collection": ..., "key": ...,
+ *   "value": ... (put and patch)}, ...] */
+FERRY_EXPORT ferry_result ferry_client_write(ferry_client* client, ferry_slice writes_json,
+                                             ferry_error* error);
+/* The local view of a document: *value receives its JSON text, or stays
+ * {NULL, 0} when the document does not exist (still FERRY_OK). */
+FERRY_EXPORT ferry_result ferry_client_get(ferry_client* client, ferry_slice collection,
+                                           ferry_slice key, ferry_buffer* value,
+                                           ferry_error* error);
+/* Documents of a collection whose key starts with key_prefix (empty: all),
+ * in key order, at most `limit` (0: no limit), as
+ * [{"key": ..., "value": ...}, ...] into *documents. */
+FERRY_EXPORT ferry_result ferry_client_scan(ferry_client* client, ferry_slice collection,
+                                            ferry_slice key_prefix, size_t limit,
+                                            ferry_buffer* documents, ferry_error* error);
+
+/* --- Subscriptions and events. ---
+ * Callbacks run on the owner thread with borrowed JSON text. After
+ * ferry_client_remove_listener returns (or the client is closed) the
+ * callback does not run again, and is not running unless the remove was
+ * called from inside it. */
+typedef void (*ferry_event_callback)(void* user_data, const char* event_json,
+                                     size_t event_json_size);
+/* Documents whose local view changed: {"type": "change", "documents":
+ * [{"collection", "key"}], "remote": bool} (remote: a pull or a server
+ * answer rather than a local write). */
+FERRY_EXPORT ferry_result ferry_client_subscribe(ferry_client* client,
+                                                 ferry_event_callback callback, void* user_data,
+                                                 ferry_listener_id* listener, ferry_error* error);
+/* Every event, by "type": sync.started, sync.progress, sync.completed,
+ * sync.failed, sync.conflict, mutation.rejected, status, change. */
+FERRY_EXPORT ferry_result ferry_client_add_event_listener(ferry_client* client,
+                                                          ferry_event_callback callback,
+                                                          void* user_data,
+                                                          ferry_listener_id* listener,
+                                                          ferry_error* error);
+/* FERRY_NOT_FOUND for an unknown (or already removed) listener. */
+FERRY_EXPORT ferry_result ferry_client_remove_listener(ferry_client* client,
+                                                       ferry_listener_id listener,
+                                                       ferry_error* error);
+
+/* --- Sync. --- */
+
+/* Starts a sync (or joins the running one), waits until a run that covers
+ * the request ends and puts its record into *run: {"id", "reason",
+ * "startedAt", "finishedAt", "outcome": "completed" | "failed" |
+ * "cancelled", "pushed", "pulled", "conflicts", "rejected", "error"}. A run
+ * that failed is still FERRY_OK: read its outcome. `run` may be NULL.
+ * FERRY_WRONG_THREAD from inside a callback (use the async form there). */
+FERRY_EXPORT ferry_result ferry_client_sync_now(ferry_client* client, ferry_buffer* run,
+                                                ferry_error* error);
+/* Called once when the run ends: `result` FERRY_OK with the run's JSON, or an
+ * error (FERRY_CANCELLED when the client was closed first) with `error`.
+ * Both pointers are borrowed. Runs on a worker thread of the client. */
+typedef void (*ferry_sync_callback)(void* user_data, ferry_result result, const char* run_json,
+                                    size_t run_json_size, const ferry_error* error);
+/* ferry_client_sync_now without waiting: returns at once; `callback` runs
+ * when the run ends (before ferry_client_close returns, at the latest). */
+FERRY_EXPORT ferry_result ferry_client_sync_now_async(ferry_client* client,
+                                                      ferry_sync_callback callback, void* user_data,
+                                                      ferry_error* error);
+/* Syncs every interval_ms (> 0) until stopped. */
+FERRY_EXPORT ferry_result ferry_client_start_background_sync(ferry_client* client,
+                                                             int64_t interval_ms,
+                                                             ferry_error* error);
+FERRY_EXPORT ferry_result ferry_client_stop_background_sync(ferry_client* client,
+                                                            ferry_error* error);
+/* Host-declared connectivity: while offline no request is made. */
+FERRY_EXPORT ferry_result ferry_client_set_online(ferry_client* client, bool online,
+                                                  ferry_error* error);
+/* Stops the running sync and any scheduled retry; every write stays pending. */
+FERRY_EXPORT ferry_result ferry_client_cancel(ferry_client* client, ferry_error* error);
+
+/* --- Reports (JSON into a buffer the caller releases). --- */
+
+/* {"state": "never_synced" | "idle" | "syncing" | "offline" | "error" |
+ * "auth_error", "pending", "failed", "lastError", "lastSyncedAt",
+ * "nextRetryAt"} */
+FERRY_EXPORT ferry_result ferry_client_status(ferry_client* client, ferry_buffer* status,
+                                              ferry_error* error);
+/* {"runsStarted", "runsCompleted", "runsFailed", "runsCancelled",
+ * "mutationsPushed", "conflicts", "rejected", "documentsPulled",
+ * "fullResyncs", "bytesSent", "bytesReceived"} */
+FERRY_EXPORT ferry_result ferry_client_statistics(ferry_client* client, ferry_buffer* statistics,
+                                                  ferry_error* error);
+/* The last `limit` run records (0: 50), newest first, as a JSON array. */
+FERRY_EXPORT ferry_result ferry_client_history(ferry_client* client, size_t limit,
+                                               ferry_buffer* runs, ferry_error* error);
+/* Dead letters (writes the server rejected) as a JSON array of {"seq", "op",
+ * "collection", "key", "baseVersion", "hlc", "value", "error", "attempts"}. */
+FERRY_EXPORT ferry_result ferry_client_failed_mutations(ferry_client* client,
+                                                        ferry_buffer* mutations,
+                                                        ferry_error* error);
+/* Queues a dead letter again; *new_seq (may be NULL) receives its new seq.
+ * FERRY_NOT_FOUND when `seq` is not a dead letter. */
+FERRY_EXPORT ferry_result ferry_client_retry_failed_mutation(ferry_client* client, uint64_t seq,
+                                                             uint64_t* new_seq, ferry_error* error);
+/* Drops a dead letter for good. FERRY_NOT_FOUND when it is not one. */
+FERRY_EXPORT ferry_result ferry_client_discard_failed_mutation(ferry_client* client, uint64_t seq,
+                                                               ferry_error* error);
+
+/* --- Host transport answers (any thread). --- */
+
+/* The answer to request `request_id`: an HTTP status with its body (bytes),
+ * the Retry-After header verbatim (empty if none), or status 0 with a
+ * transport_error (UTF-8) when no HTTP answer came. FERRY_NOT_FOUND when the
+ * request is not waiting for an answer (already answered, cancelled: a late
+ * answer is harmless); FERRY_INVALID_ARGUMENT when the client does not use a
+ * host transport. */
+FERRY_EXPORT ferry_result ferry_client_complete_request(ferry_client* client, uint64_t request_id,
+                                                        int status, const char* body,
+                                                        size_t body_size, ferry_slice retry_after,
+                                                        ferry_slice transport_error,
+                                                        ferry_error* error);
+/* A body chunk of a streaming request (ferry_http_request.stream), in order. */
+FERRY_EXPORT ferry_result ferry_client_request_data(ferry_client* client, uint64_t request_id,
+                                                    const char* data, size_t size,
+                                                    ferry_error* error);
+
+/* --------------------------------------------------------- local data */
+
+/* Sign-out: deletes the store at `path` (its pending writes included). The
+ * store must not be open. */
+FERRY_EXPORT ferry_result ferry_delete_local_data(ferry_slice path, ferry_error* error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FERRY_FERRY_H */

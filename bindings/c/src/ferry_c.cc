@@ -1,0 +1,911 @@
+// The C API (ferry.h) over ferry::Client.
+//
+// Obligations this file keeps for C callers:
+// - No C++ exception crosses the boundary: every entry point catches and
+//   reports FERRY_INTERNAL (or FERRY_TOO_LARGE for bad_alloc).
+// - Handles are ids into a registry, so a closed or made-up handle is an
+//   error code. A call holds the client alive (in_flight) until it returns;
+//   close unregisters first, then waits for those calls.
+// - Callbacks are marked on their thread (t_callback_client), so close and
+//   the blocking sync can refuse to wait for the thread they run on.
+#include "ferry/ferry.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "ferry/client.h"
+#include "ferry/json_forms.h"
+#include "ferry/transport_host.h"
+
+namespace ferry::c_api {
+namespace {
+
+static_assert(static_cast<int>(ErrorCode::kInvalidArgument) == FERRY_INVALID_ARGUMENT);
+static_assert(static_cast<int>(ErrorCode::kIo) == FERRY_IO);
+static_assert(static_cast<int>(ErrorCode::kInternal) == FERRY_INTERNAL);
+
+// A failure as the C API reports it: Status's codes plus the C-only ones.
+struct Failure {
+  ferry_result code = FERRY_OK;
+  std::string message;
+
+  Failure() = default;
+  Failure(ferry_result c, std::string m) : code(c), message(std::move(m)) {}
+  Failure(const Status& status)  // NOLINT: implicit by design
+      : code(static_cast<ferry_result>(status.code())), message(status.message()) {}
+  bool ok() const { return code == FERRY_OK; }
+};
+
+Failure InvalidArgument(std::string message) {
+  return {FERRY_INVALID_ARGUMENT, std::move(message)};
+}
+
+char* CopyText(std::string_view text) {
+  char* copy = static_cast<char*>(std::malloc(text.size() + 1));
+  if (copy == nullptr) throw std::bad_alloc();
+  if (!text.empty()) std::memcpy(copy, text.data(), text.size());
+  copy[text.size()] = '\0';
+  return copy;
+}
+
+void ResetError(ferry_error* error) {
+  if (error == nullptr) return;
+  std::free(error->message);
+  *error = ferry_error{FERRY_OK, nullptr, 0};
+}
+
+ferry_result Report(const Failure& failure, ferry_error* error) {
+  ResetError(error);
+  if (error != nullptr && !failure.ok()) {
+    error->code = failure.code;
+    // A message that cannot be copied still leaves the code.
+    error->message = static_cast<char*>(std::malloc(failure.message.size() + 1));
+    if (error->message != nullptr) {
+      std::memcpy(error->message, failure.message.c_str(), failure.message.size() + 1);
+      error->message_size = failure.message.size();
+    }
+  }
+  return failure.code;
+}
+
+// Runs `body` (returning Failure) with every exception turned into a code.
+template <typename Body>
+ferry_result Guarded(ferry_error* error, Body&& body) {
+  try {
+    return Report(body(), error);
+  } catch (const std::bad_alloc&) {
+    return Report(Failure(FERRY_TOO_LARGE, "out of memory"), error);
+  } catch (const std::exception& e) {
+    return Report(Failure(FERRY_INTERNAL, e.what()), error);
+  } catch (...) {
+    return Report(Failure(FERRY_INTERNAL, "an unknown exception"), error);
+  }
+}
+
+void Fill(ferry_buffer* buffer, std::string_view text) {
+  buffer->data = CopyText(text);
+  buffer->size = text.size();
+}
+
+// Checks a caller's slice: readable, valid UTF-8.
+Failure Text(ferry_slice slice, const char* what, std::string& out) {
+  if (slice.data == nullptr && slice.size > 0)
+    return InvalidArgument(std::string(what) + ": NULL data with a non-zero size");
+  std::string_view text(slice.data == nullptr ? "" : slice.data, slice.size);
+  if (!IsValidUtf8(text)) return InvalidArgument(std::string(what) + " is not valid UTF-8");
+  out.assign(text);
+  return {};
+}
+
+Failure JsonText(ferry_slice slice, const char* what, Json& out,
+                 const JsonLimits& limits = JsonLimits{}) {
+  std::string text;
+  if (Failure checked = Text(slice, what, text); !checked.ok()) return checked;
+  auto parsed = ParseJson(text, limits);
+  if (!parsed.ok()) {
+    return {
+        parsed.status().code() == ErrorCode::kTooLarge ? FERRY_TOO_LARGE : FERRY_INVALID_ARGUMENT,
+        std::string(what) + " is not valid JSON: " + parsed.status().message()};
+  }
+  out = std::move(*parsed);
+  return {};
+}
+
+Failure DocumentArguments(ferry_slice collection, ferry_slice key, std::string& collection_text,
+                          std::string& key_text) {
+  if (Failure f = Text(collection, "collection", collection_text); !f.ok()) return f;
+  return Text(key, "key", key_text);
+}
+
+// Put, patch (with their JSON argument) and remove.
+Failure WriteDocument(Client& client, MutationOp op, ferry_slice collection, ferry_slice key,
+                      ferry_slice json, const char* json_name) {
+  std::string collection_text, key_text;
+  if (Failure f = DocumentArguments(collection, key, collection_text, key_text); !f.ok()) return f;
+  if (op == MutationOp::kDelete)
+    return client.Remove(std::move(collection_text), std::move(key_text));
+  Json value;
+  if (Failure f = JsonText(json, json_name, value); !f.ok()) return f;
+  if (op == MutationOp::kPatch)
+    return client.Patch(std::move(collection_text), std::move(key_text), std::move(value));
+  return client.Put(std::move(collection_text), std::move(key_text), std::move(value));
+}
+
+// ------------------------------------------------------------ registry
+
+// The client whose callback runs on this thread (0: none).
+thread_local uint64_t t_callback_client = 0;
+
+class CallbackScope {
+ public:
+  explicit CallbackScope(uint64_t client) : previous_(t_callback_client) {
+    t_callback_client = client;
+  }
+  ~CallbackScope() { t_callback_client = previous_; }
+  CallbackScope(const CallbackScope&) = delete;
+  CallbackScope& operator=(const CallbackScope&) = delete;
+
+ private:
+  uint64_t previous_;
+};
+
+// A C listener. `mutex` is held while the callback runs, so removing it
+// waits for a running call (recursive: a callback may remove itself).
+struct Listener {
+  std::recursive_mutex mutex;
+  bool active = true;
+  ferry_event_callback callback = nullptr;
+  void* user_data = nullptr;
+};
+
+struct ClientHandle {
+  uint64_t id = 0;
+  std::unique_ptr<Client> client;
+  std::shared_ptr<HostTransport> host_transport;  // null: libcurl
+
+  std::mutex mutex;
+  std::condition_variable idle;
+  // False while ferry_client_open runs: the handle is registered before the
+  // client exists, so a host transport can be answered during the open.
+  bool open = false;
+  int in_flight = 0;  // calls (and async syncs) using `client`
+  std::map<Client::ListenerId, std::shared_ptr<Listener>> listeners;
+};
+
+struct Registry {
+  std::mutex mutex;
+  std::unordered_map<uint64_t, std::shared_ptr<ClientHandle>> clients;
+  uint64_t next_id = 1;
+};
+
+Registry& TheRegistry() {
+  // Never destroyed: a client closed during static destruction still finds it.
+  static Registry* registry = new Registry();
+  return *registry;
+}
+
+// A handle is the id itself, dressed as a pointer: it is never dereferenced,
+// only looked up, so a stale or forged one cannot reach freed memory.
+ferry_client* ToC(uint64_t id) {
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): an opaque id, never dereferenced
+  return reinterpret_cast<ferry_client*>(static_cast<uintptr_t>(id));
+}
+
+uint64_t FromC(ferry_client* client) {
+  return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(client));
+}
+
+// What a call needs: the open client, or only its host transport (answers
+// may come while ferry_client_open still runs).
+enum class Needs { kClient, kHostTransport };
+
+// A call on a live client: holds it (in_flight) for the call's duration.
+class Call {
+ public:
+  explicit Call(ferry_client* client, Needs needs = Needs::kClient) {
+    if (client == nullptr) return;
+    Registry& registry = TheRegistry();
+    std::lock_guard lock(registry.mutex);
+    auto it = registry.clients.find(FromC(client));
+    if (it == registry.clients.end()) return;
+    std::lock_guard handle_lock(it->second->mutex);
+    if (needs == Needs::kClient && !it->second->open) return;
+    handle_ = it->second;
+    ++handle_->in_flight;
+  }
+  ~Call() { Release(); }
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+  Call(Call&& other) noexcept : handle_(std::move(other.handle_)) {}
+
+  explicit operator bool() const { return handle_ != nullptr; }
+  ClientHandle& handle() { return *handle_; }
+  Client& client() { return *handle_->client; }
+
+  void Release() {
+    if (!handle_) return;
+    {
+      std::lock_guard lock(handle_->mutex);
+      --handle_->in_flight;
+    }
+    handle_->idle.notify_all();
+    handle_.reset();
+  }
+
+ private:
+  std::shared_ptr<ClientHandle> handle_;
+};
+
+Failure InvalidHandle() {
+  return {FERRY_INVALID_HANDLE, "not an open ferry_client (NULL, closed or unknown)"};
+}
+
+// Runs `body(Call&)` on a live client, guarded.
+template <typename Body>
+ferry_result WithClient(ferry_client* client, ferry_error* error, Body&& body,
+                        Needs needs = Needs::kClient) {
+  return Guarded(error, [&]() -> Failure {
+    Call call(client, needs);
+    if (!call) return InvalidHandle();
+    return body(call);
+  });
+}
+
+template <typename Body>
+ferry_result JsonReport(ferry_client* client, ferry_buffer* out, const char* what,
+                        ferry_error* error, Body&& body) {
+  if (out != nullptr) *out = ferry_buffer{nullptr, 0};
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    if (out == nullptr) return InvalidArgument(std::string(what) + ": the out buffer is NULL");
+    Result<Json> json = body(call.client());
+    if (!json.ok()) return json.status();
+    Fill(out, DumpJson(*json));
+    return {};
+  });
+}
+
+// ------------------------------------------------------------- options
+
+ferry_client_options DefaultOptions() {
+  ferry_client_options options;
+  std::memset(&options, 0, sizeof options);
+  const ClientOptions defaults;
+  options.struct_size = sizeof options;
+  options.sync_on_local_write = defaults.engine.sync_on_local_write;
+  options.local_write_debounce_ms = defaults.engine.local_write_debounce_ms;
+  options.request_timeout_ms = defaults.engine.request_timeout_ms;
+  options.push_batch_size = defaults.engine.batch.max_count;
+  options.pull_page_size = defaults.engine.pull_page_size;
+  options.live_updates = defaults.live_updates;
+  options.gzip_above_bytes = defaults.gzip_above_bytes;
+  return options;
+}
+
+// The one layout this library knows; a later one appends fields and accepts
+// this size too (the fields it adds keep their defaults).
+constexpr std::size_t kOptionsSizeV1 = sizeof(ferry_client_options);
+
+Failure CheckOptionsSize(std::size_t struct_size) {
+  if (struct_size != kOptionsSizeV1) {
+    return InvalidArgument("ferry_client_options.struct_size is " + std::to_string(struct_size) +
+                           "; this libferry knows " + std::to_string(kOptionsSizeV1) +
+                           " (set it with ferry_client_options_init(&options, sizeof options))");
+  }
+  return {};
+}
+
+void LogTo(uint64_t id, ferry_log_callback log, void* user_data, LogLevel level,
+           const std::string& message) {
+  CallbackScope scope(id);
+  log(user_data, static_cast<ferry_log_level>(level), message.c_str(), message.size());
+}
+
+// Asks the C token provider; a token that does not fit twice, is absurdly
+// long, or could break the header (CR, LF, NUL, bad UTF-8) is not sent.
+std::string AskToken(uint64_t id, ferry_token_callback provider, void* user_data, bool refresh,
+                     const std::function<void(const std::string&)>& log) {
+  CallbackScope scope(id);
+  std::string token(256, '\0');
+  std::size_t size = provider(user_data, refresh, token.data(), token.size());
+  constexpr std::size_t kMaxTokenBytes = std::size_t{64} * 1024;  // far above any real bearer token
+  if (size > kMaxTokenBytes) {
+    log("the token provider returned a token over 64 KiB; sending no token");
+    return {};
+  }
+  if (size > token.size()) {
+    token.assign(size, '\0');
+    size = provider(user_data, refresh, token.data(), token.size());
+    if (size > token.size()) {
+      log("the token provider asked for more room twice; sending no token");
+      return {};
+    }
+  }
+  token.resize(size);
+  if (token.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos ||
+      !IsValidUtf8(token)) {
+    log("the token provider returned a token with CR, LF, NUL or invalid UTF-8; sending no token");
+    return {};
+  }
+  return token;
+}
+
+void SendToHost(uint64_t id, ferry_send_request_callback send, void* user_data,
+                const TransportRequest& request) {
+  std::vector<ferry_http_header> headers;
+  headers.reserve(request.headers.size());
+  for (const std::string& header : request.headers) {
+    const std::size_t colon = header.find(':');
+    std::size_t value = colon == std::string::npos ? header.size() : colon + 1;
+    while (value < header.size() && header[value] == ' ')
+      ++value;
+    headers.push_back({{header.data(), colon == std::string::npos ? header.size() : colon},
+                       {header.data() + value, header.size() - value}});
+  }
+  ferry_http_request out;
+  std::memset(&out, 0, sizeof out);
+  out.id = request.id;
+  out.method = {request.method.data(), request.method.size()};
+  out.url = {request.url.data(), request.url.size()};
+  out.headers = headers.data();
+  out.header_count = headers.size();
+  out.body = {request.body.data(), request.body.size()};
+  out.timeout_ms = request.timeout_ms;
+  out.stream = static_cast<bool>(request.on_chunk);
+  CallbackScope scope(id);
+  send(user_data, ToC(id), &out);
+}
+
+// ClientOptions from the C options; `id` is the handle-to-be, for callbacks.
+Failure ToClientOptions(const ferry_client_options& c, uint64_t id, ClientOptions& options,
+                        std::shared_ptr<HostTransport>& host_transport) {
+  if (Failure f = Text(c.path, "options.path", options.path); !f.ok()) return f;
+  if (Failure f = Text(c.endpoint, "options.endpoint", options.endpoint); !f.ok()) return f;
+  if (options.path.find('\0') != std::string::npos ||
+      options.endpoint.find('\0') != std::string::npos)
+    return InvalidArgument("options.path and options.endpoint must not contain NUL bytes");
+  if (c.local_write_debounce_ms < 0 || c.request_timeout_ms <= 0 || c.interval_ms < 0 ||
+      c.push_batch_size == 0 || c.pull_page_size == 0) {
+    return InvalidArgument(
+        "options: local_write_debounce_ms and interval_ms must be >= 0; request_timeout_ms, "
+        "push_batch_size and pull_page_size > 0");
+  }
+  options.engine.sync_on_local_write = c.sync_on_local_write;
+  options.engine.local_write_debounce_ms = c.local_write_debounce_ms;
+  options.engine.request_timeout_ms = c.request_timeout_ms;
+  if (c.interval_ms > 0) options.engine.interval_ms = c.interval_ms;
+  options.engine.random_seed = c.random_seed;
+  options.engine.batch.max_count = c.push_batch_size;
+  options.engine.pull_page_size = c.pull_page_size;
+  options.live_updates = c.live_updates;
+  options.gzip_above_bytes = c.gzip_above_bytes;
+  options.store.durability =
+      c.durable_full ? SqliteStore::Durability::kFull : SqliteStore::Durability::kNormal;
+  if (c.conflicts_json.size > 0) {
+    Json conflicts;
+    if (Failure f = JsonText(c.conflicts_json, "options.conflicts_json", conflicts); !f.ok())
+      return f;
+    if (Failure f = ConflictStrategiesFromJson(conflicts, options.engine.conflicts); !f.ok())
+      return f;
+    for (const auto& [name, strategy] : options.engine.conflicts.collections) {
+      if (strategy == ConflictStrategy::kCustom)
+        return InvalidArgument("options.conflicts_json: the C API has no custom resolver");
+    }
+    if (options.engine.conflicts.default_strategy == ConflictStrategy::kCustom)
+      return InvalidArgument("options.conflicts_json: the C API has no custom resolver");
+  }
+  if (Failure f =
+          Text(c.ca_bundle_path, "options.ca_bundle_path", options.transport.ca_bundle_path);
+      !f.ok())
+    return f;
+  options.transport.dangerously_disable_tls_verification = c.dangerously_disable_tls_verification;
+
+  std::function<void(const std::string&)> log_error = [](const std::string&) {};
+  if (c.log != nullptr) {
+    options.log = [id, log = c.log, user_data = c.log_user_data](LogLevel level,
+                                                                 const std::string& message) {
+      LogTo(id, log, user_data, level, message);
+    };
+    log_error = [id, log = c.log, user_data = c.log_user_data](const std::string& message) {
+      LogTo(id, log, user_data, LogLevel::kError, message);
+    };
+  }
+  if (c.token_provider != nullptr) {
+    options.token_provider = [id, provider = c.token_provider, user_data = c.token_user_data,
+                              log_error](bool refresh) {
+      return AskToken(id, provider, user_data, refresh, log_error);
+    };
+  }
+  if (c.send_request != nullptr) {
+    HostTransport::Callbacks callbacks;
+    callbacks.send = [id, send = c.send_request,
+                      user_data = c.transport_user_data](const TransportRequest& request) {
+      SendToHost(id, send, user_data, request);
+    };
+    if (c.cancel_request != nullptr) {
+      callbacks.cancel = [id, cancel = c.cancel_request,
+                          user_data = c.transport_user_data](RequestId request) {
+        CallbackScope scope(id);
+        cancel(user_data, ToC(id), request);
+      };
+    }
+    host_transport = std::make_shared<HostTransport>(std::move(callbacks));
+    options.custom_transport = host_transport;
+  } else if (c.cancel_request != nullptr) {
+    return InvalidArgument("options.cancel_request is set without options.send_request");
+  }
+  return {};
+}
+
+Failure AddListener(Call& call, ferry_event_callback callback, void* user_data,
+                    ferry_listener_id* listener_id, bool documents_only) {
+  if (callback == nullptr) return InvalidArgument("the callback is NULL");
+  if (listener_id == nullptr) return InvalidArgument("the listener id out-parameter is NULL");
+  auto listener = std::make_shared<Listener>();
+  listener->callback = callback;
+  listener->user_data = user_data;
+  const uint64_t id = call.handle().id;
+  auto deliver = [listener, id](const Event& event) {
+    std::lock_guard lock(listener->mutex);
+    if (!listener->active) return;
+    const std::string json = DumpJson(EventToJson(event));
+    CallbackScope scope(id);
+    listener->callback(listener->user_data, json.c_str(), json.size());
+  };
+  // Not under the handle's lock: the client takes its own lock, and a
+  // callback holding that one may take the handle's (remove_listener).
+  Client::ListenerId registered = 0;
+  if (documents_only) {
+    registered = call.client().Subscribe(
+        [deliver](const DocumentsChangedEvent& changed) { deliver(Event(changed)); });
+  } else {
+    registered = call.client().AddEventListener(deliver);
+  }
+  {
+    std::lock_guard lock(call.handle().mutex);
+    call.handle().listeners[registered] = listener;
+  }
+  *listener_id = registered;
+  return {};
+}
+
+Failure SyncRunJson(Result<SyncRunRecord>& run, std::string& json) {
+  if (!run.ok()) return run.status();
+  json = DumpJson(SyncRunToJson(*run));
+  return {};
+}
+
+}  // namespace
+}  // namespace ferry::c_api
+
+using namespace ferry;         // NOLINT: this file implements the C surface of ferry
+using namespace ferry::c_api;  // NOLINT
+
+extern "C" {
+
+const char* ferry_version(void) {
+  return FERRY_VERSION_STRING;
+}
+
+uint32_t ferry_version_number(void) {
+  return FERRY_VERSION_NUMBER;
+}
+
+const char* ferry_result_name(ferry_result result) {
+  switch (result) {
+    case FERRY_INVALID_HANDLE:
+      return "invalid_handle";
+    case FERRY_WRONG_THREAD:
+      return "wrong_thread";
+    default:
+      if (result >= FERRY_OK && result <= FERRY_INTERNAL) {
+        // Literals: the view is NUL-terminated.
+        return ErrorCodeName(static_cast<ErrorCode>(result)).data();
+      }
+      return "unknown";
+  }
+}
+
+void ferry_error_clear(ferry_error* error) {
+  ResetError(error);
+}
+
+void ferry_buffer_release(ferry_buffer* buffer) {
+  if (buffer == nullptr) return;
+  std::free(buffer->data);
+  *buffer = ferry_buffer{nullptr, 0};
+}
+
+ferry_result ferry_client_options_init(ferry_client_options* options, size_t struct_size) {
+  if (options == nullptr) return FERRY_INVALID_ARGUMENT;
+  if (!CheckOptionsSize(struct_size).ok()) return FERRY_INVALID_ARGUMENT;
+  *options = DefaultOptions();
+  return FERRY_OK;
+}
+
+ferry_result ferry_client_open(const ferry_client_options* options, ferry_client** client,
+                               ferry_error* error) {
+  if (client != nullptr) *client = nullptr;
+  return Guarded(error, [&]() -> Failure {
+    if (options == nullptr) return InvalidArgument("options is NULL");
+    if (client == nullptr) return InvalidArgument("the client out-parameter is NULL");
+    if (Failure f = CheckOptionsSize(options->struct_size); !f.ok()) return f;
+    ferry_client_options c = DefaultOptions();
+    std::memcpy(&c, options, options->struct_size);
+
+    auto handle = std::make_shared<ClientHandle>();
+    Registry& registry = TheRegistry();
+    {
+      std::lock_guard lock(registry.mutex);
+      handle->id = registry.next_id++;
+    }
+    ClientOptions client_options;
+    if (Failure f = ToClientOptions(c, handle->id, client_options, handle->host_transport); !f.ok())
+      return f;
+    {
+      // Registered (not yet open) first: the host transport may be asked,
+      // and answer, before Client::Open returns.
+      std::lock_guard lock(registry.mutex);
+      registry.clients[handle->id] = handle;
+    }
+    auto opened = Client::Open(std::move(client_options));
+    if (!opened.ok()) {
+      {
+        std::lock_guard lock(registry.mutex);
+        registry.clients.erase(handle->id);
+      }
+      std::unique_lock lock(handle->mutex);
+      handle->idle.wait(lock, [&] { return handle->in_flight == 0; });
+      return opened.status();
+    }
+    {
+      std::lock_guard lock(handle->mutex);
+      handle->client = std::move(*opened);
+      handle->open = true;
+    }
+    *client = ToC(handle->id);
+    return {};
+  });
+}
+
+ferry_result ferry_client_close(ferry_client* client, ferry_error* error) {
+  return Guarded(error, [&]() -> Failure {
+    if (client != nullptr && FromC(client) == t_callback_client) {
+      return {FERRY_WRONG_THREAD,
+              "ferry_client_close from inside one of the client's callbacks; close it from "
+              "another thread"};
+    }
+    std::shared_ptr<ClientHandle> handle;
+    {
+      Registry& registry = TheRegistry();
+      std::lock_guard lock(registry.mutex);
+      auto it = client == nullptr ? registry.clients.end() : registry.clients.find(FromC(client));
+      if (it == registry.clients.end()) return InvalidHandle();
+      {
+        std::lock_guard handle_lock(it->second->mutex);
+        if (!it->second->open) return InvalidHandle();  // still opening
+      }
+      handle = std::move(it->second);
+      registry.clients.erase(it);
+    }
+    // No new call can start now. Calls in progress finish; a blocking sync
+    // among them ends when its run does, so cancel runs until none is left.
+    handle->client->Cancel();
+    {
+      std::unique_lock lock(handle->mutex);
+      while (!handle->idle.wait_for(lock, std::chrono::milliseconds(50),
+                                    [&] { return handle->in_flight == 0; })) {
+        lock.unlock();
+        handle->client->Cancel();
+        lock.lock();
+      }
+    }
+    handle->client.reset();  // joins the owner thread: no callback runs after this
+    if (handle->host_transport) handle->host_transport->Close();
+    return {};
+  });
+}
+
+ferry_result ferry_client_id(ferry_client* client, ferry_buffer* client_id, ferry_error* error) {
+  if (client_id != nullptr) *client_id = ferry_buffer{nullptr, 0};
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    if (client_id == nullptr) return InvalidArgument("the client_id out-parameter is NULL");
+    Fill(client_id, call.client().client_id());
+    return {};
+  });
+}
+
+ferry_result ferry_client_put(ferry_client* client, ferry_slice collection, ferry_slice key,
+                              ferry_slice value_json, ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) {
+    return WriteDocument(call.client(), MutationOp::kPut, collection, key, value_json,
+                         "value_json");
+  });
+}
+
+ferry_result ferry_client_patch(ferry_client* client, ferry_slice collection, ferry_slice key,
+                                ferry_slice merge_patch_json, ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) {
+    return WriteDocument(call.client(), MutationOp::kPatch, collection, key, merge_patch_json,
+                         "merge_patch_json");
+  });
+}
+
+ferry_result ferry_client_remove(ferry_client* client, ferry_slice collection, ferry_slice key,
+                                 ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) {
+    return WriteDocument(call.client(), MutationOp::kDelete, collection, key, {}, "");
+  });
+}
+
+ferry_result ferry_client_write(ferry_client* client, ferry_slice writes_json, ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    Json writes;
+    if (Failure f = JsonText(writes_json, "writes_json", writes,
+                             {.max_bytes = 64u << 20, .max_depth = kMaxValueDepth + 4});
+        !f.ok())
+      return f;
+    auto parsed = LocalWritesFromJson(writes);
+    if (!parsed.ok()) return parsed.status();
+    return call.client().Write(std::move(*parsed));
+  });
+}
+
+ferry_result ferry_client_get(ferry_client* client, ferry_slice collection, ferry_slice key,
+                              ferry_buffer* value, ferry_error* error) {
+  if (value != nullptr) *value = ferry_buffer{nullptr, 0};
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    if (value == nullptr) return InvalidArgument("the value out-parameter is NULL");
+    std::string collection_text, key_text;
+    if (Failure f = DocumentArguments(collection, key, collection_text, key_text); !f.ok())
+      return f;
+    auto document = call.client().Get(std::move(collection_text), std::move(key_text));
+    if (!document.ok()) return document.status();
+    if (document->has_value()) Fill(value, DumpJson(**document));
+    return {};
+  });
+}
+
+ferry_result ferry_client_scan(ferry_client* client, ferry_slice collection, ferry_slice key_prefix,
+                               size_t limit, ferry_buffer* documents, ferry_error* error) {
+  if (documents != nullptr) *documents = ferry_buffer{nullptr, 0};
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    if (documents == nullptr) return InvalidArgument("the documents out-parameter is NULL");
+    std::string collection_text, prefix_text;
+    if (Failure f = Text(collection, "collection", collection_text); !f.ok()) return f;
+    if (Failure f = Text(key_prefix, "key_prefix", prefix_text); !f.ok()) return f;
+    auto rows = call.client().Scan(std::move(collection_text), std::move(prefix_text), limit);
+    if (!rows.ok()) return rows.status();
+    Json items = Json::array();
+    for (auto& [key, document] : *rows)
+      items.push_back({{"key", key}, {"value", std::move(document)}});
+    Fill(documents, DumpJson(items));
+    return {};
+  });
+}
+
+ferry_result ferry_client_subscribe(ferry_client* client, ferry_event_callback callback,
+                                    void* user_data, ferry_listener_id* listener,
+                                    ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) {
+    return AddListener(call, callback, user_data, listener, /*documents_only=*/true);
+  });
+}
+
+ferry_result ferry_client_add_event_listener(ferry_client* client, ferry_event_callback callback,
+                                             void* user_data, ferry_listener_id* listener,
+                                             ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) {
+    return AddListener(call, callback, user_data, listener, /*documents_only=*/false);
+  });
+}
+
+ferry_result ferry_client_remove_listener(ferry_client* client, ferry_listener_id listener,
+                                          ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    std::shared_ptr<Listener> removed;
+    {
+      std::lock_guard lock(call.handle().mutex);
+      auto it = call.handle().listeners.find(listener);
+      if (it == call.handle().listeners.end())
+        return {FERRY_NOT_FOUND, "no listener " + std::to_string(listener)};
+      removed = std::move(it->second);
+      call.handle().listeners.erase(it);
+    }
+    {
+      // Waits for a running call on another thread; from inside the
+      // callback itself the recursive lock lets it through.
+      std::lock_guard lock(removed->mutex);
+      removed->active = false;
+    }
+    call.client().RemoveListener(listener);
+    return {};
+  });
+}
+
+ferry_result ferry_client_sync_now(ferry_client* client, ferry_buffer* run, ferry_error* error) {
+  if (run != nullptr) *run = ferry_buffer{nullptr, 0};
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    if (t_callback_client != 0) {
+      return {FERRY_WRONG_THREAD,
+              "ferry_client_sync_now blocks; from inside a callback use "
+              "ferry_client_sync_now_async"};
+    }
+    auto record = call.client().SyncNow();
+    std::string json;
+    if (Failure f = SyncRunJson(record, json); !f.ok()) return f;
+    if (run != nullptr) Fill(run, json);
+    return {};
+  });
+}
+
+ferry_result ferry_client_sync_now_async(ferry_client* client, ferry_sync_callback callback,
+                                         void* user_data, ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    if (callback == nullptr) return InvalidArgument("the callback is NULL");
+    // The worker holds its own Call, so close waits for the callback.
+    Call worker_call(client);
+    if (!worker_call) return InvalidHandle();
+    const uint64_t id = call.handle().id;
+    std::thread([worker_call = std::move(worker_call), callback, user_data, id]() mutable {
+      ferry_error outcome = FERRY_ERROR_INIT;
+      std::string json;
+      ferry_result result = Guarded(&outcome, [&]() -> Failure {
+        auto record = worker_call.client().SyncNow();
+        return SyncRunJson(record, json);
+      });
+      {
+        CallbackScope scope(id);
+        callback(user_data, result, result == FERRY_OK ? json.c_str() : nullptr,
+                 result == FERRY_OK ? json.size() : 0, &outcome);
+      }
+      ferry_error_clear(&outcome);
+      worker_call.Release();
+    }).detach();
+    return {};
+  });
+}
+
+ferry_result ferry_client_start_background_sync(ferry_client* client, int64_t interval_ms,
+                                                ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    if (interval_ms <= 0) return InvalidArgument("interval_ms must be > 0");
+    call.client().StartBackgroundSync(interval_ms);
+    return {};
+  });
+}
+
+ferry_result ferry_client_stop_background_sync(ferry_client* client, ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    call.client().StopBackgroundSync();
+    return {};
+  });
+}
+
+ferry_result ferry_client_set_online(ferry_client* client, bool online, ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    call.client().SetOnline(online);
+    return {};
+  });
+}
+
+ferry_result ferry_client_cancel(ferry_client* client, ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    call.client().Cancel();
+    return {};
+  });
+}
+
+ferry_result ferry_client_status(ferry_client* client, ferry_buffer* status, ferry_error* error) {
+  return JsonReport(client, status, "status", error,
+                    [](Client& c) -> Result<Json> { return SyncStatusToJson(c.status()); });
+}
+
+ferry_result ferry_client_statistics(ferry_client* client, ferry_buffer* statistics,
+                                     ferry_error* error) {
+  return JsonReport(client, statistics, "statistics", error,
+                    [](Client& c) -> Result<Json> { return SyncStatisticsToJson(c.statistics()); });
+}
+
+ferry_result ferry_client_history(ferry_client* client, size_t limit, ferry_buffer* runs,
+                                  ferry_error* error) {
+  return JsonReport(client, runs, "runs", error, [limit](Client& c) -> Result<Json> {
+    FERRY_ASSIGN_OR_RETURN(auto records, c.History(limit == 0 ? 50 : limit));
+    Json items = Json::array();
+    for (const SyncRunRecord& record : records)
+      items.push_back(SyncRunToJson(record));
+    return items;
+  });
+}
+
+ferry_result ferry_client_failed_mutations(ferry_client* client, ferry_buffer* mutations,
+                                           ferry_error* error) {
+  return JsonReport(client, mutations, "mutations", error, [](Client& c) -> Result<Json> {
+    FERRY_ASSIGN_OR_RETURN(auto entries, c.FailedMutations());
+    Json items = Json::array();
+    for (const OutboxEntry& entry : entries)
+      items.push_back(FailedMutationToJson(entry));
+    return items;
+  });
+}
+
+ferry_result ferry_client_retry_failed_mutation(ferry_client* client, uint64_t seq,
+                                                uint64_t* new_seq, ferry_error* error) {
+  if (new_seq != nullptr) *new_seq = 0;
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    auto retried = call.client().RetryFailedMutation(seq);
+    if (!retried.ok()) return retried.status();
+    if (new_seq != nullptr) *new_seq = *retried;
+    return {};
+  });
+}
+
+ferry_result ferry_client_discard_failed_mutation(ferry_client* client, uint64_t seq,
+                                                  ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    return call.client().DiscardFailedMutation(seq);
+  });
+}
+
+ferry_result ferry_client_complete_request(ferry_client* client, uint64_t request_id, int status,
+                                           const char* body, size_t body_size,
+                                           ferry_slice retry_after, ferry_slice transport_error,
+                                           ferry_error* error) {
+  return WithClient(
+      client, error,
+      [&](Call& call) -> Failure {
+        if (!call.handle().host_transport)
+          return InvalidArgument("this client carries its own requests (no send_request callback)");
+        if (body == nullptr && body_size > 0)
+          return InvalidArgument("body: NULL data with a non-zero size");
+        if (status < 0 || status > 999)
+          return InvalidArgument("status must be 0 or an HTTP status");
+        HttpResponse response;
+        response.status = status;
+        if (body_size > 0) response.body.assign(body, body_size);
+        if (Failure f = Text(retry_after, "retry_after", response.retry_after); !f.ok()) return f;
+        if (Failure f = Text(transport_error, "transport_error", response.transport_error); !f.ok())
+          return f;
+        if (status == 0 && response.transport_error.empty())
+          response.transport_error = "the host transport gave no answer";
+        return call.handle().host_transport->Complete(request_id, std::move(response));
+      },
+      Needs::kHostTransport);
+}
+
+ferry_result ferry_client_request_data(ferry_client* client, uint64_t request_id, const char* data,
+                                       size_t size, ferry_error* error) {
+  return WithClient(
+      client, error,
+      [&](Call& call) -> Failure {
+        if (!call.handle().host_transport)
+          return InvalidArgument("this client carries its own requests (no send_request callback)");
+        if (data == nullptr && size > 0) return InvalidArgument("data: NULL with a non-zero size");
+        return call.handle().host_transport->Data(
+            request_id, std::string_view(data == nullptr ? "" : data, size));
+      },
+      Needs::kHostTransport);
+}
+
+ferry_result ferry_delete_local_data(ferry_slice path, ferry_error* error) {
+  return Guarded(error, [&]() -> Failure {
+    std::string path_text;
+    if (Failure f = Text(path, "path", path_text); !f.ok()) return f;
+    if (path_text.empty() || path_text.find('\0') != std::string::npos)
+      return InvalidArgument("path must be a non-empty file name without NUL bytes");
+    return Client::DeleteLocalData(path_text);
+  });
+}
+
+}  // extern "C"

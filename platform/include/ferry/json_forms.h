@@ -1,0 +1,38 @@
+// The JSON forms of what a client reports (status, mutations, failed
+// mutations, events), with camelCase keys: one definition shared by every
+// binding (the web runtime's Embind surface and the C API), so every host sees
+// the same shapes. Run records and statistics have theirs in engine.h
+// (SyncRunToJson, SyncStatisticsToJson).
+#pragma once
+
+#include <vector>
+
+#include "ferry/conflict.h"
+#include "ferry/engine.h"
+#include "ferry/outbox.h"
+
+namespace ferry {
+
+// {"collection", "key"}
+Json DocumentIdToJson(const DocumentId& id);
+// {"state", "pending", "failed", "lastError", "lastSyncedAt", "nextRetryAt"}
+Json SyncStatusToJson(const SyncStatus& status);
+// {"seq", "op", "collection", "key", "baseVersion", "hlc", "value" (not for delete)}
+Json MutationToJson(const Mutation& mutation);
+// A dead letter: MutationToJson plus "error" and "attempts".
+Json FailedMutationToJson(const OutboxEntry& entry);
+// {"type": "sync.started" | "sync.progress" | "sync.completed" | "sync.failed" |
+//  "sync.conflict" | "mutation.rejected" | "status" | "change", ...}
+Json EventToJson(const Event& event);
+
+// The other direction: what a binding's caller passes as JSON.
+// [{"op": "put" | "patch" | "delete", "collection", "key", "value"}]; an
+// item without op, collection and key strings, or with an unknown op, is
+// kInvalidArgument. Values are checked later, by the engine.
+[[nodiscard]] Result<std::vector<LocalWrite>> LocalWritesFromJson(const Json& writes);
+// {"default": strategy, "collections": {name: strategy}} into `policy`, with
+// strategy one of serverWins, clientWins, lastWriteWins, merge, custom;
+// anything else is kInvalidArgument. The custom resolver is the binding's.
+[[nodiscard]] Status ConflictStrategiesFromJson(const Json& conflicts, ConflictPolicy& policy);
+
+}  // namespace ferry
