@@ -36,7 +36,7 @@ RunTicket EngineHost::RequestSync(TriggerReason reason, Instant now, SyncCallbac
   return ticket;
 }
 
-ListenerId EngineHost::AddListener(Listener listener) {
+ListenerId EngineHost::AddListener(EventListener listener) {
   const ListenerId id = next_listener_++;
   listeners_[id] = std::move(listener);
   return id;
@@ -207,7 +207,7 @@ void EngineHost::Deliver(const Delivery& delivery) {
   for (const auto& waiter : delivery.waiters)
     guarded("a sync completion callback", [&] { waiter.first(waiter.second); });
   if (!delivery.event) return;
-  for (const Listener& listener : delivery.listeners)
+  for (const EventListener& listener : delivery.listeners)
     guarded("an event listener", [&] { listener(*delivery.event); });
 }
 

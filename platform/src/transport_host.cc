@@ -80,7 +80,7 @@ Status HostTransport::Complete(RequestId id, HttpResponse response) {
       return Status(ErrorCode::kNotFound,
                     "request " + std::to_string(id) + " is not waiting for an answer");
     }
-    completed_.push_back({id, std::move(response), false});
+    completed_.push_back({id, std::move(response)});
   }
   changed_.notify_all();
   return Status::Ok();

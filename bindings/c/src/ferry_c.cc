@@ -288,7 +288,7 @@ ferry_client_options DefaultOptions() {
   options.request_timeout_ms = defaults.engine.request_timeout_ms;
   options.push_batch_size = defaults.engine.batch.max_count;
   options.pull_page_size = defaults.engine.pull_page_size;
-  options.live_updates = defaults.live_updates;
+  options.live_updates = defaults.engine.live_updates;
   options.gzip_above_bytes = defaults.gzip_above_bytes;
   return options;
 }
@@ -388,7 +388,7 @@ Failure ToClientOptions(const ferry_client_options& c, uint64_t id, ClientOption
   options.engine.random_seed = c.random_seed;
   options.engine.batch.max_count = c.push_batch_size;
   options.engine.pull_page_size = c.pull_page_size;
-  options.live_updates = c.live_updates;
+  options.engine.live_updates = c.live_updates;
   options.gzip_above_bytes = c.gzip_above_bytes;
   options.store.durability =
       c.durable_full ? SqliteStore::Durability::kFull : SqliteStore::Durability::kNormal;

@@ -71,7 +71,7 @@ struct OutgoingRequest {
   void SendUncompressed();
 };
 
-using Listener = std::function<void(const Event&)>;
+using EventListener = std::function<void(const Event&)>;
 using ListenerId = uint64_t;
 using SyncCallback = std::function<void(const Result<SyncRunRecord>&)>;
 
@@ -91,7 +91,7 @@ struct Delivery {
   std::vector<std::pair<LogLevel, std::string>> log_lines;  // first, to `log`
   std::optional<Event> event;
   std::vector<std::pair<SyncCallback, Result<SyncRunRecord>>> waiters;
-  std::vector<Listener> listeners;
+  std::vector<EventListener> listeners;
   LogFunction log;
 };
 using HostTask = std::variant<NeedToken, StartTransfer, AbortTransfer, Delivery>;
@@ -117,7 +117,7 @@ class EngineHost {
   // Starts a sync (or joins the running one); `done` is delivered when a run
   // that covers this request has ended.
   RunTicket RequestSync(TriggerReason reason, Instant now, SyncCallback done);
-  ListenerId AddListener(Listener listener);
+  ListenerId AddListener(EventListener listener);
   void RemoveListener(ListenerId id);
 
   // --- Answers from the runtime -------------------------------------------
@@ -158,7 +158,7 @@ class EngineHost {
 
   std::unique_ptr<SyncEngine> engine_;
   HostOptions options_;
-  std::map<ListenerId, Listener> listeners_;
+  std::map<ListenerId, EventListener> listeners_;
   ListenerId next_listener_ = 1;
   std::vector<std::pair<RunTicket, SyncCallback>> waiters_;
   // Requests waiting for their token, and open live streams (by id).
