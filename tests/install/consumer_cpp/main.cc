@@ -41,13 +41,13 @@ int main(int argc, char** argv) {
   if (!from_engine.ok()) return Fail("SyncEngine::Get", from_engine.status());
   if (*from_engine != note) return Mismatch("SyncEngine::Get");
 
-  // ferry::Client over SQLite (ferry::platform); the endpoint is never reached.
+  // ferry::Client over SQLite (ferry::platform). Nothing listens at the
+  // endpoint: the client is offline, and its writes and reads work regardless.
   const std::string path = argv[1];
   {
     ferry::ClientOptions options;
     options.path = path;
     options.endpoint = "http://127.0.0.1:9";
-    options.live_updates = false;
     auto client = ferry::Client::Open(std::move(options));
     if (!client.ok()) return Fail("Client::Open", client.status());
     if (auto status = (*client)->Put("notes", "n1", note); !status.ok()) return Fail("Put", status);
