@@ -4,6 +4,7 @@
 #
 #   native-debug    all GoogleTest suites (simulation with a short seed run)
 #   native-release  all suites again, simulation with FERRY_SIM_SEEDS (default 1000)
+#   install-test    Ferry installed into a temporary prefix, consumers built against it
 #   native-asan     all suites under AddressSanitizer + UndefinedBehaviorSanitizer (clang)
 #   native-tsan     all suites under ThreadSanitizer (the owner thread, listeners,
 #                   curl completions, ferry-server's request threads)
@@ -29,6 +30,9 @@ step "native release build and tests (simulation: ${FERRY_SIM_SEEDS:-1000} seeds
 cmake --preset native-release -DFERRY_BUILD_TESTS=ON >/dev/null
 cmake --build --preset native-release -j "$jobs"
 FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS:-1000} ctest --preset native-release -j "$jobs"
+
+step "installed package: cmake --install, then find_package(ferry) from C++ and C consumers"
+FERRY_JOBS=$jobs scripts/install-test.sh
 
 # A sanitizer report fails the test that caused it (ASan/UBSan stop at the
 # first finding, TSan exits non-zero), so the suites double as the checks.

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Ferry as an installed package: builds a release Ferry (tests, benchmarks and
+# examples off), `cmake --install`s it into a temporary prefix, then builds and
+# runs the consumer projects in tests/install against that prefix with
+# find_package(ferry) (CMAKE_PREFIX_PATH):
+#   consumer_cpp  ferry::Client and SyncEngine over the in-memory store
+#   consumer_c    the C API (libferry)
+#
+#   scripts/install-test.sh                 (run by scripts/test.sh)
+#   FERRY_INSTALL_TEST_DIR=/tmp/x scripts/install-test.sh   keeps build and prefix there
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source_dir=$PWD
+jobs=${FERRY_JOBS:-$(nproc)}
+
+if [[ -n ${FERRY_INSTALL_TEST_DIR:-} ]]; then
+  work=$FERRY_INSTALL_TEST_DIR
+  mkdir -p "$work"
+else
+  work=$(mktemp -d "${TMPDIR:-/tmp}/ferry-install-test.XXXXXX")
+  trap 'rm -rf "$work"' EXIT
+fi
+prefix=$work/prefix
+toolchain=$source_dir/toolchains/gcc.cmake
+
+say() { printf -- '--> %s\n' "$*"; }
+
+say "building Ferry (release, no tests) in $work/build"
+cmake -S . -B "$work/build" -G Ninja -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_BUILD_TYPE=Release \
+  -DFERRY_WARNINGS_AS_ERRORS=ON -DFERRY_BUILD_TESTS=OFF -DFERRY_BUILD_BENCH=OFF \
+  -DFERRY_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build "$work/build" -j "$jobs"
+
+say "installing into $prefix"
+rm -rf "$prefix"
+cmake --install "$work/build" --prefix "$prefix" >/dev/null
+# The package must stand on its own: nothing in it may point back at the
+# source or build tree.
+if grep -rl --include='*.cmake' -e "$source_dir" -e "$work/build" "$prefix"; then
+  echo "the installed package config names the source or build tree (files above)" >&2
+  exit 1
+fi
+
+for consumer in cpp c; do
+  say "consumer_$consumer: find_package(ferry) from $prefix"
+  build=$work/consumer_$consumer
+  cmake -S "tests/install/consumer_$consumer" -B "$build" -G Ninja -DCMAKE_TOOLCHAIN_FILE="$toolchain" \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+  cmake --build "$build" -j "$jobs"
+  if [[ $consumer == cpp ]]; then
+    "$build/ferry_consumer" "$build/consumer.db"
+  else
+    "$build/ferry_consumer_c"
+  fi
+done
+say "install test passed"
