@@ -12,6 +12,8 @@
 #include <system_error>
 #include <vector>
 
+#include "store_lock.h"
+
 namespace ferry {
 namespace {
 
@@ -164,8 +166,8 @@ uint32_t Crc32(std::string_view bytes) {
   return crc ^ 0xFFFFFFFFu;
 }
 
-JournalStore::JournalStore(std::string directory, Options options)
-    : directory_(std::move(directory)), options_(options) {}
+JournalStore::JournalStore(std::string directory, Options options, std::unique_ptr<StoreLock> lock)
+    : directory_(std::move(directory)), options_(options), lock_(std::move(lock)) {}
 
 JournalStore::~JournalStore() {
   if (fd_ >= 0) ::close(fd_);
@@ -182,7 +184,10 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const std::string& dire
   if (::mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST) {
     return IoError("creating " + directory);
   }
-  std::unique_ptr<JournalStore> store(new JournalStore(directory, options));
+  // Claimed before recovery, which may truncate and delete segments.
+  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<StoreLock> lock,
+                         StoreLock::Acquire(directory + "/LOCK", options.lock_timeout_ms));
+  std::unique_ptr<JournalStore> store(new JournalStore(directory, options, std::move(lock)));
   FERRY_RETURN_IF_ERROR(store->Recover());
   return store;
 }

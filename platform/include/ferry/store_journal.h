@@ -32,6 +32,13 @@
 // removes its partial snapshot and leaves the journal as it was; the commit
 // that triggered it has succeeded all the same.
 //
+// One client at a time: Open claims the directory (<dir>/LOCK, see
+// platform/src/store_lock.h) until the store is destroyed; a second Open of
+// it fails with kBusy, or waits up to Options::lock_timeout_ms. Natively the
+// claim is an OFD lock that also holds against other processes; under
+// Emscripten it holds within this module instance only, and the host claims
+// the directory against other processes (web/src/store_lock_node.ts in Node).
+//
 // Threading: one thread at a time.
 #pragma once
 
@@ -44,6 +51,8 @@
 
 namespace ferry {
 
+class StoreLock;
+
 class JournalStore final : public Store {
  public:
   struct Options {
@@ -51,6 +60,9 @@ class JournalStore final : public Store {
     double garbage_ratio = 2.0;                           // compact when total > ratio * live...
     std::size_t compaction_min_bytes = 1u << 20;          // ...and the journal is at least this big
     bool sync_on_commit = false;
+    // How long Open waits for another client to close the store before it
+    // fails with kBusy; 0 fails at once.
+    int64_t lock_timeout_ms = 0;
   };
 
   [[nodiscard]] static Result<std::unique_ptr<JournalStore>> Open(const std::string& directory,
@@ -82,7 +94,7 @@ class JournalStore final : public Store {
   static constexpr uint32_t kFormatVersion = 1;
 
  private:
-  JournalStore(std::string directory, Options options);
+  JournalStore(std::string directory, Options options, std::unique_ptr<StoreLock> lock);
   [[nodiscard]] Status Recover();
   [[nodiscard]] Status OpenSegmentForAppend(uint64_t number);
   [[nodiscard]] Status WriteHead(uint64_t number);
@@ -94,8 +106,9 @@ class JournalStore final : public Store {
 
   std::string directory_;
   Options options_;
-  MemoryStore memory_;  // every live entry; reads never touch the files
-  int fd_ = -1;         // the newest segment, open for appending
+  std::unique_ptr<StoreLock> lock_;  // released after fd_ is closed
+  MemoryStore memory_;               // every live entry; reads never touch the files
+  int fd_ = -1;                      // the newest segment, open for appending
   uint64_t first_segment_ = 1;
   uint64_t current_segment_ = 0;
   std::size_t current_bytes_ = 0;
