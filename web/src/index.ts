@@ -12,6 +12,7 @@
  * directory and are persisted when the write returns.
  */
 import createFerryModule, { provideNodeRequire, type FerryModule, type WebClientHandle } from './ferry_wasm.mjs';
+import { lockNodeStore } from './store_lock_node.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -297,6 +298,7 @@ export class FerryClient extends EventTarget {
   private web!: WebClientHandle;
   private handle = 0;
   private mountPoint = '';
+  private releaseStoreLock = () => {};
   private usesIndexedDb = false;
 
   // Sharing one IndexedDB store between contexts (tabs, workers): exactly one
@@ -415,6 +417,7 @@ export class FerryClient extends EventTarget {
     const mountPoint = `/ferry/${options.name}`;
     if (!FS.analyzePath('/ferry').exists) FS.mkdir('/ferry');
     if (FS.analyzePath(mountPoint).exists) throw new FerryError('invalid_argument', `store ${options.name} is already open`);
+    if (this.storage === 'node') this.releaseStoreLock = await lockNodeStore(requireString(options.directory, 'options.directory (storage "node")'), (code, message) => new FerryError(code, message));
     FS.mkdir(mountPoint);
     const unmount = () => {
       if (this.storage !== 'memory') FS.unmount(mountPoint);
@@ -463,6 +466,7 @@ export class FerryClient extends EventTarget {
       clients.delete(handle);
       web.delete();
       unmount();
+      this.releaseStoreLock();
       throw error;
     }
     this.followNetwork();
@@ -594,7 +598,9 @@ export class FerryClient extends EventTarget {
     const storage = options.storage ?? (isNode ? 'node' : 'indexeddb');
     if (storage === 'node') {
       const fs = await import('node:fs');
+      const release = await lockNodeStore(requireString(options.directory, 'options.directory'), (code, message) => new FerryError(code, message));
       fs.rmSync(requireString(options.directory, 'options.directory'), { recursive: true, force: true });
+      release();
     } else if (storage === 'indexeddb') {
       const FS = (await loadModule(options.wasmBinary)).FS as FerryModule['FS'] & {
         readdir(path: string): string[];
@@ -804,6 +810,7 @@ export class FerryClient extends EventTarget {
     } catch {
       // memory storage keeps its files until the page goes away
     }
+    this.releaseStoreLock();
   }
 
   // ---- host side (called by the runtime)
