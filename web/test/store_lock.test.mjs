@@ -14,8 +14,11 @@ import { FerryClient, FerryError } from 'ferry-sync';
 
 import { tempDir } from './helpers.mjs';
 
+let opened = 0;
 function open(name, directory) {
-  return FerryClient.open({ name, endpoint: 'http://127.0.0.1:9', directory, autoSync: false, liveUpdates: false });
+  // A fresh name each time, so a test that fails with a client open does not
+  // make later tests fail too ('already open').
+  return FerryClient.open({ name: `${name}-${++opened}`, endpoint: 'http://127.0.0.1:9', directory, autoSync: false, liveUpdates: false });
 }
 
 /** A child Node process that opens `directory`; resolves with its first line. */
