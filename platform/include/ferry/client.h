@@ -46,6 +46,8 @@ struct ClientOptions {
   bool live_updates = true;
   TimeMs live_retry_max_ms = 30'000;
   EngineOptions engine;  // random_seed 0: seeded from std::random_device
+  // store.lock_timeout_ms: how long Open waits for another client (in this
+  // process or another) to close the store; 0, the default, fails at once.
   SqliteStore::Options store;
   CurlTransport::Options transport;
   // Quiet by default: nothing is logged unless a hook is set.
@@ -56,6 +58,8 @@ class Client {
  public:
   using ListenerId = uint64_t;
 
+  // One client per store: fails with kBusy while another client, in this
+  // process or another, has the store at options.path open.
   [[nodiscard]] static Result<std::unique_ptr<Client>> Open(ClientOptions options);
   // Stops the owner thread; in-flight requests are abandoned (their mutations
   // stay pending and are sent again by the next session).
@@ -103,8 +107,8 @@ class Client {
   [[nodiscard]] Status DiscardFailedMutation(uint64_t seq);
   std::string client_id();
 
-  // Sign-out: deletes a store's local data, pending writes included. The
-  // store must not be open in this process.
+  // Sign-out: deletes a store's local data, pending writes included. Fails
+  // with kBusy while the store is open, in this process or another.
   [[nodiscard]] static Status DeleteLocalData(const std::string& path);
 
  private:
