@@ -554,12 +554,13 @@ void SyncEngine::SendNextPush(Instant now) {
   // attempts > 0 may already be applied at the server, so it must never be
   // coalesced with a later write.
   Transaction txn(store_);
+  Status staged;
   for (OutboxEntry& entry : *batch) {
-    const OutboxEntry previous = entry;
     ++entry.attempts;
-    outbox_.StagePut(txn, entry, &previous);
+    staged = outbox_.StagePut(txn, entry);
+    if (!staged.ok()) break;
   }
-  if (Status committed = txn.Commit(); !committed.ok()) {
+  if (Status committed = staged.ok() ? txn.Commit() : staged; !committed.ok()) {
     ReloadAfterStorageFailure();
     FailRun(committed, now);
     return;
@@ -1185,10 +1186,10 @@ Status SyncEngine::DiscardFailedMutation(uint64_t seq, Instant) {
   if (!entry || !entry->dead) {
     return Status(ErrorCode::kNotFound, "no failed mutation with seq " + std::to_string(seq));
   }
-  outbox_.StageRemove(txn, *entry);
+  Status staged = outbox_.StageRemove(txn, *entry);
   // The removed entry may have held the newest clock stamp (see Load()).
   txn.Put(kHlcKey, clock_.last().ToString());
-  if (Status committed = txn.Commit(); !committed.ok()) {
+  if (Status committed = staged.ok() ? txn.Commit() : staged; !committed.ok()) {
     ReloadAfterStorageFailure();
     return committed;
   }

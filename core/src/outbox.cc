@@ -150,16 +150,41 @@ Result<std::optional<OutboxEntry>> Outbox::Read(Transaction& txn, uint64_t seq) 
   return std::optional<OutboxEntry>(std::move(entry));
 }
 
-void Outbox::StagePut(Transaction& txn, const OutboxEntry& entry, const OutboxEntry* previous) {
-  txn.Put(EntryKey(entry.mutation.seq), EncodeOutboxEntry(entry));
-  if (previous != nullptr) (previous->dead ? dead_count_ : pending_count_)--;
-  (entry.dead ? dead_count_ : pending_count_)++;
+Result<char> Outbox::StagedMark(Transaction& txn, uint64_t seq) {
+  FERRY_ASSIGN_OR_RETURN(std::optional<std::string> stored, txn.Get(EntryKey(seq)));
+  if (!stored || stored->empty()) return char{0};
+  return (*stored)[0];
 }
 
-void Outbox::StageRemove(Transaction& txn, const OutboxEntry& entry) {
+// Load() counts every entry that is not dead as pending; so does this.
+std::size_t& Outbox::CountFor(char mark) {
+  return mark == kDeadMark ? dead_count_ : pending_count_;
+}
+
+void Outbox::Uncount(char mark) {
+  if (mark == 0) return;  // nothing was there
+  // Never below zero, even if the counts were off before (a failed commit
+  // whose staged changes were counted, until the next Load()).
+  std::size_t& count = CountFor(mark);
+  if (count > 0) --count;
+}
+
+Status Outbox::StagePut(Transaction& txn, const OutboxEntry& entry) {
+  FERRY_ASSIGN_OR_RETURN(const char previous, StagedMark(txn, entry.mutation.seq));
+  std::string bytes = EncodeOutboxEntry(entry);
+  const char mark = bytes[0];
+  txn.Put(EntryKey(entry.mutation.seq), bytes);
+  Uncount(previous);
+  ++CountFor(mark);
+  return Status::Ok();
+}
+
+Status Outbox::StageRemove(Transaction& txn, const OutboxEntry& entry) {
+  FERRY_ASSIGN_OR_RETURN(const char previous, StagedMark(txn, entry.mutation.seq));
   txn.Delete(EntryKey(entry.mutation.seq));
   txn.Put(kNextSeqKey, std::to_string(next_seq_));
-  (entry.dead ? dead_count_ : pending_count_)--;
+  Uncount(previous);
+  return Status::Ok();
 }
 
 Result<std::vector<OutboxEntry>> Outbox::SelectBatch(const BatchLimits& limits) {

@@ -245,7 +245,7 @@ Result<Replica::LocalWrite> Replica::StageLocalWrite(Transaction& txn, Mutation 
     // applied at the server, and changing it would apply a different write.
     if (previous && !previous->dead && previous->attempts == 0) {
       if (auto combined = CoalesceMutations(previous->mutation, mutation)) {
-        outbox_.StageRemove(txn, *previous);
+        FERRY_RETURN_IF_ERROR(outbox_.StageRemove(txn, *previous));
         updated.seqs.pop_back();
         // A later put or delete keeps its own text; a merged value is new.
         if (combined->op == MutationOp::kDelete) {
@@ -263,7 +263,7 @@ Result<Replica::LocalWrite> Replica::StageLocalWrite(Transaction& txn, Mutation 
   FERRY_ASSIGN_OR_RETURN(
       updated.view, ApplyStored(updated.view, mutation.op, std::move(value_json), &mutation.value));
   updated.seqs.push_back(result.entry.mutation.seq);
-  outbox_.StagePut(txn, result.entry, nullptr);
+  FERRY_RETURN_IF_ERROR(outbox_.StagePut(txn, result.entry));
   StageOverlay(txn, mutation.document, updated);
   return result;
 }
@@ -310,7 +310,7 @@ Status Replica::StageRemoved(Transaction& txn, const OutboxEntry& entry,
   if (server_document) {
     FERRY_RETURN_IF_ERROR(StageServerCopyIfNewer(txn, *server_document));
   }
-  outbox_.StageRemove(txn, entry);
+  FERRY_RETURN_IF_ERROR(outbox_.StageRemove(txn, entry));
   return RecomputeWithout(txn, entry.mutation).status();
 }
 
@@ -331,7 +331,7 @@ Status Replica::StageResolution(Transaction& txn, const ServerDocument& server_d
   FERRY_RETURN_IF_ERROR(StageServerCopyIfNewer(txn, server_document));
   FERRY_ASSIGN_OR_RETURN(std::vector<OutboxEntry> pending, ReadPending(txn, id));
   for (const OutboxEntry& entry : pending)
-    outbox_.StageRemove(txn, entry);
+    FERRY_RETURN_IF_ERROR(outbox_.StageRemove(txn, entry));
   StageOverlay(txn, id, std::nullopt);
   if (!resolution) return Status::Ok();
   return StageLocalWrite(txn, std::move(*resolution), std::string(), /*allow_coalescing=*/false)
@@ -358,16 +358,15 @@ Result<bool> Replica::RecomputeWithout(Transaction& txn, const Mutation& leaving
 }
 
 Status Replica::StageDeadLetter(Transaction& txn, OutboxEntry entry, std::string error) {
-  const OutboxEntry previous = entry;
   entry.dead = true;
   entry.error = std::move(error);
-  outbox_.StagePut(txn, entry, &previous);
+  FERRY_RETURN_IF_ERROR(outbox_.StagePut(txn, entry));
   return RecomputeWithout(txn, entry.mutation).status();
 }
 
 Result<OutboxEntry> Replica::StageRetry(Transaction& txn, const OutboxEntry& dead, uint64_t new_seq,
                                         const HlcStamp& hlc) {
-  outbox_.StageRemove(txn, dead);
+  FERRY_RETURN_IF_ERROR(outbox_.StageRemove(txn, dead));
   Mutation mutation = dead.mutation;
   mutation.seq = new_seq;
   mutation.hlc = hlc;

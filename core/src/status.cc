@@ -30,6 +30,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "unsupported_version";
     case ErrorCode::kInternal:
       return "internal";
+    case ErrorCode::kBusy:
+      return "busy";
   }
   return "unknown";
 }

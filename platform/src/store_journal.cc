@@ -9,8 +9,11 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <system_error>
 #include <vector>
+
+#include "store_lock.h"
 
 namespace ferry {
 namespace {
@@ -145,6 +148,90 @@ Result<std::string> ReadFile(const std::string& path) {
   return contents;
 }
 
+Status Corruption(const std::string& path, std::string_view why) {
+  std::string message = path;
+  message.append(": ").append(why);
+  return Status(ErrorCode::kCorruption, std::move(message));
+}
+
+// A whole segment header that names this build's format (or an older one)
+// and the segment's own number.
+Status CheckSegmentHeader(std::string_view contents, uint64_t number, const std::string& path) {
+  if (std::memcmp(contents.data(), kMagic, 4) != 0) {
+    return Corruption(path, "not a Ferry journal segment");
+  }
+  const uint32_t version = GetU32(contents.data() + 4);
+  if (version > JournalStore::kFormatVersion) {
+    return Status(ErrorCode::kUnsupportedVersion,
+                  path + " has journal format " + std::to_string(version) +
+                      ", newer than this build reads (" +
+                      std::to_string(JournalStore::kFormatVersion) + ")");
+  }
+  if (GetU64(contents.data() + 8) != number) {
+    return Corruption(path, "segment number does not match its name");
+  }
+  return Status::Ok();
+}
+
+// Reads the framed records of one segment, in the manner of LevelDB's
+// log::Reader: it checks the framing only (length, its complement, CRC) and
+// hands out whole, valid payloads; what a payload means is the replay's
+// business. When it stops it says where and why, and the replay decides what
+// that means for the segment (only the newest may have a torn tail).
+class SegmentReader {
+ public:
+  enum class Stop {
+    kNone,      // still reading
+    kEnd,       // every byte was a valid record
+    kTornTail,  // a bad record that a crash mid-append can leave: it runs to
+                // the end of the segment, or only zeros follow it
+    kDamage,    // a bad record with data after it: not a tear
+  };
+
+  // `records` is the segment's bytes after its header.
+  explicit SegmentReader(std::string_view records) : records_(records) {}
+
+  // The next record's payload (valid until the bytes go), or nullopt once
+  // reading stopped.
+  std::optional<std::string_view> Next() {
+    if (stop_ != Stop::kNone) return std::nullopt;
+    const std::size_t remaining = records_.size() - offset_;
+    if (remaining == 0) return Stopped(Stop::kEnd);
+    if (remaining < kRecordHeaderBytes) return Stopped(Stop::kTornTail);
+    const char* header = records_.data() + offset_;
+    const uint32_t length = GetU32(header);
+    if (GetU32(header + 4) != ~length || length > kMaxPayloadBytes) {
+      return Stopped(RestIsZero() ? Stop::kTornTail : Stop::kDamage);
+    }
+    if (remaining - kRecordHeaderBytes < length) return Stopped(Stop::kTornTail);
+    const std::string_view payload = records_.substr(offset_ + kRecordHeaderBytes, length);
+    if (Crc32(payload) != GetU32(header + 8)) {
+      const bool reaches_end = remaining - kRecordHeaderBytes == length;
+      return Stopped(reaches_end || RestIsZero() ? Stop::kTornTail : Stop::kDamage);
+    }
+    offset_ += kRecordHeaderBytes + length;
+    return payload;
+  }
+
+  Stop stop() const { return stop_; }
+  // Where the valid records end: the offset of the bad record, if any.
+  std::size_t offset() const { return offset_; }
+
+ private:
+  std::nullopt_t Stopped(Stop why) {
+    stop_ = why;
+    return std::nullopt;
+  }
+  bool RestIsZero() const {
+    return std::all_of(records_.begin() + static_cast<std::ptrdiff_t>(offset_), records_.end(),
+                       [](char c) { return c == 0; });
+  }
+
+  std::string_view records_;
+  std::size_t offset_ = 0;
+  Stop stop_ = Stop::kNone;
+};
+
 }  // namespace
 
 uint32_t Crc32(std::string_view bytes) {
@@ -164,8 +251,8 @@ uint32_t Crc32(std::string_view bytes) {
   return crc ^ 0xFFFFFFFFu;
 }
 
-JournalStore::JournalStore(std::string directory, Options options)
-    : directory_(std::move(directory)), options_(options) {}
+JournalStore::JournalStore(std::string directory, Options options, std::unique_ptr<StoreLock> lock)
+    : directory_(std::move(directory)), options_(options), lock_(std::move(lock)) {}
 
 JournalStore::~JournalStore() {
   if (fd_ >= 0) ::close(fd_);
@@ -182,13 +269,41 @@ Result<std::unique_ptr<JournalStore>> JournalStore::Open(const std::string& dire
   if (::mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST) {
     return IoError("creating " + directory);
   }
-  std::unique_ptr<JournalStore> store(new JournalStore(directory, options));
+  // Claimed before recovery, which may truncate and delete segments.
+  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<StoreLock> lock,
+                         StoreLock::Acquire(directory + "/LOCK", options.lock_timeout_ms));
+  std::unique_ptr<JournalStore> store(new JournalStore(directory, options, std::move(lock)));
   FERRY_RETURN_IF_ERROR(store->Recover());
   return store;
 }
 
+// What the records replayed so far say about snapshots.
+struct JournalStore::ReplayState {
+  bool journal_starts_at_one = true;
+  // The state before a snapshot began, with its live byte count, kept until
+  // the snapshot's end marker proves the snapshot complete.
+  std::optional<std::pair<MemoryStore, std::size_t>> before_snapshot;
+  std::optional<uint64_t> snapshot_segment, complete_snapshot;
+  std::optional<uint64_t> orphan_end;  // see kSnapshotEnd in ReplayRecord
+  std::size_t journal_bytes = 0;
+};
+
 Status JournalStore::Recover() {
-  // Which segments exist.
+  FERRY_ASSIGN_OR_RETURN(std::vector<uint64_t> numbers, ListSegments());
+  if (numbers.empty()) {
+    first_segment_ = 1;
+    return OpenSegmentForAppend(1);
+  }
+  ReplayState state;
+  state.journal_starts_at_one = numbers.front() == 1;
+  for (uint64_t number : numbers) {
+    FERRY_RETURN_IF_ERROR(ReplaySegment(number, number == numbers.back(), state));
+  }
+  return FinishRecovery(numbers, state);
+}
+
+// The segments on disk, oldest first, checked for gaps and against HEAD.
+Result<std::vector<uint64_t>> JournalStore::ListSegments() const {
   std::vector<uint64_t> numbers;
   if (DIR* dir = ::opendir(directory_.c_str())) {
     // readdir is only unsafe when threads share one DIR; this one is local.
@@ -223,153 +338,113 @@ Status JournalStore::Recover() {
     return Status(ErrorCode::kCorruption,
                   directory_ + ": segment " + std::to_string(head) + " (the newest) is missing");
   }
-  if (numbers.empty()) {
-    first_segment_ = 1;
-    return OpenSegmentForAppend(1);
-  }
+  return numbers;
+}
 
-  // Replay every record in order.
-  // The state before a snapshot began, with its live byte count, kept until
-  // the snapshot's end marker proves the snapshot complete.
-  std::optional<std::pair<MemoryStore, std::size_t>> before_snapshot;
-  std::optional<uint64_t> snapshot_segment, complete_snapshot;
-  std::optional<uint64_t> orphan_end;  // see kSnapshotEnd below
-  std::size_t journal_bytes = 0;
-  for (uint64_t number : numbers) {
-    const std::string path = SegmentPath(number);
-    FERRY_ASSIGN_OR_RETURN(std::string contents, ReadFile(path));
-    const bool newest = number == numbers.back();
-    const auto corrupt = [&](const std::string& why) {
-      std::string message = path;
-      message.append(": ").append(why);
-      return Status(ErrorCode::kCorruption, std::move(message));
-    };
-    if (contents.size() < kSegmentHeaderBytes) {
-      if (!newest) return corrupt("segment header is cut short");
-      contents.clear();  // a segment whose creation was torn: start it over
-    } else {
-      if (std::memcmp(contents.data(), kMagic, 4) != 0)
-        return corrupt("not a Ferry journal segment");
-      const uint32_t version = GetU32(contents.data() + 4);
-      if (version > kFormatVersion) {
-        return Status(ErrorCode::kUnsupportedVersion,
-                      path + " has journal format " + std::to_string(version) +
-                          ", newer than this build reads (" + std::to_string(kFormatVersion) + ")");
-      }
-      if (GetU64(contents.data() + 8) != number)
-        return corrupt("segment number does not match its name");
-    }
-    std::size_t at = contents.empty() ? 0 : kSegmentHeaderBytes;
-    while (at < contents.size()) {
-      const std::size_t remaining = contents.size() - at;
-      const auto rest_is_zero = [&] {
-        return std::all_of(contents.begin() + static_cast<std::ptrdiff_t>(at), contents.end(),
-                           [](char c) { return c == 0; });
-      };
-      bool bad = false;
-      bool reaches_end = false;
-      uint32_t length = 0;
-      if (remaining < kRecordHeaderBytes) {
-        bad = reaches_end = true;
-      } else {
-        length = GetU32(contents.data() + at);
-        const uint32_t check = GetU32(contents.data() + at + 4);
-        if (check != ~length || length > kMaxPayloadBytes) {
-          bad = true;
-        } else if (remaining - kRecordHeaderBytes < length) {
-          bad = reaches_end = true;
-        } else {
-          const std::string_view payload(contents.data() + at + kRecordHeaderBytes, length);
-          if (Crc32(payload) != GetU32(contents.data() + at + 8)) {
-            bad = true;
-            reaches_end = remaining - kRecordHeaderBytes == length;
-          }
-        }
-      }
-      if (bad) {
-        // Only the end of the newest segment may be torn by a crash; a bad
-        // record with intact data after it is damage, not a tear.
-        if (!newest || !(reaches_end || rest_is_zero())) {
-          return corrupt("damaged record at offset " + std::to_string(at));
-        }
-        statistics_.torn_bytes_dropped += remaining;
-        if (::truncate(path.c_str(), static_cast<off_t>(at)) != 0)
-          return IoError("truncating " + path);
-        contents.resize(at);
-        break;
-      }
-      const std::string_view payload(contents.data() + at + kRecordHeaderBytes, length);
-      at += kRecordHeaderBytes + length;
-      if (payload.empty()) return corrupt("empty record");
-      switch (payload[0]) {
-        case kBatchRecord: {
-          auto batch = DecodeBatch(payload.substr(1));
-          if (!batch) return corrupt("record does not decode");
-          Apply(*batch);
-          break;
-        }
-        case kSnapshotBegin:
-          // The snapshot replaces everything before it, once it is complete.
-          before_snapshot.emplace(std::move(memory_), statistics_.live_bytes);
-          memory_ = MemoryStore();
-          statistics_.live_bytes = 0;
-          snapshot_segment = number;
-          break;
-        case kSnapshotEnd:
-          if (!before_snapshot) {
-            // The tail of an older snapshot whose first segments are gone:
-            // segments made obsolete by a newer snapshot are deleted oldest
-            // first, and a crash can cut that short. Legal only at the front
-            // of a journal whose start was deleted, before any snapshot
-            // begins, and only if a newer complete snapshot follows (checked
-            // after the replay); that snapshot replaces what was replayed.
-            if (snapshot_segment || orphan_end || numbers.front() == 1) {
-              return corrupt("snapshot end without a beginning");
-            }
-            orphan_end = number;
-            break;
-          }
-          before_snapshot.reset();
-          complete_snapshot = snapshot_segment;
-          break;
-        default:
-          return corrupt("unknown record type");
-      }
-    }
-    journal_bytes += contents.size();
+// Replays one segment's records into memory_. A torn tail of the newest
+// segment is truncated away; any other bad record is corruption.
+Status JournalStore::ReplaySegment(uint64_t number, bool newest, ReplayState& state) {
+  const std::string path = SegmentPath(number);
+  FERRY_ASSIGN_OR_RETURN(std::string contents, ReadFile(path));
+  if (contents.size() < kSegmentHeaderBytes) {
+    if (!newest) return Corruption(path, "segment header is cut short");
+    return Status::Ok();  // a segment whose creation was torn: appending starts it over
   }
+  FERRY_RETURN_IF_ERROR(CheckSegmentHeader(contents, number, path));
+  SegmentReader reader(std::string_view(contents).substr(kSegmentHeaderBytes));
+  while (std::optional<std::string_view> payload = reader.Next()) {
+    FERRY_RETURN_IF_ERROR(ReplayRecord(*payload, number, path, state));
+  }
+  const std::size_t valid_bytes = kSegmentHeaderBytes + reader.offset();
+  if (reader.stop() != SegmentReader::Stop::kEnd) {
+    // Only the end of the newest segment may be torn by a crash.
+    if (!newest || reader.stop() != SegmentReader::Stop::kTornTail) {
+      return Corruption(path, "damaged record at offset " + std::to_string(valid_bytes));
+    }
+    statistics_.torn_bytes_dropped += contents.size() - valid_bytes;
+    if (::truncate(path.c_str(), static_cast<off_t>(valid_bytes)) != 0) {
+      return IoError("truncating " + path);
+    }
+  }
+  state.journal_bytes += valid_bytes;
+  return Status::Ok();
+}
 
-  if (orphan_end && !complete_snapshot) {
-    return Status(ErrorCode::kCorruption, SegmentPath(*orphan_end) +
+// Applies one valid record: a batch, or a snapshot marker.
+Status JournalStore::ReplayRecord(std::string_view payload, uint64_t number,
+                                  const std::string& path, ReplayState& state) {
+  const auto corrupt = [&](std::string_view why) { return Corruption(path, why); };
+  if (payload.empty()) return corrupt("empty record");
+  switch (payload[0]) {
+    case kBatchRecord: {
+      auto batch = DecodeBatch(payload.substr(1));
+      if (!batch) return corrupt("record does not decode");
+      Apply(*batch);
+      return Status::Ok();
+    }
+    case kSnapshotBegin:
+      // The snapshot replaces everything before it, once it is complete.
+      state.before_snapshot.emplace(std::move(memory_), statistics_.live_bytes);
+      memory_ = MemoryStore();
+      statistics_.live_bytes = 0;
+      state.snapshot_segment = number;
+      return Status::Ok();
+    case kSnapshotEnd:
+      if (!state.before_snapshot) {
+        // The tail of an older snapshot whose first segments are gone:
+        // segments made obsolete by a newer snapshot are deleted oldest
+        // first, and a crash can cut that short. Legal only at the front of
+        // a journal whose start was deleted, before any snapshot begins, and
+        // only if a newer complete snapshot follows (checked in
+        // FinishRecovery); that snapshot replaces what was replayed.
+        if (state.snapshot_segment || state.orphan_end || state.journal_starts_at_one) {
+          return corrupt("snapshot end without a beginning");
+        }
+        state.orphan_end = number;
+        return Status::Ok();
+      }
+      state.before_snapshot.reset();
+      state.complete_snapshot = state.snapshot_segment;
+      return Status::Ok();
+    default:
+      return corrupt("unknown record type");
+  }
+}
+
+// After the replay: drops a partial snapshot, removes segments a complete
+// snapshot made obsolete, and opens the segment that appends continue in.
+Status JournalStore::FinishRecovery(const std::vector<uint64_t>& numbers, ReplayState& state) {
+  if (state.orphan_end && !state.complete_snapshot) {
+    return Status(ErrorCode::kCorruption, SegmentPath(*state.orphan_end) +
                                               ": snapshot end without a beginning, and no "
                                               "complete snapshot after it");
   }
   uint64_t append_to = numbers.back();
-  if (before_snapshot) {
+  if (state.before_snapshot) {
     // A compaction was cut short: its partial snapshot is dropped and the
     // journal before it stays in charge. HEAD moves back first and the
     // segments go newest first, so a crash in between leaves a contiguous
     // journal that still holds the partial snapshot's start, and this runs again.
-    memory_ = std::move(before_snapshot->first);
-    statistics_.live_bytes = before_snapshot->second;
-    append_to = *snapshot_segment - 1;
+    memory_ = std::move(state.before_snapshot->first);
+    statistics_.live_bytes = state.before_snapshot->second;
+    append_to = *state.snapshot_segment - 1;
     FERRY_RETURN_IF_ERROR(WriteHead(append_to));
-    for (uint64_t number = numbers.back(); number >= *snapshot_segment; --number) {
+    for (uint64_t number = numbers.back(); number >= *state.snapshot_segment; --number) {
       ::unlink(SegmentPath(number).c_str());
     }
   }
-  first_segment_ = complete_snapshot ? *complete_snapshot : numbers.front();
+  first_segment_ = state.complete_snapshot ? *state.complete_snapshot : numbers.front();
   // Segments before a complete snapshot are obsolete (their removal may have
   // been cut short). Without a snapshot, the journal must start at segment 1,
   // or its beginning was lost.
-  if (!complete_snapshot && numbers.front() != 1) {
+  if (!state.complete_snapshot && numbers.front() != 1) {
     return Status(ErrorCode::kCorruption, directory_ + ": segments before " +
                                               std::to_string(numbers.front()) + " are missing");
   }
   for (uint64_t number = numbers.front(); number < first_segment_; ++number) {
     ::unlink(SegmentPath(number).c_str());
   }
-  statistics_.journal_bytes = journal_bytes;
+  statistics_.journal_bytes = state.journal_bytes;
   if (append_to < first_segment_) return OpenSegmentForAppend(first_segment_);
   return OpenSegmentForAppend(append_to);
 }

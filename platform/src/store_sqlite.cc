@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "store_lock.h"
+
 namespace ferry {
 namespace {
 
@@ -59,6 +61,10 @@ ErrorCode CodeFor(int sqlite_code) {
   }
 }
 
+std::string LockPath(const std::string& path) {
+  return path + ".lock";
+}
+
 }  // namespace
 
 Status SqliteStore::Error(std::string_view what) const {
@@ -66,7 +72,13 @@ Status SqliteStore::Error(std::string_view what) const {
   return Status(CodeFor(code), "sqlite: " + std::string(what) + ": " + sqlite3_errmsg(db_));
 }
 
+SqliteStore::SqliteStore(sqlite3* db, std::unique_ptr<StoreLock> lock)
+    : db_(db), lock_(std::move(lock)) {}
+
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, Options options) {
+  // Claimed before SQLite touches the file: a refused open must not change it.
+  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<StoreLock> lock,
+                         StoreLock::Acquire(LockPath(path), options.lock_timeout_ms));
   sqlite3* db = nullptr;
   const int opened = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -75,7 +87,7 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, 
     sqlite3_close(db);
     return Status(CodeFor(opened), "sqlite: cannot open " + path + ": " + message);
   }
-  std::unique_ptr<SqliteStore> store(new SqliteStore(db));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db, std::move(lock)));
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, 5000);
 
@@ -227,6 +239,11 @@ Status SqliteStore::Commit(const WriteBatch& batch) {
 }
 
 Status SqliteStore::Destroy(const std::string& path) {
+  // Held while the files go, so no client opens the store half removed; the
+  // lock file goes when it is released. Where no lock file can be made (the
+  // folder is gone), no client can hold the store either.
+  auto lock = StoreLock::Acquire(LockPath(path), 0);
+  if (!lock.ok() && lock.status().code() == ErrorCode::kBusy) return lock.status();
   for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
     const std::string file = path + suffix;
     if (std::remove(file.c_str()) != 0 && errno != ENOENT) {

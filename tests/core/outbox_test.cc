@@ -23,7 +23,19 @@ class OutboxTest : public ::testing::Test {
   void Add(const Mutation& m, uint32_t attempts = 0) {
     Transaction txn(store_);
     OutboxEntry entry{m, "", attempts, false, ""};
-    outbox_.StagePut(txn, entry, nullptr);
+    ASSERT_TRUE(outbox_.StagePut(txn, entry).ok());
+    ASSERT_TRUE(txn.Commit().ok());
+  }
+  // The entry as stored now: a copy that later changes leave stale.
+  OutboxEntry Stored(uint64_t seq) {
+    Transaction txn(store_);
+    auto entry = outbox_.Read(txn, seq);
+    EXPECT_TRUE(entry.ok() && entry->has_value());
+    return entry.ok() && entry->has_value() ? **entry : OutboxEntry{};
+  }
+  void Remove(const OutboxEntry& entry) {
+    Transaction txn(store_);
+    ASSERT_TRUE(outbox_.StageRemove(txn, entry).ok());
     ASSERT_TRUE(txn.Commit().ok());
   }
 
@@ -67,7 +79,7 @@ TEST_F(OutboxTest, DeadLettersAreSkippedByBatchesAndListed) {
     OutboxEntry dead = **first;
     dead.dead = true;
     dead.error = "nope";
-    outbox_.StagePut(txn, dead, &**first);
+    ASSERT_TRUE(outbox_.StagePut(txn, dead).ok());
     ASSERT_TRUE(txn.Commit().ok());
   }
   EXPECT_EQ(outbox_.pending_count(), 1u);
@@ -120,7 +132,7 @@ TEST_F(OutboxTest, RemovalsPersistTheSeqCounterSoSeqsAreNeverReused) {
     Transaction txn(store_);
     auto newest = outbox_.Read(txn, 3);
     ASSERT_TRUE(newest.ok() && newest->has_value());
-    outbox_.StageRemove(txn, **newest);
+    ASSERT_TRUE(outbox_.StageRemove(txn, **newest).ok());
     ASSERT_TRUE(txn.Commit().ok());
   }
   Outbox reopened(store_, "c");
@@ -128,6 +140,36 @@ TEST_F(OutboxTest, RemovalsPersistTheSeqCounterSoSeqsAreNeverReused) {
   EXPECT_EQ(reopened.AllocateSeq(), 4u);  // 3 reached the server; never again
   ASSERT_TRUE(reopened.newest_hlc().has_value());
   EXPECT_EQ(reopened.newest_hlc()->wall_ms, 1002);  // the stamp of seq 2, now the newest
+}
+
+// An answer can name an entry that has already left the outbox (answered
+// twice, or removed by a second client on the same store, as in issue 12,
+// where status().pending read 18446744073709551615). The counts follow what
+// the store holds, never what the caller believes.
+TEST_F(OutboxTest, RemovingAnEntryThatIsAlreadyGoneLeavesTheCountsTrue) {
+  ASSERT_TRUE(outbox_.Load().ok());
+  Add(Write(outbox_.AllocateSeq(), MutationOp::kPut, 1, "a"));
+  Add(Write(outbox_.AllocateSeq(), MutationOp::kPut, 2, "b"));
+  const OutboxEntry stale = Stored(1);
+  for (int removal = 0; removal < 3; ++removal) {
+    Remove(stale);
+    EXPECT_EQ(outbox_.pending_count(), 1u) << "after removal " << removal + 1;
+  }
+  EXPECT_EQ(outbox_.dead_count(), 0u);
+}
+
+TEST_F(OutboxTest, DeadLetteringAnEntryThatIsAlreadyGoneLeavesTheCountsTrue) {
+  ASSERT_TRUE(outbox_.Load().ok());
+  Add(Write(outbox_.AllocateSeq(), MutationOp::kPut, 1, "a"));
+  OutboxEntry dead = Stored(1);
+  Remove(dead);
+  ASSERT_EQ(outbox_.pending_count(), 0u);
+  Transaction txn(store_);
+  dead.dead = true;
+  ASSERT_TRUE(outbox_.StagePut(txn, dead).ok());  // a copy read when it was still pending
+  ASSERT_TRUE(txn.Commit().ok());
+  EXPECT_EQ(outbox_.pending_count(), 0u);
+  EXPECT_EQ(outbox_.dead_count(), 1u);
 }
 
 TEST(CoalesceMutations, PutThenPatchBecomesOnePut) {

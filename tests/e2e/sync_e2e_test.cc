@@ -613,6 +613,23 @@ TEST(Client, DeleteLocalDataSignsOut) {
   EXPECT_NE(fresh->client_id(), first_id);
 }
 
+// Two clients on one store would hand out the same client id and seqs, and
+// the server would drop one's writes as duplicates (issue 12).
+TEST(Client, SecondClientOnOneStoreFailsClearlyAndTheFirstKeepsWorking) {
+  TempDir dir;
+  const std::string path = dir.File("a.db");
+  auto first = OpenClient(TestClientOptions("http://127.0.0.1:9", path));
+  ASSERT_TRUE(first->Put("docs", "a", 1).ok());
+  auto second = Client::Open(TestClientOptions("http://127.0.0.1:9", path));
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), ErrorCode::kBusy);
+  EXPECT_NE(second.status().message().find("in use by another client"), std::string::npos)
+      << second.status().message();
+  EXPECT_EQ(Client::DeleteLocalData(path).code(), ErrorCode::kBusy);
+  ASSERT_TRUE(first->Put("docs", "b", 2).ok());
+  EXPECT_EQ(first->status().pending, 2u);
+}
+
 // A damaged store file is the app's data: Ferry reports it and never
 // "repairs" it by starting over, which would drop the unsynced writes in it.
 TEST(Client, DamagedStoreFileIsAClearErrorAndIsLeftAsItWas) {

@@ -10,6 +10,7 @@
 #ifndef __EMSCRIPTEN__
 #include "support/disk_full.h"
 #endif
+#include "support/store_lock_checks.h"
 #include "support/temp_dir.h"
 
 namespace ferry::testing {
@@ -104,6 +105,11 @@ std::size_t CountKeys(Store& store) {
                         })
                   .ok());
   return count;
+}
+
+TEST(JournalStore, SecondOpenInTheSameProcessFailsClearly) {
+  const std::string directory = FreshDirectory();
+  ExpectSecondOpenInThisProcessFailsClearly([&] { return JournalStore::Open(directory); });
 }
 
 TEST(JournalStore, TornTailIsTruncatedAndLaterWritesPersist) {

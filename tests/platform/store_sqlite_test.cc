@@ -5,13 +5,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "core/store_contract.h"
 #include "support/disk_full.h"
+#include "support/store_lock_checks.h"
 #include "support/temp_dir.h"
 
 namespace ferry::testing {
@@ -88,6 +92,47 @@ TEST(SqliteStore, RefusesAFileFromANewerFormat) {
   ASSERT_FALSE(reopened.ok());
   EXPECT_EQ(reopened.status().code(), ErrorCode::kUnsupportedVersion);
   EXPECT_NE(reopened.status().message().find("format 7"), std::string::npos);
+}
+
+TEST(SqliteStore, SecondOpenInTheSameProcessFailsClearly) {
+  const std::string path = FreshPath();
+  ExpectSecondOpenInThisProcessFailsClearly([&] { return SqliteStore::Open(path); });
+}
+
+TEST(SqliteStore, OpenWaitsForTheHolderWithinTheLockTimeout) {
+  const std::string path = FreshPath();
+  auto first = SqliteStore::Open(path);
+  ASSERT_TRUE(first.ok());
+  std::thread closer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    first->reset();
+  });
+  auto second = SqliteStore::Open(path, {.lock_timeout_ms = 10'000});
+  closer.join();
+  EXPECT_TRUE(second.ok()) << second.status().ToString();
+}
+
+TEST(SqliteStore, DestroyRefusesWhileTheStoreIsOpen) {
+  const std::string path = FreshPath();
+  auto store = SqliteStore::Open(path);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->Put("key", "value").ok());
+  EXPECT_EQ(SqliteStore::Destroy(path).code(), ErrorCode::kBusy);
+  EXPECT_EQ((*store)->Get("key")->value_or(""), "value");
+}
+
+TEST(SqliteStore, DestroyRemovesEveryFileIncludingTheLock) {
+  TempDir directory;
+  const std::string path = directory.File("store.db");
+  {
+    auto store = SqliteStore::Open(path);
+    ASSERT_TRUE(store.ok());
+    ASSERT_TRUE((*store)->Put("key", "value").ok());
+  }
+  std::ofstream(path + ".lock") << "12345\n";  // as a killed holder leaves it
+  ASSERT_TRUE(SqliteStore::Destroy(path).ok());
+  EXPECT_TRUE(std::filesystem::is_empty(directory.path()));
+  EXPECT_TRUE(SqliteStore::Destroy(directory.File("gone/store.db")).ok());  // nothing to remove
 }
 
 TEST(SqliteStore, FileThatIsNotADatabaseIsReportedAsCorrupt) {

@@ -3,6 +3,7 @@
 // for memory) and takes it down again. Opening a store and deleting its data
 // both go through mountStore.
 import type { EmscriptenFS, FerryModule } from './ferry_wasm.mjs';
+import { lockNodeStore } from './store_lock_node.js';
 import { FerryError, type StorageKind } from './types.js';
 
 export interface MountedStore {
@@ -39,12 +40,11 @@ export async function mountStore(module: FerryModule, place: StorePlace): Promis
   if (FS.analyzePath(mountPoint).exists) {
     throw new FerryError('invalid_argument', `store ${place.name} is already open in this context`);
   }
+  // One client per store directory (store_lock_node.ts), claimed before any
+  // file is touched; released in unmount(), also when mounting fails below.
   let release = () => {};
   if (place.storage === 'node') {
-    // HERE the store lock of storage "node" is acquired (store_lock_node.ts):
-    // before any file is touched, failing the open if another client or
-    // process has the directory open. Assign its release to `release`; it
-    // runs in unmount() and when mounting fails below.
+    release = await lockNodeStore(place.directory!, (code, message) => new FerryError(code, message));
   }
   FS.mkdir(mountPoint);
   let mounted = false;

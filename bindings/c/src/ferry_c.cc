@@ -35,6 +35,7 @@ namespace {
 static_assert(static_cast<int>(ErrorCode::kInvalidArgument) == FERRY_INVALID_ARGUMENT);
 static_assert(static_cast<int>(ErrorCode::kIo) == FERRY_IO);
 static_assert(static_cast<int>(ErrorCode::kInternal) == FERRY_INTERNAL);
+static_assert(static_cast<int>(ErrorCode::kBusy) == FERRY_BUSY);
 
 // A failure as the C API reports it: Status's codes plus the C-only ones.
 struct Failure {
@@ -509,7 +510,7 @@ const char* ferry_result_name(ferry_result result) {
     case FERRY_WRONG_THREAD:
       return "wrong_thread";
     default:
-      if (result >= FERRY_OK && result <= FERRY_INTERNAL) {
+      if (result >= FERRY_OK && result <= FERRY_BUSY) {
         // Literals: the view is NUL-terminated.
         return ErrorCodeName(static_cast<ErrorCode>(result)).data();
       }

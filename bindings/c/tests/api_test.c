@@ -671,6 +671,14 @@ static void test_delete_local_data(void) {
              error);
   CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_delete_local_data((ferry_slice){"a\0b", 3}, error),
              error);
+  /* One client per store: a second open and a deletion are refused while it is open. */
+  CHECK_CODE(FERRY_BUSY, ferry_delete_local_data(S(f.path), error), error);
+  ferry_client_options second_options;
+  test_options(&second_options, f.path, kNowhere);
+  ferry_client* second = NULL;
+  CHECK_CODE(FERRY_BUSY, ferry_client_open(&second_options, &second, error), error);
+  CHECK(second == NULL);
+  CHECK(strcmp(ferry_result_name(FERRY_BUSY), "busy") == 0);
   CHECK_OK(ferry_client_close(f.client, error), error);
   CHECK_OK(ferry_delete_local_data(S(f.path), error), error);
 

@@ -57,9 +57,15 @@ class Outbox {
 
   [[nodiscard]] Result<std::optional<OutboxEntry>> Read(Transaction& txn, uint64_t seq);
   // Adds or replaces an entry.
-  void StagePut(Transaction& txn, const OutboxEntry& entry, const OutboxEntry* previous);
-  // Removes an entry and persists the seq counter (see AllocateSeq).
-  void StageRemove(Transaction& txn, const OutboxEntry& entry);
+  [[nodiscard]] Status StagePut(Transaction& txn, const OutboxEntry& entry);
+  // Removes an entry, if it is still there, and persists the seq counter (see
+  // AllocateSeq).
+  //
+  // Both count what the transaction holds for the entry's seq, not what the
+  // caller last read: an answer can name an entry that already left (answered
+  // twice, or a second client on the store), and counting the caller's copy
+  // took pending below zero (issue 12: pending read 18446744073709551615).
+  [[nodiscard]] Status StageRemove(Transaction& txn, const OutboxEntry& entry);
 
   // The first pending entries in seq order within the limits, skipping dead
   // entries; at least one entry when any is pending. Values are returned as
@@ -76,6 +82,11 @@ class Outbox {
   std::set<uint64_t>& in_flight() { return in_flight_; }
 
  private:
+  // The state mark of the entry `txn` holds for `seq`; 0 when there is none.
+  [[nodiscard]] Result<char> StagedMark(Transaction& txn, uint64_t seq);
+  std::size_t& CountFor(char mark);
+  void Uncount(char mark);
+
   Store& store_;
   std::string client_id_;
   uint64_t next_seq_ = 1;

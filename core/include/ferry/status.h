@@ -27,6 +27,7 @@ enum class ErrorCode {
   kIo,                  // the storage backend failed
   kUnsupportedVersion,  // a store or protocol version newer than this build
   kInternal,            // a broken invariant inside Ferry
+  kBusy,                // the store is in use by another client (process or object)
 };
 
 // Stable lowercase name, used in events, logs and the wire protocol.

@@ -48,6 +48,8 @@ struct ClientOptions {
   // live updates (engine.live_updates, on by default). random_seed 0: seeded
   // from std::random_device.
   EngineOptions engine;
+  // store.lock_timeout_ms: how long Open waits for another client (in this
+  // process or another) to close the store; 0, the default, fails at once.
   SqliteStore::Options store;
   CurlTransport::Options transport;
   // When set, carries the requests instead of libcurl (`transport` is then
@@ -61,6 +63,8 @@ class Client {
  public:
   using ListenerId = ferry::ListenerId;
 
+  // One client per store: fails with kBusy while another client, in this
+  // process or another, has the store at options.path open.
   [[nodiscard]] static Result<std::unique_ptr<Client>> Open(ClientOptions options);
   // Stops the owner thread; in-flight requests are abandoned (their mutations
   // stay pending and are sent again by the next session).
@@ -111,8 +115,8 @@ class Client {
   [[nodiscard]] Status DiscardFailedMutation(uint64_t seq);
   std::string client_id();
 
-  // Sign-out: deletes a store's local data, pending writes included. The
-  // store must not be open in this process.
+  // Sign-out: deletes a store's local data, pending writes included. Fails
+  // with kBusy while the store is open, in this process or another.
   [[nodiscard]] static Status DeleteLocalData(const std::string& path);
 
  private:

@@ -5,15 +5,25 @@
 // persisting a write does not grow with the store. Plain C++ over POSIX
 // files, so it also runs (and is tested) natively.
 //
-// Layout: <dir>/seg-<number:08>.fj, each starting with a 16-byte header
-// ("FJS1", format version, segment number) followed by records:
-//   [u32 payload length][u32 CRC-32 of payload][payload]
-// A payload is one committed WriteBatch (so a commit is atomic: a torn record
-// is dropped whole), or a snapshot marker written by compaction.
+// Layout (integers little-endian):
+//   <dir>/seg-<number:08>.fj  segments, each a 16-byte header ("FJS1", u32
+//                             format version, u64 segment number) followed
+//                             by records, each a 12-byte header and a payload:
+//       [u32 length][u32 ~length][u32 CRC-32 of the payload][payload]
+//     The complemented length tells a damaged length from a record cut short
+//     by a crash. A payload's first byte says what it is: 'B', one committed
+//     WriteBatch (u32 operation count, then per operation u8 1 = put or
+//     0 = delete, u32 key length, key, and for a put u32 value length,
+//     value), so a commit is atomic (a torn record is dropped whole); 'S' and
+//     'E', the begin and end markers of a snapshot written by compaction.
+//   <dir>/HEAD                the newest segment number ever started, as
+//                             decimal text, so lost newest segments are seen.
+//   <dir>/LOCK                the store lock (see below).
 //
 // Recovery on open: segments are replayed in order into an in-memory ordered
 // map (reads never touch the files). A bad record at the end of the newest
-// segment is a torn tail from a crash and is truncated away; a bad record
+// segment (running to its end, or followed only by zeros) is a torn tail
+// from a crash and is truncated away; a bad record
 // anywhere else, a segment from the wrong place, or a missing segment is
 // corruption and open fails with kCorruption rather than guess.
 //
@@ -32,17 +42,27 @@
 // removes its partial snapshot and leaves the journal as it was; the commit
 // that triggered it has succeeded all the same.
 //
+// One client at a time: Open claims the directory (<dir>/LOCK, see
+// platform/src/store_lock.h) until the store is destroyed; a second Open of
+// it fails with kBusy, or waits up to Options::lock_timeout_ms. Natively the
+// claim is an OFD lock that also holds against other processes; under
+// Emscripten it holds within this module instance only, and the host claims
+// the directory against other processes (web/src/store_lock_node.ts in Node).
+//
 // Threading: one thread at a time.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ferry/store.h"
 #include "ferry/store_memory.h"
 
 namespace ferry {
+
+class StoreLock;
 
 class JournalStore final : public Store {
  public:
@@ -51,6 +71,9 @@ class JournalStore final : public Store {
     double garbage_ratio = 2.0;                           // compact when total > ratio * live...
     std::size_t compaction_min_bytes = 1u << 20;          // ...and the journal is at least this big
     bool sync_on_commit = false;
+    // How long Open waits for another client to close the store before it
+    // fails with kBusy; 0 fails at once.
+    int64_t lock_timeout_ms = 0;
   };
 
   [[nodiscard]] static Result<std::unique_ptr<JournalStore>> Open(const std::string& directory,
@@ -82,8 +105,17 @@ class JournalStore final : public Store {
   static constexpr uint32_t kFormatVersion = 1;
 
  private:
-  JournalStore(std::string directory, Options options);
+  JournalStore(std::string directory, Options options, std::unique_ptr<StoreLock> lock);
+  // Recovery on open, in the manner of LevelDB: a reader of one segment's
+  // framed records (SegmentReader, in the .cc) and a replay that gives them
+  // meaning and repairs what a crash can leave.
+  struct ReplayState;
   [[nodiscard]] Status Recover();
+  [[nodiscard]] Result<std::vector<uint64_t>> ListSegments() const;
+  [[nodiscard]] Status ReplaySegment(uint64_t number, bool newest, ReplayState& state);
+  [[nodiscard]] Status ReplayRecord(std::string_view payload, uint64_t number,
+                                    const std::string& path, ReplayState& state);
+  [[nodiscard]] Status FinishRecovery(const std::vector<uint64_t>& numbers, ReplayState& state);
   [[nodiscard]] Status OpenSegmentForAppend(uint64_t number);
   [[nodiscard]] Status WriteHead(uint64_t number);
   [[nodiscard]] Status AppendRecord(std::string_view payload);
@@ -94,8 +126,9 @@ class JournalStore final : public Store {
 
   std::string directory_;
   Options options_;
-  MemoryStore memory_;  // every live entry; reads never touch the files
-  int fd_ = -1;         // the newest segment, open for appending
+  std::unique_ptr<StoreLock> lock_;  // released after fd_ is closed
+  MemoryStore memory_;               // every live entry; reads never touch the files
+  int fd_ = -1;                      // the newest segment, open for appending
   uint64_t first_segment_ = 1;
   uint64_t current_segment_ = 0;
   std::size_t current_bytes_ = 0;

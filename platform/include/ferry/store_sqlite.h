@@ -11,10 +11,18 @@
 // newer Ferry is refused (kUnsupportedVersion) rather than misread, and a
 // file that is not a SQLite database, or is damaged, gives kCorruption.
 //
+// One client at a time: Open claims the store (an OFD lock on <path>.lock, see
+// platform/src/store_lock.h) until the store is destroyed. A second Open of a
+// store in use, from another process or from this one, fails with kBusy, or
+// waits up to Options::lock_timeout_ms. Two clients on one file would hand out
+// the same client id and sequence numbers, and the server would drop one's
+// writes as duplicates of the other's.
+//
 // Threading: not thread-safe: one thread at a time (the native Client
 // serializes every use with its engine lock); not shareable.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -25,6 +33,8 @@ struct sqlite3_stmt;
 
 namespace ferry {
 
+class StoreLock;
+
 class SqliteStore final : public Store {
  public:
   enum class Durability { kNormal, kFull };
@@ -33,6 +43,9 @@ class SqliteStore final : public Store {
     // Verify the whole file at open (PRAGMA quick_check). Catches damaged
     // pages up front at the cost of reading the file once.
     bool check_integrity_on_open = false;
+    // How long Open waits for another client to close the store before it
+    // fails with kBusy; 0 fails at once.
+    int64_t lock_timeout_ms = 0;
   };
 
   [[nodiscard]] static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path,
@@ -49,19 +62,21 @@ class SqliteStore final : public Store {
                             const ScanVisitor& visit) override;
   [[nodiscard]] Status Commit(const WriteBatch& batch) override;
 
-  // Removes a store's files (the database, its WAL and shared-memory files),
-  // e.g. on sign-out. The store must not be open.
+  // Removes a store's files (the database, its WAL and shared-memory files,
+  // its lock file), e.g. on sign-out. Fails with kBusy while the store is
+  // open, in this process or another.
   [[nodiscard]] static Status Destroy(const std::string& path);
 
   // The store format this build writes and reads.
   static constexpr int kFormatVersion = 1;
 
  private:
-  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  SqliteStore(sqlite3* db, std::unique_ptr<StoreLock> lock);
   [[nodiscard]] Status Prepare();
   [[nodiscard]] Status Error(std::string_view what) const;
 
   sqlite3* db_;
+  std::unique_ptr<StoreLock> lock_;  // released after db_ is closed
   sqlite3_stmt* get_ = nullptr;
   sqlite3_stmt* put_ = nullptr;
   sqlite3_stmt* delete_ = nullptr;
