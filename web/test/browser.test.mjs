@@ -11,7 +11,7 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startServer('token-alice alice\ntoken-carol carol\ntoken-dave dave\ntoken-eve eve\ntoken-fay fay\n', ['--static', buildTestSite()]);
+  server = await startServer('token-alice alice\ntoken-carol carol\ntoken-dave dave\ntoken-eve eve\ntoken-fay fay\ntoken-gus gus\n', ['--static', buildTestSite()]);
   browser = await chromium.launch(chromiumOptions);
 });
 
@@ -211,6 +211,54 @@ test('a follower tab reaches every operation through the owner, errors keep thei
   assert.ok(after.statistics.runsCompleted >= 1, JSON.stringify(after.statistics));
   assert.equal(after.history[0].id, after.run.id);
   assert.equal(after.closed, 'FerryError');
+  await context.close();
+});
+
+test('a write the owner committed but never answered is applied once when the follower takes over and runs it again', async () => {
+  const context = await browser.newContext();
+  const tabs = [await openPage(context), await openPage(context)];
+  // The owner's answer to the forwarded write is lost: this page drops it
+  // (the test's own script; ferry-sync is unchanged), then syncs and goes away.
+  await tabs[0].evaluate(async () => {
+    const post = BroadcastChannel.prototype.postMessage;
+    window.answerDropped = new Promise((resolve) => {
+      BroadcastChannel.prototype.postMessage = function (message) {
+        if (message?.kind === 'result') return resolve(message);
+        return post.call(this, message);
+      };
+    });
+    window.client = await window.Ferry.FerryClient.open({ name: 'once', endpoint: location.origin, getToken: () => 'token-gus', autoSync: false });
+  });
+  await tabs[1].evaluate(async () => {
+    window.client = await window.Ferry.FerryClient.open({ name: 'once', endpoint: location.origin, getToken: () => 'token-gus', autoSync: false });
+    window.written = window.client.put('once', 'k', { n: 1 }).then(() => 'resolved', (error) => `${error.name}: ${error.message}`);
+  });
+  const pushed = await tabs[0].evaluate(async () => {
+    const answer = await window.answerDropped;  // posted only once the write was persisted
+    const run = await window.client.syncNow();  // the old owner pushes it, too
+    return { answered: answer.outcome.ok, run };
+  });
+  assert.equal(pushed.answered, true);
+  assert.equal(pushed.run.outcome, 'completed');
+  assert.equal(pushed.run.pushed, 1);
+  await tabs[0].close();
+
+  // The follower takes the store over and runs the unanswered write again.
+  const after = await tabs[1].evaluate(async () => {
+    const timeout = new Promise((resolve) => setTimeout(() => resolve('no answer within 20 s'), 20000));
+    const written = await Promise.race([window.written, timeout]);
+    const client = window.client;
+    const run = await client.syncNow();
+    return { written, run, value: await client.get('once', 'k'), count: (await client.scan('once')).length, pending: client.status().pending };
+  });
+  assert.equal(after.written, 'resolved');
+  assert.equal(after.run.outcome, 'completed');
+  assert.deepEqual(after.value, { n: 1 });
+  assert.equal(after.count, 1);
+  assert.equal(after.pending, 0);
+  const view = await readServer(server.endpoint, 'token-gus');
+  assert.equal(view.documents.size, 1);
+  assert.equal(view.head, 1, 'the write was applied once, not again by the new owner');
   await context.close();
 });
 
