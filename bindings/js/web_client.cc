@@ -176,11 +176,13 @@ class WebClient {
   }
 
   // writes: [{"op":"put"|"patch"|"delete","collection","key","value"}]
-  std::string Write(std::string writes_json) {
+  // write_id: empty, or the id of a call another context forwarded, the same
+  // each time it is run (SyncEngine::HandleLocalWrites applies it once).
+  std::string Write(std::string writes_json, std::string write_id) {
     if (!host_) return NotOpen();
     auto writes = ParseWrites(writes_json);
     if (!writes.ok()) return Error(writes.status());
-    auto seqs = host_->engine().HandleLocalWrites(*writes, Now());
+    auto seqs = host_->engine().HandleLocalWrites(*writes, Now(), write_id);
     Pump();
     if (!seqs.ok()) return Error(seqs.status());
     return Ok({{"seqs", *seqs}});
@@ -273,17 +275,18 @@ class WebClient {
     return Ok({{"mutations", std::move(items)}});
   }
 
-  std::string RetryFailedMutation(double seq) {
+  std::string RetryFailedMutation(double seq, std::string write_id) {
     if (!host_) return NotOpen();
-    auto retried = host_->engine().RetryFailedMutation(static_cast<uint64_t>(seq), Now());
+    auto retried = host_->engine().RetryFailedMutation(static_cast<uint64_t>(seq), Now(), write_id);
     Pump();
     if (!retried.ok()) return Error(retried.status());
     return Ok({{"seq", *retried}});
   }
 
-  std::string DiscardFailedMutation(double seq) {
+  std::string DiscardFailedMutation(double seq, std::string write_id) {
     if (!host_) return NotOpen();
-    Status discarded = host_->engine().DiscardFailedMutation(static_cast<uint64_t>(seq), Now());
+    Status discarded =
+        host_->engine().DiscardFailedMutation(static_cast<uint64_t>(seq), Now(), write_id);
     Pump();
     return discarded.ok() ? Ok() : Error(discarded);
   }

@@ -31,6 +31,12 @@ constexpr std::string_view kStatsKey = "m/stats";
 constexpr std::string_view kNextRunKey = "m/next_run";
 constexpr std::string_view kLastSyncedKey = "m/last_synced_at";
 constexpr std::string_view kHistoryPrefix = "h/";
+// Write ids (see HandleLocalWrites): "w/<id>" -> the call's seqs, comma
+// separated; "wo/<n>" -> the n-th id recorded, to forget the oldest first.
+constexpr std::string_view kWriteIdPrefix = "w/";
+constexpr std::string_view kWriteIdOrderPrefix = "wo/";
+constexpr std::string_view kNextWriteIdKey = "m/next_write_id";
+constexpr std::size_t kMaxWriteIdLength = 64;
 // Version 1 of the client store layout. A store with a higher number was
 // written by a newer Ferry and is refused rather than misread.
 constexpr uint64_t kStoreFormat = 1;
@@ -41,6 +47,17 @@ std::string GenerateClientId(std::mt19937_64& random) {
   for (int i = 0; i < 20; ++i)
     id += kAlphabet[random() % (sizeof kAlphabet - 1)];
   return id;
+}
+
+Status ValidateWriteId(std::string_view id) {
+  const bool valid = !id.empty() && id.size() <= kMaxWriteIdLength &&
+                     std::all_of(id.begin(), id.end(), [](char c) {
+                       return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                              (c >= '0' && c <= '9') || c == '_' || c == '-';
+                     });
+  if (valid) return Status::Ok();
+  return Status(ErrorCode::kInvalidArgument,
+                "a write id is 1 to 64 characters of A-Z, a-z, 0-9, _ and -");
 }
 
 // One table for both directions, so stored statistics and the bindings' JSON
@@ -306,7 +323,8 @@ Result<uint64_t> SyncEngine::HandleLocalWrite(MutationOp op, const DocumentId& i
 }
 
 Result<std::vector<uint64_t>> SyncEngine::HandleLocalWrites(std::span<const LocalWrite> writes,
-                                                            Instant now) {
+                                                            Instant now,
+                                                            std::string_view write_id) {
   Observe(now);
   // Everything is checked before anything is staged: a batch with one bad
   // write is refused whole and leaves no trace.
@@ -315,6 +333,8 @@ Result<std::vector<uint64_t>> SyncEngine::HandleLocalWrites(std::span<const Loca
     FERRY_RETURN_IF_ERROR(ValidateDocumentId(writes[i].document));
     FERRY_RETURN_IF_ERROR(ValidateMutationValue(writes[i].op, writes[i].value, &value_jsons[i]));
   }
+  FERRY_ASSIGN_OR_RETURN(auto applied, FindWriteId(write_id));
+  if (applied) return std::move(*applied);
   if (writes.empty()) return std::vector<uint64_t>{};
   Transaction txn(store_);
   std::vector<uint64_t> seqs;
@@ -342,7 +362,9 @@ Result<std::vector<uint64_t>> SyncEngine::HandleLocalWrites(std::span<const Loca
   }
   // The clock is not persisted here: the new outbox entries carry the stamp
   // and Load() restores the clock from the newest one.
-  if (Status committed = txn.Commit(); !committed.ok()) {
+  Status committed = StageWriteId(txn, write_id, seqs);
+  if (committed.ok()) committed = txn.Commit();
+  if (!committed.ok()) {
     ReloadAfterStorageFailure();
     return committed;
   }
@@ -755,6 +777,51 @@ Result<SyncConflictEvent> SyncEngine::StageConflict(Transaction& txn, const Outb
                            std::move(resolved)};
 }
 
+Result<std::optional<std::vector<uint64_t>>> SyncEngine::FindWriteId(std::string_view write_id) {
+  if (write_id.empty()) return std::optional<std::vector<uint64_t>>();
+  FERRY_RETURN_IF_ERROR(ValidateWriteId(write_id));
+  FERRY_ASSIGN_OR_RETURN(auto record,
+                         store_.Get(std::string(kWriteIdPrefix) + std::string(write_id)));
+  if (!record) return std::optional<std::vector<uint64_t>>();
+  std::vector<uint64_t> seqs;
+  for (std::string_view rest = *record; !rest.empty();) {
+    const std::size_t comma = std::min(rest.find(','), rest.size());
+    auto seq = keys::ParseDecimal(rest.substr(0, comma));
+    if (!seq) return Status(ErrorCode::kCorruption, "stored write id record does not decode");
+    seqs.push_back(*seq);
+    rest.remove_prefix(std::min(comma + 1, rest.size()));
+  }
+  return std::optional(std::move(seqs));
+}
+
+Status SyncEngine::StageWriteId(Transaction& txn, std::string_view write_id,
+                                std::span<const uint64_t> seqs) {
+  if (write_id.empty()) return Status::Ok();
+  std::string record;
+  for (uint64_t seq : seqs)
+    record += (record.empty() ? "" : ",") + std::to_string(seq);
+  FERRY_ASSIGN_OR_RETURN(auto next_text, txn.Get(kNextWriteIdKey));
+  const uint64_t next = next_text ? keys::ParseDecimal(*next_text).value_or(0) : 0;
+  txn.Put(std::string(kWriteIdPrefix) + std::string(write_id), record);
+  txn.Put(std::string(kWriteIdOrderPrefix) + keys::OrderedNumber(next), write_id);
+  txn.Put(kNextWriteIdKey, std::to_string(next + 1));
+  // Ids are numbered in order and forgotten oldest first, so the remembered
+  // ones are the numbers [oldest, next]: forget all but the newest `limit`.
+  std::optional<uint64_t> oldest;
+  FERRY_RETURN_IF_ERROR(store_.ScanPrefix(kWriteIdOrderPrefix, [&](std::string_view key, auto) {
+    oldest = keys::ParseOrderedNumber(key.substr(kWriteIdOrderPrefix.size()));
+    return false;
+  }));
+  const uint64_t remembered = next + 1 - std::min(oldest.value_or(next), next);
+  if (remembered <= options_.write_id_limit) return Status::Ok();
+  uint64_t excess = remembered - options_.write_id_limit;
+  return store_.ScanPrefix(kWriteIdOrderPrefix, [&](std::string_view key, std::string_view id) {
+    txn.Delete(key);
+    txn.Delete(std::string(kWriteIdPrefix) + std::string(id));
+    return --excess > 0;
+  });
+}
+
 void SyncEngine::ObserveRemoteClock(const std::string& hlc, Instant now) {
   if (hlc.empty()) return;
   // A stamp that does not parse or runs too far ahead is ignored: it only
@@ -1158,7 +1225,13 @@ Result<std::vector<OutboxEntry>> SyncEngine::FailedMutations() {
   return outbox_.ListDead();
 }
 
-Result<uint64_t> SyncEngine::RetryFailedMutation(uint64_t seq, Instant now) {
+Result<uint64_t> SyncEngine::RetryFailedMutation(uint64_t seq, Instant now,
+                                                 std::string_view write_id) {
+  FERRY_ASSIGN_OR_RETURN(auto applied, FindWriteId(write_id));
+  if (applied) {
+    if (applied->size() != 1) return Status(ErrorCode::kCorruption, "write id record mismatch");
+    return applied->front();
+  }
   Transaction txn(store_);
   FERRY_ASSIGN_OR_RETURN(auto entry, outbox_.Read(txn, seq));
   if (!entry || !entry->dead) {
@@ -1166,8 +1239,13 @@ Result<uint64_t> SyncEngine::RetryFailedMutation(uint64_t seq, Instant now) {
   }
   FERRY_ASSIGN_OR_RETURN(HlcStamp stamp, clock_.Now(now.wall));
   auto retried = replica_.StageRetry(txn, *entry, outbox_.AllocateSeq(), stamp);
-  Status committed =
-      retried.ok() ? (txn.Put(kHlcKey, stamp.ToString()), txn.Commit()) : retried.status();
+  Status committed = retried.ok()
+                         ? StageWriteId(txn, write_id, std::span(&retried->mutation.seq, 1))
+                         : retried.status();
+  if (committed.ok()) {
+    txn.Put(kHlcKey, stamp.ToString());
+    committed = txn.Commit();
+  }
   if (!committed.ok()) {
     ReloadAfterStorageFailure();
     return committed;
@@ -1180,7 +1258,9 @@ Result<uint64_t> SyncEngine::RetryFailedMutation(uint64_t seq, Instant now) {
   return retried->mutation.seq;
 }
 
-Status SyncEngine::DiscardFailedMutation(uint64_t seq, Instant) {
+Status SyncEngine::DiscardFailedMutation(uint64_t seq, Instant, std::string_view write_id) {
+  FERRY_ASSIGN_OR_RETURN(auto applied, FindWriteId(write_id));
+  if (applied) return Status::Ok();
   Transaction txn(store_);
   FERRY_ASSIGN_OR_RETURN(auto entry, outbox_.Read(txn, seq));
   if (!entry || !entry->dead) {
@@ -1189,7 +1269,9 @@ Status SyncEngine::DiscardFailedMutation(uint64_t seq, Instant) {
   Status staged = outbox_.StageRemove(txn, *entry);
   // The removed entry may have held the newest clock stamp (see Load()).
   txn.Put(kHlcKey, clock_.last().ToString());
-  if (Status committed = staged.ok() ? txn.Commit() : staged; !committed.ok()) {
+  Status committed = staged.ok() ? StageWriteId(txn, write_id, {}) : staged;
+  if (committed.ok()) committed = txn.Commit();
+  if (!committed.ok()) {
     ReloadAfterStorageFailure();
     return committed;
   }

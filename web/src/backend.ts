@@ -5,10 +5,19 @@
 // when it takes the store over. Arguments arrive checked (arguments.ts).
 import { FerryError, type FailedMutation, type Json, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
-/** The calls a follower forwards to the owner (the channel's "call" messages). */
+/**
+ * The calls a follower forwards to the owner (the channel's "call" messages).
+ *
+ * `writeId` (write, retryFailedMutation, discardFailedMutation): a follower
+ * gives each such call an id, and sends the same id whenever it runs the call
+ * again (to a new owner, or itself after taking the store over). The store
+ * remembers the ids it applied (SyncEngine::HandleLocalWrites), so a call the
+ * old owner committed but never answered is not applied a second time: the
+ * repeat answers like the first run. The owner's own calls pass none.
+ */
 export interface ForwardedCalls {
   /** Resolves once the writes are persisted. */
-  write(writes: Write[]): Promise<void>;
+  write(writes: Write[], writeId?: string): Promise<void>;
   get(collection: string, key: string): Promise<Json | undefined>;
   scan(collection: string, keyPrefix: string, limit: number): Promise<StoredDocument[]>;
   /** Resolves with the run that covered the request. */
@@ -18,8 +27,8 @@ export interface ForwardedCalls {
   setOnline(online: boolean): void;
   cancel(): void;
   /** Resolves with the mutation's new seq once the retry is persisted. */
-  retryFailedMutation(seq: number): Promise<number>;
-  discardFailedMutation(seq: number): Promise<void>;
+  retryFailedMutation(seq: number, writeId?: string): Promise<number>;
+  discardFailedMutation(seq: number, writeId?: string): Promise<void>;
 }
 
 export interface Backend extends ForwardedCalls {

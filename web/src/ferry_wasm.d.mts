@@ -2,7 +2,11 @@
 // index.js at build time.
 export interface WebClientHandle {
   open(directory: string, optionsJson: string): string;
-  write(writesJson: string): string;
+  /**
+   * `writeId`: empty, or the id of a call forwarded by another context, the
+   * same each time it is run: the store applies it once (see follower.ts).
+   */
+  write(writesJson: string, writeId: string): string;
   get(collection: string, key: string): string;
   scan(collection: string, prefix: string, limit: number): string;
   /** Starts (or joins) a sync; the host's syncDone(waiter, result) reports its run. */
@@ -14,8 +18,9 @@ export interface WebClientHandle {
   statistics(): string;
   history(limit: number): string;
   failedMutations(): string;
-  retryFailedMutation(seq: number): string;
-  discardFailedMutation(seq: number): string;
+  /** `writeId` as for write(). */
+  retryFailedMutation(seq: number, writeId: string): string;
+  discardFailedMutation(seq: number, writeId: string): string;
   handleToken(requestId: number, token: string): void;
   handleTokenFailure(requestId: number, error: string): void;
   handleStreamData(requestId: number, chunk: string): void;

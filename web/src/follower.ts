@@ -35,8 +35,11 @@ export class FollowerBackend implements Backend {
     return this.snapshot?.clientId ?? '';
   }
 
+  // Calls that change the store carry an id (see ForwardedCalls): the call,
+  // id included, is what is sent again to a new owner or run here after a
+  // takeover.
   write(writes: Write[]): Promise<void> {
-    return this.forward('write', writes);
+    return this.forward('write', writes, newWriteId());
   }
   get(collection: string, key: string): Promise<Json | undefined> {
     return this.forward('get', collection, key);
@@ -48,10 +51,10 @@ export class FollowerBackend implements Backend {
     return this.forward('syncNow', reason);
   }
   retryFailedMutation(seq: number): Promise<number> {
-    return this.forward('retryFailedMutation', seq);
+    return this.forward('retryFailedMutation', seq, newWriteId());
   }
   discardFailedMutation(seq: number): Promise<void> {
-    return this.forward('discardFailedMutation', seq);
+    return this.forward('discardFailedMutation', seq, newWriteId());
   }
 
   // These return nothing, so nobody waits for the owner's answer; what they
@@ -144,4 +147,10 @@ export class FollowerBackend implements Backend {
         return;  // hello and call are for the owner
     }
   }
+}
+
+/** 32 hex digits of randomness: a write id (at most 64 of [A-Za-z0-9_-]) unique across contexts. */
+function newWriteId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }

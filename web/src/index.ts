@@ -307,7 +307,8 @@ export class FerryClient extends EventTarget {
     }
     this.becomeOwner(owner);
     // Calls sent to the old owner may never have been answered: run them here.
-    // Writes are idempotent in effect (put, patch, delete), so a repeat is safe.
+    // The old owner may have committed one before it went away; the call's
+    // write id (see ForwardedCalls) makes the store apply it only once.
     for (const pending of follower.takeUnanswered()) this.sharing!.ownerChannel!.run(pending.call).then(pending.resolve, pending.reject);
     return true;
   }

@@ -108,8 +108,8 @@ export class OwnerBackend implements Backend {
     return this.id;
   }
 
-  async write(writes: Write[]): Promise<void> {
-    unwrap(this.web.write(serialize(writes, 'the written value')));
+  async write(writes: Write[], writeId = ''): Promise<void> {
+    unwrap(this.web.write(serialize(writes, 'the written value'), writeId));
     await this.commits.persisted();
   }
 
@@ -162,14 +162,14 @@ export class OwnerBackend implements Backend {
     return unwrap<{ mutations: FailedMutation[] }>(this.web.failedMutations()).mutations;
   }
 
-  async retryFailedMutation(seq: number): Promise<number> {
-    const result = unwrap<{ seq: number }>(this.web.retryFailedMutation(seq));
+  async retryFailedMutation(seq: number, writeId = ''): Promise<number> {
+    const result = unwrap<{ seq: number }>(this.web.retryFailedMutation(seq, writeId));
     await this.commits.persisted();
     return result.seq;
   }
 
-  async discardFailedMutation(seq: number): Promise<void> {
-    unwrap(this.web.discardFailedMutation(seq));
+  async discardFailedMutation(seq: number, writeId = ''): Promise<void> {
+    unwrap(this.web.discardFailedMutation(seq, writeId));
     await this.commits.persisted();
   }
 

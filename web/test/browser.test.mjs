@@ -11,7 +11,7 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startServer('token-alice alice\ntoken-carol carol\ntoken-dave dave\ntoken-eve eve\ntoken-fay fay\n', ['--static', buildTestSite()]);
+  server = await startServer('token-alice alice\ntoken-carol carol\ntoken-dave dave\ntoken-eve eve\ntoken-fay fay\ntoken-gus gus\ntoken-hal hal\n', ['--static', buildTestSite()]);
   browser = await chromium.launch(chromiumOptions);
 });
 
@@ -211,6 +211,107 @@ test('a follower tab reaches every operation through the owner, errors keep thei
   assert.ok(after.statistics.runsCompleted >= 1, JSON.stringify(after.statistics));
   assert.equal(after.history[0].id, after.run.id);
   assert.equal(after.closed, 'FerryError');
+  await context.close();
+});
+
+// Two tabs on store `name`; the first owns it. In the owner's page (the
+// test's own script: ferry-sync is unchanged) answers to forwarded calls are
+// dropped once window.loseAnswers is set, as if the page closed between a
+// call's commit and its answer; window.answerDropped resolves with the first.
+async function ownerLosingAnswers(name, token) {
+  const context = await browser.newContext();
+  const tabs = [await openPage(context), await openPage(context)];
+  for (const tab of tabs) {
+    await tab.evaluate(async ({ name, token }) => {
+      const post = BroadcastChannel.prototype.postMessage;
+      window.answerDropped = new Promise((resolve) => {
+        BroadcastChannel.prototype.postMessage = function (message) {
+          if (window.loseAnswers && message?.kind === 'result') return resolve(message);
+          return post.call(this, message);
+        };
+      });
+      window.client = await window.Ferry.FerryClient.open({ name, endpoint: location.origin, getToken: () => token, autoSync: false });
+    }, { name, token });
+  }
+  return { context, owner: tabs[0], follower: tabs[1] };
+}
+
+const settled = (promise) => promise.then((value) => ({ value }), (error) => ({ error: `${error.name}: ${error.message}` }));
+
+test('a write the owner committed but never answered is applied once when the follower takes over and runs it again', async () => {
+  const { context, owner, follower } = await ownerLosingAnswers('once', 'token-gus');
+  await owner.evaluate(() => (window.loseAnswers = true));
+  await follower.evaluate(`window.written = (${settled})(window.client.put('once', 'k', { n: 1 })); undefined`);
+  const pushed = await owner.evaluate(async () => {
+    const answer = await window.answerDropped;  // posted only once the write was persisted
+    const run = await window.client.syncNow();  // the old owner pushes it, too
+    return { answered: answer.outcome.ok, run };
+  });
+  assert.equal(pushed.answered, true);
+  assert.equal(pushed.run.outcome, 'completed');
+  assert.equal(pushed.run.pushed, 1);
+  await owner.close();
+
+  // The follower takes the store over and runs the unanswered write again.
+  const after = await follower.evaluate(async () => {
+    const timeout = new Promise((resolve) => setTimeout(() => resolve('no answer within 20 s'), 20000));
+    const written = await Promise.race([window.written, timeout]);
+    const client = window.client;
+    const run = await client.syncNow();
+    return { written, run, value: await client.get('once', 'k'), count: (await client.scan('once')).length, pending: client.status().pending };
+  });
+  assert.deepEqual(after.written, { value: undefined });
+  assert.equal(after.run.outcome, 'completed');
+  assert.deepEqual(after.value, { n: 1 });
+  assert.equal(after.count, 1);
+  assert.equal(after.pending, 0);
+  const view = await readServer(server.endpoint, 'token-gus');
+  assert.equal(view.documents.size, 1);
+  assert.equal(view.head, 1, 'the write was applied once, not again by the new owner');
+  await context.close();
+});
+
+test('a retry of a failed mutation the owner committed but never answered is answered with its seq after a takeover', async () => {
+  const { context, owner, follower } = await ownerLosingAnswers('once-retry', 'token-hal');
+  await follower.evaluate(() => window.client.put('retry', 'k', { n: 1 }));
+  // The server rejects the first push (the owner page answers it itself).
+  const failed = await owner.evaluate(async () => {
+    const fetchFromServer = window.fetch;
+    window.fetch = async (url, init) => {
+      if (!String(url).endsWith('/v1/push')) return fetchFromServer(url, init);
+      window.fetch = fetchFromServer;
+      const { mutations } = JSON.parse(init.body);
+      const results = mutations.map(({ seq }) => ({ seq, status: 'rejected', error: 'injected rejection' }));
+      return new Response(JSON.stringify({ results }), { headers: { 'Content-Type': 'application/json' } });
+    };
+    await window.client.syncNow();
+    window.loseAnswers = true;
+    return window.client.failedMutations();
+  });
+  assert.equal(failed.length, 1);
+  await follower.evaluate(`window.retried = (${settled})(window.client.retryFailedMutation(${failed[0].seq})); undefined`);
+  const pushed = await owner.evaluate(async () => {
+    const answer = await window.answerDropped;
+    const run = await window.client.syncNow();
+    return { answer: answer.outcome, run };
+  });
+  assert.equal(pushed.answer.ok, true);
+  assert.equal(pushed.run.pushed, 1);
+  await owner.close();
+
+  const after = await follower.evaluate(async () => {
+    const timeout = new Promise((resolve) => setTimeout(() => resolve('no answer within 20 s'), 20000));
+    const retried = await Promise.race([window.retried, timeout]);
+    const run = await window.client.syncNow();
+    return { retried, run, status: window.client.status() };
+  });
+  assert.deepEqual(after.retried, { value: pushed.answer.value }, 'the same seq the old owner queued');
+  assert.equal(after.run.outcome, 'completed');
+  assert.equal(after.status.pending, 0);
+  assert.equal(after.status.failed, 0);
+  const view = await readServer(server.endpoint, 'token-hal');
+  assert.deepEqual(view.documents.get('retry/k'), { n: 1 });
+  assert.equal(view.head, 1);
   await context.close();
 });
 

@@ -44,6 +44,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -252,6 +253,9 @@ struct EngineOptions {
   // A stream line longer than this is not an event stream: the engine closes
   // the stream and reconnects later, so a hostile server cannot grow memory.
   std::size_t live_max_line_bytes = std::size_t{64} * 1024;
+  // How many write ids (see HandleLocalWrites) the store remembers; a new
+  // one beyond this makes it forget the oldest, in the same commit.
+  std::size_t write_id_limit = 10'000;
   // Seeds backoff jitter (sync retries and live reconnects) and, for a new
   // store, the client id. Hosts pass real
   // randomness; the simulation passes a per-run seed to replay exactly.
@@ -273,8 +277,18 @@ class SyncEngine {
                                                   const Json& value, Instant now);
   // Several writes in one atomic, durable commit (all or none); much faster
   // than one call per write for bulk work. Returns their seqs in order.
+  //
+  // `write_id` makes the call idempotent whoever runs it: a host that may run
+  // one call twice (a browser context re-running a call it had forwarded to
+  // an owner that went away before answering) passes the same non-empty id
+  // each time. The first call commits the id and the seqs together with the
+  // writes; a later call with that id writes nothing, emits nothing and
+  // returns the recorded seqs, even after the store was reopened. An id is 1
+  // to 64 characters of [A-Za-z0-9_-] (kInvalidArgument otherwise); the store
+  // remembers the newest EngineOptions::write_id_limit of them. Empty: none.
   [[nodiscard]] Result<std::vector<uint64_t>> HandleLocalWrites(std::span<const LocalWrite> writes,
-                                                                Instant now);
+                                                                Instant now,
+                                                                std::string_view write_id = {});
   RunTicket HandleTrigger(TriggerReason reason, Instant now);
   void HandleResponse(RequestId id, const HttpResponse& response, Instant now);
   // A chunk of the live stream's body, split anywhere (even inside a line).
@@ -308,8 +322,12 @@ class SyncEngine {
   [[nodiscard]] Result<std::vector<SyncRunRecord>> History(std::size_t limit);
   [[nodiscard]] Result<std::vector<OutboxEntry>> FailedMutations();
   // Puts a dead letter back in the queue (as a new seq) / drops it for good.
-  [[nodiscard]] Result<uint64_t> RetryFailedMutation(uint64_t seq, Instant now);
-  [[nodiscard]] Status DiscardFailedMutation(uint64_t seq, Instant now);
+  // `write_id` as for HandleLocalWrites: run again with the same id, a retry
+  // returns the seq it queued and a discard succeeds, and nothing changes.
+  [[nodiscard]] Result<uint64_t> RetryFailedMutation(uint64_t seq, Instant now,
+                                                     std::string_view write_id = {});
+  [[nodiscard]] Status DiscardFailedMutation(uint64_t seq, Instant now,
+                                             std::string_view write_id = {});
 
   const std::string& client_id() const { return client_id_; }
   const EngineOptions& options() const { return options_; }
@@ -363,6 +381,13 @@ class SyncEngine {
   [[nodiscard]] Result<SyncConflictEvent> StageConflict(Transaction& txn, const OutboxEntry& entry,
                                                         const ServerDocument& current, Instant now);
   void ObserveRemoteClock(const std::string& hlc, Instant now);
+  // The seqs recorded for `write_id` if a call with it was committed already
+  // (see HandleLocalWrites); nothing for an empty id.
+  [[nodiscard]] Result<std::optional<std::vector<uint64_t>>> FindWriteId(std::string_view write_id);
+  // Stages the record of `write_id` (none if empty) and forgets the oldest
+  // ids beyond EngineOptions::write_id_limit.
+  [[nodiscard]] Status StageWriteId(Transaction& txn, std::string_view write_id,
+                                    std::span<const uint64_t> seqs);
   [[nodiscard]] Status FinishResync();
   void CompleteRun(Instant now);
   void FailRun(const Status& error, Instant now, std::optional<TimeMs> retry_after = std::nullopt,
