@@ -2,7 +2,7 @@
 # Fails when a C++ source differs from what clang-format (.clang-format) makes of it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(git ls-files '*.h' '*.cc')
+mapfile -t files < <(git ls-files '*.h' '*.cc' '*.c')
 if ((${#files[@]})); then
   clang-format --dry-run --Werror "${files[@]}"
 fi

@@ -273,31 +273,32 @@ int Run(const Settings& settings) {
                                        {"liveListeners", live.listeners()}}),
                          kJsonType);
   });
-  http.Get(std::string(ferry::kLivePath), [&](const httplib::Request& request, httplib::Response& response) {
-    auto user = authenticate(request, response);
-    if (!user) return;
-    response.set_header("Cache-Control", "no-store");
-    response.set_chunked_content_provider(
-        "text/event-stream", [&live, user = *user, seen = uint64_t{0}, first = true](
-                                 std::size_t, httplib::DataSink& sink) mutable {
-          if (first) {
-            first = false;
-            seen = live.Version(user);
-            const std::string hello = "event: hello\ndata: {}\n\n";
-            return sink.write(hello.data(), hello.size());
-          }
-          auto version = live.WaitForChange(user, seen, std::chrono::seconds(15));
-          if (!version) return false;  // the server is stopping
-          std::string message;
-          if (*version == seen) {
-            message = ": keep-alive\n\n";  // keeps proxies from closing an idle stream
-          } else {
-            seen = *version;
-            message = "event: poke\ndata: {}\n\n";
-          }
-          return sink.write(message.data(), message.size());
-        });
-  });
+  http.Get(std::string(ferry::kLivePath),
+           [&](const httplib::Request& request, httplib::Response& response) {
+             auto user = authenticate(request, response);
+             if (!user) return;
+             response.set_header("Cache-Control", "no-store");
+             response.set_chunked_content_provider(
+                 "text/event-stream", [&live, user = *user, seen = uint64_t{0}, first = true](
+                                          std::size_t, httplib::DataSink& sink) mutable {
+                   if (first) {
+                     first = false;
+                     seen = live.Version(user);
+                     const std::string hello = "event: hello\ndata: {}\n\n";
+                     return sink.write(hello.data(), hello.size());
+                   }
+                   auto version = live.WaitForChange(user, seen, std::chrono::seconds(15));
+                   if (!version) return false;  // the server is stopping
+                   std::string message;
+                   if (*version == seen) {
+                     message = ": keep-alive\n\n";  // keeps proxies from closing an idle stream
+                   } else {
+                     seen = *version;
+                     message = "event: poke\ndata: {}\n\n";
+                   }
+                   return sink.write(message.data(), message.size());
+                 });
+           });
   http.set_error_handler([](const httplib::Request&, httplib::Response& response) {
     if (response.body.empty()) {
       const ErrorCode code = response.status == 413   ? ErrorCode::kTooLarge

@@ -85,10 +85,10 @@ typedef enum ferry_result {
   FERRY_IO = 10,                  /* the local store failed */
   FERRY_UNSUPPORTED_VERSION = 11, /* a store written by a newer Ferry */
   FERRY_INTERNAL = 12,            /* a broken invariant inside Ferry */
-  FERRY_BUSY = 13,                /* the store is open in another client (this process or another) */
-  FERRY_INVALID_HANDLE = 64,      /* NULL, closed or unknown ferry_client* */
-  FERRY_WRONG_THREAD = 65,        /* not allowed from inside a callback (see above) */
-  FERRY_RESULT_MAX = 0x7fffffff   /* not a result: keeps the type int-sized for new codes */
+  FERRY_BUSY = 13,              /* the store is open in another client (this process or another) */
+  FERRY_INVALID_HANDLE = 64,    /* NULL, closed or unknown ferry_client* */
+  FERRY_WRONG_THREAD = 65,      /* not allowed from inside a callback (see above) */
+  FERRY_RESULT_MAX = 0x7fffffff /* not a result: keeps the type int-sized for new codes */
 } ferry_result;
 
 /* A stable lowercase name for a result, e.g. "invalid_argument" (static). */
