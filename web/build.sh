@@ -10,4 +10,7 @@ if [[ ! -d node_modules/typescript ]]; then npm ci --no-audit --no-fund >/dev/nu
 rm -rf dist
 npx tsc -p tsconfig.json
 cp "$root/build/wasm-release/bindings/js/ferry_wasm.mjs" "$root/build/wasm-release/bindings/js/ferry_wasm.wasm" dist/
+# files.json: every file a page or worker may load from the package, so an app
+# whose service worker caches it for offline use never keeps its own list.
+(cd dist && node -e 'const fs = require("fs"); const files = fs.readdirSync(".").filter((f) => /\.(m?js|wasm)$/.test(f)).sort(); fs.writeFileSync("files.json", JSON.stringify(files) + "\n");')
 echo "built web/dist: $(ls dist | tr '\n' ' ')"

@@ -6,20 +6,19 @@ import { STORE, getToken } from './config.js';
 
 installFerrySync({ name: STORE, endpoint: self.location.origin, getToken });
 
-const CACHE = 'ferry-notes-v2';
-// Every module of the package (web/dist), which a bundler would fold into the app.
-const FERRY_SYNC = [
-  'index.js', 'sw.js', 'ferry_wasm.mjs', 'ferry_wasm.wasm', 'arguments.js', 'backend.js', 'background_sync.js',
-  'channel.js', 'election.js', 'follower.js', 'module.js', 'options.js', 'owner.js', 'persist.js', 'storage.js',
-  'transport_fetch.js', 'types.js',
-];
-const SHELL = [
-  './', 'index.html', 'app.js', 'config.js', 'style.css', 'manifest.json',
-  ...FERRY_SYNC.map((file) => `ferry-sync/${file}`),
-];
+const CACHE = 'ferry-notes-v3';
+const SHELL = ['./', 'index.html', 'app.js', 'config.js', 'style.css', 'manifest.json'];
+
+// The app shell and every module of the package (its files.json lists them;
+// a bundler would fold them into the app instead).
+async function cacheShell() {
+  const files = await (await fetch('ferry-sync/files.json')).json();
+  const cache = await caches.open(CACHE);
+  await cache.addAll([...SHELL, ...files.map((file) => `ferry-sync/${file}`)]);
+}
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()));
+  event.waitUntil(cacheShell().then(() => self.skipWaiting()));
 });
 
 self.addEventListener('activate', (event) => {
