@@ -1,5 +1,7 @@
 #include "ferry/outbox.h"
 
+#include <algorithm>
+
 #include "keys.h"
 
 namespace ferry {
@@ -140,6 +142,8 @@ Status Outbox::Load() {
     newest_hlc_ = entry.mutation.hlc;
   }
   in_flight_.clear();
+  loaded_next_seq_ = next_seq_;
+  highest_staged_ = 0;
   return Status::Ok();
 }
 
@@ -151,6 +155,9 @@ Result<std::optional<OutboxEntry>> Outbox::Read(Transaction& txn, uint64_t seq) 
 }
 
 Result<char> Outbox::StagedMark(Transaction& txn, uint64_t seq) {
+  const bool never_staged = seq >= loaded_next_seq_ && seq > highest_staged_;
+  highest_staged_ = std::max(highest_staged_, seq);
+  if (never_staged) return char{0};  // a new write: bulk imports skip a read per entry
   FERRY_ASSIGN_OR_RETURN(std::optional<std::string> stored, txn.Get(EntryKey(seq)));
   if (!stored || stored->empty()) return char{0};
   return (*stored)[0];

@@ -94,6 +94,11 @@ class Outbox {
   std::size_t dead_count_ = 0;
   std::optional<HlcStamp> newest_hlc_;
   std::set<uint64_t> in_flight_;
+  // Every stored seq is below loaded_next_seq_ (see Load), and every seq
+  // staged since is at most highest_staged_: a seq above both has no entry,
+  // so StagedMark skips the store read for a new write.
+  uint64_t loaded_next_seq_ = 1;
+  uint64_t highest_staged_ = 0;
 };
 
 // Stored form of an entry; exposed for corruption tests.
