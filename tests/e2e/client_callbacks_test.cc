@@ -134,9 +134,11 @@ TEST(ClientCallbacks, ClientDestroyedFromItsOwnListener) {
   ASSERT_TRUE(raw->Put("notes", "a", 1).ok());
   auto future = destroyed.get_future();
   ASSERT_TRUE(Ready(future));
-  // The store is closed and can be opened again; the write is there.
-  std::this_thread::sleep_for(milliseconds(200));
-  auto reopened = OpenClient(TestClientOptions(server.endpoint(), dir.File("a.db")));
+  // The store is released once the owner thread has left the callback (it may
+  // still be finishing it): the reopen waits for that, and the write is there.
+  ClientOptions again = TestClientOptions(server.endpoint(), dir.File("a.db"));
+  again.store.lock_timeout_ms = 10'000;
+  auto reopened = OpenClient(std::move(again));
   ASSERT_NE(reopened, nullptr);
   auto value = reopened->Get("notes", "a");
   ASSERT_TRUE(value.ok());
