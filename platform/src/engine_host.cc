@@ -32,7 +32,7 @@ EngineHost::EngineHost(std::unique_ptr<SyncEngine> engine, HostOptions options, 
 
 RunTicket EngineHost::RequestSync(TriggerReason reason, Instant now, SyncCallback done) {
   const RunTicket ticket = engine_->HandleTrigger(reason, now);
-  if (done) waiters_.emplace_back(ticket, std::move(done));
+  if (done) waiters_.push_back({ticket, reason, std::move(done)});
   return ticket;
 }
 
@@ -97,10 +97,17 @@ std::vector<HostTask> EngineHost::TakeTasks() {
 
 std::vector<HostTask> EngineHost::Close(Instant now) {
   engine_->Cancel(now);
-  std::vector<HostTask> tasks = TakeTasks();
+  std::vector<HostTask> tasks = TakeTasks();  // tells the waiters of the running run
   Delivery closing;
-  for (auto& [ticket, waiter] : waiters_)
-    closing.waiters.emplace_back(std::move(waiter), Status(ErrorCode::kCancelled, "client closed"));
+  for (Waiter& waiter : waiters_) {
+    SyncRunRecord never_started;
+    never_started.run_id = waiter.ticket;
+    never_started.reason = waiter.reason;
+    never_started.started_at = never_started.finished_at = now.wall;
+    never_started.outcome = RunOutcome::kCancelled;
+    never_started.error = "the client was closed before this sync started";
+    closing.waiters.emplace_back(std::move(waiter.done), std::move(never_started));
+  }
   waiters_.clear();
   closing.log = options_.log;
   tasks.push_back(std::move(closing));
@@ -163,8 +170,8 @@ Delivery EngineHost::MakeDelivery(Event event) {
   if (const SyncRunRecord* run = FinishedRun(event)) {
     LogRunEnd(*run);
     for (auto it = waiters_.begin(); it != waiters_.end();) {
-      if (run->run_id >= it->first) {
-        delivery.waiters.emplace_back(std::move(it->second), *run);
+      if (run->run_id >= it->ticket) {
+        delivery.waiters.emplace_back(std::move(it->done), *run);
         it = waiters_.erase(it);
       } else {
         ++it;

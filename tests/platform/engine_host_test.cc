@@ -154,7 +154,33 @@ TEST_F(EngineHostTest, WaitersHearOfTheRunThatCoversThemAndOfTheClose) {
     if (auto* delivery = std::get_if<Delivery>(&task)) EngineHost::Deliver(*delivery);
   }
   ASSERT_EQ(results.size(), 2u);
-  EXPECT_TRUE(!results[1].ok() || results[1]->outcome == RunOutcome::kCancelled);
+  ASSERT_TRUE(results[1].ok()) << "a close is a cancelled run, never an error";
+  EXPECT_EQ(results[1]->outcome, RunOutcome::kCancelled);
+}
+
+TEST_F(EngineHostTest, AWaiterWhoseRunNeverStartedHearsOfACancelledRunAtTheClose) {
+  EngineHost& host = Open();
+  std::vector<Result<SyncRunRecord>> results;
+  const auto record = [&](const Result<SyncRunRecord>& run) { results.push_back(run); };
+  const RunTicket running = host.RequestSync(TriggerReason::kManual, now_, record);
+  ASSERT_EQ(Take<StartTransfer>().size(), 1u);  // in flight, unanswered
+  // A write after the run started needs the next run: this waiter's.
+  ASSERT_TRUE(host.engine().HandleLocalWrite(MutationOp::kPut, {"n", "a"}, 1, now_).ok());
+  const RunTicket queued = host.RequestSync(TriggerReason::kPoke, now_, record);
+  ASSERT_GT(queued, running);
+  for (HostTask& task : host.Close(now_)) {
+    if (auto* delivery = std::get_if<Delivery>(&task)) EngineHost::Deliver(*delivery);
+  }
+  ASSERT_EQ(results.size(), 2u);
+  for (const auto& run : results) {
+    ASSERT_TRUE(run.ok()) << run.status().ToString();
+    EXPECT_EQ(run->outcome, RunOutcome::kCancelled);
+  }
+  EXPECT_EQ(results[0]->run_id, running);
+  EXPECT_EQ(results[1]->run_id, queued);
+  EXPECT_EQ(results[1]->reason, TriggerReason::kPoke);
+  EXPECT_EQ(results[1]->pushed, 0u);
+  EXPECT_NE(results[1]->error.find("closed before this sync started"), std::string::npos);
 }
 
 TEST_F(EngineHostTest, ListenersThatThrowAreLoggedAndTheOthersStillHear) {

@@ -21,6 +21,7 @@ export class FollowerBackend implements Backend {
   private readonly instanceId = Math.random().toString(36).slice(2) + Date.now().toString(36);
   private nextCallId = 1;
   private readonly pending = new Map<number, PendingCall>();
+  private whenSettled: (() => void)[] = [];
 
   constructor(
     private readonly channel: StoreChannel,
@@ -85,14 +86,39 @@ export class FollowerBackend implements Backend {
     return this.latest().failedMutations;
   }
 
+  /**
+   * Calls made before close() still get their answers: writes are persisted
+   * by the owner (or, if it goes away meanwhile, by this context taking the
+   * store over to run them; see index.ts). A syncNow is not waited for: the
+   * owner's sync goes on for the other contexts, and this one's promise
+   * resolves with a cancelled run, as the owner's own close does.
+   */
   async close(): Promise<void> {
-    this.failAll(new FerryError('invalid_argument', 'the client is closed'));
+    const now = Date.now();
+    for (const [id, pending] of this.pending) {
+      if (pending.call.method !== 'syncNow') continue;
+      this.pending.delete(id);
+      pending.resolve(cancelledRun(pending.call.args[0] as SyncReason, now));
+    }
+    await this.settled();
+  }
+
+  /** Whether a call is still waiting for its answer. */
+  get busy(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /** Resolves once no call is waiting for its answer. */
+  private settled(): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.whenSettled.push(resolve));
   }
 
   /** This context became the owner: hands over the calls no owner answered, to run here. */
   takeUnanswered(): PendingCall[] {
     const unanswered = [...this.pending.values()];
     this.pending.clear();
+    this.notifySettled();
     return unanswered;
   }
 
@@ -100,6 +126,12 @@ export class FollowerBackend implements Backend {
   failAll(error: Error): void {
     for (const call of this.pending.values()) call.reject(error);
     this.pending.clear();
+    this.notifySettled();
+  }
+
+  private notifySettled(): void {
+    if (this.pending.size > 0) return;
+    for (const resolve of this.whenSettled.splice(0)) resolve();
   }
 
   private latest(): Snapshot {
@@ -130,6 +162,7 @@ export class FollowerBackend implements Backend {
         this.pending.delete(message.id);
         if (message.outcome.ok) call.resolve(message.outcome.value);
         else call.reject(deserializeError(message.outcome.error));
+        this.notifySettled();
         return;
       }
       case 'event':
@@ -153,4 +186,20 @@ export class FollowerBackend implements Backend {
 function newWriteId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+/** What a syncNow of a closed context resolves with: no run of its own covered it. */
+function cancelledRun(reason: SyncReason, now: number): SyncRun {
+  return {
+    id: 0,
+    reason,
+    startedAt: now,
+    finishedAt: now,
+    outcome: 'cancelled',
+    pushed: 0,
+    pulled: 0,
+    conflicts: 0,
+    rejected: 0,
+    error: 'the client was closed before the sync ended',
+  };
 }

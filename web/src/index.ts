@@ -217,7 +217,14 @@ export class FerryClient extends EventTarget {
     await this.backend.discardFailedMutation(requireSeq(seq));
   }
 
-  /** Stops syncing and releases the store; pending writes stay for the next open. */
+  /**
+   * Stops syncing and releases the store; pending writes stay for the next
+   * open. Calls made before close() still finish: writes resolve once
+   * persisted, and a syncNow resolves with a run whose outcome is
+   * "cancelled" if the close ended it (never with an error), so closing right
+   * after opening, writing or syncing (a React effect's cleanup) is safe.
+   * No events are dispatched once close() is called.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -238,6 +245,7 @@ export class FerryClient extends EventTarget {
 
   /** Events of this context's client (a follower's come from the owner). */
   private readonly dispatch = (type: string, detail: unknown): void => {
+    if (this.closed) return;  // the app let go of this client: a listener must not meet a closed one
     // Writes are all delivered: the next pending write registers the tag again.
     if (type === 'status' && (detail as { status?: SyncStatus } | null)?.status?.pending === 0) this.backgroundSync.drained();
     this.dispatchEvent(new CustomEvent(type, { detail }));
@@ -293,7 +301,9 @@ export class FerryClient extends EventTarget {
 
   /** The owner went away and the lock came to this context: open the store here. */
   private async takeOver(follower: FollowerBackend): Promise<boolean> {
-    if (this.closed) return false;
+    // A closing follower still takes over if calls it made before close()
+    // wait for an answer: it runs them, then lets the store go (below).
+    if (this.closed && !follower.busy) return false;
     let owner: OwnerBackend;
     try {
       owner = await OwnerBackend.open(this.module, this.options, this.dispatchAndRelay);
@@ -301,25 +311,27 @@ export class FerryClient extends EventTarget {
       this.failTakeover(follower, error);
       return false;
     }
-    if (this.closed) {
-      await owner.close();
-      return false;
-    }
     this.becomeOwner(owner);
     // Calls sent to the old owner may never have been answered: run them here.
     // The old owner may have committed one before it went away; the call's
     // write id (see ForwardedCalls) makes the store apply it only once.
-    for (const pending of follower.takeUnanswered()) this.sharing!.ownerChannel!.run(pending.call).then(pending.resolve, pending.reject);
-    return true;
+    const unanswered = follower.takeUnanswered().map((pending) =>
+      this.sharing!.ownerChannel!.run(pending.call).then(pending.resolve, pending.reject),
+    );
+    if (!this.closed) return true;
+    this.sharing!.ownerChannel!.stop();
+    await Promise.all(unanswered);
+    await owner.close();
+    return false;
   }
 
   /** Taking the store over failed (e.g. its files do not load): every call fails from now on. */
   private failTakeover(follower: FollowerBackend, error: unknown): void {
     const failure = new FerryError('io', `could not take over the store: ${String((error as Error)?.message ?? error)}`);
+    this.dispatch('error', { error: failure.message });
     this.failure = failure;
     this.closed = true;
     follower.failAll(failure);
     this.sharing?.channel.close();
-    this.dispatch('error', { error: failure.message });
   }
 }

@@ -372,3 +372,57 @@ test('a page closed mid-sync loses nothing and applies nothing twice', async () 
   assert.equal(view.head, 3000);  // 3000 mutations applied, none twice
   await context.close();
 });
+
+test('closing right after opening, writing or syncing throws nothing and loses nothing (React StrictMode effects)', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const uncaught = [];
+  page.on('pageerror', (error) => uncaught.push(String(error)));
+  await page.goto(`${server.endpoint}/index.html`);
+  await page.evaluate(() => window.ferryReady);
+  const outcome = await page.evaluate(async () => {
+    const options = { name: 'strict', endpoint: location.origin, getToken: () => 'token-gus' };
+    const settled = [];
+    // What a component does in an effect, and its cleanup: nothing awaited,
+    // nothing caught, listeners that read the client's state.
+    const mount = (tag) => {
+      const opened = window.Ferry.FerryClient.open(options);
+      opened.then((client) => {
+        client.addEventListener('status', () => client.status());
+        client.addEventListener('change', () => client.status().pending);
+        settled.push(client.put('todos', tag, { tag }).then(() => 'put'));
+        settled.push(client.syncNow().then((run) => run.outcome));
+      });
+      return () => opened.then((client) => client.close());
+    };
+    for (let i = 0; i < 12; ++i) {
+      // StrictMode runs effect, cleanup, effect in one go; a later unmount runs the cleanup again.
+      mount(`a${i}`)();
+      const cleanup = mount(`b${i}`);
+      await new Promise((resolve) => setTimeout(resolve, (i % 4) * 15));
+      await cleanup();
+    }
+    // A second client in the same tab follows the first (it owns the store):
+    // its calls travel to the owner, and it closes before they are answered.
+    const owner = await window.Ferry.FerryClient.open(options);
+    for (let i = 0; i < 3; ++i) {
+      const follower = await window.Ferry.FerryClient.open(options);
+      settled.push(follower.put('todos', `f${i}`, { i }).then(() => 'put'));
+      settled.push(follower.syncNow().then((run) => run.outcome));
+      await follower.close();
+    }
+    await owner.close();
+    const outcomes = await Promise.allSettled(settled);
+    const client = await window.Ferry.FerryClient.open({ ...options, autoSync: false });
+    const stored = (await client.scan('todos')).map((document) => document.key).sort();
+    await client.close();
+    return { outcomes: outcomes.map((o) => (o.status === 'fulfilled' ? o.value : `rejected: ${o.reason}`)), stored };
+  });
+  assert.deepEqual(uncaught, []);
+  const rejected = outcome.outcomes.filter((o) => o.startsWith('rejected'));
+  assert.deepEqual(rejected, [], 'a call made before close() was rejected');
+  assert.equal(outcome.outcomes.filter((o) => o === 'put').length, 27);
+  for (const o of outcome.outcomes) assert.ok(['put', 'completed', 'cancelled', 'failed'].includes(o), o);
+  assert.equal(outcome.stored.length, 27, 'every write made before close() was persisted');
+  await context.close();
+});

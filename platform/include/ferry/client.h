@@ -97,7 +97,8 @@ class Client {
   // the threading contract): use the callback form there.
   [[nodiscard]] Result<SyncRunRecord> SyncNow();
   // The same without waiting: `done` runs on the owner thread when the run
-  // ends (kCancelled if the client is closed first).
+  // ends. If the client is closed first, `done` gets a run whose outcome is
+  // kCancelled (the running run, or a record of one that never started).
   void SyncNow(SyncCallback done);
   void StartBackgroundSync(TimeMs interval_ms);
   void StopBackgroundSync();

@@ -138,8 +138,12 @@ class EngineHost {
   // The engine's next deadline (monotonic), if any.
   std::optional<TimeMs> PollTimeout() const { return engine_->PollTimeout(); }
 
-  // The host is closing: every waiter is told kCancelled. The engine is
-  // cancelled (writes stay pending).
+  // The host is closing: the engine is cancelled (writes stay pending) and
+  // every waiter hears of a run with outcome kCancelled: the running one, or,
+  // for a waiter whose run never started, a record of that run (its ticket
+  // as run id, started and finished now, pushing and pulling nothing). A
+  // waiter never sees an error for a close: whether its run had started is
+  // not something the caller could know or act on.
   [[nodiscard]] std::vector<HostTask> Close(Instant now);
 
   // Tells waiters and listeners about one Delivery. Catches what they throw
@@ -160,7 +164,12 @@ class EngineHost {
   HostOptions options_;
   std::map<ListenerId, EventListener> listeners_;
   ListenerId next_listener_ = 1;
-  std::vector<std::pair<RunTicket, SyncCallback>> waiters_;
+  struct Waiter {
+    RunTicket ticket;
+    TriggerReason reason;
+    SyncCallback done;
+  };
+  std::vector<Waiter> waiters_;
   // Requests waiting for their token, and open live streams (by id).
   std::map<RequestId, std::pair<HttpRequest, bool>> awaiting_token_;
   std::vector<RequestId> streams_;

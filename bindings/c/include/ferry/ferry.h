@@ -341,7 +341,8 @@ FERRY_EXPORT ferry_result ferry_client_remove_listener(ferry_client* client,
 FERRY_EXPORT ferry_result ferry_client_sync_now(ferry_client* client, ferry_buffer* run,
                                                 ferry_error* error);
 /* Called once when the run ends: `result` FERRY_OK with the run's JSON, or an
- * error (FERRY_CANCELLED when the client was closed first) with `error`.
+ * error with `error`. A client closed first gives FERRY_OK and a run whose
+ * outcome is "cancelled" (one that never started has pushed nothing).
  * Both pointers are borrowed. Runs on a worker thread of the client. */
 typedef void (*ferry_sync_callback)(void* user_data, ferry_result result, const char* run_json,
                                     size_t run_json_size, const ferry_error* error);
