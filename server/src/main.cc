@@ -149,7 +149,7 @@ void SendError(httplib::Response& response, int status, ErrorCode code,
 // set_content itself (Brotli when offered), which would encode an encoded
 // body twice, but sends a provider's bytes as they are (and slices them for
 // a Range request).
-void SendStaticFile(const StaticFiles& files, const httplib::Request& request,
+void SendStaticFile(StaticFiles& files, const httplib::Request& request,
                     httplib::Response& response) {
   const std::string accept = request.get_header_value("Accept");
   const std::string accept_encoding = request.get_header_value("Accept-Encoding");
@@ -200,7 +200,7 @@ void AddCorsHeaders(const CorsPolicy& cors, const httplib::Request& request,
 // with --static, the app's files. Registered after the API's routes, since
 // httplib tries routes in order and the files' route matches every path.
 void RouteBrowserRequests(httplib::Server& http, const CorsPolicy& cors,
-                          const StaticFiles* static_files) {
+                          StaticFiles* static_files) {
   // Every OPTIONS on /v1/* gets 204 and the API's methods, with or without
   // CORS, so a preflight never looks like a missing endpoint; AddCorsHeaders
   // adds the rest for an allowed origin.
@@ -281,8 +281,13 @@ int Run(const Settings& settings) {
     http.set_logger([&cors](const httplib::Request& request, const httplib::Response& response) {
       const std::string note =
           cors.RefusalNote(request.method, request.path, request.get_header_value("Origin"));
+      // A file's body goes through a content provider: its size is in the header.
+      const std::size_t bytes =
+          response.body.empty()
+              ? std::strtoull(response.get_header_value("Content-Length").c_str(), nullptr, 10)
+              : response.body.size();
       std::fprintf(stderr, "ferry-server: %s %s %d %zu bytes%s\n", request.method.c_str(),
-                   request.path.c_str(), response.status, response.body.size(), note.c_str());
+                   request.path.c_str(), response.status, bytes, note.c_str());
     });
   }
   const auto authenticate = [&](const httplib::Request& request,

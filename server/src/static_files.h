@@ -10,10 +10,9 @@
 // - Compression: text-like files (.html .js .mjs .css .json .map .svg .wasm
 //   .txt .xml .webmanifest) go gzip-encoded when Accept-Encoding allows gzip:
 //   FILE.gz next to the file if it is at least as new as the file (a stale
-//   one is ignored), else compressed for this answer. Nothing is cached, so
-//   memory stays bounded by the files in flight; precompress large files
-//   (`gzip -k -9`) to spend no CPU per request. Such answers say
-//   `Vary: Accept-Encoding`.
+//   one is ignored), else compressed once and kept in a cache of at most
+//   32 MiB (an entry serves while the file's size and time are unchanged).
+//   Such answers say `Vary: Accept-Encoding`.
 // - Cache-Control: a name carrying a content hash (IsHashedAssetName) is
 //   `public, max-age=31536000, immutable`; everything else is `no-cache`, so
 //   index.html, sw.js, a manifest and files.json update on the next load.
@@ -23,6 +22,7 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -60,16 +60,22 @@ struct StaticResponse {
   bool vary_accept_encoding = false;
 };
 
-// Immutable after construction, so any worker thread may call Serve.
+class GzipCache;  // static_files.cc
+
+// Thread-safe: the server's worker threads share one StaticFiles.
 class StaticFiles {
  public:
   explicit StaticFiles(std::filesystem::path root);
+  ~StaticFiles();
+  StaticFiles(const StaticFiles&) = delete;
+  StaticFiles& operator=(const StaticFiles&) = delete;
 
   // For GET and HEAD. Reads the file for every request.
-  [[nodiscard]] StaticResponse Serve(const StaticRequest& request) const;
+  [[nodiscard]] StaticResponse Serve(const StaticRequest& request);
 
  private:
   std::filesystem::path root_;
+  std::unique_ptr<GzipCache> gzip_cache_;  // never null
 };
 
 }  // namespace ferry::server

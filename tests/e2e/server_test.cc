@@ -594,6 +594,27 @@ TEST_F(StaticFilesTest, AFreshPrecompressedFileIsSentAndAStaleOneIgnored) {
   EXPECT_TRUE(stale->body == FakeScript("new"));
 }
 
+// Files compressed on the fly are cached, but only while unchanged: a file
+// rewritten with content of the same size is told apart by its time.
+TEST_F(StaticFilesTest, AChangedFileIsCompressedAgain) {
+  const std::filesystem::path file = root_ / "worker.mjs";
+  auto before = Fetch("/worker.mjs", Accepting("gzip"));
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->body, FakeScript("w"));
+  const auto modified = std::filesystem::last_write_time(file);
+  ASSERT_EQ(FakeScript("v").size(), FakeScript("w").size());
+  WriteFile(file, FakeScript("v"));
+  std::filesystem::last_write_time(file, modified + std::chrono::seconds(1));
+  auto after = Fetch("/worker.mjs", Accepting("gzip"));
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_TRUE(after->body == FakeScript("v"));
+  WriteFile(file, FakeScript("longer"));  // another size
+  auto again = Fetch("/worker.mjs", Accepting("gzip"));
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->body == FakeScript("longer"));
+}
+
 TEST_F(StaticFilesTest, HashedAssetsAreImmutableAndEverythingElseRevalidates) {
   for (const char* path :
        {"/assets/ferry_wasm-Bx_9-aQ1.wasm", "/assets/index-BX3k9aQ1.js", "/main.4f3c2a1b.js"}) {
