@@ -4,7 +4,8 @@
 //
 //   ferry-server --tokens tokens.txt [--db ferry-server.db] [--host 127.0.0.1]
 //                [--port 8080 | --port 0] [--max-body-bytes N] [--max-batch N]
-//                [--tls-cert FILE --tls-key FILE] [--static DIR] [--quiet]
+//                [--tls-cert FILE --tls-key FILE] [--static DIR]
+//                [--cors-origin ORIGIN]... [--quiet]
 //
 // --port 0 picks a free port; the first line on stdout says which:
 //   ferry-server listening on http://127.0.0.1:PORT   (https:// with --tls-cert)
@@ -13,14 +14,18 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <thread>
 
+#include "cors.h"
 #include "ferry/gzip_zlib.h"
 #include "ferry/server_apply.h"
 #include "ferry/store_sqlite.h"
 #include "live.h"
+#include "static_files.h"
 #include "tokens.h"
 
 namespace ferry::server {
@@ -37,13 +42,15 @@ struct Settings {
   std::string static_dir;  // files served at / (a web app next to its sync server)
   std::string tls_cert;    // PEM certificate chain; with tls_key, serve HTTPS
   std::string tls_key;     // PEM private key
+  // Origins (scheme://host[:port]) whose pages may call /v1/* cross-origin.
+  std::vector<std::string> cors_origins;
 };
 
 void Usage() {
   std::cerr << "usage: ferry-server --tokens FILE [--db FILE] [--host ADDR] [--port N]\n"
                "                    [--max-body-bytes N] [--max-batch N] [--tls-cert FILE "
                "--tls-key FILE]\n"
-               "                    [--static DIR] [--quiet]\n";
+               "                    [--static DIR] [--cors-origin ORIGIN]... [--quiet]\n";
 }
 
 std::optional<Settings> ParseArguments(int argc, char** argv) {
@@ -74,6 +81,15 @@ std::optional<Settings> ParseArguments(int argc, char** argv) {
       settings.max_body_bytes = std::strtoull(v->c_str(), &end, 10);
     } else if (flag == "--static") {
       settings.static_dir = *v;
+    } else if (flag == "--cors-origin") {
+      auto origin = NormalizeAllowedOrigin(*v);
+      if (!origin) {
+        std::cerr << "ferry-server: --cors-origin takes an exact origin such as "
+                     "http://localhost:5173 (no path, no trailing slash, not *), not "
+                  << *v << "\n";
+        return std::nullopt;
+      }
+      settings.cors_origins.push_back(std::move(*origin));
     } else if (flag == "--tls-cert") {
       settings.tls_cert = *v;
     } else if (flag == "--tls-key") {
@@ -112,8 +128,7 @@ constexpr const char* kJsonType = "application/json; charset=utf-8";
 constexpr std::size_t kCompressAbove = 1024;
 
 void SetJsonBody(const httplib::Request& request, httplib::Response& response, std::string body) {
-  if (body.size() > kCompressAbove &&
-      request.get_header_value("Accept-Encoding").find("gzip") != std::string::npos) {
+  if (body.size() > kCompressAbove && AcceptsGzip(request.get_header_value("Accept-Encoding"))) {
     if (auto compressed = GzipZlib(body)) {
       response.set_header("Content-Encoding", "gzip");
       response.set_header("Vary", "Accept-Encoding");
@@ -127,6 +142,80 @@ void SendError(httplib::Response& response, int status, ErrorCode code,
                const std::string& message) {
   response.status = status;
   response.set_content(EncodeErrorBody(code, message), kJsonType);
+}
+
+// Sends the answer of --static DIR. The body goes out through a content
+// provider with a length: httplib compresses a text body given to
+// set_content itself (Brotli when offered), which would encode an encoded
+// body twice, but sends a provider's bytes as they are (and slices them for
+// a Range request).
+void SendStaticFile(StaticFiles& files, const httplib::Request& request,
+                    httplib::Response& response) {
+  const std::string accept = request.get_header_value("Accept");
+  const std::string accept_encoding = request.get_header_value("Accept-Encoding");
+  StaticResponse answer = files.Serve({request.path, accept, accept_encoding});
+  if (answer.status != 200) {
+    response.status = answer.status;  // the error handler writes the body
+    return;
+  }
+  response.set_header("Cache-Control", answer.cache_control);
+  if (answer.vary_accept_encoding) response.set_header("Vary", "Accept-Encoding");
+  if (!answer.content_encoding.empty()) {
+    response.set_header("Content-Encoding", answer.content_encoding);
+  }
+  if (answer.body.empty()) {
+    response.set_content("", answer.content_type);
+    return;
+  }
+  auto body = std::make_shared<const std::string>(std::move(answer.body));
+  response.set_content_provider(
+      body->size(), answer.content_type,
+      [body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+        return sink.write(body->data() + offset, length);
+      });
+}
+
+// Adds the CORS headers to an answer on /v1/*. Runs as httplib's
+// post-routing handler, just before the headers are written, so error
+// answers, preflights and the live stream get them too.
+void AddCorsHeaders(const CorsPolicy& cors, const httplib::Request& request,
+                    httplib::Response& response) {
+  if (!cors.enabled() || !IsApiPath(request.path)) return;
+  const std::string origin = request.get_header_value("Origin");
+  HeaderList headers = cors.ResponseHeaders(origin);
+  if (request.method == "OPTIONS") {
+    HeaderList preflight = cors.PreflightHeaders(origin);
+    headers.insert(headers.end(), preflight.begin(), preflight.end());
+  }
+  for (const auto& [name, value] : headers)
+    response.set_header(name, value);
+  // One Vary header: set_header adds, and a JSON answer may already vary by
+  // Accept-Encoding.
+  std::string vary = AddToVary(response.get_header_value("Vary"), "Origin");
+  response.headers.erase("Vary");
+  response.set_header("Vary", vary);
+}
+
+// The routes a browser needs beyond the API: preflights, CORS headers and,
+// with --static, the app's files. Registered after the API's routes, since
+// httplib tries routes in order and the files' route matches every path.
+void RouteBrowserRequests(httplib::Server& http, const CorsPolicy& cors,
+                          StaticFiles* static_files) {
+  // Every OPTIONS on /v1/* gets 204 and the API's methods, with or without
+  // CORS, so a preflight never looks like a missing endpoint; AddCorsHeaders
+  // adds the rest for an allowed origin.
+  http.Options(R"(/v1/.*)", [](const httplib::Request&, httplib::Response& response) {
+    response.status = kPreflightStatus;
+    response.set_header("Allow", std::string(kApiMethods));
+  });
+  http.set_post_routing_handler(
+      [&cors](const httplib::Request& request, httplib::Response& response) {
+        AddCorsHeaders(cors, request, response);
+      });
+  if (static_files == nullptr) return;
+  http.Get(".*", [static_files](const httplib::Request& request, httplib::Response& response) {
+    SendStaticFile(*static_files, request, response);
+  });
 }
 
 int Run(const Settings& settings) {
@@ -151,6 +240,17 @@ int Run(const Settings& settings) {
   ServerState state(**store, *epoch, limits);
   std::mutex state_mutex;  // one SQLite connection: requests take turns
   LiveChannel live;
+  const CorsPolicy cors(settings.cors_origins);
+  // A web app served by its own sync server talks to it same-origin, so no
+  // CORS is needed.
+  std::optional<StaticFiles> static_files;
+  if (!settings.static_dir.empty()) {
+    if (!std::filesystem::is_directory(settings.static_dir)) {
+      std::cerr << "ferry-server: cannot serve " << settings.static_dir << "\n";
+      return 2;
+    }
+    static_files.emplace(settings.static_dir);
+  }
 
   // Debian's cpp-httplib is built with OpenSSL, so HTTPS is the same server
   // class with a certificate.
@@ -175,11 +275,19 @@ int Run(const Settings& settings) {
   http.set_tcp_nodelay(true);
   http.set_read_timeout(30, 0);
   http.set_write_timeout(30, 0);
-  // Logs method, path, status and time. Never headers: they hold the token.
+  // Logs method, path, status and time. Never headers: they hold the token
+  // (the Origin of a refused preflight is named: it is no secret).
   if (!settings.quiet) {
-    http.set_logger([](const httplib::Request& request, const httplib::Response& response) {
-      std::fprintf(stderr, "ferry-server: %s %s %d %zu bytes\n", request.method.c_str(),
-                   request.path.c_str(), response.status, response.body.size());
+    http.set_logger([&cors](const httplib::Request& request, const httplib::Response& response) {
+      const std::string note =
+          cors.RefusalNote(request.method, request.path, request.get_header_value("Origin"));
+      // A file's body goes through a content provider: its size is in the header.
+      const std::size_t bytes =
+          response.body.empty()
+              ? std::strtoull(response.get_header_value("Content-Length").c_str(), nullptr, 10)
+              : response.body.size();
+      std::fprintf(stderr, "ferry-server: %s %s %d %zu bytes%s\n", request.method.c_str(),
+                   request.path.c_str(), response.status, bytes, note.c_str());
     });
   }
   const auto authenticate = [&](const httplib::Request& request,
@@ -206,17 +314,6 @@ int Run(const Settings& settings) {
     response.status = answer.status;
     SetJsonBody(request, response, std::move(answer.body));
   };
-  if (!settings.static_dir.empty()) {
-    // A web app served by its own sync server talks to it same-origin, so no
-    // CORS is needed. Module scripts and wasm need their exact MIME types.
-    http.set_file_extension_and_mimetype_mapping("mjs", "text/javascript");
-    http.set_file_extension_and_mimetype_mapping("js", "text/javascript");
-    http.set_file_extension_and_mimetype_mapping("wasm", "application/wasm");
-    if (!http.set_mount_point("/", settings.static_dir)) {
-      std::cerr << "ferry-server: cannot serve " << settings.static_dir << "\n";
-      return 2;
-    }
-  }
   // The push body is read through a content reader: httplib checks
   // --max-body-bytes against the bytes on the wire, but it inflates a gzip
   // body without a limit, so a 4 MB gzip bomb cost 1 GB of memory before it
@@ -299,6 +396,7 @@ int Run(const Settings& settings) {
                    return sink.write(message.data(), message.size());
                  });
            });
+  RouteBrowserRequests(http, cors, static_files ? &*static_files : nullptr);
   http.set_error_handler([](const httplib::Request&, httplib::Response& response) {
     if (response.body.empty()) {
       const ErrorCode code = response.status == 413   ? ErrorCode::kTooLarge

@@ -1,9 +1,16 @@
 // ferry-server as a black box over HTTP: authentication, isolation between
-// users, limits and malformed input, gzip bodies, live pokes.
+// users, limits and malformed input, gzip bodies, live pokes, CORS for pages
+// on other origins, and the files of --static.
 #include <httplib.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <future>
+#include <memory>
+#include <random>
 
 #include <gtest/gtest.h>
 
@@ -254,6 +261,416 @@ TEST(ServerLog, NamesRequestsButNeverTokens) {
   EXPECT_NE(log.find("GET /v1/pull 401"), std::string::npos) << log;
   EXPECT_EQ(log.find("secret-token-987"), std::string::npos);
   EXPECT_EQ(log.find("wrong-token-654"), std::string::npos);
+}
+
+// --- CORS -----------------------------------------------------------------
+
+constexpr const char* kDevOrigin = "http://localhost:5173";
+
+std::string Lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+// Whether a comma-separated header value names `item` (any case).
+bool Lists(const std::string& list, const std::string& item) {
+  return Lower(list).find(Lower(item)) != std::string::npos;
+}
+
+httplib::Headers WithOrigin(httplib::Headers headers, const std::string& origin) {
+  headers.emplace("Origin", origin);
+  return headers;
+}
+
+// What a browser sends before a cross-origin push: the method and the
+// non-safelisted headers the client will send.
+httplib::Headers PreflightHeaders(const std::string& origin, const std::string& method) {
+  return {{"Origin", origin},
+          {"Access-Control-Request-Method", method},
+          {"Access-Control-Request-Headers",
+           "authorization,content-encoding,content-type,ferry-protocol"}};
+}
+
+void ExpectAllowedOrigin(const httplib::Response& response, const std::string& origin) {
+  EXPECT_EQ(response.get_header_value("Access-Control-Allow-Origin"), origin);
+  EXPECT_EQ(response.get_header_value_count("Access-Control-Allow-Origin"), 1u);
+  EXPECT_TRUE(Lists(response.get_header_value("Vary"), "Origin"));
+  EXPECT_TRUE(Lists(response.get_header_value("Access-Control-Expose-Headers"), "Retry-After"));
+  EXPECT_FALSE(response.has_header("Access-Control-Allow-Credentials"));
+}
+
+void ExpectNoCors(const httplib::Response& response) {
+  EXPECT_FALSE(response.has_header("Access-Control-Allow-Origin"));
+  EXPECT_FALSE(response.has_header("Access-Control-Allow-Methods"));
+  EXPECT_FALSE(response.has_header("Access-Control-Allow-Headers"));
+  EXPECT_FALSE(response.has_header("Access-Control-Expose-Headers"));
+}
+
+class CorsTest : public ::testing::Test {
+ protected:
+  ServerProcess server_{"token-alice alice\n",
+                        {"--cors-origin", kDevOrigin, "--cors-origin", "http://127.0.0.1:5173"}};
+  httplib::Client http_{"127.0.0.1", server_.port()};
+};
+
+TEST_F(CorsTest, PreflightFromAnAllowedOriginAllowsWhatTheClientSends) {
+  const std::pair<const char*, const char*> requests[] = {
+      {"/v1/push", "POST"}, {"/v1/pull", "GET"}, {"/v1/live", "GET"}};
+  for (const auto& [path, method] : requests) {
+    for (const std::string origin : {kDevOrigin, "http://127.0.0.1:5173"}) {
+      auto result = http_.Options(path, PreflightHeaders(origin, method));
+      ASSERT_TRUE(result);
+      EXPECT_EQ(result->status, 204) << path;
+      ExpectAllowedOrigin(*result, origin);
+      const std::string methods = result->get_header_value("Access-Control-Allow-Methods");
+      EXPECT_TRUE(Lists(methods, "GET") && Lists(methods, "POST")) << methods;
+      const std::string headers = result->get_header_value("Access-Control-Allow-Headers");
+      for (const char* header :
+           {"Authorization", "Content-Type", "Content-Encoding", "Ferry-Protocol"}) {
+        EXPECT_TRUE(Lists(headers, header)) << header << " missing from " << headers;
+      }
+      EXPECT_GT(std::atoi(result->get_header_value("Access-Control-Max-Age").c_str()), 0);
+    }
+  }
+}
+
+TEST_F(CorsTest, AnswersToAnAllowedOriginCarryItErrorsIncluded) {
+  const httplib::Headers alice = WithOrigin(Auth("token-alice"), kDevOrigin);
+  auto push = http_.Post("/v1/push", alice,
+                         PushBody("c1", 1, "big", Json{{"text", std::string(4000, 'x')}}),
+                         "application/json");
+  ASSERT_TRUE(push);
+  EXPECT_EQ(push->status, 200);
+  ExpectAllowedOrigin(*push, kDevOrigin);
+  // A gzip answer varies by both; one Vary header says so.
+  httplib::Headers gzip_pull = alice;
+  gzip_pull.emplace("Accept-Encoding", "gzip");
+  auto pull = http_.Get("/v1/pull", gzip_pull);
+  ASSERT_TRUE(pull);
+  EXPECT_EQ(pull->status, 200);
+  EXPECT_EQ(pull->get_header_value("Content-Encoding"), "gzip");
+  ExpectAllowedOrigin(*pull, kDevOrigin);
+  EXPECT_EQ(pull->get_header_value_count("Vary"), 1u);
+  EXPECT_TRUE(Lists(pull->get_header_value("Vary"), "Accept-Encoding"));
+  // Errors: the page must be able to read them to tell a bad token from a
+  // network failure.
+  auto unauthenticated = http_.Get("/v1/pull", WithOrigin({}, kDevOrigin));
+  ASSERT_TRUE(unauthenticated);
+  EXPECT_EQ(unauthenticated->status, 401);
+  ExpectAllowedOrigin(*unauthenticated, kDevOrigin);
+  auto malformed = http_.Post("/v1/push", alice, "{", "application/json");
+  ASSERT_TRUE(malformed);
+  EXPECT_EQ(malformed->status, 400);
+  ExpectAllowedOrigin(*malformed, kDevOrigin);
+  auto unknown = http_.Get("/v1/nothing-here", alice);
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->status, 404);
+  ExpectAllowedOrigin(*unknown, kDevOrigin);
+}
+
+TEST_F(CorsTest, LiveStreamCarriesTheAllowedOrigin) {
+  httplib::Client client("127.0.0.1", server_.port());
+  client.set_read_timeout(5, 0);
+  httplib::Headers headers;
+  std::string stream;
+  client.Get(
+      "/v1/live", WithOrigin(Auth("token-alice"), kDevOrigin),
+      [&](const httplib::Response& response) {
+        headers = response.headers;
+        return true;
+      },
+      [&](const char* data, size_t length) {
+        stream.append(data, length);
+        return stream.find("event: hello") == std::string::npos;  // enough: stop
+      });
+  httplib::Response response;
+  response.headers = headers;
+  EXPECT_NE(stream.find("event: hello"), std::string::npos);
+  EXPECT_EQ(response.get_header_value("Content-Type"), "text/event-stream");
+  ExpectAllowedOrigin(response, kDevOrigin);
+}
+
+TEST_F(CorsTest, OtherOriginsGetNoCorsHeaders) {
+  for (const std::string origin :
+       {"http://evil.example", "http://localhost:5174", "https://localhost:5173", "null"}) {
+    auto preflight = http_.Options("/v1/push", PreflightHeaders(origin, "POST"));
+    ASSERT_TRUE(preflight);
+    EXPECT_EQ(preflight->status, 204) << origin;  // the plain answer: the browser refuses it
+    ExpectNoCors(*preflight);
+    auto pull = http_.Get("/v1/pull", WithOrigin(Auth("token-alice"), origin));
+    ASSERT_TRUE(pull);
+    EXPECT_EQ(pull->status, 200);
+    ExpectNoCors(*pull);
+    EXPECT_TRUE(Lists(pull->get_header_value("Vary"), "Origin"));  // caches keep origins apart
+  }
+  auto no_origin = http_.Get("/v1/pull", Auth("token-alice"));
+  ASSERT_TRUE(no_origin);
+  ExpectNoCors(*no_origin);
+}
+
+// Without --cors-origin nothing changes but the preflight: a plain 204
+// instead of a 404 that looked like a wrong URL.
+TEST_F(ServerTest, WithoutCorsOriginsAPreflightIsAPlain204) {
+  auto preflight = http_.Options("/v1/push", PreflightHeaders(kDevOrigin, "POST"));
+  ASSERT_TRUE(preflight);
+  EXPECT_EQ(preflight->status, 204);
+  EXPECT_TRUE(Lists(preflight->get_header_value("Allow"), "POST"));
+  ExpectNoCors(*preflight);
+  auto pull = http_.Get("/v1/pull", WithOrigin(Auth("token-alice"), kDevOrigin));
+  ASSERT_TRUE(pull);
+  EXPECT_EQ(pull->status, 200);
+  ExpectNoCors(*pull);
+  EXPECT_FALSE(Lists(pull->get_header_value("Vary"), "Origin"));
+}
+
+TEST(ServerArguments, CorsOriginMustBeAnExactOrigin) {
+  TempDir dir;
+  std::ofstream(dir.File("tokens.txt")) << "token-alice alice\n";
+  for (const char* origin :
+       {"*", "null", "localhost:5173", "http://localhost:5173/", "http://localhost:5173/app", ""}) {
+    const Spawned server =
+        Spawn({FERRY_SERVER_BINARY, "--tokens", dir.File("tokens.txt"), "--db",
+               dir.File("server.db"), "--port", "0", "--quiet", "--cors-origin", origin},
+              dir.File("stderr.log"));
+    close(server.stdout_fd);
+    int status = 0;
+    waitpid(server.pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << origin;
+  }
+}
+
+TEST(ServerLog, NamesTheOriginOfARefusedPreflight) {
+  TempDir dir;
+  const std::string log_path = dir.File("server.log");
+  {
+    ServerProcess server("token-alice alice\n", {"--cors-origin", kDevOrigin}, log_path);
+    httplib::Client http("127.0.0.1", server.port());
+    ASSERT_TRUE(http.Options("/v1/push", PreflightHeaders("http://localhost:3000", "POST")));
+    ASSERT_TRUE(http.Options("/v1/push", PreflightHeaders(kDevOrigin, "POST")));
+  }
+  std::ifstream file(log_path);
+  const std::string log((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("origin http://localhost:3000 not allowed: see --cors-origin"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("origin " + std::string(kDevOrigin) + " not allowed"), std::string::npos);
+}
+
+// --- --static DIR -----------------------------------------------------------
+
+std::string ReadAll(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+}
+
+void WriteFile(const std::filesystem::path& path, const std::string& contents) {
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream(path, std::ios::binary) << contents;
+}
+
+// About the size of ferry's wasm, compressible as code is: few distinct bytes.
+std::string FakeWasm() {
+  std::string wasm("\0asm\1\0\0\0", 8);
+  std::mt19937 random(13);
+  while (wasm.size() < 419 * 1024)
+    wasm += static_cast<char>("\x00\x01\x20\x41\x7f\x0b\x10\x21"[random() % 8]);
+  return wasm;
+}
+
+std::string FakeScript(const std::string& name) {
+  std::string script;
+  for (int i = 0; i < 500; ++i)
+    script += "export const " + name + std::to_string(i) + " = () => " + std::to_string(i) + ";\n";
+  return script;
+}
+
+httplib::Headers Accepting(const std::string& encoding, const std::string& accept = "*/*") {
+  return {{"Accept-Encoding", encoding}, {"Accept", accept}};
+}
+
+class StaticFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::filesystem::path root = dir_.path() / "public";
+    WriteFile(root / "index.html",
+              "<!doctype html><title>todo</title><script src=/app.js></script>");
+    WriteFile(root / "assets/ferry_wasm-Bx_9-aQ1.wasm", FakeWasm());
+    WriteFile(root / "assets/index-BX3k9aQ1.js", FakeScript("a"));
+    WriteFile(root / "worker.mjs", FakeScript("w"));
+    WriteFile(root / "main.4f3c2a1b.js", FakeScript("m"));
+    for (const char* name : {"sw.js", "files.json", "manifest.webmanifest", "apple-touch-icon.png",
+                             "my-long-filename.js", "report-20240101.pdf", "assets/logo.svg"}) {
+      WriteFile(root / name, "unhashed");
+    }
+    WriteFile(root / "style.css", FakeScript("s"));
+    WriteFile(root / "style.css.gz", *GzipZlib(FakeScript("s"), 1));
+    // A stale precompressed file: older than the file, and old content.
+    WriteFile(root / "old.css", FakeScript("new"));
+    WriteFile(root / "old.css.gz", *GzipZlib(FakeScript("old"), 1));
+    std::filesystem::last_write_time(
+        root / "old.css.gz",
+        std::filesystem::last_write_time(root / "old.css") - std::chrono::hours(1));
+    WriteFile(dir_.path() / "secret.txt", "top-secret-marker");
+    root_ = root;
+    server_ = std::make_unique<ServerProcess>("token-alice alice\n",
+                                              std::vector<std::string>{"--static", root.string()});
+    http_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
+  }
+
+  httplib::Result Fetch(const std::string& path, const httplib::Headers& headers,
+                        bool decompress = true) {
+    http_->set_decompress(decompress);
+    return http_->Get(path, headers);
+  }
+
+  TempDir dir_;
+  std::filesystem::path root_;
+  std::unique_ptr<ServerProcess> server_;
+  std::unique_ptr<httplib::Client> http_;
+};
+
+TEST_F(StaticFilesTest, CompressibleFilesGoGzippedAndDecompressToTheExactFile) {
+  for (const char* path : {"/assets/ferry_wasm-Bx_9-aQ1.wasm", "/assets/index-BX3k9aQ1.js",
+                           "/worker.mjs", "/style.css"}) {
+    const std::string file = ReadAll(root_.string() + path);
+    auto raw = Fetch(path, Accepting("gzip, deflate, br"), false);
+    ASSERT_TRUE(raw);
+    ASSERT_EQ(raw->status, 200) << path;
+    EXPECT_EQ(raw->get_header_value("Content-Encoding"), "gzip") << path;
+    EXPECT_TRUE(Lists(raw->get_header_value("Vary"), "Accept-Encoding")) << path;
+    EXPECT_LT(raw->body.size(), file.size() / 2) << path;
+    auto decoded = Fetch(path, Accepting("gzip, deflate, br"));
+    ASSERT_TRUE(decoded);
+    EXPECT_TRUE(decoded->body == file) << path << " does not decompress to the file";
+  }
+}
+
+TEST_F(StaticFilesTest, ContentTypesAreWhatModulesAndWasmStreamingNeed) {
+  const std::pair<const char*, const char*> expected[] = {
+      {"/assets/ferry_wasm-Bx_9-aQ1.wasm", "application/wasm"},
+      {"/assets/index-BX3k9aQ1.js", "text/javascript"},
+      {"/worker.mjs", "text/javascript"},
+      {"/style.css", "text/css"},
+      {"/files.json", "application/json"},
+      {"/assets/logo.svg", "image/svg+xml"},
+      {"/index.html", "text/html; charset=utf-8"}};
+  for (const auto& [path, type] : expected) {
+    for (const char* encoding : {"gzip", "identity"}) {
+      auto result = Fetch(path, Accepting(encoding));
+      ASSERT_TRUE(result);
+      EXPECT_EQ(result->status, 200) << path;
+      EXPECT_EQ(result->get_header_value("Content-Type"), type) << path << " " << encoding;
+    }
+  }
+}
+
+TEST_F(StaticFilesTest, WithoutGzipInAcceptEncodingFilesGoAsTheyAre) {
+  const std::string wasm = ReadAll(root_ / "assets/ferry_wasm-Bx_9-aQ1.wasm");
+  for (const char* encoding : {"identity", "gzip;q=0, br", "br", "*;q=0"}) {
+    auto result = Fetch("/assets/ferry_wasm-Bx_9-aQ1.wasm", Accepting(encoding), false);
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 200);
+    EXPECT_FALSE(result->has_header("Content-Encoding")) << encoding;
+    EXPECT_TRUE(result->body == wasm) << encoding;
+    EXPECT_TRUE(Lists(result->get_header_value("Vary"), "Accept-Encoding"));
+  }
+  auto image = Fetch("/apple-touch-icon.png", Accepting("gzip"), false);  // not compressible
+  ASSERT_TRUE(image);
+  EXPECT_FALSE(image->has_header("Content-Encoding"));
+  EXPECT_EQ(image->body, "unhashed");
+}
+
+TEST_F(StaticFilesTest, AFreshPrecompressedFileIsSentAndAStaleOneIgnored) {
+  // The server compresses at another level, so its own answer would differ.
+  ASSERT_NE(*GzipZlib(FakeScript("s"), 6), *GzipZlib(FakeScript("s"), 1));
+  auto fresh = Fetch("/style.css", Accepting("gzip"), false);
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_TRUE(fresh->body == ReadAll(root_ / "style.css.gz"));
+  auto stale = Fetch("/old.css", Accepting("gzip"));
+  ASSERT_TRUE(stale);
+  EXPECT_EQ(stale->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_TRUE(stale->body == FakeScript("new"));
+}
+
+// Files compressed on the fly are cached, but only while unchanged: a file
+// rewritten with content of the same size is told apart by its time.
+TEST_F(StaticFilesTest, AChangedFileIsCompressedAgain) {
+  const std::filesystem::path file = root_ / "worker.mjs";
+  auto before = Fetch("/worker.mjs", Accepting("gzip"));
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->body, FakeScript("w"));
+  const auto modified = std::filesystem::last_write_time(file);
+  ASSERT_EQ(FakeScript("v").size(), FakeScript("w").size());
+  WriteFile(file, FakeScript("v"));
+  std::filesystem::last_write_time(file, modified + std::chrono::seconds(1));
+  auto after = Fetch("/worker.mjs", Accepting("gzip"));
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->get_header_value("Content-Encoding"), "gzip");
+  EXPECT_TRUE(after->body == FakeScript("v"));
+  WriteFile(file, FakeScript("longer"));  // another size
+  auto again = Fetch("/worker.mjs", Accepting("gzip"));
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->body == FakeScript("longer"));
+}
+
+TEST_F(StaticFilesTest, HashedAssetsAreImmutableAndEverythingElseRevalidates) {
+  for (const char* path :
+       {"/assets/ferry_wasm-Bx_9-aQ1.wasm", "/assets/index-BX3k9aQ1.js", "/main.4f3c2a1b.js"}) {
+    auto result = Fetch(path, Accepting("gzip"));
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->get_header_value("Cache-Control"), "public, max-age=31536000, immutable")
+        << path;
+  }
+  for (const char* path : {"/", "/index.html", "/sw.js", "/files.json", "/manifest.webmanifest",
+                           "/apple-touch-icon.png", "/my-long-filename.js", "/report-20240101.pdf",
+                           "/worker.mjs", "/style.css"}) {
+    auto result = Fetch(path, Accepting("gzip"));
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->status, 200) << path;
+    EXPECT_EQ(result->get_header_value("Cache-Control"), "no-cache") << path;
+  }
+}
+
+TEST_F(StaticFilesTest, PageRoutesGetIndexHtmlAndMissingFilesStay404) {
+  const std::string index = ReadAll(root_ / "index.html");
+  const char* html = "text/html,application/xhtml+xml,*/*;q=0.8";  // a navigation
+  for (const char* path : {"/todos/42", "/settings", "/"}) {
+    auto page = Fetch(path, Accepting("gzip", html));
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->status, 200) << path;
+    EXPECT_EQ(page->body, index) << path;
+    EXPECT_EQ(page->get_header_value("Cache-Control"), "no-cache") << path;
+  }
+  auto missing_asset = Fetch("/assets/missing-AbC12345.js", Accepting("gzip", html));
+  ASSERT_TRUE(missing_asset);
+  EXPECT_EQ(missing_asset->status, 404);
+  auto not_a_page = Fetch("/todos/42", Accepting("gzip", "application/json"));
+  ASSERT_TRUE(not_a_page);
+  EXPECT_EQ(not_a_page->status, 404);
+  auto api = Fetch("/v1/nothing-here", Accepting("gzip", html));
+  ASSERT_TRUE(api);
+  EXPECT_EQ(api->status, 404);
+  EXPECT_NE(api->body.find("not_found"), std::string::npos) << api->body;
+  auto health = Fetch("/v1/health", Accepting("gzip", html));  // the API still answers
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+}
+
+TEST_F(StaticFilesTest, PathsOutsideTheDirectoryAreRefused) {
+  http_->set_url_encode(false);  // sent exactly as written
+  for (const char* path :
+       {"/../secret.txt", "/assets/../../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E/secret.txt",
+        "/..%2fsecret.txt", "/assets/..%2F..%2Fsecret.txt", "/..%5csecret.txt",
+        "/%252e%252e/secret.txt", "/./../secret.txt", "/..", "/../", "/%2e%2e"}) {
+    auto result = Fetch(path, Accepting("identity", "text/html"));
+    ASSERT_TRUE(result) << path;
+    EXPECT_GE(result->status, 400) << path;
+    EXPECT_LT(result->status, 500) << path;
+    EXPECT_EQ(result->body.find("top-secret-marker"), std::string::npos) << path;
+    EXPECT_EQ(result->body.find("<title>todo"), std::string::npos) << path << ": no fallback";
+  }
 }
 
 }  // namespace
