@@ -8,6 +8,7 @@
 // server and requires a page without errors.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -31,6 +32,7 @@ after(async () => {
 test('Vite 5: a page and a Web Worker build with no warning and both sync', async () => {
   const app = join(appsDir, 'vite5-worker');
   assertNoWarnings(await run(app, 'node_modules/vite/bin/vite.js', 'build'));
+  assertEmitted(join(app, 'dist', 'assets'), ['index', 'worker']);
   await servedBuild(join(app, 'dist'), async (endpoint) => {
     const key = await openAndSync(`${endpoint}/`);
     await assertOnServer(endpoint, `${key}-page`, `${key}-worker`);
@@ -48,6 +50,7 @@ test('Vite 5 dev server: the wasm loads from pre-bundled dependencies and the pa
 test('Vite 8 + React StrictMode: builds with no warning, a component opens a client and syncs', async () => {
   const app = join(appsDir, 'vite8-react');
   assertNoWarnings(await run(app, 'node_modules/vite/bin/vite.js', 'build'));
+  assertEmitted(join(app, 'dist', 'assets'), ['index']);
   await servedBuild(join(app, 'dist'), async (endpoint) => {
     await assertOnServer(endpoint, await openAndSync(`${endpoint}/`));
   });
@@ -76,6 +79,7 @@ test('Vite 8 dev server (StrictMode runs each effect twice): the component syncs
 test('webpack 5 with no configuration: builds with no warning about ferry-sync and syncs', async () => {
   const app = join(appsDir, 'webpack5');
   assertNoWarnings(await run(app, 'node_modules/webpack-cli/bin/cli.js', '--mode', 'production'));
+  assertEmitted(join(app, 'dist'), ['main']);
   // index.html loads dist/main.js: the app's folder is the site.
   await servedBuild(app, async (endpoint) => {
     await assertOnServer(endpoint, await openAndSync(`${endpoint}/`));
@@ -106,6 +110,18 @@ function assertNoWarnings(output) {
     ? output.split(/\n\s*\n/).filter((block) => /^(WARNING|ERROR)/m.test(block)).join('\n\n')
     : output;
   assert.doesNotMatch(warnings, /ferry-sync|ferry_wasm\.mjs|node:/, output);
+}
+
+/**
+ * A build holds the app's scripts (`scripts`: their names before any hash)
+ * and one .wasm, nothing else: no dead copy of a module (what the old
+ * glue's `new URL('.', import.meta.url)` made Vite emit), no stub for a
+ * Node module.
+ */
+function assertEmitted(dir, scripts) {
+  const files = readdirSync(dir);
+  assert.deepEqual(files.filter((file) => file.endsWith('.js')).map((file) => file.replace(/[-.][\w-]{8,}\.js$|\.js$/, '')).sort(), scripts, files.join(' '));
+  assert.equal(files.filter((file) => file.endsWith('.wasm')).length, 1, files.join(' '));
 }
 
 /** Runs `body(endpoint)` against a ferry-server that also serves `site`. */

@@ -2,10 +2,14 @@
 // bundle of ferry-sync contains must be buildable for a page, a worker and a
 // service worker by any bundler, with no configuration.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+import { buildTestSite, chromiumOptions, openPage, startServer } from './helpers.mjs';
 
 const root = join(process.cwd(), 'node_modules', 'ferry-sync');
 const manifest = createRequire(import.meta.url)('ferry-sync/package.json');
@@ -46,5 +50,27 @@ test('no browser file imports a Node module, imports dynamically or uses require
     assert.doesNotMatch(text, /\brequire\s*\(/, `${file} uses require`);
     // Vite and webpack emit whatever `new URL(x, import.meta.url)` names: '.' is the folder (a dead copy of a module).
     assert.doesNotMatch(text, /new URL\(\s*['"]\.\/?['"]/, `${file} names its own folder`);
+  }
+});
+
+test('a page that cannot load the .wasm gets a FerryError naming the URL and what it answered', async () => {
+  const site = buildTestSite();
+  rmSync(join(site, 'pkg', 'ferry_wasm.wasm'));
+  const server = await startServer(undefined, ['--static', site]);
+  const browser = await chromium.launch(chromiumOptions);
+  try {
+    const page = await openPage(await browser.newContext(), `${server.endpoint}/index.html`);
+    const error = await page.evaluate(() =>
+      window.Ferry.FerryClient.open({ name: 'nowasm', endpoint: location.origin }).then(
+        () => 'opened',
+        (error) => ({ type: error.name, code: error.code, message: error.message }),
+      ),
+    );
+    assert.equal(error.type, 'FerryError');
+    assert.equal(error.code, 'unavailable');
+    assert.match(error.message, new RegExp(`${server.endpoint}/pkg/ferry_wasm.wasm answered 404`));
+  } finally {
+    await browser.close();
+    await server.stop();
   }
 });
