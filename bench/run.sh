@@ -54,8 +54,9 @@ mkdir -p "$work/wasm"
 (cd build/wasm-release/bench && node core_bench.js "$work/wasm" "$core_n") | sed 's/"bench":"core"/"bench":"core-wasm"/' | tee -a "$results" >&2
 FERRY_SERVER_BINARY="$PWD/build/native-release/server/ferry-server" FERRY_BENCH_SCALE=$scale web/bench.sh 2>/dev/null | tee -a "$results" >&2
 # The wrapper is every module a page loads (all of dist/ but the service
-# worker's entry), as one file, the way a bundler ships it.
-ls web/dist/*.js | grep -v '/sw\.js$' | xargs cat >"$work/wrapper.js"
+# worker's entry and the Node entry's files: node.js, *_node.js), as one
+# file, the way a bundler ships it.
+ls web/dist/*.js | grep -Ev '/(sw|node|[a-z_]+_node)\.js$' | xargs cat >"$work/wrapper.js"
 echo "{\"bench\":\"ts-size\",\"gzip\":$(gz_size "$work/wrapper.js")}" | tee -a "$results" >&2
 
 echo "==> bytes on the wire for push batches" >&2

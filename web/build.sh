@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # Builds the npm package ferry-sync into web/dist: the wasm module (CMake
-# preset wasm-release, target ferry_wasm) and the TypeScript wrapper.
+# preset wasm-release: targets ferry_wasm, the browser glue, and
+# ferry_wasm_node, the Node glue; one .wasm) and the TypeScript wrapper.
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd .. && pwd)
 export NODE_PATH=/usr/share/nodejs  # emcc's JS optimizer needs acorn
-(cd "$root" && cmake --preset wasm-release >/dev/null && cmake --build --preset wasm-release --target ferry_wasm >/dev/null)
+(cd "$root" && cmake --preset wasm-release >/dev/null && cmake --build --preset wasm-release --target ferry_wasm ferry_wasm_node >/dev/null)
 if [[ ! -d node_modules/typescript ]]; then npm ci --no-audit --no-fund >/dev/null; fi
 rm -rf dist
 npx tsc -p tsconfig.json
-cp "$root/build/wasm-release/bindings/js/ferry_wasm.mjs" "$root/build/wasm-release/bindings/js/ferry_wasm.wasm" dist/
-# files.json: every file a page or worker may load from the package, so an app
-# whose service worker caches it for offline use never keeps its own list.
-(cd dist && node -e 'const fs = require("fs"); const files = fs.readdirSync(".").filter((f) => /\.(m?js|wasm)$/.test(f)).sort(); fs.writeFileSync("files.json", JSON.stringify(files) + "\n");')
+wasm="$root/build/wasm-release/bindings/js"
+# Both glues are linked from the same objects, so their .wasm is the same
+# file and ships once; should a link option ever make them differ, stop here.
+cmp -s "$wasm/ferry_wasm.wasm" "$wasm/ferry_wasm_node.wasm" || { echo "ferry_wasm.wasm and ferry_wasm_node.wasm differ" >&2; exit 1; }
+cp "$wasm/ferry_wasm.mjs" "$wasm/ferry_wasm_node.mjs" "$wasm/ferry_wasm.wasm" dist/
+# files.json: every file a page or worker may load from the package (not the
+# Node entry's: node.js, *_node.[m]js), so an app whose service worker caches
+# it for offline use never keeps its own list.
+(cd dist && node -e 'const fs = require("fs"); const files = fs.readdirSync(".").filter((f) => /\.(m?js|wasm)$/.test(f) && !/(^|_)node\.m?js$/.test(f)).sort(); fs.writeFileSync("files.json", JSON.stringify(files) + "\n");')
 echo "built web/dist: $(ls dist | tr '\n' ' ')"

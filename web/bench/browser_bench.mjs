@@ -13,7 +13,7 @@ const scale = Number(process.env.FERRY_BENCH_SCALE ?? 1);
 const site = tempDir();
 mkdirSync(join(site, 'pkg'));
 cpSync(join(process.cwd(), 'node_modules', 'ferry-sync', 'dist'), join(site, 'pkg'), { recursive: true });
-writeFileSync(join(site, 'index.html'), `<!doctype html><script type="module">window.ferryReady = import('/pkg/index.js').then((m) => (window.Ferry = m));</script>`);
+writeFileSync(join(site, 'index.html'), `<!doctype html><script type="module">window.ferryReady = import('/pkg/browser.js').then((m) => (window.Ferry = m));</script>`);
 const server = await startServer('t u\n', ['--static', site]);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',

@@ -1,5 +1,5 @@
-// Types for the Emscripten-generated module (bindings/js), copied next to
-// index.js at build time.
+// Types for the Emscripten-generated browser glue (bindings/js), copied next
+// to index.js at build time; ferry_wasm_node.d.mts says the Node glue is the same.
 export interface WebClientHandle {
   open(directory: string, optionsJson: string): string;
   /**
@@ -50,7 +50,10 @@ export interface FerryModule {
   ferryHost?: unknown;
 }
 
-/** Node only: gives the loader `require` and `__dirname` (see bindings/js/extern_pre.js). */
-export function provideNodeRequire(createRequire: (url: string) => unknown): void;
+/** The factory's options that ferry-sync uses (Emscripten's Module object). */
+export interface ModuleOptions {
+  /** Instantiates the .wasm with the glue's imports and hands the instance to `receive`; returns {} (asynchronous). */
+  instantiateWasm(imports: WebAssembly.Imports, receive: (instance: WebAssembly.Instance, module: WebAssembly.Module) => void): object;
+}
 
-export default function createFerryModule(options?: Record<string, unknown>): Promise<FerryModule>;
+export default function createFerryModule(options: ModuleOptions): Promise<FerryModule>;

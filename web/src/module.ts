@@ -1,7 +1,8 @@
 // Loads the wasm module (once per context) and routes what its runtime asks
 // of the host (bindings/js/library_ferry.js calls Module.ferryHost) to the
 // engine that asked, by handle.
-import createFerryModule, { provideNodeRequire, type FerryModule } from './ferry_wasm.mjs';
+import type { FerryModule } from './ferry_wasm.mjs';
+import { platform } from './platform.js';
 import type { OutgoingRequest } from './transport_fetch.js';
 import { FerryError } from './types.js';
 
@@ -76,17 +77,18 @@ let modulePromise: Promise<FerryModule> | undefined;
 /** The context's one module instance; the first caller's `wasmBinary` is used. */
 export function loadModule(wasmBinary?: ArrayBuffer | Uint8Array): Promise<FerryModule> {
   modulePromise ??= (async () => {
-    const options: Record<string, unknown> = {};
-    if (wasmBinary) {
-      options.wasmBinary = wasmBinary;
-    } else if (isNode) {
-      // Node 20 has a global fetch, which makes this Emscripten's loader try
-      // to fetch the .wasm by file path; hand it the bytes instead.
-      const fs = await import('node:fs');
-      options.wasmBinary = fs.readFileSync(new URL('./ferry_wasm.wasm', import.meta.url));
-    }
-    if (isNode) provideNodeRequire((await import('node:module')).createRequire);
-    const module = await createFerryModule(options);
+    const { createModule, compilePackageWasm } = platform();
+    const wasm = wasmBinary ? await WebAssembly.compile(wasmBinary as BufferSource) : await compilePackageWasm();
+    // The glue is handed the compiled module rather than finding the file
+    // itself: the entry knows where the package's .wasm is (a bundler moves it).
+    const module = await new Promise<FerryModule>((resolve, reject) => {
+      createModule({
+        instantiateWasm(imports, receive) {
+          WebAssembly.instantiate(wasm, imports).then((instance) => receive(instance, wasm), reject);
+          return {};
+        },
+      }).then(resolve, reject);
+    });
     module.ferryHost = dispatch;
     return module;
   })().catch((error: unknown) => {

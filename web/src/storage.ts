@@ -3,7 +3,7 @@
 // for memory) and takes it down again. Opening a store and deleting its data
 // both go through mountStore.
 import type { EmscriptenFS, FerryModule } from './ferry_wasm.mjs';
-import { lockNodeStore } from './store_lock_node.js';
+import { platform, type DirectoryStores } from './platform.js';
 import { FerryError, type StorageKind } from './types.js';
 
 export interface MountedStore {
@@ -43,9 +43,7 @@ export async function mountStore(module: FerryModule, place: StorePlace): Promis
   // One client per store directory (store_lock_node.ts), claimed before any
   // file is touched; released in unmount(), also when mounting fails below.
   let release = () => {};
-  if (place.storage === 'node') {
-    release = await lockNodeStore(place.directory!, (code, message) => new FerryError(code, message));
-  }
+  if (place.storage === 'node') release = directoryStores().claim(place.directory!);
   FS.mkdir(mountPoint);
   let mounted = false;
   const unmount = () => {
@@ -62,8 +60,6 @@ export async function mountStore(module: FerryModule, place: StorePlace): Promis
         throw new FerryError('io', `loading the store from IndexedDB failed: ${String(error)}`);
       });
     } else if (place.storage === 'node') {
-      const fs = await import('node:fs');
-      fs.mkdirSync(place.directory!, { recursive: true });
       FS.mount(FS.filesystems.NODEFS, { root: place.directory }, mountPoint);
       mounted = true;
     } else {
@@ -97,8 +93,12 @@ export async function deleteStore(module: FerryModule, place: StorePlace): Promi
   } finally {
     store.unmount();
   }
-  if (place.storage === 'node') {
-    // The directory itself, which open created.
-    (await import('node:fs')).rmSync(place.directory!, { recursive: true, force: true });
-  }
+  // The directory itself, which open created.
+  if (place.storage === 'node') directoryStores().remove(place.directory!);
+}
+
+function directoryStores(): DirectoryStores {
+  const directories = platform().directories;
+  if (!directories) throw new FerryError('invalid_argument', 'storage "node" needs Node (ferry-sync\'s node entry)');
+  return directories;
 }

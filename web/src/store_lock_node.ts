@@ -13,7 +13,8 @@
  *   it stale cannot both take it.
  * The file is removed on release (close) and when the process exits.
  */
-import type * as NodeFs from 'node:fs';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /** Builds the error a refused open throws (FerryError in the package). */
 export type LockErrorFactory = (code: 'busy' | 'io', message: string) => Error;
@@ -27,50 +28,48 @@ let exitHookInstalled = false;
  * (idempotent). Throws the factory's 'busy' error when another client, in
  * this process or another, holds the store.
  */
-export async function lockNodeStore(directory: string, error: LockErrorFactory): Promise<() => void> {
-  const fs = await import('node:fs');
-  const path = await import('node:path');
+export function lockNodeStore(directory: string, error: LockErrorFactory): () => void {
   const resolved = path.resolve(directory);
   const lockFile = path.join(resolved, 'LOCK');
   fs.mkdirSync(resolved, { recursive: true });
   if (held.has(resolved)) throw busy(error, lockFile, process.pid);
-  claim(fs, lockFile, error);
+  claim(lockFile, error);
   held.set(resolved, lockFile);
-  installExitHook(fs);
+  installExitHook();
   return () => {
     if (held.get(resolved) !== lockFile) return;
     held.delete(resolved);
-    removeIfOurs(fs, lockFile);
+    removeIfOurs(lockFile);
   };
 }
 
-function claim(fs: typeof NodeFs, lockFile: string, error: LockErrorFactory): void {
-  if (createExclusive(fs, lockFile)) return;
-  const holder = readPid(fs, lockFile);
+function claim(lockFile: string, error: LockErrorFactory): void {
+  if (createExclusive(lockFile)) return;
+  const holder = readPid(lockFile);
   if (holder !== undefined && holder !== process.pid && isAlive(holder)) throw busy(error, lockFile, holder);
   // No pid yet: its creator may be about to write it.
-  if (holder === undefined && isRecent(fs, lockFile)) throw busy(error, lockFile, undefined);
+  if (holder === undefined && isRecent(lockFile)) throw busy(error, lockFile, undefined);
   // Stale: its holder died (or this pid was reused). Taken over under a
   // guard file, and only if it still names the holder read above; otherwise
   // another process took it over first.
   const guard = `${lockFile}.takeover`;
-  if (!createExclusive(fs, guard)) {
-    const guardHolder = readPid(fs, guard);
+  if (!createExclusive(guard)) {
+    const guardHolder = readPid(guard);
     if (guardHolder !== undefined && isAlive(guardHolder)) throw busy(error, lockFile, guardHolder);
-    removeQuietly(fs, guard); // a takeover that died half-way
-    if (!createExclusive(fs, guard)) throw busy(error, lockFile, readPid(fs, guard));
+    removeQuietly(guard); // a takeover that died half-way
+    if (!createExclusive(guard)) throw busy(error, lockFile, readPid(guard));
   }
   try {
-    if (readPid(fs, lockFile) !== holder) throw busy(error, lockFile, readPid(fs, lockFile));
-    removeQuietly(fs, lockFile);
-    if (!createExclusive(fs, lockFile)) throw busy(error, lockFile, readPid(fs, lockFile));
+    if (readPid(lockFile) !== holder) throw busy(error, lockFile, readPid(lockFile));
+    removeQuietly(lockFile);
+    if (!createExclusive(lockFile)) throw busy(error, lockFile, readPid(lockFile));
   } finally {
-    removeQuietly(fs, guard);
+    removeQuietly(guard);
   }
 }
 
 /** Creates `file` holding this pid; false if it exists. */
-function createExclusive(fs: typeof NodeFs, file: string): boolean {
+function createExclusive(file: string): boolean {
   let fd: number;
   try {
     fd = fs.openSync(file, 'wx', 0o600);
@@ -87,7 +86,7 @@ function createExclusive(fs: typeof NodeFs, file: string): boolean {
 }
 
 /** The pid in a lock file; undefined when it is gone, empty or garbled. */
-function readPid(fs: typeof NodeFs, file: string): number | undefined {
+function readPid(file: string): number | undefined {
   try {
     const pid = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
@@ -106,7 +105,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function isRecent(fs: typeof NodeFs, file: string): boolean {
+function isRecent(file: string): boolean {
   try {
     return Date.now() - fs.statSync(file).mtimeMs < 2_000;
   } catch {
@@ -114,11 +113,11 @@ function isRecent(fs: typeof NodeFs, file: string): boolean {
   }
 }
 
-function removeIfOurs(fs: typeof NodeFs, lockFile: string): void {
-  if (readPid(fs, lockFile) === process.pid) removeQuietly(fs, lockFile);
+function removeIfOurs(lockFile: string): void {
+  if (readPid(lockFile) === process.pid) removeQuietly(lockFile);
 }
 
-function removeQuietly(fs: typeof NodeFs, file: string): void {
+function removeQuietly(file: string): void {
   try {
     fs.unlinkSync(file);
   } catch {
@@ -136,11 +135,11 @@ function busy(error: LockErrorFactory, lockFile: string, holder: number | undefi
 }
 
 /** A process that exits without close() leaves no lock behind. */
-function installExitHook(fs: typeof NodeFs): void {
+function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {
-    for (const lockFile of held.values()) removeIfOurs(fs, lockFile);
+    for (const lockFile of held.values()) removeIfOurs(lockFile);
     held.clear();
   });
 }

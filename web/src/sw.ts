@@ -29,7 +29,7 @@
  * status().pending, history() (runs the service worker made are recorded with
  * reason "background_sync") and failedMutations().
  */
-import { backgroundSyncTag, FerryClient, type OpenOptions, type SyncRun, type SyncStatus } from './index.js';
+import { backgroundSyncTag, FerryClient, type OpenOptions, type SyncRun, type SyncStatus } from './browser.js';
 
 export interface ServiceWorkerSyncOptions
   extends Pick<OpenOptions, 'name' | 'endpoint' | 'getToken' | 'requestTimeoutMs' | 'gzipAboveBytes'> {

@@ -67,7 +67,7 @@ test('runs in a dedicated Web Worker, persisting to IndexedDB there', async () =
   const page = await openPage(context);
   const result = await page.evaluate(async () => {
     const source = `
-      const { FerryClient } = await import('${location.origin}/pkg/index.js');
+      const { FerryClient } = await import('${location.origin}/pkg/browser.js');
       const client = await FerryClient.open({ name: 'worker', endpoint: '${location.origin}', getToken: () => 'token-alice', autoSync: false });
       for (let i = 0; i < 10; ++i) await client.put('from-worker', 'w' + i, { i });
       const run = await client.syncNow();

@@ -151,7 +151,7 @@ export function buildTestSite() {
   writeFileSync(
     join(site, 'index.html'),
     `<!doctype html><meta charset="utf-8"><title>ferry-sync test</title>
-<script type="module">window.ferryReady = import('/pkg/index.js').then((m) => (window.Ferry = m));</script>`,
+<script type="module">window.ferryReady = import('/pkg/browser.js').then((m) => (window.Ferry = m));</script>`,
   );
   writeFileSync(
     join(site, 'sw.js'),

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, before, test } from 'node:test';
 
 import { FerryClient, FerryError } from 'ferry-sync';
@@ -35,9 +36,11 @@ test('the installed package ships ESM and type declarations', () => {
   const manifest = require('ferry-sync/package.json');
   assert.equal(manifest.type, 'module');
   const root = join(process.cwd(), 'node_modules', 'ferry-sync');
-  for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/ferry_wasm.wasm', 'dist/ferry_wasm.mjs']) {
+  for (const file of ['dist/browser.js', 'dist/node.js', 'dist/index.d.ts', 'dist/ferry_wasm.wasm', 'dist/ferry_wasm.mjs', 'dist/ferry_wasm_node.mjs']) {
     assert.ok(existsSync(join(root, file)), file);
   }
+  // Node takes the Node entry (package.json "exports", condition "node").
+  assert.equal(import.meta.resolve('ferry-sync'), pathToFileURL(join(root, 'dist', 'node.js')).href);
 });
 
 test('offline writes wait, then reach the server exactly once when online', async () => {

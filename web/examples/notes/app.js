@@ -1,5 +1,5 @@
 // The Ferry notes demo: an offline-capable notes list on ferry-sync.
-import { FerryClient, registerPeriodicSync } from './ferry-sync/index.js';
+import { FerryClient, registerPeriodicSync } from './ferry-sync/browser.js';
 import { STORE, getToken } from './config.js';
 
 const $ = (id) => document.getElementById(id);

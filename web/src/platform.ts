@@ -1,0 +1,39 @@
+// What differs between browsers and Node: how the .wasm is found and read,
+// which glue runs it, and whether stores can live in a host directory. The
+// package's entries (browser.ts, node.ts) set it when they load, so the code
+// they share (index.ts and everything it imports) never imports a Node
+// module, and a browser bundle never sees one.
+import type createFerryModule from './ferry_wasm.mjs';
+import { FerryError } from './types.js';
+
+export interface Platform {
+  /** The glue's factory (bindings/js: ferry_wasm.mjs, or ferry_wasm_node.mjs with NODEFS). */
+  readonly createModule: typeof createFerryModule;
+  /** Compiles the package's own .wasm (used when open() gets no `wasmBinary`). */
+  compilePackageWasm(): Promise<WebAssembly.Module>;
+  /** Stores in a host directory (storage "node"); only Node has them. */
+  readonly directories?: DirectoryStores;
+}
+
+export interface DirectoryStores {
+  /** Claims `directory` (creating it) for one client and returns its release. Throws FerryError "busy". */
+  claim(directory: string): () => void;
+  /** Deletes a closed store's directory (sign-out). */
+  remove(directory: string): void;
+}
+
+let current: Platform | undefined;
+
+export function setPlatform(platform: Platform): void {
+  current = platform;
+}
+
+export function platform(): Platform {
+  if (!current) {
+    throw new FerryError(
+      'internal',
+      'ferry-sync was loaded without its entry: import "ferry-sync" (its package.json picks dist/browser.js or dist/node.js), not dist/index.js',
+    );
+  }
+  return current;
+}

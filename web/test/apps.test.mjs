@@ -1,0 +1,215 @@
+// ferry-sync in apps built by the bundlers web developers use (test/apps/*),
+// each installed from npm (exact versions) with the packed package by
+// web/test.sh, with no Ferry-specific configuration. Each app writes a todo
+// under the key in its URL (?key=) and shows "synced" in #status once the
+// server has it. A build is served same-origin by ferry-server --static and
+// opened in Chromium; a dev server reaches ferry-server through its /v1
+// proxy (the dev-proxy recipe). Every check reads the write back from the
+// server and requires a page without errors.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+import { chromiumOptions, readServer, startServer } from './helpers.mjs';
+
+const appsDir = join(process.cwd(), 'apps');
+let browser;
+let keys = 0;
+
+before(async () => {
+  browser = await chromium.launch(chromiumOptions);
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test('Vite 5: a page and a Web Worker build with no warning and both sync', async () => {
+  const app = join(appsDir, 'vite5-worker');
+  assertNoWarnings(await run(app, 'node_modules/vite/bin/vite.js', 'build'));
+  assertEmitted(join(app, 'dist', 'assets'), ['index', 'worker']);
+  await servedBuild(join(app, 'dist'), async (endpoint) => {
+    const key = await openAndSync(`${endpoint}/`);
+    await assertOnServer(endpoint, `${key}-page`, `${key}-worker`);
+  });
+});
+
+test('Vite 5 dev server: the wasm loads from pre-bundled dependencies and the page and its worker sync', async () => {
+  const app = join(appsDir, 'vite5-worker');
+  await devServer(app, async (url, endpoint) => {
+    const key = await openAndSync(url);
+    await assertOnServer(endpoint, `${key}-page`, `${key}-worker`);
+  });
+});
+
+test('Vite 8 + React StrictMode: builds with no warning, a component opens a client and syncs', async () => {
+  const app = join(appsDir, 'vite8-react');
+  assertNoWarnings(await run(app, 'node_modules/vite/bin/vite.js', 'build'));
+  assertEmitted(join(app, 'dist', 'assets'), ['index']);
+  await servedBuild(join(app, 'dist'), async (endpoint) => {
+    await assertOnServer(endpoint, await openAndSync(`${endpoint}/`));
+  });
+});
+
+test('Vite 8 + React StrictMode: unmounting and remounting quickly, again and again, leaves no uncaught error', async () => {
+  await servedBuild(join(appsDir, 'vite8-react', 'dist'), async (endpoint) => {
+    const key = await openAndSync(`${endpoint}/`, async (page) => {
+      // Each click closes the client (effect cleanup) or opens a new one,
+      // some before the previous open finished; ends mounted.
+      for (const pauseMs of [0, 0, 5, 5, 20, 20, 60, 60, 150, 150]) {
+        await page.click('#toggle');
+        await page.waitForTimeout(pauseMs);
+      }
+    });
+    await assertOnServer(endpoint, key);
+  });
+});
+
+test('Vite 8 dev server (StrictMode runs each effect twice): the component syncs', async () => {
+  await devServer(join(appsDir, 'vite8-react'), async (url, endpoint) => {
+    await assertOnServer(endpoint, await openAndSync(url));
+  });
+});
+
+test('webpack 5 with no configuration: builds with no warning about ferry-sync and syncs', async () => {
+  const app = join(appsDir, 'webpack5');
+  assertNoWarnings(await run(app, 'node_modules/webpack-cli/bin/cli.js', '--mode', 'production'));
+  assertEmitted(join(app, 'dist'), ['main']);
+  // index.html loads dist/main.js: the app's folder is the site.
+  await servedBuild(app, async (endpoint) => {
+    await assertOnServer(endpoint, await openAndSync(`${endpoint}/`));
+  });
+});
+
+// ---------------------------------------------------------------- helpers
+
+/** Runs a Node script of the app's dependencies in the app's folder; resolves with its output. */
+function run(app, script, ...args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${script} ${args.join(' ')} exited with ${code}:\n${output}`))));
+  });
+}
+
+/**
+ * A build must not warn about ferry-sync or a Node module (what every `vite
+ * build` did while the browser entry imported node:fs). Vite's normal output
+ * names neither; webpack's lists the .wasm's origin, so only its WARNING and
+ * ERROR blocks count (its size hint for any asset over 244 KiB is the wasm's).
+ */
+function assertNoWarnings(output) {
+  const warnings = /^webpack \d/m.test(output)
+    ? output.split(/\n\s*\n/).filter((block) => /^(WARNING|ERROR)/m.test(block)).join('\n\n')
+    : output;
+  assert.doesNotMatch(warnings, /ferry-sync|ferry_wasm\.mjs|node:/, output);
+}
+
+/**
+ * A build holds the app's scripts (`scripts`: their names before any hash)
+ * and one .wasm, nothing else: no dead copy of a module (what the old
+ * glue's `new URL('.', import.meta.url)` made Vite emit), no stub for a
+ * Node module.
+ */
+function assertEmitted(dir, scripts) {
+  const files = readdirSync(dir);
+  assert.deepEqual(files.filter((file) => file.endsWith('.js')).map((file) => file.replace(/[-.][\w-]{8,}\.js$|\.js$/, '')).sort(), scripts, files.join(' '));
+  assert.equal(files.filter((file) => file.endsWith('.wasm')).length, 1, files.join(' '));
+}
+
+/** Runs `body(endpoint)` against a ferry-server that also serves `site`. */
+async function servedBuild(site, body) {
+  const server = await startServer(undefined, ['--static', site]);
+  try {
+    await body(server.endpoint);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Runs `body(url, endpoint)` against the app's Vite dev server on loopback, proxying /v1 to a ferry-server. */
+async function devServer(app, body) {
+  const server = await startServer();
+  const port = await freePort();
+  const child = spawn(process.execPath, ['node_modules/vite/bin/vite.js', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+    cwd: app,
+    env: { ...process.env, FERRY_SERVER: server.endpoint },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  try {
+    await new Promise((resolve, reject) => {
+      const read = (chunk) => {
+        output += chunk;
+        if (output.includes(`http://127.0.0.1:${port}/`)) resolve();
+      };
+      child.stdout.on('data', read);
+      child.stderr.on('data', read);
+      child.on('exit', (code) => reject(new Error(`vite exited with ${code}:\n${output}`)));
+    });
+    await body(`http://127.0.0.1:${port}/`, server.endpoint);
+    assert.doesNotMatch(output, /ferry-sync|node:|error/i, output);
+  } finally {
+    child.kill('SIGTERM');
+    await server.stop();
+  }
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const listener = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = listener.address();
+      listener.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Opens `url` with a fresh key in a fresh context, runs `interact(page)`,
+ * waits for #status, and requires "synced" and no page or console error.
+ * Resolves with the key.
+ */
+async function openAndSync(url, interact = async () => {}) {
+  const key = `todo-${process.pid}-${++keys}`;
+  const context = await browser.newContext();
+  const errors = [];
+  try {
+    const page = await context.newPage();
+    page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+    });
+    await page.goto(`${url}?key=${key}`);
+    await interact(page);
+    await page.waitForFunction(() => !['opening', 'pending'].includes(document.getElementById('status')?.textContent ?? 'opening'), null, {
+      timeout: 30000,
+    });
+    assert.equal(await page.textContent('#status'), 'synced');
+    await page.waitForTimeout(300);  // late errors, e.g. from a close() still running
+    assertNoErrors(errors);
+  } finally {
+    await context.close();
+  }
+  return key;
+}
+
+function assertNoErrors(errors) {
+  const closeRace = errors.filter((error) => /the client is closed/.test(error));
+  assert.deepEqual(errors.filter((error) => !closeRace.includes(error)), []);
+  // KNOWN BUG (issue 13, the lead is fixing it): close() soon after open
+  // rejects from a status broadcast with an uncaught "FerryError: the client
+  // is closed". Expected to fail until that fix merges.
+  assert.deepEqual(closeRace, [], 'KNOWN BUG: close() soon after open throws "the client is closed" (issue 13)');
+}
+
+async function assertOnServer(endpoint, ...keys) {
+  const { documents } = await readServer(endpoint);
+  for (const key of keys) assert.deepEqual(documents.get(`todos/${key}`), { title: `todo ${key}`, done: false }, key);
+}
