@@ -32,7 +32,12 @@ import {
   FerryError,
   type ChangeDetail,
   type FailedMutation,
+  type FerryEventListener,
+  type FerryEventName,
   type Json,
+  type JsonCompatible,
+  type JsonObject,
+  type MergePatch,
   type OpenOptions,
   type StoredDocument,
   type StoreLocation,
@@ -48,10 +53,7 @@ export { backgroundSyncTag, registerPeriodicSync, requestBackgroundSync } from '
 
 const syncReasons = new Set<unknown>(['manual', 'background_sync', 'poke', 'app_start']);
 
-/** A Ferry client. Events (CustomEvent, data in `detail`): sync.started,
- * sync.progress, sync.completed, sync.failed, sync.conflict,
- * mutation.rejected, status, change, persist.failed,
- * backgroundsync.unavailable, error (a follower could not take the store over). */
+/** A Ferry client. Its events (CustomEvent, data in `detail`) and their details are FerryEventMap's. */
 export class FerryClient extends EventTarget {
   /** Assigned by open(); a follower's is swapped for an owner's on takeover. */
   private backend!: Backend;
@@ -108,12 +110,18 @@ export class FerryClient extends EventTarget {
 
   // ---- local data
 
-  put(collection: string, key: string, value: Json): Promise<void> {
+  // `& ({} | null)` refuses undefined, which the mapped type JsonCompatible passes like any primitive.
+  /** Writes a whole document; any type whose values are JSON (JsonCompatible), interfaces included. */
+  put<T extends JsonCompatible<T>>(collection: string, key: string, value: T & ({} | null)): Promise<void> {
     return this.write([{ op: 'put', collection, key, value }]);
   }
 
-  patch(collection: string, key: string, mergePatch: { [key: string]: Json }): Promise<void> {
-    return this.write([{ op: 'patch', collection, key, value: mergePatch }]);
+  /**
+   * Applies a JSON merge patch (RFC 7396) to a document: `patch<Todo>(...)`
+   * checks the patch against the document's type; `null` deletes a member.
+   */
+  patch<T extends object = JsonObject>(collection: string, key: string, mergePatch: MergePatch<T>): Promise<void> {
+    return this.write<JsonObject>([{ op: 'patch', collection, key, value: mergePatch as MergePatch<JsonObject> }]);
   }
 
   remove(collection: string, key: string): Promise<void> {
@@ -121,26 +129,49 @@ export class FerryClient extends EventTarget {
   }
 
   /** Several writes, atomically: all persisted when the promise resolves, or none. */
-  async write(writes: Write[]): Promise<void> {
+  async write<T extends JsonCompatible<T> = Json>(writes: readonly Write<T>[]): Promise<void> {
     this.ensureOpen();
     await this.backend.write(requireWrites(writes));
     this.backgroundSync.arm();
   }
 
-  async get(collection: string, key: string): Promise<Json | undefined> {
+  /** The document, or undefined. `T` is the caller's word: it is not checked at runtime. */
+  async get<T = Json>(collection: string, key: string): Promise<T | undefined> {
     this.ensureOpen();
-    return this.backend.get(requireString(collection, 'collection'), requireString(key, 'key'));
+    return (await this.backend.get(requireString(collection, 'collection'), requireString(key, 'key'))) as T | undefined;
   }
 
-  async scan(collection: string, keyPrefix = '', limit = 0): Promise<StoredDocument[]> {
+  /** Documents whose key starts with `keyPrefix`, by key; `limit` 0 is all. `T` is not checked at runtime. */
+  async scan<T = Json>(collection: string, keyPrefix = '', limit = 0): Promise<StoredDocument<T>[]> {
     this.ensureOpen();
-    return this.backend.scan(requireString(collection, 'collection'), requireString(keyPrefix, 'keyPrefix'), requireLimit(limit, 'limit'));
+    const documents = await this.backend.scan(requireString(collection, 'collection'), requireString(keyPrefix, 'keyPrefix'), requireLimit(limit, 'limit'));
+    return documents as StoredDocument<T>[];
+  }
+
+  /**
+   * Listens to one of the events in FerryEventMap (a CustomEvent, data in
+   * `detail`); a name not in it is a compile error.
+   */
+  override addEventListener<Name extends FerryEventName>(
+    type: Name,
+    listener: FerryEventListener<Name> | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+
+  override removeEventListener<Name extends FerryEventName>(
+    type: Name,
+    listener: FerryEventListener<Name> | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
   }
 
   /** Calls `listener` when local views change (local writes, pulls, conflicts). Returns an unsubscribe function. */
   subscribe(listener: (detail: ChangeDetail) => void): () => void {
     requireFunction(listener, 'listener');
-    const wrapped = (event: Event) => listener((event as CustomEvent<ChangeDetail>).detail);
+    const wrapped = (event: CustomEvent<ChangeDetail>) => listener(event.detail);
     this.addEventListener('change', wrapped);
     return () => this.removeEventListener('change', wrapped);
   }
