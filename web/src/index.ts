@@ -55,18 +55,24 @@ const syncReasons = new Set<unknown>(['manual', 'background_sync', 'poke', 'app_
 
 /** A Ferry client. Its events (CustomEvent, data in `detail`) and their details are FerryEventMap's. */
 export class FerryClient extends EventTarget {
+  // @internal (tsconfig stripInternal) keeps private members out of the published .d.ts.
   /** Assigned by open(); a follower's is swapped for an owner's on takeover. */
+  /** @internal */
   private backend!: Backend;
+  /** @internal */
   private closed = false;
   /** Taking the store over failed: every call fails with this. */
+  /** @internal */
   private failure: FerryError | undefined;
   /** With a store shared between contexts (IndexedDB). */
+  /** @internal */
   private sharing: { channel: StoreChannel; ownership: Ownership; ownerChannel?: OwnerChannel } | undefined;
+  /** @internal */
   private readonly backgroundSync: BackgroundSyncArming;
 
   private constructor(
-    private readonly options: ResolvedOptions,
-    private readonly module: FerryModule,
+    /** @internal */ private readonly options: ResolvedOptions,
+    /** @internal */ private readonly module: FerryModule,
   ) {
     super();
     this.backgroundSync = new BackgroundSyncArming(options.name, options.backgroundSync, (error) =>
@@ -262,12 +268,14 @@ export class FerryClient extends EventTarget {
 
   // ---- internals
 
+  /** @internal */
   private ensureOpen(): void {
     if (this.failure) throw this.failure;
     if (this.closed) throw new FerryError('invalid_argument', 'the client is closed');
   }
 
   /** Events of this context's client (a follower's come from the owner). */
+  /** @internal */
   private readonly dispatch = (type: string, detail: unknown): void => {
     // Writes are all delivered: the next pending write registers the tag again.
     if (type === 'status' && (detail as { status?: SyncStatus } | null)?.status?.pending === 0) this.backgroundSync.drained();
@@ -275,6 +283,7 @@ export class FerryClient extends EventTarget {
   };
 
   /** Events of the engine this context runs: also to the followers, if any. */
+  /** @internal */
   private readonly dispatchAndRelay = (type: string, detail: unknown): void => {
     this.dispatch(type, detail);
     this.sharing?.ownerChannel?.relay(type, detail);
@@ -285,6 +294,7 @@ export class FerryClient extends EventTarget {
    * one owns it (a Web Lock); the others forward their calls over a
    * BroadcastChannel and receive events and state snapshots back.
    */
+  /** @internal */
   private async openShared(locks: LockManager): Promise<void> {
     const name = lockName(this.options.name);
     const ownership = await Ownership.claim(locks, name);
@@ -317,12 +327,14 @@ export class FerryClient extends EventTarget {
     await Promise.race([follower.ready, takenOver]);
   }
 
+  /** @internal */
   private becomeOwner(owner: OwnerBackend): void {
     this.backend = owner;
     this.sharing!.ownerChannel = new OwnerChannel(this.sharing!.channel, owner);
   }
 
   /** The owner went away and the lock came to this context: open the store here. */
+  /** @internal */
   private async takeOver(follower: FollowerBackend): Promise<boolean> {
     if (this.closed) return false;
     let owner: OwnerBackend;
@@ -345,6 +357,7 @@ export class FerryClient extends EventTarget {
   }
 
   /** Taking the store over failed (e.g. its files do not load): every call fails from now on. */
+  /** @internal */
   private failTakeover(follower: FollowerBackend, error: unknown): void {
     const failure = new FerryError('io', `could not take over the store: ${String((error as Error)?.message ?? error)}`);
     this.failure = failure;
