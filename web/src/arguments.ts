@@ -51,12 +51,22 @@ export function requireWrites(writes: unknown): Write[] {
   for (const [i, write] of (writes as unknown[]).entries()) {
     if (typeof write !== 'object' || write === null) throw new TypeError(`writes[${i}] must be an object, got ${describe(write)}`);
     const { op, collection, key, value } = write as Record<string, unknown>;
-    requireString(collection, `writes[${i}].collection`);
-    requireString(key, `writes[${i}].key`);
     if (op !== 'put' && op !== 'patch' && op !== 'delete') throw new TypeError(`writes[${i}].op must be put, patch or delete`);
-    if (op === 'put' && value === undefined) throw new TypeError(`writes[${i}].value is required for put`);
+    requireWrite(op, collection, key, value, `writes[${i}].`);
   }
   return writes as Write[];
+}
+
+/**
+ * One write, as put, patch and remove pass it (their errors name their own
+ * arguments: `key`, not `writes[0].key`) and as each item of a batch is
+ * checked (`prefix` "writes[i].").
+ */
+export function requireWrite(op: Write['op'], collection: unknown, key: unknown, value: unknown, prefix = ''): Write {
+  requireString(collection, `${prefix}collection`);
+  requireString(key, `${prefix}key`);
+  if (op === 'put' && value === undefined) throw new TypeError(`${prefix}value is required for put`);
+  return { op, collection, key, value } as Write;
 }
 
 /** JSON text of `value`, or a TypeError naming what could not be serialized. */

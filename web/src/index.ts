@@ -17,7 +17,7 @@
  * store, or, while another context owns a shared IndexedDB store, the
  * follower's, which forwards the call to it (docs/CONTEXTS.md).
  */
-import { requireBoolean, requireFunction, requireLimit, requirePositiveNumber, requireSeq, requireString, requireWrites } from './arguments.js';
+import { requireBoolean, requireFunction, requireLimit, requirePositiveNumber, requireSeq, requireString, requireWrite, requireWrites } from './arguments.js';
 import { BackgroundSyncArming } from './background_sync.js';
 import type { Backend } from './backend.js';
 import { OwnerChannel, StoreChannel } from './channel.js';
@@ -118,20 +118,20 @@ export class FerryClient extends EventTarget {
 
   // `& ({} | null)` refuses undefined, which the mapped type JsonCompatible passes like any primitive.
   /** Writes a whole document; any type whose values are JSON (JsonCompatible), interfaces included. */
-  put<T extends JsonCompatible<T>>(collection: string, key: string, value: T & ({} | null)): Promise<void> {
-    return this.write([{ op: 'put', collection, key, value }]);
+  async put<T extends JsonCompatible<T>>(collection: string, key: string, value: T & ({} | null)): Promise<void> {
+    return this.write([requireWrite('put', collection, key, value)]);
   }
 
   /**
    * Applies a JSON merge patch (RFC 7396) to a document: `patch<Todo>(...)`
    * checks the patch against the document's type; `null` deletes a member.
    */
-  patch<T extends object = JsonObject>(collection: string, key: string, mergePatch: MergePatch<T>): Promise<void> {
-    return this.write<JsonObject>([{ op: 'patch', collection, key, value: mergePatch as MergePatch<JsonObject> }]);
+  async patch<T extends object = JsonObject>(collection: string, key: string, mergePatch: MergePatch<T>): Promise<void> {
+    return this.write([requireWrite('patch', collection, key, mergePatch)]);
   }
 
-  remove(collection: string, key: string): Promise<void> {
-    return this.write([{ op: 'delete', collection, key }]);
+  async remove(collection: string, key: string): Promise<void> {
+    return this.write([requireWrite('delete', collection, key, undefined)]);
   }
 
   /** Several writes, atomically: all persisted when the promise resolves, or none. */

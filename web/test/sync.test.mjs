@@ -160,6 +160,19 @@ test('wrong argument types get TypeErrors and bad values FerryErrors, and the cl
   await assert.rejects(client.get('c', 'k'), FerryError);
 });
 
+test('a single put, patch or remove names its own argument, a batch the item', async () => {
+  const client = await open('argument-names');
+  const named = (message) => ({ name: 'TypeError', message });
+  await assert.rejects(client.put('c', 7, 1), named('key must be a string, got number 7'));
+  await assert.rejects(client.patch('c', null, {}), named('key must be a string, got null'));
+  await assert.rejects(client.remove('c', undefined), named('key must be a string, got undefined'));
+  await assert.rejects(client.put(['c'], 'k', 1), named('collection must be a string, got an array'));
+  await assert.rejects(client.put('c', 'k', undefined), named('value is required for put'));
+  await assert.rejects(client.write([{ op: 'put', collection: 'c', key: 'k', value: 1 }, { op: 'delete', collection: 'c', key: 2 }]), named('writes[1].key must be a string, got number 2'));
+  await assert.rejects(client.write([{ op: 'put', collection: 'c', key: 'k' }]), named('writes[0].value is required for put'));
+  await client.close();
+});
+
 test('open checks the type of every option and names the wrong one', async () => {
   const base = { name: 'options', endpoint: server.endpoint, directory: join(tempDir(), 'options'), autoSync: false, liveUpdates: false };
   const wrong = {
