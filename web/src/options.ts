@@ -81,7 +81,7 @@ const openOptionChecks: { [Option in keyof Required<OpenOptions>]: Check } = {
       throw new TypeError(`${name} must be 1 to 64 characters of [A-Za-z0-9_-], got ${describe(value)}`);
     }
   },
-  endpoint: required(isString, 'a string'),
+  endpoint: required(isHttpUrl, 'an absolute http(s) URL such as "https://sync.example.com"'),
   getToken: optional(isFunction, 'a function'),
   storage: optional((value) => value === 'indexeddb' || value === 'node' || value === 'memory', '"indexeddb", "node" or "memory"'),
   directory: optional(isString, 'a string'),
@@ -137,6 +137,20 @@ function optional(test: (value: unknown) => boolean, expected: string): Check {
 
 function isString(value: unknown): boolean {
   return typeof value === 'string';
+}
+/**
+ * Checked here because a wrong endpoint otherwise fails only at the first
+ * sync, looking like a network outage retried forever: "sync.example.com"
+ * (no scheme) would resolve against the page, or fail to fetch in Node.
+ */
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;  // not absolute (no base is given) or not a URL
+  }
 }
 function isBoolean(value: unknown): boolean {
   return typeof value === 'boolean';

@@ -209,6 +209,13 @@ test('open checks the type of every option and names the wrong one', async () =>
   await assert.rejects(FerryClient.open({ ...base, conflicts: { collections: [] } }), /options\.conflicts\.collections must be an object/);
   await assert.rejects(FerryClient.open({ ...base, name: 'no spaces' }), /options\.name must be 1 to 64 characters/);
   await assert.rejects(FerryClient.open({ ...base, storage: 'node', directory: undefined }), /options\.directory must be a string with storage "node"/);
+  await assert.rejects(FerryClient.open({ ...base, directory: undefined }), /options\.directory must be a string with storage "node" \(the default in Node/);
+  for (const endpoint of ['sync.example.com', '/v1', 'ftp://sync.example.com', 'http//localhost:8080', '']) {
+    await assert.rejects(FerryClient.open({ ...base, endpoint }), {
+      name: 'TypeError',
+      message: `options.endpoint must be an absolute http(s) URL such as "https://sync.example.com", got the string ${JSON.stringify(endpoint)}`,
+    });
+  }
   await assert.rejects(FerryClient.open(null), /options must be an object, got null/);
   await assert.rejects(FerryClient.deleteLocalData({ name: 'options', directory: 5 }), /options\.directory must be a string/);
   // Nothing was left half-open: the same store opens with the right types.
