@@ -173,6 +173,26 @@ test('a single put, patch or remove names its own argument, a batch the item', a
   await client.close();
 });
 
+test('a value nested deeper than 32 levels is refused as such, however deep', async () => {
+  const client = await open('depth');
+  const nested = (levels) => {
+    let value = 1;
+    for (let i = 0; i < levels; ++i) value = i % 2 === 0 ? [value] : { v: value };
+    return value;
+  };
+  await client.put('depth', 'ok', nested(32));
+  assert.deepEqual(await client.get('depth', 'ok'), nested(32));
+  for (const levels of [33, 34, 36, 100, 5000]) {
+    const tooDeep = { name: 'FerryError', code: 'too_large', message: 'value nests deeper than 32 levels' };
+    await assert.rejects(client.put('depth', 'deep', nested(levels)), tooDeep, `put, ${levels} levels`);
+    await assert.rejects(client.patch('depth', 'ok', { v: nested(levels) }), tooDeep, `patch, ${levels} levels`);
+    await assert.rejects(client.write([{ op: 'put', collection: 'depth', key: 'a', value: 1 }, { op: 'put', collection: 'depth', key: 'b', value: nested(levels) }]), tooDeep, `write, ${levels} levels`);
+  }
+  assert.equal(await client.get('depth', 'a'), undefined, 'a refused batch writes nothing');
+  assert.equal(client.status().pending, 1);
+  await client.close();
+});
+
 test('open checks the type of every option and names the wrong one', async () => {
   const base = { name: 'options', endpoint: server.endpoint, directory: join(tempDir(), 'options'), autoSync: false, liveUpdates: false };
   const wrong = {
