@@ -34,6 +34,7 @@ import {
   type FailedMutation,
   type FerryEventListener,
   type FerryEventName,
+  type FerryListenerOptions,
   type Json,
   type JsonCompatible,
   type JsonObject,
@@ -161,7 +162,7 @@ export class FerryClient extends EventTarget {
   override addEventListener<Name extends FerryEventName>(
     type: Name,
     listener: FerryEventListener<Name> | null,
-    options?: boolean | AddEventListenerOptions,
+    options?: boolean | FerryListenerOptions,
   ): void {
     super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
   }
@@ -169,7 +170,7 @@ export class FerryClient extends EventTarget {
   override removeEventListener<Name extends FerryEventName>(
     type: Name,
     listener: FerryEventListener<Name> | null,
-    options?: boolean | EventListenerOptions,
+    options?: boolean | Pick<FerryListenerOptions, 'capture'>,
   ): void {
     super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
   }

@@ -279,6 +279,18 @@ export type FerryEventListener<Name extends FerryEventName> =
   | { handleEvent(event: FerryEvent<Name>): void };
 
 /**
+ * addEventListener's options, spelled out rather than the DOM's
+ * AddEventListenerOptions, so that a Node project without the DOM library
+ * compiles against these declarations.
+ */
+export interface FerryListenerOptions {
+  capture?: boolean;
+  once?: boolean;
+  passive?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
  * The codes a FerryError carries (core's ErrorCodeName). "cursor_expired"
  * is missing on purpose: the engine handles an expired cursor itself (a full
  * resync) and never reports it.

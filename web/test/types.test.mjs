@@ -14,7 +14,9 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const packageRoot = path.join(here, 'node_modules', 'ferry-sync');
 
-for (const config of ['tsconfig.json', 'tsconfig.node16.json']) {
+// As a bundled browser app sees the package (DOM library) and as a Node
+// project does (Node16 resolution, @types/node, no DOM library).
+for (const config of ['tsconfig.json', 'tsconfig.node.json']) {
   test(`the type test compiles against the installed package (types/${config})`, () => {
     const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
     const run = spawnSync(process.execPath, [tsc, '-p', path.join(here, 'types', config)], { encoding: 'utf8' });
