@@ -10,9 +10,11 @@ tarball="$PWD/$(npm pack --silent | tail -n 1)"
 project=$(mktemp -d)
 trap 'rm -rf "$project" "$tarball"' EXIT
 cp test/*.mjs "$project/"
+cp -r test/types "$project/"  # the type test (types.test.mjs), with the package's TypeScript and Node types
+type_packages=$(node -p 'const d = require("./package.json").devDependencies; `typescript@${d.typescript} @types/node@${d["@types/node"]}`')
 # playwright-core drives Debian's chromium; it never downloads a browser.
 (cd "$project" && npm init -y >/dev/null &&
-  npm install --no-audit --no-fund "$tarball" playwright-core@1.65.1 >/dev/null)
+  npm install --no-audit --no-fund "$tarball" playwright-core@1.65.1 $type_packages >/dev/null)
 # Each app's bundler comes from its package-lock.json (exact versions), all
 # from the one npm cache; the apps install side by side.
 cp -r test/apps "$project/apps"

@@ -346,9 +346,22 @@ class WebClient {
     return Error(ferry::Status(ErrorCode::kInvalidArgument, "the client is closed"));
   }
 
+  // The wrapper sends [{"op", "collection", "key", "value"}]: two levels
+  // around each value. ParseJson refuses text nested deeper than a value may
+  // be plus those two before parsing it (so a hostile depth never reaches the
+  // parser), which makes a refused depth a value nesting too deep: it says so
+  // as the engine does, not that the writes are no array.
   static Result<std::vector<LocalWrite>> ParseWrites(const std::string& writes_json) {
-    auto parsed = ParseJson(writes_json, {.max_bytes = 64u << 20, .max_depth = kMaxValueDepth + 4});
-    if (!parsed.ok()) return Status(ErrorCode::kInvalidArgument, "writes must be a JSON array");
+    constexpr JsonLimits kLimits{.max_bytes = 64u << 20, .max_depth = kMaxValueDepth + 2};
+    auto parsed = ParseJson(writes_json, kLimits);
+    if (!parsed.ok()) {
+      if (parsed.status().code() != ErrorCode::kTooLarge) {
+        return Status(ErrorCode::kInvalidArgument, "writes must be a JSON array");
+      }
+      if (writes_json.size() > kLimits.max_bytes) return parsed.status();
+      return Status(ErrorCode::kTooLarge,
+                    "value nests deeper than " + std::to_string(kMaxValueDepth) + " levels");
+    }
     return LocalWritesFromJson(*parsed);
   }
 

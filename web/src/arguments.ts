@@ -5,7 +5,7 @@
 // name, a patch that is not an object) are checked by the engine and
 // reported as FerryError "invalid_argument".
 import { describe } from './options.js';
-import type { Write } from './types.js';
+import { FerryError, type Write } from './types.js';
 
 export function requireString(value: unknown, name: string): string {
   if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${describe(value)}`);
@@ -51,22 +51,56 @@ export function requireWrites(writes: unknown): Write[] {
   for (const [i, write] of (writes as unknown[]).entries()) {
     if (typeof write !== 'object' || write === null) throw new TypeError(`writes[${i}] must be an object, got ${describe(write)}`);
     const { op, collection, key, value } = write as Record<string, unknown>;
-    requireString(collection, `writes[${i}].collection`);
-    requireString(key, `writes[${i}].key`);
     if (op !== 'put' && op !== 'patch' && op !== 'delete') throw new TypeError(`writes[${i}].op must be put, patch or delete`);
-    if (op === 'put' && value === undefined) throw new TypeError(`writes[${i}].value is required for put`);
+    requireWrite(op, collection, key, value, `writes[${i}].`);
   }
   return writes as Write[];
 }
 
-/** JSON text of `value`, or a TypeError naming what could not be serialized. */
-export function serialize(value: unknown, name: string): string {
+/**
+ * One write, as put, patch and remove pass it (their errors name their own
+ * arguments: `key`, not `writes[0].key`) and as each item of a batch is
+ * checked (`prefix` "writes[i].").
+ */
+export function requireWrite(op: Write['op'], collection: unknown, key: unknown, value: unknown, prefix = ''): Write {
+  requireString(collection, `${prefix}collection`);
+  requireString(key, `${prefix}key`);
+  if (op === 'put' && value === undefined) throw new TypeError(`${prefix}value is required for put`);
+  return { op, collection, key, value } as Write;
+}
+
+/** How deep a written value may nest: core's kMaxValueDepth (model.h). */
+const maxValueDepth = 32;
+
+/**
+ * JSON text of a batch for the module, or a TypeError naming what could not
+ * be serialized. A value deep enough to overflow JSON.stringify's stack
+ * (V8's RangeError, Firefox's InternalError; a cycle or a bigint is a
+ * TypeError) gets the module's own error for a value nesting too deep, so
+ * every depth past the limit reads the same.
+ */
+export function serializeWrites(writes: readonly Write[]): string {
   let text: string | undefined;
   try {
-    text = JSON.stringify(value);
+    text = JSON.stringify(writes);
   } catch (error) {
-    throw new TypeError(`${name} is not JSON-serializable: ${(error as Error).message}`);
+    if (!(error instanceof TypeError) && nestsTooDeep(writes)) {
+      throw new FerryError('too_large', `value nests deeper than ${maxValueDepth} levels`);
+    }
+    throw new TypeError(`the written value is not JSON-serializable: ${(error as Error).message}`);
   }
-  if (text === undefined) throw new TypeError(`${name} is not JSON-serializable`);
+  if (text === undefined) throw new TypeError('the written value is not JSON-serializable');
   return text;
+}
+
+/** Whether a written value nests deeper than maxValueDepth; iterative, as the stack may be what ran out. */
+function nestsTooDeep(writes: readonly Write[]): boolean {
+  const pending: { value: unknown; depth: number }[] = writes.map((write) => ({ value: write.value, depth: 1 }));
+  while (pending.length > 0) {
+    const { value, depth } = pending.pop()!;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth > maxValueDepth) return true;
+    for (const member of Object.values(value)) pending.push({ value: member, depth: depth + 1 });
+  }
+  return false;
 }

@@ -64,6 +64,7 @@ export async function requestBackgroundSync(name: string): Promise<unknown> {
  * (registering is cheap but not free, and the browser keeps one registration
  * per tag anyway). The service worker's sync event then delivers the writes
  * even if this context goes away first.
+ * @internal (FerryClient's; kept out of the published .d.ts)
  */
 export class BackgroundSyncArming {
   private armed = false;

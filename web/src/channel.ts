@@ -3,7 +3,7 @@
 // which answers the followers' calls, relays its events and posts snapshots
 // of its state. The follower's side is follower.ts.
 import { invoke, type Backend, type Call } from './backend.js';
-import { FerryError, type FailedMutation, type SyncRun, type SyncStatistics, type SyncStatus } from './types.js';
+import { FerryError, type FailedMutation, type FerryErrorCode, type SyncRun, type SyncStatistics, type SyncStatus } from './types.js';
 
 /** What a follower answers status(), statistics(), history() and failedMutations() from. */
 export interface Snapshot {
@@ -18,7 +18,8 @@ export interface Snapshot {
 /** An error as it travels; TypeError and FerryError keep their type. */
 export interface SerializedError {
   name: string;
-  code?: string;
+  /** A FerryError's code: set by the context that threw it, which runs ferry-sync too. */
+  code?: FerryErrorCode;
   message: string;
 }
 
@@ -75,7 +76,7 @@ export function serializeError(error: unknown): SerializedError {
   const { name, code, message } = (error ?? {}) as { name?: unknown; code?: unknown; message?: unknown };
   return {
     name: typeof name === 'string' ? name : 'Error',
-    code: typeof code === 'string' ? code : undefined,
+    code: typeof code === 'string' ? (code as FerryErrorCode) : undefined,
     message: String(message ?? error),
   };
 }

@@ -17,7 +17,7 @@
  * store, or, while another context owns a shared IndexedDB store, the
  * follower's, which forwards the call to it (docs/CONTEXTS.md).
  */
-import { requireBoolean, requireFunction, requireLimit, requirePositiveNumber, requireSeq, requireString, requireWrites } from './arguments.js';
+import { requireBoolean, requireFunction, requireLimit, requirePositiveNumber, requireSeq, requireString, requireWrite, requireWrites } from './arguments.js';
 import { BackgroundSyncArming } from './background_sync.js';
 import type { Backend } from './backend.js';
 import { OwnerChannel, StoreChannel } from './channel.js';
@@ -32,7 +32,13 @@ import {
   FerryError,
   type ChangeDetail,
   type FailedMutation,
+  type FerryEventListener,
+  type FerryEventName,
+  type FerryListenerOptions,
   type Json,
+  type JsonCompatible,
+  type JsonObject,
+  type MergePatch,
   type OpenOptions,
   type StoredDocument,
   type StoreLocation,
@@ -48,23 +54,26 @@ export { backgroundSyncTag, registerPeriodicSync, requestBackgroundSync } from '
 
 const syncReasons = new Set<unknown>(['manual', 'background_sync', 'poke', 'app_start']);
 
-/** A Ferry client. Events (CustomEvent, data in `detail`): sync.started,
- * sync.progress, sync.completed, sync.failed, sync.conflict,
- * mutation.rejected, status, change, persist.failed,
- * backgroundsync.unavailable, error (a follower could not take the store over). */
+/** A Ferry client. Its events (CustomEvent, data in `detail`) and their details are FerryEventMap's. */
 export class FerryClient extends EventTarget {
+  // @internal (tsconfig stripInternal) keeps private members out of the published .d.ts.
   /** Assigned by open(); a follower's is swapped for an owner's on takeover. */
+  /** @internal */
   private backend!: Backend;
+  /** @internal */
   private closed = false;
   /** Taking the store over failed: every call fails with this. */
+  /** @internal */
   private failure: FerryError | undefined;
   /** With a store shared between contexts (IndexedDB). */
+  /** @internal */
   private sharing: { channel: StoreChannel; ownership: Ownership; ownerChannel?: OwnerChannel } | undefined;
+  /** @internal */
   private readonly backgroundSync: BackgroundSyncArming;
 
   private constructor(
-    private readonly options: ResolvedOptions,
-    private readonly module: FerryModule,
+    /** @internal */ private readonly options: ResolvedOptions,
+    /** @internal */ private readonly module: FerryModule,
   ) {
     super();
     this.backgroundSync = new BackgroundSyncArming(options.name, options.backgroundSync, (error) =>
@@ -108,39 +117,68 @@ export class FerryClient extends EventTarget {
 
   // ---- local data
 
-  put(collection: string, key: string, value: Json): Promise<void> {
-    return this.write([{ op: 'put', collection, key, value }]);
+  // `& ({} | null)` refuses undefined, which the mapped type JsonCompatible passes like any primitive.
+  /** Writes a whole document; any type whose values are JSON (JsonCompatible), interfaces included. */
+  async put<T extends JsonCompatible<T>>(collection: string, key: string, value: T & ({} | null)): Promise<void> {
+    return this.write([requireWrite('put', collection, key, value)]);
   }
 
-  patch(collection: string, key: string, mergePatch: { [key: string]: Json }): Promise<void> {
-    return this.write([{ op: 'patch', collection, key, value: mergePatch }]);
+  /**
+   * Applies a JSON merge patch (RFC 7396) to a document: `patch<Todo>(...)`
+   * checks the patch against the document's type; `null` deletes a member.
+   */
+  async patch<T extends object = JsonObject>(collection: string, key: string, mergePatch: MergePatch<T>): Promise<void> {
+    return this.write([requireWrite('patch', collection, key, mergePatch)]);
   }
 
-  remove(collection: string, key: string): Promise<void> {
-    return this.write([{ op: 'delete', collection, key }]);
+  async remove(collection: string, key: string): Promise<void> {
+    return this.write([requireWrite('delete', collection, key, undefined)]);
   }
 
   /** Several writes, atomically: all persisted when the promise resolves, or none. */
-  async write(writes: Write[]): Promise<void> {
+  async write<T extends JsonCompatible<T> = Json>(writes: readonly Write<T>[]): Promise<void> {
     this.ensureOpen();
     await this.backend.write(requireWrites(writes));
     this.backgroundSync.arm();
   }
 
-  async get(collection: string, key: string): Promise<Json | undefined> {
+  /** The document, or undefined. `T` is the caller's word: it is not checked at runtime. */
+  async get<T = Json>(collection: string, key: string): Promise<T | undefined> {
     this.ensureOpen();
-    return this.backend.get(requireString(collection, 'collection'), requireString(key, 'key'));
+    return (await this.backend.get(requireString(collection, 'collection'), requireString(key, 'key'))) as T | undefined;
   }
 
-  async scan(collection: string, keyPrefix = '', limit = 0): Promise<StoredDocument[]> {
+  /** Documents whose key starts with `keyPrefix`, by key; `limit` 0 is all. `T` is not checked at runtime. */
+  async scan<T = Json>(collection: string, keyPrefix = '', limit = 0): Promise<StoredDocument<T>[]> {
     this.ensureOpen();
-    return this.backend.scan(requireString(collection, 'collection'), requireString(keyPrefix, 'keyPrefix'), requireLimit(limit, 'limit'));
+    const documents = await this.backend.scan(requireString(collection, 'collection'), requireString(keyPrefix, 'keyPrefix'), requireLimit(limit, 'limit'));
+    return documents as StoredDocument<T>[];
+  }
+
+  /**
+   * Listens to one of the events in FerryEventMap (a CustomEvent, data in
+   * `detail`); a name not in it is a compile error.
+   */
+  override addEventListener<Name extends FerryEventName>(
+    type: Name,
+    listener: FerryEventListener<Name> | null,
+    options?: boolean | FerryListenerOptions,
+  ): void {
+    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+
+  override removeEventListener<Name extends FerryEventName>(
+    type: Name,
+    listener: FerryEventListener<Name> | null,
+    options?: boolean | Pick<FerryListenerOptions, 'capture'>,
+  ): void {
+    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
   }
 
   /** Calls `listener` when local views change (local writes, pulls, conflicts). Returns an unsubscribe function. */
   subscribe(listener: (detail: ChangeDetail) => void): () => void {
     requireFunction(listener, 'listener');
-    const wrapped = (event: Event) => listener((event as CustomEvent<ChangeDetail>).detail);
+    const wrapped = (event: CustomEvent<ChangeDetail>) => listener(event.detail);
     this.addEventListener('change', wrapped);
     return () => this.removeEventListener('change', wrapped);
   }
@@ -238,12 +276,14 @@ export class FerryClient extends EventTarget {
 
   // ---- internals
 
+  /** @internal */
   private ensureOpen(): void {
     if (this.failure) throw this.failure;
     if (this.closed) throw new FerryError('invalid_argument', 'the client is closed');
   }
 
   /** Events of this context's client (a follower's come from the owner). */
+  /** @internal */
   private readonly dispatch = (type: string, detail: unknown): void => {
     if (this.closed) return;  // the app let go of this client: a listener must not meet a closed one
     // Writes are all delivered: the next pending write registers the tag again.
@@ -252,6 +292,7 @@ export class FerryClient extends EventTarget {
   };
 
   /** Events of the engine this context runs: also to the followers, if any. */
+  /** @internal */
   private readonly dispatchAndRelay = (type: string, detail: unknown): void => {
     this.dispatch(type, detail);
     this.sharing?.ownerChannel?.relay(type, detail);
@@ -262,6 +303,7 @@ export class FerryClient extends EventTarget {
    * one owns it (a Web Lock); the others forward their calls over a
    * BroadcastChannel and receive events and state snapshots back.
    */
+  /** @internal */
   private async openShared(locks: LockManager): Promise<void> {
     const name = lockName(this.options.name);
     const ownership = await Ownership.claim(locks, name);
@@ -294,12 +336,14 @@ export class FerryClient extends EventTarget {
     await Promise.race([follower.ready, takenOver]);
   }
 
+  /** @internal */
   private becomeOwner(owner: OwnerBackend): void {
     this.backend = owner;
     this.sharing!.ownerChannel = new OwnerChannel(this.sharing!.channel, owner);
   }
 
   /** The owner went away and the lock came to this context: open the store here. */
+  /** @internal */
   private async takeOver(follower: FollowerBackend): Promise<boolean> {
     // A closing follower still takes over if calls it made before close()
     // wait for an answer: it runs them, then lets the store go (below).
@@ -326,6 +370,7 @@ export class FerryClient extends EventTarget {
   }
 
   /** Taking the store over failed (e.g. its files do not load): every call fails from now on. */
+  /** @internal */
   private failTakeover(follower: FollowerBackend, error: unknown): void {
     const failure = new FerryError('io', `could not take over the store: ${String((error as Error)?.message ?? error)}`);
     this.dispatch('error', { error: failure.message });

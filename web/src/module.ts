@@ -4,7 +4,7 @@
 import type { FerryModule } from './ferry_wasm.mjs';
 import { platform } from './platform.js';
 import type { OutgoingRequest } from './transport_fetch.js';
-import { FerryError } from './types.js';
+import { FerryError, type FerryErrorCode } from './types.js';
 
 export const isNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
 
@@ -100,7 +100,8 @@ export function loadModule(wasmBinary?: ArrayBuffer | Uint8Array): Promise<Ferry
 
 /** The module's answer {"ok":true,...} | {"ok":false,"code","message"} as a value or a FerryError. */
 export function unwrap<T>(resultJson: string): T {
-  const result = JSON.parse(resultJson) as { ok: boolean; code?: string; message?: string };
+  // code: core's ErrorCodeName, whose names FerryErrorCode lists.
+  const result = JSON.parse(resultJson) as { ok: boolean; code?: FerryErrorCode; message?: string };
   if (!result.ok) throw new FerryError(result.code ?? 'internal', result.message ?? 'unknown error');
   return result as T;
 }

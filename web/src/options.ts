@@ -6,11 +6,16 @@
 // the engine owns (e.g. a conflict strategy's name) are checked by the engine
 // and reported as FerryError "invalid_argument".
 import { isNode } from './module.js';
-import type { OpenOptions, StorageKind, StoreLocation } from './types.js';
+import type { CommonOpenOptions, OpenOptions, StorageKind, StoreLocation } from './types.js';
+
+/** Where a store lives, with the default storage applied; `directory` is set with "node". */
+export interface ResolvedStorage {
+  storage: StorageKind;
+  directory?: string;
+}
 
 /** The options with every default applied, as the backends use them. */
-export interface ResolvedOptions extends OpenOptions {
-  storage: StorageKind;
+export interface ResolvedOptions extends CommonOpenOptions, ResolvedStorage {
   autoSync: boolean;
   liveUpdates: boolean;
   requestTimeoutMs: number;
@@ -22,13 +27,10 @@ export interface ResolvedOptions extends OpenOptions {
 
 export function checkOpenOptions(options: unknown): ResolvedOptions {
   const checked = checkObject<OpenOptions>(options, openOptionChecks);
-  if (checked.storage === 'node' && checked.directory === undefined) {
-    throw new TypeError('options.directory must be a string with storage "node"');
-  }
   const autoSync = checked.autoSync ?? true;
   return {
     ...checked,
-    storage: defaultStorage(checked.storage),
+    ...resolveStorage(checked),
     autoSync,
     liveUpdates: checked.liveUpdates ?? autoSync,
     requestTimeoutMs: checked.requestTimeoutMs ?? 30_000,
@@ -39,22 +41,30 @@ export function checkOpenOptions(options: unknown): ResolvedOptions {
   };
 }
 
-export function checkStoreLocation(location: unknown): StoreLocation & { storage: StorageKind } {
+export function checkStoreLocation(location: unknown): Pick<CommonOpenOptions, 'name' | 'wasmBinary'> & ResolvedStorage {
   const checked = checkObject<StoreLocation>(location, {
     name: openOptionChecks.name,
     storage: openOptionChecks.storage,
     directory: openOptionChecks.directory,
     wasmBinary: openOptionChecks.wasmBinary,
   });
-  const storage = defaultStorage(checked.storage);
-  if (storage === 'node' && checked.directory === undefined) {
-    throw new TypeError('options.directory must be a string with storage "node"');
-  }
-  return { ...checked, storage };
+  return { ...checked, ...resolveStorage(checked) };
 }
 
-function defaultStorage(storage: StorageKind | undefined): StorageKind {
-  return storage ?? (isNode ? 'node' : 'indexeddb');
+/**
+ * The storage with its default, which in Node is files: those need a
+ * directory whether "node" was named or is the default.
+ */
+function resolveStorage(options: { storage?: StorageKind; directory?: string }): ResolvedStorage {
+  const storage = options.storage ?? (isNode ? 'node' : 'indexeddb');
+  if (storage === 'node' && options.directory === undefined) {
+    throw new TypeError(
+      options.storage === 'node'
+        ? 'options.directory must be a string with storage "node"'
+        : 'options.directory must be a string with storage "node" (the default in Node; "memory" keeps nothing)',
+    );
+  }
+  return { storage, directory: options.directory };
 }
 
 // ---------------------------------------------------------------- checks
@@ -71,7 +81,7 @@ const openOptionChecks: { [Option in keyof Required<OpenOptions>]: Check } = {
       throw new TypeError(`${name} must be 1 to 64 characters of [A-Za-z0-9_-], got ${describe(value)}`);
     }
   },
-  endpoint: required(isString, 'a string'),
+  endpoint: required(isHttpUrl, 'an absolute http(s) URL such as "https://sync.example.com"'),
   getToken: optional(isFunction, 'a function'),
   storage: optional((value) => value === 'indexeddb' || value === 'node' || value === 'memory', '"indexeddb", "node" or "memory"'),
   directory: optional(isString, 'a string'),
@@ -127,6 +137,20 @@ function optional(test: (value: unknown) => boolean, expected: string): Check {
 
 function isString(value: unknown): boolean {
   return typeof value === 'string';
+}
+/**
+ * Checked here because a wrong endpoint otherwise fails only at the first
+ * sync, looking like a network outage retried forever: "sync.example.com"
+ * (no scheme) would resolve against the page, or fail to fetch in Node.
+ */
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;  // not absolute (no base is given) or not a URL
+  }
 }
 function isBoolean(value: unknown): boolean {
   return typeof value === 'boolean';

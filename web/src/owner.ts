@@ -4,7 +4,7 @@
 // IndexedDB store, only the owning one has it.
 import type { Backend } from './backend.js';
 import type { FerryModule, WebClientHandle } from './ferry_wasm.mjs';
-import { serialize } from './arguments.js';
+import { serializeWrites } from './arguments.js';
 import { attachRuntimeHost, detachRuntimeHost, isNode, unwrap, type RuntimeHost } from './module.js';
 import type { ResolvedOptions } from './options.js';
 import { GroupCommit } from './persist.js';
@@ -109,7 +109,7 @@ export class OwnerBackend implements Backend {
   }
 
   async write(writes: Write[], writeId = ''): Promise<void> {
-    unwrap(this.web.write(serialize(writes, 'the written value'), writeId));
+    unwrap(this.web.write(serializeWrites(writes), writeId));
     await this.commits.persisted();
   }
 

@@ -2,12 +2,64 @@
 // FerryError. No code here besides FerryError; everything is re-exported by
 // index.ts.
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonPrimitive = null | boolean | number | string;
+export type Json = JsonPrimitive | Json[] | JsonObject;
+export type JsonObject = { [key: string]: Json };
+
+/**
+ * What a document of type `T` must be for `put` and `write`: every value in
+ * it JSON, checked member by member, so an `interface Todo { title: string;
+ * done: boolean }` qualifies without an index signature. Functions, bigints,
+ * symbols and objects with methods (Date, Map, class instances) do not, which
+ * makes a write of them a compile error. Optional members may be absent (JSON
+ * has no `undefined`). Used as `put<T extends JsonCompatible<T>>(..., value: T)`;
+ * the mapped type keeps primitives, arrays and tuples as they are.
+ */
+export type JsonCompatible<T> = { [Member in keyof T]: JsonMember<T[Member]> };
+type JsonMember<Value> = [Value] extends [Json]
+  ? Json  // not Value: a constraint that resolves to T itself would be circular
+  : Value extends JsonPrimitive
+    ? JsonPrimitive
+    : Value extends bigint | symbol | undefined | ((...args: never[]) => unknown)
+      ? never
+      : JsonCompatible<Value>;
+
+/**
+ * A JSON merge patch (RFC 7396) for documents of type `T`: any subset of its
+ * members; an object member may itself be patched partially, anything else
+ * (arrays included) is replaced; `null` deletes a member, so it is allowed
+ * only for members `T` declares optional.
+ */
+export type MergePatch<T> = T extends readonly unknown[]
+  ? never  // a patch that is not an object replaces the whole document: that is a put
+  : { [Member in keyof T]?: MergePatchMember<T[Member]> };
+type MergePatchMember<Value> =
+  | (undefined extends Value ? null : never)
+  | (Value extends readonly unknown[] ? Value : Value extends object ? MergePatch<Value> : Value);
 
 /** Where a store's data lives. */
 export type StorageKind = 'indexeddb' | 'node' | 'memory';
 
-export interface OpenOptions {
+/**
+ * `storage` and what it needs: a directory with Node files, nothing otherwise.
+ * Without `storage` a browser uses IndexedDB and Node files, which need
+ * `storage: 'node'` and `directory` spelled out.
+ */
+export type StorageOptions =
+  | {
+      /** IndexedDB in browsers (the default there), or memory (keeps nothing). */
+      storage?: 'indexeddb' | 'memory';
+      directory?: never;
+    }
+  | {
+      /** Files in a directory: Node (the default there). */
+      storage: 'node';
+      /** The directory for the store's files (created if missing). */
+      directory: string;
+    };
+
+/** The options of `FerryClient.open`: these and `StorageOptions`. */
+export interface CommonOpenOptions {
   /** Names the local store; one store per user (sign-out deletes it). */
   name: string;
   /** ferry-server base URL, e.g. "https://sync.example.com". */
@@ -19,10 +71,6 @@ export interface OpenOptions {
    * 401 sets the state to "auth_error" (writes kept, no automatic retries).
    */
   getToken?: (request: { refresh: boolean }) => string | Promise<string>;
-  /** Where data lives: IndexedDB in browsers (default there), files in Node (default there), or memory. */
-  storage?: StorageKind;
-  /** Node storage: the directory for the store's files (created if missing). */
-  directory?: string;
   /** Sync soon after each local write while online (default true). */
   autoSync?: boolean;
   /** Background sync interval; none by default. */
@@ -74,8 +122,10 @@ export interface OpenOptions {
   };
 }
 
+export type OpenOptions = CommonOpenOptions & StorageOptions;
+
 /** What `FerryClient.deleteLocalData` needs to find a store. */
-export type StoreLocation = Pick<OpenOptions, 'name' | 'storage' | 'directory' | 'wasmBinary'>;
+export type StoreLocation = Pick<CommonOpenOptions, 'name' | 'wasmBinary'> & StorageOptions;
 
 export type ConflictStrategy = 'serverWins' | 'clientWins' | 'lastWriteWins' | 'merge' | 'custom';
 
@@ -94,18 +144,21 @@ export interface ConflictInput {
   remoteHlc: string;
 }
 
-/** One write of a batch (`FerryClient.write`). */
-export interface Write {
-  op: 'put' | 'patch' | 'delete';
-  collection: string;
-  key: string;
-  /** The document (put) or the JSON merge patch (patch); absent for delete. */
-  value?: Json;
-}
+/**
+ * One write of a batch (`FerryClient.write`) to a document of type `T`: the
+ * document (put), a JSON merge patch of it (patch; documents that are
+ * objects), or no value (delete).
+ */
+export type Write<T = Json> = { collection: string; key: string } & (
+  | { op: 'put'; value: T }
+  | { op: 'patch'; value: T extends object ? MergePatch<T> : never }
+  | { op: 'delete'; value?: undefined }
+);
 
-export interface StoredDocument {
+/** A document as `scan` returns it. `T` is the caller's word, not checked at runtime. */
+export interface StoredDocument<T = Json> {
   key: string;
-  value: Json;
+  value: T;
 }
 
 /** Why a sync was asked for (`FerryClient.syncNow`). */
@@ -123,9 +176,12 @@ export interface SyncStatus {
 /** Counters kept across runs (pushed, pulled, conflicts, …), by name. */
 export type SyncStatistics = Record<string, number>;
 
+/** What started a sync run: `SyncReason`s and the engine's own triggers. */
+export type SyncTrigger = SyncReason | 'local_write' | 'online' | 'interval' | 'retry' | 'follow_up';
+
 export interface SyncRun {
   id: number;
-  reason: string;
+  reason: SyncTrigger;
   startedAt: number;
   finishedAt: number;
   outcome: 'completed' | 'failed' | 'cancelled';
@@ -136,12 +192,22 @@ export interface SyncRun {
   error: string;
 }
 
-export interface FailedMutation {
+/** A local write as the outbox keeps it (events and `failedMutations` report these). */
+export interface Mutation {
   seq: number;
   op: 'put' | 'patch' | 'delete';
   collection: string;
   key: string;
+  /** The server version the write was made against (0: none). */
+  baseVersion: number;
+  /** Its hybrid logical clock stamp; stamps sort as text. */
+  hlc: string;
+  /** The document (put) or the merge patch (patch); absent for delete. */
   value?: Json;
+}
+
+/** A mutation the server rejected, kept until retried or discarded. */
+export interface FailedMutation extends Mutation {
   error: string;
   attempts: number;
 }
@@ -151,9 +217,101 @@ export interface ChangeDetail {
   remote: boolean;
 }
 
+/** The `detail` of `sync.progress`. */
+export interface SyncProgress {
+  runId: number;
+  phase: 'push' | 'pull';
+  /** Writes the server applied (or had applied) so far. */
+  pushed: number;
+  /** Writes answered so far: applied, duplicate, conflict or rejected. */
+  pushDone: number;
+  /** Pending when the run began plus writes it picked up. */
+  pushTotal: number;
+  pulled: number;
+}
+
+/** The `detail` of `sync.conflict`: the server refused a local write and the collection's strategy decided. */
+export interface ConflictDetail {
+  runId: number;
+  /** The write the server refused (the first, if several). */
+  local: Mutation;
+  /** What the server held. */
+  server: { version: number; deleted: boolean; value?: Json; hlc?: string };
+  /**
+   * What was decided: "server_wins", "client_wins", "last_write_wins_local",
+   * "last_write_wins_remote", "merged", "custom", or "custom_failed: <message>"
+   * (the server's document was kept).
+   */
+  resolution: string;
+  /** The document now; pushed again unless it is the server's. */
+  resolved: { deleted: boolean; value?: Json };
+}
+
+/**
+ * Every event a FerryClient dispatches (a CustomEvent) and its `detail`;
+ * `addEventListener` takes only these names.
+ */
+export interface FerryEventMap {
+  'sync.started': { runId: number; reason: SyncTrigger };
+  'sync.progress': SyncProgress;
+  'sync.completed': SyncRun;
+  /** Also a cancelled run (`outcome` says). */
+  'sync.failed': SyncRun;
+  'sync.conflict': ConflictDetail;
+  'mutation.rejected': { mutation: Mutation; error: string };
+  /** The status, wrapped: `event.detail.status`. */
+  status: { status: SyncStatus };
+  /** Local views changed (as `subscribe` reports). */
+  change: ChangeDetail;
+  /** Persisting to IndexedDB failed; the writes stay committed in memory and queued. */
+  'persist.failed': { error: string };
+  /** Registering the Background Sync tag failed (no service worker or API). */
+  'backgroundsync.unavailable': { error: string };
+  /** A context sharing another's store could not take it over; every call fails from now on. */
+  error: { error: string };
+}
+
+export type FerryEventName = keyof FerryEventMap;
+export type FerryEvent<Name extends FerryEventName> = CustomEvent<FerryEventMap[Name]>;
+/** A listener for the event `Name`: a function or an object with `handleEvent`. */
+export type FerryEventListener<Name extends FerryEventName> =
+  | ((event: FerryEvent<Name>) => void)
+  | { handleEvent(event: FerryEvent<Name>): void };
+
+/**
+ * addEventListener's options, spelled out rather than the DOM's
+ * AddEventListenerOptions, so that a Node project without the DOM library
+ * compiles against these declarations.
+ */
+export interface FerryListenerOptions {
+  capture?: boolean;
+  once?: boolean;
+  passive?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * The codes a FerryError carries (core's ErrorCodeName). "cursor_expired"
+ * is missing on purpose: the engine handles an expired cursor itself (a full
+ * resync) and never reports it.
+ */
+export type FerryErrorCode =
+  | 'invalid_argument'  // the caller passed something malformed, or the client is closed
+  | 'not_found'  // e.g. no failed mutation with that seq
+  | 'corruption'  // stored data does not decode
+  | 'protocol'  // the server answered something the protocol does not allow
+  | 'too_large'  // a size or nesting limit was exceeded
+  | 'unavailable'  // network or server unavailable; retried
+  | 'unauthenticated'  // the server refused the token
+  | 'cancelled'  // the operation was cancelled (e.g. the client closed)
+  | 'io'  // storage failed
+  | 'unsupported_version'  // a store or protocol version newer than this build
+  | 'internal'  // a broken invariant inside Ferry
+  | 'busy';  // the store is in use by another client (Node: another process or object)
+
 /** A failure reported by Ferry, with a stable code (e.g. "invalid_argument"). */
 export class FerryError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(readonly code: FerryErrorCode, message: string) {
     super(message);
     this.name = 'FerryError';
   }

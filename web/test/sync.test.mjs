@@ -163,6 +163,39 @@ test('wrong argument types get TypeErrors and bad values FerryErrors, and the cl
   await assert.rejects(client.get('c', 'k'), FerryError);
 });
 
+test('a single put, patch or remove names its own argument, a batch the item', async () => {
+  const client = await open('argument-names');
+  const named = (message) => ({ name: 'TypeError', message });
+  await assert.rejects(client.put('c', 7, 1), named('key must be a string, got number 7'));
+  await assert.rejects(client.patch('c', null, {}), named('key must be a string, got null'));
+  await assert.rejects(client.remove('c', undefined), named('key must be a string, got undefined'));
+  await assert.rejects(client.put(['c'], 'k', 1), named('collection must be a string, got an array'));
+  await assert.rejects(client.put('c', 'k', undefined), named('value is required for put'));
+  await assert.rejects(client.write([{ op: 'put', collection: 'c', key: 'k', value: 1 }, { op: 'delete', collection: 'c', key: 2 }]), named('writes[1].key must be a string, got number 2'));
+  await assert.rejects(client.write([{ op: 'put', collection: 'c', key: 'k' }]), named('writes[0].value is required for put'));
+  await client.close();
+});
+
+test('a value nested deeper than 32 levels is refused as such, however deep', async () => {
+  const client = await open('depth');
+  const nested = (levels) => {
+    let value = 1;
+    for (let i = 0; i < levels; ++i) value = i % 2 === 0 ? [value] : { v: value };
+    return value;
+  };
+  await client.put('depth', 'ok', nested(32));
+  assert.deepEqual(await client.get('depth', 'ok'), nested(32));
+  for (const levels of [33, 34, 36, 100, 5000]) {
+    const tooDeep = { name: 'FerryError', code: 'too_large', message: 'value nests deeper than 32 levels' };
+    await assert.rejects(client.put('depth', 'deep', nested(levels)), tooDeep, `put, ${levels} levels`);
+    await assert.rejects(client.patch('depth', 'ok', { v: nested(levels) }), tooDeep, `patch, ${levels} levels`);
+    await assert.rejects(client.write([{ op: 'put', collection: 'depth', key: 'a', value: 1 }, { op: 'put', collection: 'depth', key: 'b', value: nested(levels) }]), tooDeep, `write, ${levels} levels`);
+  }
+  assert.equal(await client.get('depth', 'a'), undefined, 'a refused batch writes nothing');
+  assert.equal(client.status().pending, 1);
+  await client.close();
+});
+
 test('open checks the type of every option and names the wrong one', async () => {
   const base = { name: 'options', endpoint: server.endpoint, directory: join(tempDir(), 'options'), autoSync: false, liveUpdates: false };
   const wrong = {
@@ -199,6 +232,13 @@ test('open checks the type of every option and names the wrong one', async () =>
   await assert.rejects(FerryClient.open({ ...base, conflicts: { collections: [] } }), /options\.conflicts\.collections must be an object/);
   await assert.rejects(FerryClient.open({ ...base, name: 'no spaces' }), /options\.name must be 1 to 64 characters/);
   await assert.rejects(FerryClient.open({ ...base, storage: 'node', directory: undefined }), /options\.directory must be a string with storage "node"/);
+  await assert.rejects(FerryClient.open({ ...base, directory: undefined }), /options\.directory must be a string with storage "node" \(the default in Node/);
+  for (const endpoint of ['sync.example.com', '/v1', 'ftp://sync.example.com', 'http//localhost:8080', '']) {
+    await assert.rejects(FerryClient.open({ ...base, endpoint }), {
+      name: 'TypeError',
+      message: `options.endpoint must be an absolute http(s) URL such as "https://sync.example.com", got the string ${JSON.stringify(endpoint)}`,
+    });
+  }
   await assert.rejects(FerryClient.open(null), /options must be an object, got null/);
   await assert.rejects(FerryClient.deleteLocalData({ name: 'options', directory: 5 }), /options\.directory must be a string/);
   // Nothing was left half-open: the same store opens with the right types.
