@@ -310,11 +310,13 @@ class WebClient {
     Pump();
   }
 
+  // `server_reached`: with status 0, the browser refused an answer the server
+  // gave (CORS), which is a configuration error, not being offline.
   void HandleTransferDone(double request_id, int status, std::string body, std::string retry_after,
-                          std::string transport_error) {
+                          std::string transport_error, bool server_reached) {
     if (!host_) return;
     HttpResponse response{status, std::move(body), std::move(retry_after),
-                          std::move(transport_error)};
+                          std::move(transport_error), server_reached};
     host_->HandleTransferDone(static_cast<RequestId>(request_id), response, Now());
     Pump();
   }

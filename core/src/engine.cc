@@ -397,7 +397,7 @@ void SyncEngine::HandleResponse(RequestId id, const HttpResponse& response, Inst
   Observe(now);
   if (!run_ || run_->request != id) return;  // cancelled, timed out or unknown: ignore
   run_->request.reset();
-  unreachable_ = response.status == 0 && !response.tls_refused;
+  unreachable_ = response.status == 0 && !response.server_reached;
   statistics_.bytes_received += response.body.size();
   if (response.status == 401) {
     if (!run_->sent.refresh_credentials) {
@@ -1189,7 +1189,10 @@ SyncStatus SyncEngine::status() const {
   status.pending = outbox_.pending_count();
   status.failed = outbox_.dead_count();
   status.last_synced_at = last_synced_at_;
-  status.last_error = last_error_;
+  // Only an error state carries an error: apps show last_error as a fault,
+  // and being offline (or retrying) is not one. history() keeps every run's.
+  if (status.state == SyncState::kError || status.state == SyncState::kAuthError)
+    status.last_error = last_error_;
   if (retry_at_) status.next_retry_at = *retry_at_ + wall_minus_monotonic_;
   return status;
 }

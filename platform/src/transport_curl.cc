@@ -184,7 +184,7 @@ void CurlTransport::CollectFinished(std::vector<TransportCompletion>& done) {
     curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, &transfer);
     HttpResponse response;
     const CURLcode result = message->data.result;
-    response.tls_refused = result == CURLE_PEER_FAILED_VERIFICATION ||
+    response.server_reached = result == CURLE_PEER_FAILED_VERIFICATION ||
                            result == CURLE_SSL_CACERT_BADFILE || result == CURLE_SSL_CERTPROBLEM;
     if (message->data.result == CURLE_OK) {
       long status = 0;

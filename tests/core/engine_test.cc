@@ -741,14 +741,20 @@ TEST_F(EngineTest, UnansweredRequestsReportOfflineAndAnsweredFailuresReportError
     return engine->status().state;
   };
   EXPECT_EQ(state_after({0, "", "", "connection refused"}), SyncState::kOffline);
+  EXPECT_EQ(engine->status().last_error, "") << "offline is not an error to show";
   EXPECT_EQ(state_after({503, "busy", "", ""}), SyncState::kError);
-  HttpResponse tls_refused{0, "", "", "certificate verify failed"};
-  tls_refused.tls_refused = true;
-  EXPECT_EQ(state_after(tls_refused), SyncState::kError) << "the server was reached";
+  EXPECT_NE(engine->status().last_error.find("503"), std::string::npos);
+  HttpResponse refused{0, "", "", "certificate verify failed"};
+  refused.server_reached = true;
+  EXPECT_EQ(state_after(refused), SyncState::kError) << "the server was reached";
+  EXPECT_NE(engine->status().last_error.find("certificate"), std::string::npos);
   EXPECT_EQ(state_after({0, "", "", "timeout"}), SyncState::kOffline);
+  EXPECT_EQ(engine->status().last_error, "");
+  EXPECT_EQ(state_after({503, "busy", "", ""}), SyncState::kError);
   driver.fault = nullptr;
   Sync(*engine, driver);
   EXPECT_EQ(engine->status().state, SyncState::kIdle);
+  EXPECT_EQ(engine->status().last_error, "");
 }
 
 TEST(ParseRetryAfter, AcceptsSecondsAndHttpDates) {

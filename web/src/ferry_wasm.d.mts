@@ -24,7 +24,7 @@ export interface WebClientHandle {
   handleToken(requestId: number, token: string): void;
   handleTokenFailure(requestId: number, error: string): void;
   handleStreamData(requestId: number, chunk: string): void;
-  handleTransferDone(requestId: number, status: number, body: string, retryAfter: string, error: string): void;
+  handleTransferDone(requestId: number, status: number, body: string, retryAfter: string, error: string, serverReached: boolean): void;
   handleTimeout(): void;
   clientId(): string;
   close(): void;
@@ -41,7 +41,14 @@ export interface EmscriptenFS {
   unlink(path: string): void;
   syncfs(populate: boolean, callback: (error: unknown) => void): void;
   analyzePath(path: string): { exists: boolean };
-  filesystems: Record<string, unknown>;
+  /** The node at `path`; a mount point's root node carries its mount. */
+  lookupPath(path: string): { node: { mount: unknown } };
+  filesystems: Record<string, unknown> & { IDBFS: IdbFileSystem };
+}
+
+/** Emscripten's IDBFS: syncs one mount with IndexedDB (FS.syncfs runs this for every mount). */
+export interface IdbFileSystem {
+  syncfs(mount: unknown, populate: boolean, callback: (error: unknown) => void): void;
 }
 
 export interface FerryModule {

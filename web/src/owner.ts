@@ -70,13 +70,13 @@ export class OwnerBackend implements Backend {
     private readonly options: ResolvedOptions,
     private readonly emit: EmitEvent,
   ) {
-    this.commits = new GroupCommit(module.FS, store.needsSync, (failure) => emit('persist.failed', { error: failure.message }));
+    this.commits = new GroupCommit(store, (failure) => emit('persist.failed', { error: failure.message }));
     this.transport = new FetchTransport({
       data: (requestId, chunk) => {
         if (!this.closing) this.web.handleStreamData(requestId, chunk);
       },
-      done: (requestId, status, body, retryAfter, error) => {
-        if (!this.closing) this.web.handleTransferDone(requestId, status, body, retryAfter, error);
+      done: (requestId, status, body, retryAfter, error, serverReached) => {
+        if (!this.closing) this.web.handleTransferDone(requestId, status, body, retryAfter, error, serverReached);
       },
     });
     // Registered before the engine opens: the runtime calls back (timers,

@@ -1,9 +1,8 @@
 // Group commit for IDBFS: the engine commits to the in-memory file system,
-// and a commit is durable only once an FS.syncfs has written it to
-// IndexedDB. Commits made within one turn of the event loop share one
-// syncfs; a write's promise waits for the syncfs that included it.
-import type { EmscriptenFS } from './ferry_wasm.mjs';
-import { syncfs } from './storage.js';
+// and a commit is durable only once the store's sync with IndexedDB has
+// written it there. Commits made within one turn of the event loop share one
+// sync; a write's promise waits for the sync that included it.
+import type { MountedStore } from './storage.js';
 import { FerryError } from './types.js';
 
 export class GroupCommit {
@@ -12,26 +11,25 @@ export class GroupCommit {
   private running = false;
 
   /**
-   * `needsSync` false (NODEFS, MEMFS): every commit is as durable as it gets
-   * when it returns, and nothing is done. `onFailure` hears of every failed
-   * syncfs, besides the promises waiting for it.
+   * A store that needs no sync (NODEFS, MEMFS): every commit is as durable as
+   * it gets when it returns, and nothing is done. `onFailure` hears of every
+   * failed sync, besides the promises waiting for it.
    */
   constructor(
-    private readonly FS: EmscriptenFS,
-    private readonly needsSync: boolean,
+    private readonly store: Pick<MountedStore, 'needsSync' | 'persist'>,
     private readonly onFailure: (error: FerryError) => void,
   ) {}
 
   /** The engine committed: persist soon. */
   request(): void {
-    if (!this.needsSync || this.scheduled) return;
+    if (!this.store.needsSync || this.scheduled) return;
     this.scheduled = true;
     setTimeout(() => void this.run(), 0);
   }
 
   /** Resolves once everything committed so far is persisted. */
   persisted(): Promise<void> {
-    if (!this.needsSync) return Promise.resolve();
+    if (!this.store.needsSync) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       this.request();
@@ -50,7 +48,7 @@ export class GroupCommit {
     const waiters = this.waiters;
     this.waiters = [];
     try {
-      await syncfs(this.FS, false);
+      await this.store.persist();
       for (const waiter of waiters) waiter.resolve();
     } catch (error) {
       // The writes are committed in memory and stay queued; the next syncfs

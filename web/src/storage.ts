@@ -9,8 +9,10 @@ import { FerryError, type StorageKind } from './types.js';
 export interface MountedStore {
   /** The journal store's directory, for WebClient.open. */
   readonly journalPath: string;
-  /** A commit is durable only after FS.syncfs (IDBFS); elsewhere when it returns. */
+  /** A commit is durable only after persist() (IDBFS); elsewhere when it returns. */
   readonly needsSync: boolean;
+  /** Writes this store's files to IndexedDB (IDBFS); does nothing elsewhere. */
+  persist(): Promise<void>;
   /** Deletes the store's files (sign-out), for IDBFS from IndexedDB too. */
   clear(): Promise<void>;
   /** Unmounts the store; its files stay for the next mount. */
@@ -24,9 +26,16 @@ export interface StorePlace {
   directory?: string;
 }
 
-/** FS.syncfs as a promise: `populate` loads from IndexedDB, otherwise persists to it. */
-export function syncfs(FS: EmscriptenFS, populate: boolean): Promise<void> {
-  return new Promise((resolve, reject) => FS.syncfs(populate, (error) => (error ? reject(error) : resolve())));
+/**
+ * Syncs one IDBFS mount with IndexedDB: `populate` loads from it, otherwise
+ * persists to it. Never FS.syncfs, which syncs every mounted store: loading
+ * one store with it reverts the other open stores' files that are not
+ * persisted yet to what IndexedDB holds (their newest writes vanish), and
+ * overlapping calls make Emscripten warn "FS.syncfs operations in flight".
+ */
+function syncMount(FS: EmscriptenFS, mountPoint: string, populate: boolean): Promise<void> {
+  const mount = FS.lookupPath(mountPoint).node.mount;
+  return new Promise((resolve, reject) => FS.filesystems.IDBFS.syncfs(mount, populate, (error) => (error ? reject(error) : resolve())));
 }
 
 /**
@@ -38,7 +47,7 @@ export async function mountStore(module: FerryModule, place: StorePlace): Promis
   const mountPoint = `/ferry/${place.name}`;
   if (!FS.analyzePath('/ferry').exists) FS.mkdir('/ferry');
   if (FS.analyzePath(mountPoint).exists) {
-    throw new FerryError('invalid_argument', `store ${place.name} is already open in this context`);
+    throw new FerryError('busy', `store ${place.name} is already open in this context`);
   }
   // One client per store directory (store_lock_node.ts), claimed before any
   // file is touched; released in unmount(), also when mounting fails below.
@@ -56,7 +65,7 @@ export async function mountStore(module: FerryModule, place: StorePlace): Promis
     if (place.storage === 'indexeddb') {
       FS.mount(FS.filesystems.IDBFS, {}, mountPoint);
       mounted = true;
-      await syncfs(FS, true).catch((error: unknown) => {
+      await syncMount(FS, mountPoint, true).catch((error: unknown) => {
         throw new FerryError('io', `loading the store from IndexedDB failed: ${String(error)}`);
       });
     } else if (place.storage === 'node') {
@@ -71,15 +80,17 @@ export async function mountStore(module: FerryModule, place: StorePlace): Promis
     throw error;
   }
   const journalPath = `${mountPoint}/journal`;
+  const persist = () => (place.storage === 'indexeddb' ? syncMount(FS, mountPoint, false) : Promise.resolve());
   return {
     journalPath,
     needsSync: place.storage === 'indexeddb',
+    persist,
     async clear() {
       if (FS.analyzePath(journalPath).exists) {
         for (const file of FS.readdir(journalPath)) if (file !== '.' && file !== '..') FS.unlink(`${journalPath}/${file}`);
         FS.rmdir(journalPath);
       }
-      if (place.storage === 'indexeddb') await syncfs(FS, false);
+      await persist();
     },
     unmount,
   };

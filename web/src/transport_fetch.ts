@@ -3,6 +3,8 @@
 // live stream's policy (reading its events, reconnecting) lives in the
 // engine: this file only moves bytes.
 
+import { isNode } from './module.js';
+
 /** A request as EngineHost builds it (bindings/js/web_client.cc RequestJson). */
 export interface OutgoingRequest {
   id: number;
@@ -21,7 +23,8 @@ export interface OutgoingRequest {
 /** Where a transfer's outcome goes (WebClient.handleStreamData / handleTransferDone). */
 export interface TransferSink {
   data(requestId: number, chunk: string): void;
-  done(requestId: number, status: number, body: string, retryAfter: string, error: string): void;
+  /** `serverReached`: with status 0, the server answered but the browser refused the answer (CORS). */
+  done(requestId: number, status: number, body: string, retryAfter: string, error: string, serverReached: boolean): void;
 }
 
 export class FetchTransport {
@@ -34,11 +37,11 @@ export class FetchTransport {
     this.inflight.set(request.id, controller);
     const timeout = request.timeoutMs > 0 ? setTimeout(() => controller.abort(), request.timeoutMs) : undefined;
     const live = () => this.inflight.get(request.id) === controller;
-    const finish = (status: number, text: string, retryAfter: string, error: string) => {
+    const finish = (status: number, text: string, retryAfter: string, error: string, serverReached = false) => {
       clearTimeout(timeout);
       if (!live()) return; // aborted: no answer
       this.inflight.delete(request.id);
-      this.sink.done(request.id, status, text, retryAfter, error);
+      this.sink.done(request.id, status, text, retryAfter, error, serverReached);
     };
     (async () => {
       const headers = Object.fromEntries(request.headers);
@@ -57,8 +60,15 @@ export class FetchTransport {
       }
       const text = await response.text();
       finish(response.status, text, response.headers.get('Retry-After') ?? '', '');
-    })().catch((error: unknown) => {
-      finish(0, '', '', controller.signal.aborted ? 'request timed out' : String((error as Error)?.message ?? error));
+    })().catch(async (error: unknown) => {
+      if (controller.signal.aborted) return finish(0, '', '', 'request timed out');
+      const message = String((error as Error)?.message ?? error);
+      if (await refusedCrossOrigin(request.url)) {
+        finish(0, '', '', `ferry-server at ${new URL(request.url).origin} answered, but the browser refused this page the answer (CORS): ` +
+          `start ferry-server with --cors-origin ${pageOrigin()}, or serve the page and /v1 from one origin (a dev-server proxy)`, true);
+      } else {
+        finish(0, '', '', message);
+      }
     });
   }
 
@@ -73,6 +83,27 @@ export class FetchTransport {
     for (const controller of this.inflight.values()) controller.abort();
     this.inflight.clear();
   }
+}
+
+/**
+ * After a fetch failed without an answer: whether the server is reachable
+ * and only the browser's cross-origin check refused the answer. A fetch in
+ * "no-cors" mode is not subject to that check: it answers (opaquely) if the
+ * server does. Browsers only; same-origin requests never meet CORS.
+ */
+async function refusedCrossOrigin(url: string): Promise<boolean> {
+  const page = pageOrigin();
+  if (typeof page !== 'string' || isNode || new URL(url).origin === page) return false;
+  try {
+    await fetch(new URL('/v1/health', url), { mode: 'no-cors', cache: 'no-store', signal: AbortSignal.timeout(5000) });
+    return true;
+  } catch {
+    return false;  // no answer at all: offline, or the server is down
+  }
+}
+
+function pageOrigin(): string | undefined {
+  return (globalThis as { location?: { origin?: string } }).location?.origin;
 }
 
 /** Whether this context can gzip request bodies (EngineHost asks before deciding). */

@@ -26,16 +26,16 @@ after(async () => {
 });
 
 // Writes five documents (large enough that the client gzips the push) and
-// syncs them to `endpoint` from the page's origin; resolves to what is pending after.
+// syncs them to `endpoint` from the page's origin; resolves to the status after.
 async function syncFromPage(page, endpoint, name) {
   return page.evaluate(
     async ({ endpoint, name }) => {
       const client = await window.Ferry.FerryClient.open({ name, endpoint, getToken: () => 'token-alice', autoSync: false });
       for (let i = 0; i < 5; ++i) await client.put('notes', `n${i}`, { i, text: 'x'.repeat(3000) });
       await client.syncNow().catch(() => {});
-      const pending = client.status().pending;
+      const status = client.status();
       await client.close();
-      return pending;
+      return status;
     },
     { endpoint, name },
   );
@@ -46,7 +46,7 @@ test('a page on an allowed origin syncs with ferry-server --cors-origin', async 
   servers.push(api);
   const context = await browser.newContext();
   const page = await openPage(context, `${site.endpoint}/`);
-  assert.equal(await syncFromPage(page, api.endpoint, 'allowed'), 0);
+  assert.equal((await syncFromPage(page, api.endpoint, 'allowed')).pending, 0);
   assert.equal((await readServer(api.endpoint)).documents.size, 5);
   // The live stream and error answers are readable cross-origin too.
   const answers = await page.evaluate(async (endpoint) => {
@@ -67,7 +67,12 @@ test('without --cors-origin the browser refuses and nothing reaches the server',
   servers.push(api);
   const context = await browser.newContext();
   const page = await openPage(context, `${site.endpoint}/`);
-  assert.equal(await syncFromPage(page, api.endpoint, 'refused'), 5);
+  const status = await syncFromPage(page, api.endpoint, 'refused');
+  assert.equal(status.pending, 5);
   assert.equal((await readServer(api.endpoint)).documents.size, 0);
+  // Not "offline": the server answered, and the error says what to change.
+  assert.equal(status.state, 'error');
+  assert.match(status.lastError, /CORS/);
+  assert.ok(status.lastError.includes(`--cors-origin ${site.endpoint}`), status.lastError);
   await context.close();
 });

@@ -118,9 +118,11 @@ struct HttpResponse {
   std::string body;
   std::string retry_after;  // the Retry-After header, verbatim, if any
   std::string transport_error;
-  // With status 0: the server answered, but TLS refused its certificate (a
-  // missing CA, a wrong host name). A configuration error, not being offline.
-  bool tls_refused = false;
+  // With status 0: the server was reached, but the client refused its
+  // answer: TLS refused its certificate (a missing CA, a wrong host name), or
+  // a browser refused a cross-origin answer (CORS). A configuration error,
+  // not being offline.
+  bool server_reached = false;
 };
 
 struct SyncStatus {
@@ -128,7 +130,7 @@ struct SyncStatus {
   std::size_t pending = 0;               // mutations waiting to be pushed
   std::size_t failed = 0;                // dead letters
   std::optional<TimeMs> last_synced_at;  // wall clock
-  std::string last_error;
+  std::string last_error;  // the failed run's error in the states error and auth_error; else empty
   std::optional<TimeMs> next_retry_at;  // wall clock, estimated from the monotonic deadline
 
   bool operator==(const SyncStatus&) const = default;
