@@ -68,7 +68,7 @@ export class Ownership {
  */
 export async function whileNobodyOwns<T>(locks: LockManager, name: string, work: () => Promise<T>): Promise<T> {
   return locks.request(name, { ifAvailable: true }, async (lock) => {
-    if (!lock) throw new FerryError('invalid_argument', 'the store is open in another context (a tab or worker): close it there first');
+    if (!lock) throw new FerryError('busy', 'the store is open in another context (a tab or worker): close it there first');
     return work();
   }) as Promise<T>;
 }

@@ -68,6 +68,8 @@ export class FerryClient extends EventTarget {
   /** With a store shared between contexts (IndexedDB). */
   /** @internal */
   private sharing: { channel: StoreChannel; ownership: Ownership; ownerChannel?: OwnerChannel } | undefined;
+  /** @internal With shareAcrossContexts off: the store's lock, held until close. */
+  private exclusive: Ownership | undefined;
   /** @internal */
   private readonly backgroundSync: BackgroundSyncArming;
 
@@ -90,6 +92,8 @@ export class FerryClient extends EventTarget {
     const locks = lockManager();
     if (checked.storage === 'indexeddb' && locks && checked.shareAcrossContexts) {
       await client.openShared(locks);
+    } else if (checked.storage === 'indexeddb' && locks) {
+      await client.openExclusive(locks);
     } else {
       client.backend = await OwnerBackend.open(client.module, checked, client.dispatchAndRelay);
     }
@@ -272,6 +276,7 @@ export class FerryClient extends EventTarget {
     await this.backend.close();
     this.sharing?.channel.close();
     this.sharing?.ownership.release();  // a follower's queued request is withdrawn
+    this.exclusive?.release();
   }
 
   // ---- internals
@@ -334,6 +339,27 @@ export class FerryClient extends EventTarget {
     });
     takenOver.catch(() => {});  // once open, a failure shows as the `error` event and failing calls
     await Promise.race([follower.ready, takenOver]);
+  }
+
+  /**
+   * @internal
+   * An IndexedDB store not shared between contexts still holds its lock, so
+   * that a second context opening it, or deleting its data, is refused
+   * instead of overwriting it.
+   */
+  private async openExclusive(locks: LockManager): Promise<void> {
+    const ownership = await Ownership.claim(locks, lockName(this.options.name));
+    if (!ownership.owner) {
+      ownership.release();
+      throw new FerryError('busy', `store ${this.options.name} is open in another context (a tab or worker), and shareAcrossContexts is off`);
+    }
+    try {
+      this.backend = await OwnerBackend.open(this.module, this.options, this.dispatchAndRelay);
+    } catch (error) {
+      ownership.release();
+      throw error;
+    }
+    this.exclusive = ownership;
   }
 
   /** @internal */

@@ -426,3 +426,62 @@ test('closing right after opening, writing or syncing throws nothing and loses n
   assert.equal(outcome.stored.length, 27, 'every write made before close() was persisted');
   await context.close();
 });
+
+test('several stores open in one page persist side by side, without overlapping IndexedDB syncs', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const warnings = [];
+  page.on('console', (message) => warnings.push(message.text()));
+  await page.goto(`${server.endpoint}/index.html`);
+  await page.evaluate(() => window.ferryReady);
+  const counts = await page.evaluate(async () => {
+    const names = ['multi-a', 'multi-b', 'multi-c'];
+    const clients = await Promise.all(names.map((name) => window.Ferry.FerryClient.open({ name, endpoint: location.origin, getToken: () => 'token-hal', autoSync: false })));
+    await Promise.all(clients.flatMap((client) => Array.from({ length: 20 }, (_, i) => client.put('notes', `n${i}`, { i }))));
+    await Promise.all(clients.map((client) => client.close()));
+    const reopened = await Promise.all(names.map((name) => window.Ferry.FerryClient.open({ name, endpoint: location.origin, autoSync: false })));
+    const counts = await Promise.all(reopened.map(async (client) => (await client.scan('notes')).length));
+    await Promise.all(reopened.map((client) => client.close()));
+    return counts;
+  });
+  assert.deepEqual(counts, [20, 20, 20]);
+  assert.deepEqual(warnings.filter((text) => /syncfs/i.test(text)), []);
+  await context.close();
+});
+
+test('with shareAcrossContexts off, a second context is refused the store (busy), and so is deleting it', async () => {
+  const context = await browser.newContext();
+  const tabs = [await openPage(context), await openPage(context)];
+  const options = { name: 'exclusive', endpoint: server.endpoint, autoSync: false, shareAcrossContexts: false };
+  await tabs[0].evaluate(async (options) => {
+    window.client = await window.Ferry.FerryClient.open({ ...options, endpoint: location.origin });
+    await window.client.put('notes', 'k', 1);
+  }, options);
+  const refused = await tabs[1].evaluate(async (options) => {
+    const codes = [];
+    for (const attempt of [() => window.Ferry.FerryClient.open({ ...options, endpoint: location.origin }), () => window.Ferry.FerryClient.deleteLocalData({ name: options.name })]) {
+      try {
+        await attempt();
+        codes.push('succeeded');
+      } catch (error) {
+        codes.push(error.code);
+      }
+    }
+    return codes;
+  }, options);
+  assert.deepEqual(refused, ['busy', 'busy']);
+  const kept = await tabs[0].evaluate(async () => {
+    const value = await window.client.get('notes', 'k');
+    await window.client.close();
+    return value;
+  });
+  assert.equal(kept, 1);
+  const reopened = await tabs[1].evaluate(async (options) => {
+    const client = await window.Ferry.FerryClient.open({ ...options, endpoint: location.origin });
+    const value = await client.get('notes', 'k');
+    await client.close();
+    return value;
+  }, options);
+  assert.equal(reopened, 1, 'once the first context closed it, the store opens elsewhere');
+  await context.close();
+});
