@@ -185,7 +185,7 @@ void CurlTransport::CollectFinished(std::vector<TransportCompletion>& done) {
     HttpResponse response;
     const CURLcode result = message->data.result;
     response.server_reached = result == CURLE_PEER_FAILED_VERIFICATION ||
-                           result == CURLE_SSL_CACERT_BADFILE || result == CURLE_SSL_CERTPROBLEM;
+                              result == CURLE_SSL_CACERT_BADFILE || result == CURLE_SSL_CERTPROBLEM;
     if (message->data.result == CURLE_OK) {
       long status = 0;
       curl_easy_getinfo(message->easy_handle, CURLINFO_RESPONSE_CODE, &status);
