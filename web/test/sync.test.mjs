@@ -403,7 +403,9 @@ test('an unreachable server is reported offline, as natively, and the writes wai
   await client.put('notes', 'a', { a: 1 });
   const run = await client.syncNow();
   assert.equal(run.outcome, 'failed');
+  assert.match(run.error, /network|connect|fetch/i, 'the run keeps what went wrong');
   assert.equal(client.status().state, 'offline');
+  assert.equal(client.status().lastError, '', 'offline is a state, not an error to show');
   assert.equal(client.status().pending, 1);
   await client.close();
 });

@@ -81,7 +81,7 @@ typedef enum ferry_result {
   FERRY_UNAVAILABLE = 6,          /* network or server unavailable; retryable */
   FERRY_UNAUTHENTICATED = 7,      /* the server refused the credentials */
   FERRY_CURSOR_EXPIRED = 8,       /* internal to sync; reported for completeness */
-  FERRY_CANCELLED = 9,            /* cancelled, or the client was closed meanwhile */
+  FERRY_CANCELLED = 9,            /* an operation was cancelled */
   FERRY_IO = 10,                  /* the local store failed */
   FERRY_UNSUPPORTED_VERSION = 11, /* a store written by a newer Ferry */
   FERRY_INTERNAL = 12,            /* a broken invariant inside Ferry */
@@ -265,7 +265,7 @@ FERRY_EXPORT ferry_result ferry_client_open(const ferry_client_options* options,
                                             ferry_client** client, ferry_error* error);
 
 /* Cancels a running sync, waits for calls in progress on other threads
- * (blocking syncs among them return FERRY_CANCELLED or their run), stops the
+ * (blocking syncs among them return a run with outcome "cancelled"), stops the
  * owner thread and closes the store. After it returns no callback of this
  * client runs again and the handle is invalid. FERRY_WRONG_THREAD from
  * inside a callback; FERRY_INVALID_HANDLE for NULL or an already closed
