@@ -11,7 +11,7 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startServer('token-frank frank\ntoken-gina gina\n', ['--static', buildTestSite()]);
+  server = await startServer('token-frank frank\ntoken-gina gina\ntoken-hana hana\n', ['--static', buildTestSite()]);
   browser = await chromium.launch(chromiumOptions);
 });
 
@@ -33,7 +33,8 @@ async function pageWithServiceWorker(context, name, token, syncOnStart = true) {
   return page;
 }
 
-// Chromium's DevTools Protocol for service workers: stop them, fire sync events.
+// Chromium's DevTools Protocol for service workers: stop them, fire sync and
+// periodicsync events.
 async function serviceWorkerControl(page) {
   const cdp = await page.context().newCDPSession(page);
   const registrations = new Map();
@@ -42,16 +43,35 @@ async function serviceWorkerControl(page) {
   });
   await cdp.send('ServiceWorker.enable');
   const registration = await waitUntil(() => registrations.get(`${server.endpoint}/`), 'the service worker registration');
+  const event = { origin: server.endpoint, registrationId: registration.registrationId, lastChance: false };
   return {
     stopAll: () => cdp.send('ServiceWorker.stopAllWorkers'),
-    dispatchSync: (tag) =>
-      cdp.send('ServiceWorker.dispatchSyncEvent', {
-        origin: server.endpoint,
-        registrationId: registration.registrationId,
-        tag,
-        lastChance: false,
-      }),
+    dispatchSync: (tag) => cdp.send('ServiceWorker.dispatchSyncEvent', { ...event, tag }),
+    dispatchPeriodicSync: (tag) => cdp.send('ServiceWorker.dispatchPeriodicSyncEvent', { ...event, tag }),
   };
+}
+
+// Writes `count` documents to `collection` in the store `name` from the page
+// and closes the store again, so that the service worker is free to own it.
+function writeAndLetGo(page, name, token, collection, count) {
+  return page.evaluate(
+    async ({ name, token, collection, count }) => {
+      const client = await window.Ferry.FerryClient.open({ name, endpoint: location.origin, getToken: () => token, autoSync: false, backgroundSync: false });
+      for (let i = 0; i < count; ++i) await client.put(collection, `${collection}${i}`, { i });
+      const { pending } = client.status();
+      await client.close();
+      return pending;
+    },
+    { name, token, collection, count },
+  );
+}
+
+// Waits until the server holds `count` documents for `token`.
+function serverHolds(token, count, what) {
+  return waitUntil(async () => {
+    const current = await readServer(server.endpoint, token);
+    return current.documents.size === count ? current : undefined;
+  }, what);
 }
 
 test('writes made offline are delivered by the service worker after the page is closed', async () => {
@@ -173,5 +193,58 @@ test('a page can ask the service worker to sync (the fallback without Background
   assert.equal(delivered.status.pending, 0);
   const view = await readServer(server.endpoint, 'token-frank');
   assert.deepEqual([...view.documents.keys()].filter((key) => key.startsWith('asked/')).sort(), ['asked/a0', 'asked/a1', 'asked/a2', 'asked/a3', 'asked/a4']);
+  await context.close();
+});
+
+test('a periodicsync event for the store\'s tag makes the service worker deliver the pending writes', async () => {
+  const context = await browser.newContext();
+  // The worker does not sync on start: only the periodicsync event can deliver.
+  const page = await pageWithServiceWorker(context, 'periodic', 'token-hana', false);
+  assert.equal(await writeAndLetGo(page, 'periodic', 'token-hana', 'p', 5), 5);
+  const control = await serviceWorkerControl(page);
+  await page.goto('about:blank');  // no tab of the origin is open, none holds the store
+  assert.equal((await readServer(server.endpoint, 'token-hana')).documents.size, 0);
+
+  await control.dispatchPeriodicSync('ferry-sync:periodic');
+  const view = await serverHolds('token-hana', 5, 'the periodicsync event to deliver 5 writes');
+  assert.equal(view.head, 5);
+
+  await page.goto(`${server.endpoint}/index.html`);
+  await page.evaluate(() => window.ferryReady);
+  const state = await page.evaluate(async () => {
+    const client = await window.Ferry.FerryClient.open({ name: 'periodic', endpoint: location.origin, getToken: () => 'token-hana', autoSync: false });
+    return { pending: client.status().pending, reasons: client.history().map((run) => run.reason) };
+  });
+  assert.equal(state.pending, 0);
+  assert.deepEqual(state.reasons, ['background_sync']);
+  await context.close();
+});
+
+test('registerPeriodicSync resolves false without a service worker or without permission, true once granted', async () => {
+  const context = await browser.newContext();
+  const page = await openPage(context, `${server.endpoint}/index.html`);
+  assert.equal(await page.evaluate(() => window.Ferry.registerPeriodicSync('granted', 60000)), false);  // no service worker yet
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.register('/sw.js?name=granted&token=token-hana&start=0', { type: 'module' });
+    await navigator.serviceWorker.ready;
+  });
+  const tags = () => page.evaluate(async () => (await navigator.serviceWorker.ready).periodicSync.getTags());
+  // Chromium grants Periodic Background Sync to installed web apps only.
+  assert.equal(await page.evaluate(() => window.Ferry.registerPeriodicSync('granted', 60000)), false);
+  assert.deepEqual(await tags(), []);
+  const wrong = await page.evaluate(() =>
+    Promise.all([window.Ferry.registerPeriodicSync('granted', 0), window.Ferry.registerPeriodicSync(42, 1000)].map((call) => call.then(() => 'resolved', (error) => error.name))),
+  );
+  assert.deepEqual(wrong, ['TypeError', 'TypeError']);
+
+  // As if the app were installed (Playwright has no name for this permission).
+  const cdp = await browser.newBrowserCDPSession();
+  const { targetInfos } = await cdp.send('Target.getTargets');
+  const { browserContextId } = targetInfos.find((target) => target.type === 'page' && target.url === page.url());
+  const permission = { name: 'periodic-background-sync' };
+  await cdp.send('Browser.setPermission', { permission, setting: 'granted', origin: server.endpoint, browserContextId });
+  await cdp.detach();
+  assert.equal(await page.evaluate(() => window.Ferry.registerPeriodicSync('granted', 60000)), true);
+  assert.deepEqual(await tags(), ['ferry-sync:granted']);
   await context.close();
 });
