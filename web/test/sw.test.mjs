@@ -238,13 +238,13 @@ test('registerPeriodicSync resolves false without a service worker or without pe
   assert.deepEqual(wrong, ['TypeError', 'TypeError']);
 
   // As if the app were installed (Playwright has no name for this permission).
+  const pageSession = await context.newCDPSession(page);
+  const { browserContextId } = (await pageSession.send('Target.getTargetInfo')).targetInfo;
   const cdp = await browser.newBrowserCDPSession();
-  const { targetInfos } = await cdp.send('Target.getTargets');
-  const { browserContextId } = targetInfos.find((target) => target.type === 'page' && target.url === page.url());
   const permission = { name: 'periodic-background-sync' };
   await cdp.send('Browser.setPermission', { permission, setting: 'granted', origin: server.endpoint, browserContextId });
-  await cdp.detach();
   assert.equal(await page.evaluate(() => window.Ferry.registerPeriodicSync('granted', 60000)), true);
   assert.deepEqual(await tags(), ['ferry-sync:granted']);
+  await cdp.detach();  // which also ends the permission
   await context.close();
 });
