@@ -143,7 +143,8 @@ export const chromiumOptions = {
 
 // A site served same-origin by ferry-server: the installed package under
 // /pkg/, a page that imports it (window.Ferry), and a test service worker
-// (/sw.js?name=<store>&token=<token>[&start=0]) running ferry-sync/sw.
+// (/sw.js?name=<store>&token=<token>[&start=0]) running ferry-sync/sw; with
+// token=pages it borrows tokens from the pages (tokenFromPages).
 export function buildTestSite() {
   const site = tempDir();
   mkdirSync(join(site, 'pkg'));
@@ -155,12 +156,12 @@ export function buildTestSite() {
   );
   writeFileSync(
     join(site, 'sw.js'),
-    `import { installFerrySync } from '/pkg/sw.js';
+    `import { installFerrySync, tokenFromPages } from '/pkg/sw.js';
 const params = new URL(self.location.href).searchParams;
 installFerrySync({
   name: params.get('name'),
   endpoint: self.location.origin,
-  getToken: () => params.get('token'),
+  getToken: params.get('token') === 'pages' ? tokenFromPages(params.get('name'), { timeoutMs: 1000 }) : () => params.get('token'),
   syncOnStart: params.get('start') !== '0',
 });
 self.addEventListener('install', () => self.skipWaiting());

@@ -11,7 +11,7 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startServer('token-frank frank\ntoken-gina gina\ntoken-hana hana\n', ['--static', buildTestSite()]);
+  server = await startServer('token-frank frank\ntoken-gina gina\ntoken-hana hana\ntoken-ivy ivy\ntoken-jade jade\n', ['--static', buildTestSite()]);
   browser = await chromium.launch(chromiumOptions);
 });
 
@@ -34,21 +34,58 @@ async function pageWithServiceWorker(context, name, token, syncOnStart = true) {
 }
 
 // Chromium's DevTools Protocol for service workers: stop them, fire sync and
-// periodicsync events.
+// periodicsync events, and hear what the browser did with Background Sync
+// (its DevTools log: "Dispatched sync event", "Sync completed", ...).
 async function serviceWorkerControl(page) {
   const cdp = await page.context().newCDPSession(page);
   const registrations = new Map();
   cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations: updated }) => {
     for (const registration of updated) registrations.set(registration.scopeURL, registration);
   });
+  const backgroundSyncLog = [];
+  cdp.on('BackgroundService.backgroundServiceEventReceived', ({ backgroundServiceEvent }) => backgroundSyncLog.push(backgroundServiceEvent));
   await cdp.send('ServiceWorker.enable');
+  await cdp.send('BackgroundService.startObserving', { service: 'backgroundSync' });
+  await cdp.send('BackgroundService.setRecording', { shouldRecord: true, service: 'backgroundSync' });
   const registration = await waitUntil(() => registrations.get(`${server.endpoint}/`), 'the service worker registration');
   const event = { origin: server.endpoint, registrationId: registration.registrationId, lastChance: false };
   return {
+    backgroundSyncLog,
+    setWorkerOffline: (offline) => emulateWorkerOffline(registration.scopeURL, offline),
     stopAll: () => cdp.send('ServiceWorker.stopAllWorkers'),
     dispatchSync: (tag) => cdp.send('ServiceWorker.dispatchSyncEvent', { ...event, tag }),
     dispatchPeriodicSync: (tag) => cdp.send('ServiceWorker.dispatchPeriodicSyncEvent', { ...event, tag }),
   };
+}
+
+// Network emulation on the service worker's own target: unlike the page's
+// (context.setOffline), it holds back Background Sync events until it ends.
+let workerSessions;
+async function emulateWorkerOffline(scopeURL, offline) {
+  workerSessions ??= (async () => {
+    const session = await browser.newBrowserCDPSession();
+    const waiting = new Map();
+    session.on('Target.receivedMessageFromTarget', ({ message }) => {
+      const { id, error } = JSON.parse(message);
+      waiting.get(id)?.(error);
+    });
+    let nextId = 1;
+    const attached = new Map();
+    return async (scope, method, params) => {
+      if (!attached.has(scope)) {
+        const { targetInfos } = await session.send('Target.getTargets');
+        const target = targetInfos.find((info) => info.type === 'service_worker' && info.url.startsWith(scope));
+        attached.set(scope, (await session.send('Target.attachToTarget', { targetId: target.targetId, flatten: false })).sessionId);
+      }
+      const id = nextId++;
+      const answered = new Promise((resolve, reject) => waiting.set(id, (error) => (error ? reject(new Error(error.message)) : resolve())));
+      await session.send('Target.sendMessageToTarget', { sessionId: attached.get(scope), message: JSON.stringify({ id, method, params }) });
+      return answered;
+    };
+  })();
+  const send = await workerSessions;
+  await send(scopeURL, 'Network.enable', {});
+  await send(scopeURL, 'Network.emulateNetworkConditions', { offline, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
 }
 
 // Writes `count` documents to `collection` in the store `name` from the page
@@ -246,5 +283,118 @@ test('registerPeriodicSync resolves false without a service worker or without pe
   assert.equal(await page.evaluate(() => window.Ferry.registerPeriodicSync('granted', 60000)), true);
   assert.deepEqual(await tags(), ['ferry-sync:granted']);
   await cdp.detach();  // which also ends the permission
+  await context.close();
+});
+
+// Every string kept in the origin's IndexedDB databases and Cache Storage.
+function storedText(page) {
+  return page.evaluate(async () => {
+    const decoder = new TextDecoder('utf-8', { fatal: false });
+    const texts = [];
+    const collect = (value) => {
+      if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) texts.push(decoder.decode(value));
+      else if (typeof value === 'string') texts.push(value);
+      else if (value && typeof value === 'object') for (const inner of Object.values(value)) collect(inner);
+    };
+    for (const { name } of await indexedDB.databases()) {
+      const database = await new Promise((resolve, reject) => {
+        const request = indexedDB.open(name);
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      for (const store of database.objectStoreNames) {
+        const values = await new Promise((resolve) => {
+          const request = database.transaction(store).objectStore(store).getAll();
+          request.onsuccess = () => resolve(request.result);
+        });
+        collect(values);
+      }
+      database.close();
+    }
+    for (const name of await caches.keys()) {
+      const cache = await caches.open(name);
+      for (const request of await cache.keys()) {
+        texts.push(request.url);
+        collect(await (await cache.match(request)).arrayBuffer());
+      }
+    }
+    return texts.join('\n');
+  });
+}
+
+test('the service worker borrows the token from an open page, asks it again after a 401, and keeps it in memory only', async () => {
+  const context = await browser.newContext();
+  const page = await pageWithServiceWorker(context, 'lent', 'pages', false);
+  await page.evaluate(() => {
+    // The app's getToken: the first token has expired, a refreshed one works.
+    window.asked = [];
+    window.stopLending = window.Ferry.provideServiceWorkerToken('lent', ({ refresh }) => {
+      window.asked.push(refresh);
+      return refresh ? 'token-ivy' : 'token-expired';
+    });
+  });
+  assert.equal(await writeAndLetGo(page, 'lent', 'token-ivy', 'a', 3), 3);
+  const control = await serviceWorkerControl(page);
+
+  await control.dispatchSync('ferry-sync:lent');
+  await serverHolds('token-ivy', 3, 'the service worker to deliver 3 writes with the refreshed token');
+  // Handed over at once (refresh false), then asked for a fresh one after the 401.
+  assert.deepEqual(await page.evaluate(() => window.asked), [false, true]);
+
+  // The page goes away; the token the worker holds in memory still serves it.
+  assert.equal(await writeAndLetGo(page, 'lent', 'token-ivy', 'b', 2), 2);
+  await page.goto('about:blank');
+  await control.dispatchSync('ferry-sync:lent');
+  await serverHolds('token-ivy', 5, 'the service worker to deliver 2 more writes with no page open');
+
+  // Neither the worker nor the page stored a token anywhere.
+  await page.goto(`${server.endpoint}/index.html`);
+  const stored = await storedText(page);
+  assert.ok(stored.includes('ferry_wasm.wasm'), 'Cache Storage was read');
+  assert.ok(stored.length > 10000, 'IndexedDB was read');
+  assert.ok(!stored.includes('token-'), 'a token was persisted');
+  await context.close();
+});
+
+test('with no page open and no token in memory, background sync fails as an auth error, keeps every write, and the browser retries', async () => {
+  const context = await browser.newContext();
+  const page = await pageWithServiceWorker(context, 'tokenless', 'pages', false);
+  assert.equal(await writeAndLetGo(page, 'tokenless', 'token-jade', 't', 4), 4);
+  // The store's tag is registered while the worker is offline, as a
+  // FerryClient registers it after writes made offline; no page lends a token.
+  const control = await serviceWorkerControl(page);
+  await control.setWorkerOffline(true);
+  await page.evaluate(async () => (await navigator.serviceWorker.ready).sync.register('ferry-sync:tokenless'));
+  await page.goto('about:blank');  // no page of the origin is open
+  await control.setWorkerOffline(false);  // the browser fires the sync event
+
+  const failure = await waitUntil(
+    () => control.backgroundSyncLog.find((entry) => entry.eventName === 'sync event failed'),
+    'the browser to report the sync event failed',
+  );
+  const metadata = Object.fromEntries(failure.eventMetadata.map(({ key, value }) => [key, value]));
+  assert.equal(metadata['Failure Reason'], 'waitUntil rejected');
+  assert.ok(Number(metadata['Next Attempt Delay (ms)']) > 0, JSON.stringify(metadata));  // the browser tries again later
+  assert.equal((await readServer(server.endpoint, 'token-jade')).documents.size, 0);
+
+  await page.goto(`${server.endpoint}/index.html`);
+  await page.evaluate(() => window.ferryReady);
+  assert.deepEqual(await page.evaluate(async () => (await navigator.serviceWorker.ready).sync.getTags()), ['ferry-sync:tokenless']);
+  const failed = await page.evaluate(async () => {
+    const client = await window.Ferry.FerryClient.open({ name: 'tokenless', endpoint: location.origin, getToken: () => 'token-jade', autoSync: false, backgroundSync: false });
+    const [run] = client.history();
+    const state = { pending: client.status().pending, reason: run.reason, outcome: run.outcome, error: run.error };
+    await client.close();
+    return state;
+  });
+  assert.equal(failed.pending, 4);
+  assert.equal(failed.reason, 'background_sync');
+  assert.equal(failed.outcome, 'failed');
+  assert.match(failed.error, /token/);
+
+  // The browser's later attempt (fired here at once), now that a page lends a token.
+  await page.evaluate(() => window.Ferry.provideServiceWorkerToken('tokenless', () => 'token-jade'));
+  await control.dispatchSync('ferry-sync:tokenless');
+  await serverHolds('token-jade', 4, 'the retried sync to deliver 4 writes');
   await context.close();
 });
