@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { buildTestSite, chromiumOptions, openPage, readServer, startServer, waitUntil } from './helpers.mjs';
+import { buildTestSite, chromiumOptions, openPage, readServer, serviceWorkerControl, startServer, waitUntil } from './helpers.mjs';
 
 let server;
 let browser;
@@ -31,61 +31,6 @@ async function pageWithServiceWorker(context, name, token, syncOnStart = true) {
     `/sw.js?name=${name}&token=${token}${syncOnStart ? '' : '&start=0'}`,
   );
   return page;
-}
-
-// Chromium's DevTools Protocol for service workers: stop them, fire sync and
-// periodicsync events, and hear what the browser did with Background Sync
-// (its DevTools log: "Dispatched sync event", "Sync completed", ...).
-async function serviceWorkerControl(page) {
-  const cdp = await page.context().newCDPSession(page);
-  const registrations = new Map();
-  cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations: updated }) => {
-    for (const registration of updated) registrations.set(registration.scopeURL, registration);
-  });
-  const backgroundSyncLog = [];
-  cdp.on('BackgroundService.backgroundServiceEventReceived', ({ backgroundServiceEvent }) => backgroundSyncLog.push(backgroundServiceEvent));
-  await cdp.send('ServiceWorker.enable');
-  await cdp.send('BackgroundService.startObserving', { service: 'backgroundSync' });
-  await cdp.send('BackgroundService.setRecording', { shouldRecord: true, service: 'backgroundSync' });
-  const registration = await waitUntil(() => registrations.get(`${server.endpoint}/`), 'the service worker registration');
-  const event = { origin: server.endpoint, registrationId: registration.registrationId, lastChance: false };
-  return {
-    backgroundSyncLog,
-    setWorkerOffline: (offline) => emulateWorkerOffline(registration.scopeURL, offline),
-    stopAll: () => cdp.send('ServiceWorker.stopAllWorkers'),
-    dispatchSync: (tag) => cdp.send('ServiceWorker.dispatchSyncEvent', { ...event, tag }),
-    dispatchPeriodicSync: (tag) => cdp.send('ServiceWorker.dispatchPeriodicSyncEvent', { ...event, tag }),
-  };
-}
-
-// Network emulation on the service worker's own target: unlike the page's
-// (context.setOffline), it holds back Background Sync events until it ends.
-let workerSessions;
-async function emulateWorkerOffline(scopeURL, offline) {
-  workerSessions ??= (async () => {
-    const session = await browser.newBrowserCDPSession();
-    const waiting = new Map();
-    session.on('Target.receivedMessageFromTarget', ({ message }) => {
-      const { id, error } = JSON.parse(message);
-      waiting.get(id)?.(error);
-    });
-    let nextId = 1;
-    const attached = new Map();
-    return async (scope, method, params) => {
-      if (!attached.has(scope)) {
-        const { targetInfos } = await session.send('Target.getTargets');
-        const target = targetInfos.find((info) => info.type === 'service_worker' && info.url.startsWith(scope));
-        attached.set(scope, (await session.send('Target.attachToTarget', { targetId: target.targetId, flatten: false })).sessionId);
-      }
-      const id = nextId++;
-      const answered = new Promise((resolve, reject) => waiting.set(id, (error) => (error ? reject(new Error(error.message)) : resolve())));
-      await session.send('Target.sendMessageToTarget', { sessionId: attached.get(scope), message: JSON.stringify({ id, method, params }) });
-      return answered;
-    };
-  })();
-  const send = await workerSessions;
-  await send(scopeURL, 'Network.enable', {});
-  await send(scopeURL, 'Network.emulateNetworkConditions', { offline, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
 }
 
 // Writes `count` documents to `collection` in the store `name` from the page
@@ -170,7 +115,7 @@ test('a service worker stopped in the middle of a sync loses nothing and applies
     for (let i = 0; i < writes.length; i += 500) await client.write(writes.slice(i, i + 500));
     await client.close();  // the store is free: the service worker will own it
   });
-  const control = await serviceWorkerControl(page);
+  const control = await serviceWorkerControl(page, server.endpoint);
 
   // Stopped as soon as the server has applied the first of six pushes: the
   // worker is killed with a push in flight or about to start.
@@ -238,7 +183,7 @@ test('a periodicsync event for the store\'s tag makes the service worker deliver
   // The worker does not sync on start: only the periodicsync event can deliver.
   const page = await pageWithServiceWorker(context, 'periodic', 'token-hana', false);
   assert.equal(await writeAndLetGo(page, 'periodic', 'token-hana', 'p', 5), 5);
-  const control = await serviceWorkerControl(page);
+  const control = await serviceWorkerControl(page, server.endpoint);
   await page.goto('about:blank');  // no tab of the origin is open, none holds the store
   assert.equal((await readServer(server.endpoint, 'token-hana')).documents.size, 0);
 
@@ -334,7 +279,7 @@ test('the service worker borrows the token from an open page, asks it again afte
     });
   });
   assert.equal(await writeAndLetGo(page, 'lent', 'token-ivy', 'a', 3), 3);
-  const control = await serviceWorkerControl(page);
+  const control = await serviceWorkerControl(page, server.endpoint);
 
   await control.dispatchSync('ferry-sync:lent');
   await serverHolds('token-ivy', 3, 'the service worker to deliver 3 writes with the refreshed token');
@@ -362,7 +307,7 @@ test('with no page open and no token in memory, background sync fails as an auth
   assert.equal(await writeAndLetGo(page, 'tokenless', 'token-jade', 't', 4), 4);
   // The store's tag is registered while the worker is offline, as a
   // FerryClient registers it after writes made offline; no page lends a token.
-  const control = await serviceWorkerControl(page);
+  const control = await serviceWorkerControl(page, server.endpoint);
   await control.setWorkerOffline(true);
   await page.evaluate(async () => (await navigator.serviceWorker.ready).sync.register('ferry-sync:tokenless'));
   await page.goto('about:blank');  // no page of the origin is open
