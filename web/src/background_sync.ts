@@ -1,8 +1,10 @@
 // The page's side of service-worker background sync (ferry-sync/sw): the
 // Background Sync tag registered while writes are pending, Periodic
-// Background Sync, and the message fallback where neither API exists.
+// Background Sync, the message fallback where neither API exists, and the
+// tokens a page lends the service worker.
 import { requireString } from './arguments.js';
 import { isNode } from './module.js';
+import type { OpenOptions } from './types.js';
 
 /** The Background Sync (and Periodic Background Sync) tag of a store. */
 export function backgroundSyncTag(name: string): string {
@@ -12,13 +14,16 @@ export function backgroundSyncTag(name: string): string {
 // The parts of the service-worker registration API used here (Background
 // Sync and Periodic Background Sync are not in TypeScript's DOM library).
 interface SyncRegistration {
+  active?: { postMessage(message: unknown, transfer?: Transferable[]): void } | null;
   sync?: { register(tag: string): Promise<void> };
   periodicSync?: { register(tag: string, options: { minInterval: number }): Promise<void> };
-  active?: { postMessage(message: unknown, transfer: Transferable[]): void } | null;
 }
-function serviceWorkerContainer(): { getRegistration(): Promise<SyncRegistration | undefined> } | undefined {
-  return (globalThis as unknown as { navigator?: { serviceWorker?: { getRegistration(): Promise<SyncRegistration | undefined> } } })
-    .navigator?.serviceWorker;
+interface ServiceWorkerContainerPart extends EventTarget {
+  getRegistration(): Promise<SyncRegistration | undefined>;
+  startMessages?(): void;
+}
+function serviceWorkerContainer(): ServiceWorkerContainerPart | undefined {
+  return (globalThis as unknown as { navigator?: { serviceWorker?: ServiceWorkerContainerPart } }).navigator?.serviceWorker;
 }
 
 /**
@@ -97,4 +102,71 @@ export class BackgroundSyncArming {
   drained(): void {
     this.armed = false;
   }
+}
+
+/** A token a page lends the service worker for a store (ferry-sync/sw keeps it in memory only). */
+export interface ServiceWorkerTokenMessage {
+  type: 'ferry-sync:token';
+  name: string;
+  token: string;
+}
+
+/** The service worker asks the pages for a token (over `ports[0]`); a page answers `{ token }` or `{ error }`. */
+export interface ServiceWorkerTokenRequest {
+  type: 'ferry-sync:token-request';
+  name: string;
+  refresh: boolean;
+}
+
+/**
+ * Lends the service worker (ferry-sync/sw with `getToken: tokenFromPages(name)`)
+ * the tokens of the store `name`, from this page's `getToken`, for as long as
+ * the page is open: hands it one now, again whenever the page is hidden (the
+ * last chance before a tab closes) or another service worker takes control, and
+ * answers the service worker's requests (`refresh` after a 401 is passed on).
+ * The service worker keeps the token in memory only. Returns a function that
+ * stops lending.
+ */
+export function provideServiceWorkerToken(name: string, getToken: NonNullable<OpenOptions['getToken']>): () => void {
+  requireString(name, 'name');
+  if (typeof getToken !== 'function') throw new TypeError('getToken must be a function');
+  const container = serviceWorkerContainer();
+  if (!container) return () => {};
+  const token = async (refresh: boolean): Promise<string> => {
+    const value = await getToken({ refresh });
+    if (typeof value !== 'string' || value === '') throw new TypeError('getToken must return a non-empty string');
+    return value;
+  };
+  const hand = (): void => {
+    void (async () => {
+      const worker = (await container.getRegistration())?.active;
+      if (worker) worker.postMessage({ type: 'ferry-sync:token', name, token: await token(false) } satisfies ServiceWorkerTokenMessage);
+    })().catch(() => {
+      // no token now: the service worker asks when it needs one
+    });
+  };
+  const answer = (event: Event): void => {
+    const message = event as MessageEvent;
+    const request = message.data as Partial<ServiceWorkerTokenRequest> | null;
+    if (request?.type !== 'ferry-sync:token-request' || request.name !== name || !message.ports[0]) return;
+    const port = message.ports[0];
+    token(request.refresh === true).then(
+      (value) => port.postMessage({ token: value }),
+      (error: unknown) => port.postMessage({ error: String((error as Error)?.message ?? error) }),
+    );
+  };
+  const document = (globalThis as unknown as { document?: Document }).document;
+  const onVisibility = (): void => {
+    if (document?.visibilityState === 'hidden') hand();
+  };
+  container.addEventListener('message', answer);
+  container.addEventListener('controllerchange', hand);
+  document?.addEventListener('visibilitychange', onVisibility);
+  container.startMessages?.();  // messages from the service worker wait until this (or the page's load)
+  hand();
+  return () => {
+    container.removeEventListener('message', answer);
+    container.removeEventListener('controllerchange', hand);
+    document?.removeEventListener('visibilitychange', onVisibility);
+  };
 }

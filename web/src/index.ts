@@ -50,7 +50,14 @@ import {
 } from './types.js';
 
 export * from './types.js';
-export { backgroundSyncTag, registerPeriodicSync, requestBackgroundSync } from './background_sync.js';
+export {
+  backgroundSyncTag,
+  provideServiceWorkerToken,
+  registerPeriodicSync,
+  requestBackgroundSync,
+  type ServiceWorkerTokenMessage,
+  type ServiceWorkerTokenRequest,
+} from './background_sync.js';
 
 const syncReasons = new Set<unknown>(['manual', 'background_sync', 'poke', 'app_start']);
 

@@ -5,8 +5,12 @@
  * Call `installFerrySync(options)` once, at the top level of the service
  * worker script (event listeners must exist when the script first runs):
  *
- *   import { installFerrySync } from 'ferry-sync/sw';
- *   installFerrySync({ name: 'notes', endpoint: 'https://sync.example.com', getToken });
+ *   import { installFerrySync, tokenFromPages } from 'ferry-sync/sw';
+ *   installFerrySync({ name: 'notes', endpoint: 'https://sync.example.com', getToken: tokenFromPages('notes') });
+ *
+ * `tokenFromPages` borrows the token from the app's pages (which lend it with
+ * `provideServiceWorkerToken` from ferry-sync) and keeps it in memory only;
+ * any other getToken that works in a service worker will do.
  *
  * The service worker syncs the store on:
  * - the Background Sync `sync` event for the tag `ferry-sync:<name>`, which
@@ -29,7 +33,15 @@
  * status().pending, history() (runs the service worker made are recorded with
  * reason "background_sync") and failedMutations().
  */
-import { backgroundSyncTag, FerryClient, type OpenOptions, type SyncRun, type SyncStatus } from './browser.js';
+import {
+  backgroundSyncTag,
+  FerryClient,
+  type OpenOptions,
+  type ServiceWorkerTokenMessage,
+  type ServiceWorkerTokenRequest,
+  type SyncRun,
+  type SyncStatus,
+} from './browser.js';
 
 export interface ServiceWorkerSyncOptions
   extends Pick<OpenOptions, 'name' | 'endpoint' | 'getToken' | 'requestTimeoutMs' | 'gzipAboveBytes'> {
@@ -68,6 +80,93 @@ interface ExtendableMessageEvent extends ExtendableEvent {
   readonly data: unknown;
   readonly source: { postMessage(message: unknown): void } | null;
   readonly ports: readonly MessagePort[];
+}
+
+interface WindowClients {
+  matchAll(options: { type: 'window'; includeUncontrolled: boolean }): Promise<readonly { postMessage(message: unknown, transfer: Transferable[]): void }[]>;
+}
+
+export interface TokenFromPagesOptions {
+  /** How long to wait for an open page to answer (default 5000 ms). */
+  timeoutMs?: number;
+}
+
+/**
+ * A getToken for installFerrySync that gets the store's token from the app's
+ * pages, which lend it with `provideServiceWorkerToken(name, getToken)` (from
+ * ferry-sync): the token a page handed over is kept in memory only (never in
+ * IndexedDB or Cache Storage, so it is gone when the browser stops the service
+ * worker), and when there is none, or the server refused it (`refresh`), the
+ * open pages are asked for a fresh one. With no token in memory and no page
+ * to answer, it throws: the sync fails with an auth error, every write stays
+ * queued, and the `sync` event is rejected so the browser tries again later.
+ *
+ * Call it at the top level of the service worker script, as installFerrySync.
+ */
+export function tokenFromPages(name: string, options: TokenFromPagesOptions = {}): NonNullable<OpenOptions['getToken']> {
+  if (typeof name !== 'string' || name === '') throw new TypeError('name must be a non-empty string');
+  const timeoutMs = options.timeoutMs ?? 5000;
+  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0)) throw new TypeError('options.timeoutMs must be a positive number');
+  const scope = globalThis as unknown as {
+    addEventListener(type: string, listener: (event: Event) => void): void;
+    clients: WindowClients;
+  };
+  let lent: string | undefined;  // memory only
+  scope.addEventListener('message', (event) => {
+    const data = (event as ExtendableMessageEvent).data as Partial<ServiceWorkerTokenMessage> | null;
+    if (data?.type === 'ferry-sync:token' && data.name === name && typeof data.token === 'string' && data.token !== '') {
+      lent = data.token;
+    }
+  });
+
+  // Asks every open page at once; the first token wins. One question at a
+  // time: requests that overlap share it.
+  let asking: Promise<string> | undefined;
+  async function askPages(refresh: boolean): Promise<string> {
+    const pages = await scope.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    if (pages.length === 0) throw new Error('no token: no page is open to lend one (provideServiceWorkerToken)');
+    return new Promise<string>((resolve, reject) => {
+      let unanswered = pages.length;
+      let lastError = 'no page answered';
+      const ports: MessagePort[] = [];
+      const finish = (): void => {
+        clearTimeout(timer);
+        for (const port of ports) port.close();
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(new Error(`no token: no open page answered within ${timeoutMs} ms (provideServiceWorkerToken)`));
+      }, timeoutMs);
+      for (const page of pages) {
+        const { port1, port2 } = new MessageChannel();
+        ports.push(port1);
+        port1.onmessage = (message) => {
+          const answer = message.data as { token?: unknown; error?: unknown } | null;
+          if (typeof answer?.token === 'string' && answer.token !== '') {
+            finish();
+            resolve(answer.token);
+          } else {
+            lastError = String(answer?.error ?? 'an empty answer');
+            if (--unanswered === 0) {
+              finish();
+              reject(new Error(`no token: ${lastError}`));
+            }
+          }
+        };
+        const request: ServiceWorkerTokenRequest = { type: 'ferry-sync:token-request', name, refresh };
+        page.postMessage(request, [port2]);
+      }
+    });
+  }
+
+  return async ({ refresh }) => {
+    if (!refresh && lent !== undefined) return lent;
+    lent = undefined;  // refused by the server, or none: ask again
+    asking ??= askPages(refresh).finally(() => (asking = undefined));
+    const token = await asking;
+    lent = token;
+    return token;
+  };
 }
 
 export interface FerryServiceWorker {

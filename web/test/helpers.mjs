@@ -143,7 +143,8 @@ export const chromiumOptions = {
 
 // A site served same-origin by ferry-server: the installed package under
 // /pkg/, a page that imports it (window.Ferry), and a test service worker
-// (/sw.js?name=<store>&token=<token>[&start=0]) running ferry-sync/sw.
+// (/sw.js?name=<store>&token=<token>[&start=0]) running ferry-sync/sw; with
+// token=pages it borrows tokens from the pages (tokenFromPages).
 export function buildTestSite() {
   const site = tempDir();
   mkdirSync(join(site, 'pkg'));
@@ -155,12 +156,12 @@ export function buildTestSite() {
   );
   writeFileSync(
     join(site, 'sw.js'),
-    `import { installFerrySync } from '/pkg/sw.js';
+    `import { installFerrySync, tokenFromPages } from '/pkg/sw.js';
 const params = new URL(self.location.href).searchParams;
 installFerrySync({
   name: params.get('name'),
   endpoint: self.location.origin,
-  getToken: () => params.get('token'),
+  getToken: params.get('token') === 'pages' ? tokenFromPages(params.get('name'), { timeoutMs: 1000 }) : () => params.get('token'),
   syncOnStart: params.get('start') !== '0',
 });
 self.addEventListener('install', () => self.skipWaiting());
@@ -186,4 +187,59 @@ export async function waitUntil(check, what, timeoutMs = 30000, pollMs = 100) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
+}
+
+// Chromium's DevTools Protocol for the service worker of `origin` (a page of
+// the browser context gives the session): stop it, fire sync and periodicsync
+// events, take it offline, and hear what the browser did with Background Sync
+// (its DevTools log: "Registered sync", "Dispatched sync event", "sync event
+// failed", ...).
+export async function serviceWorkerControl(page, origin) {
+  const cdp = await page.context().newCDPSession(page);
+  const registrations = new Map();
+  cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations: updated }) => {
+    for (const registration of updated) registrations.set(registration.scopeURL, registration);
+  });
+  const backgroundSyncLog = [];
+  cdp.on('BackgroundService.backgroundServiceEventReceived', ({ backgroundServiceEvent }) => backgroundSyncLog.push(backgroundServiceEvent));
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('BackgroundService.startObserving', { service: 'backgroundSync' });
+  await cdp.send('BackgroundService.setRecording', { shouldRecord: true, service: 'backgroundSync' });
+  const registration = await waitUntil(() => registrations.get(`${origin}/`), 'the service worker registration');
+  const event = { origin, registrationId: registration.registrationId, lastChance: false };
+  let worker;
+  return {
+    backgroundSyncLog,
+    // Network emulation on the worker's own target: unlike the page's
+    // (context.setOffline), it holds Background Sync events back until it ends.
+    async setWorkerOffline(offline) {
+      worker ??= workerSession(page.context().browser(), origin);
+      const send = await worker;
+      await send('Network.enable', {});
+      await send('Network.emulateNetworkConditions', { offline, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    },
+    stopAll: () => cdp.send('ServiceWorker.stopAllWorkers'),
+    dispatchSync: (tag) => cdp.send('ServiceWorker.dispatchSyncEvent', { ...event, tag }),
+    dispatchPeriodicSync: (tag) => cdp.send('ServiceWorker.dispatchPeriodicSyncEvent', { ...event, tag }),
+  };
+}
+
+// A DevTools session on the running service worker of `origin`: send(method, params).
+async function workerSession(browser, origin) {
+  const session = await browser.newBrowserCDPSession();
+  const { targetInfos } = await session.send('Target.getTargets');
+  const target = targetInfos.find((info) => info.type === 'service_worker' && info.url.startsWith(`${origin}/`));
+  const { sessionId } = await session.send('Target.attachToTarget', { targetId: target.targetId, flatten: false });
+  const waiting = new Map();
+  session.on('Target.receivedMessageFromTarget', ({ message }) => {
+    const { id, error } = JSON.parse(message);
+    waiting.get(id)?.(error);
+  });
+  let nextId = 1;
+  return async (method, params) => {
+    const id = nextId++;
+    const answered = new Promise((resolve, reject) => waiting.set(id, (error) => (error ? reject(new Error(error.message)) : resolve())));
+    await session.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) });
+    return answered;
+  };
 }

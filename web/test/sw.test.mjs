@@ -5,13 +5,13 @@ import { after, before, test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { buildTestSite, chromiumOptions, openPage, readServer, startServer, waitUntil } from './helpers.mjs';
+import { buildTestSite, chromiumOptions, openPage, readServer, serviceWorkerControl, startServer, waitUntil } from './helpers.mjs';
 
 let server;
 let browser;
 
 before(async () => {
-  server = await startServer('token-frank frank\ntoken-gina gina\n', ['--static', buildTestSite()]);
+  server = await startServer('token-frank frank\ntoken-gina gina\ntoken-hana hana\ntoken-ivy ivy\ntoken-jade jade\n', ['--static', buildTestSite()]);
   browser = await chromium.launch(chromiumOptions);
 });
 
@@ -33,25 +33,27 @@ async function pageWithServiceWorker(context, name, token, syncOnStart = true) {
   return page;
 }
 
-// Chromium's DevTools Protocol for service workers: stop them, fire sync events.
-async function serviceWorkerControl(page) {
-  const cdp = await page.context().newCDPSession(page);
-  const registrations = new Map();
-  cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations: updated }) => {
-    for (const registration of updated) registrations.set(registration.scopeURL, registration);
-  });
-  await cdp.send('ServiceWorker.enable');
-  const registration = await waitUntil(() => registrations.get(`${server.endpoint}/`), 'the service worker registration');
-  return {
-    stopAll: () => cdp.send('ServiceWorker.stopAllWorkers'),
-    dispatchSync: (tag) =>
-      cdp.send('ServiceWorker.dispatchSyncEvent', {
-        origin: server.endpoint,
-        registrationId: registration.registrationId,
-        tag,
-        lastChance: false,
-      }),
-  };
+// Writes `count` documents to `collection` in the store `name` from the page
+// and closes the store again, so that the service worker is free to own it.
+function writeAndLetGo(page, name, token, collection, count) {
+  return page.evaluate(
+    async ({ name, token, collection, count }) => {
+      const client = await window.Ferry.FerryClient.open({ name, endpoint: location.origin, getToken: () => token, autoSync: false, backgroundSync: false });
+      for (let i = 0; i < count; ++i) await client.put(collection, `${collection}${i}`, { i });
+      const { pending } = client.status();
+      await client.close();
+      return pending;
+    },
+    { name, token, collection, count },
+  );
+}
+
+// Waits until the server holds `count` documents for `token`.
+function serverHolds(token, count, what) {
+  return waitUntil(async () => {
+    const current = await readServer(server.endpoint, token);
+    return current.documents.size === count ? current : undefined;
+  }, what);
 }
 
 test('writes made offline are delivered by the service worker after the page is closed', async () => {
@@ -113,7 +115,7 @@ test('a service worker stopped in the middle of a sync loses nothing and applies
     for (let i = 0; i < writes.length; i += 500) await client.write(writes.slice(i, i + 500));
     await client.close();  // the store is free: the service worker will own it
   });
-  const control = await serviceWorkerControl(page);
+  const control = await serviceWorkerControl(page, server.endpoint);
 
   // Stopped as soon as the server has applied the first of six pushes: the
   // worker is killed with a push in flight or about to start.
@@ -173,5 +175,171 @@ test('a page can ask the service worker to sync (the fallback without Background
   assert.equal(delivered.status.pending, 0);
   const view = await readServer(server.endpoint, 'token-frank');
   assert.deepEqual([...view.documents.keys()].filter((key) => key.startsWith('asked/')).sort(), ['asked/a0', 'asked/a1', 'asked/a2', 'asked/a3', 'asked/a4']);
+  await context.close();
+});
+
+test('a periodicsync event for the store\'s tag makes the service worker deliver the pending writes', async () => {
+  const context = await browser.newContext();
+  // The worker does not sync on start: only the periodicsync event can deliver.
+  const page = await pageWithServiceWorker(context, 'periodic', 'token-hana', false);
+  assert.equal(await writeAndLetGo(page, 'periodic', 'token-hana', 'p', 5), 5);
+  const control = await serviceWorkerControl(page, server.endpoint);
+  await page.goto('about:blank');  // no tab of the origin is open, none holds the store
+  assert.equal((await readServer(server.endpoint, 'token-hana')).documents.size, 0);
+
+  await control.dispatchPeriodicSync('ferry-sync:periodic');
+  const view = await serverHolds('token-hana', 5, 'the periodicsync event to deliver 5 writes');
+  assert.equal(view.head, 5);
+
+  await page.goto(`${server.endpoint}/index.html`);
+  await page.evaluate(() => window.ferryReady);
+  const state = await page.evaluate(async () => {
+    const client = await window.Ferry.FerryClient.open({ name: 'periodic', endpoint: location.origin, getToken: () => 'token-hana', autoSync: false });
+    return { pending: client.status().pending, reasons: client.history().map((run) => run.reason) };
+  });
+  assert.equal(state.pending, 0);
+  assert.deepEqual(state.reasons, ['background_sync']);
+  await context.close();
+});
+
+test('registerPeriodicSync resolves false without a service worker or without permission, true once granted', async () => {
+  const context = await browser.newContext();
+  const page = await openPage(context, `${server.endpoint}/index.html`);
+  assert.equal(await page.evaluate(() => window.Ferry.registerPeriodicSync('granted', 60000)), false);  // no service worker yet
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.register('/sw.js?name=granted&token=token-hana&start=0', { type: 'module' });
+    await navigator.serviceWorker.ready;
+  });
+  const tags = () => page.evaluate(async () => (await navigator.serviceWorker.ready).periodicSync.getTags());
+  // Chromium grants Periodic Background Sync to installed web apps only.
+  assert.equal(await page.evaluate(() => window.Ferry.registerPeriodicSync('granted', 60000)), false);
+  assert.deepEqual(await tags(), []);
+  const wrong = await page.evaluate(() =>
+    Promise.all([window.Ferry.registerPeriodicSync('granted', 0), window.Ferry.registerPeriodicSync(42, 1000)].map((call) => call.then(() => 'resolved', (error) => error.name))),
+  );
+  assert.deepEqual(wrong, ['TypeError', 'TypeError']);
+
+  // As if the app were installed (Playwright has no name for this permission).
+  const pageSession = await context.newCDPSession(page);
+  const { browserContextId } = (await pageSession.send('Target.getTargetInfo')).targetInfo;
+  const cdp = await browser.newBrowserCDPSession();
+  const permission = { name: 'periodic-background-sync' };
+  await cdp.send('Browser.setPermission', { permission, setting: 'granted', origin: server.endpoint, browserContextId });
+  assert.equal(await page.evaluate(() => window.Ferry.registerPeriodicSync('granted', 60000)), true);
+  assert.deepEqual(await tags(), ['ferry-sync:granted']);
+  await cdp.detach();  // which also ends the permission
+  await context.close();
+});
+
+// Every string kept in the origin's IndexedDB databases and Cache Storage.
+function storedText(page) {
+  return page.evaluate(async () => {
+    const decoder = new TextDecoder('utf-8', { fatal: false });
+    const texts = [];
+    const collect = (value) => {
+      if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) texts.push(decoder.decode(value));
+      else if (typeof value === 'string') texts.push(value);
+      else if (value && typeof value === 'object') for (const inner of Object.values(value)) collect(inner);
+    };
+    for (const { name } of await indexedDB.databases()) {
+      const database = await new Promise((resolve, reject) => {
+        const request = indexedDB.open(name);
+        request.onsuccess = () => resolve(request.result);
+        request.onerror = () => reject(request.error);
+      });
+      for (const store of database.objectStoreNames) {
+        const values = await new Promise((resolve) => {
+          const request = database.transaction(store).objectStore(store).getAll();
+          request.onsuccess = () => resolve(request.result);
+        });
+        collect(values);
+      }
+      database.close();
+    }
+    for (const name of await caches.keys()) {
+      const cache = await caches.open(name);
+      for (const request of await cache.keys()) {
+        texts.push(request.url);
+        collect(await (await cache.match(request)).arrayBuffer());
+      }
+    }
+    return texts.join('\n');
+  });
+}
+
+test('the service worker borrows the token from an open page, asks it again after a 401, and keeps it in memory only', async () => {
+  const context = await browser.newContext();
+  const page = await pageWithServiceWorker(context, 'lent', 'pages', false);
+  await page.evaluate(() => {
+    // The app's getToken: the first token has expired, a refreshed one works.
+    window.asked = [];
+    window.stopLending = window.Ferry.provideServiceWorkerToken('lent', ({ refresh }) => {
+      window.asked.push(refresh);
+      return refresh ? 'token-ivy' : 'token-expired';
+    });
+  });
+  assert.equal(await writeAndLetGo(page, 'lent', 'token-ivy', 'a', 3), 3);
+  const control = await serviceWorkerControl(page, server.endpoint);
+
+  await control.dispatchSync('ferry-sync:lent');
+  await serverHolds('token-ivy', 3, 'the service worker to deliver 3 writes with the refreshed token');
+  // Handed over at once (refresh false), then asked for a fresh one after the 401.
+  assert.deepEqual(await page.evaluate(() => window.asked), [false, true]);
+
+  // The page goes away; the token the worker holds in memory still serves it.
+  assert.equal(await writeAndLetGo(page, 'lent', 'token-ivy', 'b', 2), 2);
+  await page.goto('about:blank');
+  await control.dispatchSync('ferry-sync:lent');
+  await serverHolds('token-ivy', 5, 'the service worker to deliver 2 more writes with no page open');
+
+  // Neither the worker nor the page stored a token anywhere.
+  await page.goto(`${server.endpoint}/index.html`);
+  const stored = await storedText(page);
+  assert.ok(stored.includes('ferry_wasm.wasm'), 'Cache Storage was read');
+  assert.ok(stored.length > 10000, 'IndexedDB was read');
+  assert.ok(!stored.includes('token-'), 'a token was persisted');
+  await context.close();
+});
+
+test('with no page open and no token in memory, background sync fails as an auth error, keeps every write, and the browser retries', async () => {
+  const context = await browser.newContext();
+  const page = await pageWithServiceWorker(context, 'tokenless', 'pages', false);
+  assert.equal(await writeAndLetGo(page, 'tokenless', 'token-jade', 't', 4), 4);
+  // The store's tag is registered while the worker is offline, as a
+  // FerryClient registers it after writes made offline; no page lends a token.
+  const control = await serviceWorkerControl(page, server.endpoint);
+  await control.setWorkerOffline(true);
+  await page.evaluate(async () => (await navigator.serviceWorker.ready).sync.register('ferry-sync:tokenless'));
+  await page.goto('about:blank');  // no page of the origin is open
+  await control.setWorkerOffline(false);  // the browser fires the sync event
+
+  const failure = await waitUntil(
+    () => control.backgroundSyncLog.find((entry) => entry.eventName === 'sync event failed'),
+    'the browser to report the sync event failed',
+  );
+  const metadata = Object.fromEntries(failure.eventMetadata.map(({ key, value }) => [key, value]));
+  assert.equal(metadata['Failure Reason'], 'waitUntil rejected');
+  assert.ok(Number(metadata['Next Attempt Delay (ms)']) > 0, JSON.stringify(metadata));  // the browser tries again later
+  assert.equal((await readServer(server.endpoint, 'token-jade')).documents.size, 0);
+
+  await page.goto(`${server.endpoint}/index.html`);
+  await page.evaluate(() => window.ferryReady);
+  assert.deepEqual(await page.evaluate(async () => (await navigator.serviceWorker.ready).sync.getTags()), ['ferry-sync:tokenless']);
+  const failed = await page.evaluate(async () => {
+    const client = await window.Ferry.FerryClient.open({ name: 'tokenless', endpoint: location.origin, getToken: () => 'token-jade', autoSync: false, backgroundSync: false });
+    const [run] = client.history();
+    const state = { pending: client.status().pending, reason: run.reason, outcome: run.outcome, error: run.error };
+    await client.close();
+    return state;
+  });
+  assert.equal(failed.pending, 4);
+  assert.equal(failed.reason, 'background_sync');
+  assert.equal(failed.outcome, 'failed');
+  assert.match(failed.error, /token/);
+
+  // The browser's later attempt (fired here at once), now that a page lends a token.
+  await page.evaluate(() => window.Ferry.provideServiceWorkerToken('tokenless', () => 'token-jade'));
+  await control.dispatchSync('ferry-sync:tokenless');
+  await serverHolds('token-jade', 4, 'the retried sync to deliver 4 writes');
   await context.close();
 });
