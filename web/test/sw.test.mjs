@@ -283,8 +283,11 @@ test('the service worker borrows the token from an open page, asks it again afte
 
   await control.dispatchSync('ferry-sync:lent');
   await serverHolds('token-ivy', 3, 'the service worker to deliver 3 writes with the refreshed token');
-  // Handed over at once (refresh false), then asked for a fresh one after the 401.
-  assert.deepEqual(await page.evaluate(() => window.asked), [false, true]);
+  // Handed over without refresh (once at registration, and possibly again on
+  // controllerchange or when the worker asked before the hand-over arrived:
+  // timing), then asked for a fresh one exactly once, after the 401.
+  const asked = await page.evaluate(() => window.asked);
+  assert.ok(asked.length >= 2 && asked.at(-1) === true && asked.slice(0, -1).every((refresh) => refresh === false), JSON.stringify(asked));
 
   // The page goes away; the token the worker holds in memory still serves it.
   assert.equal(await writeAndLetGo(page, 'lent', 'token-ivy', 'b', 2), 2);
