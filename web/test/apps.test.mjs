@@ -8,7 +8,7 @@
 // server and requires a page without errors.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -212,4 +212,69 @@ function assertNoErrors(errors) {
 async function assertOnServer(endpoint, ...keys) {
   const { documents } = await readServer(endpoint);
   for (const key of keys) assert.deepEqual(documents.get(`todos/${key}`), { title: `todo ${key}`, done: false }, key);
+}
+
+test("the README's todo app, built from its text alone: type-checks, builds, adds a todo and ticks it off", async () => {
+  const app = join(appsDir, 'readme-todos');
+  writeReadmeApp(app);
+  assertNoWarnings(await run(app, 'node_modules/typescript/bin/tsc'));
+  assertNoWarnings(await run(app, 'node_modules/vite/bin/vite.js', 'build'));
+  await servedBuild(join(app, 'dist'), async (endpoint) => {
+    const context = await browser.newContext();
+    const errors = [];
+    try {
+      const page = await context.newPage();
+      page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+      page.on('console', (message) => message.type() === 'error' && errors.push(`console: ${message.text()}`));
+      await page.goto(`${endpoint}/`);
+      // The form is live once the client opened (the status line shows then);
+      // Enter before that is the browser's own submit, a reload.
+      await page.waitForFunction(() => document.getElementById('status')?.textContent);
+      await page.fill('#title', 'Buy milk');
+      await page.press('#title', 'Enter');
+      await page.waitForFunction(() => document.getElementById('list')?.textContent?.includes('○ Buy milk'));
+      const [todo] = await waitForServer(endpoint, (todos) => todos.length === 1 && todos);
+      assert.deepEqual({ title: todo.title, done: todo.done }, { title: 'Buy milk', done: false });
+      await page.click('#list li');  // ticks it off: a patch
+      await page.waitForFunction(() => document.getElementById('list')?.textContent?.includes('✓ Buy milk'));
+      await waitForServer(endpoint, (todos) => todos.length === 1 && todos[0].done === true);
+      await page.waitForFunction(() => /^idle, 0 change\(s\) waiting$/.test(document.getElementById('status')?.textContent ?? ''));
+      assertNoErrors(errors);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+/**
+ * Writes the README's todo app into `app`: its index.html body, vite.config.ts
+ * and src/main.ts, taken from the code blocks of "A todo app, start to finish".
+ */
+function writeReadmeApp(app) {
+  const readme = readFileSync(process.env.FERRY_README ?? '', 'utf8');
+  const blocks = [...readme.matchAll(/^( *)```(\w+)\n([\s\S]*?)^\1```/gm)].map(([, indent, language, body]) => ({
+    language,
+    body: body.split('\n').map((line) => line.slice(indent.length)).join('\n'),
+  }));
+  const block = (language, marker) => {
+    const found = blocks.find((candidate) => candidate.language === language && candidate.body.includes(marker));
+    assert.ok(found, `the README has a ${language} block with ${marker}`);
+    return found.body;
+  };
+  mkdirSync(join(app, 'src'), { recursive: true });
+  writeFileSync(join(app, 'index.html'), `<!doctype html>\n<html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>todos</title></head><body>\n${block('html', 'id="add"')}</body></html>\n`);
+  writeFileSync(join(app, 'vite.config.ts'), block('ts', 'defineConfig'));
+  writeFileSync(join(app, 'src', 'main.ts'), block('ts', 'interface Todo'));
+}
+
+/** Polls the server's todos until `check(values)` is truthy; resolves with that. */
+async function waitForServer(endpoint, check) {
+  for (const deadline = Date.now() + 15000; ; ) {
+    const { documents } = await readServer(endpoint);
+    const todos = [...documents].filter(([id]) => id.startsWith('todos/')).map(([, value]) => value);
+    const result = check(todos);
+    if (result) return result;
+    if (Date.now() > deadline) throw new Error(`the server's todos never passed the check: ${JSON.stringify(todos)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
