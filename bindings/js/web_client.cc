@@ -180,7 +180,7 @@ class WebClient {
   // each time it is run (SyncEngine::HandleLocalWrites applies it once).
   std::string Write(std::string writes_json, std::string write_id) {
     if (!host_) return NotOpen();
-    auto writes = ParseWrites(writes_json);
+    auto writes = LocalWritesFromText(writes_json);
     if (!writes.ok()) return Error(writes.status());
     auto seqs = host_->engine().HandleLocalWrites(*writes, Now(), write_id);
     Pump();
@@ -346,25 +346,6 @@ class WebClient {
  private:
   static std::string NotOpen() {
     return Error(ferry::Status(ErrorCode::kInvalidArgument, "the client is closed"));
-  }
-
-  // The wrapper sends [{"op", "collection", "key", "value"}]: two levels
-  // around each value. ParseJson refuses text nested deeper than a value may
-  // be plus those two before parsing it (so a hostile depth never reaches the
-  // parser), which makes a refused depth a value nesting too deep: it says so
-  // as the engine does, not that the writes are no array.
-  static Result<std::vector<LocalWrite>> ParseWrites(const std::string& writes_json) {
-    constexpr JsonLimits kLimits{.max_bytes = 64u << 20, .max_depth = kMaxValueDepth + 2};
-    auto parsed = ParseJson(writes_json, kLimits);
-    if (!parsed.ok()) {
-      if (parsed.status().code() != ErrorCode::kTooLarge) {
-        return Status(ErrorCode::kInvalidArgument, "writes must be a JSON array");
-      }
-      if (writes_json.size() > kLimits.max_bytes) return parsed.status();
-      return Status(ErrorCode::kTooLarge,
-                    "value nests deeper than " + std::to_string(kMaxValueDepth) + " levels");
-    }
-    return LocalWritesFromJson(*parsed);
   }
 
   // Carries out the host's tasks through the JS host, re-arms the one timer

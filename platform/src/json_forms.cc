@@ -83,6 +83,22 @@ Json EventToJson(const Event& event) {
       event);
 }
 
+Result<std::vector<LocalWrite>> LocalWritesFromText(std::string_view writes_json) {
+  // Each value sits two levels inside the text, [{"value": ...}]: limiting
+  // the parse to a value's deepest plus those two makes a refused depth
+  // exactly a value nesting too deep, and says so as the engine does.
+  constexpr JsonLimits kLimits{.max_bytes = 64u << 20, .max_depth = kMaxValueDepth + 2};
+  auto parsed = ParseJson(writes_json, kLimits);
+  if (parsed.ok()) return LocalWritesFromJson(*parsed);
+  if (parsed.status().code() != ErrorCode::kTooLarge) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "writes are not valid JSON: " + parsed.status().message());
+  }
+  if (writes_json.size() > kLimits.max_bytes) return parsed.status();
+  return Status(ErrorCode::kTooLarge,
+                "value nests deeper than " + std::to_string(kMaxValueDepth) + " levels");
+}
+
 Result<std::vector<LocalWrite>> LocalWritesFromJson(const Json& writes) {
   if (!writes.is_array()) return Status(ErrorCode::kInvalidArgument, "writes must be a JSON array");
   std::vector<LocalWrite> parsed;

@@ -110,11 +110,10 @@ Failure Text(ferry_slice slice, const char* what, std::string& out) {
   return {};
 }
 
-Failure JsonText(ferry_slice slice, const char* what, Json& out,
-                 const JsonLimits& limits = JsonLimits{}) {
+Failure JsonText(ferry_slice slice, const char* what, Json& out) {
   std::string text;
   if (Failure checked = Text(slice, what, text); !checked.ok()) return checked;
-  auto parsed = ParseJson(text, limits);
+  auto parsed = ParseJson(text);
   if (!parsed.ok()) {
     return {
         parsed.status().code() == ErrorCode::kTooLarge ? FERRY_TOO_LARGE : FERRY_INVALID_ARGUMENT,
@@ -652,12 +651,9 @@ ferry_result ferry_client_remove(ferry_client* client, ferry_slice collection, f
 
 ferry_result ferry_client_write(ferry_client* client, ferry_slice writes_json, ferry_error* error) {
   return WithClient(client, error, [&](Call& call) -> Failure {
-    Json writes;
-    if (Failure f = JsonText(writes_json, "writes_json", writes,
-                             {.max_bytes = 64u << 20, .max_depth = kMaxValueDepth + 4});
-        !f.ok())
-      return f;
-    auto parsed = LocalWritesFromJson(writes);
+    std::string text;
+    if (Failure f = Text(writes_json, "writes_json", text); !f.ok()) return f;
+    auto parsed = LocalWritesFromText(text);
     if (!parsed.ok()) return parsed.status();
     return call.client().Write(std::move(*parsed));
   });

@@ -320,6 +320,20 @@ static void test_local_data_bad_arguments(void) {
   CHECK_OK(ferry_client_get(c, S("c"), S("k1"), &out, error), error);
   CHECK(out.data == NULL);
   CHECK_OK(ferry_client_write(c, S("[]"), error), error);
+  /* A value nested 33 or 36 levels deep: refused as such, whatever depth. */
+  for (int depth = 33; depth <= 36; depth += 3) {
+    char deep[256];
+    int at = snprintf(deep, sizeof deep,
+                      "[{\"op\":\"put\",\"collection\":\"c\",\"key\":\"d\",\"value\":");
+    for (int i = 0; i < depth; ++i)
+      deep[at++] = '[';
+    for (int i = 0; i < depth; ++i)
+      deep[at++] = ']';
+    at += snprintf(deep + at, sizeof deep - (size_t)at, "}]");
+    CHECK_CODE(FERRY_TOO_LARGE, ferry_client_write(c, (ferry_slice){deep, (size_t)at}, error),
+               error);
+    CHECK(contains(error->message, "value nests deeper than 32 levels"));
+  }
 
   CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_get(c, S("c"), S("k"), NULL, error), error);
   CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_get(c, bad_utf8, S("k"), &out, error), error);

@@ -5,6 +5,7 @@
 // (SyncRunToJson, SyncStatisticsToJson).
 #pragma once
 
+#include <string_view>
 #include <vector>
 
 #include "ferry/conflict.h"
@@ -30,6 +31,11 @@ Json EventToJson(const Event& event);
 // item without op, collection and key strings, or with an unknown op, is
 // kInvalidArgument. Values are checked later, by the engine.
 [[nodiscard]] Result<std::vector<LocalWrite>> LocalWritesFromJson(const Json& writes);
+// The same from JSON text, as the C API and the web runtime receive it. A
+// value nested deeper than kMaxValueDepth is kTooLarge "value nests deeper
+// than 32 levels", refused before the parser recurses into it; text that is
+// no JSON is kInvalidArgument.
+[[nodiscard]] Result<std::vector<LocalWrite>> LocalWritesFromText(std::string_view writes_json);
 // {"default": strategy, "collections": {name: strategy}} into `policy`, with
 // strategy one of serverWins, clientWins, lastWriteWins, merge, custom;
 // anything else is kInvalidArgument. The custom resolver is the binding's.
