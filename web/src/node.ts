@@ -2,12 +2,14 @@
  * ferry-sync in Node: the package's entry there (package.json "exports",
  * condition "node"). It sets how Node loads the .wasm (from the file; Node's
  * fetch reads no files), adds stores in a directory (storage "node", one
- * client per directory: store_lock_node.ts) and exports the public API.
+ * client per directory: store_lock_node.ts), keeps the live stream from
+ * holding the process open (stream_fetch_node.ts) and exports the public API.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import createFerryModule from './ferry_wasm_node.mjs';
 import { setPlatform } from './platform.js';
 import { lockNodeStore } from './store_lock_node.js';
+import { unrefStreamFetch } from './stream_fetch_node.js';
 import { FerryError } from './types.js';
 
 export * from './index.js';
@@ -19,4 +21,5 @@ setPlatform({
     claim: (directory) => lockNodeStore(directory, (code, message) => new FerryError(code, message)),
     remove: (directory) => rmSync(directory, { recursive: true, force: true }),
   },
+  streamFetch: unrefStreamFetch,
 });

@@ -29,6 +29,8 @@ export class OwnerBackend implements Backend {
   /** Undoes network listeners. */
   private readonly detach: (() => void)[] = [];
   private closing = false;
+  /** The interval sync asked for (options or startBackgroundSync); 0: none. */
+  private intervalMs: number;
   private id = '';
 
   /** Mounts and loads the store and opens the engine on it. */
@@ -70,6 +72,7 @@ export class OwnerBackend implements Backend {
     private readonly options: ResolvedOptions,
     private readonly emit: EmitEvent,
   ) {
+    this.intervalMs = options.intervalMs ?? 0;
     this.commits = new GroupCommit(store, (failure) => emit('persist.failed', { error: failure.message }));
     this.transport = new FetchTransport({
       data: (requestId, chunk) => {
@@ -131,10 +134,12 @@ export class OwnerBackend implements Backend {
   }
 
   startBackgroundSync(intervalMs: number): void {
+    this.intervalMs = intervalMs;
     this.web.setInterval(intervalMs);
   }
 
   stopBackgroundSync(): void {
+    this.intervalMs = 0;
     this.web.setInterval(0);
   }
 
@@ -211,7 +216,17 @@ export class OwnerBackend implements Backend {
         this.timer = undefined;
         if (!this.closing) this.web.handleTimeout();
       }, delayMs);
+      // Node: a client keeps the process running while it has work, writes
+      // waiting to go up or an interval sync; not for reconnecting its live
+      // stream or other idle retries, so a script ends without close().
+      if (isNode && !this.hasWork()) (this.timer as { unref?: () => void }).unref?.();
     }
+  }
+
+  private hasWork(): boolean {
+    if (this.intervalMs > 0) return true;
+    const answer = JSON.parse(this.web.status()) as { ok: boolean; status?: SyncStatus };
+    return !answer.ok || (answer.status?.pending ?? 0) > 0;  // not open yet (a timer armed inside open): keep it
   }
 
   /** The app's getToken, asked afresh for every request; the token is never kept. */

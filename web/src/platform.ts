@@ -13,7 +13,12 @@ export interface Platform {
   compilePackageWasm(): Promise<WebAssembly.Module>;
   /** Stores in a host directory (storage "node"); only Node has them. */
   readonly directories?: DirectoryStores;
+  /** The live stream's fetch where the global one would keep the process running (Node). */
+  readonly streamFetch?: StreamFetch;
 }
+
+/** A GET with streaming answer, as fetch; the live stream's only needs. */
+export type StreamFetch = (url: string, init: { method: string; headers: Record<string, string>; signal: AbortSignal }) => Promise<Response>;
 
 export interface DirectoryStores {
   /** Claims `directory` (creating it) for one client and returns its release. Throws FerryError "busy". */

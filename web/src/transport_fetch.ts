@@ -4,6 +4,7 @@
 // engine: this file only moves bytes.
 
 import { isNode } from './module.js';
+import { platform } from './platform.js';
 
 /** A request as EngineHost builds it (bindings/js/web_client.cc RequestJson). */
 export interface OutgoingRequest {
@@ -47,7 +48,9 @@ export class FetchTransport {
       const headers = Object.fromEntries(request.headers);
       let body: BodyInit | undefined = request.body || undefined;
       if (request.gzip) body = await gzip(request.body);
-      const response = await fetch(request.url, { method: request.method, headers, body, signal: controller.signal });
+      const init = { method: request.method, headers, signal: controller.signal };
+      // The live stream (a GET) may need the platform's fetch: see platform.ts.
+      const response = request.stream ? await (platform().streamFetch ?? fetch)(request.url, init) : await fetch(request.url, { ...init, body });
       if (request.stream && response.ok && response.body) {
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
         for (;;) {
