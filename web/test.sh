@@ -28,4 +28,5 @@ for install in "${installs[@]}"; do wait "$install" || { echo "npm install of a 
 # The demo test serves web/examples/notes and leaves a screenshot in build/test-output.
 export FERRY_DEMO_DIR="$PWD/examples/notes" FERRY_TEST_OUTPUT="$(cd .. && pwd)/build/test-output"
 export FERRY_README="$(cd .. && pwd)/README.md"  # apps.test.mjs builds the README's todo app from its text
-(cd "$project" && node --test --test-concurrency=1 ./*.test.mjs)
+# No test may hang the run: each gets 10 minutes (the longest takes under 10 s).
+(cd "$project" && node --test --test-concurrency=1 --test-timeout=600000 ./*.test.mjs)

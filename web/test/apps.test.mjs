@@ -12,6 +12,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { stripVTControlCharacters } from 'node:util';
 
 import { chromium } from 'playwright-core';
 
@@ -91,10 +92,11 @@ test('webpack 5 with no configuration: builds with no warning about ferry-sync a
 /** Runs a Node script of the app's dependencies in the app's folder; resolves with its output. */
 function run(app, script, ...args) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd: app, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { cwd: app, env: toolEnvironment(), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
+    const read = (chunk) => (output += stripVTControlCharacters(String(chunk)));
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
     child.on('exit', (code) => (code === 0 ? resolve(output) : reject(new Error(`${script} ${args.join(' ')} exited with ${code}:\n${output}`))));
   });
 }
@@ -140,19 +142,20 @@ async function devServer(app, body) {
   const port = await freePort();
   const child = spawn(process.execPath, ['node_modules/vite/bin/vite.js', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
     cwd: app,
-    env: { ...process.env, FERRY_SERVER: server.endpoint },
+    env: { ...toolEnvironment(), FERRY_SERVER: server.endpoint },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   try {
     await new Promise((resolve, reject) => {
       const read = (chunk) => {
-        output += chunk;
+        output += stripVTControlCharacters(String(chunk));
         if (output.includes(`http://127.0.0.1:${port}/`)) resolve();
       };
       child.stdout.on('data', read);
       child.stderr.on('data', read);
       child.on('exit', (code) => reject(new Error(`vite exited with ${code}:\n${output}`)));
+      setTimeout(() => reject(new Error(`vite printed no http://127.0.0.1:${port}/ within 60 s:\n${output}`)), 60000).unref();
     });
     await body(`http://127.0.0.1:${port}/`, server.endpoint);
     assert.doesNotMatch(output, /ferry-sync|node:|error/i, output);
@@ -160,6 +163,17 @@ async function devServer(app, body) {
     child.kill('SIGTERM');
     await server.stop();
   }
+}
+
+/**
+ * The bundlers' environment, without colours: with CI set (as on a CI
+ * machine) Vite colours its output even into a pipe, and the port inside its
+ * URL is set in bold, which once left the dev-server wait hanging. Output is
+ * stripped of escape codes as well, should a tool colour it anyway.
+ */
+function toolEnvironment() {
+  const { FORCE_COLOR, ...environment } = process.env;
+  return { ...environment, NO_COLOR: '1' };
 }
 
 function freePort() {
