@@ -19,7 +19,9 @@ import pytest
 import ferry
 
 TOKEN = "token-alice"
-TOKENS = "token-alice alice\ntoken-bob bob\n"
+# Longer than the first buffer the C API offers a token provider (256 bytes).
+LONG_TOKEN = "token-carol-" + "c" * 1000
+TOKENS = f"token-alice alice\ntoken-bob bob\n{LONG_TOKEN} carol\n"
 _LISTENING = re.compile(r"listening on (http\S+)")
 
 
@@ -98,9 +100,9 @@ def open_client(tmp_path: Path, server: FerryServer) -> Iterator[OpenClient]:
     def opener(name: str = "a", token: str = TOKEN, **options: Any) -> ferry.Client:
         options.setdefault("auto_sync", False)
         options.setdefault("request_timeout_ms", 10_000)
-        client = ferry.Client.open(
-            tmp_path / f"{name}.db", server.endpoint, get_token=lambda refresh: token, **options
-        )
+        options.setdefault("get_token", lambda refresh: token)
+        options.setdefault("endpoint", server.endpoint)
+        client = ferry.Client.open(tmp_path / f"{name}.db", **options)
         clients.append(client)
         return client
 

@@ -41,7 +41,9 @@ class TokenProvider:
     def _provide(self, user_data: Any, refresh: bool, buffer: int, capacity: int) -> int:
         token = self._too_long
         self._too_long = None
-        if token is None:
+        # A kept token that still does not fit belongs to a request Ferry gave
+        # up on (a token over its limit): this is a new request, so ask again.
+        if token is None or len(token) > capacity:
             token = self._ask(refresh)
         if len(token) > capacity:
             self._too_long = token
