@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import pytest
 
@@ -165,3 +166,25 @@ def test_a_log_hook_that_raises_does_not_stop_the_client(open_client, server, ca
     server.start()
     sync_until_completed(client)
     assert client.status().pending == 0
+
+
+def test_close_from_a_listener_while_another_thread_closes_returns(open_client):
+    client = open_client()
+    listener_started = threading.Event()
+    main_is_closing = threading.Event()
+    listener_returned = []
+
+    def listener(change):
+        listener_started.set()
+        main_is_closing.wait(5)
+        time.sleep(0.2)  # the main thread is inside close(), waiting for this listener
+        client.close()  # must return at once, not wait for the close waiting for it
+        listener_returned.append(True)
+
+    client.subscribe(listener)
+    client.put("notes", "n1", {"x": 1})
+    assert listener_started.wait(10)
+    main_is_closing.set()
+    client.close()
+    assert listener_returned == [True]
+    assert client.closed

@@ -28,7 +28,7 @@ from ._callbacks import Listeners, LogForwarder, TokenProvider
 from ._calls import call, call_for_text, slice_of
 from ._library import Handle, library
 from ._options import check_open_options, options_struct
-from .errors import ClientClosedError, NotFoundError
+from .errors import ClientClosedError, FerryError, NotFoundError
 from .records import (
     EVENT_TYPES,
     Change,
@@ -55,7 +55,10 @@ def _close_open_clients() -> None:
     with _open_clients_lock:
         clients = list(_open_clients)
     for client in clients:
-        client.close()
+        try:
+            client.close()
+        except FerryError:
+            pass  # exiting anyway; the others must still close
 
 
 class Client:
@@ -69,6 +72,7 @@ class Client:
         self._listeners = Listeners()
         self._listener_ids: dict[int, int] = {}  # listener token -> the C API's listener id
         self._closed = False
+        self._closing = False
         self._close_lock = threading.Lock()
         self._client_id = call_for_text(library.ferry_client_id, handle).decode("utf-8")
 
@@ -145,13 +149,25 @@ class Client:
         """Stops syncing and releases the store; pending writes stay for the
         next open. Calls made before it still finish; a sync_now waiting on
         another thread returns a run whose outcome is "cancelled". No callback
-        runs after close returns. A second close does nothing.
+        runs after close returns. A second close, or one while another thread
+        closes, does nothing.
         Raises WrongThreadError from inside a callback of this client."""
+        # The lock is not held across the C call: a callback calling close()
+        # while another thread closes must return, not wait for a close that
+        # waits for that callback.
         with self._close_lock:
-            if self._closed:
+            if self._closed or self._closing:
                 return
+            self._closing = True
+        try:
             call(library.ferry_client_close, self._handle)
+        except BaseException:
+            with self._close_lock:
+                self._closing = False
+            raise
+        with self._close_lock:
             self._closed = True
+            self._closing = False
         with _open_clients_lock:
             _open_clients.discard(self)
         # Only now may the C functions the library called go away.
