@@ -7,8 +7,10 @@ database, port 0 (it prints the port it chose), --quiet.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
+import signal
 import subprocess
 import threading
 from pathlib import Path
@@ -23,6 +25,13 @@ TOKEN = "token-alice"
 LONG_TOKEN = "token-carol-" + "c" * 1000
 TOKENS = f"token-alice alice\ntoken-bob bob\n{LONG_TOKEN} carol\n"
 _LISTENING = re.compile(r"listening on (http\S+)")
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: the server gets SIGTERM when pytest dies, even
+    when a timeout ends pytest with os._exit and no fixture teardown runs."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class FerryServer:
@@ -53,6 +62,7 @@ class FerryServer:
             ],
             stdout=subprocess.PIPE,
             text=True,
+            preexec_fn=_die_with_parent,
         )
         assert self._process.stdout is not None
         for line in self._process.stdout:
