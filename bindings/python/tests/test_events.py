@@ -7,8 +7,6 @@ import logging
 import threading
 import time
 
-import pytest
-
 import ferry
 from conftest import TOKEN
 from helpers import sync_until_completed, wait_until
