@@ -12,6 +12,7 @@
 #   native-fuzz     libFuzzer targets: seed corpus and regressions once, then each
 #                   target for FERRY_FUZZ_SECONDS (default 30)
 #   wasm-release    the core and its unit tests built with Emscripten, run in Node
+#   python          the Python package installed with pip into a venv, pytest (scripts/test-python.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,6 +57,9 @@ FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS_WASM:-50} ctest --preset wasm-release -j "$job
 
 step "ferry-sync (npm package): packed, installed, tested in Node against ferry-server"
 FERRY_SERVER_BINARY="$PWD/build/native-release/server/ferry-server" web/test.sh
+
+step "Python package: built with Debian's setuptools into a venv, pytest against ferry-server"
+FERRY_JOBS=$jobs scripts/test-python.sh
 
 step "formatting"
 scripts/check-format.sh

@@ -1,0 +1,128 @@
+"""The C callbacks behind Client's Python callbacks: token provider, log, listeners.
+
+All of them run on the client's owner thread (a thread libferry started);
+ctypes takes the GIL for the duration of each. A Python callback that raises
+must not take the process down nor stop the client: the exception is logged
+on the "ferry" logger and the C side gets a harmless answer (no token, no
+action). Each object here keeps its CFUNCTYPE alive for as long as the C
+library may call it: the client holds them until ferry_client_close returns.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import threading
+from typing import Any, Callable, Optional
+
+from ._library import EventCallback, LogCallback, TokenCallback
+from .records import event_detail
+
+logger = logging.getLogger("ferry")
+
+# ferry_log_level -> the logging module's levels.
+_LOG_LEVELS = {0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR}
+
+
+class TokenProvider:
+    """Asks ``get_token(refresh)`` for the bearer token before each request.
+
+    The token is copied into Ferry's buffer and never logged. When it does not
+    fit, Ferry asks again with a buffer of the returned size: the second ask
+    gets the same token rather than calling the provider twice.
+    """
+
+    def __init__(self, get_token: Callable[[bool], Optional[str]]) -> None:
+        self._get_token = get_token
+        self._too_long: Optional[bytes] = None
+        self.c_function = TokenCallback(self._provide)
+
+    def _provide(self, user_data: Any, refresh: bool, buffer: int, capacity: int) -> int:
+        token = self._too_long
+        self._too_long = None
+        # A kept token that still does not fit belongs to a request Ferry gave
+        # up on (a token over its limit): this is a new request, so ask again.
+        if token is None or len(token) > capacity:
+            token = self._ask(refresh)
+        if len(token) > capacity:
+            self._too_long = token
+        elif token:
+            ctypes.memmove(buffer, token, len(token))
+        return len(token)
+
+    def _ask(self, refresh: bool) -> bytes:
+        try:
+            token = self._get_token(refresh)
+            if token is None:
+                return b""
+            if not isinstance(token, str):
+                raise TypeError(f"the token provider must return a str or None, got {type(token).__name__}")
+            return token.encode("utf-8")
+        except Exception as error:  # noqa: BLE001 - a provider's failure means "no token"
+            # The type only: an exception's text could quote the token.
+            logger.error("the token provider raised %s; the request goes without a token", type(error).__name__)
+            return b""
+
+
+class LogForwarder:
+    """Hands Ferry's log lines to ``log(level, message)`` (levels of the logging module)."""
+
+    def __init__(self, log: Callable[[int, str], Any]) -> None:
+        self._log = log
+        self.c_function = LogCallback(self._forward)
+
+    def _forward(self, user_data: Any, level: int, message: int, size: int) -> None:
+        try:
+            text = ctypes.string_at(message, size).decode("utf-8", "replace")
+            self._log(_LOG_LEVELS.get(level, logging.INFO), text)
+        except Exception:  # noqa: BLE001 - a log hook must not stop the client
+            logger.exception("the log callback raised")
+
+
+class Listeners:
+    """Python listeners of one client, each registered with the C API under a
+    token that comes back as the callback's user_data.
+
+    One C registration per Python listener, so that the C API's promise holds:
+    once remove returns, the listener is not running and never runs again.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next_token = 1
+        # token -> (event type, or None for every change of subscribe(); listener)
+        self._by_token: dict[int, tuple[Optional[str], Callable[[Any], Any]]] = {}
+        self.c_function = EventCallback(self._deliver)
+
+    def add(self, event_type: Optional[str], listener: Callable[[Any], Any]) -> int:
+        with self._lock:
+            token = self._next_token
+            self._next_token += 1
+            self._by_token[token] = (event_type, listener)
+        return token
+
+    def find(self, event_type: str, listener: Callable[[Any], Any]) -> Optional[int]:
+        with self._lock:
+            for token, registered in self._by_token.items():
+                if registered == (event_type, listener):
+                    return token
+        return None
+
+    def discard(self, token: int) -> None:
+        with self._lock:
+            self._by_token.pop(token, None)
+
+    def _deliver(self, user_data: Optional[int], event_json: int, size: int) -> None:
+        registered = self._by_token.get(user_data or 0)
+        if registered is None:
+            return
+        event_type, listener = registered
+        try:
+            event = json.loads(ctypes.string_at(event_json, size))
+            if event_type is None:
+                listener(event_detail("change", event))
+            elif event.get("type") == event_type:
+                listener(event_detail(event_type, event))
+        except Exception:  # noqa: BLE001 - one listener's failure must not stop the others
+            logger.exception("a %s listener raised", event_type or "change")

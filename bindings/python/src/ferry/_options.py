@@ -1,0 +1,99 @@
+"""Client.open's keyword options, checked and turned into ferry_client_options."""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from . import _arguments as arguments
+from ._calls import slice_of
+from ._library import ClientOptions, library
+from .errors import InvalidArgumentError
+
+
+@dataclass
+class OpenOptions:
+    """What Client.open was given, checked. Keeps the encoded strings alive
+    while the C struct points at them (ferry_client_open copies them)."""
+
+    path: bytes
+    endpoint: bytes
+    auto_sync: bool = True
+    live_updates: Optional[bool] = None
+    interval_ms: int = 0
+    request_timeout_ms: int = 30_000
+    local_write_debounce_ms: int = 50
+    gzip_above_bytes: int = 1024
+    durable_full: bool = False
+    conflicts: bytes = b""
+    ca_bundle_path: bytes = b""
+
+
+def check_open_options(
+    path: Any,
+    endpoint: Any,
+    *,
+    auto_sync: Any,
+    live_updates: Any,
+    interval_ms: Any,
+    request_timeout_ms: Any,
+    local_write_debounce_ms: Any,
+    gzip_above_bytes: Any,
+    durable_full: Any,
+    conflicts: Any,
+    ca_bundle_path: Any,
+) -> OpenOptions:
+    """TypeErrors and ValueErrors naming the option, before the C API sees any."""
+    if live_updates is not None:
+        arguments.require_bool(live_updates, "live_updates")
+    if conflicts is not None and not isinstance(conflicts, dict):
+        raise TypeError(f"conflicts must be a dict, got {type(conflicts).__name__}")
+    return OpenOptions(
+        path=arguments.utf8(arguments.require_path(path, "path"), "path"),
+        endpoint=arguments.utf8(arguments.require_string(endpoint, "endpoint"), "endpoint"),
+        auto_sync=arguments.require_bool(auto_sync, "auto_sync"),
+        live_updates=live_updates,
+        interval_ms=arguments.require_milliseconds(interval_ms, "interval_ms", allow_zero=True),
+        request_timeout_ms=arguments.require_milliseconds(request_timeout_ms, "request_timeout_ms"),
+        local_write_debounce_ms=arguments.require_milliseconds(
+            local_write_debounce_ms, "local_write_debounce_ms", allow_zero=True
+        ),
+        gzip_above_bytes=arguments.require_count(gzip_above_bytes, "gzip_above_bytes"),
+        durable_full=arguments.require_bool(durable_full, "durable_full"),
+        conflicts=b"" if conflicts is None else arguments.json_text(conflicts, "conflicts"),
+        ca_bundle_path=b""
+        if ca_bundle_path is None
+        else arguments.utf8(arguments.require_path(ca_bundle_path, "ca_bundle_path"), "ca_bundle_path"),
+    )
+
+
+def options_struct(
+    checked: OpenOptions,
+    token_function: Optional[Callable[..., Any]],
+    log_function: Optional[Callable[..., Any]],
+) -> ClientOptions:
+    """The C options: library defaults, then what was given."""
+    options = ClientOptions()
+    if library.ferry_client_options_init(ctypes.byref(options), ctypes.sizeof(options)) != 0:
+        raise InvalidArgumentError(
+            "invalid_argument", "this libferry does not know the options layout of this package"
+        )
+    options.path = slice_of(checked.path)
+    options.endpoint = slice_of(checked.endpoint)
+    options.sync_on_local_write = checked.auto_sync
+    # As in the web package: without a word, live updates follow auto_sync,
+    # so a client that syncs only when told stays that way.
+    options.live_updates = checked.auto_sync if checked.live_updates is None else checked.live_updates
+    options.interval_ms = checked.interval_ms
+    options.request_timeout_ms = checked.request_timeout_ms
+    options.local_write_debounce_ms = checked.local_write_debounce_ms
+    options.gzip_above_bytes = checked.gzip_above_bytes
+    options.durable_full = checked.durable_full
+    options.conflicts_json = slice_of(checked.conflicts)
+    options.ca_bundle_path = slice_of(checked.ca_bundle_path)
+    if token_function is not None:
+        options.token_provider = token_function
+    if log_function is not None:
+        options.log = log_function
+    return options

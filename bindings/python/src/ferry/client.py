@@ -1,0 +1,378 @@
+"""ferry.Client: the Python face of the C API's ferry_client.
+
+Every call is a thin translation: check the arguments (TypeError for a wrong
+type), encode them as UTF-8 and JSON, call libferry, decode its JSON. The
+sync policy lives in the engine. Every call is thread-safe, and every call
+into libferry runs without the GIL (ctypes releases it), so a blocking call
+(sync_now, a durable write, close) never stops the other Python threads.
+
+Callbacks (listeners, the token provider, the log hook) run on the client's
+owner thread, a thread of libferry's, never on the caller's thread during a
+call. From there the client may be called again, except close() and the
+blocking sync_now(), which raise WrongThreadError (they would wait for the
+very thread running the callback).
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import json
+import os
+import threading
+from types import TracebackType
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
+
+from . import _arguments as arguments
+from ._callbacks import Listeners, LogForwarder, TokenProvider
+from ._calls import call, call_for_text, slice_of
+from ._library import Handle, library
+from ._options import check_open_options, options_struct
+from .errors import ClientClosedError, FerryError, NotFoundError
+from .records import (
+    EVENT_TYPES,
+    Change,
+    FailedMutation,
+    Json,
+    StoredDocument,
+    SyncRun,
+    SyncStatus,
+    statistics_from_json,
+)
+
+PathLike = Union[str, "os.PathLike[str]"]  # a store file
+
+# Clients not closed yet. The C library calls their callbacks until they are
+# closed, so they must not be garbage-collected before that, and an
+# interpreter that exits with one open closes it first (a callback into a
+# finalized interpreter would crash the process).
+_open_clients: set[Client] = set()
+_open_clients_lock = threading.Lock()
+
+
+@atexit.register
+def _close_open_clients() -> None:
+    with _open_clients_lock:
+        clients = list(_open_clients)
+    for client in clients:
+        try:
+            client.close()
+        except FerryError:
+            pass  # exiting anyway; the others must still close
+
+
+class Client:
+    """An open Ferry client on one store (a SQLite file). Open it with
+    ``Client.open(...)``, preferably as ``with Client.open(...) as client:``."""
+
+    def __init__(self, handle: Handle, callbacks: list[Any]) -> None:
+        """Use Client.open."""
+        self._handle = handle
+        self._callbacks = callbacks  # the C functions the library may call until close
+        self._listeners = Listeners()
+        self._listener_ids: dict[int, int] = {}  # listener token -> the C API's listener id
+        self._closed = False
+        self._closing = False
+        self._close_lock = threading.Lock()
+        self._client_id = call_for_text(library.ferry_client_id, handle).decode("utf-8")
+
+    # ---- opening and closing
+
+    @classmethod
+    def open(
+        cls,
+        path: PathLike,
+        endpoint: str,
+        *,
+        get_token: Optional[Callable[[bool], Optional[str]]] = None,
+        auto_sync: bool = True,
+        live_updates: Optional[bool] = None,
+        interval_ms: int = 0,
+        request_timeout_ms: int = 30_000,
+        local_write_debounce_ms: int = 50,
+        gzip_above_bytes: int = 1024,
+        durable_full: bool = False,
+        conflicts: Optional[Mapping[str, Any]] = None,
+        ca_bundle_path: Optional[PathLike] = None,
+        log: Optional[Callable[[int, str], Any]] = None,
+    ) -> Client:
+        """Opens (or creates) the store at ``path`` and starts its owner thread.
+
+        get_token(refresh): the bearer token for ferry-server, asked before
+            every request on the owner thread; ``refresh`` is True when the
+            server has just refused the token. Return None for no token.
+            The token is never logged or stored.
+        auto_sync: sync soon after each local write (debounced by
+            local_write_debounce_ms). live_updates: keep the server's live
+            stream open (default: as auto_sync). interval_ms: background sync
+            interval from the start (0: none).
+        conflicts: {"default": strategy, "collections": {name: strategy}},
+            strategies serverWins, clientWins, lastWriteWins, merge.
+        log(level, message): Ferry's log lines with the logging module's
+            levels, on the owner thread; ``logging.getLogger("ferry").log`` fits.
+
+        Raises BusyError when the store is open in another client (in this
+        process or another), TypeError/ValueError for a malformed option.
+        """
+        checked = check_open_options(
+            path,
+            endpoint,
+            auto_sync=auto_sync,
+            live_updates=live_updates,
+            interval_ms=interval_ms,
+            request_timeout_ms=request_timeout_ms,
+            local_write_debounce_ms=local_write_debounce_ms,
+            gzip_above_bytes=gzip_above_bytes,
+            durable_full=durable_full,
+            conflicts=conflicts,
+            ca_bundle_path=ca_bundle_path,
+        )
+        token = TokenProvider(arguments.require_callable(get_token, "get_token")) if get_token else None
+        log_forwarder = LogForwarder(arguments.require_callable(log, "log")) if log else None
+        options = options_struct(
+            checked,
+            token.c_function if token else None,
+            log_forwarder.c_function if log_forwarder else None,
+        )
+        handle = Handle()
+        call(library.ferry_client_open, ctypes.byref(options), ctypes.byref(handle))
+        try:
+            client = cls(handle, [token, log_forwarder])
+        except BaseException:
+            call(library.ferry_client_close, handle)
+            raise
+        with _open_clients_lock:
+            _open_clients.add(client)
+        return client
+
+    def close(self) -> None:
+        """Stops syncing and releases the store; pending writes stay for the
+        next open. Calls made before it still finish; a sync_now waiting on
+        another thread returns a run whose outcome is "cancelled". No callback
+        runs after close returns. A second close, or one while another thread
+        closes, does nothing.
+        Raises WrongThreadError from inside a callback of this client."""
+        # The lock is not held across the C call: a callback calling close()
+        # while another thread closes must return, not wait for a close that
+        # waits for that callback.
+        with self._close_lock:
+            if self._closed or self._closing:
+                return
+            self._closing = True
+        try:
+            call(library.ferry_client_close, self._handle)
+        except BaseException:
+            with self._close_lock:
+                self._closing = False
+            raise
+        with self._close_lock:
+            self._closed = True
+            self._closing = False
+        with _open_clients_lock:
+            _open_clients.discard(self)
+        # Only now may the C functions the library called go away.
+        self._callbacks = []
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exception_type: Optional[type[BaseException]],
+        exception: Optional[BaseException],
+        traceback: Optional[TracebackType],
+    ) -> None:
+        self.close()
+
+    @staticmethod
+    def delete_local_data(path: PathLike) -> None:
+        """Sign-out: deletes the store at ``path``, pending writes included.
+        The store must not be open (BusyError otherwise)."""
+        encoded = arguments.utf8(arguments.require_path(path, "path"), "path")
+        call(library.ferry_delete_local_data, slice_of(encoded))
+
+    @property
+    def client_id(self) -> str:
+        """This store's client id."""
+        return self._client_id
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    # ---- local data (each write is durable when the call returns)
+
+    def put(self, collection: str, key: str, value: Json) -> None:
+        """Writes a whole document (any JSON value but None)."""
+        self.write([arguments.write_item("put", collection, key, value)])
+
+    def patch(self, collection: str, key: str, merge_patch: Mapping[str, Json]) -> None:
+        """Applies a JSON merge patch (RFC 7396); None deletes a member."""
+        self.write([arguments.write_item("patch", collection, key, merge_patch)])
+
+    def remove(self, collection: str, key: str) -> None:
+        self.write([arguments.write_item("delete", collection, key, None)])
+
+    def write(self, writes: Sequence[Mapping[str, Any]]) -> None:
+        """Several writes in one atomic, durable commit (all or none): each
+        {"op": "put" | "patch" | "delete", "collection", "key", "value"}."""
+        text = arguments.json_text(arguments.write_batch(writes), "writes")
+        self._call(library.ferry_client_write, slice_of(text))
+
+    def get(self, collection: str, key: str) -> Json:
+        """The local view of a document, or None when it does not exist."""
+        text = self._call_for_text(
+            library.ferry_client_get,
+            self._text(collection, "collection"),
+            self._text(key, "key"),
+        )
+        return None if text is None else json.loads(text)
+
+    def scan(self, collection: str, key_prefix: str = "", limit: int = 0) -> list[StoredDocument]:
+        """Documents whose key starts with key_prefix, in key order; limit 0 is all."""
+        text = self._call_for_text(
+            library.ferry_client_scan,
+            self._text(collection, "collection"),
+            self._text(key_prefix, "key_prefix"),
+            arguments.require_count(limit, "limit"),
+        )
+        return [StoredDocument(item["key"], item["value"]) for item in json.loads(text or b"[]")]
+
+    # ---- listening (listeners run on the client's owner thread)
+
+    def subscribe(self, listener: Callable[[Change], Any]) -> Callable[[], None]:
+        """Calls ``listener(change)`` on the owner thread when local views
+        change (local writes, pulls, conflicts). Returns the unsubscribe function."""
+        arguments.require_callable(listener, "listener")
+        return self._register(library.ferry_client_subscribe, None, listener)
+
+    def add_event_listener(self, event_type: str, listener: Callable[[Any], Any]) -> Callable[[], None]:
+        """Calls ``listener(detail)`` on the owner thread for each event of
+        ``event_type`` (ferry.EVENT_TYPES). The detail is a SyncStarted,
+        SyncProgress, SyncRun (sync.completed, sync.failed), Conflict,
+        MutationRejected, SyncStatus (status) or Change (change). Adding the
+        same listener for the same type twice adds it once. Returns a function
+        that removes it. A listener that raises is logged on the "ferry"
+        logger; the others still run."""
+        arguments.require_string(event_type, "event_type")
+        if event_type not in EVENT_TYPES:
+            raise ValueError(f"event_type must be one of {', '.join(sorted(EVENT_TYPES))}, got {event_type!r}")
+        arguments.require_callable(listener, "listener")
+        if self._listeners.find(event_type, listener) is None:
+            self._register(library.ferry_client_add_event_listener, event_type, listener)
+        return lambda: self.remove_event_listener(event_type, listener)
+
+    def remove_event_listener(self, event_type: str, listener: Callable[[Any], Any]) -> None:
+        """Once it returns, the listener is not running (unless removed from
+        inside itself) and never runs again. Unknown listeners are ignored."""
+        token = self._listeners.find(event_type, listener)
+        if token is not None:
+            self._unregister(token)
+
+    def _register(self, add: Callable[..., int], event_type: Optional[str], listener: Callable[[Any], Any]) -> Callable[[], None]:
+        token = self._listeners.add(event_type, listener)
+        listener_id = ctypes.c_uint64()
+        try:
+            self._call(add, self._listeners.c_function, ctypes.c_void_p(token), ctypes.byref(listener_id))
+        except BaseException:
+            self._listeners.discard(token)
+            raise
+        self._listener_ids[token] = listener_id.value
+        return lambda: self._unregister(token)
+
+    def _unregister(self, token: int) -> None:
+        listener_id = self._listener_ids.pop(token, None)
+        if listener_id is None or self._closed:
+            self._listeners.discard(token)
+            return
+        try:
+            self._call(library.ferry_client_remove_listener, listener_id)
+        except (NotFoundError, ClientClosedError):
+            pass  # already gone: removing twice, or the client closed meanwhile
+        self._listeners.discard(token)
+
+    # ---- sync
+
+    def sync_now(self) -> SyncRun:
+        """Starts a sync (or joins the running one) and returns the run that
+        covered it; a failed run is returned, not raised: read its outcome.
+        Blocks without the GIL. WrongThreadError from inside a callback."""
+        return SyncRun.from_json(json.loads(self._call_for_text(library.ferry_client_sync_now)))
+
+    def start_background_sync(self, interval_ms: int) -> None:
+        """Syncs every interval_ms (> 0) besides the other triggers, until stopped."""
+        self._call(
+            library.ferry_client_start_background_sync,
+            arguments.require_milliseconds(interval_ms, "interval_ms"),
+        )
+
+    def stop_background_sync(self) -> None:
+        self._call(library.ferry_client_stop_background_sync)
+
+    def set_online(self, online: bool) -> None:
+        """Declares connectivity: while offline no request is made; coming
+        online starts a sync."""
+        self._call(library.ferry_client_set_online, arguments.require_bool(online, "online"))
+
+    def cancel(self) -> None:
+        """Stops the running sync and any scheduled retry; every write stays pending."""
+        self._call(library.ferry_client_cancel)
+
+    # ---- reports
+
+    def status(self) -> SyncStatus:
+        return SyncStatus.from_json(self._report(library.ferry_client_status))
+
+    def statistics(self) -> dict[str, int]:
+        """Counters since the store was made, by snake_case name
+        (runs_started, mutations_pushed, documents_pulled, bytes_sent, ...)."""
+        return statistics_from_json(self._report(library.ferry_client_statistics))
+
+    def history(self, limit: int = 50) -> list[SyncRun]:
+        """The last ``limit`` runs, newest first."""
+        runs = self._report(library.ferry_client_history, arguments.require_count(limit, "limit"))
+        return [SyncRun.from_json(run) for run in runs]
+
+    def failed_mutations(self) -> list[FailedMutation]:
+        """Writes the server rejected, kept until retried or discarded."""
+        return [FailedMutation.from_json(item) for item in self._report(library.ferry_client_failed_mutations)]
+
+    def retry_failed_mutation(self, seq: int) -> int:
+        """Queues a failed mutation again; returns its new seq. NotFoundError
+        when ``seq`` is not a failed mutation."""
+        new_seq = ctypes.c_uint64()
+        self._call(
+            library.ferry_client_retry_failed_mutation,
+            arguments.require_count(seq, "seq"),
+            ctypes.byref(new_seq),
+        )
+        return new_seq.value
+
+    def discard_failed_mutation(self, seq: int) -> None:
+        """Drops a failed mutation for good. NotFoundError when it is not one."""
+        self._call(library.ferry_client_discard_failed_mutation, arguments.require_count(seq, "seq"))
+
+    # ---- internals
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError()
+
+    def _call(self, function: Callable[..., int], *rest: Any) -> None:
+        self._ensure_open()
+        call(function, self._handle, *rest)
+
+    def _call_for_text(self, function: Callable[..., int], *rest: Any) -> Optional[bytes]:
+        self._ensure_open()
+        return call_for_text(function, self._handle, *rest)
+
+    def _report(self, function: Callable[..., int], *rest: Any) -> Any:
+        return json.loads(self._call_for_text(function, *rest))
+
+    @staticmethod
+    def _text(value: Any, name: str) -> Any:
+        return slice_of(arguments.utf8(arguments.require_string(value, name), name))
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<ferry.Client {self._client_id} {state}>"

@@ -1,0 +1,242 @@
+"""The typed records Ferry reports: status, runs, mutations and event details.
+
+The C API reports them as JSON with camelCase keys (platform/src/json_forms.cc);
+here they become frozen dataclasses with snake_case fields. Documents inside
+them (a mutation's value, the server's document in a conflict) stay the JSON
+values they are: dict, list, str, int, float, bool.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Union
+
+Json = Union[None, bool, int, float, str, List["Json"], Dict[str, "Json"]]
+"""A JSON value as the json module reads it."""
+
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+def snake_case(name: str) -> str:
+    """runsStarted -> runs_started."""
+    return _CAMEL_BOUNDARY.sub(r"_\1", name).lower()
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """The sync state; ``state`` is never_synced, idle, syncing, offline, error or auth_error."""
+
+    state: str
+    pending: int
+    failed: int
+    last_error: str
+    last_synced_at: Optional[int]  # wall time, ms since the epoch
+    next_retry_at: Optional[int]
+
+    @classmethod
+    def from_json(cls, json: dict[str, Any]) -> SyncStatus:
+        return cls(
+            state=json["state"],
+            pending=json["pending"],
+            failed=json["failed"],
+            last_error=json.get("lastError", ""),
+            last_synced_at=json.get("lastSyncedAt"),
+            next_retry_at=json.get("nextRetryAt"),
+        )
+
+
+@dataclass(frozen=True)
+class SyncRun:
+    """One sync run; ``outcome`` is completed, failed or cancelled."""
+
+    id: int
+    reason: str
+    started_at: int
+    finished_at: int
+    outcome: str
+    pushed: int
+    pulled: int
+    conflicts: int
+    rejected: int
+    error: str
+
+    @classmethod
+    def from_json(cls, json: dict[str, Any]) -> SyncRun:
+        return cls(
+            id=json["id"],
+            reason=json["reason"],
+            started_at=json["startedAt"],
+            finished_at=json["finishedAt"],
+            outcome=json["outcome"],
+            pushed=json["pushed"],
+            pulled=json["pulled"],
+            conflicts=json["conflicts"],
+            rejected=json["rejected"],
+            error=json.get("error", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """A local write as the outbox keeps it; ``value`` is None for a delete."""
+
+    seq: int
+    op: str
+    collection: str
+    key: str
+    base_version: int
+    hlc: str
+    value: Json
+
+    @classmethod
+    def from_json(cls, json: dict[str, Any]) -> Mutation:
+        return cls(**_mutation_fields(json))
+
+
+def _mutation_fields(json: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "seq": json["seq"],
+        "op": json["op"],
+        "collection": json["collection"],
+        "key": json["key"],
+        "base_version": json["baseVersion"],
+        "hlc": json["hlc"],
+        "value": json.get("value"),
+    }
+
+
+@dataclass(frozen=True)
+class FailedMutation(Mutation):
+    """A write the server rejected, kept until retried or discarded."""
+
+    error: str
+    attempts: int
+
+    @classmethod
+    def from_json(cls, json: dict[str, Any]) -> FailedMutation:
+        return cls(**_mutation_fields(json), error=json["error"], attempts=json["attempts"])
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document as ``scan`` returns it."""
+
+    key: str
+    value: Json
+
+
+@dataclass(frozen=True)
+class DocumentId:
+    collection: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """Documents whose local view changed; ``remote`` when a pull or a server answer did it."""
+
+    documents: list[DocumentId]
+    remote: bool
+
+    @classmethod
+    def from_json(cls, json: dict[str, Any]) -> Change:
+        documents = [DocumentId(d["collection"], d["key"]) for d in json["documents"]]
+        return cls(documents=documents, remote=json["remote"])
+
+
+@dataclass(frozen=True)
+class SyncStarted:
+    run_id: int
+    reason: str
+
+    @classmethod
+    def from_json(cls, json: dict[str, Any]) -> SyncStarted:
+        return cls(run_id=json["runId"], reason=json["reason"])
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    """Progress within a run; ``phase`` is push or pull."""
+
+    run_id: int
+    phase: str
+    pushed: int
+    push_done: int
+    push_total: int
+    pulled: int
+
+    @classmethod
+    def from_json(cls, json: dict[str, Any]) -> SyncProgress:
+        return cls(
+            run_id=json["runId"],
+            phase=json["phase"],
+            pushed=json["pushed"],
+            push_done=json["pushDone"],
+            push_total=json["pushTotal"],
+            pulled=json["pulled"],
+        )
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """The server refused a local write and the collection's strategy decided.
+
+    ``server`` is {"version", "deleted", "value"?, "hlc"?} and ``resolved``
+    {"deleted", "value"?}, as in the web package.
+    """
+
+    run_id: int
+    local: Mutation
+    server: dict[str, Any]
+    resolution: str
+    resolved: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, json: dict[str, Any]) -> Conflict:
+        return cls(
+            run_id=json["runId"],
+            local=Mutation.from_json(json["local"]),
+            server=json["server"],
+            resolution=json["resolution"],
+            resolved=json["resolved"],
+        )
+
+
+@dataclass(frozen=True)
+class MutationRejected:
+    """The server refused a write; it is now a failed mutation."""
+
+    mutation: Mutation
+    error: str
+
+    @classmethod
+    def from_json(cls, json: dict[str, Any]) -> MutationRejected:
+        return cls(mutation=Mutation.from_json(json["mutation"]), error=json["error"])
+
+
+def statistics_from_json(json: dict[str, Any]) -> dict[str, int]:
+    """Counters by snake_case name (runs_started, mutations_pushed, ...)."""
+    return {snake_case(name): value for name, value in json.items()}
+
+
+# What a listener of each event type receives (see EVENT_TYPES).
+_DETAIL_READERS = {
+    "sync.started": SyncStarted.from_json,
+    "sync.progress": SyncProgress.from_json,
+    "sync.completed": lambda json: SyncRun.from_json(json["run"]),
+    "sync.failed": lambda json: SyncRun.from_json(json["run"]),
+    "sync.conflict": Conflict.from_json,
+    "mutation.rejected": MutationRejected.from_json,
+    "status": lambda json: SyncStatus.from_json(json["status"]),
+    "change": Change.from_json,
+}
+
+EVENT_TYPES = frozenset(_DETAIL_READERS)
+"""Every event type: sync.started, sync.progress, sync.completed, sync.failed,
+sync.conflict, mutation.rejected, status, change."""
+
+
+def event_detail(event_type: str, json: dict[str, Any]) -> Any:
+    """The detail a listener of ``event_type`` receives for an event's JSON."""
+    return _DETAIL_READERS[event_type](json)
