@@ -12,11 +12,16 @@
 #   native-fuzz     libFuzzer targets: seed corpus and regressions once, then each
 #                   target for FERRY_FUZZ_SECONDS (default 30)
 #   wasm-release    the core and its unit tests built with Emscripten, run in Node
+#   ferry-sync      the npm package and the Node addon's platform package, packed,
+#                   installed, the Node suite run against each implementation
 #   python          the Python package installed with pip into a venv, pytest (scripts/test-python.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+# node-addon-api (bindings/node/package-lock.json) for the Node addon: the
+# native builds turn FERRY_BUILD_NODE on when it is there.
+npm ci --prefix bindings/node --no-audit --no-fund >/dev/null
 export NODE_PATH=/usr/share/nodejs  # emcc's JS optimizer needs acorn
 jobs=$(nproc)
 
@@ -44,7 +49,7 @@ for sanitizer in asan tsan; do
   FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS_SANITIZERS:-50} ctest --preset native-$sanitizer -j "$jobs"
 done
 
-step "clang-tidy over core/, platform/ and bindings/c (zero findings)"
+step "clang-tidy over core/, platform/, bindings/c and bindings/async (zero findings)"
 scripts/clang-tidy.sh build/native-asan
 
 step "fuzzing: protocol decoders, merge, server requests, journal recovery (${FERRY_FUZZ_SECONDS:-30} s each)"
@@ -55,7 +60,7 @@ cmake --preset wasm-release -DFERRY_BUILD_TESTS=ON >/dev/null
 cmake --build --preset wasm-release -j "$jobs"
 FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS_WASM:-50} ctest --preset wasm-release -j "$jobs"
 
-step "ferry-sync (npm package): packed, installed, tested in Node against ferry-server"
+step "ferry-sync (npm package) and ferry-sync-linux-x64-gnu (the Node addon): packed, installed, tested in Node against ferry-server"
 FERRY_SERVER_BINARY="$PWD/build/native-release/server/ferry-server" web/test.sh
 
 step "Python package: built with Debian's setuptools into a venv, pytest against ferry-server"
