@@ -57,6 +57,9 @@ FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS_WASM:-50} ctest --preset wasm-release -j "$job
 step "ferry-sync (npm package): packed, installed, tested in Node against ferry-server"
 FERRY_SERVER_BINARY="$PWD/build/native-release/server/ferry-server" web/test.sh
 
+step "React Native module: codegen spec, compiled and linked without libcurl, its JS side in Node"
+FERRY_JOBS=$jobs FERRY_SERVER_BINARY="$PWD/build/native-release/server/ferry-server" scripts/test-react-native.sh
+
 step "formatting"
 scripts/check-format.sh
 
