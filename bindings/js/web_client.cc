@@ -76,21 +76,6 @@ std::string Ok(Json fields = Json::object()) {
 
 }  // namespace
 
-// The custom resolver's answer: {"value": document} or {"deleted": true} or
-// {"error": message}.
-Result<std::optional<Json>> ParseResolution(const char* text) {
-  auto parsed = ParseJson(text ? std::string_view(text) : std::string_view());
-  if (!parsed.ok() || !parsed->is_object()) {
-    return Status(ErrorCode::kInvalidArgument, "the resolver's answer does not decode");
-  }
-  if (parsed->contains("error")) {
-    return Status(ErrorCode::kInvalidArgument, parsed->value("error", std::string("failed")));
-  }
-  if (parsed->value("deleted", false)) return std::optional<Json>();
-  if (!parsed->contains("value")) return Status(ErrorCode::kInvalidArgument, "no value");
-  return std::optional<Json>((*parsed)["value"]);
-}
-
 class WebClient {
  public:
   explicit WebClient(int handle) : handle_(handle) {}
@@ -159,15 +144,8 @@ class WebClient {
     FERRY_RETURN_IF_ERROR(ConflictStrategiesFromJson(conflicts, options.conflicts));
     if (conflicts.value("custom", false)) {
       options.conflicts.custom = [this](const ConflictInput& in) -> Result<std::optional<Json>> {
-        Json input = {{"collection", in.document.collection},
-                      {"key", in.document.key},
-                      {"base", in.base ? *in.base : Json()},
-                      {"local", in.local ? *in.local : Json()},
-                      {"remote", in.remote ? *in.remote : Json()},
-                      {"localHlc", in.local_hlc},
-                      {"remoteHlc", in.remote_hlc}};
-        char* answer = ferry_js_resolve(handle_, DumpJson(input).c_str());
-        auto resolution = ParseResolution(answer);
+        char* answer = ferry_js_resolve(handle_, DumpJson(ConflictInputToJson(in)).c_str());
+        auto resolution = ConflictAnswerFromText(answer != nullptr ? answer : "");
         std::free(answer);
         return resolution;
       };

@@ -90,6 +90,22 @@ class Client::Runtime : public std::enable_shared_from_this<Client::Runtime> {
 
   bool OnOwnerThread() const { return std::this_thread::get_id() == thread_.get_id(); }
 
+  // See Client::FlushEvents. A fence registered now is released by the owner
+  // thread after its next CarryOut, which drains every task queued before.
+  bool FlushEvents() {
+    if (OnOwnerThread()) return false;
+    std::promise<void> delivered;
+    std::future<void> done = delivered.get_future();
+    {
+      std::lock_guard lock(mutex_);
+      if (loop_ended_) return true;  // nothing will be delivered any more
+      fences_.push_back(std::move(delivered));
+    }
+    transport_->Wakeup();
+    done.wait();
+    return true;
+  }
+
   // Runs `work` with the host under the engine lock on the calling thread,
   // then wakes the owner thread to carry out what the engine now wants.
   template <typename Work>
@@ -105,13 +121,16 @@ class Client::Runtime : public std::enable_shared_from_this<Client::Runtime> {
   void Loop() {
     while (!stopping_) {
       TimeMs wait = kIdleWaitMs;
+      std::vector<std::promise<void>> fences;
       {
         std::lock_guard lock(mutex_);
+        fences.swap(fences_);
         const Instant now = Now();
         if (auto deadline = host_->PollTimeout(); deadline && *deadline <= now.monotonic)
           host_->engine().HandleTimeout(now);
       }
       CarryOut();
+      ReleaseFences(fences);
       {
         std::lock_guard lock(mutex_);
         if (auto deadline = host_->PollTimeout())
@@ -123,6 +142,19 @@ class Client::Runtime : public std::enable_shared_from_this<Client::Runtime> {
       for (TransportCompletion& completion : completions)
         host_->HandleTransferDone(completion.id, completion.response, Now());
     }
+    // Closing: whoever waits on a fence hears nothing more, so release it.
+    std::vector<std::promise<void>> fences;
+    {
+      std::lock_guard lock(mutex_);
+      loop_ended_ = true;
+      fences.swap(fences_);
+    }
+    ReleaseFences(fences);
+  }
+
+  static void ReleaseFences(std::vector<std::promise<void>>& fences) {
+    for (std::promise<void>& fence : fences)
+      fence.set_value();
   }
 
   // Carries out the host's tasks until it has none: without the lock, so
@@ -201,8 +233,12 @@ class Client::Runtime : public std::enable_shared_from_this<Client::Runtime> {
   std::unique_ptr<EngineHost> host_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
-  // Guards host_ (and through it the engine and the store).
+  // Guards host_ (and through it the engine and the store), fences_ and
+  // loop_ended_.
   std::mutex mutex_;
+  // FlushEvents callers waiting for the owner thread's next CarryOut.
+  std::vector<std::promise<void>> fences_;
+  bool loop_ended_ = false;
 };
 
 Result<std::unique_ptr<Client>> Client::Open(ClientOptions options) {
@@ -361,6 +397,21 @@ Result<uint64_t> Client::RetryFailedMutation(uint64_t seq) {
 Status Client::DiscardFailedMutation(uint64_t seq) {
   return runtime_->Call(
       [&](EngineHost& host) { return host.engine().DiscardFailedMutation(seq, Now()); });
+}
+
+Result<ClientReport> Client::Report(std::size_t history_limit) {
+  return runtime_->Call([&](EngineHost& host) -> Result<ClientReport> {
+    ClientReport report;
+    report.status = host.engine().status();
+    report.statistics = host.engine().statistics();
+    FERRY_ASSIGN_OR_RETURN(report.history, host.engine().History(history_limit));
+    FERRY_ASSIGN_OR_RETURN(report.failed_mutations, host.engine().FailedMutations());
+    return report;
+  });
+}
+
+bool Client::FlushEvents() {
+  return runtime_->FlushEvents();
 }
 
 std::string Client::client_id() {

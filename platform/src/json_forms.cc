@@ -145,4 +145,32 @@ Status ConflictStrategiesFromJson(const Json& conflicts, ConflictPolicy& policy)
   return Status::Ok();
 }
 
+Json ConflictInputToJson(const ConflictInput& input) {
+  const auto document = [](const std::optional<Json>& value) { return value ? *value : Json(); };
+  return {{"collection", input.document.collection},
+          {"key", input.document.key},
+          {"base", document(input.base)},
+          {"local", document(input.local)},
+          {"remote", document(input.remote)},
+          {"localHlc", input.local_hlc},
+          {"remoteHlc", input.remote_hlc}};
+}
+
+Result<std::optional<Json>> ConflictAnswerFromText(std::string_view answer_json) {
+  auto parsed = ParseJson(answer_json);
+  if (!parsed.ok() || !parsed->is_object())
+    return Status(ErrorCode::kInvalidArgument, "the resolver's answer does not decode");
+  if (parsed->contains("error")) {
+    const Json& error = (*parsed)["error"];
+    return Status(ErrorCode::kInvalidArgument,
+                  error.is_string() ? error.get<std::string>() : DumpJson(error));
+  }
+  const auto deleted = parsed->find("deleted");
+  if (deleted != parsed->end() && deleted->is_boolean() && deleted->get<bool>())
+    return std::optional<Json>();
+  if (!parsed->contains("value"))
+    return Status(ErrorCode::kInvalidArgument, "the resolver's answer has no value");
+  return std::optional<Json>((*parsed)["value"]);
+}
+
 }  // namespace ferry

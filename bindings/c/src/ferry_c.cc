@@ -13,12 +13,14 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -28,6 +30,13 @@
 #include "ferry/client.h"
 #include "ferry/json_forms.h"
 #include "ferry/transport_host.h"
+
+// The answer a C conflict resolver sets (ferry_conflict_answer_set): the
+// resolved document (nullopt: deleted) or why there is none.
+struct ferry_conflict_answer {
+  ferry::Result<std::optional<ferry::Json>> resolution =
+      ferry::Status(ferry::ErrorCode::kInvalidArgument, "the resolver set no answer");
+};
 
 namespace ferry::c_api {
 namespace {
@@ -147,6 +156,10 @@ Failure WriteDocument(Client& client, MutationOp op, ferry_slice collection, fer
 
 // The client whose callback runs on this thread (0: none).
 thread_local uint64_t t_callback_client = 0;
+// The client whose conflict resolver runs on this thread (0: none). The
+// resolver runs with the engine locked, so any call on that client from it
+// would wait for itself.
+thread_local uint64_t t_resolving_client = 0;
 
 class CallbackScope {
  public:
@@ -253,10 +266,17 @@ Failure InvalidHandle() {
 }
 
 // Runs `body(Call&)` on a live client, guarded.
+Failure CalledFromResolver() {
+  return {FERRY_WRONG_THREAD,
+          "the conflict resolver must not call its client: it runs inside the sync, with the "
+          "client's engine locked"};
+}
+
 template <typename Body>
 ferry_result WithClient(ferry_client* client, ferry_error* error, Body&& body,
                         Needs needs = Needs::kClient) {
   return Guarded(error, [&]() -> Failure {
+    if (client != nullptr && FromC(client) == t_resolving_client) return CalledFromResolver();
     Call call(client, needs);
     if (!call) return InvalidHandle();
     return body(call);
@@ -293,14 +313,19 @@ ferry_client_options DefaultOptions() {
   return options;
 }
 
-// The one layout this library knows; a later one appends fields and accepts
-// this size too (the fields it adds keep their defaults).
-constexpr std::size_t kOptionsSizeV1 = sizeof(ferry_client_options);
+// The layouts this library knows: the first one (up to transport_user_data)
+// and today's, which appends the conflict resolver. A caller built against
+// the first passes its size; the fields it lacks keep their defaults.
+constexpr std::size_t kOptionsSizeV1 = offsetof(ferry_client_options, conflict_resolver);
+constexpr std::size_t kOptionsSizeV2 = sizeof(ferry_client_options);
+static_assert(kOptionsSizeV1 == offsetof(ferry_client_options, transport_user_data) + sizeof(void*),
+              "fields are appended after transport_user_data without padding");
 
 Failure CheckOptionsSize(std::size_t struct_size) {
-  if (struct_size != kOptionsSizeV1) {
+  if (struct_size != kOptionsSizeV1 && struct_size != kOptionsSizeV2) {
     return InvalidArgument("ferry_client_options.struct_size is " + std::to_string(struct_size) +
-                           "; this libferry knows " + std::to_string(kOptionsSizeV1) +
+                           "; this libferry knows " + std::to_string(kOptionsSizeV1) + " and " +
+                           std::to_string(kOptionsSizeV2) +
                            " (set it with ferry_client_options_init(&options, sizeof options))");
   }
   return {};
@@ -312,6 +337,15 @@ void LogTo(uint64_t id, ferry_log_callback log, void* user_data, LogLevel level,
   log(user_data, static_cast<ferry_log_level>(level), message.c_str(), message.size());
 }
 
+// Why the token provider failed: the NUL-terminated text it left in the
+// buffer (cut at the buffer's end). Thrown as an exception, which the
+// client's token step reports as a token failure with this message.
+std::string TokenFailure(const std::string& buffer) {
+  std::string message = buffer.substr(0, buffer.find('\0'));
+  if (message.empty() || !IsValidUtf8(message)) return "the token provider failed";
+  return message;
+}
+
 // Asks the C token provider; a token that does not fit twice, is absurdly
 // long, or could break the header (CR, LF, NUL, bad UTF-8) is not sent.
 std::string AskToken(uint64_t id, ferry_token_callback provider, void* user_data, bool refresh,
@@ -319,6 +353,7 @@ std::string AskToken(uint64_t id, ferry_token_callback provider, void* user_data
   CallbackScope scope(id);
   std::string token(256, '\0');
   std::size_t size = provider(user_data, refresh, token.data(), token.size());
+  if (size == FERRY_TOKEN_FAILED) throw std::runtime_error(TokenFailure(token));
   constexpr std::size_t kMaxTokenBytes = std::size_t{64} * 1024;  // far above any real bearer token
   if (size > kMaxTokenBytes) {
     log("the token provider returned a token over 64 KiB; sending no token");
@@ -327,6 +362,7 @@ std::string AskToken(uint64_t id, ferry_token_callback provider, void* user_data
   if (size > token.size()) {
     token.assign(size, '\0');
     size = provider(user_data, refresh, token.data(), token.size());
+    if (size == FERRY_TOKEN_FAILED) throw std::runtime_error(TokenFailure(token));
     if (size > token.size()) {
       log("the token provider asked for more room twice; sending no token");
       return {};
@@ -339,6 +375,36 @@ std::string AskToken(uint64_t id, ferry_token_callback provider, void* user_data
     return {};
   }
   return token;
+}
+
+// {"error": message}: a valid answer, by which the resolver declines.
+bool DeclinesToResolve(std::string_view answer_json) {
+  auto parsed = ParseJson(answer_json);
+  return parsed.ok() && parsed->is_object() && parsed->contains("error");
+}
+
+bool UsesCustomStrategy(const ConflictPolicy& policy) {
+  if (policy.default_strategy == ConflictStrategy::kCustom) return true;
+  for (const auto& [name, strategy] : policy.collections) {
+    if (strategy == ConflictStrategy::kCustom) return true;
+  }
+  return false;
+}
+
+// Runs the C resolver on the owner thread (inside the engine's lock) and
+// reads the answer it set; calls on this client from inside it are refused.
+Result<std::optional<Json>> AskResolver(uint64_t id, ferry_conflict_resolver_callback resolver,
+                                        void* user_data, const ConflictInput& input) {
+  const std::string input_json = DumpJson(ConflictInputToJson(input));
+  ferry_conflict_answer answer;
+  {
+    CallbackScope scope(id);
+    const uint64_t previous = t_resolving_client;
+    t_resolving_client = id;
+    resolver(user_data, input_json.c_str(), input_json.size(), &answer);
+    t_resolving_client = previous;
+  }
+  return std::move(answer.resolution);
 }
 
 void SendToHost(uint64_t id, ferry_send_request_callback send, void* user_data,
@@ -398,12 +464,16 @@ Failure ToClientOptions(const ferry_client_options& c, uint64_t id, ClientOption
       return f;
     if (Failure f = ConflictStrategiesFromJson(conflicts, options.engine.conflicts); !f.ok())
       return f;
-    for (const auto& [name, strategy] : options.engine.conflicts.collections) {
-      if (strategy == ConflictStrategy::kCustom)
-        return InvalidArgument("options.conflicts_json: the C API has no custom resolver");
+    if (UsesCustomStrategy(options.engine.conflicts) && c.conflict_resolver == nullptr) {
+      return InvalidArgument(
+          "options.conflicts_json names the strategy custom; set options.conflict_resolver");
     }
-    if (options.engine.conflicts.default_strategy == ConflictStrategy::kCustom)
-      return InvalidArgument("options.conflicts_json: the C API has no custom resolver");
+  }
+  if (c.conflict_resolver != nullptr) {
+    options.engine.conflicts.custom = [id, resolver = c.conflict_resolver,
+                                       user_data = c.conflict_user_data](const ConflictInput& in) {
+      return AskResolver(id, resolver, user_data, in);
+    };
   }
   if (Failure f =
           Text(c.ca_bundle_path, "options.ca_bundle_path", options.transport.ca_bundle_path);
@@ -530,7 +600,10 @@ void ferry_buffer_release(ferry_buffer* buffer) {
 ferry_result ferry_client_options_init(ferry_client_options* options, size_t struct_size) {
   if (options == nullptr) return FERRY_INVALID_ARGUMENT;
   if (!CheckOptionsSize(struct_size).ok()) return FERRY_INVALID_ARGUMENT;
-  *options = DefaultOptions();
+  // Only the caller's layout: an older one is shorter than ours.
+  const ferry_client_options defaults = DefaultOptions();
+  std::memcpy(options, &defaults, struct_size);
+  options->struct_size = struct_size;
   return FERRY_OK;
 }
 
@@ -834,6 +907,51 @@ ferry_result ferry_client_failed_mutations(ferry_client* client, ferry_buffer* m
     for (const OutboxEntry& entry : entries)
       items.push_back(FailedMutationToJson(entry));
     return items;
+  });
+}
+
+ferry_result ferry_client_report(ferry_client* client, size_t history_limit, ferry_buffer* report,
+                                 ferry_error* error) {
+  return JsonReport(client, report, "report", error, [history_limit](Client& c) -> Result<Json> {
+    FERRY_ASSIGN_OR_RETURN(ClientReport read, c.Report(history_limit == 0 ? 50 : history_limit));
+    Json history = Json::array();
+    for (const SyncRunRecord& record : read.history)
+      history.push_back(SyncRunToJson(record));
+    Json failed = Json::array();
+    for (const OutboxEntry& entry : read.failed_mutations)
+      failed.push_back(FailedMutationToJson(entry));
+    return Json{{"status", SyncStatusToJson(read.status)},
+                {"statistics", SyncStatisticsToJson(read.statistics)},
+                {"history", std::move(history)},
+                {"failedMutations", std::move(failed)}};
+  });
+}
+
+ferry_result ferry_client_flush_events(ferry_client* client, ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    if (!call.client().FlushEvents()) {
+      return {FERRY_WRONG_THREAD,
+              "ferry_client_flush_events on the owner thread (from a callback) would wait for "
+              "itself"};
+    }
+    return {};
+  });
+}
+
+ferry_result ferry_conflict_answer_set(ferry_conflict_answer* answer, ferry_slice answer_json,
+                                       ferry_error* error) {
+  return Guarded(error, [&]() -> Failure {
+    if (answer == nullptr) return InvalidArgument("answer is NULL");
+    std::string text;
+    if (Failure f = Text(answer_json, "answer_json", text); !f.ok()) return f;
+    auto resolution = ConflictAnswerFromText(text);
+    if (!resolution.ok() && !DeclinesToResolve(text)) {
+      return InvalidArgument(
+          resolution.status().message() +
+          R"( (answer {"value": document}, {"deleted": true} or {"error": message}))");
+    }
+    answer->resolution = std::move(resolution);
+    return {};
   });
 }
 

@@ -88,6 +88,16 @@ static void test_options_init(void) {
   CHECK(options.interval_ms == 0 && options.random_seed == 0 && !options.durable_full);
   CHECK(options.path.data == NULL && options.endpoint.size == 0);
   CHECK(options.log == NULL && options.token_provider == NULL && options.send_request == NULL);
+  CHECK(options.conflict_resolver == NULL && options.conflict_user_data == NULL);
+
+  /* A caller built against the first header (without conflict_resolver)
+   * passes its shorter size: only that much is written. */
+  const size_t first_size = offsetof(ferry_client_options, conflict_resolver);
+  memset(&options, 0xab, sizeof options);
+  CHECK(ferry_client_options_init(&options, first_size) == FERRY_OK);
+  CHECK(options.struct_size == first_size && options.request_timeout_ms == 30000);
+  const unsigned char* tail = (const unsigned char*)&options + first_size;
+  CHECK(tail[0] == 0xab && tail[sizeof options - first_size - 1] == 0xab);
 }
 
 static void check_open_fails(const ferry_client_options* options, ferry_result expected,
@@ -165,6 +175,17 @@ static void test_open_bad_arguments(void) {
   fclose(file);
   test_options(&options, path, kNowhere);
   check_open_fails(&options, FERRY_CORRUPTION, "a file that is not a store");
+
+  /* The first layout opens too (its missing fields are defaults). */
+  remove(path);
+  test_options(&options, path, kNowhere);
+  options.struct_size = offsetof(ferry_client_options, conflict_resolver);
+  options.conflict_resolver = (ferry_conflict_resolver_callback)1; /* beyond its size: unread */
+  options.conflicts_json = S("{\"default\":\"custom\"}");
+  check_open_fails(&options, FERRY_INVALID_ARGUMENT, "custom with a resolver past struct_size");
+  options.conflicts_json = S("");
+  CHECK_OK(ferry_client_open(&options, &client, &error), &error);
+  CHECK_OK(ferry_client_close(client, &error), &error);
 
   /* Valid conflict strategies open. */
   remove(path);

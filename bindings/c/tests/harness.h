@@ -63,5 +63,6 @@ extern int g_failures;
 void api_tests(void);
 void sync_tests(void);
 void host_transport_tests(void);
+void conflict_resolver_tests(void);
 
 #endif

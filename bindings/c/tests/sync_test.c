@@ -445,6 +445,94 @@ static void test_close_while_sync_waits(void) {
   pthread_mutex_destroy(&r.mutex);
 }
 
+static void test_report_reads_everything_at_once(void) {
+  two_clients t;
+  start(&t, NULL);
+  ferry_error* error = &t.error;
+  CHECK_OK(ferry_client_put(t.a, S("notes"), S("r1"), S("1"), error), error);
+  sync_ok(t.a, error);
+  CHECK_OK(ferry_client_put(t.a, S("notes"), S("r2"), S("2"), error), error);
+  ferry_buffer report = FERRY_BUFFER_INIT;
+  CHECK_OK(ferry_client_report(t.a, 0, &report, error), error);
+  CHECK(contains(report.data, "{\"failedMutations\":[],\"history\":[{"));
+  CHECK(contains(report.data, "\"status\":{") && contains(report.data, "\"pending\":1"));
+  CHECK(contains(report.data, "\"statistics\":{") && contains(report.data, "\"runsCompleted\":1"));
+  ferry_buffer_release(&report);
+  CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_report(t.a, 5, NULL, error), error);
+  CHECK_CODE(FERRY_INVALID_HANDLE, ferry_client_report(NULL, 5, &report, error), error);
+  CHECK(report.data == NULL);
+  finish(&t);
+}
+
+static size_t failing_token(void* user_data, bool refresh, char* buffer, size_t capacity) {
+  (void)user_data;
+  (void)refresh;
+  snprintf(buffer, capacity, "%s", "session gone");
+  return FERRY_TOKEN_FAILED;
+}
+
+static void use_failing_token(ferry_client_options* options) {
+  options->token_provider = failing_token;
+}
+
+static void test_token_failure_is_an_auth_error_that_keeps_writes(void) {
+  two_clients t;
+  start(&t, use_failing_token);
+  CHECK_OK(ferry_client_put(t.b, S("notes"), S("never-sent"), S("1"), &t.error), &t.error);
+  ferry_buffer run = FERRY_BUFFER_INIT;
+  CHECK_OK(ferry_client_sync_now(t.b, &run, &t.error), &t.error);
+  CHECK(contains(run.data, "\"outcome\":\"failed\"") && contains(run.data, "session gone"));
+  ferry_buffer_release(&run);
+  ferry_buffer status = FERRY_BUFFER_INIT;
+  CHECK_OK(ferry_client_status(t.b, &status, &t.error), &t.error);
+  CHECK(contains(status.data, "\"state\":\"auth_error\"") &&
+        contains(status.data, "\"pending\":1"));
+  ferry_buffer_release(&status);
+  finish(&t);
+}
+
+/* A listener slow enough that without the flush a put returns long before
+ * its events are delivered. */
+typedef struct slow_listener {
+  pthread_mutex_t mutex;
+  int delivered;
+  ferry_client* client;
+  ferry_result flush_inside;
+} slow_listener;
+
+static void count_slowly(void* user_data, const char* json, size_t size) {
+  slow_listener* listener = user_data;
+  (void)json;
+  (void)size;
+  sleep_ms(100);
+  const ferry_result inside = ferry_client_flush_events(listener->client, NULL);
+  pthread_mutex_lock(&listener->mutex);
+  ++listener->delivered;
+  listener->flush_inside = inside;
+  pthread_mutex_unlock(&listener->mutex);
+}
+
+static void test_flush_events_waits_for_the_events_of_earlier_calls(void) {
+  two_clients t;
+  start(&t, NULL);
+  slow_listener listener;
+  memset(&listener, 0, sizeof listener);
+  pthread_mutex_init(&listener.mutex, NULL);
+  listener.client = t.a;
+  ferry_listener_id id = 0;
+  CHECK_OK(ferry_client_add_event_listener(t.a, count_slowly, &listener, &id, &t.error), &t.error);
+  CHECK_OK(ferry_client_put(t.a, S("notes"), S("f1"), S("1"), &t.error), &t.error);
+  CHECK_OK(ferry_client_flush_events(t.a, &t.error), &t.error);
+  pthread_mutex_lock(&listener.mutex);
+  CHECK(listener.delivered >= 2); /* status (pending 1) and change */
+  CHECK(listener.flush_inside == FERRY_WRONG_THREAD);
+  pthread_mutex_unlock(&listener.mutex);
+  CHECK_OK(ferry_client_remove_listener(t.a, id, &t.error), &t.error);
+  CHECK_CODE(FERRY_INVALID_HANDLE, ferry_client_flush_events(NULL, &t.error), &t.error);
+  finish(&t);
+  pthread_mutex_destroy(&listener.mutex);
+}
+
 void sync_tests(void) {
   RUN_TEST(test_sync_between_two_clients);
   RUN_TEST(test_sync_async_and_events);
@@ -452,4 +540,7 @@ void sync_tests(void) {
   RUN_TEST(test_log_hook);
   RUN_TEST(test_live_updates_and_background_sync);
   RUN_TEST(test_close_while_sync_waits);
+  RUN_TEST(test_report_reads_everything_at_once);
+  RUN_TEST(test_token_failure_is_an_auth_error_that_keeps_writes);
+  RUN_TEST(test_flush_events_waits_for_the_events_of_earlier_calls);
 }

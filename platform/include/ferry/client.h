@@ -59,6 +59,15 @@ struct ClientOptions {
   LogFunction log;
 };
 
+// What Client::Report reads in one turn of the engine lock, so the parts
+// agree with each other (the pending count with the history, say).
+struct ClientReport {
+  SyncStatus status;
+  SyncStatistics statistics;
+  std::vector<SyncRunRecord> history;  // newest first
+  std::vector<OutboxEntry> failed_mutations;
+};
+
 class Client {
  public:
   using ListenerId = ferry::ListenerId;
@@ -114,7 +123,18 @@ class Client {
   [[nodiscard]] Result<std::vector<OutboxEntry>> FailedMutations();
   [[nodiscard]] Result<uint64_t> RetryFailedMutation(uint64_t seq);
   [[nodiscard]] Status DiscardFailedMutation(uint64_t seq);
+  // status(), statistics(), History(history_limit) and FailedMutations() at
+  // one moment.
+  [[nodiscard]] Result<ClientReport> Report(std::size_t history_limit = 50);
   std::string client_id();
+
+  // Returns once the owner thread has delivered, to every listener, each
+  // event that the calls which returned before this one caused. A host that
+  // passes events and call results to another thread through one queue
+  // calls it before queueing a result, so that the result follows the events
+  // its call caused. On the owner thread (from a callback) it would wait for
+  // itself: it returns false there at once and waits for nothing.
+  bool FlushEvents();
 
   // Sign-out: deletes a store's local data, pending writes included. Fails
   // with kBusy while the store is open, in this process or another.

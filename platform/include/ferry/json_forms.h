@@ -5,6 +5,7 @@
 // (SyncRunToJson, SyncStatisticsToJson).
 #pragma once
 
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -40,5 +41,15 @@ Json EventToJson(const Event& event);
 // strategy one of serverWins, clientWins, lastWriteWins, merge, custom;
 // anything else is kInvalidArgument. The custom resolver is the binding's.
 [[nodiscard]] Status ConflictStrategiesFromJson(const Json& conflicts, ConflictPolicy& policy);
+
+// A custom resolver's conflict as its host sees it: {"collection", "key",
+// "base", "local", "remote", "localHlc", "remoteHlc"}, null for an absent
+// document.
+Json ConflictInputToJson(const ConflictInput& input);
+// A custom resolver's answer, from JSON text: {"value": document} resolves to
+// that document, {"deleted": true} deletes it, {"error": message} (or text
+// that is none of these) is a kInvalidArgument failure, which keeps the
+// server's document.
+[[nodiscard]] Result<std::optional<Json>> ConflictAnswerFromText(std::string_view answer_json);
 
 }  // namespace ferry

@@ -161,9 +161,39 @@ typedef void (*ferry_log_callback)(void* user_data, ferry_log_level level, const
  * length exceeds `capacity`, Ferry asks once more with a buffer of that size.
  * Return 0 for "no token" (no Authorization header). `refresh` is true when
  * the server has just refused the token: return a fresh one, not a cached
- * one. Ferry copies the token and never logs or stores it. */
+ * one. Ferry copies the token and never logs or stores it.
+ * Return FERRY_TOKEN_FAILED when no token can be had (signed out, the
+ * session is gone), after writing why into `buffer` as NUL-terminated UTF-8
+ * (cut at `capacity`; or nothing): the request is not sent, the run fails
+ * with that message, and the client waits in "auth_error" with every write
+ * kept, as after a refused token. */
 typedef size_t (*ferry_token_callback)(void* user_data, bool refresh, char* buffer,
                                        size_t capacity);
+#define FERRY_TOKEN_FAILED SIZE_MAX
+
+/* The custom conflict resolver (the strategy "custom" in conflicts_json).
+ * Called on the owner thread, inside the sync, when the server refused a
+ * write because the document changed meanwhile. `input_json` (borrowed) is
+ * {"collection", "key", "base", "local", "remote", "localHlc", "remoteHlc"}:
+ * the server's document the local writes were made against, the local view,
+ * the server's document now (null: absent or deleted) and the stamps of the
+ * newest local write and of the server's write (they sort as text). The
+ * callback answers with ferry_conflict_answer_set(answer, ...) before it
+ * returns: {"value": document} (pushed as a new write), {"deleted": true},
+ * or {"error": message}; no answer, or an error, keeps the server's document
+ * (the sync.conflict event says "custom_failed: <message>").
+ * The client's engine is locked while it runs: calling the client from it
+ * fails with FERRY_WRONG_THREAD, and a slow resolver holds up every call. */
+typedef struct ferry_conflict_answer ferry_conflict_answer;
+typedef void (*ferry_conflict_resolver_callback)(void* user_data, const char* input_json,
+                                                 size_t input_json_size,
+                                                 ferry_conflict_answer* answer);
+/* Sets the resolver's answer (JSON text as above; copied). Only inside the
+ * resolver, with the `answer` it was given. FERRY_INVALID_ARGUMENT for text
+ * that is not one of the three forms (the answer stays unset); a second call
+ * replaces the first. */
+FERRY_EXPORT ferry_result ferry_conflict_answer_set(ferry_conflict_answer* answer,
+                                                    ferry_slice answer_json, ferry_error* error);
 
 /* --------------------------------------------------- host transport */
 
@@ -230,7 +260,8 @@ typedef struct ferry_client_options {
   bool durable_full;       /* default false: synchronous=NORMAL; true: FULL */
   /* Conflict strategies as JSON, e.g. {"default":"serverWins",
    * "collections":{"notes":"merge"}}; strategies: serverWins, clientWins,
-   * lastWriteWins, merge. Empty (default): server wins everywhere. */
+   * lastWriteWins, merge, and custom (needs conflict_resolver). Empty
+   * (default): server wins everywhere. */
   ferry_slice conflicts_json;
   ferry_slice ca_bundle_path; /* empty (default): the system's CA store (libcurl only) */
   bool dangerously_disable_tls_verification; /* tests only (libcurl only) */
@@ -244,6 +275,13 @@ typedef struct ferry_client_options {
   ferry_send_request_callback send_request;
   ferry_cancel_request_callback cancel_request;
   void* transport_user_data;
+
+  /* --- Appended in 0.1 (issue 14); a caller built before passes the
+   * shorter struct_size and gets the defaults. --- */
+  /* Decides conflicts in collections whose strategy is "custom"; NULL
+   * (default): "custom" is refused at open. */
+  ferry_conflict_resolver_callback conflict_resolver;
+  void* conflict_user_data;
 } ferry_client_options;
 
 /* Fills `*options` with the defaults; `struct_size` is sizeof(*options) as
@@ -383,6 +421,12 @@ FERRY_EXPORT ferry_result ferry_client_history(ferry_client* client, size_t limi
 FERRY_EXPORT ferry_result ferry_client_failed_mutations(ferry_client* client,
                                                         ferry_buffer* mutations,
                                                         ferry_error* error);
+/* ferry_client_status, ferry_client_statistics, ferry_client_history(limit)
+ * and ferry_client_failed_mutations read at one moment, so they agree:
+ * {"status": {...}, "statistics": {...}, "history": [...],
+ *  "failedMutations": [...]} into *report (caller releases). */
+FERRY_EXPORT ferry_result ferry_client_report(ferry_client* client, size_t history_limit,
+                                              ferry_buffer* report, ferry_error* error);
 /* Queues a dead letter again; *new_seq (may be NULL) receives its new seq.
  * FERRY_NOT_FOUND when `seq` is not a dead letter. */
 FERRY_EXPORT ferry_result ferry_client_retry_failed_mutation(ferry_client* client, uint64_t seq,
@@ -390,6 +434,18 @@ FERRY_EXPORT ferry_result ferry_client_retry_failed_mutation(ferry_client* clien
 /* Drops a dead letter for good. FERRY_NOT_FOUND when it is not one. */
 FERRY_EXPORT ferry_result ferry_client_discard_failed_mutation(ferry_client* client, uint64_t seq,
                                                                ferry_error* error);
+
+/* Returns once every event that the calls which returned before it caused
+ * has been delivered to the listeners (the owner thread delivers events
+ * shortly after the call that caused them returns). A host that hands
+ * events and call results to another thread through one ordered queue (as
+ * the JavaScript bindings do) calls it before queueing a result, so that a
+ * result never overtakes the events of its call. Also from a
+ * ferry_client_sync_now_async completion: there the run's own events
+ * (sync.completed, status) are delivered first. FERRY_WRONG_THREAD on the
+ * owner thread (from an event, log, token, resolver or transport callback):
+ * it would wait for itself. */
+FERRY_EXPORT ferry_result ferry_client_flush_events(ferry_client* client, ferry_error* error);
 
 /* --- Host transport answers (any thread). --- */
 
