@@ -12,4 +12,15 @@ Result<std::unique_ptr<CurlTransport>> CurlTransport::Create(Options /*options*/
                 "open the client with a host transport");
 }
 
+// Never constructed (Create fails), but client_native.cc's unique_ptr needs
+// the destructor, and with it the class's vtable: these are the members.
+struct CurlTransport::Transfer {};
+CurlTransport::~CurlTransport() = default;
+void CurlTransport::Start(TransportRequest /*request*/) {}
+void CurlTransport::Cancel(RequestId /*id*/) {}
+std::vector<TransportCompletion> CurlTransport::Wait(TimeMs /*timeout_ms*/) {
+  return {};
+}
+void CurlTransport::Wakeup() {}
+
 }  // namespace ferry
