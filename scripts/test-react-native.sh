@@ -49,11 +49,15 @@ cmake -S . -B $build -G Ninja -DCMAKE_TOOLCHAIN_FILE=toolchains/gcc.cmake -DCMAK
   -DFERRY_BUILD_TESTS=OFF -DFERRY_BUILD_BENCH=OFF -DFERRY_BUILD_EXAMPLES=OFF -DFERRY_BUILD_SERVER=OFF >/dev/null
 cmake --build $build --target ferry_react_native -j "$jobs"
 library=$build/bindings/react-native/libferry_react_native.so
-if ldd "$library" | grep -q libcurl; then
+# Whole outputs first: grep -q stops reading early, and under pipefail the
+# writer's SIGPIPE would fail the check.
+linked=$(ldd "$library")
+exported=$(nm -DC --defined-only "$library")
+if grep -q libcurl <<<"$linked"; then
   echo "$library links libcurl; a phone build must not need it" >&2
   exit 1
 fi
-nm -DC --defined-only "$library" | grep -q 'facebook::react::FerryTurboModule::FerryTurboModule' || {
+grep -q 'facebook::react::FerryTurboModule::FerryTurboModule' <<<"$exported" || {
   echo "$library does not export FerryTurboModule's constructor (autolinking calls it)" >&2
   exit 1
 }

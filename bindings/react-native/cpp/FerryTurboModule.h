@@ -14,7 +14,8 @@
 // cxxModuleHeaderName) generates `#include <FerryTurboModule.h>` and
 // `std::make_shared<FerryTurboModule>(jsInvoker)` inside that namespace.
 //
-// JS thread only, like every TurboModule.
+// JS thread only, like every TurboModule. JSI_EXPORT: the library hides
+// everything else.
 #pragma once
 
 #include <ReactCommon/TurboModule.h>
@@ -24,7 +25,7 @@
 
 namespace facebook::react {
 
-class FerryTurboModule : public TurboModule {
+class JSI_EXPORT FerryTurboModule : public TurboModule {
  public:
   static constexpr const char* kModuleName = "Ferry";
 
