@@ -27,6 +27,7 @@ import { FollowerBackend } from './follower.js';
 import { loadModule } from './module.js';
 import { checkOpenOptions, checkStoreLocation, describe, type ResolvedOptions } from './options.js';
 import { OwnerBackend } from './owner.js';
+import { nativeImplementation } from './platform.js';
 import { deleteStore } from './storage.js';
 import {
   FerryError,
@@ -82,7 +83,8 @@ export class FerryClient extends EventTarget {
 
   private constructor(
     /** @internal */ private readonly options: ResolvedOptions,
-    /** @internal */ private readonly module: FerryModule,
+    /** @internal The wasm module; none with the native implementation. */
+    private readonly module: FerryModule | undefined,
   ) {
     super();
     this.backgroundSync = new BackgroundSyncArming(options.name, options.backgroundSync, (error) =>
@@ -93,6 +95,12 @@ export class FerryClient extends EventTarget {
   /** Opens (or creates) a store. Wrong option types are TypeErrors naming the option. */
   static async open(options: OpenOptions): Promise<FerryClient> {
     const checked = checkOpenOptions(options);
+    const native = nativeImplementation(checked);
+    if (native) {
+      const client = new FerryClient(checked, undefined);
+      client.backend = await native.open(checked, client.dispatch);
+      return client;
+    }
     // Every context loads the module, owner or not: a follower must be able
     // to take the store over when the owner goes away, even offline.
     const client = new FerryClient(checked, await loadModule(checked.wasmBinary));
@@ -102,7 +110,7 @@ export class FerryClient extends EventTarget {
     } else if (checked.storage === 'indexeddb' && locks) {
       await client.openExclusive(locks);
     } else {
-      client.backend = await OwnerBackend.open(client.module, checked, client.dispatchAndRelay);
+      client.backend = await OwnerBackend.open(client.wasm(), checked, client.dispatchAndRelay);
     }
     return client;
   }
@@ -113,6 +121,8 @@ export class FerryClient extends EventTarget {
    */
   static async deleteLocalData(location: StoreLocation): Promise<void> {
     const place = checkStoreLocation(location);
+    const native = nativeImplementation(place);
+    if (native) return native.deleteLocalData(place);
     const module = await loadModule(place.wasmBinary);
     const locks = lockManager();
     if (place.storage === 'indexeddb' && locks) {
@@ -289,6 +299,12 @@ export class FerryClient extends EventTarget {
   // ---- internals
 
   /** @internal */
+  private wasm(): FerryModule {
+    if (!this.module) throw new FerryError('internal', 'the wasm module is not loaded (the native implementation runs this client)');
+    return this.module;
+  }
+
+  /** @internal */
   private ensureOpen(): void {
     if (this.failure) throw this.failure;
     if (this.closed) throw new FerryError('invalid_argument', 'the client is closed');
@@ -323,7 +339,7 @@ export class FerryClient extends EventTarget {
     this.sharing = { channel, ownership };
     if (ownership.owner) {
       try {
-        this.becomeOwner(await OwnerBackend.open(this.module, this.options, this.dispatchAndRelay));
+        this.becomeOwner(await OwnerBackend.open(this.wasm(), this.options, this.dispatchAndRelay));
       } catch (error) {
         channel.close();
         ownership.release();
@@ -361,7 +377,7 @@ export class FerryClient extends EventTarget {
       throw new FerryError('busy', `store ${this.options.name} is open in another context (a tab or worker), and shareAcrossContexts is off`);
     }
     try {
-      this.backend = await OwnerBackend.open(this.module, this.options, this.dispatchAndRelay);
+      this.backend = await OwnerBackend.open(this.wasm(), this.options, this.dispatchAndRelay);
     } catch (error) {
       ownership.release();
       throw error;
@@ -383,7 +399,7 @@ export class FerryClient extends EventTarget {
     if (this.closed && !follower.busy) return false;
     let owner: OwnerBackend;
     try {
-      owner = await OwnerBackend.open(this.module, this.options, this.dispatchAndRelay);
+      owner = await OwnerBackend.open(this.wasm(), this.options, this.dispatchAndRelay);
     } catch (error) {
       this.failTakeover(follower, error);
       return false;

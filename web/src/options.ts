@@ -41,12 +41,13 @@ export function checkOpenOptions(options: unknown): ResolvedOptions {
   };
 }
 
-export function checkStoreLocation(location: unknown): Pick<CommonOpenOptions, 'name' | 'wasmBinary'> & ResolvedStorage {
+export function checkStoreLocation(location: unknown): Pick<CommonOpenOptions, 'name' | 'wasmBinary' | 'implementation'> & ResolvedStorage {
   const checked = checkObject<StoreLocation>(location, {
     name: openOptionChecks.name,
     storage: openOptionChecks.storage,
     directory: openOptionChecks.directory,
     wasmBinary: openOptionChecks.wasmBinary,
+    implementation: openOptionChecks.implementation,
   });
   return { ...checked, ...resolveStorage(checked) };
 }
@@ -94,6 +95,7 @@ const openOptionChecks: { [Option in keyof Required<OpenOptions>]: Check } = {
   shareAcrossContexts: optional(isBoolean, 'a boolean'),
   backgroundSync: optional(isBoolean, 'a boolean'),
   liveUpdates: optional(isBoolean, 'a boolean'),
+  implementation: optional((value) => value === 'native' || value === 'wasm', '"native" or "wasm"'),
   conflicts: (value, name) => {
     if (value === undefined) return;
     checkObject(value, {

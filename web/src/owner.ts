@@ -5,12 +5,13 @@
 import type { Backend } from './backend.js';
 import type { FerryModule, WebClientHandle } from './ferry_wasm.mjs';
 import { serializeWrites } from './arguments.js';
+import { answerConflict } from './conflict_answer.js';
 import { attachRuntimeHost, detachRuntimeHost, isNode, unwrap, type RuntimeHost } from './module.js';
 import type { ResolvedOptions } from './options.js';
 import { GroupCommit } from './persist.js';
 import { mountStore, type MountedStore } from './storage.js';
 import { canGzip, FetchTransport } from './transport_fetch.js';
-import { FerryError, type ConflictInput, type FailedMutation, type Json, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type FailedMutation, type Json, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** Hands an event (its type and the CustomEvent's detail) to the client. */
 export type EmitEvent = (type: string, detail: unknown) => void;
@@ -204,7 +205,7 @@ export class OwnerBackend implements Backend {
       setTimer: (delayMs) => this.setTimer(delayMs),
       emit: (eventJson) => this.deliver(JSON.parse(eventJson) as EngineEvent),
       persist: () => this.commits.request(),
-      resolve: (inputJson) => this.resolveConflict(inputJson),
+      resolve: (inputJson) => answerConflict(this.options.conflicts!.resolve!, inputJson),
     };
   }
 
@@ -258,21 +259,6 @@ export class OwnerBackend implements Backend {
     const finished = event.type === 'sync.completed' || event.type === 'sync.failed';
     const { type, ...fields } = event;
     this.emit(type, finished ? event.run : fields);
-  }
-
-  /** A conflict for the custom resolver; answers {value} | {deleted} | {error}. */
-  private resolveConflict(inputJson: string): string {
-    try {
-      const decided = this.options.conflicts!.resolve!(JSON.parse(inputJson) as ConflictInput);
-      if (decided !== null && typeof decided === 'object' && typeof (decided as { then?: unknown }).then === 'function') {
-        return JSON.stringify({ error: 'conflicts.resolve must return the document, not a promise' });
-      }
-      if (decided === null || decided === undefined) return JSON.stringify({ deleted: true });
-      const text = JSON.stringify({ value: decided });
-      return text === undefined ? JSON.stringify({ error: 'the resolved document is not JSON' }) : text;
-    } catch (error) {
-      return JSON.stringify({ error: `conflicts.resolve threw: ${String((error as Error)?.message ?? error)}` });
-    }
   }
 
   /** Feeds the environment's online/offline events to the engine. */

@@ -120,12 +120,32 @@ export interface CommonOpenOptions {
     collections?: Record<string, ConflictStrategy>;
     resolve?: (input: ConflictInput) => Json | null | undefined;
   };
+  /**
+   * Node: which build runs the client (default: the Node addon when the
+   * platform package ferry-sync-linux-x64-gnu is installed and loads, else
+   * WebAssembly; a store directory written by one is opened with that one).
+   * Overrides the environment variable FERRY_SYNC_IMPLEMENTATION
+   * ("native" | "wasm"). A forced implementation that cannot run is a
+   * FerryError, never a silent fallback. Browsers only have "wasm".
+   * The two keep different files in a store directory: "native" one SQLite
+   * file (ferry.db, durable when a write resolves), "wasm" a journal
+   * (journal/, likewise); neither reads the other's.
+   */
+  implementation?: Implementation;
 }
 
 export type OpenOptions = CommonOpenOptions & StorageOptions;
 
 /** What `FerryClient.deleteLocalData` needs to find a store. */
-export type StoreLocation = Pick<CommonOpenOptions, 'name' | 'wasmBinary'> & StorageOptions;
+export type StoreLocation = Pick<CommonOpenOptions, 'name' | 'wasmBinary' | 'implementation'> & StorageOptions;
+
+/**
+ * Which build of Ferry runs a client: "native", the Node addon (the platform
+ * package ferry-sync-linux-x64-gnu: C++ with SQLite and libcurl on threads of
+ * its own), or "wasm", the WebAssembly build (browsers, and Node without the
+ * addon).
+ */
+export type Implementation = 'native' | 'wasm';
 
 export type ConflictStrategy = 'serverWins' | 'clientWins' | 'lastWriteWins' | 'merge' | 'custom';
 

@@ -127,6 +127,10 @@ test('pending writes survive closing and reopening the store', async () => {
   await client.patch('kept', 'a', { w: 2 });
   const id = client.clientId;
   await client.close();
+  // The one place the implementations differ here: what a store directory
+  // holds. The addon keeps one SQLite file, the wasm build a journal folder.
+  const kept = process.env.FERRY_SYNC_IMPLEMENTATION === 'native' ? 'ferry.db' : 'journal';
+  assert.ok(existsSync(join(directory, kept)), `${kept} in the store directory`);
   client = await FerryClient.open({ name: 'reopen', endpoint: server.endpoint, getToken: () => 'token-alice', directory, autoSync: false });
   assert.equal(client.clientId, id);
   assert.deepEqual(await client.get('kept', 'a'), { v: 1, w: 2 });

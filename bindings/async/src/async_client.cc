@@ -55,9 +55,12 @@ struct AsyncClient::State : std::enable_shared_from_this<AsyncClient::State> {
     if (events_ended) return;
     Queue(std::move(work));
   }
-  // A call's result: always (a call made after Close still settles).
-  void Complete(const Completion& done, Result result) {
-    Queue([done, result = std::move(result)]() mutable { done(std::move(result)); });
+  // A call's result: always (a call made after Close still settles). `done`
+  // is moved along, never copied, so that it is destroyed on the JS thread.
+  void Complete(Completion done, Result result) {
+    Queue([done = std::move(done), result = std::move(result)]() mutable {
+      done(std::move(result));
+    });
   }
   void Queue(std::function<void()> work) {
     deliver([self = shared_from_this(), work = std::move(work)] {
@@ -68,16 +71,17 @@ struct AsyncClient::State : std::enable_shared_from_this<AsyncClient::State> {
   // Runs `call` on the worker and delivers its result; with `flush`, after
   // the events the call caused.
   void Run(Completion done, std::function<Result(ferry_client*)> call, bool flush = true) {
-    worker.Post([self = shared_from_this(), done = std::move(done), call = std::move(call), flush] {
+    worker.Post([self = shared_from_this(), done = std::move(done), call = std::move(call),
+                 flush]() mutable {
       ferry_client* handle = self->client.load();
       Result result = call(handle);
       if (flush) ferry_client_flush_events(handle, nullptr);
-      self->Complete(done, std::move(result));
+      self->Complete(std::move(done), std::move(result));
     });
   }
 
   Result OpenOnWorker(const OpenOptions& options);
-  void CloseOnWorker(const Completion& done);
+  void CloseOnWorker(Completion done);
   std::chrono::milliseconds AnswerDeadline(const OpenOptions& options) const;
 
   // --- The C callbacks (owner thread unless said otherwise) ----------------
@@ -173,11 +177,11 @@ Result AsyncClient::State::OpenOnWorker(const OpenOptions& options) {
   return result;
 }
 
-void AsyncClient::State::CloseOnWorker(const Completion& done) {
+void AsyncClient::State::CloseOnWorker(Completion done) {
   ferry_error error = FERRY_ERROR_INIT;
   Result result = FromC(ferry_client_close(client.load(), &error), error);
   events_ended = true;  // ferry_client_close returned: no C callback runs again
-  Queue([self = shared_from_this(), done, result = std::move(result)]() mutable {
+  Queue([self = shared_from_this(), done = std::move(done), result = std::move(result)]() mutable {
     done(std::move(result));
     self->callbacks = Callbacks();  // lets go of the JS side's functions
   });
@@ -299,7 +303,8 @@ void AsyncClient::State::OnSynced(void* user_data, ferry_result code, const char
   }
   // The run's own events (sync.completed, status) first.
   ferry_client_flush_events(waiter->state->client.load(), nullptr);
-  waiter->state->Complete(waiter->done, std::move(result));
+  std::shared_ptr<State> state = std::move(waiter->state);
+  state->Complete(std::move(waiter->done), std::move(result));
 }
 
 // ------------------------------------------------------------ AsyncClient
@@ -366,15 +371,15 @@ void AsyncClient::Scan(std::string collection, std::string key_prefix, std::size
 }
 
 void AsyncClient::SyncNow(Completion done) {
-  state_->worker.Post([state = state_, done = std::move(done)] {
-    auto waiter = std::make_unique<State::SyncWaiter>(State::SyncWaiter{state, done});
+  state_->worker.Post([state = state_, done = std::move(done)]() mutable {
+    auto waiter = std::make_unique<State::SyncWaiter>(State::SyncWaiter{state, std::move(done)});
     ferry_error error = FERRY_ERROR_INIT;
     const ferry_result code =
         ferry_client_sync_now_async(state->client.load(), State::OnSynced, waiter.get(), &error);
     if (code == FERRY_OK) {
       waiter.release();  // OnSynced owns it now
     } else {
-      state->Complete(done, FromC(code, error));
+      state->Complete(std::move(waiter->done), FromC(code, error));
     }
   });
 }
@@ -442,14 +447,16 @@ void AsyncClient::Close(Completion done) {
     Result closed;
     closed.code = FERRY_INVALID_HANDLE;
     closed.message = "the client is closed";
-    state_->Complete(done, std::move(closed));
+    state_->Complete(std::move(done), std::move(closed));
     return;
   }
   state_->close_requested = true;
   // Waiting token and conflict questions are answered now: the JS thread
   // that would answer them may be the one waiting for this close.
   state_->answers->Close();
-  state_->worker.Post([state = state_, done = std::move(done)] { state->CloseOnWorker(done); });
+  state_->worker.Post([state = state_, done = std::move(done)]() mutable {
+    state->CloseOnWorker(std::move(done));
+  });
 }
 
 void AsyncClient::CompleteRequest(uint64_t request_id, int status, const std::string& body,
@@ -464,10 +471,13 @@ void AsyncClient::RequestData(uint64_t request_id, const std::string& chunk) {
 }
 
 void DeleteLocalData(std::string path, Deliver deliver, Completion done) {
-  std::thread([path = std::move(path), deliver = std::move(deliver), done = std::move(done)] {
+  std::thread([path = std::move(path), deliver = std::move(deliver),
+               done = std::move(done)]() mutable {
     ferry_error error = FERRY_ERROR_INIT;
     Result result = FromC(ferry_delete_local_data(Slice(path), &error), error);
-    deliver([done, result = std::move(result)]() mutable { done(std::move(result)); });
+    deliver([done = std::move(done), result = std::move(result)]() mutable {
+      done(std::move(result));
+    });
   }).detach();
 }
 

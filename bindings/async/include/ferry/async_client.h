@@ -58,6 +58,8 @@ struct Result {
   // The error's name as JavaScript spells it: "invalid_argument", "busy"...
   const char* code_name() const { return ferry_result_name(code); }
 };
+// A completion is moved to the JS thread, never copied, and destroyed
+// there: a host may capture JavaScript references in it.
 using Completion = std::function<void(Result)>;
 
 struct OpenOptions {

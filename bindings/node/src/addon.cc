@@ -1,0 +1,115 @@
+// ferry.node: the module's exports, NativeBinding in web/src/native_binding.ts:
+// version, open(options, callbacks) and deleteLocalData(path).
+//
+// Threading: the JS thread. No C++ exception leaves a function called from
+// JavaScript (node-addon-api turns each into a JavaScript exception:
+// NODE_ADDON_API_CPP_EXCEPTIONS_ALL), and nothing here blocks on the disk
+// or the engine: every C call runs on a client's worker (bindings/async).
+#include <memory>
+#include <string>
+#include <utility>
+
+#include <napi.h>
+
+#include "arguments.h"
+#include "client_core.h"
+#include "ferry/async_client.h"
+#include "native_client.h"
+
+namespace ferry::node {
+namespace {
+
+// Per environment (the main thread's, each worker's).
+struct AddonData {
+  Napi::FunctionReference client_class;
+};
+
+async::OpenOptions ReadOpenOptions(const Napi::Value& value) {
+  const Napi::Object object = RequireObject(value, "options");
+  const auto field = [&](const char* name) { return object.Get(name); };
+  const auto named = [](const char* name) { return std::string("options.") + name; };
+  async::OpenOptions options;
+  options.path = RequireString(field("path"), named("path"));
+  options.endpoint = RequireString(field("endpoint"), named("endpoint"));
+  options.sync_on_local_write =
+      RequireBoolean(field("syncOnLocalWrite"), named("syncOnLocalWrite"));
+  options.request_timeout_ms =
+      static_cast<int64_t>(RequireCount(field("requestTimeoutMs"), named("requestTimeoutMs")));
+  options.interval_ms =
+      static_cast<int64_t>(RequireCount(field("intervalMs"), named("intervalMs")));
+  options.live_updates = RequireBoolean(field("liveUpdates"), named("liveUpdates"));
+  options.gzip_above_bytes = RequireCount(field("gzipAboveBytes"), named("gzipAboveBytes"));
+  options.conflicts_json = RequireString(field("conflictsJson"), named("conflictsJson"));
+  options.host_transport = RequireBoolean(field("hostTransport"), named("hostTransport"));
+  return options;
+}
+
+JsFunctions ReadCallbacks(const Napi::Value& value, bool host_transport) {
+  const Napi::Object object = RequireObject(value, "callbacks");
+  JsFunctions functions;
+  functions.on_event = OptionalFunction(object, "onEvent", "callbacks");
+  if (functions.on_event.IsEmpty())
+    throw Napi::TypeError::New(value.Env(), "callbacks.onEvent must be a function");
+  functions.get_token = OptionalFunction(object, "getToken", "callbacks");
+  functions.resolve_conflict = OptionalFunction(object, "resolveConflict", "callbacks");
+  functions.send_request = OptionalFunction(object, "sendRequest", "callbacks");
+  functions.cancel_request = OptionalFunction(object, "cancelRequest", "callbacks");
+  functions.log = OptionalFunction(object, "log", "callbacks");
+  if (host_transport && functions.send_request.IsEmpty()) {
+    throw Napi::TypeError::New(value.Env(),
+                               "callbacks.sendRequest must be a function with hostTransport");
+  }
+  return functions;
+}
+
+Napi::Value Open(const Napi::CallbackInfo& info) {
+  async::OpenOptions options = ReadOpenOptions(info[0]);
+  auto core =
+      std::make_shared<ClientCore>(info.Env(), ReadCallbacks(info[1], options.host_transport));
+  core->Start();
+  return core->Call(
+      [&](async::Completion done) { core->client().Open(std::move(options), std::move(done)); },
+      [core](Napi::Env env, const async::Result& result) -> Napi::Value {
+        core->client_id = result.text;
+        return NativeClient::Wrap(env, env.GetInstanceData<AddonData>()->client_class, core);
+      });
+}
+
+Napi::Value DeleteLocalData(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = RequireString(info[0], "path");
+  auto deferred = Napi::Promise::Deferred::New(env);
+  // A queue of its own, referenced until the deletion is done.
+  auto queue = std::make_shared<JsQueue>(env);
+  queue->CallStarted();
+  async::DeleteLocalData(std::move(path), queue->deliver(),
+                         [queue, deferred, env](async::Result result) {
+                           if (result.ok()) {
+                             deferred.Resolve(env.Undefined());
+                           } else {
+                             deferred.Reject(ErrorFor(env, result).Value());
+                           }
+                           queue->CallEnded();
+                           queue->Release();
+                         });
+  return deferred.Promise();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  data->client_class = Napi::Persistent(NativeClient::DefineClass(env));
+  env.SetInstanceData(data);
+  exports.Set("version", Napi::String::New(env, ferry_version()));
+  exports.Set("open", Napi::Function::New(env, Open, "open"));
+  exports.Set("deleteLocalData", Napi::Function::New(env, DeleteLocalData, "deleteLocalData"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace ferry::node
+
+// NODE_API_MODULE names its function by pasting: it needs a plain name.
+Napi::Object InitFerryAddon(Napi::Env env, Napi::Object exports) {
+  return ferry::node::Init(env, exports);
+}
+NODE_API_MODULE(ferry, InitFerryAddon)
