@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 cmake --preset native-release >/dev/null
-cmake --build --preset native-release -j "$(nproc)" --target ferry-server ferry_bench json_bench core_bench >/dev/null
+npm ci --prefix bindings/node --no-audit --no-fund >/dev/null  # node-addon-api for ferry_node
+cmake --build --preset native-release -j "$(nproc)" --target ferry-server ferry_bench json_bench core_bench ferry_node >/dev/null
 export NODE_PATH=/usr/share/nodejs  # emcc's JS optimizer needs acorn
 cmake --preset wasm-release >/dev/null
 cmake --build --preset wasm-release -j "$(nproc)" --target json_bench json_size_nlohmann json_size_rapidjson core_bench ferry_wasm >/dev/null
@@ -53,6 +54,8 @@ build/native-release/bench/core_bench "$work" "$core_n" | sed 's/"bench":"core"/
 mkdir -p "$work/wasm"
 (cd build/wasm-release/bench && node core_bench.js "$work/wasm" "$core_n") | sed 's/"bench":"core"/"bench":"core-wasm"/' | tee -a "$results" >&2
 FERRY_SERVER_BINARY="$PWD/build/native-release/server/ferry-server" FERRY_BENCH_SCALE=$scale web/bench.sh 2>/dev/null | tee -a "$results" >&2
+echo "==> Node: the addon vs the wasm build" >&2
+bench/node_bench.sh "$(size 20000)" 2>/dev/null | tee -a "$results" >&2
 # The wrapper is every module a page loads (all of dist/ but the service
 # worker's entry and the Node entry's files: node.js, *_node.js), as one
 # file, the way a bundler ships it.
@@ -201,4 +204,5 @@ for r in wire:
     print(f"| {r['n']:,} notes | {r['plain_bytes'] / 1024:.1f} KB | {r['gzip1_bytes'] / 1024:.1f} KB ({r['plain_bytes'] / r['gzip1_bytes']:.1f}× smaller) | "
           f"{r['gzip6_bytes'] / 1024:.1f} KB ({r['plain_bytes'] / r['gzip6_bytes']:.1f}×) | {r['gzip1_ms']:.2f} ms |")
 PY
+python3 bench/node_section.py "$results" >>docs/BENCHMARKS.md
 echo "wrote docs/BENCHMARKS.md" >&2

@@ -12,10 +12,15 @@
 #   native-fuzz     libFuzzer targets: seed corpus and regressions once, then each
 #                   target for FERRY_FUZZ_SECONDS (default 30)
 #   wasm-release    the core and its unit tests built with Emscripten, run in Node
+#   ferry-sync      the npm package and the Node addon's platform package, packed,
+#                   installed, the Node suite run against each implementation
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+# node-addon-api (bindings/node/package-lock.json) for the Node addon: the
+# native builds turn FERRY_BUILD_NODE on when it is there.
+npm ci --prefix bindings/node --no-audit --no-fund >/dev/null
 export NODE_PATH=/usr/share/nodejs  # emcc's JS optimizer needs acorn
 jobs=$(nproc)
 
@@ -54,7 +59,7 @@ cmake --preset wasm-release -DFERRY_BUILD_TESTS=ON >/dev/null
 cmake --build --preset wasm-release -j "$jobs"
 FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS_WASM:-50} ctest --preset wasm-release -j "$jobs"
 
-step "ferry-sync (npm package): packed, installed, tested in Node against ferry-server"
+step "ferry-sync (npm package) and ferry-sync-linux-x64-gnu (the Node addon): packed, installed, tested in Node against ferry-server"
 FERRY_SERVER_BINARY="$PWD/build/native-release/server/ferry-server" web/test.sh
 
 step "React Native module: codegen spec, compiled and linked without libcurl, its JS side in Node"

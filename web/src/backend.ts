@@ -1,5 +1,6 @@
-// The one interface behind FerryClient. Two backends implement it: the
-// owner's (owner.ts), which runs the wasm engine on the store, and the
+// The one interface behind FerryClient. Three backends implement it: the
+// owner's (owner.ts), which runs the wasm engine on the store, the native one
+// (native.ts, over the Node addon or React Native's JSI object), and the
 // follower's (follower.ts), which forwards every call to the context that owns
 // the store. FerryClient chooses one at open and swaps a follower for an owner
 // when it takes the store over. Arguments arrive checked (arguments.ts).

@@ -1,5 +1,6 @@
 /**
- * ferry-sync: the WebAssembly build of Ferry, an offline-first sync SDK.
+ * ferry-sync: Ferry, an offline-first sync SDK, for browsers (WebAssembly)
+ * and Node (the native addon, or WebAssembly: native_node.ts chooses).
  *
  * Writes apply locally at once and are kept in a durable outbox; Ferry pushes
  * them to ferry-server in batches with retry and backoff, pulls the server's
@@ -10,12 +11,14 @@
  * in browsers, after the IndexedDB sync (FS.syncfs of IDBFS) that included it
  * has finished. Writes made in the same turn of the event loop share one
  * sync (group commit). In Node (`storage: "node"`) writes go to files in a
- * directory and are persisted when the write returns.
+ * directory and are persisted when the write returns (with the addon, to
+ * one SQLite file, committed on the client's own thread).
  *
  * This file is the public API. It checks arguments and hands every call to
- * the client's backend (backend.ts): the owner's, which runs the engine on the
- * store, or, while another context owns a shared IndexedDB store, the
- * follower's, which forwards the call to it (docs/CONTEXTS.md).
+ * the client's backend (backend.ts): the owner's, which runs the wasm engine
+ * on the store; the native one (native.ts, over the Node addon); or, while
+ * another context owns a shared IndexedDB store, the follower's, which
+ * forwards the call to it (docs/CONTEXTS.md).
  */
 import { requireBoolean, requireFunction, requireLimit, requirePositiveNumber, requireSeq, requireString, requireWrite, requireWrites } from './arguments.js';
 import { BackgroundSyncArming } from './background_sync.js';
