@@ -6,7 +6,7 @@
  * whose createBinding() returns the JSI object implementing NativeBinding),
  * with requests carried by React Native's fetch and XMLHttpRequest. Stores
  * live in the app's documents directory, which the app names once with
- * setDocumentsDirectory (react_native_stores.ts says why and how).
+ * setDocumentsDirectory (react_native_documents.ts says why and how).
  */
 import { AppState, TurboModuleRegistry } from 'react-native';
 
@@ -14,7 +14,7 @@ import type { NativeBinding } from './native_binding.js';
 import { setUpReactNative } from './react_native_platform.js';
 
 export * from './index.js';
-export { setDocumentsDirectory } from './react_native_stores.js';
+export { setDocumentsDirectory } from './react_native_documents.js';
 
 /** ferry-sync-react-native's spec (src/NativeFerry.ts), as far as this entry uses it. */
 interface FerryTurboModule {
