@@ -10,10 +10,10 @@
 #      build makes it: no libcurl (FERRY_WITH_CURL=OFF), JSI and the
 #      TurboModule base from the package's ReactCommon sources, warnings as
 #      errors, every symbol resolved (--no-undefined).
-#   4. Its JavaScript side in Node (web/test/react_native.test.mjs): the
-#      react-native entry's FerryClient over the Node addon as its
-#      NativeBinding, with the host transport carried by fetch, against a
-#      real ferry-server.
+# Its JavaScript side is tested by web/test.sh (web/test/react_native.test.mjs):
+# the react-native entry's FerryClient over the Node addon as its
+# NativeBinding, with the host transport carried by fetch, against a real
+# ferry-server.
 #
 # Nothing here runs the module in a JavaScript engine: the react-native
 # package ships no engine library (Hermes comes as a prebuilt per platform),

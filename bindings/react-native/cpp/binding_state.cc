@@ -6,17 +6,6 @@
 
 namespace ferry::react_native {
 
-std::string_view JsErrorCode(const async::Result& result) {
-  switch (result.code) {
-    case FERRY_INVALID_HANDLE:
-      return "invalid_argument";
-    case FERRY_WRONG_THREAD:
-      return "internal";
-    default:
-      return result.code_name();
-  }
-}
-
 async::Completion SettlePromise(const std::shared_ptr<BindingState>& state, jsi::Runtime& runtime,
                                 PendingPromises::Id id, ResultValue value) {
   // The runtime outlives the binding state: both go when the runtime is torn
@@ -30,7 +19,7 @@ async::Completion SettlePromise(const std::shared_ptr<BindingState>& state, jsi:
         live->promises.Resolve(*runtime, id, value(*runtime, result));
       } else {
         live->promises.Reject(*runtime, id,
-                              CodedError(*runtime, JsErrorCode(result), result.message));
+                              CodedError(*runtime, result.code_name(), result.message));
       }
     });
   };

@@ -45,16 +45,14 @@ struct BindingState {
 using ResultValue = std::function<jsi::Value(jsi::Runtime&, const async::Result&)>;
 
 // A completion for bindings/async that settles promise `id`: resolved with
-// `value(result)`, or rejected with an Error whose code is JsErrorCode(result).
+// `value(result)`, or rejected with an Error whose code is the C API's name
+// of the result (ferry_result_name, as the Node addon's: native.ts's
+// toFerryError turns it into a FerryError, "invalid_handle" into "the client
+// is closed").
 // It runs on the JS thread (async delivers it there); if the runtime's
 // binding is gone by then, it does nothing.
 [[nodiscard]] async::Completion SettlePromise(const std::shared_ptr<BindingState>& state,
                                               jsi::Runtime& runtime, PendingPromises::Id id,
                                               ResultValue value);
-
-// The web package's spelling (FerryErrorCode in web/src/types.ts) of a C
-// API result: a closed client's handle is "invalid_argument" (the client is
-// closed), a call from the wrong thread "internal".
-[[nodiscard]] std::string_view JsErrorCode(const async::Result& result);
 
 }  // namespace ferry::react_native
