@@ -2,7 +2,10 @@
 """Prints docs/BENCHMARKS.md's section on the Node addon vs the wasm build from
 bench/node_bench.sh's JSON lines (the file named by argv[1]; lines of other
 benchmarks are ignored). bench/run.sh includes it; run on its own it says so."""
+import datetime
 import json
+import os
+import platform
 import sys
 
 results = {}
@@ -13,6 +16,14 @@ for line in open(sys.argv[1]):
         results[entry["bench"]] = entry
 native, wasm = results["node-native"], results["node-wasm"]
 command = sys.argv[2] if len(sys.argv) > 2 else "bench/run.sh"
+
+def machine():
+    model = platform.processor()
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return f"{model}, {os.cpu_count()} cores (shared), {platform.system()} {platform.release()}, Node {os.popen('node --version').read().strip()}"
 
 def faster(ratio):
     return f"{ratio:.2f}× " + ("(addon faster)" if ratio >= 1 else "(wasm faster)")
@@ -41,8 +52,9 @@ print("\n## Node: the addon vs the wasm build (issue 14)\n")
 print(f"`ferry-sync` in Node 20 with each implementation, measured in the same run by `bench/node_bench.sh`")
 print(f"(`bench/node_bench.mjs`: both packed packages installed into a fresh project, each implementation")
 print(f"against a fresh ferry-server on loopback; {native['n']:,} documents of ~200 B, {native['singles']:,} single")
-print(f"writes). Command: `{command}`. Ratios compare the two in this run; the addon is the")
-print("native-release `ferry.node`, the wasm build the release `ferry_wasm.wasm`.\n")
+print(f"writes). Command: `{command}`, {datetime.date.today().isoformat()}, on {machine()}.")
+print("Ratios compare the two in this run; the addon is the native-release `ferry.node`, the wasm")
+print("build the release `ferry_wasm.wasm`.\n")
 print("| what | addon vs wasm | ratio |")
 print("|---|---|---|")
 for row in rows:
@@ -50,8 +62,11 @@ for row in rows:
 print("""
 Why the figures fall where they do: the addon commits to SQLite and runs the
 engine on the client's own threads, so every call crosses to its worker and
-back through one thread-safe function (tens of microseconds): it wins where a
-call does real work (batches, sync, the network, which also never stalls the
-event loop) and can lose where a call does almost none (a single read of a
-small document from the wasm engine's memory costs less than the thread hop).
+back through one thread-safe function, and a write also waits for its events
+to be delivered first (`ferry_client_flush_events`, a round trip to the owner
+thread): tens of microseconds a call. It wins where a call does real work
+(batches, push and pull, its tail latencies, and the event loop never stalls:
+web/test/native.test.mjs) and loses where a call does almost none (a read of a
+small document, or one small write, which the wasm build does in the event
+loop itself).
 """)

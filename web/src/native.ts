@@ -32,8 +32,12 @@ export interface NativeStore {
 
 /** What a host adds to the callbacks: React Native carries HTTP itself. */
 export interface NativeHostHooks {
-  /** The host transport's callbacks; `client` is there once open resolved (answers during open go through `early`). */
-  hostTransport?: (client: () => NativeClient | undefined) => Pick<NativeCallbacks, 'sendRequest' | 'cancelRequest'>;
+  /**
+   * The host transport (React Native): its callbacks get the open client to
+   * answer with (completeRequest, requestData). Requests the engine sends
+   * while the open is still under way are handed over once it resolved.
+   */
+  hostTransport?: Required<Pick<NativeCallbacks, 'sendRequest'>> & Pick<NativeCallbacks, 'cancelRequest'> & { attach(client: NativeClient): void };
   log?: NativeCallbacks['log'];
 }
 
@@ -74,6 +78,8 @@ export class NativeBackend implements Backend {
   private intervalMs: number;
   private declaredOnline = true;
   private keptAlive: boolean | undefined;
+  /** Host-transport calls made before open resolved, in order. */
+  private beforeOpen: (() => void)[] | undefined = [];
 
   static async open(binding: NativeBinding, options: ResolvedOptions, store: NativeStore, emit: EmitEvent, hooks: NativeHostHooks = {}): Promise<NativeBackend> {
     const backend = new NativeBackend(options, store, emit);
@@ -85,6 +91,9 @@ export class NativeBackend implements Backend {
       store.release();
       throw error;
     }
+    hooks.hostTransport?.attach(backend.client);
+    for (const call of backend.beforeOpen ?? []) call();
+    backend.beforeOpen = undefined;
     backend.latest = await backend.report();
     backend.updateKeepAlive();
     return backend;
@@ -209,7 +218,17 @@ export class NativeBackend implements Backend {
       getToken: getToken ? (refresh) => getToken({ refresh }) : undefined,
       resolveConflict: resolve ? (inputJson) => answerConflict(resolve, inputJson) : undefined,
       log: hooks.log,
-      ...hooks.hostTransport?.(() => this.client),
+      ...this.hostTransport(hooks),
+    };
+  }
+
+  private hostTransport(hooks: NativeHostHooks): Pick<NativeCallbacks, 'sendRequest' | 'cancelRequest'> {
+    const transport = hooks.hostTransport;
+    if (!transport) return {};
+    const afterOpen = (call: () => void) => (this.beforeOpen ? this.beforeOpen.push(call) : call());
+    return {
+      sendRequest: (request) => afterOpen(() => transport.sendRequest(request)),
+      cancelRequest: transport.cancelRequest && ((id) => afterOpen(() => transport.cancelRequest!(id))),
     };
   }
 

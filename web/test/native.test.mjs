@@ -171,3 +171,32 @@ test('wrong argument types to the addon are TypeErrors, never a crash, and a clo
   await assert.rejects(client.get('c', 'k'), { code: 'invalid_handle' });
   await assert.rejects(client.close(), { code: 'invalid_handle' });
 });
+
+test('with hostTransport the addon hands every request to JavaScript and takes the answers back', async () => {
+  const addon = require('ferry-sync-linux-x64-gnu');
+  let client;
+  const carried = [];
+  const callbacks = {
+    onEvent() {},
+    getToken: async () => 'token-alice',
+    // What React Native does with fetch: carry the request, answer with the bytes.
+    sendRequest(request) {
+      carried.push(`${request.method} ${new URL(request.url).pathname}`);
+      assert.ok(request.body instanceof Uint8Array);
+      fetch(request.url, { method: request.method, headers: request.headers, body: request.method === 'POST' ? request.body : undefined }).then(
+        async (response) => client.completeRequest(request.id, response.status, new Uint8Array(await response.arrayBuffer()), response.headers.get('retry-after') ?? '', ''),
+        (error) => client.completeRequest(request.id, 0, new Uint8Array(), '', String(error)),
+      );
+    },
+  };
+  const options = { path: join(tempDir(), 'host.db'), endpoint: server.endpoint, syncOnLocalWrite: false, requestTimeoutMs: 5000, intervalMs: 0, liveUpdates: false, gzipAboveBytes: 0, conflictsJson: '', hostTransport: true };
+  client = await addon.open(options, callbacks);
+  await client.write('[{"op":"put","collection":"carried","key":"k","value":{"by":"js"}}]');
+  const run = JSON.parse(await client.syncNow());
+  assert.equal(run.outcome, 'completed', run.error);
+  assert.equal(run.pushed, 1);
+  assert.ok(carried.some((line) => line === 'POST /v1/push'), carried.join(', '));
+  client.completeRequest(987654, 200, new Uint8Array(), '', '');  // unknown: ignored
+  await client.close();
+});
+
