@@ -17,7 +17,7 @@
 // XMLHttpRequest (Node) read fetch's streaming body instead.
 //
 // Threading: the JS event loop.
-import type { NativeCallbacks, NativeClient, NativeHttpRequest } from './native_binding.js';
+import type { NativeClient, NativeHttpRequest } from './native_binding.js';
 
 /** What the transport needs of its runtime; the globals by default. */
 export interface HttpEnvironment {
@@ -26,56 +26,47 @@ export interface HttpEnvironment {
   XMLHttpRequest?: typeof XMLHttpRequest;
 }
 
-type Answer = (client: NativeClient) => void;
-
 const noBody = new Uint8Array(0);
 const encoder = new TextEncoder();
 
 export class FetchHostTransport {
   /** Requests in flight: how to abort each. A request's answer goes out only while it is here. */
   private readonly inflight = new Map<number, () => void>();
-  /** Answers that came before the client did (open has not resolved yet). */
-  private early: Answer[] = [];
   private client: NativeClient | undefined;
   private closed = false;
 
   constructor(private readonly environment: HttpEnvironment = globalEnvironment()) {}
 
-  /** The callbacks to open the client with. */
-  readonly callbacks: Required<Pick<NativeCallbacks, 'sendRequest' | 'cancelRequest'>> = {
-    sendRequest: (request) => this.send(request),
-    cancelRequest: (id) => this.cancel(id),
-  };
-
-  /** The client is open: answers go to it, those that came earlier first. */
+  /**
+   * The client is open: answers go to it. NativeBackend calls this before
+   * it hands over any request (those the engine sent while open was under
+   * way wait for it there).
+   */
   attach(client: NativeClient): void {
     this.client = client;
-    const early = this.early;
-    this.early = [];
-    for (const answer of early) this.answer(answer);
   }
 
   /** The client closed (or never opened): every request is aborted, and nothing more is answered. */
   close(): void {
     this.closed = true;
-    this.early = [];
     for (const abort of this.inflight.values()) abort();
     this.inflight.clear();
   }
 
-  private send(request: NativeHttpRequest): void {
+  /** NativeCallbacks.sendRequest: starts the request; its answer goes to the client. */
+  readonly sendRequest = (request: NativeHttpRequest): void => {
     if (this.closed) return;
     if (request.stream && this.environment.XMLHttpRequest) this.streamWithXhr(request, this.environment.XMLHttpRequest);
     else if (request.stream) void this.streamWithFetch(request);
     else void this.exchange(request);
-  }
+  };
 
-  /** Aborts a request; the engine gave up on it and expects no answer. */
-  private cancel(id: number): void {
+  /** NativeCallbacks.cancelRequest: the engine gave up on the request and expects no answer. */
+  readonly cancelRequest = (id: number): void => {
     const abort = this.inflight.get(id);
     this.inflight.delete(id);
     abort?.();
-  }
+  };
 
   // ---- requests with fetch
 
@@ -181,12 +172,8 @@ export class FetchHostTransport {
     this.answer((client) => client.completeRequest(id, 0, noBody, '', reason || 'network error'));
   }
 
-  private answer(answer: Answer): void {
-    if (this.closed) return;
-    if (!this.client) {
-      this.early.push(answer);
-      return;
-    }
+  private answer(answer: (client: NativeClient) => void): void {
+    if (this.closed || !this.client) return;
     try {
       answer(this.client);
     } catch {

@@ -84,23 +84,8 @@ async function openClient(binding: NativeBinding, host: ReactNativeHost, options
     transport.close();
     store.release();
   };
-  backend = await NativeBackend.open(answeredThrough(transport, binding), options, { path: store.path, release }, emit, {
-    hostTransport: () => transport.callbacks,
-  });
+  backend = await NativeBackend.open(binding, options, { path: store.path, release }, emit, { hostTransport: transport });
   return backend;
-}
-
-/** The binding, handing each client it opens to the transport that answers its requests. */
-function answeredThrough(transport: FetchHostTransport, binding: NativeBinding): NativeBinding {
-  return {
-    version: binding.version,
-    deleteLocalData: (path) => binding.deleteLocalData(path),
-    open: async (options, callbacks) => {
-      const client = await binding.open(options, callbacks);
-      transport.attach(client);
-      return client;
-    },
-  };
 }
 
 function noWebAssembly(): never {
