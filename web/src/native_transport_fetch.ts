@@ -27,6 +27,8 @@ export interface HttpEnvironment {
 }
 
 const noBody = new Uint8Array(0);
+/** Characters of a live stream XMLHttpRequest holds before the stream is opened anew. */
+const xhrStreamTextLimit = 4 * 1024 * 1024;
 const encoder = new TextEncoder();
 
 export class FetchHostTransport {
@@ -56,7 +58,7 @@ export class FetchHostTransport {
   /** NativeCallbacks.sendRequest: starts the request; its answer goes to the client. */
   readonly sendRequest = (request: NativeHttpRequest): void => {
     if (this.closed) return;
-    if (request.stream && this.environment.XMLHttpRequest) this.streamWithXhr(request, this.environment.XMLHttpRequest);
+    if (request.stream && this.environment.XMLHttpRequest) this.startXhr(request, this.environment.XMLHttpRequest);
     else if (request.stream) void this.streamWithFetch(request);
     else void this.exchange(request);
   };
@@ -117,6 +119,14 @@ export class FetchHostTransport {
 
   // ---- the live stream with XMLHttpRequest (React Native)
 
+  private startXhr(request: NativeHttpRequest, Xhr: typeof XMLHttpRequest): void {
+    try {
+      this.streamWithXhr(request, Xhr);
+    } catch (error) {
+      this.fail(request.id, error);  // open() or send() refused the request (a URL it cannot take)
+    }
+  }
+
   /**
    * responseText grows with every progress event; the part not yet passed
    * on is the next chunk. Only a 2xx answer is the stream: any other is an
@@ -132,6 +142,7 @@ export class FetchHostTransport {
       const chunk = text.slice(passedOn);
       passedOn = text.length;
       this.data(request.id, encoder.encode(chunk));
+      if (passedOn > xhrStreamTextLimit) this.endXhrStream(request.id, xhr);
     };
     this.inflight.set(request.id, () => xhr.abort());
     xhr.open(request.method, request.url);
@@ -146,6 +157,18 @@ export class FetchHostTransport {
     };
     xhr.onerror = () => this.fail(request.id, 'the live stream failed (network error)');
     xhr.send();
+  }
+
+  /**
+   * XMLHttpRequest keeps the whole body in responseText, so a stream is not
+   * kept open forever: past the limit it ends as if the server had ended it,
+   * and the engine opens a new one (the server's keep-alives alone take
+   * weeks to get there; a busy stream of pokes, days).
+   */
+  private endXhrStream(id: number, xhr: XMLHttpRequest): void {
+    xhr.onload = xhr.onerror = xhr.onprogress = null;
+    xhr.abort();
+    this.complete(id, xhr.status, noBody, '');
   }
 
   // ---- answers

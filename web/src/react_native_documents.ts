@@ -13,7 +13,8 @@ let documentsDirectory: string | undefined;
 /** Where stores go by default: a path, or a file:// URI (expo-file-system's form). */
 export function setDocumentsDirectory(directory: string): void {
   if (typeof directory !== 'string' || directory === '') throw new TypeError('the documents directory must be a non-empty string');
-  const path = directory.startsWith('file://') ? decodeURIComponent(new URL(directory).pathname) : directory;
+  // Not `new URL(...).pathname`: React Native's URL reads paths of http(s) URLs only.
+  const path = directory.startsWith('file://') ? decodeURIComponent(directory.replace(/^file:\/\/(localhost)?/, '')) : directory;
   documentsDirectory = path.replace(/\/+$/, '');
 }
 

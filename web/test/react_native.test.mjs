@@ -301,8 +301,9 @@ test('coming back from the background syncs; "inactive" alone does not', async (
 test('stores go into the documents directory the app names; sign-out deletes them', async () => {
   const base = { name: 'rn-documents', endpoint: server.endpoint, storage: 'indexeddb', autoSync: false, liveUpdates: false };
   await assert.rejects(FerryClient.open(base), (error) => error instanceof FerryError && error.code === 'invalid_argument' && /setDocumentsDirectory/.test(error.message));
-  const documents = tempDir();
-  setDocumentsDirectory(pathToFileURL(documents).href);  // expo-file-system's form: a file:// URI
+  const documents = join(tempDir(), 'My Documents');
+  mkdirSync(documents);
+  setDocumentsDirectory(pathToFileURL(documents).href);  // expo-file-system's form: a file:// URI, %20 for the space
   const client = await FerryClient.open(base);
   await client.put('notes', 'kept', 1);
   await client.close();
