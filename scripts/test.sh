@@ -48,7 +48,7 @@ for sanitizer in asan tsan; do
   FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS_SANITIZERS:-50} ctest --preset native-$sanitizer -j "$jobs"
 done
 
-step "clang-tidy over core/, platform/ and bindings/c (zero findings)"
+step "clang-tidy over core/, platform/, bindings/c and bindings/async (zero findings)"
 scripts/clang-tidy.sh build/native-asan
 
 step "fuzzing: protocol decoders, merge, server requests, journal recovery (${FERRY_FUZZ_SECONDS:-30} s each)"

@@ -205,7 +205,7 @@ void AsyncClient::State::OnLog(void* user_data, ferry_log_level level, const cha
 }
 
 std::optional<TokenAnswer> AsyncClient::State::AskToken(bool refresh) {
-  const std::function<void(TokenReply)> ask = [this, refresh](TokenReply reply) {
+  const std::function<void(TokenReply)> ask = [this, refresh](const TokenReply& reply) {
     Emit([this, refresh, reply] {
       if (callbacks.get_token) callbacks.get_token(refresh, reply);
     });
@@ -247,7 +247,7 @@ void AsyncClient::State::OnResolve(void* user_data, const char* input, size_t si
                                    ferry_conflict_answer* answer) {
   auto* state = static_cast<State*>(user_data);
   const std::function<void(std::function<void(std::string)>)> ask =
-      [state, text = std::string(input, size)](std::function<void(std::string)> reply) {
+      [state, text = std::string(input, size)](const std::function<void(std::string)>& reply) {
         state->Emit([state, text, reply] {
           if (state->callbacks.resolve_conflict) reply(state->callbacks.resolve_conflict(text));
         });
@@ -377,7 +377,7 @@ void AsyncClient::SyncNow(Completion done) {
     const ferry_result code =
         ferry_client_sync_now_async(state->client.load(), State::OnSynced, waiter.get(), &error);
     if (code == FERRY_OK) {
-      waiter.release();  // OnSynced owns it now
+      (void)waiter.release();  // OnSynced owns it now
     } else {
       state->Complete(std::move(waiter->done), FromC(code, error));
     }

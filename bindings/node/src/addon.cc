@@ -83,7 +83,7 @@ Napi::Value DeleteLocalData(const Napi::CallbackInfo& info) {
   auto queue = std::make_shared<JsQueue>(env);
   queue->CallStarted();
   async::DeleteLocalData(std::move(path), queue->deliver(),
-                         [queue, deferred, env](async::Result result) {
+                         [queue, deferred, env](const async::Result& result) {
                            if (result.ok()) {
                              deferred.Resolve(env.Undefined());
                            } else {

@@ -49,15 +49,15 @@ Napi::Promise ClientCore::Call(const std::function<void(async::Completion)>& sta
 }
 
 async::Completion ClientCore::Settle(Napi::Promise::Deferred deferred, ToValue to_value) {
-  return
-      [self = shared_from_this(), deferred, to_value = std::move(to_value)](async::Result result) {
-        self->queue_.CallEnded();
-        if (result.ok()) {
-          deferred.Resolve(to_value(self->env_, result));
-        } else {
-          deferred.Reject(ErrorFor(self->env_, result).Value());
-        }
-      };
+  return [self = shared_from_this(), deferred,
+          to_value = std::move(to_value)](const async::Result& result) {
+    self->queue_.CallEnded();
+    if (result.ok()) {
+      deferred.Resolve(to_value(self->env_, result));
+    } else {
+      deferred.Reject(ErrorFor(self->env_, result).Value());
+    }
+  };
 }
 
 Napi::Promise ClientCore::Close() {

@@ -103,7 +103,7 @@ async::Callbacks MakeCallbacks(ClientCore& core) {
     client->js().on_event.Call({Napi::String::New(client->env(), json)});
   };
   if (!js.get_token.IsEmpty()) {
-    callbacks.get_token = [client](bool refresh, async::TokenReply reply) {
+    callbacks.get_token = [client](bool refresh, const async::TokenReply& reply) {
       AskToken(*client, refresh, reply);
     };
   }
@@ -113,7 +113,7 @@ async::Callbacks MakeCallbacks(ClientCore& core) {
     };
   }
   if (!js.send_request.IsEmpty()) {
-    callbacks.send_request = [client](async::HttpRequest request) {
+    callbacks.send_request = [client](const async::HttpRequest& request) {
       client->js().send_request.Call({RequestObject(client->env(), request)});
     };
   }

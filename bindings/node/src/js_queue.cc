@@ -15,15 +15,10 @@ JsQueue::JsQueue(Napi::Env env)
 
 async::Deliver JsQueue::deliver() const {
   return [function = function_](Item work) {
-    auto item = std::make_unique<Item>(std::move(work));
-    if (function.NonBlockingCall(item.get()) == napi_ok) {
-      item.release();  // Run owns it now
-    } else {
-      // Only while Node tears the environment down. The item may hold
-      // JavaScript references, which must not be released off the JS
-      // thread: it is left for the process's end.
-      (void)item.release();
-    }
+    // Run owns the item from here. The call fails only while Node tears the
+    // environment down; the item may hold JavaScript references, which must
+    // not be released off the JS thread, so it is left for the process's end.
+    (void)function.NonBlockingCall(new Item(std::move(work)));
   };
 }
 
