@@ -66,6 +66,9 @@ FERRY_SERVER_BINARY="$PWD/build/native-release/server/ferry-server" web/test.sh
 step "Python package: built with Debian's setuptools into a venv, pytest against ferry-server"
 FERRY_JOBS=$jobs scripts/test-python.sh
 
+step "React Native module: codegen spec, compiled and linked without libcurl, its JS side in Node"
+FERRY_JOBS=$jobs FERRY_SERVER_BINARY="$PWD/build/native-release/server/ferry-server" scripts/test-react-native.sh
+
 step "formatting"
 scripts/check-format.sh
 

@@ -16,8 +16,9 @@ wasm="$root/build/wasm-release/bindings/js"
 cmp -s "$wasm/ferry_wasm.wasm" "$wasm/ferry_wasm_node.wasm" || { echo "ferry_wasm.wasm and ferry_wasm_node.wasm differ" >&2; exit 1; }
 cp "$wasm/ferry_wasm.mjs" "$wasm/ferry_wasm_node.mjs" "$wasm/ferry_wasm.wasm" dist/
 # files.json: every file a page or worker may load from the package (not the
-# Node entry's: node.js, *_node.[m]js, nor the native backend's, native.js and
-# native_binding.js, nor the Vite plugin, vite.js), so an app whose service
+# Node entry's: node.js, *_node.[m]js, nor the native backend's, native.js,
+# native_binding.js and native_transport_fetch.js, nor React Native's,
+# react_native*.js, nor the Vite plugin, vite.js), so an app whose service
 # worker caches it for offline use never keeps its own list.
-(cd dist && node -e 'const fs = require("fs"); const files = fs.readdirSync(".").filter((f) => /\.(m?js|wasm)$/.test(f) && !/(^|_)node\.m?js$/.test(f) && !/^native(_binding)?\.js$/.test(f) && f !== "vite.js").sort(); fs.writeFileSync("files.json", JSON.stringify(files) + "\n");')
+(cd dist && node -e 'const fs = require("fs"); const files = fs.readdirSync(".").filter((f) => /\.(m?js|wasm)$/.test(f) && !/(^|_)node\.m?js$/.test(f) && !/^native(_binding|_transport_fetch)?\.js$/.test(f) && !/^react_native/.test(f) && f !== "vite.js").sort(); fs.writeFileSync("files.json", JSON.stringify(files) + "\n");')
 echo "built web/dist: $(ls dist | tr '\n' ' ')"

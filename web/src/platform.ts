@@ -35,8 +35,8 @@ export interface ImplementationRequest extends ResolvedStorage {
 /** The native implementation of a platform (native.ts over its binding). */
 export interface NativeImplementation {
   open(options: ResolvedOptions, emit: EmitEvent): Promise<Backend>;
-  /** Sign-out, as FerryClient.deleteLocalData. */
-  deleteLocalData(place: ResolvedStorage): Promise<void>;
+  /** Sign-out, as FerryClient.deleteLocalData (the name: React Native names its store files after it). */
+  deleteLocalData(place: ResolvedStorage & { name: string }): Promise<void>;
 }
 
 /**

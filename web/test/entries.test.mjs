@@ -4,31 +4,18 @@
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { chromium } from 'playwright-core';
 
-import { buildTestSite, chromiumOptions, openPage, startServer } from './helpers.mjs';
+import { buildTestSite, chromiumOptions, openPage, packageModuleGraph, startServer } from './helpers.mjs';
 
 const root = join(process.cwd(), 'node_modules', 'ferry-sync');
 const manifest = createRequire(import.meta.url)('ferry-sync/package.json');
 
 /** Every file the static imports of `entries` reach (paths inside the package). */
-function moduleGraph(entries) {
-  const seen = new Set();
-  const visit = (path) => {
-    const file = join(path);  // normalized: dist/x.js
-    if (seen.has(file)) return;
-    seen.add(file);
-    const text = readFileSync(join(root, file), 'utf8');
-    for (const [, specifier] of text.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s+['"]([^'"]+)['"]/gms)) {
-      if (specifier.startsWith('.')) visit(join(dirname(file), specifier));
-    }
-  };
-  entries.forEach(visit);
-  return [...seen].sort();
-}
+const moduleGraph = (entries) => packageModuleGraph(root, entries);
 
 test('package.json sends bundlers for the browser to the browser entry, Node to the Node entry', () => {
   assert.equal(manifest.exports['.'].browser, './dist/browser.js');

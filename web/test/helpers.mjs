@@ -1,13 +1,29 @@
 // Test helpers: a real ferry-server process on loopback and a small
 // fault-injecting HTTP proxy in front of it.
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export function tempDir() {
   return mkdtempSync(join(tmpdir(), 'ferry-sync-test-'));
+}
+
+/** Every file the static imports of `entries` reach in the package at `root` (paths inside it: dist/x.js). */
+export function packageModuleGraph(root, entries) {
+  const seen = new Set();
+  const visit = (path) => {
+    const file = join(path);  // normalized: dist/x.js
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(join(root, file), 'utf8');
+    for (const [, specifier] of text.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s+['"]([^'"]+)['"]/gms)) {
+      if (specifier.startsWith('.')) visit(join(dirname(file), specifier));
+    }
+  };
+  entries.forEach(visit);
+  return [...seen].sort();
 }
 
 export async function startServer(tokens = 'token-alice alice\n', extraArguments = []) {
