@@ -38,13 +38,14 @@ class SqliteSyncService final : public SyncService {
   SqliteSyncService(std::unique_ptr<SqliteStore> store, std::string epoch, ProtocolLimits limits)
       : store_(std::move(store)), state_(*store_, std::move(epoch), limits) {}
 
-  ServerHttpResponse Handle(std::string_view user, std::string_view method,
-                            std::string_view target, std::string_view body) override {
+  ServerHttpResponse Handle(std::string_view user, std::string_view method, std::string_view target,
+                            std::string_view body) override {
     ServerHttpResponse answer;
     bool changed = false;
     {
       std::lock_guard lock(mutex_);
-      if (target.substr(0, target.find('?')) == "/v1/stats") return {200, EncodeStatistics(state_.statistics())};
+      if (target.substr(0, target.find('?')) == "/v1/stats")
+        return {200, EncodeStatistics(state_.statistics())};
       const uint64_t applied_before = state_.statistics().mutations_applied;
       answer = HandleServerRequest(state_, user, method, target, body);
       changed = state_.statistics().mutations_applied != applied_before;
