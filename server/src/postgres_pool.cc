@@ -11,6 +11,9 @@ Result<PgConnection> Connect(const std::string& url) {
     return Status(ErrorCode::kIo,
                   std::string("PostgreSQL: cannot connect: ") + PQerrorMessage(connection.get()));
   }
+  // Notices ("relation already exists, skipping") are not for the operator.
+  PQsetNoticeProcessor(
+      connection.get(), [](void*, const char*) {}, nullptr);
   return connection;
 }
 
