@@ -1,110 +1,26 @@
 #include "ferry/server_apply.h"
 
+#include <algorithm>
+#include <mutex>
 #include <vector>
 
+#include "ferry/server_storage_kv.h"
 #include "keys.h"
 
 namespace ferry {
 namespace {
 
-// Key layout, all under "u/<user>\0":
-//   d/<collection>\0<key>  document record (JSON, see DocumentRecord)
-//   c/<version:20>         change log: the document last changed at version
-//   s/<clientId>           highest seq processed for that client
-//   o/<clientId>/<seq:20>  "c" or "r <error>": a recent mutation not applied
-//   m/head                 the user's latest version
-//   m/horizon              tombstones at or below this were purged
-std::string UserPrefix(std::string_view user) {
-  std::string prefix = "u/";
-  prefix += user;
-  prefix += '\0';
-  return prefix;
-}
-
-// A stored document: a one-line header, then the value as compact JSON.
-//   "<version> <run_start> <exists:0|1> <writer> <hlc>\n<value>"
-// (records written before the server kept the HLC end after <writer>).
-// The value stays text: a put stores the pushed text, a pull sends it as it
-// is, and only patches and conflicts parse it.
-struct DocumentRecord {
-  Version version = 0;
-  bool exists = false;
-  std::string value_json;  // compact JSON; empty when deleted
-  std::string writer;      // client whose mutation produced this version
-  std::string hlc;         // that mutation's HLC stamp (text form); may be empty
-  // The version before `writer`'s current run of consecutive writes began: a
-  // mutation by `writer` based on any version from here on saw no foreign write.
-  Version run_start = 0;
-
-  Result<DocumentState> State() const {
-    if (!exists) return DocumentState{};
-    auto value = ParseJson(value_json);
-    if (!value.ok()) return Status(ErrorCode::kCorruption, "server document value does not decode");
-    return DocumentState{true, std::move(*value)};
-  }
-};
-
-std::string EncodeRecord(const DocumentRecord& record) {
-  std::string bytes = std::to_string(record.version) + ' ' + std::to_string(record.run_start) +
-                      (record.exists ? " 1 " : " 0 ") + record.writer + ' ' + record.hlc + '\n';
-  bytes += record.value_json;
-  return bytes;
-}
-
-Result<DocumentRecord> DecodeRecord(std::string_view bytes) {
-  const auto corrupt = [] {
-    return Status(ErrorCode::kCorruption, "server document record does not decode");
-  };
-  const std::size_t newline = bytes.find('\n');
-  if (newline == std::string_view::npos) return corrupt();
-  std::string_view header = bytes.substr(0, newline);
-  const auto next_field = [&header]() {
-    const std::size_t space = header.find(' ');
-    std::string_view field = header.substr(0, space);
-    header = space == std::string_view::npos ? std::string_view() : header.substr(space + 1);
-    return field;
-  };
-  DocumentRecord record;
-  auto version = keys::ParseDecimal(next_field());
-  auto run_start = keys::ParseDecimal(next_field());
-  std::string_view exists = next_field();
-  record.writer = std::string(next_field());
-  record.hlc = std::string(header);
-  if (!version || !run_start || (exists != "0" && exists != "1") || record.writer.empty()) {
-    return corrupt();
-  }
-  record.version = *version;
-  record.run_start = *run_start;
-  record.exists = exists == "1";
-  record.value_json = std::string(bytes.substr(newline + 1));
-  if (record.exists == record.value_json.empty()) return corrupt();
-  return record;
-}
-
-Result<uint64_t> ReadNumber(Transaction& txn, const std::string& key) {
-  FERRY_ASSIGN_OR_RETURN(auto stored, txn.Get(key));
-  if (!stored) return uint64_t{0};
-  auto number = keys::ParseDecimal(*stored);
-  if (!number) return Status(ErrorCode::kCorruption, "server counter does not decode");
-  return *number;
-}
-
-Result<uint64_t> ReadNumber(Store& store, const std::string& key) {
-  Transaction txn(store);
-  return ReadNumber(txn, key);
-}
-
-Result<std::optional<DocumentRecord>> ReadRecord(Transaction& txn, const std::string& key) {
-  FERRY_ASSIGN_OR_RETURN(auto stored, txn.Get(key));
-  if (!stored) return std::optional<DocumentRecord>();
-  FERRY_ASSIGN_OR_RETURN(DocumentRecord record, DecodeRecord(*stored));
-  return std::optional<DocumentRecord>(std::move(record));
+Result<DocumentState> StateOf(const StoredDocument& record) {
+  if (!record.exists) return DocumentState{};
+  auto value = ParseJson(record.value_json);
+  if (!value.ok()) return Status(ErrorCode::kCorruption, "server document value does not decode");
+  return DocumentState{true, std::move(*value)};
 }
 
 Result<ServerDocument> ToServerDocument(const DocumentId& id,
-                                        const std::optional<DocumentRecord>& record) {
+                                        const std::optional<StoredDocument>& record) {
   if (!record) return ServerDocument{id, 0, {}, {}};
-  FERRY_ASSIGN_OR_RETURN(DocumentState state, record->State());
+  FERRY_ASSIGN_OR_RETURN(DocumentState state, StateOf(*record));
   return ServerDocument{id, record->version, std::move(state), record->hlc};
 }
 
@@ -126,31 +42,32 @@ int HttpStatusFor(const Status& status) {
 }  // namespace
 
 ServerState::ServerState(Store& store, std::string epoch, ProtocolLimits limits)
-    : store_(store), epoch_(std::move(epoch)), limits_(limits) {}
+    : owned_storage_(std::make_unique<KvServerStorage>(store)),
+      storage_(*owned_storage_),
+      epoch_(std::move(epoch)),
+      limits_(limits) {}
+
+ServerState::ServerState(ServerStorage& storage, std::string epoch, ProtocolLimits limits)
+    : storage_(storage), epoch_(std::move(epoch)), limits_(limits) {}
+
+ServerStatistics ServerState::statistics() const {
+  std::lock_guard lock(statistics_mutex_);
+  return statistics_;
+}
 
 Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushRequest& request) {
-  const std::string prefix = UserPrefix(user);
-  const std::string head_key = prefix + "m/head";
-  const std::string seq_key = prefix + "s/" + request.client_id;
-  Transaction txn(store_);
-  FERRY_ASSIGN_OR_RETURN(uint64_t head, ReadNumber(txn, head_key));
-  FERRY_ASSIGN_OR_RETURN(uint64_t last_seq, ReadNumber(txn, seq_key));
+  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<ServerTransaction> txn, storage_.Begin(user));
+  FERRY_ASSIGN_OR_RETURN(Version head, txn->Head());
+  FERRY_ASSIGN_OR_RETURN(uint64_t last_seq, txn->LastSeq(request.client_id));
 
   // Outcomes of mutations that were not applied (conflict, rejected), kept so
   // that a re-sent mutation whose answer was lost learns what happened to it
   // instead of a bare `duplicate` (a client would otherwise drop it unresolved
   // or without a dead letter). A client pushes its outbox in seq order, so
   // outcomes below this push's first seq are settled on its side: drop them.
-  const std::string outcome_prefix = prefix + "o/" + request.client_id + "/";
-  const auto outcome_key = [&outcome_prefix](uint64_t seq) {
-    return outcome_prefix + keys::OrderedNumber(seq);
-  };
   if (!request.mutations.empty()) {
-    FERRY_RETURN_IF_ERROR(store_.Scan(outcome_prefix, outcome_key(request.mutations.front().seq),
-                                      [&txn](std::string_view key, std::string_view) {
-                                        txn.Delete(std::string(key));
-                                        return true;
-                                      }));
+    FERRY_RETURN_IF_ERROR(
+        txn->ForgetOutcomesBelow(request.client_id, request.mutations.front().seq));
   }
 
   ServerStatistics counted;
@@ -160,87 +77,30 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
     PushResult result;
     result.seq = mutation.seq;
     if (mutation.seq <= last_seq) {
-      result.status = PushResultStatus::kDuplicate;
+      FERRY_RETURN_IF_ERROR(AnswerRepeat(*txn, request.client_id, mutation, result));
       ++counted.mutations_duplicate;
-      FERRY_ASSIGN_OR_RETURN(auto outcome, txn.Get(outcome_key(mutation.seq)));
-      if (!outcome || *outcome == "c") {
-        // The document as it is now. A conflict resolves against it; for a
-        // duplicate it replaces the client's copy of its write.
-        if (outcome) result.status = PushResultStatus::kConflict;
-        FERRY_ASSIGN_OR_RETURN(
-            auto record, ReadRecord(txn, prefix + "d/" + keys::DocumentSuffix(mutation.document)));
-        FERRY_ASSIGN_OR_RETURN(result.current, ToServerDocument(mutation.document, record));
-        result.has_current = true;
-      } else if (outcome->starts_with("r ")) {
-        result.status = PushResultStatus::kRejected;
-        result.error = outcome->substr(2);
-      }
       response.results.push_back(std::move(result));
       continue;
     }
     last_seq = mutation.seq;
-    std::string value_json;
-    if (Status valid = ValidateMutationValue(mutation.op, mutation.value, &value_json);
-        !valid.ok()) {
-      result.status = PushResultStatus::kRejected;
-      result.error = valid.message();
-      ++counted.mutations_rejected;
-      txn.Put(outcome_key(mutation.seq), "r " + result.error);
-      response.results.push_back(std::move(result));
-      continue;
-    }
-    const std::string document_key = prefix + "d/" + keys::DocumentSuffix(mutation.document);
-    FERRY_ASSIGN_OR_RETURN(std::optional<DocumentRecord> record, ReadRecord(txn, document_key));
-    const Version current_version = record ? record->version : 0;
-    const bool own_run = record && record->writer == mutation.client_id &&
-                         mutation.base_version >= record->run_start &&
-                         mutation.base_version <= current_version;
-    if (mutation.base_version != current_version && !own_run) {
-      result.status = PushResultStatus::kConflict;
-      result.has_current = true;
-      FERRY_ASSIGN_OR_RETURN(result.current, ToServerDocument(mutation.document, record));
-      ++counted.mutations_conflict;
-      txn.Put(outcome_key(mutation.seq), "c");
-      response.results.push_back(std::move(result));
-      continue;
-    }
-    DocumentRecord updated;
-    updated.version = ++head;
-    switch (mutation.op) {
-      case MutationOp::kPut:
-        updated.exists = true;
-        updated.value_json = std::move(value_json);
+    FERRY_RETURN_IF_ERROR(ApplyMutation(*txn, request.client_id, mutation, head, result));
+    switch (result.status) {
+      case PushResultStatus::kApplied:
+        ++counted.mutations_applied;
         break;
-      case MutationOp::kDelete:
+      case PushResultStatus::kConflict:
+        ++counted.mutations_conflict;
         break;
-      case MutationOp::kPatch: {
-        DocumentState before;
-        if (record) {
-          FERRY_ASSIGN_OR_RETURN(before, record->State());
-        }
-        updated.exists = true;
-        updated.value_json =
-            DumpJson(ApplyMutation(std::move(before), mutation.op, mutation.value).value);
+      case PushResultStatus::kRejected:
+        ++counted.mutations_rejected;
         break;
-      }
+      case PushResultStatus::kDuplicate:
+        break;
     }
-    updated.writer = mutation.client_id;
-    updated.hlc = mutation.hlc.ToString();
-    updated.run_start =
-        record && record->writer == mutation.client_id ? record->run_start : current_version;
-    if (record) txn.Delete(prefix + "c/" + keys::OrderedNumber(record->version));
-    txn.Put(prefix + "c/" + keys::OrderedNumber(updated.version),
-            keys::DocumentSuffix(mutation.document));
-    txn.Put(document_key, EncodeRecord(updated));
-    result.status = PushResultStatus::kApplied;
-    result.version = updated.version;
-    result.previous_version = current_version;
-    ++counted.mutations_applied;
     response.results.push_back(std::move(result));
   }
-  txn.Put(head_key, std::to_string(head));
-  txn.Put(seq_key, std::to_string(last_seq));
-  FERRY_RETURN_IF_ERROR(txn.Commit());
+  FERRY_RETURN_IF_ERROR(txn->Commit(head, request.client_id, last_seq));
+  std::lock_guard lock(statistics_mutex_);
   statistics_.mutations_applied += counted.mutations_applied;
   statistics_.mutations_duplicate += counted.mutations_duplicate;
   statistics_.mutations_conflict += counted.mutations_conflict;
@@ -248,8 +108,78 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
   return response;
 }
 
+// A mutation at or below the client's last seq: processed before. Its
+// remembered outcome, if any, answers it again.
+Status ServerState::AnswerRepeat(ServerTransaction& txn, std::string_view client_id,
+                                 const Mutation& mutation, PushResult& result) {
+  result.status = PushResultStatus::kDuplicate;
+  FERRY_ASSIGN_OR_RETURN(auto outcome, txn.Outcome(client_id, mutation.seq));
+  if (!outcome || *outcome == "c") {
+    // The document as it is now. A conflict resolves against it; for a
+    // duplicate it replaces the client's copy of its write.
+    if (outcome) result.status = PushResultStatus::kConflict;
+    FERRY_ASSIGN_OR_RETURN(auto record, txn.ReadDocument(mutation.document));
+    FERRY_ASSIGN_OR_RETURN(result.current, ToServerDocument(mutation.document, record));
+    result.has_current = true;
+  } else if (outcome->starts_with("r ")) {
+    result.status = PushResultStatus::kRejected;
+    result.error = outcome->substr(2);
+  }
+  return Status::Ok();
+}
+
+// A new mutation: rejected, a conflict, or applied at version ++head.
+Status ServerState::ApplyMutation(ServerTransaction& txn, std::string_view client_id,
+                                  const Mutation& mutation, Version& head, PushResult& result) {
+  std::string value_json;
+  if (Status valid = ValidateMutationValue(mutation.op, mutation.value, &value_json); !valid.ok()) {
+    result.status = PushResultStatus::kRejected;
+    result.error = valid.message();
+    return txn.RememberOutcome(client_id, mutation.seq, "r " + result.error);
+  }
+  FERRY_ASSIGN_OR_RETURN(std::optional<StoredDocument> record, txn.ReadDocument(mutation.document));
+  const Version current_version = record ? record->version : 0;
+  const bool own_run = record && record->writer == mutation.client_id &&
+                       mutation.base_version >= record->run_start &&
+                       mutation.base_version <= current_version;
+  if (mutation.base_version != current_version && !own_run) {
+    result.status = PushResultStatus::kConflict;
+    result.has_current = true;
+    FERRY_ASSIGN_OR_RETURN(result.current, ToServerDocument(mutation.document, record));
+    return txn.RememberOutcome(client_id, mutation.seq, "c");
+  }
+  StoredDocument updated;
+  updated.version = ++head;
+  switch (mutation.op) {
+    case MutationOp::kPut:
+      updated.exists = true;
+      updated.value_json = std::move(value_json);
+      break;
+    case MutationOp::kDelete:
+      break;
+    case MutationOp::kPatch: {
+      DocumentState before;
+      if (record) {
+        FERRY_ASSIGN_OR_RETURN(before, StateOf(*record));
+      }
+      updated.exists = true;
+      updated.value_json =
+          DumpJson(ferry::ApplyMutation(std::move(before), mutation.op, mutation.value).value);
+      break;
+    }
+  }
+  updated.writer = mutation.client_id;
+  updated.hlc = mutation.hlc.ToString();
+  updated.run_start =
+      record && record->writer == mutation.client_id ? record->run_start : current_version;
+  FERRY_RETURN_IF_ERROR(txn.WriteDocument(mutation.document, updated, current_version));
+  result.status = PushResultStatus::kApplied;
+  result.version = updated.version;
+  result.previous_version = current_version;
+  return Status::Ok();
+}
+
 Result<std::string> ServerState::ServePullBody(std::string_view user, const PullRequest& request) {
-  const std::string prefix = UserPrefix(user);
   Version from = 0;
   if (!request.cursor.empty()) {
     const std::size_t dot = request.cursor.rfind('.');
@@ -262,10 +192,6 @@ Result<std::string> ServerState::ServePullBody(std::string_view user, const Pull
       return Status(ErrorCode::kCursorExpired, "cursor is from an earlier server epoch");
     }
     from = *parsed;
-    FERRY_ASSIGN_OR_RETURN(const uint64_t horizon, ReadNumber(store_, prefix + "m/horizon"));
-    if (from < horizon) {
-      return Status(ErrorCode::kCursorExpired, "cursor is older than the tombstone horizon");
-    }
   }
   const std::size_t limit =
       std::min(std::max<std::size_t>(request.limit, 1), limits_.max_changes_per_pull);
@@ -277,45 +203,22 @@ Result<std::string> ServerState::ServePullBody(std::string_view user, const Pull
   std::size_t count = 0;
   bool has_more = false;
   Version last = from;
-  Status failure;
-  const std::string log_prefix = prefix + "c/";
-  Status scanned = store_.Scan(
-      log_prefix + keys::OrderedNumber(from + 1), PrefixEnd(log_prefix),
-      [&](std::string_view key, std::string_view suffix) {
+  // One change more than the page holds, to learn whether more follow.
+  const ChangeQuery query{from, !request.cursor.empty(), limit + 1};
+  FERRY_RETURN_IF_ERROR(
+      storage_.ReadChanges(user, query, [&](const DocumentId& id, const StoredDocument& record) {
         if (count >= limit || writer.size() >= byte_budget) {
           has_more = true;
           return false;
         }
-        auto version = keys::ParseOrderedNumber(key.substr(log_prefix.size()));
-        auto id = keys::ParseDocumentSuffix(suffix);
-        if (!version || !id) {
-          failure = Status(ErrorCode::kCorruption, "server change log entry does not decode");
-          return false;
-        }
-        auto stored = store_.Get(prefix + "d/" + std::string(suffix));
-        if (!stored.ok()) {
-          failure = stored.status();
-          return false;
-        }
-        if (!stored->has_value()) {
-          failure = Status(ErrorCode::kCorruption, "change log names a missing document");
-          return false;
-        }
-        auto record = DecodeRecord(**stored);
-        if (!record.ok()) {
-          failure = record.status();
-          return false;
-        }
         writer.AddChange(
-            *id, record->version,
-            record->exists ? std::optional<std::string_view>(record->value_json) : std::nullopt,
-            record->hlc);
+            id, record.version,
+            record.exists ? std::optional<std::string_view>(record.value_json) : std::nullopt,
+            record.hlc);
         ++count;
-        last = *version;
+        last = record.version;
         return true;
-      });
-  FERRY_RETURN_IF_ERROR(scanned);
-  FERRY_RETURN_IF_ERROR(failure);
+      }));
   return std::move(writer).Finish(epoch_ + "." + std::to_string(last), has_more);
 }
 
@@ -327,40 +230,19 @@ Result<PullResponse> ServerState::ServePull(std::string_view user, const PullReq
 }
 
 Status ServerState::PurgeTombstones(std::string_view user, Version version) {
-  const std::string prefix = UserPrefix(user);
-  const std::string log_prefix = prefix + "c/";
-  Transaction txn(store_);
-  Status failure;
-  FERRY_RETURN_IF_ERROR(store_.Scan(log_prefix, log_prefix + keys::OrderedNumber(version + 1),
-                                    [&](std::string_view key, std::string_view suffix) {
-                                      const std::string document_key =
-                                          prefix + "d/" + std::string(suffix);
-                                      auto record = ReadRecord(txn, document_key);
-                                      if (!record.ok()) {
-                                        failure = record.status();
-                                        return false;
-                                      }
-                                      if (record->has_value() && !record->value().exists) {
-                                        txn.Delete(document_key);
-                                        txn.Delete(key);
-                                      }
-                                      return true;
-                                    }));
-  FERRY_RETURN_IF_ERROR(failure);
-  FERRY_ASSIGN_OR_RETURN(const uint64_t horizon, ReadNumber(txn, prefix + "m/horizon"));
-  txn.Put(prefix + "m/horizon", std::to_string(std::max(horizon, version)));
-  return txn.Commit();
+  return storage_.PurgeTombstones(user, version);
 }
 
+// Read through a transaction that is never committed: it changes nothing.
 Result<ServerDocument> ServerState::GetDocument(std::string_view user, const DocumentId& id) {
-  Transaction txn(store_);
-  FERRY_ASSIGN_OR_RETURN(auto record,
-                         ReadRecord(txn, UserPrefix(user) + "d/" + keys::DocumentSuffix(id)));
+  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<ServerTransaction> txn, storage_.Begin(user));
+  FERRY_ASSIGN_OR_RETURN(auto record, txn->ReadDocument(id));
   return ToServerDocument(id, record);
 }
 
 Result<uint64_t> ServerState::LastSeq(std::string_view user, std::string_view client_id) {
-  return ReadNumber(store_, UserPrefix(user) + "s/" + std::string(client_id));
+  FERRY_ASSIGN_OR_RETURN(std::unique_ptr<ServerTransaction> txn, storage_.Begin(user));
+  return txn->LastSeq(client_id);
 }
 
 ServerHttpResponse HandleServerRequest(ServerState& server, std::string_view user,
@@ -381,7 +263,10 @@ ServerHttpResponse HandleServerRequest(ServerState& server, std::string_view use
     if (!request.ok()) return error(request.status());
     auto response = server.ApplyPush(user, *request);
     if (!response.ok()) return error(response.status());
-    return {200, EncodePushResponse(*response)};
+    const bool changed =
+        std::any_of(response->results.begin(), response->results.end(),
+                    [](const PushResult& r) { return r.status == PushResultStatus::kApplied; });
+    return {200, EncodePushResponse(*response), changed};
   }
   if (path == kPullPath) {
     if (method != "GET") return {405, EncodeErrorBody(ErrorCode::kInvalidArgument, "use GET")};

@@ -2,7 +2,7 @@
 // file) for storage, and the core's protocol codec and apply logic
 // (ferry/server_apply.h) for the semantics in docs/PROTOCOL.md.
 //
-//   ferry-server --tokens tokens.txt [--db ferry-server.db] [--host 127.0.0.1]
+//   ferry-server --tokens tokens.txt [--db ferry-server.db | --postgres URL] [--host 127.0.0.1]
 //                [--port 8080 | --port 0] [--max-body-bytes N] [--max-batch N]
 //                [--tls-cert FILE --tls-key FILE] [--static DIR]
 //                [--cors-origin ORIGIN]... [--quiet]
@@ -17,15 +17,14 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <random>
 #include <thread>
 
 #include "cors.h"
 #include "ferry/gzip_zlib.h"
-#include "ferry/server_apply.h"
-#include "ferry/store_sqlite.h"
+#include "ferry/json.h"
 #include "live.h"
 #include "static_files.h"
+#include "sync_service.h"
 #include "tokens.h"
 
 namespace ferry::server {
@@ -35,6 +34,7 @@ struct Settings {
   std::string host = "127.0.0.1";
   int port = 8080;
   std::string db = "ferry-server.db";
+  std::string postgres;  // a libpq connection URL; when set, PostgreSQL instead of --db
   std::string tokens;
   std::size_t max_body_bytes = 8u << 20;
   std::size_t max_batch = 1000;
@@ -47,7 +47,8 @@ struct Settings {
 };
 
 void Usage() {
-  std::cerr << "usage: ferry-server --tokens FILE [--db FILE] [--host ADDR] [--port N]\n"
+  std::cerr << "usage: ferry-server --tokens FILE [--db FILE | --postgres URL] [--host ADDR]\n"
+               "                    [--port N]\n"
                "                    [--max-body-bytes N] [--max-batch N] [--tls-cert FILE "
                "--tls-key FILE]\n"
                "                    [--static DIR] [--cors-origin ORIGIN]... [--quiet]\n";
@@ -75,6 +76,8 @@ std::optional<Settings> ParseArguments(int argc, char** argv) {
       settings.port = static_cast<int>(std::strtol(v->c_str(), &end, 10));
     } else if (flag == "--db") {
       settings.db = *v;
+    } else if (flag == "--postgres") {
+      settings.postgres = *v;
     } else if (flag == "--tokens") {
       settings.tokens = *v;
     } else if (flag == "--max-body-bytes") {
@@ -104,20 +107,6 @@ std::optional<Settings> ParseArguments(int argc, char** argv) {
   if (settings.tokens.empty() || settings.port < 0 || settings.port > 65535) return std::nullopt;
   if (settings.tls_cert.empty() != settings.tls_key.empty()) return std::nullopt;  // both or none
   return settings;
-}
-
-Result<std::string> LoadOrCreateEpoch(Store& store) {
-  FERRY_ASSIGN_OR_RETURN(auto stored, store.Get("server/epoch"));
-  if (stored) return *stored;
-  // A new database gets a new epoch, so cursors handed out by a server whose
-  // data was lost expire instead of silently skipping changes.
-  std::random_device random;
-  static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-  std::string epoch;
-  for (int i = 0; i < 10; ++i)
-    epoch += kDigits[random() % 36];
-  FERRY_RETURN_IF_ERROR(store.Put("server/epoch", epoch));
-  return epoch;
 }
 
 // The JSON content type with a charset parameter: httplib compresses only
@@ -224,22 +213,16 @@ int Run(const Settings& settings) {
     std::cerr << "ferry-server: " << tokens.status().ToString() << "\n";
     return 2;
   }
-  auto store = SqliteStore::Open(settings.db);
-  if (!store.ok()) {
-    std::cerr << "ferry-server: " << store.status().ToString() << "\n";
+  StorageSettings storage{settings.db, settings.postgres, {}};
+  storage.limits.max_body_bytes = settings.max_body_bytes;
+  storage.limits.max_mutations_per_push = settings.max_batch;
+  auto service = OpenSyncService(storage);
+  if (!service.ok()) {
+    std::cerr << "ferry-server: " << service.status().ToString() << "\n";
     return 2;
   }
-  auto epoch = LoadOrCreateEpoch(**store);
-  if (!epoch.ok()) {
-    std::cerr << "ferry-server: " << epoch.status().ToString() << "\n";
-    return 2;
-  }
-  ProtocolLimits limits;
-  limits.max_body_bytes = settings.max_body_bytes;
-  limits.max_mutations_per_push = settings.max_batch;
-  ServerState state(**store, *epoch, limits);
-  std::mutex state_mutex;  // one SQLite connection: requests take turns
   LiveChannel live;
+  (*service)->SetChangeListener([&live](const std::string& user) { live.Poke(user); });
   const CorsPolicy cors(settings.cors_origins);
   // A web app served by its own sync server talks to it same-origin, so no
   // CORS is needed.
@@ -302,15 +285,7 @@ int Run(const Settings& settings) {
   // Runs an authenticated user's push or pull through the shared apply code.
   const auto handle = [&](const httplib::Request& request, httplib::Response& response,
                           const std::string& user, std::string_view body) {
-    ServerHttpResponse answer;
-    uint64_t applied_before = 0, applied_after = 0;
-    {
-      std::lock_guard lock(state_mutex);
-      applied_before = state.statistics().mutations_applied;
-      answer = HandleServerRequest(state, user, request.method, request.target, body);
-      applied_after = state.statistics().mutations_applied;
-    }
-    if (applied_after != applied_before) live.Poke(user);
+    ServerHttpResponse answer = (*service)->Handle(user, request.method, request.target, body);
     response.status = answer.status;
     SetJsonBody(request, response, std::move(answer.body));
   };
@@ -357,18 +332,16 @@ int Run(const Settings& settings) {
     response.set_content("{\"status\":\"ok\"}", kJsonType);
   });
   http.Get("/v1/stats", [&](const httplib::Request& request, httplib::Response& response) {
-    if (!authenticate(request, response)) return;
-    ServerStatistics statistics;
-    {
-      std::lock_guard lock(state_mutex);
-      statistics = state.statistics();
+    auto user = authenticate(request, response);
+    if (!user) return;
+    ServerHttpResponse answer = (*service)->Handle(*user, request.method, request.target, "");
+    auto statistics = ParseJson(answer.body);
+    if (answer.status == 200 && statistics.ok() && statistics->is_object()) {
+      (*statistics)["liveListeners"] = live.listeners();
+      answer.body = DumpJson(*statistics);
     }
-    response.set_content(DumpJson(Json{{"mutationsApplied", statistics.mutations_applied},
-                                       {"mutationsDuplicate", statistics.mutations_duplicate},
-                                       {"mutationsConflict", statistics.mutations_conflict},
-                                       {"mutationsRejected", statistics.mutations_rejected},
-                                       {"liveListeners", live.listeners()}}),
-                         kJsonType);
+    response.status = answer.status;
+    response.set_content(answer.body, kJsonType);
   });
   http.Get(std::string(ferry::kLivePath),
            [&](const httplib::Request& request, httplib::Response& response) {
@@ -430,6 +403,7 @@ int Run(const Settings& settings) {
     http.stop();
   });
   http.listen_after_bind();
+  (*service)->Stop();
   live.Stop();
   // The stopper must be done before `live` and `http` go away (it may still be
   // inside live.Stop() after a signal; found by ThreadSanitizer). If listening

@@ -17,14 +17,23 @@
 //   in change-log order; deletes are returned as tombstones until purged. A
 //   cursor older than the purge horizon, or from another epoch, has expired.
 //
-// Threading: not thread-safe; the host serializes calls (per store).
+// Storage: any ServerStorage (ferry/server_storage.h); the Store constructor
+// runs over the core's key-value Store (KvServerStorage).
+//
+// Threading: as thread-safe as its storage. Over a Store (not thread-safe)
+// the host serializes calls; over a thread-safe ServerStorage (ferry-server's
+// PostgreSQL backend) any threads may call at once, and the storage
+// serialises each user's pushes.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "ferry/protocol.h"
+#include "ferry/server_storage.h"
 #include "ferry/store.h"
 
 namespace ferry {
@@ -41,6 +50,7 @@ class ServerState {
   // `epoch` distinguishes this server's change logs from those of an earlier
   // incarnation whose data was lost: cursors from another epoch expire.
   ServerState(Store& store, std::string epoch, ProtocolLimits limits = {});
+  ServerState(ServerStorage& storage, std::string epoch, ProtocolLimits limits = {});
 
   // Applies one push for `user` in one atomic store commit. Per-mutation
   // problems (invalid value) reject that mutation only.
@@ -63,14 +73,22 @@ class ServerState {
   // Highest seq processed for a client, 0 if none.
   [[nodiscard]] Result<uint64_t> LastSeq(std::string_view user, std::string_view client_id);
 
-  const ServerStatistics& statistics() const { return statistics_; }
+  // Counts of this process's pushes (not of other instances on one database).
+  ServerStatistics statistics() const;
   const std::string& epoch() const { return epoch_; }
   const ProtocolLimits& limits() const { return limits_; }
 
  private:
-  Store& store_;
+  [[nodiscard]] Status AnswerRepeat(ServerTransaction& txn, std::string_view client_id,
+                                    const Mutation& mutation, PushResult& result);
+  [[nodiscard]] Status ApplyMutation(ServerTransaction& txn, std::string_view client_id,
+                                     const Mutation& mutation, Version& head, PushResult& result);
+
+  std::unique_ptr<ServerStorage> owned_storage_;  // the Store constructor's KvServerStorage
+  ServerStorage& storage_;
   std::string epoch_;
   ProtocolLimits limits_;
+  mutable std::mutex statistics_mutex_;  // pushes of different users may count at once
   ServerStatistics statistics_;
 };
 
@@ -80,6 +98,9 @@ class ServerState {
 struct ServerHttpResponse {
   int status = 200;
   std::string body;
+  // A push applied at least one mutation: the user's change log grew, so
+  // their live streams get a poke.
+  bool changed = false;
 };
 ServerHttpResponse HandleServerRequest(ServerState& server, std::string_view user,
                                        std::string_view method, std::string_view target,

@@ -1,0 +1,204 @@
+#include "ferry/server_storage_kv.h"
+
+#include "keys.h"
+
+namespace ferry {
+namespace {
+
+// Key layout, all under "u/<user>\0":
+//   d/<collection>\0<key>  document record (see EncodeRecord)
+//   c/<version:20>         change log: the document last changed at version
+//   s/<clientId>           highest seq processed for that client
+//   o/<clientId>/<seq:20>  "c" or "r <error>": a recent mutation not applied
+//   m/head                 the user's latest version
+//   m/horizon              tombstones at or below this were purged
+std::string UserPrefix(std::string_view user) {
+  std::string prefix = "u/";
+  prefix += user;
+  prefix += '\0';
+  return prefix;
+}
+
+// A stored document: a one-line header, then the value as compact JSON.
+//   "<version> <run_start> <exists:0|1> <writer> <hlc>\n<value>"
+// (records written before the server kept the HLC end after <writer>).
+// The value stays text: a put stores the pushed text, a pull sends it as it
+// is, and only patches and conflicts parse it.
+std::string EncodeRecord(const StoredDocument& record) {
+  std::string bytes = std::to_string(record.version) + ' ' + std::to_string(record.run_start) +
+                      (record.exists ? " 1 " : " 0 ") + record.writer + ' ' + record.hlc + '\n';
+  bytes += record.value_json;
+  return bytes;
+}
+
+Result<StoredDocument> DecodeRecord(std::string_view bytes) {
+  const auto corrupt = [] {
+    return Status(ErrorCode::kCorruption, "server document record does not decode");
+  };
+  const std::size_t newline = bytes.find('\n');
+  if (newline == std::string_view::npos) return corrupt();
+  std::string_view header = bytes.substr(0, newline);
+  const auto next_field = [&header]() {
+    const std::size_t space = header.find(' ');
+    std::string_view field = header.substr(0, space);
+    header = space == std::string_view::npos ? std::string_view() : header.substr(space + 1);
+    return field;
+  };
+  StoredDocument record;
+  auto version = keys::ParseDecimal(next_field());
+  auto run_start = keys::ParseDecimal(next_field());
+  std::string_view exists = next_field();
+  record.writer = std::string(next_field());
+  record.hlc = std::string(header);
+  if (!version || !run_start || (exists != "0" && exists != "1") || record.writer.empty()) {
+    return corrupt();
+  }
+  record.version = *version;
+  record.run_start = *run_start;
+  record.exists = exists == "1";
+  record.value_json = std::string(bytes.substr(newline + 1));
+  if (record.exists == record.value_json.empty()) return corrupt();
+  return record;
+}
+
+Result<uint64_t> ReadNumber(Transaction& txn, const std::string& key) {
+  FERRY_ASSIGN_OR_RETURN(auto stored, txn.Get(key));
+  if (!stored) return uint64_t{0};
+  auto number = keys::ParseDecimal(*stored);
+  if (!number) return Status(ErrorCode::kCorruption, "server counter does not decode");
+  return *number;
+}
+
+Result<std::optional<StoredDocument>> ReadRecord(Transaction& txn, const std::string& key) {
+  FERRY_ASSIGN_OR_RETURN(auto stored, txn.Get(key));
+  if (!stored) return std::optional<StoredDocument>();
+  FERRY_ASSIGN_OR_RETURN(StoredDocument record, DecodeRecord(*stored));
+  return std::optional<StoredDocument>(std::move(record));
+}
+
+class KvServerTransaction final : public ServerTransaction {
+ public:
+  KvServerTransaction(Store& store, std::string_view user)
+      : store_(store), txn_(store), prefix_(UserPrefix(user)) {}
+
+  Result<Version> Head() override { return ReadNumber(txn_, prefix_ + "m/head"); }
+  Result<uint64_t> LastSeq(std::string_view client_id) override {
+    return ReadNumber(txn_, SeqKey(client_id));
+  }
+  Result<std::optional<std::string>> Outcome(std::string_view client_id, uint64_t seq) override {
+    return txn_.Get(OutcomeKey(client_id, seq));
+  }
+  Status RememberOutcome(std::string_view client_id, uint64_t seq,
+                         std::string_view outcome) override {
+    txn_.Put(OutcomeKey(client_id, seq), outcome);
+    return Status::Ok();
+  }
+  Status ForgetOutcomesBelow(std::string_view client_id, uint64_t seq) override {
+    return store_.Scan(OutcomePrefix(client_id), OutcomeKey(client_id, seq),
+                       [this](std::string_view key, std::string_view) {
+                         txn_.Delete(key);
+                         return true;
+                       });
+  }
+  Result<std::optional<StoredDocument>> ReadDocument(const DocumentId& id) override {
+    return ReadRecord(txn_, prefix_ + "d/" + keys::DocumentSuffix(id));
+  }
+  Status WriteDocument(const DocumentId& id, const StoredDocument& document,
+                       Version previous) override {
+    const std::string suffix = keys::DocumentSuffix(id);
+    if (previous != 0) txn_.Delete(prefix_ + "c/" + keys::OrderedNumber(previous));
+    txn_.Put(prefix_ + "c/" + keys::OrderedNumber(document.version), suffix);
+    txn_.Put(prefix_ + "d/" + suffix, EncodeRecord(document));
+    return Status::Ok();
+  }
+  Status Commit(Version head, std::string_view client_id, uint64_t last_seq) override {
+    txn_.Put(prefix_ + "m/head", std::to_string(head));
+    txn_.Put(SeqKey(client_id), std::to_string(last_seq));
+    return txn_.Commit();
+  }
+
+ private:
+  std::string SeqKey(std::string_view client_id) const {
+    return prefix_ + "s/" + std::string(client_id);
+  }
+  std::string OutcomePrefix(std::string_view client_id) const {
+    return prefix_ + "o/" + std::string(client_id) + "/";
+  }
+  std::string OutcomeKey(std::string_view client_id, uint64_t seq) const {
+    return OutcomePrefix(client_id) + keys::OrderedNumber(seq);
+  }
+
+  Store& store_;
+  Transaction txn_;
+  std::string prefix_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ServerTransaction>> KvServerStorage::Begin(std::string_view user) {
+  return std::unique_ptr<ServerTransaction>(std::make_unique<KvServerTransaction>(store_, user));
+}
+
+Status KvServerStorage::ReadChanges(std::string_view user, const ChangeQuery& query,
+                                    const ChangeVisitor& visit) {
+  const std::string prefix = UserPrefix(user);
+  if (query.check_horizon) {
+    Transaction txn(store_);
+    FERRY_ASSIGN_OR_RETURN(const uint64_t horizon, ReadNumber(txn, prefix + "m/horizon"));
+    if (query.after < horizon) {
+      return Status(ErrorCode::kCursorExpired, "cursor is older than the tombstone horizon");
+    }
+  }
+  std::size_t visited = 0;
+  Status failure;
+  const std::string log_prefix = prefix + "c/";
+  const auto visit_entry = [&](std::string_view key, std::string_view suffix) -> Status {
+    auto version = keys::ParseOrderedNumber(key.substr(log_prefix.size()));
+    auto id = keys::ParseDocumentSuffix(suffix);
+    if (!version || !id) {
+      return Status(ErrorCode::kCorruption, "server change log entry does not decode");
+    }
+    FERRY_ASSIGN_OR_RETURN(auto stored, store_.Get(prefix + "d/" + std::string(suffix)));
+    if (!stored) return Status(ErrorCode::kCorruption, "change log names a missing document");
+    FERRY_ASSIGN_OR_RETURN(StoredDocument record, DecodeRecord(*stored));
+    if (!visit(*id, record)) return Status(ErrorCode::kCancelled, "");
+    return Status::Ok();
+  };
+  FERRY_RETURN_IF_ERROR(store_.Scan(log_prefix + keys::OrderedNumber(query.after + 1),
+                                    PrefixEnd(log_prefix),
+                                    [&](std::string_view key, std::string_view suffix) {
+                                      if (visited++ >= query.max_changes) return false;
+                                      failure = visit_entry(key, suffix);
+                                      return failure.ok();
+                                    }));
+  if (failure.code() == ErrorCode::kCancelled) return Status::Ok();  // the visitor stopped
+  return failure;
+}
+
+Status KvServerStorage::PurgeTombstones(std::string_view user, Version version) {
+  const std::string prefix = UserPrefix(user);
+  const std::string log_prefix = prefix + "c/";
+  Transaction txn(store_);
+  Status failure;
+  FERRY_RETURN_IF_ERROR(store_.Scan(log_prefix, log_prefix + keys::OrderedNumber(version + 1),
+                                    [&](std::string_view key, std::string_view suffix) {
+                                      const std::string document_key =
+                                          prefix + "d/" + std::string(suffix);
+                                      auto record = ReadRecord(txn, document_key);
+                                      if (!record.ok()) {
+                                        failure = record.status();
+                                        return false;
+                                      }
+                                      if (record->has_value() && !record->value().exists) {
+                                        txn.Delete(document_key);
+                                        txn.Delete(key);
+                                      }
+                                      return true;
+                                    }));
+  FERRY_RETURN_IF_ERROR(failure);
+  FERRY_ASSIGN_OR_RETURN(const uint64_t horizon, ReadNumber(txn, prefix + "m/horizon"));
+  txn.Put(prefix + "m/horizon", std::to_string(std::max(horizon, version)));
+  return txn.Commit();
+}
+
+}  // namespace ferry

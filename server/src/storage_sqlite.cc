@@ -1,0 +1,66 @@
+// The embedded backend: the server's data in one SQLite file (SqliteStore),
+// read and written through the core's ServerState. One connection, so
+// requests take turns on one mutex.
+#include <mutex>
+
+#include "ferry/server_apply.h"
+#include "ferry/store_sqlite.h"
+#include "storage_backends.h"
+
+namespace ferry::server {
+namespace {
+
+Result<std::string> LoadOrCreateEpoch(Store& store) {
+  FERRY_ASSIGN_OR_RETURN(auto stored, store.Get("server/epoch"));
+  if (stored) return *stored;
+  std::string epoch = NewEpoch();
+  FERRY_RETURN_IF_ERROR(store.Put("server/epoch", epoch));
+  return epoch;
+}
+
+class SqliteSyncService final : public SyncService {
+ public:
+  SqliteSyncService(std::unique_ptr<SqliteStore> store, std::string epoch, ProtocolLimits limits)
+      : store_(std::move(store)), state_(*store_, std::move(epoch), limits) {}
+
+  ServerHttpResponse Handle(std::string_view user, std::string_view method, std::string_view target,
+                            std::string_view body) override {
+    ServerHttpResponse answer;
+    {
+      std::lock_guard lock(mutex_);
+      answer = HandleWithState(state_, user, method, target, body);
+    }
+    // Outside the lock: the listener runs HTTP code that must not wait on storage.
+    if (answer.changed && listener_) listener_(std::string(user));
+    return answer;
+  }
+
+  void SetChangeListener(std::function<void(const std::string& user)> listener) override {
+    listener_ = std::move(listener);
+  }
+
+  Status CheckReady() override {
+    std::lock_guard lock(mutex_);
+    return store_->Get("server/epoch").status();
+  }
+
+  void Stop() override {}
+
+ private:
+  std::mutex mutex_;  // guards store_ and state_: one SQLite connection
+  std::unique_ptr<SqliteStore> store_;
+  ServerState state_;
+  // Set once before serving (SetChangeListener's contract), so read unlocked.
+  std::function<void(const std::string&)> listener_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SyncService>> OpenSqliteSyncService(const StorageSettings& settings) {
+  FERRY_ASSIGN_OR_RETURN(auto store, SqliteStore::Open(settings.sqlite_path));
+  FERRY_ASSIGN_OR_RETURN(std::string epoch, LoadOrCreateEpoch(*store));
+  return std::unique_ptr<SyncService>(
+      std::make_unique<SqliteSyncService>(std::move(store), std::move(epoch), settings.limits));
+}
+
+}  // namespace ferry::server

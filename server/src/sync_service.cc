@@ -1,0 +1,37 @@
+#include "sync_service.h"
+
+#include <random>
+
+#include "ferry/json.h"
+#include "storage_backends.h"
+
+namespace ferry::server {
+
+Result<std::unique_ptr<SyncService>> OpenSyncService(const StorageSettings& settings) {
+  if (!settings.postgres_url.empty()) return OpenPostgresSyncService(settings);
+  return OpenSqliteSyncService(settings);
+}
+
+std::string NewEpoch() {
+  std::random_device random;
+  static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string epoch;
+  for (int i = 0; i < 10; ++i)
+    epoch += kDigits[random() % 36];
+  return epoch;
+}
+
+ServerHttpResponse HandleWithState(ServerState& state, std::string_view user,
+                                   std::string_view method, std::string_view target,
+                                   std::string_view body) {
+  if (target.substr(0, target.find('?')) != "/v1/stats") {
+    return HandleServerRequest(state, user, method, target, body);
+  }
+  const ServerStatistics statistics = state.statistics();
+  return {200, DumpJson(Json{{"mutationsApplied", statistics.mutations_applied},
+                             {"mutationsDuplicate", statistics.mutations_duplicate},
+                             {"mutationsConflict", statistics.mutations_conflict},
+                             {"mutationsRejected", statistics.mutations_rejected}})};
+}
+
+}  // namespace ferry::server
