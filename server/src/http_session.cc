@@ -282,7 +282,9 @@ class HttpSession final : public HttpSessionBase,
                         const bool close = self->response_->need_eof() || self->refused_;
                         self->response_.reset();
                         if (error) return self->CloseNow();
-                        if (close) return self->Linger();
+                        // After a refusal part of the request is still unread.
+                        if (self->refused_) return self->Linger();
+                        if (close) return self->CloseNow();
                         self->WaitForRequest();
                       });
   }
@@ -406,12 +408,15 @@ class HttpSession final : public HttpSessionBase,
 
   void OnShutdown() {
     stopping_ = true;
-    if (phase_ == Phase::kIdle || phase_ == Phase::kHandshake) {
-      beast::get_lowest_layer(stream_).socket().cancel();  // the wait ends: CloseNow
+    if (phase_ == Phase::kIdle || phase_ == Phase::kHandshake || phase_ == Phase::kHead) {
+      // No request yet (a head still arriving is none): the read ends, and
+      // with it the connection.
+      beast::get_lowest_layer(stream_).socket().cancel();
     } else if (phase_ == Phase::kLive) {
       WriteLive();  // ends the stream once nothing is pending
     }
-    // Reading or answering a request: it finishes, and Respond says close.
+    // Reading a body or answering: the request finishes, and Respond says
+    // Connection: close.
   }
 
   // Stops sending, then reads and drops what the client still sends for a
