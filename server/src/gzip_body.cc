@@ -2,7 +2,6 @@
 
 #include <zlib.h>
 
-
 namespace ferry::server {
 
 Result<std::string> InflateGzipBody(std::string_view compressed, std::size_t max_bytes) {
