@@ -223,12 +223,7 @@ HttpResponse HttpApi::StaticFile(const HttpRequest& request) const {
     response.set(http::field::content_encoding, answer.content_encoding);
   }
   response.body() = std::move(answer.body);
-  if (request.method() == http::verb::head) {
-    // The length of the body a GET would get, and no body.
-    response.content_length(response.body().size());
-    response.body().clear();
-  }
-  return response;
+  return response;  // for HEAD the session sends the headers only
 }
 
 void HttpApi::Decorate(const HttpRequest& request, http::response_header<>& response) const {

@@ -264,7 +264,13 @@ class HttpSession final : public HttpSessionBase,
 
   void Respond(const HttpRequest& request, HttpResponse response) {
     response.keep_alive(request.keep_alive() && !stopping_);
-    if (request.method() != http::verb::head) response.prepare_payload();
+    if (request.method() == http::verb::head) {
+      // The headers a GET would get, the body's length included, and no body.
+      if (!response.has_content_length()) response.content_length(response.body().size());
+      response.body().clear();
+    } else {
+      response.prepare_payload();
+    }
     if (context_.log) {
       LogRequest(View(request.method_string()), View(request.target()), response.result_int(),
                  response.body().size(), context_.api.LogNote(request));

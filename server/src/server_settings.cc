@@ -39,11 +39,21 @@ Setter Text(std::string Settings::*field) {
   };
 }
 
+bool SetCount(std::size_t& field, const std::string& value) {
+  const std::optional<std::size_t> count = Count(value);
+  if (count) field = *count;
+  return count.has_value();
+}
+
+Setter Number(std::size_t Settings::*field) {
+  return [field](Settings& settings, const std::string& value) {
+    return SetCount(settings.*field, value);
+  };
+}
+
 Setter Number(std::size_t HttpLimits::*field) {
   return [field](Settings& settings, const std::string& value) {
-    const std::optional<std::size_t> count = Count(value);
-    if (count) settings.limits.*field = *count;
-    return count.has_value();
+    return SetCount(settings.limits.*field, value);
   };
 }
 
@@ -85,18 +95,8 @@ const std::map<std::string, Setter>& Flags() {
       {"--tls-cert", Text(&Settings::tls_cert)},
       {"--tls-key", Text(&Settings::tls_key)},
       {"--cors-origin", AddCorsOrigin},
-      {"--max-batch",
-       [](Settings& settings, const std::string& value) {
-         const std::optional<std::size_t> count = Count(value);
-         if (count) settings.max_batch = *count;
-         return count.has_value();
-       }},
-      {"--threads",
-       [](Settings& settings, const std::string& value) {
-         const std::optional<std::size_t> count = Count(value);
-         if (count) settings.request_threads = *count;
-         return count.has_value() && *count > 0;
-       }},
+      {"--max-batch", Number(&Settings::max_batch)},
+      {"--threads", Number(&Settings::request_threads)},
       {"--max-body-bytes", Number(&HttpLimits::body_bytes)},
       {"--max-header-bytes", Number(&HttpLimits::header_bytes)},
       {"--max-header-count", Number(&HttpLimits::header_count)},

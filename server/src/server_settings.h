@@ -24,7 +24,7 @@ struct Settings {
   // Origins (scheme://host[:port]) whose pages may call /v1/* cross-origin.
   std::vector<std::string> cors_origins;
   HttpLimits limits;                // --max-body-bytes among them
-  std::size_t request_threads = 0;  // --threads; 0: one per core, at least 2
+  std::size_t request_threads = 0;  // --threads; 0 (the default): one per core, at least 2
 };
 
 // The settings, or nullopt (after a note on stderr for a value that is

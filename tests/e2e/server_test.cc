@@ -170,6 +170,22 @@ TEST_F(ServerTest, ReadyAnswersBesideHealthWithoutAToken) {
   EXPECT_NE(ready->body.find("ready"), std::string::npos) << ready->body;
 }
 
+// HEAD gets GET's headers and no body, and the kept-alive connection still
+// reads the next answer right.
+TEST_F(ServerTest, HeadGetsTheHeadersOnly) {
+  http_.set_keep_alive(true);
+  for (int i = 0; i < 2; ++i) {
+    auto head = http_.Head("/v1/health");
+    ASSERT_TRUE(head);
+    EXPECT_EQ(head->status, 200);
+    EXPECT_TRUE(head->body.empty());
+    EXPECT_EQ(head->get_header_value("Content-Length"), "15");
+    auto get = http_.Get("/v1/health");
+    ASSERT_TRUE(get);
+    EXPECT_EQ(get->body, "{\"status\":\"ok\"}");
+  }
+}
+
 TEST_F(ServerTest, AcceptsGzipRequestBodies) {
   const std::string body = PushBody("c1", 1, "zipped", Json{{"text", std::string(2000, 'z')}});
   const std::optional<std::string> compressed = GzipZlib(body);
