@@ -11,6 +11,7 @@ packages=(
   nlohmann-json3-dev rapidjson-dev
   libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libcpp-httplib-dev libssl-dev libbrotli-dev openssl
   postgresql-15 libpq-dev
+  libboost-dev
   emscripten node-acorn nodejs
   chromium
   python3 python3-venv python3-pip python3-setuptools python3-wheel python3-pytest python3-pytest-timeout

@@ -106,6 +106,13 @@ bool EndsInBase64UrlHash(std::string_view stem) {
          std::any_of(hash.begin(), hash.end(), upper_or_digit);
 }
 
+// A backslash (a separator elsewhere) or a control character: NUL would end
+// the name the file system sees (`file%00.html` is `file`).
+bool IsForbidden(char c) {
+  const auto byte = static_cast<unsigned char>(c);
+  return c == '\\' || byte < 0x20 || byte == 0x7f;
+}
+
 // The path below the root, or nullopt when it could leave the root.
 std::optional<std::filesystem::path> RelativePath(std::string_view url_path) {
   std::filesystem::path relative;
@@ -114,14 +121,24 @@ std::optional<std::filesystem::path> RelativePath(std::string_view url_path) {
     std::size_t end = url_path.find('/', start);
     if (end == std::string_view::npos) end = url_path.size();
     const std::string_view segment = url_path.substr(start, end - start);
-    if (segment == ".." || segment == "." ||
-        segment.find_first_of(std::string_view("\\\0", 2)) != std::string_view::npos) {
+    // `.` and `..` would climb; other dot names are hidden files (.env,
+    // .git/config) that a build folder should not publish.
+    if (segment.starts_with('.') || std::any_of(segment.begin(), segment.end(), IsForbidden)) {
       return std::nullopt;
     }
     if (!segment.empty()) relative /= std::string(segment);
     start = end + 1;
   }
   return relative;
+}
+
+// Whether `path`, with symlinks resolved, is `real_root` or below it.
+bool InsideRoot(const std::filesystem::path& real_root, const std::filesystem::path& path) {
+  std::error_code error;
+  const std::filesystem::path real = std::filesystem::canonical(path, error);
+  if (error) return false;
+  const std::filesystem::path relative = real.lexically_relative(real_root);
+  return !relative.empty() && *relative.begin() != "..";
 }
 
 std::optional<std::string> ReadFile(const std::filesystem::path& path) {
@@ -133,12 +150,15 @@ std::optional<std::string> ReadFile(const std::filesystem::path& path) {
   return std::move(contents).str();
 }
 
-// FILE.gz, if present and not older than FILE (else it may hold old content).
-std::optional<std::string> ReadPrecompressed(const std::filesystem::path& path) {
+// FILE.gz, if present, inside the root and not older than FILE (else it may
+// hold old content).
+std::optional<std::string> ReadPrecompressed(const std::filesystem::path& real_root,
+                                             const std::filesystem::path& path) {
   std::filesystem::path compressed = path;
   compressed += ".gz";
   std::error_code error;
   if (!std::filesystem::is_regular_file(compressed, error)) return std::nullopt;
+  if (!InsideRoot(real_root, compressed)) return std::nullopt;
   const auto compressed_time = std::filesystem::last_write_time(compressed, error);
   if (error) return std::nullopt;
   const auto file_time = std::filesystem::last_write_time(path, error);
@@ -222,6 +242,25 @@ bool IsHashedAssetName(std::string_view file_name) {
   return EndsInHexHash(stem) || EndsInBase64UrlHash(stem);
 }
 
+std::optional<std::string> DecodeUrlPath(std::string_view target) {
+  const std::string_view path = target.substr(0, target.find('?'));
+  std::string decoded;
+  decoded.reserve(path.size());
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (path[i] != '%') {
+      decoded += path[i];
+      continue;
+    }
+    if (i + 2 >= path.size() || !std::isxdigit(static_cast<unsigned char>(path[i + 1])) ||
+        !std::isxdigit(static_cast<unsigned char>(path[i + 2]))) {
+      return std::nullopt;
+    }
+    decoded += static_cast<char>(std::stoi(std::string(path.substr(i + 1, 2)), nullptr, 16));
+    i += 2;
+  }
+  return decoded;
+}
+
 bool AcceptsGzip(std::string_view accept_encoding) {
   double gzip_quality = -1, any_quality = -1;  // -1: not listed
   std::size_t start = 0;
@@ -246,15 +285,21 @@ bool AcceptsGzip(std::string_view accept_encoding) {
 }
 
 StaticFiles::StaticFiles(std::filesystem::path root)
-    : root_(std::move(root)), gzip_cache_(std::make_unique<GzipCache>()) {}
+    : root_(std::move(root)), gzip_cache_(std::make_unique<GzipCache>()) {
+  std::error_code error;
+  real_root_ = std::filesystem::canonical(root_, error);
+  if (error) real_root_ = root_;  // checked as a folder at start; files must still resolve inside
+}
 StaticFiles::~StaticFiles() = default;
 
 namespace {
 
-std::optional<std::string> Compress(GzipCache& cache, const std::filesystem::path& path,
-                                    const std::string& body,
+std::optional<std::string> Compress(GzipCache& cache, const std::filesystem::path& real_root,
+                                    const std::filesystem::path& path, const std::string& body,
                                     const std::optional<FileStamp>& stamp) {
-  if (std::optional<std::string> precompressed = ReadPrecompressed(path)) return precompressed;
+  if (std::optional<std::string> precompressed = ReadPrecompressed(real_root, path)) {
+    return precompressed;
+  }
   if (body.size() < kCompressAbove) return std::nullopt;
   if (stamp) {
     if (std::optional<std::string> cached = cache.Find(path.string(), *stamp)) {
@@ -266,9 +311,10 @@ std::optional<std::string> Compress(GzipCache& cache, const std::filesystem::pat
   return compressed;
 }
 
-StaticResponse ServeFile(GzipCache& cache, const std::filesystem::path& path,
-                         std::string_view accept_encoding) {
+StaticResponse ServeFile(GzipCache& cache, const std::filesystem::path& real_root,
+                         const std::filesystem::path& path, std::string_view accept_encoding) {
   StaticResponse response;
+  if (!InsideRoot(real_root, path)) return response;  // a symlink out of the folder
   // Stamped before the read: if the file changes in between, the cache
   // holds new content under the old stamp, and the next request (seeing the
   // new stamp) compresses again. Stamped after, it could keep old content
@@ -284,7 +330,8 @@ StaticResponse ServeFile(GzipCache& cache, const std::filesystem::path& path,
   response.cache_control = IsHashedAssetName(file_name) ? kImmutable : kRevalidate;
   response.vary_accept_encoding = type.compressible;
   if (type.compressible && AcceptsGzip(accept_encoding)) {
-    if (std::optional<std::string> compressed = Compress(cache, path, response.body, stamp)) {
+    if (std::optional<std::string> compressed =
+            Compress(cache, real_root, path, response.body, stamp)) {
       response.body = std::move(*compressed);
       response.content_encoding = "gzip";
     }  // else small, or zlib out of memory: sent as it is
@@ -305,10 +352,10 @@ StaticResponse StaticFiles::Serve(const StaticRequest& request) {
   std::error_code error;
   if (std::filesystem::is_directory(path, error)) path /= "index.html";
   if (std::filesystem::is_regular_file(path, error)) {
-    return ServeFile(*gzip_cache_, path, request.accept_encoding);
+    return ServeFile(*gzip_cache_, real_root_, path, request.accept_encoding);
   }
   if (IsAppRoute(request.path, request.accept)) {
-    return ServeFile(*gzip_cache_, root_ / "index.html", request.accept_encoding);
+    return ServeFile(*gzip_cache_, real_root_, root_ / "index.html", request.accept_encoding);
   }
   return {};
 }

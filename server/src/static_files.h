@@ -3,9 +3,12 @@
 // library types, so they move with the server to another HTTP stack.
 //
 // The rules (server/README.md says them to users):
-// - Paths under /v1/ are the API's and never name a file. A path with a `..`
-//   or `.` segment, a backslash or a NUL is refused (404), whatever encoding
-//   carried it: the path given here is already percent-decoded.
+// - Paths under /v1/ are the API's and never name a file. A path with a
+//   segment starting with `.` (`..`, `.`, dotfiles such as .env or .git), a
+//   backslash, a NUL or another control character is refused (404), whatever
+//   encoding carried it: the path given here is already percent-decoded.
+// - A file is served only if its real path (symlinks resolved) is inside the
+//   folder: a symlink pointing out of it is refused (404).
 // - A directory (or a path ending in `/`) means its index.html.
 // - Compression: text-like files (.html .js .mjs .css .json .map .svg .wasm
 //   .txt .xml .webmanifest) go gzip-encoded when Accept-Encoding allows gzip:
@@ -23,6 +26,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,6 +45,10 @@ namespace ferry::server {
 // download (apple-touch-icon.png, my-long-filename.js and report-20240101.pdf
 // are not hashed).
 [[nodiscard]] bool IsHashedAssetName(std::string_view file_name);
+
+// The path of a request target (before any `?`), percent-decoded; nullopt
+// when an escape is malformed.
+[[nodiscard]] std::optional<std::string> DecodeUrlPath(std::string_view target);
 
 // Whether an Accept-Encoding value allows gzip (by name or `*`, with q > 0).
 [[nodiscard]] bool AcceptsGzip(std::string_view accept_encoding);
@@ -75,6 +83,7 @@ class StaticFiles {
 
  private:
   std::filesystem::path root_;
+  std::filesystem::path real_root_;        // root_ with symlinks resolved
   std::unique_ptr<GzipCache> gzip_cache_;  // never null
 };
 

@@ -148,6 +148,44 @@ TEST_F(ServerTest, MalformedBodiesAreRefusedWith4xx) {
   EXPECT_EQ(health->status, 200);
 }
 
+// A form upload is no push: refused as such, not a 5xx that clients retry.
+TEST_F(ServerTest, MultipartPushIsRefusedWith415) {
+  const std::string body = "--b\r\nContent-Disposition: form-data; name=\"push\"\r\n\r\n" +
+                           PushBody("c1", 1, "k", 1) + "\r\n--b--\r\n";
+  auto result =
+      http_.Post("/v1/push", Auth("token-alice"), body, "multipart/form-data; boundary=b");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 415) << result->body;
+  auto pull = Pull("token-alice");
+  ASSERT_TRUE(pull);
+  auto view = DecodePullResponse(pull->body, {});
+  ASSERT_TRUE(view.ok());
+  EXPECT_TRUE(view->changes.empty());
+}
+
+TEST_F(ServerTest, ReadyAnswersBesideHealthWithoutAToken) {
+  auto ready = http_.Get("/v1/ready");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200);
+  EXPECT_NE(ready->body.find("ready"), std::string::npos) << ready->body;
+}
+
+// HEAD gets GET's headers and no body, and the kept-alive connection still
+// reads the next answer right.
+TEST_F(ServerTest, HeadGetsTheHeadersOnly) {
+  http_.set_keep_alive(true);
+  for (int i = 0; i < 2; ++i) {
+    auto head = http_.Head("/v1/health");
+    ASSERT_TRUE(head);
+    EXPECT_EQ(head->status, 200);
+    EXPECT_TRUE(head->body.empty());
+    EXPECT_EQ(head->get_header_value("Content-Length"), "15");
+    auto get = http_.Get("/v1/health");
+    ASSERT_TRUE(get);
+    EXPECT_EQ(get->body, "{\"status\":\"ok\"}");
+  }
+}
+
 TEST_F(ServerTest, AcceptsGzipRequestBodies) {
   const std::string body = PushBody("c1", 1, "zipped", Json{{"text", std::string(2000, 'z')}});
   const std::optional<std::string> compressed = GzipZlib(body);
@@ -670,6 +708,37 @@ TEST_F(StaticFilesTest, PathsOutsideTheDirectoryAreRefused) {
     EXPECT_LT(result->status, 500) << path;
     EXPECT_EQ(result->body.find("top-secret-marker"), std::string::npos) << path;
     EXPECT_EQ(result->body.find("<title>todo"), std::string::npos) << path << ": no fallback";
+  }
+}
+
+// The holes found in --static: a NUL that cut the name short, symlinks
+// leading out of the folder, hidden files, and answers a browser could sniff.
+TEST_F(StaticFilesTest, NulDotfilesAndSymlinksOutOfTheFolderAreRefused) {
+  WriteFile(root_ / "file", "nul-cut-marker");
+  WriteFile(root_ / ".env", "dotfile-marker");
+  WriteFile(root_ / ".git/config", "dotfile-marker");
+  std::filesystem::create_symlink(dir_.path() / "secret.txt", root_ / "link.txt");
+  std::filesystem::create_directory_symlink(dir_.path(), root_ / "outside");
+  std::filesystem::create_symlink("index.html", root_ / "alias.html");  // inside: fine
+  http_->set_url_encode(false);
+  for (const char* path : {"/file%00.html", "/file%00", "/.env", "/.git/config", "/%2eenv",
+                           "/link.txt", "/outside/secret.txt", "/file%0a.html"}) {
+    auto result = Fetch(path, Accepting("identity", "text/html"));
+    ASSERT_TRUE(result) << path;
+    EXPECT_GE(result->status, 400) << path;
+    EXPECT_LT(result->status, 500) << path;
+    for (const char* marker : {"nul-cut-marker", "dotfile-marker", "top-secret-marker"})
+      EXPECT_EQ(result->body.find(marker), std::string::npos) << path;
+  }
+  auto alias = Fetch("/alias.html", Accepting("identity"));
+  ASSERT_TRUE(alias);
+  EXPECT_EQ(alias->status, 200);
+  EXPECT_EQ(alias->body, ReadAll(root_ / "index.html"));
+  for (const char* path :
+       {"/alias.html", "/assets/index-BX3k9aQ1.js", "/missing.js", "/v1/health"}) {
+    auto result = Fetch(path, Accepting("gzip"));
+    ASSERT_TRUE(result) << path;
+    EXPECT_EQ(result->get_header_value("X-Content-Type-Options"), "nosniff") << path;
   }
 }
 

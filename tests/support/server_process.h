@@ -7,8 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +67,22 @@ class ServerProcess {
   // SIGKILL: a crash, nothing flushed beyond what SQLite committed.
   void Kill() { Signal(SIGKILL); }
   void Stop() { Signal(SIGTERM); }
+
+  // Signals the server without waiting: the test goes on while it stops.
+  void SendSignal(int signal) const { kill(pid_, signal); }
+  // The server's wait status once it exited (after SendSignal), checked
+  // every 10 ms for up to `timeout`; nullopt if it still runs (it is then
+  // stopped as usual). After an exit the object owns no process.
+  std::optional<int> WaitForExit(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    while (pid_ > 0 && waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+      usleep(10'000);
+    }
+    pid_ = -1;
+    return status;
+  }
 
   int port() const { return port_; }
   pid_t pid() const { return pid_; }

@@ -1,0 +1,35 @@
+// ferry-server's command line: every flag, its default and its check.
+// server/README.md lists them for operators.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http_limits.h"
+
+namespace ferry::server {
+
+struct Settings {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string db = "ferry-server.db";
+  std::string postgres;  // a libpq connection URL; when set, PostgreSQL instead of --db
+  std::string tokens;
+  std::size_t max_batch = 1000;
+  bool quiet = false;
+  std::string static_dir;  // files served at / (a web app next to its sync server)
+  std::string tls_cert;    // PEM certificate chain; with tls_key, serve HTTPS
+  std::string tls_key;     // PEM private key
+  // Origins (scheme://host[:port]) whose pages may call /v1/* cross-origin.
+  std::vector<std::string> cors_origins;
+  HttpLimits limits;                // --max-body-bytes among them
+  std::size_t request_threads = 0;  // --threads; 0 (the default): one per core, at least 2
+};
+
+// The settings, or nullopt (after a note on stderr for a value that is
+// wrong rather than missing) when the command line is not valid.
+[[nodiscard]] std::optional<Settings> ParseArguments(int argc, char** argv);
+void PrintUsage();
+
+}  // namespace ferry::server
