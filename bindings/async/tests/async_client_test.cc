@@ -43,11 +43,13 @@ class JsThread {
   Deliver deliver() {
     return [this](std::function<void()> work) { Post(std::move(work)); };
   }
+  // Notifies while holding the lock: a poster on another thread (e.g.
+  // DeleteLocalData's) must be done with the condition variable before the
+  // work can run, since the test may end, and destroy this, as soon as it
+  // has (TSan saw the signal race the destructor).
   void Post(std::function<void()> work) {
-    {
-      std::lock_guard lock(mutex_);
-      work_.push_back(std::move(work));
-    }
+    std::lock_guard lock(mutex_);
+    work_.push_back(std::move(work));
     queued_.notify_one();
   }
   // Runs `work` on this thread and waits for it.
