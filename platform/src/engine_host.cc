@@ -7,6 +7,17 @@ namespace {
 
 constexpr std::string_view kContentEncoding = "Content-Encoding";
 
+// A header value ends at CR or LF, so a token holding one would let whoever
+// supplies it add headers (or a whole request) of its own; the other control
+// characters are refused by HTTP stacks anyway (fetch throws, servers answer
+// 400), which would look like a network fault retried forever.
+bool HoldsControlCharacter(std::string_view token) {
+  return std::any_of(token.begin(), token.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7F;
+  });
+}
+
 const SyncRunRecord* FinishedRun(const Event& event) {
   if (auto* completed = std::get_if<SyncCompletedEvent>(&event)) return &completed->run;
   if (auto* failed = std::get_if<SyncFailedEvent>(&event)) return &failed->run;
@@ -46,19 +57,31 @@ void EngineHost::RemoveListener(ListenerId id) {
   listeners_.erase(id);
 }
 
-void EngineHost::HandleToken(RequestId id, const std::string& token) {
+void EngineHost::HandleToken(RequestId id, const std::string& token, Instant now) {
   auto found = awaiting_token_.find(id);
   if (found == awaiting_token_.end()) return;
+  if (HoldsControlCharacter(token)) {
+    // Named without the token: the message reaches logs and the run's error.
+    return RefuseTokenStep(
+        id,
+        "the token provider returned a token holding a control character "
+        "(CR, LF or another), which cannot go into an HTTP header; it was not sent",
+        now);
+  }
   auto [request, stream] = std::move(found->second);
   awaiting_token_.erase(found);
   ready_.push_back(StartTransfer{Build(request, stream, token)});
 }
 
 void EngineHost::HandleTokenFailure(RequestId id, const std::string& error, Instant now) {
-  if (awaiting_token_.erase(id) == 0) return;
-  Log(LogLevel::kError, "the token provider failed: " + error);
-  const Json body = {
-      {"error", {{"code", "unauthenticated"}, {"message", "the token provider failed: " + error}}}};
+  if (awaiting_token_.count(id) == 0) return;
+  RefuseTokenStep(id, "the token provider failed: " + error, now);
+}
+
+void EngineHost::RefuseTokenStep(RequestId id, const std::string& message, Instant now) {
+  awaiting_token_.erase(id);
+  Log(LogLevel::kError, message);
+  const Json body = {{"error", {{"code", "unauthenticated"}, {"message", message}}}};
   HandleTransferDone(id, {401, DumpJson(body), "", ""}, now);
 }
 

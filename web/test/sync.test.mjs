@@ -425,3 +425,17 @@ test('a getToken that throws is an auth error that keeps every write', async () 
   assert.equal((await readServer(server.endpoint)).documents.has('notes/never-sent'), false);
   await client.close();
 });
+
+test('a token holding CR or LF never becomes a header: an auth error that says why and keeps every write', async () => {
+  const token = 'token-alice\r\nX-Injected: 1';
+  const client = await open('token-crlf', { getToken: () => token });
+  await client.put('notes', 'kept', { a: 1 });
+  const run = await client.syncNow();
+  assert.equal(run.outcome, 'failed');
+  assert.match(run.error, /control character/);
+  assert.ok(!run.error.includes(token), 'the token is not shown');
+  assert.equal(client.status().state, 'auth_error');
+  assert.equal(client.status().pending, 1);
+  assert.equal((await readServer(server.endpoint)).documents.has('notes/kept'), false);
+  await client.close();
+});
