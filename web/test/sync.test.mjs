@@ -439,3 +439,20 @@ test('a token holding CR or LF never becomes a header: an auth error that says w
   assert.equal((await readServer(server.endpoint)).documents.has('notes/kept'), false);
   await client.close();
 });
+
+test('an answer larger than 64 MiB is refused, as natively, and nothing is lost', async () => {
+  const proxy = await startProxy(server.endpoint);
+  const client = await open('huge-answer', { endpoint: proxy.endpoint });
+  await client.put('notes', 'huge-answer', { a: 1 });
+  proxy.faults.push('huge');
+  const failed = await client.syncNow();
+  assert.equal(failed.outcome, 'failed');
+  assert.match(failed.error, /response larger than 67108864 bytes/);
+  assert.equal(client.status().pending, 1);
+  const retried = await client.syncNow();
+  assert.equal(retried.outcome, 'completed', retried.error);
+  assert.equal(client.status().pending, 0);
+  assert.deepEqual((await readServer(server.endpoint)).documents.get('notes/huge-answer'), { a: 1 });
+  await client.close();
+  await proxy.stop();
+});
