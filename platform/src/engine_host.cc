@@ -1,6 +1,7 @@
 #include "ferry/engine_host.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace ferry {
 namespace {
@@ -16,6 +17,38 @@ bool HoldsControlCharacter(std::string_view token) {
     const auto byte = static_cast<unsigned char>(c);
     return byte < 0x20 || byte == 0x7F;
   });
+}
+
+std::string Lowercase(std::string_view text) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower;
+}
+
+// The host of an http:// URL (lowercase, IPv6 in brackets); nullopt for any
+// other scheme.
+std::optional<std::string> CleartextHost(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.size() < kScheme.size() || Lowercase(url.substr(0, kScheme.size())) != kScheme) {
+    return std::nullopt;
+  }
+  std::string_view authority = url.substr(kScheme.size());
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    authority.remove_prefix(at + 1);  // user:password@
+  }
+  const std::size_t host_end =
+      authority.starts_with('[') ? authority.find(']') + 1 : authority.find(':');
+  return Lowercase(authority.substr(0, host_end));
+}
+
+// Loopback traffic never leaves the machine, so plain HTTP there (a
+// development server) puts no token or data on a network.
+bool IsLoopbackHost(std::string_view host) {
+  if (host == "localhost" || host.ends_with(".localhost") || host == "[::1]") return true;
+  return host.starts_with("127.") &&
+         std::all_of(host.begin(), host.end(), [](char c) { return c == '.' || std::isdigit(c); });
 }
 
 const SyncRunRecord* FinishedRun(const Event& event) {
@@ -35,10 +68,20 @@ EngineHost::EngineHost(std::unique_ptr<SyncEngine> engine, HostOptions options, 
     : engine_(std::move(engine)), options_(std::move(options)) {
   while (!options_.endpoint.empty() && options_.endpoint.back() == '/')
     options_.endpoint.pop_back();
+  WarnOfCleartextEndpoint();
   // An app that syncs on its own catches up on what changed while it was
   // closed; one that only syncs by hand is left alone until asked.
   if (engine_->options().sync_on_local_write || engine_->options().interval_ms)
     (void)engine_->HandleTrigger(TriggerReason::kAppStart, now);
+}
+
+void EngineHost::WarnOfCleartextEndpoint() {
+  const std::optional<std::string> host = CleartextHost(options_.endpoint);
+  if (!host || IsLoopbackHost(*host)) return;
+  // The host only: a URL may carry a user and password.
+  Log(LogLevel::kWarning, "the endpoint is plain http:// to " + *host +
+                              ", which is not loopback: tokens and data cross the network "
+                              "unencrypted; use https://");
 }
 
 RunTicket EngineHost::RequestSync(TriggerReason reason, Instant now, SyncCallback done) {

@@ -137,6 +137,35 @@ TEST_F(EngineHostTest, ATokenWithAControlCharacterNeverBecomesAHeaderAndIsAnAuth
   }
 }
 
+TEST_F(EngineHostTest, APlainHttpEndpointToAHostNotLoopbackIsWarnedOfOnce) {
+  const auto warnings = [this](const std::string& endpoint) {
+    log_.clear();
+    HostOptions options;
+    options.endpoint = endpoint;
+    EngineHost& host = Open(options);
+    (void)Take<Delivery>();
+    host.RequestSync(TriggerReason::kManual, now_, nullptr);
+    (void)Take<Delivery>();
+    return std::count_if(log_.begin(), log_.end(), [](const std::string& line) {
+      return line.find("plain http://") != std::string::npos;
+    });
+  };
+  EXPECT_EQ(warnings("http://sync.example.com"), 1);
+  EXPECT_EQ(warnings("HTTP://10.0.0.5:8080/app"), 1);
+  EXPECT_EQ(warnings("http://[2001:db8::1]:80"), 1);
+  EXPECT_EQ(warnings("http://localhost.example.com"), 1);
+  EXPECT_EQ(warnings("http://127.0.0.1.example.com"), 1);
+  EXPECT_EQ(warnings("https://sync.example.com"), 0);
+  EXPECT_EQ(warnings("http://127.0.0.1:8080"), 0);
+  EXPECT_EQ(warnings("http://localhost:8080/app"), 0);
+  EXPECT_EQ(warnings("http://app.localhost"), 0);
+  EXPECT_EQ(warnings("http://[::1]:8080"), 0);
+  EXPECT_EQ(warnings("http://user:secret@sync.example.com"), 1);
+  for (const std::string& line : log_)
+    EXPECT_EQ(line.find("secret"), std::string::npos)
+        << "a password in the URL is not logged: " << line;
+}
+
 TEST_F(EngineHostTest, BodiesAboveTheThresholdAreMarkedForGzipOnlyWhereTheRuntimeCanGzip) {
   for (bool can_gzip : {true, false}) {
     HostOptions options;

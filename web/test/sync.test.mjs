@@ -456,3 +456,16 @@ test('an answer larger than 64 MiB is refused, as natively, and nothing is lost'
   await client.close();
   await proxy.stop();
 });
+
+test('a plain http:// endpoint to a host that is not loopback is warned of, once per client', async (t) => {
+  const warn = t.mock.method(console, 'warn', () => {});
+  const cleartext = () => warn.mock.calls.filter((call) => /plain http:\/\//.test(String(call.arguments[0]))).length;
+  const remote = await open('cleartext', { endpoint: 'http://sync.example.invalid:8080' });
+  assert.equal(cleartext(), 1);
+  await remote.close();
+  for (const endpoint of [server.endpoint, 'http://localhost:9', 'https://sync.example.invalid']) {
+    const quiet = await open('not-cleartext', { endpoint });
+    await quiet.close();
+  }
+  assert.equal(cleartext(), 1, 'loopback and https:// are not warned of');
+});

@@ -1,7 +1,8 @@
 // EngineHost: the one layer between the sans-IO engine and a runtime. Every
 // host (the native owner thread, the browser event loop, and the bindings
 // over them) gets the same behaviour from it:
-// - endpoint normalisation and request URLs;
+// - endpoint normalisation and request URLs, and a warning for a plain
+//   http:// endpoint to a host that is not loopback;
 // - the request headers: Accept, Ferry-Protocol, Content-Type, Authorization
 //   from the host's token, and gzip above the threshold (Accept-Encoding is
 //   the HTTP stack's own: libcurl and browsers ask for gzip and decode it);
@@ -161,6 +162,9 @@ class EngineHost {
   void RefuseTokenStep(RequestId id, const std::string& message, Instant now);
   Delivery MakeDelivery(Event event);
   void LogRunEnd(const SyncRunRecord& run);
+  // Once per host (so once per client): an http:// endpoint to a host that is
+  // not loopback sends the token and the data in clear text.
+  void WarnOfCleartextEndpoint();
   // Log lines wait for the next TakeTasks, so the hook never runs inside a
   // runtime's lock.
   void Log(LogLevel level, std::string message);
