@@ -108,6 +108,13 @@ Result<ServerDocument> ToServerDocument(const DocumentId& id,
   return ServerDocument{id, record->version, std::move(state), record->hlc};
 }
 
+// Where a scan of the change log through `version` ends: before version + 1,
+// or at the log's end for 2^64-1 (version + 1 would wrap to 0).
+std::string LogScanEnd(const std::string& log_prefix, Version version) {
+  if (version == UINT64_MAX) return PrefixEnd(log_prefix);
+  return log_prefix + keys::OrderedNumber(version + 1);
+}
+
 int HttpStatusFor(const Status& status) {
   switch (status.code()) {
     case ErrorCode::kTooLarge:
@@ -266,6 +273,12 @@ Result<std::string> ServerState::ServePullBody(std::string_view user, const Pull
     if (from < horizon) {
       return Status(ErrorCode::kCursorExpired, "cursor is older than the tombstone horizon");
     }
+    // Never issued for this log, and 2^64-1 would wrap the scan's start
+    // (from + 1) to 0 and serve everything again.
+    FERRY_ASSIGN_OR_RETURN(const uint64_t head, ReadNumber(store_, prefix + "m/head"));
+    if (from > head) {
+      return Status(ErrorCode::kCursorExpired, "cursor is ahead of the change log");
+    }
   }
   const std::size_t limit =
       std::min(std::max<std::size_t>(request.limit, 1), limits_.max_changes_per_pull);
@@ -331,7 +344,7 @@ Status ServerState::PurgeTombstones(std::string_view user, Version version) {
   const std::string log_prefix = prefix + "c/";
   Transaction txn(store_);
   Status failure;
-  FERRY_RETURN_IF_ERROR(store_.Scan(log_prefix, log_prefix + keys::OrderedNumber(version + 1),
+  FERRY_RETURN_IF_ERROR(store_.Scan(log_prefix, LogScanEnd(log_prefix, version),
                                     [&](std::string_view key, std::string_view suffix) {
                                       const std::string document_key =
                                           prefix + "d/" + std::string(suffix);

@@ -164,6 +164,24 @@ TEST_F(ServerStateTest, CursorsFromAnotherEpochExpire) {
   EXPECT_EQ(server_.ServePull("alice", {"garbage", 10}).status().code(), ErrorCode::kProtocol);
 }
 
+TEST_F(ServerStateTest, ACursorAheadOfTheChangeLogExpiresInsteadOfWrappingToTheStart) {
+  Push("a", {Write("a", 1, MutationOp::kPut, 1, "x"), Write("a", 2, MutationOp::kPut, 2, "y")});
+  // 2^64-1: one past it wrapped to 0 and served the whole log again.
+  for (const std::string cursor : {"ep1.18446744073709551615", "ep1.3"}) {
+    auto pulled = server_.ServePull("alice", {cursor, 10});
+    EXPECT_EQ(pulled.status().code(), ErrorCode::kCursorExpired) << cursor;
+  }
+  auto current = server_.ServePull("alice", {"ep1.2", 10});
+  ASSERT_TRUE(current.ok());
+  EXPECT_TRUE(current->changes.empty());
+  Push("a", {Write("a", 3, MutationOp::kDelete, Json(), "y", 2)});
+  EXPECT_TRUE(server_.PurgeTombstones("alice", UINT64_MAX).ok());
+  auto full = server_.ServePull("alice", {"", 10});
+  ASSERT_TRUE(full.ok());
+  ASSERT_EQ(full->changes.size(), 1u) << "purging up to 2^64-1 drops every tombstone";
+  EXPECT_EQ(full->changes[0].document.key, "x");
+}
+
 TEST_F(ServerStateTest, UsersNeverSeeEachOthersData) {
   Push("a", {Write("a", 1, MutationOp::kPut, Json{{"secret", "alice"}}, "x")}, "alice");
   auto bob = server_.ServePull("bob", {"", 100});
