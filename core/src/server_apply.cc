@@ -115,6 +115,14 @@ std::string LogScanEnd(const std::string& log_prefix, Version version) {
   return log_prefix + keys::OrderedNumber(version + 1);
 }
 
+// Rule 4's check of a mutation's stamp: decoding kept why it is malformed.
+Status CheckStamp(const PushRequest& request, std::size_t index) {
+  if (index < request.refusals.size() && !request.refusals[index].empty()) {
+    return Status(ErrorCode::kInvalidArgument, request.refusals[index]);
+  }
+  return Status::Ok();
+}
+
 int HttpStatusFor(const Status& status) {
   switch (status.code()) {
     case ErrorCode::kTooLarge:
@@ -163,7 +171,8 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
   ServerStatistics counted;
   PushResponse response;
   response.results.reserve(request.mutations.size());
-  for (const Mutation& mutation : request.mutations) {
+  for (std::size_t index = 0; index < request.mutations.size(); ++index) {
+    const Mutation& mutation = request.mutations[index];
     PushResult result;
     result.seq = mutation.seq;
     if (mutation.seq <= last_seq) {
@@ -187,8 +196,9 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
     }
     last_seq = mutation.seq;
     std::string value_json;
-    if (Status valid = ValidateMutationValue(mutation.op, mutation.value, &value_json);
-        !valid.ok()) {
+    Status valid = CheckStamp(request, index);
+    if (valid.ok()) valid = ValidateMutationValue(mutation.op, mutation.value, &value_json);
+    if (!valid.ok()) {
       result.status = PushResultStatus::kRejected;
       result.error = valid.message();
       ++counted.mutations_rejected;

@@ -43,6 +43,13 @@ struct ProtocolLimits {
 struct PushRequest {
   std::string client_id;
   std::vector<Mutation> mutations;  // ascending seq
+  // Set by DecodePushRequest: per mutation (same index), why the server
+  // rejects it although the push is well formed: its `hlc` is a string but
+  // not a stamp (the mutation's `hlc` is then left empty). Empty when no
+  // mutation is refused so. Stored, such a stamp would make every later
+  // pull of the document malformed; refusing the whole push (400) would
+  // only make the client bisect it down to this mutation.
+  std::vector<std::string> refusals = {};
 };
 
 enum class PushResultStatus { kApplied, kDuplicate, kConflict, kRejected };
