@@ -115,10 +115,18 @@ std::string LogScanEnd(const std::string& log_prefix, Version version) {
   return log_prefix + keys::OrderedNumber(version + 1);
 }
 
-// Rule 4's check of a mutation's stamp: decoding kept why it is malformed.
-Status CheckStamp(const PushRequest& request, std::size_t index) {
+// Rule 4's checks of a mutation's stamp: well formed (decoding kept why
+// not) and not too far ahead of the server's clock, when it is known.
+Status CheckStamp(const PushRequest& request, std::size_t index,
+                  std::optional<int64_t> server_wall_ms, const ProtocolLimits& limits) {
   if (index < request.refusals.size() && !request.refusals[index].empty()) {
     return Status(ErrorCode::kInvalidArgument, request.refusals[index]);
+  }
+  if (server_wall_ms &&
+      request.mutations[index].hlc.wall_ms - *server_wall_ms > limits.max_hlc_ahead_ms) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "hlc is more than " + std::to_string(limits.max_hlc_ahead_ms) +
+                      " ms ahead of the server's clock (is the device's clock set right?)");
   }
   return Status::Ok();
 }
@@ -143,7 +151,8 @@ int HttpStatusFor(const Status& status) {
 ServerState::ServerState(Store& store, std::string epoch, ProtocolLimits limits)
     : store_(store), epoch_(std::move(epoch)), limits_(limits) {}
 
-Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushRequest& request) {
+Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushRequest& request,
+                                            std::optional<int64_t> server_wall_ms) {
   const std::string prefix = UserPrefix(user);
   const std::string head_key = prefix + "m/head";
   const std::string seq_key = prefix + "s/" + request.client_id;
@@ -196,7 +205,7 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
     }
     last_seq = mutation.seq;
     std::string value_json;
-    Status valid = CheckStamp(request, index);
+    Status valid = CheckStamp(request, index, server_wall_ms, limits_);
     if (valid.ok()) valid = ValidateMutationValue(mutation.op, mutation.value, &value_json);
     if (!valid.ok()) {
       result.status = PushResultStatus::kRejected;
@@ -388,7 +397,8 @@ Result<uint64_t> ServerState::LastSeq(std::string_view user, std::string_view cl
 
 ServerHttpResponse HandleServerRequest(ServerState& server, std::string_view user,
                                        std::string_view method, std::string_view target,
-                                       std::string_view body) {
+                                       std::string_view body,
+                                       std::optional<int64_t> server_wall_ms) {
   const std::size_t question = target.find('?');
   const std::string_view path = target.substr(0, question);
   const std::string_view query =
@@ -402,7 +412,7 @@ ServerHttpResponse HandleServerRequest(ServerState& server, std::string_view use
     if (method != "POST") return {405, EncodeErrorBody(ErrorCode::kInvalidArgument, "use POST")};
     auto request = DecodePushRequest(body, limits);
     if (!request.ok()) return error(request.status());
-    auto response = server.ApplyPush(user, *request);
+    auto response = server.ApplyPush(user, *request, server_wall_ms);
     if (!response.ok()) return error(response.status());
     return {200, EncodePushResponse(*response)};
   }

@@ -11,6 +11,7 @@
 //   ferry-server listening on http://127.0.0.1:PORT   (https:// with --tls-cert)
 #include <httplib.h>  // Debian builds it as a library with zlib (gzip bodies) enabled
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -126,6 +127,13 @@ Result<std::string> LoadOrCreateEpoch(Store& store) {
 // page. The server compresses with gzip itself instead (SetJsonBody).
 constexpr const char* kJsonType = "application/json; charset=utf-8";
 constexpr std::size_t kCompressAbove = 1024;
+
+// The wall clock a push's stamps are checked against (core reads no clock).
+int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 void SetJsonBody(const httplib::Request& request, httplib::Response& response, std::string body) {
   if (body.size() > kCompressAbove && AcceptsGzip(request.get_header_value("Accept-Encoding"))) {
@@ -307,7 +315,8 @@ int Run(const Settings& settings) {
     {
       std::lock_guard lock(state_mutex);
       applied_before = state.statistics().mutations_applied;
-      answer = HandleServerRequest(state, user, request.method, request.target, body);
+      answer =
+          HandleServerRequest(state, user, request.method, request.target, body, WallClockMs());
       applied_after = state.statistics().mutations_applied;
     }
     if (applied_after != applied_before) live.Poke(user);

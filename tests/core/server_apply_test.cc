@@ -249,5 +249,34 @@ TEST(HandleServerRequest, AMalformedStampIsRejectedPerMutationAndNeverStored) {
   EXPECT_EQ(page->changes[0].document.key, "k1");
 }
 
+TEST_F(ServerStateTest, AStampFurtherAheadOfTheServersClockThanTheLimitIsRejected) {
+  const int64_t server_wall_ms = 1'700'000'000'000;
+  const int64_t limit = ProtocolLimits{}.max_hlc_ahead_ms;
+  Mutation at_limit = Write("a", 1, MutationOp::kPut, 1, "x");
+  at_limit.hlc.wall_ms = server_wall_ms + limit;
+  Mutation beyond = Write("a", 2, MutationOp::kPut, 2, "y");
+  beyond.hlc.wall_ms = server_wall_ms + limit + 1;
+  Mutation year_9999 = Write("a", 3, MutationOp::kPut, 3, "z");
+  year_9999.hlc.wall_ms = 253'402'300'799'000;
+  auto response = server_.ApplyPush("alice", {"a", {at_limit, beyond, year_9999}}, server_wall_ms);
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->results[0].status, PushResultStatus::kApplied);
+  EXPECT_EQ(response->results[1].status, PushResultStatus::kRejected);
+  EXPECT_NE(response->results[1].error.find("ahead of the server's clock"), std::string::npos);
+  EXPECT_EQ(response->results[2].status, PushResultStatus::kRejected);
+  EXPECT_EQ(Doc("y").version, 0u);
+  EXPECT_EQ(Doc("z").version, 0u);
+}
+
+TEST(HandleServerRequest, ChecksStampsAgainstTheWallClockItIsGiven) {
+  MemoryStore store;
+  ServerState server(store, "ep");
+  const std::string body = PushBody({"0001700003600001-000000-a"});
+  auto answer =
+      HandleServerRequest(server, "u", "POST", "/v1/push", body, int64_t{1'700'000'000'000});
+  ASSERT_EQ(answer.status, 200);
+  EXPECT_NE(answer.body.find("\"rejected\""), std::string::npos) << answer.body;
+}
+
 }  // namespace
 }  // namespace ferry

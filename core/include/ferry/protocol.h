@@ -32,6 +32,11 @@ struct ProtocolLimits {
   std::size_t max_changes_per_pull = 5000;
   std::size_t max_cursor_bytes = 256;
   int max_depth = kMaxValueDepth + 8;  // documents plus the envelope around them
+  // A server rejects a mutation whose `hlc` is further ahead of its own wall
+  // clock than this: a stamp from the far future would win every later
+  // last-write-wins comparison until that time came. An hour leaves room for
+  // a badly set device clock without letting one rule for long.
+  int64_t max_hlc_ahead_ms = int64_t{60} * 60 * 1000;
 };
 
 // Client ids: 1 to 64 characters of [A-Za-z0-9_-].

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,8 +44,14 @@ class ServerState {
   ServerState(Store& store, std::string epoch, ProtocolLimits limits = {});
 
   // Applies one push for `user` in one atomic store commit. Per-mutation
-  // problems (invalid value) reject that mutation only.
-  [[nodiscard]] Result<PushResponse> ApplyPush(std::string_view user, const PushRequest& request);
+  // problems (invalid value, malformed stamp) reject that mutation only.
+  // `server_wall_ms`: the host's wall clock (Unix ms); a mutation stamped
+  // more than limits().max_hlc_ahead_ms after it is rejected. nullopt skips
+  // that check: for tests and simulations whose clients share the server's
+  // clock; a server always passes its clock.
+  [[nodiscard]] Result<PushResponse> ApplyPush(
+      std::string_view user, const PushRequest& request,
+      std::optional<int64_t> server_wall_ms = std::nullopt);
 
   // kCursorExpired when the cursor is older than the purge horizon or from
   // another epoch; kProtocol when it is not a cursor this server issued.
@@ -81,8 +88,10 @@ struct ServerHttpResponse {
   int status = 200;
   std::string body;
 };
+// `server_wall_ms` as for ApplyPush.
 ServerHttpResponse HandleServerRequest(ServerState& server, std::string_view user,
                                        std::string_view method, std::string_view target,
-                                       std::string_view body);
+                                       std::string_view body,
+                                       std::optional<int64_t> server_wall_ms = std::nullopt);
 
 }  // namespace ferry
