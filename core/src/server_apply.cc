@@ -131,6 +131,25 @@ Status CheckStamp(const PushRequest& request, std::size_t index,
   return Status::Ok();
 }
 
+// A patch's result into `updated`: a value like any other, so rule 4's
+// limits apply to it (small patches once grew a document to 40 MB). The
+// error is a store failure; the text, why the patch is rejected (empty: it
+// fits).
+Result<std::string> Patch(const std::optional<DocumentRecord>& record, const Json& patch,
+                          DocumentRecord& updated) {
+  DocumentState before;
+  if (record) {
+    FERRY_ASSIGN_OR_RETURN(before, record->State());
+  }
+  const Json merged = ApplyMutation(std::move(before), MutationOp::kPatch, patch).value;
+  updated.exists = true;
+  if (Status fits = ValidateMutationValue(MutationOp::kPut, merged, &updated.value_json);
+      !fits.ok()) {
+    return "the patched document: " + fits.message();
+  }
+  return std::string();
+}
+
 int HttpStatusFor(const Status& status) {
   switch (status.code()) {
     case ErrorCode::kTooLarge:
@@ -180,6 +199,14 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
   ServerStatistics counted;
   PushResponse response;
   response.results.reserve(request.mutations.size());
+  // Rule 4: not applied, now or ever; the outcome is kept for a repeat.
+  const auto reject = [&](PushResult result, const std::string& error) {
+    result.status = PushResultStatus::kRejected;
+    result.error = error;
+    ++counted.mutations_rejected;
+    txn.Put(outcome_key(result.seq), "r " + result.error);
+    response.results.push_back(std::move(result));
+  };
   for (std::size_t index = 0; index < request.mutations.size(); ++index) {
     const Mutation& mutation = request.mutations[index];
     PushResult result;
@@ -208,11 +235,7 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
     Status valid = CheckStamp(request, index, server_wall_ms, limits_);
     if (valid.ok()) valid = ValidateMutationValue(mutation.op, mutation.value, &value_json);
     if (!valid.ok()) {
-      result.status = PushResultStatus::kRejected;
-      result.error = valid.message();
-      ++counted.mutations_rejected;
-      txn.Put(outcome_key(mutation.seq), "r " + result.error);
-      response.results.push_back(std::move(result));
+      reject(std::move(result), valid.message());
       continue;
     }
     const std::string document_key = prefix + "d/" + keys::DocumentSuffix(mutation.document);
@@ -231,25 +254,17 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
       continue;
     }
     DocumentRecord updated;
-    updated.version = ++head;
-    switch (mutation.op) {
-      case MutationOp::kPut:
-        updated.exists = true;
-        updated.value_json = std::move(value_json);
-        break;
-      case MutationOp::kDelete:
-        break;
-      case MutationOp::kPatch: {
-        DocumentState before;
-        if (record) {
-          FERRY_ASSIGN_OR_RETURN(before, record->State());
-        }
-        updated.exists = true;
-        updated.value_json =
-            DumpJson(ApplyMutation(std::move(before), mutation.op, mutation.value).value);
-        break;
+    if (mutation.op == MutationOp::kPatch) {
+      FERRY_ASSIGN_OR_RETURN(const std::string rejection, Patch(record, mutation.value, updated));
+      if (!rejection.empty()) {
+        reject(std::move(result), rejection);
+        continue;
       }
+    } else if (mutation.op == MutationOp::kPut) {
+      updated.exists = true;
+      updated.value_json = std::move(value_json);
     }
+    updated.version = ++head;
     updated.writer = mutation.client_id;
     updated.hlc = mutation.hlc.ToString();
     updated.run_start =

@@ -114,6 +114,20 @@ TEST_F(ServerStateTest, InvalidMutationIsRejectedWithoutBlockingTheRest) {
   EXPECT_EQ(response.results[1].status, PushResultStatus::kApplied);
 }
 
+TEST_F(ServerStateTest, APatchWhoseResultExceedsTheValueLimitIsRejected) {
+  const std::string half(kMaxValueBytes / 2, 'a');
+  Push("a", {Write("a", 1, MutationOp::kPut, Json{{"first", half}}, "x")});
+  // Each patch is within the limit; the document they make is not.
+  auto response = Push("a", {Write("a", 2, MutationOp::kPatch, Json{{"second", half}}, "x", 1),
+                             Write("a", 3, MutationOp::kPatch, Json{{"third", "small"}}, "x", 1)});
+  EXPECT_EQ(response.results[0].status, PushResultStatus::kRejected);
+  EXPECT_NE(response.results[0].error.find("the patched document"), std::string::npos)
+      << response.results[0].error;
+  EXPECT_EQ(response.results[1].status, PushResultStatus::kApplied);
+  EXPECT_EQ(Doc("x").state.value, (Json{{"first", half}, {"third", "small"}}));
+  EXPECT_EQ(Doc("x").version, 2u) << "the rejected patch took no version";
+}
+
 TEST_F(ServerStateTest, PullPagesThroughLatestStatesInChangeOrder) {
   for (uint64_t i = 1; i <= 5; ++i)
     Push("a", {Write("a", i, MutationOp::kPut, static_cast<int>(i), "k" + std::to_string(i))});
