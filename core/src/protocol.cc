@@ -271,12 +271,10 @@ std::string EncodePushResponse(const PushResponse& response) {
         item["version"] = result.version;
         item["previousVersion"] = result.previous_version;
         break;
-      case PushResultStatus::kConflict:
-        item["current"] = EncodeServerDocument(result.current);
-        break;
       case PushResultStatus::kRejected:
         item["error"] = result.error;
         break;
+      case PushResultStatus::kConflict:
       case PushResultStatus::kDuplicate:
         if (result.has_current) item["current"] = EncodeServerDocument(result.current);
         break;
@@ -317,11 +315,9 @@ Result<PushResponse> DecodePushResponse(std::string_view body, const PushRequest
         return Malformed(where, "an applied mutation needs previousVersion < version");
       }
     } else if (status == "duplicate" || status == "conflict") {
-      const bool conflict = status == "conflict";
-      result.status = conflict ? PushResultStatus::kConflict : PushResultStatus::kDuplicate;
-      const Json* current = result_reader.Find("current");
-      if (current == nullptr && conflict) return Malformed(where, "a conflict needs \"current\"");
-      if (current != nullptr) {
+      result.status =
+          status == "conflict" ? PushResultStatus::kConflict : PushResultStatus::kDuplicate;
+      if (const Json* current = result_reader.Find("current"); current != nullptr) {
         FERRY_ASSIGN_OR_RETURN(result.current, DecodeServerDocument(*current, where + ".current"));
         result.has_current = true;
         if (result.current.document != sent.mutations[i].document) {

@@ -1,5 +1,6 @@
 #include "ferry/server_apply.h"
 
+#include <set>
 #include <vector>
 
 #include "keys.h"
@@ -199,6 +200,21 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
   ServerStatistics counted;
   PushResponse response;
   response.results.reserve(request.mutations.size());
+  // The document goes with a result once per document and within the
+  // answer's byte budget (ProtocolLimits::max_push_current_bytes).
+  std::set<DocumentId> given_current;
+  std::size_t current_bytes = 0;
+  const auto attach_current = [&](PushResult& result, const DocumentId& id,
+                                  const std::optional<DocumentRecord>& record) -> Status {
+    if (given_current.contains(id) || current_bytes >= limits_.max_push_current_bytes) {
+      return Status::Ok();
+    }
+    FERRY_ASSIGN_OR_RETURN(result.current, ToServerDocument(id, record));
+    result.has_current = true;
+    given_current.insert(id);
+    current_bytes += record ? record->value_json.size() : 0;
+    return Status::Ok();
+  };
   // Rule 4: not applied, now or ever; the outcome is kept for a repeat.
   const auto reject = [&](PushResult result, const std::string& error) {
     result.status = PushResultStatus::kRejected;
@@ -221,8 +237,7 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
         if (outcome) result.status = PushResultStatus::kConflict;
         FERRY_ASSIGN_OR_RETURN(
             auto record, ReadRecord(txn, prefix + "d/" + keys::DocumentSuffix(mutation.document)));
-        FERRY_ASSIGN_OR_RETURN(result.current, ToServerDocument(mutation.document, record));
-        result.has_current = true;
+        FERRY_RETURN_IF_ERROR(attach_current(result, mutation.document, record));
       } else if (outcome->starts_with("r ")) {
         result.status = PushResultStatus::kRejected;
         result.error = outcome->substr(2);
@@ -246,8 +261,7 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
                          mutation.base_version <= current_version;
     if (mutation.base_version != current_version && !own_run) {
       result.status = PushResultStatus::kConflict;
-      result.has_current = true;
-      FERRY_ASSIGN_OR_RETURN(result.current, ToServerDocument(mutation.document, record));
+      FERRY_RETURN_IF_ERROR(attach_current(result, mutation.document, record));
       ++counted.mutations_conflict;
       txn.Put(outcome_key(mutation.seq), "c");
       response.results.push_back(std::move(result));

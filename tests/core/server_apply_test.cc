@@ -128,6 +128,48 @@ TEST_F(ServerStateTest, APatchWhoseResultExceedsTheValueLimitIsRejected) {
   EXPECT_EQ(Doc("x").version, 2u) << "the rejected patch took no version";
 }
 
+TEST_F(ServerStateTest, APushAnswerCarriesEachDocumentOnceAndWithinItsBudget) {
+  const std::string large(900 * 1024, 'a');
+  Push("a", {Write("a", 1, MutationOp::kPut, large, "big"),
+             Write("a", 2, MutationOp::kPut, large, "big2")});
+  // 300 deletes of one document, each based on a version another client
+  // never saw: each conflicts, and each used to carry the document.
+  std::vector<Mutation> deletes;
+  for (uint64_t seq = 1; seq <= 300; ++seq)
+    deletes.push_back(Write("b", seq, MutationOp::kDelete, Json(), "big", 0));
+  auto response = Push("b", deletes);
+  std::size_t with_current = 0;
+  for (const PushResult& result : response.results) {
+    EXPECT_EQ(result.status, PushResultStatus::kConflict);
+    with_current += result.has_current;
+  }
+  EXPECT_EQ(with_current, 1u);
+  EXPECT_TRUE(response.results[0].has_current) << "the first always has it: pushes progress";
+  EXPECT_LT(EncodePushResponse(response).size(), 2u * large.size());
+  // The repeat answers its remembered conflicts the same way.
+  EXPECT_EQ(Push("b", deletes).results[0].has_current, true);
+
+  // The byte budget: past it, no result carries a document.
+  MemoryStore store;
+  ProtocolLimits limits;
+  limits.max_push_current_bytes = 2 * large.size();
+  ServerState server(store, "ep", limits);
+  ASSERT_TRUE(server
+                  .ApplyPush("u", {"a",
+                                   {Write("a", 1, MutationOp::kPut, large, "x"),
+                                    Write("a", 2, MutationOp::kPut, large, "y"),
+                                    Write("a", 3, MutationOp::kPut, large, "z")}})
+                  .ok());
+  auto conflicts = server.ApplyPush("u", {"b",
+                                          {Write("b", 1, MutationOp::kDelete, Json(), "x"),
+                                           Write("b", 2, MutationOp::kDelete, Json(), "y"),
+                                           Write("b", 3, MutationOp::kDelete, Json(), "z")}});
+  ASSERT_TRUE(conflicts.ok());
+  EXPECT_TRUE(conflicts->results[0].has_current);
+  EXPECT_TRUE(conflicts->results[1].has_current) << "within the budget when it began";
+  EXPECT_FALSE(conflicts->results[2].has_current);
+}
+
 TEST_F(ServerStateTest, PullPagesThroughLatestStatesInChangeOrder) {
   for (uint64_t i = 1; i <= 5; ++i)
     Push("a", {Write("a", i, MutationOp::kPut, static_cast<int>(i), "k" + std::to_string(i))});
