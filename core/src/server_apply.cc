@@ -151,6 +151,13 @@ Result<std::string> Patch(const std::optional<DocumentRecord>& record, const Jso
   return std::string();
 }
 
+void AddStatistics(ServerStatistics& total, const ServerStatistics& counted) {
+  total.mutations_applied += counted.mutations_applied;
+  total.mutations_duplicate += counted.mutations_duplicate;
+  total.mutations_conflict += counted.mutations_conflict;
+  total.mutations_rejected += counted.mutations_rejected;
+}
+
 int HttpStatusFor(const Status& status) {
   switch (status.code()) {
     case ErrorCode::kTooLarge:
@@ -296,10 +303,8 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
   txn.Put(head_key, std::to_string(head));
   txn.Put(seq_key, std::to_string(last_seq));
   FERRY_RETURN_IF_ERROR(txn.Commit());
-  statistics_.mutations_applied += counted.mutations_applied;
-  statistics_.mutations_duplicate += counted.mutations_duplicate;
-  statistics_.mutations_conflict += counted.mutations_conflict;
-  statistics_.mutations_rejected += counted.mutations_rejected;
+  AddStatistics(statistics_, counted);
+  AddStatistics(user_statistics_[std::string(user)], counted);
   return response;
 }
 
@@ -418,6 +423,11 @@ Result<ServerDocument> ServerState::GetDocument(std::string_view user, const Doc
   FERRY_ASSIGN_OR_RETURN(auto record,
                          ReadRecord(txn, UserPrefix(user) + "d/" + keys::DocumentSuffix(id)));
   return ToServerDocument(id, record);
+}
+
+ServerStatistics ServerState::StatisticsOf(std::string_view user) const {
+  auto found = user_statistics_.find(user);
+  return found == user_statistics_.end() ? ServerStatistics{} : found->second;
 }
 
 Result<uint64_t> ServerState::LastSeq(std::string_view user, std::string_view client_id) {

@@ -34,9 +34,9 @@ class LiveChannel {
   std::optional<uint64_t> WaitForChange(const std::string& user, uint64_t seen,
                                         std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
-    ++listeners_;
+    ++listeners_[user];
     changed_.wait_for(lock, timeout, [&] { return stopping_ || versions_[user] != seen; });
-    --listeners_;
+    --listeners_[user];
     if (stopping_) return std::nullopt;
     return versions_[user];
   }
@@ -49,16 +49,18 @@ class LiveChannel {
     changed_.notify_all();
   }
 
-  int listeners() {
+  // The user's streams waiting for a change (/v1/stats shows a user only theirs).
+  int listeners(const std::string& user) {
     std::lock_guard lock(mutex_);
-    return listeners_;
+    auto found = listeners_.find(user);
+    return found == listeners_.end() ? 0 : found->second;
   }
 
  private:
   std::mutex mutex_;
   std::condition_variable changed_;
   std::map<std::string, uint64_t> versions_;
-  int listeners_ = 0;
+  std::map<std::string, int> listeners_;
   bool stopping_ = false;
 };
 

@@ -366,17 +366,18 @@ int Run(const Settings& settings) {
     response.set_content("{\"status\":\"ok\"}", kJsonType);
   });
   http.Get("/v1/stats", [&](const httplib::Request& request, httplib::Response& response) {
-    if (!authenticate(request, response)) return;
+    auto user = authenticate(request, response);
+    if (!user) return;
     ServerStatistics statistics;
     {
       std::lock_guard lock(state_mutex);
-      statistics = state.statistics();
+      statistics = state.StatisticsOf(*user);  // never another user's
     }
     response.set_content(DumpJson(Json{{"mutationsApplied", statistics.mutations_applied},
                                        {"mutationsDuplicate", statistics.mutations_duplicate},
                                        {"mutationsConflict", statistics.mutations_conflict},
                                        {"mutationsRejected", statistics.mutations_rejected},
-                                       {"liveListeners", live.listeners()}}),
+                                       {"liveListeners", live.listeners(*user)}}),
                          kJsonType);
   });
   http.Get(std::string(ferry::kLivePath),

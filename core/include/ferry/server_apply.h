@@ -21,6 +21,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -70,7 +72,10 @@ class ServerState {
   // Highest seq processed for a client, 0 if none.
   [[nodiscard]] Result<uint64_t> LastSeq(std::string_view user, std::string_view client_id);
 
+  // Every user's counters together (operators, tests, the simulation).
   const ServerStatistics& statistics() const { return statistics_; }
+  // One user's counters: what /v1/stats shows that user, and no other's.
+  ServerStatistics StatisticsOf(std::string_view user) const;
   const std::string& epoch() const { return epoch_; }
   const ProtocolLimits& limits() const { return limits_; }
 
@@ -79,6 +84,7 @@ class ServerState {
   std::string epoch_;
   ProtocolLimits limits_;
   ServerStatistics statistics_;
+  std::map<std::string, ServerStatistics, std::less<>> user_statistics_;
 };
 
 // One HTTP exchange against a ServerState, shared by ferry-server and the
