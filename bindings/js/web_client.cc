@@ -272,7 +272,7 @@ class WebClient {
   // --- Answers from the JS host (EngineHost's tasks carried out) ----------
   void HandleToken(double request_id, std::string token) {
     if (!host_) return;
-    host_->HandleToken(static_cast<RequestId>(request_id), token);
+    host_->HandleToken(static_cast<RequestId>(request_id), token, Now());
     Pump();
   }
 

@@ -651,11 +651,19 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
   // Documents whose conflict was resolved in this answer: the resolution took
   // all their pending writes out of the outbox, later results included.
   std::set<DocumentId> resolved;
+  // Documents with a conflict answered without the document (the server's
+  // answer budget was spent): their writes stay pending, in order, and the
+  // next push gets the outcome again with the document.
+  std::set<DocumentId> unsettled;
   uint64_t pushed = 0, conflicts = 0, rejected = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const OutboxEntry& entry = batch[i];
     const PushResult& result = decoded->results[i];
     if (resolved.contains(entry.mutation.document)) continue;
+    if (result.status == PushResultStatus::kConflict && !result.has_current) {
+      unsettled.insert(entry.mutation.document);
+    }
+    if (unsettled.contains(entry.mutation.document)) continue;
     Status staged;
     switch (result.status) {
       case PushResultStatus::kApplied:

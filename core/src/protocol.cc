@@ -116,7 +116,9 @@ Result<ServerDocument> DecodeServerDocument(const Json& json, std::string where)
   return document;
 }
 
-Result<Mutation> DecodeMutation(const Json& json, const std::string& client_id, std::string where) {
+// `refusal`: set when the mutation is well formed but must be rejected.
+Result<Mutation> DecodeMutation(const Json& json, const std::string& client_id, std::string where,
+                                std::string& refusal) {
   if (!json.is_object()) return Malformed(where, "must be an object");
   ObjectReader reader(json, std::move(where));
   Mutation mutation;
@@ -136,8 +138,11 @@ Result<Mutation> DecodeMutation(const Json& json, const std::string& client_id, 
   FERRY_ASSIGN_OR_RETURN(mutation.base_version, reader.Unsigned("baseVersion"));
   FERRY_ASSIGN_OR_RETURN(const std::string hlc_text, reader.String("hlc"));
   auto hlc = HlcStamp::Parse(hlc_text);
-  if (!hlc.ok()) return Malformed(reader.where(), hlc.status().message());
-  mutation.hlc = std::move(*hlc);
+  if (hlc.ok()) {
+    mutation.hlc = std::move(*hlc);
+  } else {
+    refusal = "hlc: " + hlc.status().message();
+  }
   return mutation;
 }
 
@@ -241,9 +246,14 @@ Result<PushRequest> DecodePushRequest(std::string_view body, const ProtocolLimit
   }
   request.mutations.reserve(mutations->size());
   for (std::size_t i = 0; i < mutations->size(); ++i) {
-    FERRY_ASSIGN_OR_RETURN(
-        Mutation mutation,
-        DecodeMutation((*mutations)[i], request.client_id, "mutations[" + std::to_string(i) + "]"));
+    std::string refusal;
+    FERRY_ASSIGN_OR_RETURN(Mutation mutation,
+                           DecodeMutation((*mutations)[i], request.client_id,
+                                          "mutations[" + std::to_string(i) + "]", refusal));
+    if (!refusal.empty()) {
+      request.refusals.resize(mutations->size());
+      request.refusals[i] = std::move(refusal);
+    }
     if (!request.mutations.empty() && mutation.seq <= request.mutations.back().seq) {
       return Malformed("push request", "mutation seqs must be strictly ascending");
     }
@@ -261,12 +271,10 @@ std::string EncodePushResponse(const PushResponse& response) {
         item["version"] = result.version;
         item["previousVersion"] = result.previous_version;
         break;
-      case PushResultStatus::kConflict:
-        item["current"] = EncodeServerDocument(result.current);
-        break;
       case PushResultStatus::kRejected:
         item["error"] = result.error;
         break;
+      case PushResultStatus::kConflict:
       case PushResultStatus::kDuplicate:
         if (result.has_current) item["current"] = EncodeServerDocument(result.current);
         break;
@@ -307,11 +315,9 @@ Result<PushResponse> DecodePushResponse(std::string_view body, const PushRequest
         return Malformed(where, "an applied mutation needs previousVersion < version");
       }
     } else if (status == "duplicate" || status == "conflict") {
-      const bool conflict = status == "conflict";
-      result.status = conflict ? PushResultStatus::kConflict : PushResultStatus::kDuplicate;
-      const Json* current = result_reader.Find("current");
-      if (current == nullptr && conflict) return Malformed(where, "a conflict needs \"current\"");
-      if (current != nullptr) {
+      result.status =
+          status == "conflict" ? PushResultStatus::kConflict : PushResultStatus::kDuplicate;
+      if (const Json* current = result_reader.Find("current"); current != nullptr) {
         FERRY_ASSIGN_OR_RETURN(result.current, DecodeServerDocument(*current, where + ".current"));
         result.has_current = true;
         if (result.current.document != sent.mutations[i].document) {

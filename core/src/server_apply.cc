@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <set>
 #include <vector>
 
 #include "ferry/server_storage_kv.h"
@@ -24,6 +25,48 @@ Result<ServerDocument> ToServerDocument(const DocumentId& id,
   return ServerDocument{id, record->version, std::move(state), record->hlc};
 }
 
+// Rule 4's checks of a mutation's stamp: well formed (decoding kept why
+// not) and not too far ahead of the server's clock, when it is known.
+Status CheckStamp(const PushRequest& request, std::size_t index,
+                  std::optional<int64_t> server_wall_ms, const ProtocolLimits& limits) {
+  if (index < request.refusals.size() && !request.refusals[index].empty()) {
+    return Status(ErrorCode::kInvalidArgument, request.refusals[index]);
+  }
+  if (server_wall_ms &&
+      request.mutations[index].hlc.wall_ms - *server_wall_ms > limits.max_hlc_ahead_ms) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "hlc is more than " + std::to_string(limits.max_hlc_ahead_ms) +
+                      " ms ahead of the server's clock (is the device's clock set right?)");
+  }
+  return Status::Ok();
+}
+
+// A patch's result into `updated`: a value like any other, so rule 4's
+// limits apply to it (small patches once grew a document to 40 MB). The
+// error is a storage failure; the text, why the patch is rejected (empty: it
+// fits).
+Result<std::string> Patch(const std::optional<StoredDocument>& record, const Json& patch,
+                          StoredDocument& updated) {
+  DocumentState before;
+  if (record) {
+    FERRY_ASSIGN_OR_RETURN(before, StateOf(*record));
+  }
+  const Json merged = ApplyMutation(std::move(before), MutationOp::kPatch, patch).value;
+  updated.exists = true;
+  if (Status fits = ValidateMutationValue(MutationOp::kPut, merged, &updated.value_json);
+      !fits.ok()) {
+    return "the patched document: " + fits.message();
+  }
+  return std::string();
+}
+
+void AddStatistics(ServerStatistics& total, const ServerStatistics& counted) {
+  total.mutations_applied += counted.mutations_applied;
+  total.mutations_duplicate += counted.mutations_duplicate;
+  total.mutations_conflict += counted.mutations_conflict;
+  total.mutations_rejected += counted.mutations_rejected;
+}
+
 int HttpStatusFor(const Status& status) {
   switch (status.code()) {
     case ErrorCode::kTooLarge:
@@ -41,6 +84,30 @@ int HttpStatusFor(const Status& status) {
 
 }  // namespace
 
+// One push as its mutations are answered: the request, the server's clock,
+// and the answer's budget of documents (rule 7): each document goes with a
+// result once per push, and none once the documents sent hold
+// ProtocolLimits::max_push_current_bytes.
+struct ServerState::PushContext {
+  const PushRequest& request;
+  std::optional<int64_t> server_wall_ms;
+  const ProtocolLimits& limits;
+  std::set<DocumentId> given_current;
+  std::size_t current_bytes = 0;
+
+  Status AttachCurrent(PushResult& result, const DocumentId& id,
+                       const std::optional<StoredDocument>& record) {
+    if (given_current.contains(id) || current_bytes >= limits.max_push_current_bytes) {
+      return Status::Ok();
+    }
+    FERRY_ASSIGN_OR_RETURN(result.current, ToServerDocument(id, record));
+    result.has_current = true;
+    given_current.insert(id);
+    current_bytes += record ? record->value_json.size() : 0;
+    return Status::Ok();
+  }
+};
+
 ServerState::ServerState(Store& store, std::string epoch, ProtocolLimits limits)
     : owned_storage_(std::make_unique<KvServerStorage>(store)),
       storage_(*owned_storage_),
@@ -55,7 +122,14 @@ ServerStatistics ServerState::statistics() const {
   return statistics_;
 }
 
-Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushRequest& request) {
+ServerStatistics ServerState::StatisticsOf(std::string_view user) const {
+  std::lock_guard lock(statistics_mutex_);
+  auto found = user_statistics_.find(user);
+  return found == user_statistics_.end() ? ServerStatistics{} : found->second;
+}
+
+Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushRequest& request,
+                                            std::optional<int64_t> server_wall_ms) {
   FERRY_ASSIGN_OR_RETURN(std::unique_ptr<ServerTransaction> txn, storage_.Begin(user));
   FERRY_ASSIGN_OR_RETURN(Version head, txn->Head());
   FERRY_ASSIGN_OR_RETURN(uint64_t last_seq, txn->LastSeq(request.client_id));
@@ -73,17 +147,19 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
   ServerStatistics counted;
   PushResponse response;
   response.results.reserve(request.mutations.size());
-  for (const Mutation& mutation : request.mutations) {
+  PushContext push{request, server_wall_ms, limits_, {}, 0};
+  for (std::size_t index = 0; index < request.mutations.size(); ++index) {
+    const Mutation& mutation = request.mutations[index];
     PushResult result;
     result.seq = mutation.seq;
     if (mutation.seq <= last_seq) {
-      FERRY_RETURN_IF_ERROR(AnswerRepeat(*txn, request.client_id, mutation, result));
+      FERRY_RETURN_IF_ERROR(AnswerRepeat(*txn, push, mutation, result));
       ++counted.mutations_duplicate;
       response.results.push_back(std::move(result));
       continue;
     }
     last_seq = mutation.seq;
-    FERRY_RETURN_IF_ERROR(ApplyMutation(*txn, request.client_id, mutation, head, result));
+    FERRY_RETURN_IF_ERROR(ApplyMutation(*txn, push, index, head, result));
     switch (result.status) {
       case PushResultStatus::kApplied:
         ++counted.mutations_applied;
@@ -101,26 +177,23 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
   }
   FERRY_RETURN_IF_ERROR(txn->Commit(head, request.client_id, last_seq));
   std::lock_guard lock(statistics_mutex_);
-  statistics_.mutations_applied += counted.mutations_applied;
-  statistics_.mutations_duplicate += counted.mutations_duplicate;
-  statistics_.mutations_conflict += counted.mutations_conflict;
-  statistics_.mutations_rejected += counted.mutations_rejected;
+  AddStatistics(statistics_, counted);
+  AddStatistics(user_statistics_[std::string(user)], counted);
   return response;
 }
 
 // A mutation at or below the client's last seq: processed before. Its
 // remembered outcome, if any, answers it again.
-Status ServerState::AnswerRepeat(ServerTransaction& txn, std::string_view client_id,
+Status ServerState::AnswerRepeat(ServerTransaction& txn, PushContext& push,
                                  const Mutation& mutation, PushResult& result) {
   result.status = PushResultStatus::kDuplicate;
-  FERRY_ASSIGN_OR_RETURN(auto outcome, txn.Outcome(client_id, mutation.seq));
+  FERRY_ASSIGN_OR_RETURN(auto outcome, txn.Outcome(push.request.client_id, mutation.seq));
   if (!outcome || *outcome == "c") {
     // The document as it is now. A conflict resolves against it; for a
     // duplicate it replaces the client's copy of its write.
     if (outcome) result.status = PushResultStatus::kConflict;
     FERRY_ASSIGN_OR_RETURN(auto record, txn.ReadDocument(mutation.document));
-    FERRY_ASSIGN_OR_RETURN(result.current, ToServerDocument(mutation.document, record));
-    result.has_current = true;
+    FERRY_RETURN_IF_ERROR(push.AttachCurrent(result, mutation.document, record));
   } else if (outcome->starts_with("r ")) {
     result.status = PushResultStatus::kRejected;
     result.error = outcome->substr(2);
@@ -129,14 +202,20 @@ Status ServerState::AnswerRepeat(ServerTransaction& txn, std::string_view client
 }
 
 // A new mutation: rejected, a conflict, or applied at version ++head.
-Status ServerState::ApplyMutation(ServerTransaction& txn, std::string_view client_id,
-                                  const Mutation& mutation, Version& head, PushResult& result) {
-  std::string value_json;
-  if (Status valid = ValidateMutationValue(mutation.op, mutation.value, &value_json); !valid.ok()) {
+Status ServerState::ApplyMutation(ServerTransaction& txn, PushContext& push, std::size_t index,
+                                  Version& head, PushResult& result) {
+  const Mutation& mutation = push.request.mutations[index];
+  const std::string_view client_id = push.request.client_id;
+  // Rule 4: not applied, now or ever; the outcome is kept for a repeat.
+  const auto reject = [&](const std::string& error) {
     result.status = PushResultStatus::kRejected;
-    result.error = valid.message();
+    result.error = error;
     return txn.RememberOutcome(client_id, mutation.seq, "r " + result.error);
-  }
+  };
+  std::string value_json;
+  Status valid = CheckStamp(push.request, index, push.server_wall_ms, limits_);
+  if (valid.ok()) valid = ValidateMutationValue(mutation.op, mutation.value, &value_json);
+  if (!valid.ok()) return reject(valid.message());
   FERRY_ASSIGN_OR_RETURN(std::optional<StoredDocument> record, txn.ReadDocument(mutation.document));
   const Version current_version = record ? record->version : 0;
   const bool own_run = record && record->writer == mutation.client_id &&
@@ -144,30 +223,19 @@ Status ServerState::ApplyMutation(ServerTransaction& txn, std::string_view clien
                        mutation.base_version <= current_version;
   if (mutation.base_version != current_version && !own_run) {
     result.status = PushResultStatus::kConflict;
-    result.has_current = true;
-    FERRY_ASSIGN_OR_RETURN(result.current, ToServerDocument(mutation.document, record));
+    FERRY_RETURN_IF_ERROR(push.AttachCurrent(result, mutation.document, record));
     return txn.RememberOutcome(client_id, mutation.seq, "c");
   }
   StoredDocument updated;
-  updated.version = ++head;
-  switch (mutation.op) {
-    case MutationOp::kPut:
-      updated.exists = true;
-      updated.value_json = std::move(value_json);
-      break;
-    case MutationOp::kDelete:
-      break;
-    case MutationOp::kPatch: {
-      DocumentState before;
-      if (record) {
-        FERRY_ASSIGN_OR_RETURN(before, StateOf(*record));
-      }
-      updated.exists = true;
-      updated.value_json =
-          DumpJson(ferry::ApplyMutation(std::move(before), mutation.op, mutation.value).value);
-      break;
-    }
+  if (mutation.op == MutationOp::kPatch) {
+    // Decided before a version is taken: a rejected patch takes none.
+    FERRY_ASSIGN_OR_RETURN(const std::string rejection, Patch(record, mutation.value, updated));
+    if (!rejection.empty()) return reject(rejection);
+  } else if (mutation.op == MutationOp::kPut) {
+    updated.exists = true;
+    updated.value_json = std::move(value_json);
   }
+  updated.version = ++head;
   updated.writer = mutation.client_id;
   updated.hlc = mutation.hlc.ToString();
   updated.run_start =
@@ -204,6 +272,7 @@ Result<std::string> ServerState::ServePullBody(std::string_view user, const Pull
   bool has_more = false;
   Version last = from;
   // One change more than the page holds, to learn whether more follow.
+  // A cursor is checked against the horizon and the head in the read's snapshot.
   const ChangeQuery query{from, !request.cursor.empty(), limit + 1};
   FERRY_RETURN_IF_ERROR(
       storage_.ReadChanges(user, query, [&](const DocumentId& id, const StoredDocument& record) {
@@ -247,7 +316,8 @@ Result<uint64_t> ServerState::LastSeq(std::string_view user, std::string_view cl
 
 ServerHttpResponse HandleServerRequest(ServerState& server, std::string_view user,
                                        std::string_view method, std::string_view target,
-                                       std::string_view body) {
+                                       std::string_view body,
+                                       std::optional<int64_t> server_wall_ms) {
   const std::size_t question = target.find('?');
   const std::string_view path = target.substr(0, question);
   const std::string_view query =
@@ -261,7 +331,7 @@ ServerHttpResponse HandleServerRequest(ServerState& server, std::string_view use
     if (method != "POST") return {405, EncodeErrorBody(ErrorCode::kInvalidArgument, "use POST")};
     auto request = DecodePushRequest(body, limits);
     if (!request.ok()) return error(request.status());
-    auto response = server.ApplyPush(user, *request);
+    auto response = server.ApplyPush(user, *request, server_wall_ms);
     if (!response.ok()) return error(response.status());
     const bool changed =
         std::any_of(response->results.begin(), response->results.end(),

@@ -76,6 +76,13 @@ Result<std::optional<StoredDocument>> ReadRecord(Transaction& txn, const std::st
   return std::optional<StoredDocument>(std::move(record));
 }
 
+// Where a scan of the change log through `version` ends: before version + 1,
+// or at the log's end for 2^64-1 (version + 1 would wrap to 0).
+std::string LogScanEnd(const std::string& log_prefix, Version version) {
+  if (version == UINT64_MAX) return PrefixEnd(log_prefix);
+  return log_prefix + keys::OrderedNumber(version + 1);
+}
+
 class KvServerTransaction final : public ServerTransaction {
  public:
   KvServerTransaction(Store& store, std::string_view user)
@@ -142,13 +149,20 @@ Result<std::unique_ptr<ServerTransaction>> KvServerStorage::Begin(std::string_vi
 Status KvServerStorage::ReadChanges(std::string_view user, const ChangeQuery& query,
                                     const ChangeVisitor& visit) {
   const std::string prefix = UserPrefix(user);
-  if (query.check_horizon) {
+  if (query.check_cursor) {
     Transaction txn(store_);
     FERRY_ASSIGN_OR_RETURN(const uint64_t horizon, ReadNumber(txn, prefix + "m/horizon"));
     if (query.after < horizon) {
       return Status(ErrorCode::kCursorExpired, "cursor is older than the tombstone horizon");
     }
+    // Never issued for this log, and 2^64-1 would wrap the scan's start
+    // (after + 1) to 0 and serve everything again.
+    FERRY_ASSIGN_OR_RETURN(const uint64_t head, ReadNumber(txn, prefix + "m/head"));
+    if (query.after > head) {
+      return Status(ErrorCode::kCursorExpired, "cursor is ahead of the change log");
+    }
   }
+  if (query.after == UINT64_MAX) return Status::Ok();  // nothing above it
   std::size_t visited = 0;
   Status failure;
   const std::string log_prefix = prefix + "c/";
@@ -180,7 +194,7 @@ Status KvServerStorage::PurgeTombstones(std::string_view user, Version version) 
   const std::string log_prefix = prefix + "c/";
   Transaction txn(store_);
   Status failure;
-  FERRY_RETURN_IF_ERROR(store_.Scan(log_prefix, log_prefix + keys::OrderedNumber(version + 1),
+  FERRY_RETURN_IF_ERROR(store_.Scan(log_prefix, LogScanEnd(log_prefix, version),
                                     [&](std::string_view key, std::string_view suffix) {
                                       const std::string document_key =
                                           prefix + "d/" + std::string(suffix);

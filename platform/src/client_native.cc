@@ -221,7 +221,7 @@ class Client::Runtime : public std::enable_shared_from_this<Client::Runtime> {
     }
     std::lock_guard lock(mutex_);
     if (token) {
-      host_->HandleToken(need.id, *token);
+      host_->HandleToken(need.id, *token, Now());
     } else {
       host_->HandleTokenFailure(need.id, error, Now());
     }

@@ -1,11 +1,55 @@
 #include "ferry/engine_host.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace ferry {
 namespace {
 
 constexpr std::string_view kContentEncoding = "Content-Encoding";
+
+// A header value ends at CR or LF, so a token holding one would let whoever
+// supplies it add headers (or a whole request) of its own; the other control
+// characters are refused by HTTP stacks anyway (fetch throws, servers answer
+// 400), which would look like a network fault retried forever.
+bool HoldsControlCharacter(std::string_view token) {
+  return std::any_of(token.begin(), token.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7F;
+  });
+}
+
+std::string Lowercase(std::string_view text) {
+  std::string lower(text);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return lower;
+}
+
+// The host of an http:// URL (lowercase, IPv6 in brackets); nullopt for any
+// other scheme.
+std::optional<std::string> CleartextHost(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.size() < kScheme.size() || Lowercase(url.substr(0, kScheme.size())) != kScheme) {
+    return std::nullopt;
+  }
+  std::string_view authority = url.substr(kScheme.size());
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    authority.remove_prefix(at + 1);  // user:password@
+  }
+  const std::size_t host_end =
+      authority.starts_with('[') ? authority.find(']') + 1 : authority.find(':');
+  return Lowercase(authority.substr(0, host_end));
+}
+
+// Loopback traffic never leaves the machine, so plain HTTP there (a
+// development server) puts no token or data on a network.
+bool IsLoopbackHost(std::string_view host) {
+  if (host == "localhost" || host.ends_with(".localhost") || host == "[::1]") return true;
+  return host.starts_with("127.") &&
+         std::all_of(host.begin(), host.end(), [](char c) { return c == '.' || std::isdigit(c); });
+}
 
 const SyncRunRecord* FinishedRun(const Event& event) {
   if (auto* completed = std::get_if<SyncCompletedEvent>(&event)) return &completed->run;
@@ -24,10 +68,20 @@ EngineHost::EngineHost(std::unique_ptr<SyncEngine> engine, HostOptions options, 
     : engine_(std::move(engine)), options_(std::move(options)) {
   while (!options_.endpoint.empty() && options_.endpoint.back() == '/')
     options_.endpoint.pop_back();
+  WarnOfCleartextEndpoint();
   // An app that syncs on its own catches up on what changed while it was
   // closed; one that only syncs by hand is left alone until asked.
   if (engine_->options().sync_on_local_write || engine_->options().interval_ms)
     (void)engine_->HandleTrigger(TriggerReason::kAppStart, now);
+}
+
+void EngineHost::WarnOfCleartextEndpoint() {
+  const std::optional<std::string> host = CleartextHost(options_.endpoint);
+  if (!host || IsLoopbackHost(*host)) return;
+  // The host only: a URL may carry a user and password.
+  Log(LogLevel::kWarning, "the endpoint is plain http:// to " + *host +
+                              ", which is not loopback: tokens and data cross the network "
+                              "unencrypted; use https://");
 }
 
 RunTicket EngineHost::RequestSync(TriggerReason reason, Instant now, SyncCallback done) {
@@ -46,19 +100,31 @@ void EngineHost::RemoveListener(ListenerId id) {
   listeners_.erase(id);
 }
 
-void EngineHost::HandleToken(RequestId id, const std::string& token) {
+void EngineHost::HandleToken(RequestId id, const std::string& token, Instant now) {
   auto found = awaiting_token_.find(id);
   if (found == awaiting_token_.end()) return;
+  if (HoldsControlCharacter(token)) {
+    // Named without the token: the message reaches logs and the run's error.
+    return RefuseTokenStep(
+        id,
+        "the token provider returned a token holding a control character "
+        "(CR, LF or another), which cannot go into an HTTP header; it was not sent",
+        now);
+  }
   auto [request, stream] = std::move(found->second);
   awaiting_token_.erase(found);
   ready_.push_back(StartTransfer{Build(request, stream, token)});
 }
 
 void EngineHost::HandleTokenFailure(RequestId id, const std::string& error, Instant now) {
-  if (awaiting_token_.erase(id) == 0) return;
-  Log(LogLevel::kError, "the token provider failed: " + error);
-  const Json body = {
-      {"error", {{"code", "unauthenticated"}, {"message", "the token provider failed: " + error}}}};
+  if (awaiting_token_.count(id) == 0) return;
+  RefuseTokenStep(id, "the token provider failed: " + error, now);
+}
+
+void EngineHost::RefuseTokenStep(RequestId id, const std::string& message, Instant now) {
+  awaiting_token_.erase(id);
+  Log(LogLevel::kError, message);
+  const Json body = {{"error", {{"code", "unauthenticated"}, {"message", message}}}};
   HandleTransferDone(id, {401, DumpJson(body), "", ""}, now);
 }
 

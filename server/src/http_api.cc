@@ -186,10 +186,11 @@ HttpResponse HttpApi::Exchange(const HttpRequest& request, const std::string& us
 HttpResponse HttpApi::Stats(const HttpRequest& request, const std::string& user) const {
   ServerHttpResponse answer = service_.Handle(user, "GET", "/v1/stats", "");
   if (answer.status != 200) return JsonResponse(request, answer.status, std::move(answer.body));
-  // The open streams are the HTTP layer's to count, not the storage's.
+  // The open streams are the HTTP layer's to count, not the storage's: the
+  // calling user's only, as for the counters.
   Result<Json> statistics = ParseJson(answer.body);
   if (statistics.ok() && statistics->is_object()) {
-    (*statistics)["liveListeners"] = live_.open();
+    (*statistics)["liveListeners"] = live_.open(user);
     answer.body = DumpJson(*statistics);
   }
   return JsonResponse(request, 200, std::move(answer.body));

@@ -50,4 +50,10 @@ std::size_t LiveStreams::open() const {
   return open_;
 }
 
+std::size_t LiveStreams::open(const std::string& user) const {
+  std::lock_guard lock(mutex_);
+  auto found = streams_.find(user);
+  return found == streams_.end() ? 0 : found->second.size();
+}
+
 }  // namespace ferry::server

@@ -44,6 +44,8 @@ class LiveStreams {
   void Poke(const std::string& user);
 
   [[nodiscard]] std::size_t open() const;
+  // `user`'s open streams (/v1/stats shows a user only theirs).
+  [[nodiscard]] std::size_t open(const std::string& user) const;
 
  private:
   const std::size_t per_user_;

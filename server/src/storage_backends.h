@@ -3,6 +3,7 @@
 // holds what they share.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -24,8 +25,13 @@ namespace ferry::server {
 // whose data was lost expire instead of silently skipping changes.
 std::string NewEpoch();
 
-// Handle's answer from `state`: /v1/stats from its counters, the rest from
-// HandleServerRequest. Thread-safe as far as `state` is.
+// The wall clock a push's stamps are checked against (Unix ms; core reads no
+// clock).
+int64_t WallClockMs();
+
+// Handle's answer from `state`: /v1/stats from the calling user's counters,
+// the rest from HandleServerRequest with the server's wall clock (so a stamp
+// far ahead of it is rejected). Thread-safe as far as `state` is.
 ServerHttpResponse HandleWithState(ServerState& state, std::string_view user,
                                    std::string_view method, std::string_view target,
                                    std::string_view body);

@@ -2,6 +2,9 @@
 // docs/SERVER.md explains why a reader paging by version never skips a change.
 #include "storage_postgres.h"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace ferry::server::postgres {
 namespace {
 
@@ -140,17 +143,26 @@ class PostgresTransaction final : public ServerTransaction {
 // purge committing in between cannot hide tombstones the cursor still needs.
 Status ReadPage(PGconn* connection, const std::string& user, const ChangeQuery& query,
                 const ChangeVisitor& visit) {
-  if (query.check_horizon) {
+  if (query.check_cursor) {
     FERRY_ASSIGN_OR_RETURN(
         PgResult rows,
-        Exec(connection, "SELECT horizon FROM ferry_users WHERE user_id = $1", {user}));
+        Exec(connection, "SELECT horizon, head FROM ferry_users WHERE user_id = $1", {user}));
+    uint64_t horizon = 0;
+    uint64_t head = 0;  // a user without a row has written nothing
     if (PQntuples(rows.get()) == 1) {
-      FERRY_ASSIGN_OR_RETURN(uint64_t horizon, NumberAt(rows.get(), 0, 0));
-      if (query.after < horizon) {
-        return Status(ErrorCode::kCursorExpired, "cursor is older than the tombstone horizon");
-      }
+      FERRY_ASSIGN_OR_RETURN(horizon, NumberAt(rows.get(), 0, 0));
+      FERRY_ASSIGN_OR_RETURN(head, NumberAt(rows.get(), 0, 1));
+    }
+    if (query.after < horizon) {
+      return Status(ErrorCode::kCursorExpired, "cursor is older than the tombstone horizon");
+    }
+    // Never issued for this log (and above bigint's range for 2^64-1).
+    if (query.after > head) {
+      return Status(ErrorCode::kCursorExpired, "cursor is ahead of the change log");
     }
   }
+  // Versions are bigint: none is above 2^63-1.
+  if (query.after > static_cast<uint64_t>(INT64_MAX)) return Status::Ok();
   FERRY_ASSIGN_OR_RETURN(PgResult rows,
                          Exec(connection,
                               std::string("SELECT ") + kDocumentColumns +
@@ -186,6 +198,9 @@ Status PostgresServerStorage::ReadChanges(std::string_view user, const ChangeQue
 }
 
 Status PostgresServerStorage::PurgeTombstones(std::string_view user, Version version) {
+  // Versions are bigint: through 2^63-1 is through every version (2^64-1
+  // would not fit the parameter).
+  version = std::min(version, static_cast<Version>(INT64_MAX));
   FERRY_ASSIGN_OR_RETURN(Lease lease, pool_.Acquire());
   const std::string name(user);
   FERRY_RETURN_IF_ERROR(Exec(lease.get(), "BEGIN").status());

@@ -1,5 +1,6 @@
 #include "sync_service.h"
 
+#include <chrono>
 #include <random>
 
 #include "ferry/json.h"
@@ -21,13 +22,20 @@ std::string NewEpoch() {
   return epoch;
 }
 
+int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 ServerHttpResponse HandleWithState(ServerState& state, std::string_view user,
                                    std::string_view method, std::string_view target,
                                    std::string_view body) {
   if (target.substr(0, target.find('?')) != "/v1/stats") {
-    return HandleServerRequest(state, user, method, target, body);
+    // The server's clock: a push stamped too far ahead of it is rejected.
+    return HandleServerRequest(state, user, method, target, body, WallClockMs());
   }
-  const ServerStatistics statistics = state.statistics();
+  const ServerStatistics statistics = state.StatisticsOf(user);  // never another user's
   return {200, DumpJson(Json{{"mutationsApplied", statistics.mutations_applied},
                              {"mutationsDuplicate", statistics.mutations_duplicate},
                              {"mutationsConflict", statistics.mutations_conflict},

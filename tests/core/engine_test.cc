@@ -282,6 +282,36 @@ TEST_F(EngineTest, ConflictIsResolvedServerWinsAndReported) {
   EXPECT_EQ(b->status().pending, 0u);
 }
 
+TEST_F(EngineTest, ConflictsAnsweredWithoutTheDocumentAreSettledByTheNextPush) {
+  // A server whose answers carry one document each: every conflict after the
+  // first comes without `current` and must stay pending, not be dropped.
+  MemoryStore server_store;
+  ProtocolLimits limits;
+  limits.max_push_current_bytes = 1;
+  ServerState server(server_store, "ep1", limits);
+  MemoryStore store_a, store_b;
+  auto a = Open(store_a, 1);
+  EngineOptions client_wins;
+  client_wins.conflicts.collections["notes"] = ConflictStrategy::kClientWins;
+  auto b = Open(store_b, 2, client_wins);
+  InlineDriver driver_a(server, "alice"), driver_b(server, "alice");
+  for (int i = 0; i < 5; ++i) {
+    Put(*a, "k" + std::to_string(i), Json{{"by", "a"}});
+    Put(*b, "k" + std::to_string(i), Json{{"by", "b"}});
+  }
+  Sync(*a, driver_a);
+  SyncRunRecord run = Sync(*b, driver_b);
+  EXPECT_EQ(run.outcome, RunOutcome::kCompleted) << run.error;
+  EXPECT_EQ(run.conflicts, 5u);
+  EXPECT_EQ(b->status().pending, 0u);
+  for (int i = 0; i < 5; ++i) {
+    auto held = server.GetDocument("alice", {"notes", "k" + std::to_string(i)});
+    ASSERT_TRUE(held.ok());
+    EXPECT_EQ(held->state.value, (Json{{"by", "b"}})) << "k" << i << ": the local side won";
+    EXPECT_EQ(Get(*b, "k" + std::to_string(i)), (Json{{"by", "b"}}));
+  }
+}
+
 // Two clients edit one document while offline; `first` pushes first, then
 // `second` hits the conflict and resolves it; both end on the same document.
 struct ConflictOutcome {

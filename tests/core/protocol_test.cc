@@ -66,6 +66,7 @@ TEST(PushCodec, ResponseRoundTripsEveryResultKind) {
   PushResult conflict = MakeResult(2, PushResultStatus::kConflict);
   conflict.current =
       Change("notes", "n2", 17, Json{{"title", "theirs"}}, "0001700000000005-000000-other");
+  conflict.has_current = true;
   response.results.push_back(conflict);
   response.results.push_back(MakeResult(3, PushResultStatus::kRejected, 0, 0, "too big"));
   auto decoded = DecodePushResponse(EncodePushResponse(response), request, {});
@@ -74,6 +75,16 @@ TEST(PushCodec, ResponseRoundTripsEveryResultKind) {
   EXPECT_EQ(decoded->results[1].current.version, 17u);
   EXPECT_EQ(decoded->results[1].current.state.value, (Json{{"title", "theirs"}}));
   EXPECT_EQ(decoded->results[2].error, "too big");
+}
+
+TEST(PushCodec, AConflictMayComeWithoutTheDocument) {
+  // The server's answer budget was spent: the next push settles it.
+  auto decoded = DecodePushResponse(
+      R"({"results":[{"seq":1,"status":"conflict"},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
+      SampleRequest(), {});
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->results[0].status, PushResultStatus::kConflict);
+  EXPECT_FALSE(decoded->results[0].has_current);
 }
 
 TEST(PushCodec, DuplicatesMayCarryTheDocumentAsItIsNow) {
@@ -104,7 +115,6 @@ TEST(PushCodec, ResponseMustAnswerEverySentMutationInOrder) {
       R"({"results":[{"seq":1,"status":"applied","version":3},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
       R"({"results":[{"seq":2,"status":"duplicate"},{"seq":1,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
       R"({"results":[{"seq":1,"status":"applied","version":3,"previousVersion":3},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
-      R"({"results":[{"seq":1,"status":"conflict"},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
       R"({"results":[{"seq":1,"status":"exploded"},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
       R"({"results":[{"seq":"1","status":"duplicate"},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",
       R"({"results":[{"seq":1,"status":"conflict","current":{"collection":"other","key":"n1","version":2,"deleted":true}},{"seq":2,"status":"duplicate"},{"seq":3,"status":"duplicate"}]})",

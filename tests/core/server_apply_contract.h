@@ -13,6 +13,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -150,6 +151,94 @@ TEST_P(ServerStateTest, InvalidMutationIsRejectedWithoutBlockingTheRest) {
   EXPECT_EQ(response.results[1].status, PushResultStatus::kApplied);
 }
 
+TEST_P(ServerStateTest, APatchWhoseResultExceedsTheValueLimitIsRejected) {
+  const std::string half(kMaxValueBytes / 2, 'a');
+  Push("a", {Write("a", 1, MutationOp::kPut, Json{{"first", half}}, "x")});
+  // Each patch is within the limit; the document they make is not.
+  auto response = Push("a", {Write("a", 2, MutationOp::kPatch, Json{{"second", half}}, "x", 1),
+                             Write("a", 3, MutationOp::kPatch, Json{{"third", "small"}}, "x", 1)});
+  EXPECT_EQ(response.results[0].status, PushResultStatus::kRejected);
+  EXPECT_NE(response.results[0].error.find("the patched document"), std::string::npos)
+      << response.results[0].error;
+  EXPECT_EQ(response.results[1].status, PushResultStatus::kApplied);
+  EXPECT_EQ(Doc("x").state.value, (Json{{"first", half}, {"third", "small"}}));
+  EXPECT_EQ(Doc("x").version, 2u) << "the rejected patch took no version";
+}
+
+TEST_P(ServerStateTest, APushAnswerCarriesEachDocumentOnceAndWithinItsBudget) {
+  const std::string large(900 * 1024, 'a');
+  Push("a", {Write("a", 1, MutationOp::kPut, large, "big"),
+             Write("a", 2, MutationOp::kPut, large, "big2")});
+  // 300 deletes of one document, each based on a version another client
+  // never saw: each conflicts, and each used to carry the document.
+  std::vector<Mutation> deletes;
+  for (uint64_t seq = 1; seq <= 300; ++seq)
+    deletes.push_back(Write("b", seq, MutationOp::kDelete, Json(), "big", 0));
+  auto response = Push("b", deletes);
+  std::size_t with_current = 0;
+  for (const PushResult& result : response.results) {
+    EXPECT_EQ(result.status, PushResultStatus::kConflict);
+    with_current += result.has_current;
+  }
+  EXPECT_EQ(with_current, 1u);
+  EXPECT_TRUE(response.results[0].has_current) << "the first always has it: pushes progress";
+  EXPECT_LT(EncodePushResponse(response).size(), 2u * large.size());
+  // The repeat answers its remembered conflicts the same way.
+  EXPECT_EQ(Push("b", deletes).results[0].has_current, true);
+
+  // The byte budget: past it, no result carries a document.
+  ProtocolLimits limits;
+  limits.max_push_current_bytes = 2 * large.size();
+  ServerState server(*storage_, "ep1", limits);
+  ASSERT_TRUE(server
+                  .ApplyPush("u", {"a",
+                                   {Write("a", 1, MutationOp::kPut, large, "x"),
+                                    Write("a", 2, MutationOp::kPut, large, "y"),
+                                    Write("a", 3, MutationOp::kPut, large, "z")}})
+                  .ok());
+  auto conflicts = server.ApplyPush("u", {"b",
+                                          {Write("b", 1, MutationOp::kDelete, Json(), "x"),
+                                           Write("b", 2, MutationOp::kDelete, Json(), "y"),
+                                           Write("b", 3, MutationOp::kDelete, Json(), "z")}});
+  ASSERT_TRUE(conflicts.ok());
+  EXPECT_TRUE(conflicts->results[0].has_current);
+  EXPECT_TRUE(conflicts->results[1].has_current) << "within the budget when it began";
+  EXPECT_FALSE(conflicts->results[2].has_current);
+}
+
+TEST_P(ServerStateTest, AStampFurtherAheadOfTheServersClockThanTheLimitIsRejected) {
+  const int64_t server_wall_ms = 1'700'000'000'000;
+  const int64_t limit = ProtocolLimits{}.max_hlc_ahead_ms;
+  Mutation at_limit = Write("a", 1, MutationOp::kPut, 1, "x");
+  at_limit.hlc.wall_ms = server_wall_ms + limit;
+  Mutation beyond = Write("a", 2, MutationOp::kPut, 2, "y");
+  beyond.hlc.wall_ms = server_wall_ms + limit + 1;
+  Mutation year_9999 = Write("a", 3, MutationOp::kPut, 3, "z");
+  year_9999.hlc.wall_ms = 253'402'300'799'000;
+  auto response = server_->ApplyPush("alice", {"a", {at_limit, beyond, year_9999}}, server_wall_ms);
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->results[0].status, PushResultStatus::kApplied);
+  EXPECT_EQ(response->results[1].status, PushResultStatus::kRejected);
+  EXPECT_NE(response->results[1].error.find("ahead of the server's clock"), std::string::npos);
+  EXPECT_EQ(response->results[2].status, PushResultStatus::kRejected);
+  EXPECT_EQ(Doc("y").version, 0u);
+  EXPECT_EQ(Doc("z").version, 0u);
+}
+
+TEST_P(ServerStateTest, CountsEachUsersPushesApartAndAllTogether) {
+  Push("a", {Write("a", 1, MutationOp::kPut, 1, "x"), Write("a", 2, MutationOp::kPut, 2, "y")},
+       "alice");
+  Push("a", {Write("a", 1, MutationOp::kPut, 1, "x")}, "alice");  // a duplicate
+  Push("b", {Write("b", 1, MutationOp::kPut, 3, "x")}, "bob");
+  const ServerStatistics alice = server_->StatisticsOf("alice");
+  EXPECT_EQ(alice.mutations_applied, 2u);
+  EXPECT_EQ(alice.mutations_duplicate, 1u);
+  EXPECT_EQ(server_->StatisticsOf("bob").mutations_applied, 1u);
+  EXPECT_EQ(server_->StatisticsOf("bob").mutations_duplicate, 0u);
+  EXPECT_EQ(server_->StatisticsOf("carol").mutations_applied, 0u);
+  EXPECT_EQ(server_->statistics().mutations_applied, 3u);
+}
+
 TEST_P(ServerStateTest, PullPagesThroughLatestStatesInChangeOrder) {
   for (uint64_t i = 1; i <= 5; ++i)
     Push("a", {Write("a", i, MutationOp::kPut, static_cast<int>(i), "k" + std::to_string(i))});
@@ -198,6 +287,26 @@ TEST_P(ServerStateTest, CursorsOlderThanThePurgeHorizonExpire) {
 TEST_P(ServerStateTest, CursorsFromAnotherEpochExpire) {
   EXPECT_EQ(server_->ServePull("alice", {"ep0.5", 10}).status().code(), ErrorCode::kCursorExpired);
   EXPECT_EQ(server_->ServePull("alice", {"garbage", 10}).status().code(), ErrorCode::kProtocol);
+}
+
+TEST_P(ServerStateTest, ACursorAheadOfTheChangeLogExpiresInsteadOfWrappingToTheStart) {
+  Push("a", {Write("a", 1, MutationOp::kPut, 1, "x"), Write("a", 2, MutationOp::kPut, 2, "y")});
+  // 2^64-1: one past it wrapped to 0 and served the whole log again.
+  for (const std::string cursor : {"ep1.18446744073709551615", "ep1.3"}) {
+    auto pulled = server_->ServePull("alice", {cursor, 10});
+    EXPECT_EQ(pulled.status().code(), ErrorCode::kCursorExpired) << cursor;
+  }
+  EXPECT_EQ(server_->ServePull("nobody", {"ep1.1", 10}).status().code(), ErrorCode::kCursorExpired)
+      << "a user who wrote nothing was issued no cursor above 0";
+  auto current = server_->ServePull("alice", {"ep1.2", 10});
+  ASSERT_TRUE(current.ok());
+  EXPECT_TRUE(current->changes.empty());
+  Push("a", {Write("a", 3, MutationOp::kDelete, Json(), "y", 2)});
+  EXPECT_TRUE(server_->PurgeTombstones("alice", UINT64_MAX).ok());
+  auto full = server_->ServePull("alice", {"", 10});
+  ASSERT_TRUE(full.ok());
+  ASSERT_EQ(full->changes.size(), 1u) << "purging up to 2^64-1 drops every tombstone";
+  EXPECT_EQ(full->changes[0].document.key, "x");
 }
 
 TEST_P(ServerStateTest, UsersNeverSeeEachOthersData) {

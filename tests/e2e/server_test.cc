@@ -102,6 +102,21 @@ TEST_F(ServerTest, OneUserCanNeverReadOrChangeAnothersDocuments) {
   EXPECT_EQ(alice_view->changes[0].state.value, (Json{{"owner", "alice"}}));
 }
 
+TEST_F(ServerTest, StatsShowTheCallingUsersCountsOnly) {
+  ASSERT_EQ(Push("token-alice", PushBody("c1", 1, "a", 1))->status, 200);
+  ASSERT_EQ(Push("token-alice", PushBody("c1", 2, "b", 2))->status, 200);
+  ASSERT_EQ(Push("token-bob", PushBody("c2", 1, "a", 1))->status, 200);
+  const auto applied = [this](const std::string& token) {
+    auto stats = http_.Get("/v1/stats", Auth(token));
+    EXPECT_TRUE(stats && stats->status == 200);
+    auto json = ParseJson(stats ? stats->body : "{}");
+    return json.ok() ? json->value("mutationsApplied", uint64_t{999}) : uint64_t{999};
+  };
+  EXPECT_EQ(applied("token-alice"), 2u);
+  EXPECT_EQ(applied("token-alice-2"), 2u) << "per user, not per token";
+  EXPECT_EQ(applied("token-bob"), 1u);
+}
+
 TEST_F(ServerTest, OversizedBodiesAndBatchesAreRefusedWith413) {
   auto big = Push("token-alice", PushBody("c1", 1, "k", std::string(100'000, 'x')));
   ASSERT_TRUE(big);

@@ -84,8 +84,8 @@ TEST_F(EngineHostTest, ARequestWaitsForItsTokenWhichGoesIntoAuthorization) {
   auto need = Take<NeedToken>();
   ASSERT_EQ(need.size(), 1u);
   EXPECT_FALSE(need[0].refresh);
-  host.HandleToken(need[0].id + 1000, "stray");  // unknown ids are ignored
-  host.HandleToken(need[0].id, "secret-token");
+  host.HandleToken(need[0].id + 1000, "stray", now_);  // unknown ids are ignored
+  host.HandleToken(need[0].id, "secret-token", now_);
   auto started = Take<StartTransfer>();
   ASSERT_EQ(started.size(), 1u);
   EXPECT_EQ(Header(started[0].request, "Authorization"), "Bearer secret-token");
@@ -100,7 +100,7 @@ TEST_F(EngineHostTest, RefusedTokenIsFetchedAfreshThenAFailingProviderIsAnAuthEr
   host.RequestSync(TriggerReason::kManual, now_, nullptr);
   auto need = Take<NeedToken>();
   ASSERT_EQ(need.size(), 1u);
-  host.HandleToken(need[0].id, "expired");
+  host.HandleToken(need[0].id, "expired", now_);
   auto started = Take<StartTransfer>();
   ASSERT_EQ(started.size(), 1u);
   host.HandleTransferDone(started[0].request.id, {401, "", "", ""}, now_);
@@ -111,6 +111,59 @@ TEST_F(EngineHostTest, RefusedTokenIsFetchedAfreshThenAFailingProviderIsAnAuthEr
   (void)Take<Delivery>();
   EXPECT_EQ(host.engine().status().state, SyncState::kAuthError);
   EXPECT_NE(host.engine().status().last_error.find("keychain locked"), std::string::npos);
+}
+
+TEST_F(EngineHostTest, ATokenWithAControlCharacterNeverBecomesAHeaderAndIsAnAuthError) {
+  const std::vector<std::string> tokens = {"abc\r\nX-Injected: 1", std::string("abc\0def", 7),
+                                           "tab\there", "del\x7f"};
+  for (const std::string& token : tokens) {
+    EngineHost& host = Open(WithTokens());
+    ASSERT_TRUE(host.engine().HandleLocalWrite(MutationOp::kPut, {"n", "a"}, 1, now_).ok());
+    host.RequestSync(TriggerReason::kManual, now_, nullptr);
+    for (int attempt = 0; attempt < 2; ++attempt) {  // the first token, then a refreshed one
+      auto need = Take<NeedToken>();
+      ASSERT_EQ(need.size(), 1u) << "attempt " << attempt;
+      EXPECT_EQ(need[0].refresh, attempt == 1);
+      host.HandleToken(need[0].id, token, now_);
+    }
+    EXPECT_TRUE(Take<StartTransfer>().empty()) << "nothing is sent with such a token";
+    EXPECT_EQ(host.engine().status().state, SyncState::kAuthError);
+    EXPECT_EQ(host.engine().status().pending, 1u) << "the write is kept";
+    EXPECT_NE(host.engine().status().last_error.find("control character"), std::string::npos)
+        << host.engine().status().last_error;
+    EXPECT_EQ(host.engine().status().last_error.find(token), std::string::npos);
+    for (const std::string& line : log_)
+      EXPECT_EQ(line.find(token), std::string::npos) << "the token is never logged";
+  }
+}
+
+TEST_F(EngineHostTest, APlainHttpEndpointToAHostNotLoopbackIsWarnedOfOnce) {
+  const auto warnings = [this](const std::string& endpoint) {
+    log_.clear();
+    HostOptions options;
+    options.endpoint = endpoint;
+    EngineHost& host = Open(options);
+    (void)Take<Delivery>();
+    host.RequestSync(TriggerReason::kManual, now_, nullptr);
+    (void)Take<Delivery>();
+    return std::count_if(log_.begin(), log_.end(), [](const std::string& line) {
+      return line.find("plain http://") != std::string::npos;
+    });
+  };
+  EXPECT_EQ(warnings("http://sync.example.com"), 1);
+  EXPECT_EQ(warnings("HTTP://10.0.0.5:8080/app"), 1);
+  EXPECT_EQ(warnings("http://[2001:db8::1]:80"), 1);
+  EXPECT_EQ(warnings("http://localhost.example.com"), 1);
+  EXPECT_EQ(warnings("http://127.0.0.1.example.com"), 1);
+  EXPECT_EQ(warnings("https://sync.example.com"), 0);
+  EXPECT_EQ(warnings("http://127.0.0.1:8080"), 0);
+  EXPECT_EQ(warnings("http://localhost:8080/app"), 0);
+  EXPECT_EQ(warnings("http://app.localhost"), 0);
+  EXPECT_EQ(warnings("http://[::1]:8080"), 0);
+  EXPECT_EQ(warnings("http://user:secret@sync.example.com"), 1);
+  for (const std::string& line : log_)
+    EXPECT_EQ(line.find("secret"), std::string::npos)
+        << "a password in the URL is not logged: " << line;
 }
 
 TEST_F(EngineHostTest, BodiesAboveTheThresholdAreMarkedForGzipOnlyWhereTheRuntimeCanGzip) {

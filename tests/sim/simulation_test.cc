@@ -232,8 +232,8 @@ class Simulation {
 
   HttpResponse ServerAnswer(const HttpRequest& request) {
     const uint64_t applied_before = server_.statistics().mutations_applied;
-    ServerHttpResponse answer =
-        HandleServerRequest(server_, kUser, request.method, request.target, request.body);
+    ServerHttpResponse answer = HandleServerRequest(server_, kUser, request.method, request.target,
+                                                    request.body, kEpoch + now_);
     if (request.method == "POST" && answer.status == 200) RecordApplied(request, answer.body);
     if (server_.statistics().mutations_applied != applied_before) PokeStreams();
     return {answer.status, answer.body, "", ""};

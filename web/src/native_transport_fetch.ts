@@ -18,6 +18,7 @@
 //
 // Threading: the JS event loop.
 import type { NativeClient, NativeHttpRequest } from './native_binding.js';
+import { readBoundedBody, responseTooLarge } from './response_limit.js';
 
 /** What the transport needs of its runtime; the globals by default. */
 export interface HttpEnvironment {
@@ -78,10 +79,7 @@ export class FetchHostTransport {
     const timer = request.timeoutMs > 0 ? setTimeout(() => controller.abort(), request.timeoutMs) : undefined;
     try {
       const response = await this.environment.fetch(request.url, this.init(request, controller.signal));
-      // Text, not bytes: React Native's fetch reads text natively, while its
-      // arrayBuffer() goes through base64. ferry-server answers JSON (UTF-8).
-      const body = encoder.encode(await response.text());
-      this.complete(request.id, response.status, body, response.headers.get('Retry-After') ?? '');
+      this.completeBounded(request.id, response, await readBoundedBody(response));
     } catch (error) {
       this.fail(request.id, controller.signal.aborted ? `no answer within ${request.timeoutMs} ms` : error);
     } finally {
@@ -95,7 +93,7 @@ export class FetchHostTransport {
     try {
       const response = await this.environment.fetch(request.url, this.init(request, controller.signal));
       if (!response.ok || !response.body) {
-        this.complete(request.id, response.status, encoder.encode(await response.text()), response.headers.get('Retry-After') ?? '');
+        this.completeBounded(request.id, response, await readBoundedBody(response));
         return;
       }
       const reader = response.body.getReader();
@@ -186,6 +184,12 @@ export class FetchHostTransport {
   private complete(id: number, status: number, body: Uint8Array, retryAfter: string): void {
     if (!this.inflight.delete(id)) return;  // cancelled: the engine wants no answer
     this.answer((client) => client.completeRequest(id, status, body, retryAfter, ''));
+  }
+
+  /** A whole answer, or (`body` undefined: past the limit) a transport error, as natively. */
+  private completeBounded(id: number, response: Response, body: Uint8Array | undefined): void {
+    if (body) this.complete(id, response.status, body, response.headers.get('Retry-After') ?? '');
+    else this.fail(id, responseTooLarge);
   }
 
   /** No HTTP answer: status 0 with the reason, which the client reports as offline. */

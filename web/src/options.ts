@@ -154,6 +154,23 @@ function isHttpUrl(value: unknown): boolean {
     return false;  // not absolute (no base is given) or not a URL
   }
 }
+/**
+ * Warns (once per client: FerryClient.open calls it) of a plain http://
+ * endpoint to a host that is not loopback, as the native EngineHost does:
+ * the token and every document would cross the network unencrypted.
+ * Loopback (a development server) never leaves the machine. Names the host
+ * only, since a URL may carry a user and password.
+ */
+export function warnOfCleartextEndpoint(endpoint: string): void {
+  const { protocol, hostname } = new URL(endpoint);
+  if (protocol !== 'http:' || isLoopbackHost(hostname)) return;
+  console.warn(`ferry-sync: the endpoint is plain http:// to ${hostname}, which is not loopback: tokens and data cross the network unencrypted; use https://`);
+}
+
+/** `hostname` as URL gives it: lowercase, IPv4 normalized, IPv6 in brackets. */
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
 function isBoolean(value: unknown): boolean {
   return typeof value === 'boolean';
 }

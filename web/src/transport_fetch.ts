@@ -5,6 +5,7 @@
 
 import { isNode } from './module.js';
 import { platform } from './platform.js';
+import { readBoundedBody, responseTooLarge } from './response_limit.js';
 
 /** A request as EngineHost builds it (bindings/js/web_client.cc RequestJson). */
 export interface OutgoingRequest {
@@ -61,8 +62,9 @@ export class FetchTransport {
         finish(response.status, '', '', '');
         return;
       }
-      const text = await response.text();
-      finish(response.status, text, response.headers.get('Retry-After') ?? '', '');
+      const answer = await readBoundedBody(response);
+      if (!answer) return finish(0, '', '', responseTooLarge);
+      finish(response.status, new TextDecoder().decode(answer), response.headers.get('Retry-After') ?? '', '');
     })().catch(async (error: unknown) => {
       if (controller.signal.aborted) return finish(0, '', '', 'request timed out');
       const message = String((error as Error)?.message ?? error);

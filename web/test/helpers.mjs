@@ -108,6 +108,14 @@ export async function startProxy(upstream) {
       response.writeHead(200, { 'Content-Type': 'application/json' });
       return response.end(JSON.stringify({ results: mutations.map(({ seq }) => ({ seq, status: 'rejected', error: 'injected rejection' })) }));
     }
+    if (fault === 'huge') {  // an answer past the clients' 64 MiB limit, in chunks
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      const chunk = Buffer.alloc(1 << 20, 0x20);
+      for (let i = 0; i < 65 && !response.destroyed; ++i) {
+        if (!response.write(chunk)) await new Promise((resolve) => response.once('drain', resolve).once('close', resolve));
+      }
+      return response.end('{}');
+    }
     if (fault === 'garbage') {
       response.writeHead(200, { 'Content-Type': 'application/json' });
       return response.end('<html>not json');

@@ -352,3 +352,21 @@ class StreamingXhr {
     this.request?.destroy();
   }
 }
+
+test('the host transport refuses an answer larger than 64 MiB, as natively, and nothing is lost', async () => {
+  const proxy = await startProxy(server.endpoint);
+  const client = await open('rn-huge-answer', { endpoint: proxy.endpoint });
+  try {
+    await client.put('notes', 'rn-huge-answer', { a: 1 });
+    proxy.faults.push('huge');
+    const failed = await client.syncNow();
+    assert.equal(failed.outcome, 'failed');
+    assert.match(failed.error, /response larger than 67108864 bytes/);
+    assert.equal(client.status().pending, 1);
+    assert.equal((await client.syncNow()).outcome, 'completed');
+    assert.equal(client.status().pending, 0);
+  } finally {
+    await client.close();
+    await proxy.stop();
+  }
+});

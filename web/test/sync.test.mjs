@@ -425,3 +425,47 @@ test('a getToken that throws is an auth error that keeps every write', async () 
   assert.equal((await readServer(server.endpoint)).documents.has('notes/never-sent'), false);
   await client.close();
 });
+
+test('a token holding CR or LF never becomes a header: an auth error that says why and keeps every write', async () => {
+  const token = 'token-alice\r\nX-Injected: 1';
+  const client = await open('token-crlf', { getToken: () => token });
+  await client.put('notes', 'kept', { a: 1 });
+  const run = await client.syncNow();
+  assert.equal(run.outcome, 'failed');
+  assert.match(run.error, /control character/);
+  assert.ok(!run.error.includes(token), 'the token is not shown');
+  assert.equal(client.status().state, 'auth_error');
+  assert.equal(client.status().pending, 1);
+  assert.equal((await readServer(server.endpoint)).documents.has('notes/kept'), false);
+  await client.close();
+});
+
+test('an answer larger than 64 MiB is refused, as natively, and nothing is lost', async () => {
+  const proxy = await startProxy(server.endpoint);
+  const client = await open('huge-answer', { endpoint: proxy.endpoint });
+  await client.put('notes', 'huge-answer', { a: 1 });
+  proxy.faults.push('huge');
+  const failed = await client.syncNow();
+  assert.equal(failed.outcome, 'failed');
+  assert.match(failed.error, /response larger than 67108864 bytes/);
+  assert.equal(client.status().pending, 1);
+  const retried = await client.syncNow();
+  assert.equal(retried.outcome, 'completed', retried.error);
+  assert.equal(client.status().pending, 0);
+  assert.deepEqual((await readServer(server.endpoint)).documents.get('notes/huge-answer'), { a: 1 });
+  await client.close();
+  await proxy.stop();
+});
+
+test('a plain http:// endpoint to a host that is not loopback is warned of, once per client', async (t) => {
+  const warn = t.mock.method(console, 'warn', () => {});
+  const cleartext = () => warn.mock.calls.filter((call) => /plain http:\/\//.test(String(call.arguments[0]))).length;
+  const remote = await open('cleartext', { endpoint: 'http://sync.example.invalid:8080' });
+  assert.equal(cleartext(), 1);
+  await remote.close();
+  for (const endpoint of [server.endpoint, 'http://localhost:9', 'https://sync.example.invalid']) {
+    const quiet = await open('not-cleartext', { endpoint });
+    await quiet.close();
+  }
+  assert.equal(cleartext(), 1, 'loopback and https:// are not warned of');
+});

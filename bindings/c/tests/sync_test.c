@@ -265,7 +265,8 @@ static void test_token_provider(void) {
   CHECK(refused.largest_capacity >= sizeof long_token - 1);
   CHECK(refused.refreshes >= 1);
 
-  /* A token with a line break would forge headers: it is not sent. */
+  /* A token with a line break would forge headers: it is not sent, and the
+   * run says why. */
   token_state forged = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, "token-alice\r\nX-Evil: 1",
                         "token-alice\r\nX-Evil: 1"};
   g_token_state = &forged;
@@ -273,6 +274,8 @@ static void test_token_provider(void) {
   open_client(&t, t.path_b, &t.b, use_rotating_token);
   CHECK_OK(ferry_client_sync_now(t.b, &run, &t.error), &t.error);
   CHECK(contains(run.data, "\"outcome\":\"failed\""));
+  CHECK(contains(run.data, "control character"));
+  CHECK(!contains(run.data, "X-Evil"));
   ferry_buffer_release(&run);
   finish(&t);
 }

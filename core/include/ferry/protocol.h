@@ -32,6 +32,17 @@ struct ProtocolLimits {
   std::size_t max_changes_per_pull = 5000;
   std::size_t max_cursor_bytes = 256;
   int max_depth = kMaxValueDepth + 8;  // documents plus the envelope around them
+  // A server rejects a mutation whose `hlc` is further ahead of its own wall
+  // clock than this: a stamp from the far future would win every later
+  // last-write-wins comparison until that time came. An hour leaves room for
+  // a badly set device clock without letting one rule for long.
+  int64_t max_hlc_ahead_ms = int64_t{60} * 60 * 1000;
+  // A push answer carries the document (`current`) at most once per
+  // document, and none once the documents it carries hold this many bytes:
+  // 300 conflicting deletes of a 1 MB document made a 300 MB answer. A
+  // result without it is settled by the client's next push or pull. The
+  // first `current` of an answer is always sent, so every push progresses.
+  std::size_t max_push_current_bytes = 8u << 20;
 };
 
 // Client ids: 1 to 64 characters of [A-Za-z0-9_-].
@@ -43,6 +54,13 @@ struct ProtocolLimits {
 struct PushRequest {
   std::string client_id;
   std::vector<Mutation> mutations;  // ascending seq
+  // Set by DecodePushRequest: per mutation (same index), why the server
+  // rejects it although the push is well formed: its `hlc` is a string but
+  // not a stamp (the mutation's `hlc` is then left empty). Empty when no
+  // mutation is refused so. Stored, such a stamp would make every later
+  // pull of the document malformed; refusing the whole push (400) would
+  // only make the client bisect it down to this mutation.
+  std::vector<std::string> refusals = {};
 };
 
 enum class PushResultStatus { kApplied, kDuplicate, kConflict, kRejected };
@@ -56,10 +74,11 @@ struct PushResult {
   // mutation into its copy only when its copy has exactly this version;
   // otherwise its copy is stale and the pull that follows brings the result.
   Version previous_version = 0;
-  // kConflict, and kDuplicate when the server sends it: the server's document
+  // kConflict and kDuplicate, when the server sends it: the server's document
   // as it stands. For a duplicate it replaces the write the client drops, so
   // the write stays visible locally before the next pull (an answer without
-  // it, from an older server, leaves that to the pull).
+  // it leaves that to the pull). A conflict without it (the answer's budget
+  // was spent) stays pending: the next push gets its outcome again, with it.
   ServerDocument current;
   bool has_current = false;
   std::string error;  // kRejected: why, for the app and the dead-letter list

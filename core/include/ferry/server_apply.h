@@ -15,7 +15,8 @@
 //   position in that user's change log.
 // - Pull returns the latest state of each document changed after the cursor,
 //   in change-log order; deletes are returned as tombstones until purged. A
-//   cursor older than the purge horizon, or from another epoch, has expired.
+//   cursor older than the purge horizon, ahead of the user's change log, or
+//   from another epoch, has expired.
 //
 // Storage: any ServerStorage (ferry/server_storage.h); the Store constructor
 // runs over the core's key-value Store (KvServerStorage).
@@ -27,8 +28,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -53,11 +57,18 @@ class ServerState {
   ServerState(ServerStorage& storage, std::string epoch, ProtocolLimits limits = {});
 
   // Applies one push for `user` in one atomic store commit. Per-mutation
-  // problems (invalid value) reject that mutation only.
-  [[nodiscard]] Result<PushResponse> ApplyPush(std::string_view user, const PushRequest& request);
+  // problems (invalid value, malformed stamp) reject that mutation only.
+  // `server_wall_ms`: the host's wall clock (Unix ms); a mutation stamped
+  // more than limits().max_hlc_ahead_ms after it is rejected. nullopt skips
+  // that check: for tests and simulations whose clients share the server's
+  // clock; a server always passes its clock.
+  [[nodiscard]] Result<PushResponse> ApplyPush(
+      std::string_view user, const PushRequest& request,
+      std::optional<int64_t> server_wall_ms = std::nullopt);
 
-  // kCursorExpired when the cursor is older than the purge horizon or from
-  // another epoch; kProtocol when it is not a cursor this server issued.
+  // kCursorExpired when the cursor is older than the purge horizon, ahead of
+  // the user's change log (never issued for it) or from another epoch;
+  // kProtocol when it is not a cursor this server issued.
   [[nodiscard]] Result<PullResponse> ServePull(std::string_view user, const PullRequest& request);
   // The same page as an encoded response body, built from the stored JSON
   // text without parsing it (what HandleServerRequest sends).
@@ -73,16 +84,20 @@ class ServerState {
   // Highest seq processed for a client, 0 if none.
   [[nodiscard]] Result<uint64_t> LastSeq(std::string_view user, std::string_view client_id);
 
-  // Counts of this process's pushes (not of other instances on one database).
+  // Counts of this process's pushes (not of other instances on one
+  // database): every user's together (operators, tests, the simulation).
   ServerStatistics statistics() const;
+  // One user's counters: what /v1/stats shows that user, and no other's.
+  ServerStatistics StatisticsOf(std::string_view user) const;
   const std::string& epoch() const { return epoch_; }
   const ProtocolLimits& limits() const { return limits_; }
 
  private:
-  [[nodiscard]] Status AnswerRepeat(ServerTransaction& txn, std::string_view client_id,
+  struct PushContext;  // one push's request, clock and answer budget (server_apply.cc)
+  [[nodiscard]] Status AnswerRepeat(ServerTransaction& txn, PushContext& push,
                                     const Mutation& mutation, PushResult& result);
-  [[nodiscard]] Status ApplyMutation(ServerTransaction& txn, std::string_view client_id,
-                                     const Mutation& mutation, Version& head, PushResult& result);
+  [[nodiscard]] Status ApplyMutation(ServerTransaction& txn, PushContext& push, std::size_t index,
+                                     Version& head, PushResult& result);
 
   std::unique_ptr<ServerStorage> owned_storage_;  // the Store constructor's KvServerStorage
   ServerStorage& storage_;
@@ -90,6 +105,7 @@ class ServerState {
   ProtocolLimits limits_;
   mutable std::mutex statistics_mutex_;  // pushes of different users may count at once
   ServerStatistics statistics_;
+  std::map<std::string, ServerStatistics, std::less<>> user_statistics_;  // by user
 };
 
 // One HTTP exchange against a ServerState, shared by ferry-server and the
@@ -102,8 +118,10 @@ struct ServerHttpResponse {
   // their live streams get a poke.
   bool changed = false;
 };
+// `server_wall_ms` as for ApplyPush.
 ServerHttpResponse HandleServerRequest(ServerState& server, std::string_view user,
                                        std::string_view method, std::string_view target,
-                                       std::string_view body);
+                                       std::string_view body,
+                                       std::optional<int64_t> server_wall_ms = std::nullopt);
 
 }  // namespace ferry

@@ -79,8 +79,9 @@ using ChangeVisitor = std::function<bool(const DocumentId& id, const StoredDocum
 struct ChangeQuery {
   Version after = 0;  // changes at versions above this
   // With a cursor: kCursorExpired when `after` is below the user's horizon
-  // (tombstones above `after` may be gone), checked in the read's own snapshot.
-  bool check_horizon = false;
+  // (tombstones above `after` may be gone) or above the user's head (never
+  // issued for this log), checked in the read's own snapshot.
+  bool check_cursor = false;
   std::size_t max_changes = 0;  // at most this many visits (a backend may fetch this many)
 };
 
@@ -96,6 +97,7 @@ class ServerStorage {
   [[nodiscard]] virtual Status ReadChanges(std::string_view user, const ChangeQuery& query,
                                            const ChangeVisitor& visit) = 0;
   // Drops tombstones at or below `version` and raises the horizon to it.
+  // Any version, 2^64-1 included (every tombstone).
   [[nodiscard]] virtual Status PurgeTombstones(std::string_view user, Version version) = 0;
 };
 

@@ -1,7 +1,8 @@
 // EngineHost: the one layer between the sans-IO engine and a runtime. Every
 // host (the native owner thread, the browser event loop, and the bindings
 // over them) gets the same behaviour from it:
-// - endpoint normalisation and request URLs;
+// - endpoint normalisation and request URLs, and a warning for a plain
+//   http:// endpoint to a host that is not loopback;
 // - the request headers: Accept, Ferry-Protocol, Content-Type, Authorization
 //   from the host's token, and gzip above the threshold (Accept-Encoding is
 //   the HTTP stack's own: libcurl and browsers ask for gzip and decode it);
@@ -122,8 +123,10 @@ class EngineHost {
 
   // --- Answers from the runtime -------------------------------------------
   // The token for a NeedToken task (empty: none). Unknown ids are ignored
-  // (the engine may have given up on the request meanwhile).
-  void HandleToken(RequestId id, const std::string& token);
+  // (the engine may have given up on the request meanwhile). A token holding
+  // a control character (CR, LF, ...) never reaches a header: the request is
+  // answered as HandleTokenFailure answers it, with a message that says why.
+  void HandleToken(RequestId id, const std::string& token, Instant now);
   // The token source failed (threw, rejected). The request is not sent; the
   // engine sees it refused as a 401 would be: it asks once more for a fresh
   // token, then waits in kAuthError with every write kept. `error` is shown
@@ -154,8 +157,14 @@ class EngineHost {
   void Translate(Action action, std::vector<HostTask>& tasks);
   void Queue(HttpRequest request, bool stream, std::vector<HostTask>& tasks);
   OutgoingRequest Build(const HttpRequest& request, bool stream, const std::string& token) const;
+  // The request waiting for a token is not sent; the engine sees a 401 with
+  // `message` (which must not contain the token).
+  void RefuseTokenStep(RequestId id, const std::string& message, Instant now);
   Delivery MakeDelivery(Event event);
   void LogRunEnd(const SyncRunRecord& run);
+  // Once per host (so once per client): an http:// endpoint to a host that is
+  // not loopback sends the token and the data in clear text.
+  void WarnOfCleartextEndpoint();
   // Log lines wait for the next TakeTasks, so the hook never runs inside a
   // runtime's lock.
   void Log(LogLevel level, std::string message);
