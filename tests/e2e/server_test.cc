@@ -11,6 +11,7 @@
 #include <future>
 #include <memory>
 #include <random>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -115,6 +116,51 @@ TEST_F(ServerTest, StatsShowTheCallingUsersCountsOnly) {
   EXPECT_EQ(applied("token-alice"), 2u);
   EXPECT_EQ(applied("token-alice-2"), 2u) << "per user, not per token";
   EXPECT_EQ(applied("token-bob"), 1u);
+
+  // liveListeners: the calling user's open streams, not the server's.
+  const auto listeners = [this](const std::string& token) {
+    auto stats = http_.Get("/v1/stats", Auth(token));
+    auto json = ParseJson(stats ? stats->body : "{}");
+    return json.ok() ? json->value("liveListeners", -1) : -1;
+  };
+  auto stream = std::async(std::launch::async, [this] {
+    httplib::Client client("127.0.0.1", server_.port());
+    client.set_read_timeout(5, 0);
+    std::string received;
+    client.Get("/v1/live", Auth("token-alice"), [&](const char* data, size_t length) {
+      received.append(data, length);
+      return received.find("event: poke") == std::string::npos;  // ends at the poke
+    });
+  });
+  for (int i = 0; i < 50 && listeners("token-alice") != 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(listeners("token-alice"), 1);
+  EXPECT_EQ(listeners("token-alice-2"), 1);
+  EXPECT_EQ(listeners("token-bob"), 0) << "alice's stream is not bob's";
+  ASSERT_EQ(Push("token-alice", PushBody("c1", 3, "c", 3))->status, 200);  // pokes, ends it
+  stream.wait();
+}
+
+TEST_F(ServerTest, AStampFarAheadOfTheServersClockIsRejected) {
+  // The server checks stamps against its own wall clock (an hour at most
+  // ahead of it): one from the year 9999 must not win every later write.
+  Mutation m;
+  m.client_id = "c1";
+  m.seq = 1;
+  m.op = MutationOp::kPut;
+  m.document = {"docs", "future"};
+  m.value = 1;
+  m.hlc = {253'402'300'799'000, 0, "c1"};
+  auto push = Push("token-alice", EncodePushRequest({"c1", {m}}));
+  ASSERT_TRUE(push);
+  ASSERT_EQ(push->status, 200) << push->body;
+  EXPECT_NE(push->body.find("\"rejected\""), std::string::npos) << push->body;
+  EXPECT_NE(push->body.find("ahead of the server's clock"), std::string::npos) << push->body;
+  auto pulled = Pull("token-alice");
+  ASSERT_TRUE(pulled);
+  auto view = DecodePullResponse(pulled->body, {});
+  ASSERT_TRUE(view.ok());
+  EXPECT_TRUE(view->changes.empty());
 }
 
 TEST_F(ServerTest, OversizedBodiesAndBatchesAreRefusedWith413) {
