@@ -188,17 +188,21 @@ Status ServerState::AnswerRepeat(ServerTransaction& txn, PushContext& push,
                                  const Mutation& mutation, PushResult& result) {
   result.status = PushResultStatus::kDuplicate;
   FERRY_ASSIGN_OR_RETURN(auto outcome, txn.Outcome(push.request.client_id, mutation.seq));
-  if (!outcome || *outcome == "c") {
-    // The document as it is now. A conflict resolves against it; for a
-    // duplicate it replaces the client's copy of its write.
-    if (outcome) result.status = PushResultStatus::kConflict;
-    FERRY_ASSIGN_OR_RETURN(auto record, txn.ReadDocument(mutation.document));
-    FERRY_RETURN_IF_ERROR(push.AttachCurrent(result, mutation.document, record));
-  } else if (outcome->starts_with("r ")) {
+  // Empty when none is remembered (the mutation was applied). Taken out of
+  // the optional because GCC 12 at -O3 warns (falsely) that comparing the
+  // optional's string may read it uninitialized.
+  const std::string remembered = std::move(outcome).value_or(std::string());
+  if (remembered.starts_with("r ")) {
     result.status = PushResultStatus::kRejected;
-    result.error = outcome->substr(2);
+    result.error = remembered.substr(2);
+    return Status::Ok();
   }
-  return Status::Ok();
+  if (!remembered.empty() && remembered != "c") return Status::Ok();
+  // The document as it is now. A conflict resolves against it; for a
+  // duplicate it replaces the client's copy of its write.
+  if (remembered == "c") result.status = PushResultStatus::kConflict;
+  FERRY_ASSIGN_OR_RETURN(auto record, txn.ReadDocument(mutation.document));
+  return push.AttachCurrent(result, mutation.document, record);
 }
 
 // A new mutation: rejected, a conflict, or applied at version ++head.
