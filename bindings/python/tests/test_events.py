@@ -127,18 +127,37 @@ def test_a_token_provider_that_raises_is_logged_without_the_token(open_client, c
     with caplog.at_level(logging.ERROR, logger="ferry"):
         run = client.sync_now()
     assert run.outcome == "failed"
+    assert "the token provider raised RuntimeError" in run.error
+    assert client.status().state == "auth_error"
     assert client.status().pending == 1
     assert any("token provider raised RuntimeError" in record.getMessage() for record in caplog.records)
     assert TOKEN not in caplog.text
     assert all(TOKEN not in message for _, message in lines)
 
 
-def test_a_token_provider_returning_a_wrong_type_is_no_token(open_client, caplog):
+def test_a_token_provider_returning_a_wrong_type_fails_the_run(open_client, caplog):
     client = open_client(get_token=lambda refresh: 12345)
     client.put("notes", "n1", {"x": 1})
     with caplog.at_level(logging.ERROR, logger="ferry"):
         assert client.sync_now().outcome == "failed"
     assert "TypeError" in caplog.text
+    assert client.status().state == "auth_error"
+
+
+def test_a_token_provider_that_recovers_lets_the_writes_go(open_client):
+    vault = {"down": True}
+
+    def get_token(refresh):
+        if vault["down"]:
+            raise RuntimeError("vault down")
+        return TOKEN
+
+    client = open_client(get_token=get_token)
+    client.put("notes", "n1", {"x": 1})
+    assert client.sync_now().outcome == "failed"
+    vault["down"] = False
+    assert client.sync_now().outcome == "completed"
+    assert client.status().pending == 0
 
 
 def test_the_log_hook_gets_logging_levels(open_client, server):

@@ -3,8 +3,8 @@
 All of them run on the client's owner thread (a thread libferry started);
 ctypes takes the GIL for the duration of each. A Python callback that raises
 must not take the process down nor stop the client: the exception is logged
-on the "ferry" logger and the C side gets a harmless answer (no token, no
-action). Each object here keeps its CFUNCTYPE alive for as long as the C
+on the "ferry" logger and the C side gets a harmless answer (no action; for
+the token provider, FERRY_TOKEN_FAILED: the run fails and writes wait). Each object here keeps its CFUNCTYPE alive for as long as the C
 library may call it: the client holds them until ferry_client_close returns.
 """
 
@@ -25,12 +25,20 @@ logger = logging.getLogger("ferry")
 _LOG_LEVELS = {0: logging.DEBUG, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR}
 
 
+# ferry.h's FERRY_TOKEN_FAILED (SIZE_MAX): no token can be had.
+TOKEN_FAILED = ctypes.c_size_t(-1).value
+
+
 class TokenProvider:
     """Asks ``get_token(refresh)`` for the bearer token before each request.
 
     The token is copied into Ferry's buffer and never logged. When it does not
     fit, Ferry asks again with a buffer of the returned size: the second ask
-    gets the same token rather than calling the provider twice.
+    gets the same token rather than calling the provider twice. A provider
+    that raises (or returns neither a str nor None) fails the request with
+    FERRY_TOKEN_FAILED, as a rejected getToken does in Node: the run fails,
+    the client waits in "auth_error" and keeps every write. Sending the
+    request without a token instead would only earn a 401.
     """
 
     def __init__(self, get_token: Callable[[bool], Optional[str]]) -> None:
@@ -44,7 +52,10 @@ class TokenProvider:
         # A kept token that still does not fit belongs to a request Ferry gave
         # up on (a token over its limit): this is a new request, so ask again.
         if token is None or len(token) > capacity:
-            token = self._ask(refresh)
+            try:
+                token = self._ask(refresh)
+            except Exception as error:  # noqa: BLE001 - reported to Ferry, never raised into C
+                return _fail(buffer, capacity, error)
         if len(token) > capacity:
             self._too_long = token
         elif token:
@@ -52,17 +63,23 @@ class TokenProvider:
         return len(token)
 
     def _ask(self, refresh: bool) -> bytes:
-        try:
-            token = self._get_token(refresh)
-            if token is None:
-                return b""
-            if not isinstance(token, str):
-                raise TypeError(f"the token provider must return a str or None, got {type(token).__name__}")
-            return token.encode("utf-8")
-        except Exception as error:  # noqa: BLE001 - a provider's failure means "no token"
-            # The type only: an exception's text could quote the token.
-            logger.error("the token provider raised %s; the request goes without a token", type(error).__name__)
+        token = self._get_token(refresh)
+        if token is None:
             return b""
+        if not isinstance(token, str):
+            raise TypeError(f"the token provider must return a str or None, got {type(token).__name__}")
+        return token.encode("utf-8")
+
+
+def _fail(buffer: int, capacity: int, error: Exception) -> int:
+    # The type only, in the log and in the run's error: an exception's text
+    # could quote the token.
+    reason = f"the token provider raised {type(error).__name__}"
+    logger.error("%s; the request is not sent", reason)
+    text = reason.encode("utf-8")[: max(capacity - 1, 0)]
+    if capacity > 0:
+        ctypes.memmove(buffer, text + b"\0", len(text) + 1)
+    return TOKEN_FAILED
 
 
 class LogForwarder:

@@ -100,8 +100,9 @@ class Client:
 
         get_token(refresh): the bearer token for ferry-server, asked before
             every request on the owner thread; ``refresh`` is True when the
-            server has just refused the token. Return None for no token.
-            The token is never logged or stored.
+            server has just refused the token. Return None for no token;
+            raise when no token can be had (the run fails, writes wait in
+            "auth_error"). The token is never logged or stored.
         auto_sync: sync soon after each local write (debounced by
             local_write_debounce_ms). live_updates: keep the server's live
             stream open (default: as auto_sync). interval_ms: background sync
