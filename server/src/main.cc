@@ -11,6 +11,7 @@
 #include <iostream>
 #include <optional>
 
+#include "admin_credential.h"
 #include "cors.h"
 #include "http_api.h"
 #include "http_server_beast.h"
@@ -47,13 +48,20 @@ int Run(const Settings& settings) {
     }
     static_files.emplace(settings.static_dir);
   }
+  // The app backend's own credential, checked against the users' tokens.
+  std::optional<AdminCredential> admin;
+  if (!settings.admin_token_file.empty()) {
+    auto loaded = AdminCredential::Load(settings.admin_token_file, *tokens);
+    if (!loaded.ok()) return Fail(loaded.status());
+    admin = *loaded;
+  }
   auto service = OpenService(settings);
   if (!service.ok()) return Fail(service.status());
   LiveStreams live(settings.limits.live_per_user, settings.limits.live_total);
   (*service)->SetChangeListener([&live](const std::string& user) { live.Poke(user); });
   const CorsPolicy cors(settings.cors_origins);
   const HttpApi api(**service, *tokens, cors, static_files ? &*static_files : nullptr, live,
-                    settings.limits.body_bytes);
+                    settings.limits.body_bytes, admin ? &*admin : nullptr);
 
   HttpServerOptions options;
   options.host = settings.host;

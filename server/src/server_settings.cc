@@ -107,6 +107,8 @@ const std::map<std::string, Setter>& Flags() {
       {"--request-timeout", Time(&HttpLimits::request_timeout)},
       {"--idle-timeout", Time(&HttpLimits::idle_timeout)},
       {"--shutdown-timeout", Time(&HttpLimits::shutdown_timeout)},
+      // Working beside an existing backend.
+      {"--admin-token-file", Text(&Settings::admin_token_file)},
   };
   return flags;
 }
@@ -121,7 +123,8 @@ void PrintUsage() {
                "                    [--max-header-bytes N] [--max-header-count N]\n"
                "                    [--head-timeout S] [--request-timeout S] [--idle-timeout S]\n"
                "                    [--max-connections N] [--max-live-per-user N]\n"
-               "                    [--max-live-streams N] [--shutdown-timeout S]\n";
+               "                    [--max-live-streams N] [--shutdown-timeout S]\n"
+               "                    [--admin-token-file FILE]\n";
 }
 
 std::optional<Settings> ParseArguments(int argc, char** argv) {

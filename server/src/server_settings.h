@@ -25,6 +25,9 @@ struct Settings {
   std::vector<std::string> cors_origins;
   HttpLimits limits;                // --max-body-bytes among them
   std::size_t request_threads = 0;  // --threads; 0 (the default): one per core, at least 2
+
+  // Working beside an existing backend (docs/SERVER.md).
+  std::string admin_token_file;  // the secret of /v1/admin/*; empty: no admin endpoint
 };
 
 // The settings, or nullopt (after a note on stderr for a value that is
