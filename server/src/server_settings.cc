@@ -109,6 +109,8 @@ const std::map<std::string, Setter>& Flags() {
       {"--shutdown-timeout", Time(&HttpLimits::shutdown_timeout)},
       // Working beside an existing backend.
       {"--admin-token-file", Text(&Settings::admin_token_file)},
+      {"--webhook-url", Text(&Settings::webhook_url)},
+      {"--webhook-token-file", Text(&Settings::webhook_token_file)},
   };
   return flags;
 }
@@ -124,7 +126,8 @@ void PrintUsage() {
                "                    [--head-timeout S] [--request-timeout S] [--idle-timeout S]\n"
                "                    [--max-connections N] [--max-live-per-user N]\n"
                "                    [--max-live-streams N] [--shutdown-timeout S]\n"
-               "                    [--admin-token-file FILE]\n";
+               "                    [--admin-token-file FILE]\n"
+               "                    [--webhook-url URL [--webhook-token-file FILE]]\n";
 }
 
 std::optional<Settings> ParseArguments(int argc, char** argv) {

@@ -28,6 +28,10 @@ struct Settings {
 
   // Working beside an existing backend (docs/SERVER.md).
   std::string admin_token_file;  // the secret of /v1/admin/*; empty: no admin endpoint
+  // The http(s) URL applied changes are POSTed to; empty: no webhook.
+  std::string webhook_url;
+  // A secret sent to the webhook as "Authorization: Bearer"; empty: none.
+  std::string webhook_token_file;
 };
 
 // The settings, or nullopt (after a note on stderr for a value that is
