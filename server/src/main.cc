@@ -65,13 +65,13 @@ int Run(const Settings& settings) {
   std::unique_ptr<WebhookSender> webhook_sender;
   std::unique_ptr<WebhookWorker> webhook;
   if (!settings.webhook_url.empty()) {
-    std::string webhook_token;
+    WebhookTarget target{settings.webhook_url, "", settings.webhook_ca_file};
     if (!settings.webhook_token_file.empty()) {
       auto token = ReadSecretFile(settings.webhook_token_file);
       if (!token.ok()) return Fail(token.status());
-      webhook_token = std::move(*token);
+      target.bearer_token = std::move(*token);
     }
-    auto sender = NewCurlWebhookSender(settings.webhook_url, std::move(webhook_token));
+    auto sender = NewCurlWebhookSender(std::move(target));
     if (!sender.ok()) return Fail(sender.status());
     webhook_sender = std::move(*sender);
     delivery_log = (*service)->OpenDeliveryLog();

@@ -111,6 +111,7 @@ const std::map<std::string, Setter>& Flags() {
       {"--admin-token-file", Text(&Settings::admin_token_file)},
       {"--webhook-url", Text(&Settings::webhook_url)},
       {"--webhook-token-file", Text(&Settings::webhook_token_file)},
+      {"--webhook-ca-file", Text(&Settings::webhook_ca_file)},
   };
   return flags;
 }
@@ -127,7 +128,8 @@ void PrintUsage() {
                "                    [--max-connections N] [--max-live-per-user N]\n"
                "                    [--max-live-streams N] [--shutdown-timeout S]\n"
                "                    [--admin-token-file FILE]\n"
-               "                    [--webhook-url URL [--webhook-token-file FILE]]\n";
+               "                    [--webhook-url URL [--webhook-token-file FILE]\n"
+               "                     [--webhook-ca-file FILE]]\n";
 }
 
 std::optional<Settings> ParseArguments(int argc, char** argv) {

@@ -32,6 +32,9 @@ struct Settings {
   std::string webhook_url;
   // A secret sent to the webhook as "Authorization: Bearer"; empty: none.
   std::string webhook_token_file;
+  // PEM CA certificates the webhook's certificate is checked against,
+  // instead of the system's store (a private CA); empty: the system's.
+  std::string webhook_ca_file;
 };
 
 // The settings, or nullopt (after a note on stderr for a value that is

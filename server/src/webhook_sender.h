@@ -25,12 +25,19 @@ class WebhookSender {
                                          const std::atomic<bool>& cancel) = 0;
 };
 
-// libcurl: http:// or https:// `url` (certificates and host names verified
-// against the system's CA store), `bearer_token` (may be empty) sent as
-// "Authorization: Bearer ..." so the receiver knows the request is ours.
-// kInvalidArgument for another scheme. Call from the main thread, before
-// any other thread uses libcurl (it initialises libcurl once).
-[[nodiscard]] Result<std::unique_ptr<WebhookSender>> NewCurlWebhookSender(std::string url,
-                                                                          std::string bearer_token);
+// Where deliveries go, and how the receiver and we know each other.
+struct WebhookTarget {
+  std::string url;  // http:// or https://
+  // Sent as "Authorization: Bearer ..." so the receiver knows the request
+  // is ours; empty: none.
+  std::string bearer_token;
+  std::string ca_file;  // PEM CAs the receiver is verified with; empty: the system's store
+};
+
+// libcurl: certificates and host names are always verified (against
+// `ca_file` or the system's CA store). kInvalidArgument for a scheme other
+// than http or https. Call from the main thread, before any other thread
+// uses libcurl (it initialises libcurl once).
+[[nodiscard]] Result<std::unique_ptr<WebhookSender>> NewCurlWebhookSender(WebhookTarget target);
 
 }  // namespace ferry::server

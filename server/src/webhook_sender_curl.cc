@@ -31,8 +31,8 @@ int AbortWhenCancelled(void* cancel, curl_off_t, curl_off_t, curl_off_t, curl_of
 
 class CurlWebhookSender final : public WebhookSender {
  public:
-  CurlWebhookSender(std::string url, std::string bearer_token)
-      : url_(std::move(url)), bearer_token_(std::move(bearer_token)), handle_(curl_easy_init()) {}
+  explicit CurlWebhookSender(WebhookTarget target)
+      : target_(std::move(target)), handle_(curl_easy_init()) {}
 
   Result<int> Post(const std::string& body, const std::vector<std::string>& headers,
                    const std::atomic<bool>& cancel) override {
@@ -44,11 +44,12 @@ class CurlWebhookSender final : public WebhookSender {
     };
     add("Content-Type: application/json");
     add("Expect:");  // no 100-continue round trip
-    if (!bearer_token_.empty()) add("Authorization: Bearer " + bearer_token_);
+    if (!target_.bearer_token.empty()) add("Authorization: Bearer " + target_.bearer_token);
     for (const std::string& header : headers)
       add(header);
     const std::unique_ptr<curl_slist, HeaderListDeleter> owned(list);
-    curl_easy_setopt(curl, CURLOPT_URL, url_.c_str());
+    curl_easy_setopt(curl, CURLOPT_URL, target_.url.c_str());
+    if (!target_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, target_.ca_file.c_str());
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect is not an acknowledgement
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -73,22 +74,19 @@ class CurlWebhookSender final : public WebhookSender {
   }
 
  private:
-  const std::string url_;
-  const std::string bearer_token_;
+  const WebhookTarget target_;
   std::unique_ptr<CURL, CurlDeleter> handle_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<WebhookSender>> NewCurlWebhookSender(std::string url,
-                                                            std::string bearer_token) {
-  if (!url.starts_with("http://") && !url.starts_with("https://")) {
+Result<std::unique_ptr<WebhookSender>> NewCurlWebhookSender(WebhookTarget target) {
+  if (!target.url.starts_with("http://") && !target.url.starts_with("https://")) {
     return Status(ErrorCode::kInvalidArgument, "--webhook-url must be an http:// or https:// URL");
   }
   static std::once_flag initialised;
   std::call_once(initialised, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  return std::unique_ptr<WebhookSender>(
-      std::make_unique<CurlWebhookSender>(std::move(url), std::move(bearer_token)));
+  return std::unique_ptr<WebhookSender>(std::make_unique<CurlWebhookSender>(std::move(target)));
 }
 
 }  // namespace ferry::server

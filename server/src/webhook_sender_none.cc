@@ -3,7 +3,7 @@
 
 namespace ferry::server {
 
-Result<std::unique_ptr<WebhookSender>> NewCurlWebhookSender(std::string, std::string) {
+Result<std::unique_ptr<WebhookSender>> NewCurlWebhookSender(WebhookTarget) {
   return Status(ErrorCode::kInvalidArgument,
                 "--webhook-url: this ferry-server was built without libcurl");
 }

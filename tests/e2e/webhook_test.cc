@@ -18,6 +18,7 @@
 #include "support/postgres_process.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
+#include "support/test_certificates.h"
 #include "support/webhook_receiver.h"
 
 namespace ferry::testing {
@@ -240,6 +241,35 @@ TEST_F(WebhookTest, SigtermCutsADeliveryTheReceiverHoldsAndItIsSentAfterARestart
 
   server.Start();
   ASSERT_TRUE(receiver_.WaitUntil(Reached("alice", 1), kDeliveryTimeout));
+}
+
+// An https receiver is verified: with a certificate the system's store does
+// not know, another CA, or a host name the certificate does not name,
+// nothing is delivered; with its CA (--webhook-ca-file) it is.
+TEST(WebhookTls, TheReceiversCertificateIsVerified) {
+  TempDir directory;
+  const TestCertificates tls = MakeCertificates(directory);
+  WebhookReceiver receiver(tls.certificate, tls.key);
+  const std::string localhost_url =
+      "https://localhost:" + receiver.url().substr(receiver.url().rfind(':') + 1);
+  struct Refusal {
+    std::string name, url, ca;
+  };
+  const Refusal refusals[] = {{"the system's CA store", receiver.url(), ""},
+                              {"another CA", receiver.url(), tls.other_ca},
+                              {"a wrong host name", localhost_url, tls.ca}};
+  for (const Refusal& refusal : refusals) {
+    SCOPED_TRACE(refusal.name);
+    std::vector<std::string> flags = {"--webhook-url", refusal.url};
+    if (!refusal.ca.empty()) flags.insert(flags.end(), {"--webhook-ca-file", refusal.ca});
+    ServerProcess server(kTokens, flags);
+    ASSERT_EQ(Push(server.port(), "token-alice", PushBody("phone", 1, "k", Json{{"n", 1}})), 1u);
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // a first attempt and a retry
+    EXPECT_TRUE(receiver.deliveries().empty()) << "delivered over an unverified connection";
+  }
+  ServerProcess server(kTokens, {"--webhook-url", receiver.url(), "--webhook-ca-file", tls.ca});
+  ASSERT_EQ(Push(server.port(), "token-alice", PushBody("phone", 1, "k", Json{{"n", 1}})), 1u);
+  ASSERT_TRUE(receiver.WaitUntil(Reached("alice", 1), kDeliveryTimeout));
 }
 
 TEST(WebhookPostgres, InstancesOnOneDatabaseDeliverEachUsersChangesOnceAtATimeInOrder) {

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -41,22 +42,31 @@ struct ReceivedDelivery {
 
 class WebhookReceiver {
  public:
-  WebhookReceiver() {
-    server_.Post("/hook", [this](const httplib::Request& request, httplib::Response& response) {
+  // With a certificate and key (PEM files), it serves HTTPS.
+  explicit WebhookReceiver(const std::string& certificate = "", const std::string& key = "")
+      : tls_(!certificate.empty()) {
+    if (tls_) {
+      server_ = std::make_unique<httplib::SSLServer>(certificate.c_str(), key.c_str());
+    } else {
+      server_ = std::make_unique<httplib::Server>();
+    }
+    server_->Post("/hook", [this](const httplib::Request& request, httplib::Response& response) {
       Receive(request, response);
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running())
+    port_ = server_->bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
+    while (!server_->is_running())
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   ~WebhookReceiver() {
     Release();
-    server_.stop();
+    server_->stop();
     thread_.join();
   }
 
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+  std::string url() const {
+    return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) + "/hook";
+  }
 
   // The next `count` deliveries are answered 500.
   void FailNext(int count) {
@@ -145,7 +155,8 @@ class WebhookReceiver {
     changed_.notify_all();
   }
 
-  httplib::Server server_;
+  const bool tls_;
+  std::unique_ptr<httplib::Server> server_;
   int port_ = 0;
   std::thread thread_;
   mutable std::mutex mutex_;
