@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <string>
 #include <thread>
 
@@ -148,6 +149,30 @@ TEST_F(AdminEndpointTest, AnAdminWriteReachesALiveClientQuicklyAndItsPull) {
   EXPECT_EQ(*device->Get("docs", "reading"), std::optional<Json>(Json{{"mmol", 5.4}}));
   EXPECT_EQ(ReadServer(server_.port()).documents.at({"docs", "reading"}).state.value,
             (Json{{"mmol", 5.4}}));
+}
+
+// The request log names the admin route, the user and the status, never
+// a credential: neither the admin secret nor a user's token refused there.
+TEST(AdminEndpoint, NoTokenReachesTheLog) {
+  TempDir directory;
+  std::ofstream(directory.File("admin.txt")) << kAdminSecret << "\n";
+  const std::string log = directory.File("server.log");
+  {
+    ServerProcess server("token-alice alice\n", {"--admin-token-file", directory.File("admin.txt")},
+                         log);
+    httplib::Client http("127.0.0.1", server.port());
+    for (const std::string token : {kAdminSecret, "token-alice"}) {
+      auto answer = http.Post("/v1/admin/users/alice/push", Bearer(token), AdminPushBody(1, "k", 1),
+                              "application/json");
+      ASSERT_TRUE(answer);
+    }
+  }
+  std::ifstream file(log);
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("POST /v1/admin/users/alice/push 200"), std::string::npos) << text;
+  EXPECT_NE(text.find("POST /v1/admin/users/alice/push 401"), std::string::npos) << text;
+  EXPECT_EQ(text.find(kAdminSecret), std::string::npos) << text;
+  EXPECT_EQ(text.find("token-alice"), std::string::npos) << text;
 }
 
 TEST(AdminEndpoint, WithoutTheFlagThereIsNoAdminDoor) {

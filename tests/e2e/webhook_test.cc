@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
@@ -182,6 +183,22 @@ TEST_F(WebhookTest, EveryChangeArrivesInOrderWithStableKeysAndFailuresAreRetried
       << "the backend can recognise its own writes";
   EXPECT_EQ(latest.at("k3").client_id, "phone");
   EXPECT_FALSE(latest.at("k3").hlc.empty());
+}
+
+// A failed delivery leaves a line in the log naming the user and why, never
+// the receiver's secret.
+TEST_F(WebhookTest, FailuresAreLoggedWithoutTheReceiversSecret) {
+  receiver_.FailNext(1);
+  const std::string log = directory_.File("server.log");
+  {
+    ServerProcess server(kTokens, Flags(), log);
+    ASSERT_EQ(Push(server.port(), "token-alice", PushBody("phone", 1, "k", Json{{"n", 1}})), 1u);
+    ASSERT_TRUE(receiver_.WaitUntil(Reached("alice", 1), kDeliveryTimeout));
+  }
+  std::ifstream file(log);
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("webhook for user alice failed (HTTP 500)"), std::string::npos) << text;
+  EXPECT_EQ(text.find(kWebhookSecret), std::string::npos) << text;
 }
 
 TEST_F(WebhookTest, ARestartedServerResumesFromItsCursorWithoutAGap) {
