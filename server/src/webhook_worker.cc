@@ -30,7 +30,9 @@ WebhookWorker::~WebhookWorker() {
 void WebhookWorker::Notify(const std::string& user) {
   {
     std::lock_guard lock(mutex_);
-    due_.emplace(user, Clock::now());  // a user backing off keeps its time
+    // A user backing off keeps their time; one being delivered goes on.
+    auto [due, added] = due_.emplace(user, Due{Clock::now()});
+    if (!added) due->second.grew = true;
   }
   wake_.notify_one();
 }
@@ -55,21 +57,28 @@ void WebhookWorker::Run() {
     if (user.empty()) {
       std::unique_lock lock(mutex_);
       Clock::time_point until = next_sweep_;
-      for (const auto& [name, at] : due_)
-        until = std::min(until, at);
+      for (const auto& [name, due] : due_)
+        until = std::min(until, due.at);
       wake_.wait_until(lock, until, [&] {
         return stopping_.load() || std::any_of(due_.begin(), due_.end(), [](const auto& entry) {
-                 return entry.second <= Clock::now();
+                 return entry.second.at <= Clock::now();
                });
       });
       continue;
     }
     last_served_ = user;
-    if (!DeliverBatch(user)) {
+    {
       std::lock_guard lock(mutex_);
-      // Up to date, unless a failure scheduled a retry (its time is later).
-      const auto found = due_.find(user);
-      if (found != due_.end() && found->second <= Clock::now()) due_.erase(found);
+      due_[user].grew = false;  // from here on, a Notify means a change this batch may miss
+    }
+    const Outcome outcome = DeliverBatch(user);
+    if (outcome == Outcome::kMore) continue;
+    std::lock_guard lock(mutex_);
+    const auto found = due_.find(user);
+    // Done with this user, unless their log grew while it was read (then
+    // read again). The instance holding them gets every notification too.
+    if (found != due_.end() && (outcome == Outcome::kHeldElsewhere || !found->second.grew)) {
+      due_.erase(found);
     }
   }
 }
@@ -88,7 +97,7 @@ void WebhookWorker::Sweep() {
     {
       std::lock_guard lock(mutex_);
       for (const std::string& user : *users)
-        due_.emplace(user, Clock::now());
+        due_.emplace(user, Due{Clock::now()});
     }
     if (users->size() < kSweepPage) return;
     after = users->back();
@@ -102,29 +111,29 @@ std::string WebhookWorker::NextDue(Clock::time_point now) {
   // a long backlog does not hold the others back.
   auto start = due_.upper_bound(last_served_);
   for (auto it = start; it != due_.end(); ++it) {
-    if (it->second <= now) return it->first;
+    if (it->second.at <= now) return it->first;
   }
   for (auto it = due_.begin(); it != start; ++it) {
-    if (it->second <= now) return it->first;
+    if (it->second.at <= now) return it->first;
   }
   return {};
 }
 
-bool WebhookWorker::DeliverBatch(const std::string& user) {
+WebhookWorker::Outcome WebhookWorker::DeliverBatch(const std::string& user) {
   auto claim = log_.Claim(user);
   if (!claim.ok()) {
     Failed(user, claim.status().ToString());
-    return true;
+    return Outcome::kMore;
   }
-  if (!*claim) return false;  // another instance is delivering them
+  if (!*claim) return Outcome::kHeldElsewhere;
   auto changes = (*claim)->Read(settings_.max_changes);
   if (!changes.ok()) {
     Failed(user, changes.status().ToString());
-    return true;
+    return Outcome::kMore;
   }
   if (changes->empty()) {
     failures_.erase(user);
-    return false;
+    return Outcome::kUpToDate;
   }
   // Bounded in bytes too: stop before the change that would pass the
   // budget, but always send at least one.
@@ -146,19 +155,19 @@ bool WebhookWorker::DeliverBatch(const std::string& user) {
   auto status = sender_.Post(body, headers, stopping_);
   if (!status.ok()) {
     Failed(user, status.status().message());
-    return true;
+    return Outcome::kMore;
   }
   if (!Acknowledged(*status)) {
     Failed(user, "HTTP " + std::to_string(*status));
-    return true;
+    return Outcome::kMore;
   }
   if (Status advanced = (*claim)->Advance(last); !advanced.ok()) {
     // Delivered but not recorded: sent again later, which at least once allows.
     Failed(user, advanced.ToString());
-    return true;
+    return Outcome::kMore;
   }
   failures_.erase(user);
-  return true;
+  return Outcome::kMore;
 }
 
 void WebhookWorker::Failed(const std::string& user, const std::string& why) {
@@ -175,7 +184,7 @@ void WebhookWorker::Failed(const std::string& user, const std::string& why) {
       half + static_cast<long long>(random_() % static_cast<uint64_t>(half + 1)));
   {
     std::lock_guard lock(mutex_);
-    due_[user] = Clock::now() + delay;
+    due_[user].at = Clock::now() + delay;
   }
   if (settings_.log) {
     std::fprintf(stderr, "ferry-server: webhook for user %s failed (%s), retry %d in %.1f s\n",

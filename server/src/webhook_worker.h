@@ -54,8 +54,13 @@ class WebhookWorker {
   using Clock = std::chrono::steady_clock;
   void Run();
   void Sweep();
-  // Delivers one batch of `user`'s; returns whether the user may have more.
-  bool DeliverBatch(const std::string& user);
+  enum class Outcome {
+    kMore,           // delivered a batch or failed (a retry is scheduled): go on
+    kUpToDate,       // nothing above the cursor
+    kHeldElsewhere,  // another instance is delivering this user (and learns of new changes too)
+  };
+  // Delivers one batch of `user`'s.
+  Outcome DeliverBatch(const std::string& user);
   void Failed(const std::string& user, const std::string& why);
   // The next user due at `now` after the last one served, round robin; empty if none.
   std::string NextDue(Clock::time_point now);
@@ -66,7 +71,13 @@ class WebhookWorker {
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::map<std::string, Clock::time_point> due_;  // guarded by mutex_: users to deliver, and when
+  // A user to deliver: when, and whether the log grew since the current
+  // delivery of theirs began (its read may have missed that change).
+  struct Due {
+    Clock::time_point at;
+    bool grew = false;
+  };
+  std::map<std::string, Due> due_;  // guarded by mutex_
   // The worker thread's alone:
   std::map<std::string, int> failures_;  // consecutive failures per user (backoff)
   std::string last_served_;
