@@ -201,6 +201,27 @@ TEST_F(WebhookTest, FailuresAreLoggedWithoutTheReceiversSecret) {
   EXPECT_EQ(text.find(kWebhookSecret), std::string::npos) << text;
 }
 
+// Backoff is per user: a user whose deliveries keep failing does not hold
+// back another's, before or after it.
+TEST_F(WebhookTest, OneUsersFailingDeliveriesDoNotHoldBackAnothers) {
+  receiver_.FailUser("bob");
+  ServerProcess server(kTokens, Flags());
+  ASSERT_EQ(Push(server.port(), "token-bob", PushBody("tablet", 1, "b", Json{{"n", 1}})), 1u);
+  ASSERT_TRUE(receiver_.WaitUntil(
+      [](const std::vector<ReceivedDelivery>& deliveries) { return deliveries.size() >= 2; },
+      kDeliveryTimeout))
+      << "bob's delivery was not retried";
+  for (uint64_t seq = 1; seq <= 3; ++seq) {
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_EQ(Push(server.port(), "token-alice",
+                   PushBody("phone", seq, "k" + std::to_string(seq), Json{{"n", seq}})),
+              seq);
+    ASSERT_TRUE(receiver_.WaitUntil(Reached("alice", seq), std::chrono::seconds(5)));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  }
+  EXPECT_TRUE(Acknowledged(receiver_.deliveries(), "bob").empty());
+}
+
 TEST_F(WebhookTest, ARestartedServerResumesFromItsCursorWithoutAGap) {
   ServerProcess server(kTokens, Flags());
   for (uint64_t seq = 1; seq <= 3; ++seq) {

@@ -78,6 +78,11 @@ class WebhookReceiver {
     std::lock_guard lock(mutex_);
     fail_all_ = fail;
   }
+  // Every delivery of `user` is answered 500.
+  void FailUser(const std::string& user) {
+    std::lock_guard lock(mutex_);
+    failing_user_ = user;
+  }
   // Deliveries wait `delay` before answering (to widen overlap windows).
   void Delay(std::chrono::milliseconds delay) {
     std::lock_guard lock(mutex_);
@@ -142,6 +147,8 @@ class WebhookReceiver {
     }
     if (fail_all_) {
       delivery.answered = 503;
+    } else if (delivery.user == failing_user_) {
+      delivery.answered = 500;
     } else if (fail_next_ > 0) {
       --fail_next_;
       delivery.answered = 500;
@@ -165,6 +172,7 @@ class WebhookReceiver {
   std::map<std::string, int> in_flight_;
   int fail_next_ = 0;
   bool fail_all_ = false;
+  std::string failing_user_;
   bool hang_ = false;
   std::chrono::milliseconds delay_{0};
 };
