@@ -10,12 +10,14 @@
 #include <iterator>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 #include "e2e/e2e_helpers.h"
 #include "ferry/protocol.h"
 #include "support/server_process.h"
+#include "support/spawn.h"
 #include "support/temp_dir.h"
 
 namespace ferry::testing {
@@ -173,6 +175,51 @@ TEST(AdminEndpoint, NoTokenReachesTheLog) {
   EXPECT_NE(text.find("POST /v1/admin/users/alice/push 401"), std::string::npos) << text;
   EXPECT_EQ(text.find(kAdminSecret), std::string::npos) << text;
   EXPECT_EQ(text.find("token-alice"), std::string::npos) << text;
+}
+
+// ferry-server refuses to start, saying why and without quoting the
+// secret, for an admin secret that is short or is also a user's token, and
+// for a webhook URL that is not http or https.
+TEST(AdminEndpoint, TheServerRefusesABadSecretOrWebhookUrlAtStart) {
+  TempDir directory;
+  std::ofstream(directory.File("tokens.txt")) << "token-alice-0123456789 alice\n";
+  std::ofstream(directory.File("short.txt")) << "short\n";
+  std::ofstream(directory.File("user.txt")) << "token-alice-0123456789\n";
+  struct Refusal {
+    std::vector<std::string> flags;
+    std::string reason;
+  };
+  const Refusal refusals[] = {
+      {{"--admin-token-file", directory.File("short.txt")}, "at least 16 characters"},
+      {{"--admin-token-file", directory.File("user.txt")}, "also a user's token"},
+      {{"--admin-token-file", directory.File("missing.txt")}, "cannot read"},
+      {{"--webhook-url", "ftp://127.0.0.1/hook"}, "http:// or https://"},
+      {{"--webhook-url", "http://127.0.0.1:9/hook", "--webhook-token-file",
+        directory.File("short.txt")},
+       "at least 16 characters"},
+  };
+  for (const Refusal& refusal : refusals) {
+    SCOPED_TRACE(refusal.reason);
+    std::vector<std::string> arguments = {FERRY_SERVER_BINARY,
+                                          "--tokens",
+                                          directory.File("tokens.txt"),
+                                          "--db",
+                                          directory.File("server.db"),
+                                          "--port",
+                                          "0",
+                                          "--quiet"};
+    arguments.insert(arguments.end(), refusal.flags.begin(), refusal.flags.end());
+    const Spawned server = Spawn(arguments, directory.File("stderr.log"));
+    close(server.stdout_fd);
+    int status = 0;
+    waitpid(server.pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << status;
+    std::ifstream file(directory.File("stderr.log"));
+    const std::string text((std::istreambuf_iterator<char>(file)),
+                           std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find(refusal.reason), std::string::npos) << text;
+    EXPECT_EQ(text.find("token-alice-0123456789"), std::string::npos) << text;
+  }
 }
 
 TEST(AdminEndpoint, WithoutTheFlagThereIsNoAdminDoor) {
