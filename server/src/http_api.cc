@@ -100,13 +100,15 @@ void LogRequest(std::string_view method, std::string_view target, int status, st
 }
 
 HttpApi::HttpApi(SyncService& service, const TokenTable& tokens, const CorsPolicy& cors,
-                 StaticFiles* static_files, const LiveStreams& live, std::size_t max_body_bytes)
+                 StaticFiles* static_files, const LiveStreams& live, std::size_t max_body_bytes,
+                 const AdminCredential* admin)
     : service_(service),
       tokens_(tokens),
       cors_(cors),
       static_files_(static_files),
       live_(live),
-      max_body_bytes_(max_body_bytes) {}
+      max_body_bytes_(max_body_bytes),
+      admin_(admin) {}
 
 std::optional<std::string> HttpApi::Authenticate(const HttpRequest& request) const {
   return tokens_.UserFor(Header(request, http::field::authorization));
@@ -138,22 +140,24 @@ HttpResponse HttpApi::Route(const HttpRequest& request) const {
   const bool get = method == http::verb::get || method == http::verb::head;
   if (get && path == "/v1/health") return JsonResponse(request, 200, "{\"status\":\"ok\"}");
   if (get && path == "/v1/ready") return Ready();
+  if (path.starts_with(kAdminPrefix)) return Admin(request);
   const bool push = method == http::verb::post && path == "/v1/push";
   const bool exchange =
       push || (get && (path == "/v1/pull" || path == "/v1/stats" || path == kLivePath));
   if (exchange) {
     std::optional<std::string> user = Authenticate(request);
     if (!user) return Unauthenticated();
-    if (push) return Push(request, *user);
+    if (push) return Push(request, *user, View(request.target()));
     if (path == "/v1/stats") return Stats(request, *user);
-    if (path == "/v1/pull") return Exchange(request, *user, "");
+    if (path == "/v1/pull") return Exchange(request, *user, "", View(request.target()));
     return NotFound();  // an authenticated /v1/live is the session's, never here
   }
   if (get && static_files_ != nullptr && !IsApiPath(path)) return StaticFile(request);
   return NotFound();
 }
 
-HttpResponse HttpApi::Push(const HttpRequest& request, const std::string& user) const {
+HttpResponse HttpApi::Push(const HttpRequest& request, const std::string& user,
+                           std::string_view target) const {
   // The clients send JSON. Anything else (a multipart form, say) is refused
   // as such, not parsed, and not a 5xx that clients would retry forever.
   const std::string_view type = Header(request, http::field::content_type);
@@ -162,7 +166,9 @@ HttpResponse HttpApi::Push(const HttpRequest& request, const std::string& user) 
                          "push bodies are application/json, not " + MediaType(type));
   }
   const std::string encoding = Lower(Header(request, http::field::content_encoding));
-  if (encoding.empty() || encoding == "identity") return Exchange(request, user, request.body());
+  if (encoding.empty() || encoding == "identity") {
+    return Exchange(request, user, request.body(), target);
+  }
   if (encoding != "gzip") {
     return ErrorResponse(415, ErrorCode::kInvalidArgument,
                          "Content-Encoding " + encoding + " is not supported (gzip is)");
@@ -172,15 +178,28 @@ HttpResponse HttpApi::Push(const HttpRequest& request, const std::string& user) 
     const bool too_large = body.status().code() == ErrorCode::kTooLarge;
     return ErrorResponse(too_large ? 413 : 400, body.status().code(), body.status().message());
   }
-  return Exchange(request, user, *body);
+  return Exchange(request, user, *body, target);
 }
 
 HttpResponse HttpApi::Exchange(const HttpRequest& request, const std::string& user,
-                               std::string_view body) const {
+                               std::string_view body, std::string_view target) const {
   const std::string method(View(request.method_string()));
-  const std::string_view target = View(request.target());
   ServerHttpResponse answer = service_.Handle(user, method, target, body);
   return JsonResponse(request, answer.status, std::move(answer.body));
+}
+
+// The app backend's writes: a push for the user the path names, with the
+// admin secret (a user's token is refused like a wrong one). The change
+// listener then pokes the user's streams as for a device's push.
+HttpResponse HttpApi::Admin(const HttpRequest& request) const {
+  if (admin_ == nullptr) return NotFound();  // not enabled: no door at all
+  if (!admin_->Accepts(Header(request, http::field::authorization))) return Unauthenticated();
+  const std::optional<std::string> user = AdminPushUser(PathOf(request));
+  if (!user) return NotFound();
+  if (request.method() != http::verb::post) {
+    return ErrorResponse(405, ErrorCode::kInvalidArgument, "use POST");
+  }
+  return Push(request, *user, "/v1/push");
 }
 
 HttpResponse HttpApi::Stats(const HttpRequest& request, const std::string& user) const {

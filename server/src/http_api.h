@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "admin_credential.h"
 #include "cors.h"
 #include "ferry/status.h"
 #include "live_streams.h"
@@ -37,9 +38,11 @@ void LogRequest(std::string_view method, std::string_view target, int status, st
 
 class HttpApi {
  public:
-  // Every reference must outlive the HttpApi; `static_files` may be null.
+  // Every reference must outlive the HttpApi; `static_files` may be null,
+  // and so may `admin` (then /v1/admin/* is 404: no --admin-token-file).
   HttpApi(SyncService& service, const TokenTable& tokens, const CorsPolicy& cors,
-          StaticFiles* static_files, const LiveStreams& live, std::size_t max_body_bytes);
+          StaticFiles* static_files, const LiveStreams& live, std::size_t max_body_bytes,
+          const AdminCredential* admin = nullptr);
 
   // The answer to a complete request, CORS headers included. Request-pool
   // threads only: it may block on the database or on reading a file. Never
@@ -59,9 +62,13 @@ class HttpApi {
 
  private:
   [[nodiscard]] HttpResponse Route(const HttpRequest& request) const;
-  [[nodiscard]] HttpResponse Push(const HttpRequest& request, const std::string& user) const;
+  // `target`: the /v1 exchange as the SyncService knows it (an admin push
+  // is a push to /v1/push for the user its path names).
+  [[nodiscard]] HttpResponse Push(const HttpRequest& request, const std::string& user,
+                                  std::string_view target) const;
   [[nodiscard]] HttpResponse Exchange(const HttpRequest& request, const std::string& user,
-                                      std::string_view body) const;
+                                      std::string_view body, std::string_view target) const;
+  [[nodiscard]] HttpResponse Admin(const HttpRequest& request) const;
   [[nodiscard]] HttpResponse Stats(const HttpRequest& request, const std::string& user) const;
   [[nodiscard]] HttpResponse Ready() const;
   [[nodiscard]] HttpResponse StaticFile(const HttpRequest& request) const;
@@ -72,6 +79,7 @@ class HttpApi {
   StaticFiles* static_files_;
   const LiveStreams& live_;
   const std::size_t max_body_bytes_;
+  const AdminCredential* admin_;
 };
 
 }  // namespace ferry::server

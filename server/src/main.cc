@@ -11,14 +11,17 @@
 #include <iostream>
 #include <optional>
 
+#include "admin_credential.h"
 #include "cors.h"
 #include "http_api.h"
 #include "http_server_beast.h"
 #include "live_streams.h"
+#include "secret_file.h"
 #include "server_settings.h"
 #include "static_files.h"
 #include "sync_service.h"
 #include "tokens.h"
+#include "webhook_worker.h"
 
 namespace ferry::server {
 namespace {
@@ -47,13 +50,42 @@ int Run(const Settings& settings) {
     }
     static_files.emplace(settings.static_dir);
   }
+  // The app backend's own credential, checked against the users' tokens.
+  std::optional<AdminCredential> admin;
+  if (!settings.admin_token_file.empty()) {
+    auto loaded = AdminCredential::Load(settings.admin_token_file, *tokens);
+    if (!loaded.ok()) return Fail(loaded.status());
+    admin = *loaded;
+  }
   auto service = OpenService(settings);
   if (!service.ok()) return Fail(service.status());
   LiveStreams live(settings.limits.live_per_user, settings.limits.live_total);
-  (*service)->SetChangeListener([&live](const std::string& user) { live.Poke(user); });
+  // The outbound webhook: its own thread, reading the service's database.
+  std::unique_ptr<DeliveryLog> delivery_log;
+  std::unique_ptr<WebhookSender> webhook_sender;
+  std::unique_ptr<WebhookWorker> webhook;
+  if (!settings.webhook_url.empty()) {
+    WebhookTarget target{settings.webhook_url, "", settings.webhook_ca_file};
+    if (!settings.webhook_token_file.empty()) {
+      auto token = ReadSecretFile(settings.webhook_token_file);
+      if (!token.ok()) return Fail(token.status());
+      target.bearer_token = std::move(*token);
+    }
+    auto sender = NewCurlWebhookSender(std::move(target));
+    if (!sender.ok()) return Fail(sender.status());
+    webhook_sender = std::move(*sender);
+    delivery_log = (*service)->OpenDeliveryLog();
+    WebhookSettings webhook_settings;
+    webhook_settings.log = !settings.quiet;
+    webhook = std::make_unique<WebhookWorker>(*delivery_log, *webhook_sender, webhook_settings);
+  }
+  (*service)->SetChangeListener([&live, &webhook](const std::string& user) {
+    live.Poke(user);
+    if (webhook) webhook->Notify(user);
+  });
   const CorsPolicy cors(settings.cors_origins);
   const HttpApi api(**service, *tokens, cors, static_files ? &*static_files : nullptr, live,
-                    settings.limits.body_bytes);
+                    settings.limits.body_bytes, admin ? &*admin : nullptr);
 
   HttpServerOptions options;
   options.host = settings.host;
@@ -65,6 +97,7 @@ int Run(const Settings& settings) {
   options.log = !settings.quiet;
   auto server = HttpServer::Listen(options, api, live);
   if (!server.ok()) {
+    if (webhook) webhook->Stop();
     (*service)->Stop();
     return Fail(server.status());
   }
@@ -73,6 +106,8 @@ int Run(const Settings& settings) {
   std::fflush(stdout);
   (*server)->Run();    // until SIGTERM or SIGINT, then drained
   (*service)->Stop();  // no poke after this, so the sessions may go
+  // A delivery in flight is cut; its batch is sent again after a restart.
+  if (webhook) webhook->Stop();
   return 0;
 }
 

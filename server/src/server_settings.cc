@@ -107,6 +107,11 @@ const std::map<std::string, Setter>& Flags() {
       {"--request-timeout", Time(&HttpLimits::request_timeout)},
       {"--idle-timeout", Time(&HttpLimits::idle_timeout)},
       {"--shutdown-timeout", Time(&HttpLimits::shutdown_timeout)},
+      // Working beside an existing backend.
+      {"--admin-token-file", Text(&Settings::admin_token_file)},
+      {"--webhook-url", Text(&Settings::webhook_url)},
+      {"--webhook-token-file", Text(&Settings::webhook_token_file)},
+      {"--webhook-ca-file", Text(&Settings::webhook_ca_file)},
   };
   return flags;
 }
@@ -121,7 +126,10 @@ void PrintUsage() {
                "                    [--max-header-bytes N] [--max-header-count N]\n"
                "                    [--head-timeout S] [--request-timeout S] [--idle-timeout S]\n"
                "                    [--max-connections N] [--max-live-per-user N]\n"
-               "                    [--max-live-streams N] [--shutdown-timeout S]\n";
+               "                    [--max-live-streams N] [--shutdown-timeout S]\n"
+               "                    [--admin-token-file FILE]\n"
+               "                    [--webhook-url URL [--webhook-token-file FILE]\n"
+               "                     [--webhook-ca-file FILE]]\n";
 }
 
 std::optional<Settings> ParseArguments(int argc, char** argv) {

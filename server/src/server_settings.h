@@ -25,6 +25,16 @@ struct Settings {
   std::vector<std::string> cors_origins;
   HttpLimits limits;                // --max-body-bytes among them
   std::size_t request_threads = 0;  // --threads; 0 (the default): one per core, at least 2
+
+  // Working beside an existing backend (docs/SERVER.md).
+  std::string admin_token_file;  // the secret of /v1/admin/*; empty: no admin endpoint
+  // The http(s) URL applied changes are POSTed to; empty: no webhook.
+  std::string webhook_url;
+  // A secret sent to the webhook as "Authorization: Bearer"; empty: none.
+  std::string webhook_token_file;
+  // PEM CA certificates the webhook's certificate is checked against,
+  // instead of the system's store (a private CA); empty: the system's.
+  std::string webhook_ca_file;
 };
 
 // The settings, or nullopt (after a note on stderr for a value that is

@@ -12,6 +12,8 @@ namespace ferry::server::postgres {
 // Creates the schema or brings it to this server's version, under an
 // advisory lock so instances starting together take turns.
 [[nodiscard]] Status Migrate(PGconn* connection);
+// The schema version this server creates or migrates to (tests).
+[[nodiscard]] int SchemaVersion();
 // The database's epoch, storing `fresh` if it has none yet.
 [[nodiscard]] Result<std::string> LoadOrCreateEpoch(PGconn* connection, const std::string& fresh);
 

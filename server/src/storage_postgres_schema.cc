@@ -44,6 +44,14 @@ CREATE TABLE ferry_outcomes (
   outcome text NOT NULL,              -- 'c' or 'r <error>'
   PRIMARY KEY (user_id, client_id, seq));
 )sql",
+    // Working beside an existing backend: the outbound webhook's delivery
+    // cursor per user (webhook_log_postgres.cc); its row is the user's
+    // delivery lock.
+    R"sql(
+CREATE TABLE ferry_webhook_cursors (
+  user_id text PRIMARY KEY,
+  delivered bigint NOT NULL DEFAULT 0); -- every version up to it was acknowledged
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -78,6 +86,10 @@ Status MigrateLocked(PGconn* connection) {
 }
 
 }  // namespace
+
+int SchemaVersion() {
+  return kSchemaVersion;
+}
 
 Status Migrate(PGconn* connection) {
   FERRY_RETURN_IF_ERROR(Exec(connection, "BEGIN").status());

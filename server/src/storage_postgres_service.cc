@@ -63,6 +63,10 @@ class PostgresSyncService final : public SyncService {
     if (thread_.joinable()) thread_.join();
   }
 
+  std::unique_ptr<DeliveryLog> OpenDeliveryLog() override {
+    return NewPostgresDeliveryLog(url_, state_.epoch());
+  }
+
  private:
   // Runs on thread_: LISTEN on a connection of its own, reconnecting (at
   // most once a second) when the database goes away, until Stop.

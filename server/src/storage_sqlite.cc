@@ -46,6 +46,10 @@ class SqliteSyncService final : public SyncService {
 
   void Stop() override {}
 
+  std::unique_ptr<DeliveryLog> OpenDeliveryLog() override {
+    return NewKvDeliveryLog(*store_, mutex_, state_.epoch());
+  }
+
  private:
   std::mutex mutex_;  // guards store_ and state_: one SQLite connection
   std::unique_ptr<SqliteStore> store_;

@@ -12,6 +12,7 @@
 #include "ferry/protocol.h"
 #include "ferry/server_apply.h"
 #include "ferry/status.h"
+#include "webhook_log.h"
 
 namespace ferry::server {
 // The sync semantics for authenticated users, as the HTTP layer needs them.
@@ -32,6 +33,11 @@ class SyncService {
   [[nodiscard]] virtual Status CheckReady() = 0;
   // Stops background work; no listener call after it returns.
   virtual void Stop() = 0;
+
+  // Working beside an existing backend: the change log and delivery cursors
+  // the outbound webhook reads and moves (webhook_log.h), in this service's
+  // database. Used by one thread; it must not outlive the service.
+  [[nodiscard]] virtual std::unique_ptr<DeliveryLog> OpenDeliveryLog() = 0;
 };
 struct StorageSettings {
   std::string sqlite_path;   // --db (the default backend)
