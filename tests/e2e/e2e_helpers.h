@@ -4,7 +4,9 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
+#include <future>
 #include <map>
 #include <thread>
 
@@ -87,5 +89,31 @@ inline std::vector<SyncRunRecord> SyncUntilComplete(
   ADD_FAILURE() << "no sync completed before the deadline";
   return runs;
 }
+
+// Watches `client` for a remote change of docs/`key`; create it before
+// causing the change, so a fast delivery cannot slip past.
+class RemoteChangeWatch {
+ public:
+  RemoteChangeWatch(Client& client, std::string key) : client_(client) {
+    id_ = client.AddEventListener([this, key = std::move(key)](const Event& event) {
+      auto* changed = std::get_if<DocumentsChangedEvent>(&event);
+      if (!changed || !changed->remote) return;
+      for (const DocumentId& document : changed->documents) {
+        if (document.key == key && !seen_.exchange(true)) arrived_.set_value();
+      }
+    });
+  }
+  ~RemoteChangeWatch() { client_.RemoveListener(id_); }
+  bool Wait(std::chrono::milliseconds timeout) {
+    return future_.wait_for(timeout) == std::future_status::ready;
+  }
+
+ private:
+  Client& client_;
+  Client::ListenerId id_ = 0;
+  std::atomic<bool> seen_{false};
+  std::promise<void> arrived_;
+  std::future<void> future_ = arrived_.get_future();
+};
 
 }  // namespace ferry::testing

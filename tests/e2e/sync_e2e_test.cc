@@ -275,32 +275,6 @@ TEST(SyncEndToEnd, LargePushBodiesTravelGzipCompressed) {
   EXPECT_EQ(view.documents.at({"docs", "d199"}).state.value.at("title"), "note 199");
 }
 
-// Watches `client` for a remote change of docs/`key`; create it before
-// causing the change, so a fast delivery cannot slip past.
-class RemoteChangeWatch {
- public:
-  RemoteChangeWatch(Client& client, std::string key) : client_(client) {
-    id_ = client.AddEventListener([this, key = std::move(key)](const Event& event) {
-      auto* changed = std::get_if<DocumentsChangedEvent>(&event);
-      if (!changed || !changed->remote) return;
-      for (const DocumentId& document : changed->documents) {
-        if (document.key == key && !seen_.exchange(true)) arrived_.set_value();
-      }
-    });
-  }
-  ~RemoteChangeWatch() { client_.RemoveListener(id_); }
-  bool Wait(std::chrono::milliseconds timeout) {
-    return future_.wait_for(timeout) == std::future_status::ready;
-  }
-
- private:
-  Client& client_;
-  Client::ListenerId id_ = 0;
-  std::atomic<bool> seen_{false};
-  std::promise<void> arrived_;
-  std::future<void> future_ = arrived_.get_future();
-};
-
 TEST(SyncEndToEnd, LiveUpdatesBringAnotherClientsWriteWithoutAnySyncCall) {
   ServerProcess server;
   TempDir dir;

@@ -49,6 +49,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/socket_io.h"
+
 namespace ferry::testing {
 
 class TcpFaultProxy {
@@ -104,19 +106,7 @@ class TcpFaultProxy {
 
   TcpFaultProxy(int upstream_port, Options options)
       : upstream_port_(upstream_port), options_(options), random_(options.seed) {
-    listener_ = socket(AF_INET, SOCK_STREAM, 0);
-    const int on = 1;
-    setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    if (bind(listener_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
-        listen(listener_, 128) != 0 ||
-        getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-      std::abort();
-    }
-    port_ = ntohs(address.sin_port);
+    listener_ = ListenOnLoopback(128, &port_);
     for (int i = 0; i < options_.workers; ++i)
       workers_.emplace_back([this] { Work(); });
     acceptor_ = std::thread([this] { Accept(); });
@@ -183,22 +173,6 @@ class TcpFaultProxy {
       }
       Serve(client);
     }
-  }
-
-  // Waits up to `timeout_ms` for `fd` to be readable; false on timeout.
-  static bool Readable(int fd, int timeout_ms) {
-    pollfd entry{fd, POLLIN, 0};
-    return poll(&entry, 1, timeout_ms) > 0;
-  }
-
-  static bool SendAll(int fd, const char* data, std::size_t size) {
-    while (size > 0) {
-      const ssize_t sent = send(fd, data, size, MSG_NOSIGNAL);
-      if (sent <= 0) return false;
-      data += sent;
-      size -= static_cast<std::size_t>(sent);
-    }
-    return true;
   }
 
   // Closes with RST instead of FIN: what a crashed peer or a middlebox does.
