@@ -32,6 +32,7 @@ Result<std::unique_ptr<SyncService>> OpenService(const Settings& settings) {
   StorageSettings storage{settings.db, settings.postgres, {}};
   storage.limits.max_body_bytes = settings.limits.body_bytes;
   storage.limits.max_mutations_per_push = settings.max_batch;
+  storage.tombstone_horizon = settings.tombstone_horizon;  // OPS
   return OpenSyncService(storage);
 }
 

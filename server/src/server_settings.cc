@@ -84,6 +84,23 @@ bool AddCorsOrigin(Settings& settings, const std::string& value) {
   return true;
 }
 
+// OPS: a duration with a unit, for spans an operator thinks of in days:
+// "30d", "12h", "90m", "45s", or plain seconds.
+bool SetTombstoneHorizon(Settings& settings, const std::string& value) {
+  static const std::map<char, long long> kUnitSeconds = {
+      {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+  std::string number = value;
+  long long unit = 1;
+  if (!number.empty() && kUnitSeconds.contains(number.back())) {
+    unit = kUnitSeconds.at(number.back());
+    number.pop_back();
+  }
+  const std::optional<std::size_t> count = Count(number);
+  if (!count || *count > 100ULL * 365 * 86400 / unit) return false;  // at most a century
+  settings.tombstone_horizon = std::chrono::seconds(static_cast<long long>(*count) * unit);
+  return true;
+}
+
 const std::map<std::string, Setter>& Flags() {
   static const std::map<std::string, Setter> flags = {
       {"--host", Text(&Settings::host)},
@@ -107,6 +124,8 @@ const std::map<std::string, Setter>& Flags() {
       {"--request-timeout", Time(&HttpLimits::request_timeout)},
       {"--idle-timeout", Time(&HttpLimits::idle_timeout)},
       {"--shutdown-timeout", Time(&HttpLimits::shutdown_timeout)},
+      // OPS
+      {"--tombstone-horizon", SetTombstoneHorizon},
   };
   return flags;
 }
@@ -121,7 +140,8 @@ void PrintUsage() {
                "                    [--max-header-bytes N] [--max-header-count N]\n"
                "                    [--head-timeout S] [--request-timeout S] [--idle-timeout S]\n"
                "                    [--max-connections N] [--max-live-per-user N]\n"
-               "                    [--max-live-streams N] [--shutdown-timeout S]\n";
+               "                    [--max-live-streams N] [--shutdown-timeout S]\n"
+               "                    [--tombstone-horizon DURATION (30d, 12h, 90m, 45s)]\n";
 }
 
 std::optional<Settings> ParseArguments(int argc, char** argv) {

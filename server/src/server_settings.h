@@ -2,6 +2,7 @@
 // server/README.md lists them for operators.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,9 @@ struct Settings {
   std::vector<std::string> cors_origins;
   HttpLimits limits;                // --max-body-bytes among them
   std::size_t request_threads = 0;  // --threads; 0 (the default): one per core, at least 2
+  // OPS: --tombstone-horizon (30d, 12h, 90m, 45s or seconds): deletes older
+  // than it lose their tombstones; 0 (the default) keeps them forever.
+  std::chrono::milliseconds tombstone_horizon{0};
 };
 
 // The settings, or nullopt (after a note on stderr for a value that is

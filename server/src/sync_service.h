@@ -4,6 +4,7 @@
 // streams; this owns the sync semantics and the database.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -37,6 +38,9 @@ struct StorageSettings {
   std::string sqlite_path;   // --db (the default backend)
   std::string postgres_url;  // --postgres; when set, PostgreSQL
   ProtocolLimits limits;
+  // --tombstone-horizon: tombstones of deletes committed longer ago are
+  // purged in the background; zero keeps them forever.
+  std::chrono::milliseconds tombstone_horizon{0};
 };
 [[nodiscard]] Result<std::unique_ptr<SyncService>> OpenSyncService(const StorageSettings& settings);
 }  // namespace ferry::server

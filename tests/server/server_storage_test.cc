@@ -200,7 +200,8 @@ TEST(PostgresSchema, IsCreatedOnFirstStartAndReusedOnTheSecond) {
   auto rows = server::postgres::Exec(connection->get(), "SELECT version FROM ferry_schema");
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   ASSERT_EQ(PQntuples(rows->get()), 1);
-  EXPECT_EQ(server::postgres::TextAt(rows->get(), 0, 0), "1");
+  EXPECT_EQ(server::postgres::TextAt(rows->get(), 0, 0),
+            std::to_string(server::postgres::SchemaVersion()));
   (*again)->Stop();
 }
 
