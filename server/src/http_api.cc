@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <exception>
 
@@ -100,19 +101,22 @@ void LogRequest(std::string_view method, std::string_view target, int status, st
 }
 
 HttpApi::HttpApi(SyncService& service, const TokenTable& tokens, const CorsPolicy& cors,
-                 StaticFiles* static_files, const LiveStreams& live, std::size_t max_body_bytes)
+                 StaticFiles* static_files, const LiveStreams& live, std::size_t max_body_bytes,
+                 const MetricsEndpoint* metrics)
     : service_(service),
       tokens_(tokens),
       cors_(cors),
       static_files_(static_files),
       live_(live),
-      max_body_bytes_(max_body_bytes) {}
+      max_body_bytes_(max_body_bytes),
+      metrics_(metrics) {}
 
 std::optional<std::string> HttpApi::Authenticate(const HttpRequest& request) const {
   return tokens_.UserFor(Header(request, http::field::authorization));
 }
 
 HttpResponse HttpApi::Handle(const HttpRequest& request) const {
+  const auto started = std::chrono::steady_clock::now();
   HttpResponse response;
   try {
     response = Route(request);
@@ -121,6 +125,10 @@ HttpResponse HttpApi::Handle(const HttpRequest& request) const {
   }
   response.version(request.version());
   Decorate(request, response);
+  if (metrics_ != nullptr) {
+    metrics_->metrics.CountRequest(Metrics::RouteOf(PathOf(request)), response.result_int(),
+                                   std::chrono::steady_clock::now() - started);
+  }
   return response;
 }
 
@@ -138,6 +146,7 @@ HttpResponse HttpApi::Route(const HttpRequest& request) const {
   const bool get = method == http::verb::get || method == http::verb::head;
   if (get && path == "/v1/health") return JsonResponse(request, 200, "{\"status\":\"ok\"}");
   if (get && path == "/v1/ready") return Ready();
+  if (get && path == "/metrics" && metrics_ != nullptr) return MetricsPage(request);  // OPS
   const bool push = method == http::verb::post && path == "/v1/push";
   const bool exchange =
       push || (get && (path == "/v1/pull" || path == "/v1/stats" || path == kLivePath));
@@ -180,6 +189,8 @@ HttpResponse HttpApi::Exchange(const HttpRequest& request, const std::string& us
   const std::string method(View(request.method_string()));
   const std::string_view target = View(request.target());
   ServerHttpResponse answer = service_.Handle(user, method, target, body);
+  // The service answers 5xx only when storage failed (HandleServerRequest).
+  if (answer.status >= 500 && metrics_ != nullptr) metrics_->metrics.CountDatabaseError();
   return JsonResponse(request, answer.status, std::move(answer.body));
 }
 
@@ -204,6 +215,7 @@ HttpResponse HttpApi::Ready() const {
     response.body() = "{\"status\":\"ready\"}";
     return response;
   }
+  if (metrics_ != nullptr) metrics_->metrics.CountDatabaseError();
   HttpResponse response =
       ErrorResponse(503, ErrorCode::kUnavailable, "not ready: " + ready.message());
   response.set(http::field::retry_after, "1");
@@ -225,6 +237,23 @@ HttpResponse HttpApi::StaticFile(const HttpRequest& request) const {
   }
   response.body() = std::move(answer.body);
   return response;  // for HEAD the session sends the headers only
+}
+
+// OPS: the operator's credential, not a user's token: metrics show every
+// user's traffic together. Compared in full whatever the first difference,
+// so the time taken says nothing of the token.
+HttpResponse HttpApi::MetricsPage(const HttpRequest& request) const {
+  const std::string_view given = Header(request, http::field::authorization);
+  const std::string expected = "Bearer " + metrics_->bearer_token;
+  unsigned char difference = given.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    difference |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+  if (difference != 0) return Unauthenticated();
+  HttpResponse response{http::status::ok, request.version()};
+  response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  response.set(http::field::cache_control, "no-store");
+  response.body() = metrics_->metrics.Render();
+  return response;
 }
 
 void HttpApi::Decorate(const HttpRequest& request, http::response_header<>& response) const {

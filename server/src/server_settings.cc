@@ -126,6 +126,7 @@ const std::map<std::string, Setter>& Flags() {
       {"--shutdown-timeout", Time(&HttpLimits::shutdown_timeout)},
       // OPS
       {"--tombstone-horizon", SetTombstoneHorizon},
+      {"--metrics-token-file", Text(&Settings::metrics_token_file)},
   };
   return flags;
 }
@@ -141,7 +142,8 @@ void PrintUsage() {
                "                    [--head-timeout S] [--request-timeout S] [--idle-timeout S]\n"
                "                    [--max-connections N] [--max-live-per-user N]\n"
                "                    [--max-live-streams N] [--shutdown-timeout S]\n"
-               "                    [--tombstone-horizon DURATION (30d, 12h, 90m, 45s)]\n";
+               "                    [--tombstone-horizon DURATION (30d, 12h, 90m, 45s)]\n"
+               "                    [--metrics-token-file FILE]\n";
 }
 
 std::optional<Settings> ParseArguments(int argc, char** argv) {

@@ -29,6 +29,9 @@ struct Settings {
   // OPS: --tombstone-horizon (30d, 12h, 90m, 45s or seconds): deletes older
   // than it lose their tombstones; 0 (the default) keeps them forever.
   std::chrono::milliseconds tombstone_horizon{0};
+  // OPS: --metrics-token-file: a file holding the bearer token that may read
+  // /metrics; without it there is no /metrics.
+  std::string metrics_token_file;
 };
 
 // The settings, or nullopt (after a note on stderr for a value that is

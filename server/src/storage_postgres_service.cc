@@ -65,6 +65,8 @@ class PostgresSyncService final : public SyncService {
     return postgres::Exec(lease.get(), "SELECT 1").status();
   }
 
+  ServerStatistics Statistics() const override { return state_.statistics(); }
+
   void Stop() override {
     if (purge_) purge_->Stop();
     stopping_ = true;

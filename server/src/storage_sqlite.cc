@@ -55,6 +55,8 @@ class SqliteSyncService final : public SyncService {
     return store_->Get("server/epoch").status();
   }
 
+  ServerStatistics Statistics() const override { return state_.statistics(); }
+
   void Stop() override {
     if (purge_) purge_->Stop();
   }

@@ -33,6 +33,8 @@ class SyncService {
   [[nodiscard]] virtual Status CheckReady() = 0;
   // Stops background work; no listener call after it returns.
   virtual void Stop() = 0;
+  // OPS: this process's push outcomes, every user together (/metrics).
+  [[nodiscard]] virtual ServerStatistics Statistics() const = 0;
 };
 struct StorageSettings {
   std::string sqlite_path;   // --db (the default backend)

@@ -81,14 +81,7 @@ class PostgresProcess {
     if (!owner_.empty()) {
       arguments.insert(arguments.begin(), {"/usr/sbin/runuser", "-u", owner_, "--"});
     }
-    const Spawned program = Spawn(std::move(arguments));
-    char buffer[4096];
-    while (read(program.stdout_fd, buffer, sizeof buffer) > 0) {
-    }
-    close(program.stdout_fd);
-    int status = 0;
-    waitpid(program.pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return WaitDiscardingOutput(Spawn(std::move(arguments)));
   }
 
   TempDir directory_;
