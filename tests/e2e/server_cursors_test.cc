@@ -4,12 +4,14 @@
 // exactly the server's documents.
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "e2e/e2e_helpers.h"
+#include "support/postgres_process.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -45,19 +47,20 @@ std::map<std::string, Json> ServerDocuments(int port, const std::string& collect
   return documents;
 }
 
-TEST(ServerCursors, AClientAheadOfARestoredBackupResyncsToExactlyTheServersDocuments) {
-  ServerProcess server;
-  TempDir dir;
+// The restore story on either backend: a client syncs, the database is
+// backed up, the client writes and syncs past the backup, the server stops
+// and the backup is restored, and another client's writes take the lost
+// versions and pass the first client's cursor, so nothing but the cursor's
+// proof tells the two logs apart. The first client must get 410, resync, and
+// hold exactly the server's documents.
+void RestoreStory(ServerProcess& server, const TempDir& dir, const std::function<void()>& backup,
+                  const std::function<void()>& restore) {
   auto first = OpenClient(TestClientOptions(server.endpoint(), dir.File("first.db")));
   ASSERT_TRUE(first);
   for (int i = 0; i < 5; ++i)
     ASSERT_TRUE(first->Put("notes", "kept" + std::to_string(i), Json{{"i", i}}).ok());
   SyncUntilComplete(*first);
-
-  // A cold backup: the server stopped, its database copied, started again.
-  server.Stop();
-  CopyDatabase(server.database(), dir.File("backup.db"));
-  server.Start();
+  backup();
 
   // Writes the restore will lose; the first client's cursor moves past them.
   for (int i = 0; i < 3; ++i)
@@ -67,11 +70,9 @@ TEST(ServerCursors, AClientAheadOfARestoredBackupResyncsToExactlyTheServersDocum
   ASSERT_EQ(ClientDocuments(*first, "notes").size(), 7u);
 
   server.Stop();
-  CopyDatabase(dir.File("backup.db"), server.database());
+  restore();
   server.Start();
 
-  // Another device's writes take the lost versions and pass the first
-  // client's cursor, so nothing but the cursor's proof tells the logs apart.
   auto second = OpenClient(TestClientOptions(server.endpoint(), dir.File("second.db")));
   ASSERT_TRUE(second);
   for (int i = 0; i < 12; ++i)
@@ -85,6 +86,38 @@ TEST(ServerCursors, AClientAheadOfARestoredBackupResyncsToExactlyTheServersDocum
   const auto on_server = ServerDocuments(server.port(), "notes");
   EXPECT_EQ(on_server.size(), 17u);  // kept0..4 (kept0 back), new0..11
   EXPECT_EQ(ClientDocuments(*first, "notes"), on_server);
+}
+
+TEST(ServerCursors, AClientAheadOfARestoredBackupResyncsToExactlyTheServersDocuments) {
+  ServerProcess server;
+  TempDir dir;
+  RestoreStory(
+      server, dir,
+      [&] {
+        // A cold backup: the server stopped, its database copied, started again.
+        server.Stop();
+        CopyDatabase(server.database(), dir.File("backup.db"));
+        server.Start();
+      },
+      [&] { CopyDatabase(dir.File("backup.db"), server.database()); });
+}
+
+TEST(ServerCursors, OnPostgresAClientAheadOfARestoredDumpResyncsToExactlyTheServersDocuments) {
+  PostgresProcess postgres;
+  if (!postgres.unavailable().empty()) GTEST_SKIP() << postgres.unavailable();
+  ServerProcess server("token-alice alice\n", {"--postgres", postgres.url()});
+  TempDir dir;
+  const std::string dump = dir.File("backup.dump");
+  RestoreStory(
+      server, dir,
+      [&] {  // a hot backup, as operators take them
+        ASSERT_EQ(postgres.RunClient({"pg_dump", "-Fc", "-f", dump, postgres.url()}), 0);
+      },
+      [&] {
+        ASSERT_EQ(postgres.RunClient(
+                      {"pg_restore", "--clean", "--if-exists", "-d", postgres.url(), dump}),
+                  0);
+      });
 }
 
 // Tombstones on the server, read from the start of the change log.

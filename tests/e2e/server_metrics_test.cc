@@ -16,7 +16,6 @@
 #include "ferry/protocol.h"
 #include "support/postgres_process.h"
 #include "support/server_process.h"
-#include "support/spawn.h"
 #include "support/temp_dir.h"
 
 namespace ferry::testing {
@@ -155,12 +154,6 @@ TEST_F(ServerMetricsTest, CountersHistogramsAndGaugesMoveWithTheRequests) {
   listener.wait();
 }
 
-// Runs one SQL statement with psql on the test's PostgreSQL; its exit code.
-int Psql(const PostgresProcess& postgres, const std::string& sql) {
-  return WaitDiscardingOutput(
-      Spawn({std::string(kPostgresBin) + "/psql", postgres.url(), "-q", "-c", sql}));
-}
-
 // A database that fails requests: PostgreSQL loses the table every push
 // and pull needs (as a botched migration or a revoked grant would).
 TEST(ServerMetrics, DatabaseErrorsAreCounted) {
@@ -179,7 +172,9 @@ TEST(ServerMetrics, DatabaseErrorsAreCounted) {
   auto pushed = http.Post("/v1/push", Auth("token-alice"), PushBody(1), "application/json");
   ASSERT_TRUE(pushed && pushed->status == 200);
   EXPECT_EQ(errors(), 0);
-  ASSERT_EQ(Psql(postgres, "ALTER TABLE ferry_users RENAME TO ferry_users_gone"), 0);
+  ASSERT_EQ(postgres.RunClient({"psql", postgres.url(), "-q", "-c",
+                                "ALTER TABLE ferry_users RENAME TO ferry_users_gone"}),
+            0);
   auto failed = http.Post("/v1/push", Auth("token-alice"), PushBody(2), "application/json");
   ASSERT_TRUE(failed);
   EXPECT_EQ(failed->status, 500);
