@@ -15,8 +15,10 @@
 //   position in that user's change log.
 // - Pull returns the latest state of each document changed after the cursor,
 //   in change-log order; deletes are returned as tombstones until purged. A
-//   cursor older than the purge horizon, ahead of the user's change log, or
-//   from another epoch, has expired.
+//   cursor older than the purge horizon, ahead of the user's change log,
+//   naming a commit the log does not hold (a restored backup), from another
+//   epoch, or not one this server issues, has expired (docs/SERVER.md,
+//   "Cursors").
 //
 // Storage: any ServerStorage (ferry/server_storage.h); the Store constructor
 // runs over the core's key-value Store (KvServerStorage).
@@ -77,8 +79,9 @@ class ServerState {
       std::optional<int64_t> server_wall_ms = std::nullopt);
 
   // kCursorExpired when the cursor is older than the purge horizon, ahead of
-  // the user's change log (never issued for it) or from another epoch;
-  // kProtocol when it is not a cursor this server issued.
+  // the user's change log (never issued for it), names a commit the log does
+  // not hold (the log it came from was lost to a restore), is from another
+  // epoch, or is not a cursor this server issues (the older format too).
   [[nodiscard]] Result<PullResponse> ServePull(std::string_view user, const PullRequest& request);
   // The same page as an encoded response body, built from the stored JSON
   // text without parsing it (what HandleServerRequest sends).
