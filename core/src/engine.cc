@@ -898,7 +898,7 @@ void SyncEngine::HandlePullResponse(const HttpResponse& response, Instant now) {
   ObserveRemoteClock(newest_remote, now);
   if (!newest_remote.empty()) txn.Put(kHlcKey, clock_.last().ToString());
   for (const ServerDocument& change : decoded->changes) {
-    auto view_changed = replica_.StageRemoteChange(txn, change);
+    auto view_changed = replica_.StageRemoteChange(txn, change, resyncing_);
     if (!view_changed.ok()) {
       ReloadAfterStorageFailure();
       FailRun(view_changed.status(), now);

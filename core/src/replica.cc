@@ -375,12 +375,14 @@ Result<OutboxEntry> Replica::StageRetry(Transaction& txn, const OutboxEntry& dea
   return write.entry;
 }
 
-Result<bool> Replica::StageRemoteChange(Transaction& txn, const ServerDocument& change) {
+Result<bool> Replica::StageRemoteChange(Transaction& txn, const ServerDocument& change,
+                                        bool resync) {
   FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, change.document));
-  if (change.version <= copy.version) return false;
+  if (!resync && change.version <= copy.version) return false;
   const Copy updated{
       change.version,
       {change.state.exists, change.state.exists ? DumpJson(change.state.value) : std::string()}};
+  if (resync && updated.version == copy.version && updated.state == copy.state) return false;
   StageCopy(txn, change.document, updated);
   FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, change.document));
   if (!overlay) return !(copy.state == updated.state);

@@ -67,6 +67,64 @@ void AddStatistics(ServerStatistics& total, const ServerStatistics& counted) {
   total.mutations_rejected += counted.mutations_rejected;
 }
 
+// A cursor (docs/SERVER.md, "Cursors"), opaque to clients:
+//   <epoch>.<after>.<head>.<tag>.<horizon>
+// `after`: the last version the holder has read; `head` and `tag`: the
+// user's head when it was issued and the tag of the commit that produced it,
+// so a pull proves the log it reads continues that one; `horizon`: the
+// tombstone horizon then, so a resync paging below it may go on as long as
+// no purge came since.
+struct Cursor {
+  Version after = 0;
+  Version head = 0;
+  std::string tag;
+  Version horizon = 0;
+};
+
+std::string FormatCursor(std::string_view epoch, Version after, const LogMark& mark) {
+  std::string cursor(epoch);
+  for (const std::string& part : {std::to_string(after), std::to_string(mark.head), mark.head_tag,
+                                  std::to_string(mark.horizon)}) {
+    cursor += '.';
+    cursor += part;
+  }
+  return cursor;
+}
+
+// Any cursor that is not one this server issued for its current epoch, the
+// format before commit tags included, expires: the client then resyncs
+// (a 400 would have it retry the same cursor forever).
+Result<Cursor> ParseCursor(std::string_view text, std::string_view epoch) {
+  const auto expired = [](const char* why) { return Status(ErrorCode::kCursorExpired, why); };
+  std::vector<std::string_view> parts;
+  for (std::size_t start = 0;;) {
+    const std::size_t dot = text.find('.', start);
+    parts.push_back(text.substr(start, dot == std::string_view::npos ? dot : dot - start));
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  if (parts[0] != epoch) return expired("cursor is from an earlier server epoch");
+  if (parts.size() != 5) return expired("not a cursor this server issues (resync)");
+  Cursor cursor;
+  auto after = keys::ParseDecimal(parts[1]);
+  auto head = keys::ParseDecimal(parts[2]);
+  auto horizon = keys::ParseDecimal(parts[4]);
+  if (!after || !head || !horizon || parts[3].empty() || *after > *head) {
+    return expired("not a cursor this server issues (resync)");
+  }
+  return Cursor{*after, *head, std::string(parts[3]), *horizon};
+}
+
+std::string Base36(uint64_t number) {
+  static constexpr char kDigits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string text;
+  do {
+    text.insert(text.begin(), kDigits[number % 36]);
+    number /= 36;
+  } while (number != 0);
+  return text;
+}
+
 int HttpStatusFor(const Status& status) {
   switch (status.code()) {
     case ErrorCode::kTooLarge:
@@ -108,14 +166,38 @@ struct ServerState::PushContext {
   }
 };
 
-ServerState::ServerState(Store& store, std::string epoch, ProtocolLimits limits)
+ServerState::ServerState(Store& store, std::string epoch, ProtocolLimits limits,
+                         RandomSource random)
     : owned_storage_(std::make_unique<KvServerStorage>(store)),
       storage_(*owned_storage_),
       epoch_(std::move(epoch)),
-      limits_(limits) {}
+      limits_(limits),
+      random_(std::move(random)),
+      fallback_random_(std::hash<std::string>()(epoch_)) {}
 
-ServerState::ServerState(ServerStorage& storage, std::string epoch, ProtocolLimits limits)
-    : storage_(storage), epoch_(std::move(epoch)), limits_(limits) {}
+ServerState::ServerState(ServerStorage& storage, std::string epoch, ProtocolLimits limits,
+                         RandomSource random)
+    : storage_(storage),
+      epoch_(std::move(epoch)),
+      limits_(limits),
+      random_(std::move(random)),
+      fallback_random_(std::hash<std::string>()(epoch_)) {}
+
+// Never "0", the tag of versions no commit record covers.
+std::string ServerState::NewCommitTag() {
+  uint64_t word = 0;
+  if (random_) {
+    word = random_();
+  } else {
+    std::lock_guard lock(tag_mutex_);
+    // splitmix64: a fixed, well-mixed sequence.
+    word = (fallback_random_ += 0x9e3779b97f4a7c15);
+    word = (word ^ (word >> 30)) * 0xbf58476d1ce4e5b9;
+    word = (word ^ (word >> 27)) * 0x94d049bb133111eb;
+    word ^= word >> 31;
+  }
+  return Base36(word == 0 ? 1 : word);
+}
 
 ServerStatistics ServerState::statistics() const {
   std::lock_guard lock(statistics_mutex_);
@@ -132,6 +214,7 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
                                             std::optional<int64_t> server_wall_ms) {
   FERRY_ASSIGN_OR_RETURN(std::unique_ptr<ServerTransaction> txn, storage_.Begin(user));
   FERRY_ASSIGN_OR_RETURN(Version head, txn->Head());
+  const Version first_head = head;
   FERRY_ASSIGN_OR_RETURN(uint64_t last_seq, txn->LastSeq(request.client_id));
 
   // Outcomes of mutations that were not applied (conflict, rejected), kept so
@@ -174,6 +257,10 @@ Result<PushResponse> ServerState::ApplyPush(std::string_view user, const PushReq
         break;
     }
     response.results.push_back(std::move(result));
+  }
+  if (head != first_head) {
+    FERRY_RETURN_IF_ERROR(
+        txn->RecordCommit(first_head, head, NewCommitTag(), server_wall_ms.value_or(0)));
   }
   FERRY_RETURN_IF_ERROR(txn->Commit(head, request.client_id, last_seq));
   std::lock_guard lock(statistics_mutex_);
@@ -252,18 +339,14 @@ Status ServerState::ApplyMutation(ServerTransaction& txn, PushContext& push, std
 }
 
 Result<std::string> ServerState::ServePullBody(std::string_view user, const PullRequest& request) {
-  Version from = 0;
+  PullPageQuery query;
   if (!request.cursor.empty()) {
-    const std::size_t dot = request.cursor.rfind('.');
-    std::optional<uint64_t> parsed;
-    if (dot != std::string::npos) {
-      parsed = keys::ParseDecimal(std::string_view(request.cursor).substr(dot + 1));
-    }
-    if (!parsed) return Status(ErrorCode::kProtocol, "not a cursor this server issued");
-    if (request.cursor.substr(0, dot) != epoch_) {
-      return Status(ErrorCode::kCursorExpired, "cursor is from an earlier server epoch");
-    }
-    from = *parsed;
+    FERRY_ASSIGN_OR_RETURN(Cursor cursor, ParseCursor(request.cursor, epoch_));
+    query.after = cursor.after;
+    query.check_cursor = true;
+    query.cursor_head = cursor.head;
+    query.cursor_tag = std::move(cursor.tag);
+    query.cursor_horizon = cursor.horizon;
   }
   const std::size_t limit =
       std::min(std::max<std::size_t>(request.limit, 1), limits_.max_changes_per_pull);
@@ -274,12 +357,12 @@ Result<std::string> ServerState::ServePullBody(std::string_view user, const Pull
   PullResponseWriter writer;
   std::size_t count = 0;
   bool has_more = false;
-  Version last = from;
+  Version last = query.after;
   // One change more than the page holds, to learn whether more follow.
-  // A cursor is checked against the horizon and the head in the read's snapshot.
-  const ChangeQuery query{from, !request.cursor.empty(), limit + 1};
-  FERRY_RETURN_IF_ERROR(
-      storage_.ReadChanges(user, query, [&](const DocumentId& id, const StoredDocument& record) {
+  query.max_changes = limit + 1;
+  FERRY_ASSIGN_OR_RETURN(
+      const LogMark mark,
+      storage_.ReadPullPage(user, query, [&](const DocumentId& id, const StoredDocument& record) {
         if (count >= limit || writer.size() >= byte_budget) {
           has_more = true;
           return false;
@@ -292,7 +375,7 @@ Result<std::string> ServerState::ServePullBody(std::string_view user, const Pull
         last = record.version;
         return true;
       }));
-  return std::move(writer).Finish(epoch_ + "." + std::to_string(last), has_more);
+  return std::move(writer).Finish(FormatCursor(epoch_, last, mark), has_more);
 }
 
 Result<PullResponse> ServerState::ServePull(std::string_view user, const PullRequest& request) {
@@ -304,6 +387,10 @@ Result<PullResponse> ServerState::ServePull(std::string_view user, const PullReq
 
 Status ServerState::PurgeTombstones(std::string_view user, Version version) {
   return storage_.PurgeTombstones(user, version);
+}
+
+Status ServerState::PurgeTombstonesCommittedBefore(int64_t wall_ms) {
+  return storage_.PurgeTombstonesCommittedBefore(wall_ms);
 }
 
 // Read through a transaction that is never committed: it changes nothing.

@@ -1,5 +1,8 @@
 #include "ferry/server_storage_kv.h"
 
+#include <algorithm>
+#include <map>
+
 #include "keys.h"
 
 namespace ferry {
@@ -12,11 +15,64 @@ namespace {
 //   o/<clientId>/<seq:20>  "c" or "r <error>": a recent mutation not applied
 //   m/head                 the user's latest version
 //   m/horizon              tombstones at or below this were purged
+// and, apart so that the tombstone horizon's purge finds every user's recent
+// commits without reading their documents:
+//   t/<user>\0<last:20>    "<before> <wall_ms> <tag>": a commit produced the
+//                          versions (before, last] (RecordCommit)
 std::string UserPrefix(std::string_view user) {
   std::string prefix = "u/";
   prefix += user;
   prefix += '\0';
   return prefix;
+}
+
+constexpr std::string_view kCommitsPrefix = "t/";
+
+std::string CommitPrefix(std::string_view user) {
+  std::string prefix(kCommitsPrefix);
+  prefix += user;
+  prefix += '\0';
+  return prefix;
+}
+
+// A commit record: "<before> <wall_ms> <tag>".
+struct CommitRecord {
+  Version before = 0;
+  uint64_t wall_ms = 0;
+  std::string_view tag;
+};
+
+std::optional<CommitRecord> DecodeCommit(std::string_view bytes) {
+  const std::size_t first = bytes.find(' ');
+  const std::size_t second = first == std::string_view::npos ? first : bytes.find(' ', first + 1);
+  if (second == std::string_view::npos) return std::nullopt;
+  auto before = keys::ParseDecimal(bytes.substr(0, first));
+  auto wall_ms = keys::ParseDecimal(bytes.substr(first + 1, second - first - 1));
+  if (!before || !wall_ms || second + 1 == bytes.size()) return std::nullopt;
+  return CommitRecord{*before, *wall_ms, bytes.substr(second + 1)};
+}
+
+// The tag of the commit that produced `version`, "0" when none is recorded.
+// Commits cover consecutive ranges, so it is the first record ending at or
+// above `version`, if that one began below it.
+Result<std::string> CommitTagOf(Store& store, std::string_view user, Version version) {
+  if (version == 0) return std::string("0");
+  const std::string prefix = CommitPrefix(user);
+  std::string tag = "0";
+  Status failure;
+  FERRY_RETURN_IF_ERROR(store.Scan(prefix + keys::OrderedNumber(version), PrefixEnd(prefix),
+                                   [&](std::string_view, std::string_view value) {
+                                     auto record = DecodeCommit(value);
+                                     if (!record) {
+                                       failure = Status(ErrorCode::kCorruption,
+                                                        "server commit record does not decode");
+                                     } else if (record->before < version) {
+                                       tag = std::string(record->tag);
+                                     }
+                                     return false;
+                                   }));
+  FERRY_RETURN_IF_ERROR(failure);
+  return tag;
 }
 
 // A stored document: a one-line header, then the value as compact JSON.
@@ -86,7 +142,7 @@ std::string LogScanEnd(const std::string& log_prefix, Version version) {
 class KvServerTransaction final : public ServerTransaction {
  public:
   KvServerTransaction(Store& store, std::string_view user)
-      : store_(store), txn_(store), prefix_(UserPrefix(user)) {}
+      : store_(store), txn_(store), user_(user), prefix_(UserPrefix(user)) {}
 
   Result<Version> Head() override { return ReadNumber(txn_, prefix_ + "m/head"); }
   Result<uint64_t> LastSeq(std::string_view client_id) override {
@@ -123,6 +179,13 @@ class KvServerTransaction final : public ServerTransaction {
     txn_.Put(SeqKey(client_id), std::to_string(last_seq));
     return txn_.Commit();
   }
+  Status RecordCommit(Version before, Version last, std::string_view tag,
+                      int64_t wall_ms) override {
+    txn_.Put(CommitPrefix(user_) + keys::OrderedNumber(last),
+             std::to_string(before) + ' ' + std::to_string(std::max<int64_t>(wall_ms, 0)) + ' ' +
+                 std::string(tag));
+    return Status::Ok();
+  }
 
  private:
   std::string SeqKey(std::string_view client_id) const {
@@ -137,6 +200,7 @@ class KvServerTransaction final : public ServerTransaction {
 
   Store& store_;
   Transaction txn_;
+  std::string user_;
   std::string prefix_;
 };
 
@@ -145,6 +209,40 @@ class KvServerTransaction final : public ServerTransaction {
 Result<std::unique_ptr<ServerTransaction>> KvServerStorage::Begin(std::string_view user) {
   return std::unique_ptr<ServerTransaction>(std::make_unique<KvServerTransaction>(store_, user));
 }
+
+namespace {
+
+// Visits the change log above `after`, at most `max_changes` entries.
+Status VisitLog(Store& store, const std::string& prefix, Version after, std::size_t max_changes,
+                const ChangeVisitor& visit) {
+  if (after == UINT64_MAX) return Status::Ok();  // nothing above it
+  std::size_t visited = 0;
+  Status failure;
+  const std::string log_prefix = prefix + "c/";
+  const auto visit_entry = [&](std::string_view key, std::string_view suffix) -> Status {
+    auto version = keys::ParseOrderedNumber(key.substr(log_prefix.size()));
+    auto id = keys::ParseDocumentSuffix(suffix);
+    if (!version || !id) {
+      return Status(ErrorCode::kCorruption, "server change log entry does not decode");
+    }
+    FERRY_ASSIGN_OR_RETURN(auto stored, store.Get(prefix + "d/" + std::string(suffix)));
+    if (!stored) return Status(ErrorCode::kCorruption, "change log names a missing document");
+    FERRY_ASSIGN_OR_RETURN(StoredDocument record, DecodeRecord(*stored));
+    if (!visit(*id, record)) return Status(ErrorCode::kCancelled, "");
+    return Status::Ok();
+  };
+  FERRY_RETURN_IF_ERROR(store.Scan(log_prefix + keys::OrderedNumber(after + 1),
+                                   PrefixEnd(log_prefix),
+                                   [&](std::string_view key, std::string_view suffix) {
+                                     if (visited++ >= max_changes) return false;
+                                     failure = visit_entry(key, suffix);
+                                     return failure.ok();
+                                   }));
+  if (failure.code() == ErrorCode::kCancelled) return Status::Ok();  // the visitor stopped
+  return failure;
+}
+
+}  // namespace
 
 Status KvServerStorage::ReadChanges(std::string_view user, const ChangeQuery& query,
                                     const ChangeVisitor& visit) {
@@ -162,37 +260,63 @@ Status KvServerStorage::ReadChanges(std::string_view user, const ChangeQuery& qu
       return Status(ErrorCode::kCursorExpired, "cursor is ahead of the change log");
     }
   }
-  if (query.after == UINT64_MAX) return Status::Ok();  // nothing above it
-  std::size_t visited = 0;
+  return VisitLog(store_, prefix, query.after, query.max_changes, visit);
+}
+
+// The host serialises every call, so the reads below see one state.
+Result<LogMark> KvServerStorage::ReadPullPage(std::string_view user, const PullPageQuery& query,
+                                              const ChangeVisitor& visit) {
+  const std::string prefix = UserPrefix(user);
+  Transaction txn(store_);
+  LogMark mark;
+  FERRY_ASSIGN_OR_RETURN(mark.horizon, ReadNumber(txn, prefix + "m/horizon"));
+  FERRY_ASSIGN_OR_RETURN(mark.head, ReadNumber(txn, prefix + "m/head"));
+  if (query.check_cursor) {
+    FERRY_RETURN_IF_ERROR(CheckCursor(
+        query, mark, [&](Version version) { return CommitTagOf(store_, user, version); }));
+  }
+  FERRY_RETURN_IF_ERROR(VisitLog(store_, prefix, query.after, query.max_changes, visit));
+  FERRY_ASSIGN_OR_RETURN(mark.head_tag, CommitTagOf(store_, user, mark.head));
+  return mark;
+}
+
+Status KvServerStorage::PurgeTombstonesCommittedBefore(int64_t wall_ms) {
+  // Each user's last version committed before `wall_ms`. A record's wall
+  // clock may step back, so the highest such version, not the first.
+  std::map<std::string, Version, std::less<>> horizons;
   Status failure;
-  const std::string log_prefix = prefix + "c/";
-  const auto visit_entry = [&](std::string_view key, std::string_view suffix) -> Status {
-    auto version = keys::ParseOrderedNumber(key.substr(log_prefix.size()));
-    auto id = keys::ParseDocumentSuffix(suffix);
-    if (!version || !id) {
-      return Status(ErrorCode::kCorruption, "server change log entry does not decode");
-    }
-    FERRY_ASSIGN_OR_RETURN(auto stored, store_.Get(prefix + "d/" + std::string(suffix)));
-    if (!stored) return Status(ErrorCode::kCorruption, "change log names a missing document");
-    FERRY_ASSIGN_OR_RETURN(StoredDocument record, DecodeRecord(*stored));
-    if (!visit(*id, record)) return Status(ErrorCode::kCancelled, "");
-    return Status::Ok();
-  };
-  FERRY_RETURN_IF_ERROR(store_.Scan(log_prefix + keys::OrderedNumber(query.after + 1),
-                                    PrefixEnd(log_prefix),
-                                    [&](std::string_view key, std::string_view suffix) {
-                                      if (visited++ >= query.max_changes) return false;
-                                      failure = visit_entry(key, suffix);
-                                      return failure.ok();
-                                    }));
-  if (failure.code() == ErrorCode::kCancelled) return Status::Ok();  // the visitor stopped
-  return failure;
+  FERRY_RETURN_IF_ERROR(
+      store_.ScanPrefix(kCommitsPrefix, [&](std::string_view key, std::string_view value) {
+        const std::string_view rest = key.substr(kCommitsPrefix.size());
+        const std::size_t nul = rest.rfind('\0');
+        auto record = DecodeCommit(value);
+        auto last = nul == std::string_view::npos ? std::nullopt
+                                                  : keys::ParseOrderedNumber(rest.substr(nul + 1));
+        if (!record || !last) {
+          failure = Status(ErrorCode::kCorruption, "server commit record does not decode");
+          return false;
+        }
+        if (wall_ms >= 0 && record->wall_ms < static_cast<uint64_t>(wall_ms)) {
+          Version& horizon = horizons[std::string(rest.substr(0, nul))];
+          horizon = std::max(horizon, *last);
+        }
+        return true;
+      }));
+  FERRY_RETURN_IF_ERROR(failure);
+  for (const auto& [user, version] : horizons) {
+    Transaction txn(store_);
+    FERRY_ASSIGN_OR_RETURN(const uint64_t horizon, ReadNumber(txn, UserPrefix(user) + "m/horizon"));
+    if (version > horizon) FERRY_RETURN_IF_ERROR(PurgeTombstones(user, version));
+  }
+  return Status::Ok();
 }
 
 Status KvServerStorage::PurgeTombstones(std::string_view user, Version version) {
   const std::string prefix = UserPrefix(user);
   const std::string log_prefix = prefix + "c/";
   Transaction txn(store_);
+  FERRY_ASSIGN_OR_RETURN(const uint64_t head, ReadNumber(txn, prefix + "m/head"));
+  version = std::min(version, head);
   Status failure;
   FERRY_RETURN_IF_ERROR(store_.Scan(log_prefix, LogScanEnd(log_prefix, version),
                                     [&](std::string_view key, std::string_view suffix) {
@@ -211,7 +335,16 @@ Status KvServerStorage::PurgeTombstones(std::string_view user, Version version) 
                                     }));
   FERRY_RETURN_IF_ERROR(failure);
   FERRY_ASSIGN_OR_RETURN(const uint64_t horizon, ReadNumber(txn, prefix + "m/horizon"));
-  txn.Put(prefix + "m/horizon", std::to_string(std::max(horizon, version)));
+  const Version raised = std::max(horizon, version);
+  txn.Put(prefix + "m/horizon", std::to_string(raised));
+  // Commits wholly below the horizon: a valid cursor names a head at or
+  // above it, so none names them.
+  const std::string commits = CommitPrefix(user);
+  FERRY_RETURN_IF_ERROR(store_.Scan(commits, commits + keys::OrderedNumber(raised),
+                                    [&](std::string_view key, std::string_view) {
+                                      txn.Delete(key);
+                                      return true;
+                                    }));
   return txn.Commit();
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <exception>
 
@@ -101,20 +102,22 @@ void LogRequest(std::string_view method, std::string_view target, int status, st
 
 HttpApi::HttpApi(SyncService& service, const TokenTable& tokens, const CorsPolicy& cors,
                  StaticFiles* static_files, const LiveStreams& live, std::size_t max_body_bytes,
-                 const AdminCredential* admin)
+                 const AdminCredential* admin, const MetricsEndpoint* metrics)
     : service_(service),
       tokens_(tokens),
       cors_(cors),
       static_files_(static_files),
       live_(live),
       max_body_bytes_(max_body_bytes),
-      admin_(admin) {}
+      admin_(admin),
+      metrics_(metrics) {}
 
 std::optional<std::string> HttpApi::Authenticate(const HttpRequest& request) const {
   return tokens_.UserFor(Header(request, http::field::authorization));
 }
 
 HttpResponse HttpApi::Handle(const HttpRequest& request) const {
+  const auto started = std::chrono::steady_clock::now();
   HttpResponse response;
   try {
     response = Route(request);
@@ -123,6 +126,10 @@ HttpResponse HttpApi::Handle(const HttpRequest& request) const {
   }
   response.version(request.version());
   Decorate(request, response);
+  if (metrics_ != nullptr) {
+    metrics_->metrics.CountRequest(Metrics::RouteOf(PathOf(request)), response.result_int(),
+                                   std::chrono::steady_clock::now() - started);
+  }
   return response;
 }
 
@@ -140,6 +147,7 @@ HttpResponse HttpApi::Route(const HttpRequest& request) const {
   const bool get = method == http::verb::get || method == http::verb::head;
   if (get && path == "/v1/health") return JsonResponse(request, 200, "{\"status\":\"ok\"}");
   if (get && path == "/v1/ready") return Ready();
+  if (get && path == "/metrics" && metrics_ != nullptr) return MetricsPage(request);
   if (path.starts_with(kAdminPrefix)) return Admin(request);
   const bool push = method == http::verb::post && path == "/v1/push";
   const bool exchange =
@@ -185,6 +193,8 @@ HttpResponse HttpApi::Exchange(const HttpRequest& request, const std::string& us
                                std::string_view body, std::string_view target) const {
   const std::string method(View(request.method_string()));
   ServerHttpResponse answer = service_.Handle(user, method, target, body);
+  // The service answers 5xx only when storage failed (HandleServerRequest).
+  if (answer.status >= 500 && metrics_ != nullptr) metrics_->metrics.CountDatabaseError();
   return JsonResponse(request, answer.status, std::move(answer.body));
 }
 
@@ -223,6 +233,7 @@ HttpResponse HttpApi::Ready() const {
     response.body() = "{\"status\":\"ready\"}";
     return response;
   }
+  if (metrics_ != nullptr) metrics_->metrics.CountDatabaseError();
   HttpResponse response =
       ErrorResponse(503, ErrorCode::kUnavailable, "not ready: " + ready.message());
   response.set(http::field::retry_after, "1");
@@ -244,6 +255,23 @@ HttpResponse HttpApi::StaticFile(const HttpRequest& request) const {
   }
   response.body() = std::move(answer.body);
   return response;  // for HEAD the session sends the headers only
+}
+
+// The operator's credential, not a user's token: metrics show every
+// user's traffic together. Compared in full whatever the first difference,
+// so the time taken says nothing of the token.
+HttpResponse HttpApi::MetricsPage(const HttpRequest& request) const {
+  const std::string_view given = Header(request, http::field::authorization);
+  const std::string expected = "Bearer " + metrics_->bearer_token;
+  unsigned char difference = given.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    difference |= static_cast<unsigned char>(expected[i] ^ (i < given.size() ? given[i] : 0));
+  if (difference != 0) return Unauthenticated();
+  HttpResponse response{http::status::ok, request.version()};
+  response.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  response.set(http::field::cache_control, "no-store");
+  response.body() = metrics_->metrics.Render();
+  return response;
 }
 
 void HttpApi::Decorate(const HttpRequest& request, http::response_header<>& response) const {

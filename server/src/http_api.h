@@ -15,6 +15,7 @@
 #include "cors.h"
 #include "ferry/status.h"
 #include "live_streams.h"
+#include "metrics.h"
 #include "static_files.h"
 #include "sync_service.h"
 #include "tokens.h"
@@ -36,13 +37,20 @@ inline constexpr std::string_view kJsonType = "application/json; charset=utf-8";
 void LogRequest(std::string_view method, std::string_view target, int status, std::size_t bytes,
                 std::string_view note = "");
 
+// /metrics, for the operator's credential (--metrics-token-file).
+struct MetricsEndpoint {
+  Metrics& metrics;
+  std::string bearer_token;  // what the scraper sends as "Authorization: Bearer ..."
+};
+
 class HttpApi {
  public:
   // Every reference must outlive the HttpApi; `static_files` may be null,
   // and so may `admin` (then /v1/admin/* is 404: no --admin-token-file).
+  // With `metrics`, every answer is counted and /metrics serves them.
   HttpApi(SyncService& service, const TokenTable& tokens, const CorsPolicy& cors,
           StaticFiles* static_files, const LiveStreams& live, std::size_t max_body_bytes,
-          const AdminCredential* admin = nullptr);
+          const AdminCredential* admin = nullptr, const MetricsEndpoint* metrics = nullptr);
 
   // The answer to a complete request, CORS headers included. Request-pool
   // threads only: it may block on the database or on reading a file. Never
@@ -72,6 +80,7 @@ class HttpApi {
   [[nodiscard]] HttpResponse Stats(const HttpRequest& request, const std::string& user) const;
   [[nodiscard]] HttpResponse Ready() const;
   [[nodiscard]] HttpResponse StaticFile(const HttpRequest& request) const;
+  [[nodiscard]] HttpResponse MetricsPage(const HttpRequest& request) const;
 
   SyncService& service_;
   const TokenTable& tokens_;
@@ -80,6 +89,7 @@ class HttpApi {
   const LiveStreams& live_;
   const std::size_t max_body_bytes_;
   const AdminCredential* admin_;
+  const MetricsEndpoint* metrics_;
 };
 
 }  // namespace ferry::server

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
 
@@ -16,6 +17,7 @@
 #include "http_api.h"
 #include "http_server_beast.h"
 #include "live_streams.h"
+#include "metrics.h"
 #include "secret_file.h"
 #include "server_settings.h"
 #include "static_files.h"
@@ -35,7 +37,27 @@ Result<std::unique_ptr<SyncService>> OpenService(const Settings& settings) {
   StorageSettings storage{settings.db, settings.postgres, {}};
   storage.limits.max_body_bytes = settings.limits.body_bytes;
   storage.limits.max_mutations_per_push = settings.max_batch;
+  storage.tombstone_horizon = settings.tombstone_horizon;
   return OpenSyncService(storage);
+}
+
+// The operator's metrics credential: the file's first line, trimmed.
+Result<std::string> LoadMetricsToken(const std::string& path) {
+  std::ifstream file(path);
+  std::string token;
+  if (!file || !std::getline(file, token)) {
+    return Status(ErrorCode::kIo, "cannot read --metrics-token-file " + path);
+  }
+  const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r'; };
+  while (!token.empty() && blank(token.back()))
+    token.pop_back();
+  while (!token.empty() && blank(token.front()))
+    token.erase(token.begin());
+  if (token.size() < 16) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "--metrics-token-file must hold a token of 16 characters or more");
+  }
+  return token;
 }
 
 int Run(const Settings& settings) {
@@ -84,8 +106,23 @@ int Run(const Settings& settings) {
     if (webhook) webhook->Notify(user);
   });
   const CorsPolicy cors(settings.cors_origins);
+  // /metrics with the operator's credential.
+  std::optional<Metrics> metrics;
+  std::optional<MetricsEndpoint> metrics_endpoint;
+  if (!settings.metrics_token_file.empty()) {
+    auto token = LoadMetricsToken(settings.metrics_token_file);
+    if (!token.ok()) {
+      (*service)->Stop();
+      return Fail(token.status());
+    }
+    SyncService& sync = **service;
+    metrics.emplace(
+        MetricsGauges{[&live] { return live.open(); }, [&sync] { return sync.Statistics(); }});
+    metrics_endpoint.emplace(MetricsEndpoint{*metrics, std::move(*token)});
+  }
   const HttpApi api(**service, *tokens, cors, static_files ? &*static_files : nullptr, live,
-                    settings.limits.body_bytes, admin ? &*admin : nullptr);
+                    settings.limits.body_bytes, admin ? &*admin : nullptr,
+                    metrics_endpoint ? &*metrics_endpoint : nullptr);
 
   HttpServerOptions options;
   options.host = settings.host;

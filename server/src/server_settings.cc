@@ -84,6 +84,23 @@ bool AddCorsOrigin(Settings& settings, const std::string& value) {
   return true;
 }
 
+// A duration with a unit, for spans an operator thinks of in days:
+// "30d", "12h", "90m", "45s", or plain seconds.
+bool SetTombstoneHorizon(Settings& settings, const std::string& value) {
+  static const std::map<char, long long> kUnitSeconds = {
+      {'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}};
+  std::string number = value;
+  long long unit = 1;
+  if (!number.empty() && kUnitSeconds.contains(number.back())) {
+    unit = kUnitSeconds.at(number.back());
+    number.pop_back();
+  }
+  const std::optional<std::size_t> count = Count(number);
+  if (!count || *count > 100ULL * 365 * 86400 / unit) return false;  // at most a century
+  settings.tombstone_horizon = std::chrono::seconds(static_cast<long long>(*count) * unit);
+  return true;
+}
+
 const std::map<std::string, Setter>& Flags() {
   static const std::map<std::string, Setter> flags = {
       {"--host", Text(&Settings::host)},
@@ -112,6 +129,9 @@ const std::map<std::string, Setter>& Flags() {
       {"--webhook-url", Text(&Settings::webhook_url)},
       {"--webhook-token-file", Text(&Settings::webhook_token_file)},
       {"--webhook-ca-file", Text(&Settings::webhook_ca_file)},
+      // Operations.
+      {"--tombstone-horizon", SetTombstoneHorizon},
+      {"--metrics-token-file", Text(&Settings::metrics_token_file)},
   };
   return flags;
 }
@@ -129,7 +149,9 @@ void PrintUsage() {
                "                    [--max-live-streams N] [--shutdown-timeout S]\n"
                "                    [--admin-token-file FILE]\n"
                "                    [--webhook-url URL [--webhook-token-file FILE]\n"
-               "                     [--webhook-ca-file FILE]]\n";
+               "                     [--webhook-ca-file FILE]]\n"
+               "                    [--tombstone-horizon DURATION (30d, 12h, 90m, 45s)]\n"
+               "                    [--metrics-token-file FILE]\n";
 }
 
 std::optional<Settings> ParseArguments(int argc, char** argv) {

@@ -2,6 +2,7 @@
 // server/README.md lists them for operators.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,12 @@ struct Settings {
   // PEM CA certificates the webhook's certificate is checked against,
   // instead of the system's store (a private CA); empty: the system's.
   std::string webhook_ca_file;
+  // --tombstone-horizon (30d, 12h, 90m, 45s or seconds): deletes older
+  // than it lose their tombstones; 0 (the default) keeps them forever.
+  std::chrono::milliseconds tombstone_horizon{0};
+  // --metrics-token-file: a file holding the bearer token that may read
+  // /metrics; without it there is no /metrics.
+  std::string metrics_token_file;
 };
 
 // The settings, or nullopt (after a note on stderr for a value that is

@@ -25,6 +25,11 @@ namespace ferry::server {
 // whose data was lost expire instead of silently skipping changes.
 std::string NewEpoch();
 
+// A random 64-bit word for commit tags (ServerState's RandomSource): true
+// randomness, so a database restored from a backup never reuses a tag the
+// lost history handed out. Thread-safe.
+uint64_t RandomWord();
+
 // The wall clock a push's stamps are checked against (Unix ms; core reads no
 // clock).
 int64_t WallClockMs();

@@ -133,6 +133,15 @@ class PostgresTransaction final : public ServerTransaction {
     return Exec(lease_.get(), "COMMIT").status();
   }
 
+  Status RecordCommit(Version before, Version last, std::string_view tag,
+                      int64_t wall_ms) override {
+    return Exec(lease_.get(),
+                "INSERT INTO ferry_commits (user_id, last_version, before_version, tag, "
+                "committed_ms) VALUES ($1, $2, $3, $4, $5)",
+                {user_, Text(last), Text(before), std::string(tag), std::to_string(wall_ms)})
+        .status();
+  }
+
  private:
   Lease lease_;
   std::string user_;
@@ -178,6 +187,45 @@ Status ReadPage(PGconn* connection, const std::string& user, const ChangeQuery& 
   return Status::Ok();
 }
 
+// The tag of the commit that produced `version`, "0" when none is recorded.
+// Commits cover consecutive ranges, so it is the first record ending at or
+// above `version`, if that one began below it.
+Result<std::string> CommitTagOf(PGconn* connection, const std::string& user, Version version) {
+  if (version == 0 || version > static_cast<uint64_t>(INT64_MAX)) return std::string("0");
+  FERRY_ASSIGN_OR_RETURN(PgResult rows,
+                         Exec(connection,
+                              "SELECT before_version, tag FROM ferry_commits WHERE user_id = $1 "
+                              "AND last_version >= $2 ORDER BY last_version LIMIT 1",
+                              {user, Text(version)}));
+  if (PQntuples(rows.get()) == 0) return std::string("0");
+  FERRY_ASSIGN_OR_RETURN(const uint64_t before, NumberAt(rows.get(), 0, 0));
+  return before < version ? TextAt(rows.get(), 0, 1) : std::string("0");
+}
+
+// ReadPullPage's body, in its REPEATABLE READ transaction: the checks, the
+// page and the mark see one snapshot.
+Result<LogMark> ReadPullPageIn(PGconn* connection, const std::string& user,
+                               const PullPageQuery& query, const ChangeVisitor& visit) {
+  LogMark mark;  // a user without a row has written nothing
+  FERRY_ASSIGN_OR_RETURN(
+      PgResult rows,
+      Exec(connection, "SELECT horizon, head FROM ferry_users WHERE user_id = $1", {user}));
+  if (PQntuples(rows.get()) == 1) {
+    FERRY_ASSIGN_OR_RETURN(mark.horizon, NumberAt(rows.get(), 0, 0));
+    FERRY_ASSIGN_OR_RETURN(mark.head, NumberAt(rows.get(), 0, 1));
+  }
+  if (query.check_cursor) {
+    FERRY_RETURN_IF_ERROR(CheckCursor(
+        query, mark, [&](Version version) { return CommitTagOf(connection, user, version); }));
+  }
+  ChangeQuery page;
+  page.after = query.after;
+  page.max_changes = query.max_changes;
+  FERRY_RETURN_IF_ERROR(ReadPage(connection, user, page, visit));
+  FERRY_ASSIGN_OR_RETURN(mark.head_tag, CommitTagOf(connection, user, mark.head));
+  return mark;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ServerTransaction>> PostgresServerStorage::Begin(std::string_view user) {
@@ -204,7 +252,10 @@ Status PostgresServerStorage::PurgeTombstones(std::string_view user, Version ver
   FERRY_ASSIGN_OR_RETURN(Lease lease, pool_.Acquire());
   const std::string name(user);
   FERRY_RETURN_IF_ERROR(Exec(lease.get(), "BEGIN").status());
-  FERRY_RETURN_IF_ERROR(LockUser(lease.get(), name).status());
+  // Held until COMMIT: no push moves the head meanwhile, so the horizon
+  // stays at or below it and every later tombstone lands above it.
+  FERRY_ASSIGN_OR_RETURN(const Version head, LockUser(lease.get(), name));
+  version = std::min(version, head);
   FERRY_RETURN_IF_ERROR(Exec(lease.get(),
                              "DELETE FROM ferry_documents WHERE user_id = $1 AND version <= $2 "
                              "AND NOT present",
@@ -214,7 +265,48 @@ Status PostgresServerStorage::PurgeTombstones(std::string_view user, Version ver
       Exec(lease.get(), "UPDATE ferry_users SET horizon = GREATEST(horizon, $2) WHERE user_id = $1",
            {name, Text(version)})
           .status());
+  // Commits wholly below the horizon: a valid cursor names a head at or
+  // above it, so none names them.
+  FERRY_RETURN_IF_ERROR(Exec(lease.get(),
+                             "DELETE FROM ferry_commits WHERE user_id = $1 AND last_version < "
+                             "(SELECT horizon FROM ferry_users WHERE user_id = $1)",
+                             {name})
+                            .status());
   return Exec(lease.get(), "COMMIT").status();
+}
+
+Result<LogMark> PostgresServerStorage::ReadPullPage(std::string_view user,
+                                                    const PullPageQuery& query,
+                                                    const ChangeVisitor& visit) {
+  FERRY_ASSIGN_OR_RETURN(Lease lease, pool_.Acquire());
+  FERRY_RETURN_IF_ERROR(
+      Exec(lease.get(), "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").status());
+  FERRY_ASSIGN_OR_RETURN(LogMark mark,
+                         ReadPullPageIn(lease.get(), std::string(user), query, visit));
+  FERRY_RETURN_IF_ERROR(Exec(lease.get(), "COMMIT").status());
+  return mark;
+}
+
+Status PostgresServerStorage::PurgeTombstonesCommittedBefore(int64_t wall_ms) {
+  // Each user's last version committed before `wall_ms` (a clock may step
+  // back, so the highest, not the first), where it lies above the horizon:
+  // after a purge only the record at the horizon is left that old.
+  PgResult rows;
+  {
+    FERRY_ASSIGN_OR_RETURN(Lease lease, pool_.Acquire());
+    FERRY_ASSIGN_OR_RETURN(rows,
+                           Exec(lease.get(),
+                                "SELECT c.user_id, max(c.last_version) FROM ferry_commits c "
+                                "JOIN ferry_users u USING (user_id) WHERE c.committed_ms < $1 "
+                                "GROUP BY c.user_id, u.horizon "
+                                "HAVING max(c.last_version) > u.horizon",
+                                {std::to_string(wall_ms)}));
+  }
+  for (int row = 0; row < PQntuples(rows.get()); ++row) {
+    FERRY_ASSIGN_OR_RETURN(const Version version, NumberAt(rows.get(), row, 1));
+    FERRY_RETURN_IF_ERROR(PurgeTombstones(TextAt(rows.get(), row, 0), version));
+  }
+  return Status::Ok();
 }
 
 }  // namespace ferry::server::postgres

@@ -17,6 +17,9 @@ namespace ferry::server::postgres {
 // The database's epoch, storing `fresh` if it has none yet.
 [[nodiscard]] Result<std::string> LoadOrCreateEpoch(PGconn* connection, const std::string& fresh);
 
+// The schema version Migrate brings a database to (one per migration).
+[[nodiscard]] int SchemaVersion();
+
 // ServerStorage over the tables. Threading: thread-safe; each call borrows
 // a pooled connection, and a user's transactions take turns on a lock of
 // that user's ferry_users row (SELECT ... FOR UPDATE), held until commit.
@@ -28,6 +31,9 @@ class PostgresServerStorage final : public ServerStorage {
   [[nodiscard]] Status ReadChanges(std::string_view user, const ChangeQuery& query,
                                    const ChangeVisitor& visit) override;
   [[nodiscard]] Status PurgeTombstones(std::string_view user, Version version) override;
+  [[nodiscard]] Result<LogMark> ReadPullPage(std::string_view user, const PullPageQuery& query,
+                                             const ChangeVisitor& visit) override;
+  [[nodiscard]] Status PurgeTombstonesCommittedBefore(int64_t wall_ms) override;
 
  private:
   Pool& pool_;

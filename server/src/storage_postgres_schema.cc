@@ -52,6 +52,19 @@ CREATE TABLE ferry_webhook_cursors (
   user_id text PRIMARY KEY,
   delivered bigint NOT NULL DEFAULT 0); -- every version up to it was acknowledged
 )sql",
+    // Commit records, so a cursor proves the log it reads continues the
+    // one it came from (a database restored from a backup does not), and
+    // their wall clock, for the tombstone horizon. Kept from the horizon up.
+    R"sql(
+CREATE TABLE ferry_commits (
+  user_id text NOT NULL,
+  last_version bigint NOT NULL,       -- the commit produced (before_version, last_version]
+  before_version bigint NOT NULL,
+  tag text NOT NULL,                  -- random: never reused by a restored database
+  committed_ms bigint NOT NULL,       -- the server's wall clock (Unix ms)
+  PRIMARY KEY (user_id, last_version));
+CREATE INDEX ferry_commits_time ON ferry_commits (committed_ms);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 

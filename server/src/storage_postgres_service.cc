@@ -11,6 +11,7 @@
 
 #include "storage_backends.h"
 #include "storage_postgres.h"
+#include "tombstone_purge.h"
 
 namespace ferry::server {
 namespace {
@@ -26,12 +27,20 @@ constexpr int kPoolSize = 8;
 class PostgresSyncService final : public SyncService {
  public:
   PostgresSyncService(std::string url, std::unique_ptr<Pool> pool, std::string epoch,
-                      ProtocolLimits limits)
+                      ProtocolLimits limits, std::chrono::milliseconds tombstone_horizon)
       : url_(std::move(url)),
         pool_(std::move(pool)),
         storage_(*pool_),
-        state_(storage_, std::move(epoch), limits),
-        wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+        state_(storage_, std::move(epoch), limits, RandomWord),
+        wake_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (tombstone_horizon.count() > 0) {
+      // Every instance purges; a purge takes each user's row lock, so
+      // rounds of several instances take turns and the later finds nothing.
+      purge_ = std::make_unique<TombstonePurge>(tombstone_horizon, [this](int64_t cutoff) {
+        return state_.PurgeTombstonesCommittedBefore(cutoff);
+      });
+    }
+  }
   ~PostgresSyncService() override {
     Stop();
     if (wake_ >= 0) close(wake_);
@@ -56,7 +65,10 @@ class PostgresSyncService final : public SyncService {
     return postgres::Exec(lease.get(), "SELECT 1").status();
   }
 
+  ServerStatistics Statistics() const override { return state_.statistics(); }
+
   void Stop() override {
+    if (purge_) purge_->Stop();
     stopping_ = true;
     const uint64_t one = 1;
     if (wake_ >= 0) (void)!write(wake_, &one, sizeof one);
@@ -110,6 +122,7 @@ class PostgresSyncService final : public SyncService {
   std::atomic<bool> stopping_ = false;
   int wake_;  // an eventfd Stop writes to, waking the listener thread's poll
   std::thread thread_;
+  std::unique_ptr<TombstonePurge> purge_;  // with --tombstone-horizon; stopped before the rest goes
 };
 
 }  // namespace
@@ -123,7 +136,8 @@ Result<std::unique_ptr<SyncService>> OpenPostgresSyncService(const StorageSettin
     FERRY_ASSIGN_OR_RETURN(epoch, postgres::LoadOrCreateEpoch(lease.get(), NewEpoch()));
   }
   return std::unique_ptr<SyncService>(std::make_unique<PostgresSyncService>(
-      settings.postgres_url, std::move(pool), std::move(epoch), settings.limits));
+      settings.postgres_url, std::move(pool), std::move(epoch), settings.limits,
+      settings.tombstone_horizon));
 }
 
 }  // namespace ferry::server

@@ -6,6 +6,7 @@
 #include "ferry/server_apply.h"
 #include "ferry/store_sqlite.h"
 #include "storage_backends.h"
+#include "tombstone_purge.h"
 
 namespace ferry::server {
 namespace {
@@ -20,8 +21,18 @@ Result<std::string> LoadOrCreateEpoch(Store& store) {
 
 class SqliteSyncService final : public SyncService {
  public:
-  SqliteSyncService(std::unique_ptr<SqliteStore> store, std::string epoch, ProtocolLimits limits)
-      : store_(std::move(store)), state_(*store_, std::move(epoch), limits) {}
+  SqliteSyncService(std::unique_ptr<SqliteStore> store, std::string epoch, ProtocolLimits limits,
+                    std::chrono::milliseconds tombstone_horizon)
+      : store_(std::move(store)), state_(*store_, std::move(epoch), limits, RandomWord) {
+    if (tombstone_horizon.count() > 0) {
+      // One connection: a purge round takes its turn like a request.
+      purge_ = std::make_unique<TombstonePurge>(tombstone_horizon, [this](int64_t cutoff) {
+        std::lock_guard lock(mutex_);
+        return state_.PurgeTombstonesCommittedBefore(cutoff);
+      });
+    }
+  }
+  ~SqliteSyncService() override { Stop(); }
 
   ServerHttpResponse Handle(std::string_view user, std::string_view method, std::string_view target,
                             std::string_view body) override {
@@ -44,7 +55,11 @@ class SqliteSyncService final : public SyncService {
     return store_->Get("server/epoch").status();
   }
 
-  void Stop() override {}
+  ServerStatistics Statistics() const override { return state_.statistics(); }
+
+  void Stop() override {
+    if (purge_) purge_->Stop();
+  }
 
   std::unique_ptr<DeliveryLog> OpenDeliveryLog() override {
     return NewKvDeliveryLog(*store_, mutex_, state_.epoch());
@@ -56,6 +71,7 @@ class SqliteSyncService final : public SyncService {
   ServerState state_;
   // Set once before serving (SetChangeListener's contract), so read unlocked.
   std::function<void(const std::string&)> listener_;
+  std::unique_ptr<TombstonePurge> purge_;  // with --tombstone-horizon; stopped before the rest goes
 };
 
 }  // namespace
@@ -63,8 +79,8 @@ class SqliteSyncService final : public SyncService {
 Result<std::unique_ptr<SyncService>> OpenSqliteSyncService(const StorageSettings& settings) {
   FERRY_ASSIGN_OR_RETURN(auto store, SqliteStore::Open(settings.sqlite_path));
   FERRY_ASSIGN_OR_RETURN(std::string epoch, LoadOrCreateEpoch(*store));
-  return std::unique_ptr<SyncService>(
-      std::make_unique<SqliteSyncService>(std::move(store), std::move(epoch), settings.limits));
+  return std::unique_ptr<SyncService>(std::make_unique<SqliteSyncService>(
+      std::move(store), std::move(epoch), settings.limits, settings.tombstone_horizon));
 }
 
 }  // namespace ferry::server

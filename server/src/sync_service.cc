@@ -22,6 +22,15 @@ std::string NewEpoch() {
   return epoch;
 }
 
+uint64_t RandomWord() {
+  // One generator per thread, seeded from the system's entropy.
+  thread_local std::mt19937_64 generator{[] {
+    std::random_device device;
+    return (static_cast<uint64_t>(device()) << 32) ^ device();
+  }()};
+  return generator();
+}
+
 int64_t WallClockMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())

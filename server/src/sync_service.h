@@ -4,6 +4,7 @@
 // streams; this owns the sync semantics and the database.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -38,11 +39,16 @@ class SyncService {
   // the outbound webhook reads and moves (webhook_log.h), in this service's
   // database. Used by one thread; it must not outlive the service.
   [[nodiscard]] virtual std::unique_ptr<DeliveryLog> OpenDeliveryLog() = 0;
+  // This process's push outcomes, every user together (/metrics).
+  [[nodiscard]] virtual ServerStatistics Statistics() const = 0;
 };
 struct StorageSettings {
   std::string sqlite_path;   // --db (the default backend)
   std::string postgres_url;  // --postgres; when set, PostgreSQL
   ProtocolLimits limits;
+  // --tombstone-horizon: tombstones of deletes committed longer ago are
+  // purged in the background; zero keeps them forever.
+  std::chrono::milliseconds tombstone_horizon{0};
 };
 [[nodiscard]] Result<std::unique_ptr<SyncService>> OpenSyncService(const StorageSettings& settings);
 }  // namespace ferry::server

@@ -26,10 +26,11 @@ class ReplicaTest : public ::testing::Test {
     return write.ok() ? write->entry : OutboxEntry{};
   }
 
-  bool Remote(const std::string& key, Version version, std::optional<Json> value) {
+  bool Remote(const std::string& key, Version version, std::optional<Json> value,
+              bool resync = false) {
     Transaction txn(store_);
     ServerDocument change{{"docs", key}, version, {value.has_value(), value.value_or(Json())}, {}};
-    auto changed = replica_.StageRemoteChange(txn, change);
+    auto changed = replica_.StageRemoteChange(txn, change, resync);
     EXPECT_TRUE(changed.ok());
     EXPECT_TRUE(txn.Commit().ok());
     return changed.ok() && *changed;
@@ -68,6 +69,20 @@ TEST_F(ReplicaTest, OlderOrRepeatedRemoteVersionsAreIgnored) {
   EXPECT_FALSE(Remote("a", 4, Json(2)));
   EXPECT_FALSE(Remote("a", 5, Json(3)));
   EXPECT_EQ(Get("a"), Json(1));
+}
+
+// A resync after a server was restored from a backup: its documents may
+// carry lower versions than the copies, or the same version for another
+// write, and they are the truth.
+TEST_F(ReplicaTest, AResyncTakesTheServersDocumentWhateverItsVersion) {
+  EXPECT_TRUE(Remote("a", 1, Json(1)));
+  EXPECT_TRUE(Remote("a", 9, std::nullopt));  // a delete the restore lost
+  EXPECT_TRUE(Remote("a", 1, Json(1), /*resync=*/true));
+  EXPECT_EQ(Get("a"), Json(1));
+  EXPECT_TRUE(Remote("b", 7, Json("lost")));
+  EXPECT_TRUE(Remote("b", 7, Json("restored"), /*resync=*/true));
+  EXPECT_EQ(Get("b"), Json("restored"));
+  EXPECT_FALSE(Remote("b", 7, Json("restored"), /*resync=*/true)) << "nothing changed";
 }
 
 TEST_F(ReplicaTest, AppliedAckFoldsIntoTheCopyOnlyAtThePreviousVersion) {

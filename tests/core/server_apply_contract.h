@@ -284,22 +284,43 @@ TEST_P(ServerStateTest, CursorsOlderThanThePurgeHorizonExpire) {
             ErrorCode::kCursorExpired);
 }
 
-TEST_P(ServerStateTest, CursorsFromAnotherEpochExpire) {
-  EXPECT_EQ(server_->ServePull("alice", {"ep0.5", 10}).status().code(), ErrorCode::kCursorExpired);
-  EXPECT_EQ(server_->ServePull("alice", {"garbage", 10}).status().code(), ErrorCode::kProtocol);
+// Any cursor this server did not issue for its log expires (410: the client
+// resyncs) rather than being refused (400: the client would retry it forever).
+TEST_P(ServerStateTest, CursorsFromAnotherEpochOrInAnotherFormatExpire) {
+  Push("a", {Write("a", 1, MutationOp::kPut, 1, "x")});
+  for (const std::string cursor : {"ep0.5", "garbage", "ep1.1", "ep1.0", "ep1.1.1", "ep1.x.1.a.0",
+                                   "ep1.1.1..0", "ep1.1.1.a.0.0"}) {
+    EXPECT_EQ(server_->ServePull("alice", {cursor, 10}).status().code(), ErrorCode::kCursorExpired)
+        << cursor;
+  }
+}
+
+// The fields of a cursor ("<epoch>.<after>.<head>.<tag>.<horizon>") with
+// `after` and `head` replaced: what a client holding an altered one sends.
+inline std::string WithPosition(const std::string& cursor, const std::string& after,
+                                const std::string& head) {
+  const std::size_t first = cursor.find('.');
+  const std::size_t second = cursor.find('.', first + 1);
+  const std::size_t third = cursor.find('.', second + 1);
+  return cursor.substr(0, first + 1) + after + "." + head + cursor.substr(third);
 }
 
 TEST_P(ServerStateTest, ACursorAheadOfTheChangeLogExpiresInsteadOfWrappingToTheStart) {
   Push("a", {Write("a", 1, MutationOp::kPut, 1, "x"), Write("a", 2, MutationOp::kPut, 2, "y")});
+  auto issued = server_->ServePull("alice", {"", 10});
+  ASSERT_TRUE(issued.ok());
   // 2^64-1: one past it wrapped to 0 and served the whole log again.
-  for (const std::string cursor : {"ep1.18446744073709551615", "ep1.3"}) {
+  for (const auto& [after, head] : std::vector<std::pair<std::string, std::string>>{
+           {"18446744073709551615", "18446744073709551615"}, {"3", "3"}, {"2", "3"}}) {
+    const std::string cursor = WithPosition(issued->cursor, after, head);
     auto pulled = server_->ServePull("alice", {cursor, 10});
     EXPECT_EQ(pulled.status().code(), ErrorCode::kCursorExpired) << cursor;
   }
-  EXPECT_EQ(server_->ServePull("nobody", {"ep1.1", 10}).status().code(), ErrorCode::kCursorExpired)
+  EXPECT_EQ(server_->ServePull("nobody", {"ep1.1.1.0.0", 10}).status().code(),
+            ErrorCode::kCursorExpired)
       << "a user who wrote nothing was issued no cursor above 0";
-  auto current = server_->ServePull("alice", {"ep1.2", 10});
-  ASSERT_TRUE(current.ok());
+  auto current = server_->ServePull("alice", {issued->cursor, 10});
+  ASSERT_TRUE(current.ok()) << current.status().ToString();
   EXPECT_TRUE(current->changes.empty());
   Push("a", {Write("a", 3, MutationOp::kDelete, Json(), "y", 2)});
   EXPECT_TRUE(server_->PurgeTombstones("alice", UINT64_MAX).ok());
@@ -319,6 +340,114 @@ TEST_P(ServerStateTest, UsersNeverSeeEachOthersData) {
   EXPECT_EQ(response.results[0].status, PushResultStatus::kApplied);
   EXPECT_EQ(Doc("x", "alice").state.value, (Json{{"secret", "alice"}}));
   EXPECT_EQ(Doc("x", "bob").state.value, (Json{{"secret", "bob"}}));
+}
+
+// A database restored from a backup keeps its epoch: a client whose cursor
+// came from the lost history must not read on in the new one once its head
+// passes the cursor (it would never get the new writes at those versions,
+// and keep documents the server no longer has). Two storages model the
+// restore: the same commits (and tags) up to the backup, then each its own.
+TEST_P(ServerStateTest, ACursorFromAHistoryLostToARestoreExpiresOnceTheHeadPassesIt) {
+  std::shared_ptr<ServerStorage> restored_storage = GetParam().open();
+  ASSERT_TRUE(restored_storage);
+  uint64_t lost_words = 0;
+  uint64_t restored_words = 0;
+  ServerState lost(*storage_, "ep1", {}, [&] { return ++lost_words; });
+  // The restored database's later commits draw other words, as fresh randomness does.
+  ServerState restored(*restored_storage, "ep1", {}, [&] {
+    return ++restored_words <= 1 ? restored_words : 1000 + restored_words;
+  });
+  const PushRequest shared{"a", {Write("a", 1, MutationOp::kPut, 1, "x")}};
+  ASSERT_TRUE(lost.ApplyPush("alice", shared).ok());
+  ASSERT_TRUE(restored.ApplyPush("alice", shared).ok());
+  auto before_backup = lost.ServePull("alice", {"", 10});
+  ASSERT_TRUE(before_backup.ok());
+
+  ASSERT_TRUE(lost.ApplyPush("alice", {"a",
+                                       {Write("a", 2, MutationOp::kPut, 2, "y"),
+                                        Write("a", 3, MutationOp::kPut, 3, "z")}})
+                  .ok());
+  auto after_backup = lost.ServePull("alice", {before_backup->cursor, 10});
+  ASSERT_TRUE(after_backup.ok());
+  ASSERT_EQ(after_backup->changes.size(), 2u);
+
+  // The restored log: another client's writes take versions 2..4.
+  ASSERT_TRUE(restored
+                  .ApplyPush("alice", {"b",
+                                       {Write("b", 1, MutationOp::kPut, 10, "p"),
+                                        Write("b", 2, MutationOp::kPut, 20, "q"),
+                                        Write("b", 3, MutationOp::kDelete, Json(), "x", 1)}})
+                  .ok());
+  EXPECT_EQ(restored.ServePull("alice", {after_backup->cursor, 10}).status().code(),
+            ErrorCode::kCursorExpired)
+      << after_backup->cursor;
+  // A cursor from before the backup names a commit both logs hold: it reads on.
+  auto shared_prefix = restored.ServePull("alice", {before_backup->cursor, 10});
+  ASSERT_TRUE(shared_prefix.ok()) << shared_prefix.status().ToString();
+  EXPECT_EQ(shared_prefix->changes.size(), 3u);
+}
+
+// A resync (a pull from the start) pages through live documents below the
+// horizon; its cursors go on while no purge comes, and expire when one does.
+TEST_P(ServerStateTest, AResyncPagesBelowTheHorizonUntilAnotherPurge) {
+  for (uint64_t i = 1; i <= 5; ++i)
+    Push("a", {Write("a", i, MutationOp::kPut, static_cast<int>(i), "k" + std::to_string(i))});
+  Push("a", {Write("a", 6, MutationOp::kDelete, Json(), "k5", 5)});
+  ASSERT_TRUE(server_->PurgeTombstones("alice", 6).ok());
+  std::vector<std::string> keys;
+  std::string cursor;
+  for (int page = 0; page < 10; ++page) {
+    auto response = server_->ServePull("alice", {cursor, 2});
+    ASSERT_TRUE(response.ok()) << "page " << page << ": " << response.status().ToString();
+    for (const auto& change : response->changes)
+      keys.push_back(change.document.key);
+    cursor = response->cursor;
+    if (!response->has_more) break;
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"k1", "k2", "k3", "k4"}));
+
+  auto first_page = server_->ServePull("alice", {"", 2});
+  ASSERT_TRUE(first_page.ok());
+  Push("a", {Write("a", 7, MutationOp::kDelete, Json(), "k3", 3)});
+  ASSERT_TRUE(server_->PurgeTombstones("alice", 7).ok());
+  EXPECT_EQ(server_->ServePull("alice", {first_page->cursor, 2}).status().code(),
+            ErrorCode::kCursorExpired)
+      << "the purge may have dropped a delete of a document the resync already saw";
+}
+
+// The tombstone horizon by time: tombstones of commits before the cut-off
+// go, later ones stay, and a cursor from before the purge expires.
+TEST_P(ServerStateTest, PurgeByCommitTimeDropsOnlyOlderTombstones) {
+  const auto push_at = [&](int64_t wall_ms, Mutation mutation) {
+    auto response = server_->ApplyPush("alice", {mutation.client_id, {mutation}}, wall_ms);
+    ASSERT_TRUE(response.ok());
+    ASSERT_EQ(response->results[0].status, PushResultStatus::kApplied);
+  };
+  push_at(1000, Write("a", 1, MutationOp::kPut, 1, "old"));
+  push_at(1000, Write("a", 2, MutationOp::kPut, 1, "new"));
+  auto early = server_->ServePull("alice", {"", 10});
+  ASSERT_TRUE(early.ok());
+  push_at(2000, Write("a", 3, MutationOp::kDelete, Json(), "old", 1));
+  push_at(3000, Write("a", 4, MutationOp::kDelete, Json(), "new", 2));
+
+  ASSERT_TRUE(server_->PurgeTombstonesCommittedBefore(1500).ok());
+  auto nothing_yet = server_->ServePull("alice", {early->cursor, 10});
+  ASSERT_TRUE(nothing_yet.ok()) << "nothing before 1500 was a tombstone";
+  EXPECT_EQ(nothing_yet->changes.size(), 2u);
+
+  ASSERT_TRUE(server_->PurgeTombstonesCommittedBefore(2500).ok());
+  EXPECT_EQ(server_->ServePull("alice", {early->cursor, 10}).status().code(),
+            ErrorCode::kCursorExpired);
+  auto full = server_->ServePull("alice", {"", 10});
+  ASSERT_TRUE(full.ok());
+  ASSERT_EQ(full->changes.size(), 1u) << "the later tombstone stays";
+  EXPECT_EQ(full->changes[0].document.key, "new");
+  EXPECT_FALSE(full->changes[0].state.exists);
+  auto current = server_->ServePull("alice", {full->cursor, 10});
+  ASSERT_TRUE(current.ok()) << current.status().ToString();
+  ASSERT_TRUE(server_->PurgeTombstonesCommittedBefore(2500).ok());
+  EXPECT_TRUE(server_->ServePull("alice", {full->cursor, 10}).ok())
+      << "a purge that moves nothing expires nothing";
 }
 
 }  // namespace ferry::testing

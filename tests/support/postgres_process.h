@@ -66,6 +66,12 @@ class PostgresProcess {
 
   // Empty when the server runs; otherwise why not (the test skips with it).
   const std::string& unavailable() const { return unavailable_; }
+  // Runs a PostgreSQL client program (psql, pg_dump, pg_restore: its name,
+  // then its arguments) as the test's own user; its exit code.
+  int RunClient(std::vector<std::string> arguments) const {
+    arguments[0] = std::string(kPostgresBin) + "/" + arguments[0];
+    return WaitDiscardingOutput(Spawn(std::move(arguments)));
+  }
   // A libpq URL for the server's `postgres` database over the socket.
   std::string url(const std::string& database = "postgres") const {
     return "postgresql:///" + database + "?host=" + directory_.path().string() + "&user=postgres";
@@ -81,14 +87,7 @@ class PostgresProcess {
     if (!owner_.empty()) {
       arguments.insert(arguments.begin(), {"/usr/sbin/runuser", "-u", owner_, "--"});
     }
-    const Spawned program = Spawn(std::move(arguments));
-    char buffer[4096];
-    while (read(program.stdout_fd, buffer, sizeof buffer) > 0) {
-    }
-    close(program.stdout_fd);
-    int status = 0;
-    waitpid(program.pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return WaitDiscardingOutput(Spawn(std::move(arguments)));
   }
 
   TempDir directory_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -41,6 +42,18 @@ inline Spawned Spawn(std::vector<std::string> arguments, const std::string& stde
   }
   close(out[1]);
   return {pid, out[0]};
+}
+
+// Reads and drops a spawned program's output until it exits; its exit code
+// (-1 when a signal ended it).
+inline int WaitDiscardingOutput(const Spawned& program) {
+  char buffer[4096];
+  while (read(program.stdout_fd, buffer, sizeof buffer) > 0) {
+  }
+  close(program.stdout_fd);
+  int status = 0;
+  waitpid(program.pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 }  // namespace ferry::testing

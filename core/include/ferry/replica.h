@@ -80,8 +80,13 @@ class Replica {
                                                uint64_t new_seq, const HlcStamp& hlc);
 
   // A pulled change. Returns whether the local view changed. Older versions
-  // than the server copy's are ignored (a reordered or repeated page).
-  [[nodiscard]] Result<bool> StageRemoteChange(Transaction& txn, const ServerDocument& change);
+  // than the server copy's are ignored (a reordered or repeated page),
+  // except in a full resync (`resync`): then the server's page is the truth
+  // whatever the versions say, since a server restored from a backup went
+  // back in time (a lower version) and may have used a version again for
+  // another write.
+  [[nodiscard]] Result<bool> StageRemoteChange(Transaction& txn, const ServerDocument& change,
+                                               bool resync = false);
   // Full resync: the server no longer knows `id` (purged tombstone).
   [[nodiscard]] Result<bool> StageForget(Transaction& txn, const DocumentId& id);
 

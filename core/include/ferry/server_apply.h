@@ -15,8 +15,10 @@
 //   position in that user's change log.
 // - Pull returns the latest state of each document changed after the cursor,
 //   in change-log order; deletes are returned as tombstones until purged. A
-//   cursor older than the purge horizon, ahead of the user's change log, or
-//   from another epoch, has expired.
+//   cursor older than the purge horizon, ahead of the user's change log,
+//   naming a commit the log does not hold (a restored backup), from another
+//   epoch, or not one this server issues, has expired (docs/SERVER.md,
+//   "Cursors").
 //
 // Storage: any ServerStorage (ferry/server_storage.h); the Store constructor
 // runs over the core's key-value Store (KvServerStorage).
@@ -49,12 +51,22 @@ struct ServerStatistics {
   uint64_t mutations_rejected = 0;
 };
 
+// Random 64-bit words for commit tags (ServerTransaction::RecordCommit).
+// Thread-safe when ServerState is used from several threads.
+using RandomSource = std::function<uint64_t()>;
+
 class ServerState {
  public:
   // `epoch` distinguishes this server's change logs from those of an earlier
   // incarnation whose data was lost: cursors from another epoch expire.
-  ServerState(Store& store, std::string epoch, ProtocolLimits limits = {});
-  ServerState(ServerStorage& storage, std::string epoch, ProtocolLimits limits = {});
+  // `random` tags each push's commit, so a cursor from a log the data was
+  // later restored over expires: a host whose data may be restored from a
+  // backup passes true randomness (ferry-server does). Without it, tags come
+  // from a fixed sequence (simulations and tests: reproducible).
+  ServerState(Store& store, std::string epoch, ProtocolLimits limits = {},
+              RandomSource random = {});
+  ServerState(ServerStorage& storage, std::string epoch, ProtocolLimits limits = {},
+              RandomSource random = {});
 
   // Applies one push for `user` in one atomic store commit. Per-mutation
   // problems (invalid value, malformed stamp) reject that mutation only.
@@ -67,8 +79,9 @@ class ServerState {
       std::optional<int64_t> server_wall_ms = std::nullopt);
 
   // kCursorExpired when the cursor is older than the purge horizon, ahead of
-  // the user's change log (never issued for it) or from another epoch;
-  // kProtocol when it is not a cursor this server issued.
+  // the user's change log (never issued for it), names a commit the log does
+  // not hold (the log it came from was lost to a restore), is from another
+  // epoch, or is not a cursor this server issues (the older format too).
   [[nodiscard]] Result<PullResponse> ServePull(std::string_view user, const PullRequest& request);
   // The same page as an encoded response body, built from the stored JSON
   // text without parsing it (what HandleServerRequest sends).
@@ -78,6 +91,9 @@ class ServerState {
   // Drops tombstones of deletes at or below `version` and moves the horizon
   // there: cursors older than it expire (410), forcing a full resync.
   [[nodiscard]] Status PurgeTombstones(std::string_view user, Version version);
+  // The tombstone horizon for every user: purges through the last version
+  // committed before `wall_ms` (Unix ms, the clock ApplyPush was given).
+  [[nodiscard]] Status PurgeTombstonesCommittedBefore(int64_t wall_ms);
 
   // The current state of one document (tests and the statistics endpoint).
   [[nodiscard]] Result<ServerDocument> GetDocument(std::string_view user, const DocumentId& id);
@@ -99,10 +115,15 @@ class ServerState {
   [[nodiscard]] Status ApplyMutation(ServerTransaction& txn, PushContext& push, std::size_t index,
                                      Version& head, PushResult& result);
 
+  std::string NewCommitTag();
+
   std::unique_ptr<ServerStorage> owned_storage_;  // the Store constructor's KvServerStorage
   ServerStorage& storage_;
   std::string epoch_;
   ProtocolLimits limits_;
+  RandomSource random_;
+  std::mutex tag_mutex_;                 // guards fallback_random_ (pushes of users at once)
+  uint64_t fallback_random_;             // splitmix64 state when no RandomSource was given
   mutable std::mutex statistics_mutex_;  // pushes of different users may count at once
   ServerStatistics statistics_;
   std::map<std::string, ServerStatistics, std::less<>> user_statistics_;  // by user

@@ -71,6 +71,14 @@ class ServerTransaction {
   // Commits the steps above with the user's new head and the client's new last seq.
   [[nodiscard]] virtual Status Commit(Version head, std::string_view client_id,
                                       uint64_t last_seq) = 0;
+  // Records that this transaction produces versions (`before`, `last`] under
+  // `tag`, a random word no earlier incarnation of the data could have
+  // used, at the server's wall clock `wall_ms` (Unix ms; 0 when unknown).
+  // Cursors name the tag of their log's head, so a pull can prove the log it
+  // reads continues the one the cursor came from (docs/SERVER.md,
+  // "Cursors"). Committed with Commit.
+  [[nodiscard]] virtual Status RecordCommit(Version before, Version last, std::string_view tag,
+                                            int64_t wall_ms) = 0;
 };
 
 // Returns false to stop reading.
@@ -85,6 +93,36 @@ struct ChangeQuery {
   std::size_t max_changes = 0;  // at most this many visits (a backend may fetch this many)
 };
 
+// A pull's read (ServerStorage::ReadPullPage): the page, and what a cursor
+// is checked against, in one snapshot.
+struct PullPageQuery {
+  Version after = 0;            // changes at versions above this
+  std::size_t max_changes = 0;  // at most this many visits (a backend may fetch this many)
+  // With a cursor, kCursorExpired unless, in the read's snapshot: the commit
+  // that produced `cursor_head` is recorded with `cursor_tag` ("0" when no
+  // commit is recorded there: version 0 and versions written before commits
+  // were recorded), and max(after, cursor_horizon) is at or above the
+  // horizon (no tombstone the cursor's holder may need was purged since).
+  bool check_cursor = false;
+  Version cursor_head = 0;
+  std::string cursor_tag;
+  Version cursor_horizon = 0;
+};
+
+// What the next cursor carries, read in the page's snapshot.
+struct LogMark {
+  Version head = 0;
+  std::string head_tag;  // the tag of the commit that produced head, "0" if none is recorded
+  Version horizon = 0;
+};
+
+// The checks of PullPageQuery's cursor against the mark read in the page's
+// snapshot, for backends: kCursorExpired, saying why, or Ok. `tag_of`
+// reads the tag of the commit that produced a version, in that snapshot
+// ("0" when none is recorded); it is called only when the rest holds.
+[[nodiscard]] Status CheckCursor(const PullPageQuery& query, const LogMark& mark,
+                                 const std::function<Result<std::string>(Version)>& tag_of);
+
 // Threading: as the backend documents (KvServerStorage: one thread at a
 // time; PostgreSQL: any threads).
 class ServerStorage {
@@ -96,9 +134,24 @@ class ServerStorage {
   // Visits the user's change log in ascending version order.
   [[nodiscard]] virtual Status ReadChanges(std::string_view user, const ChangeQuery& query,
                                            const ChangeVisitor& visit) = 0;
-  // Drops tombstones at or below `version` and raises the horizon to it.
-  // Any version, 2^64-1 included (every tombstone).
+  // Drops tombstones at or below `version` and raises the horizon to it, or
+  // to the head if that is lower: every later tombstone then lies above the
+  // horizon, which cursors rely on (PullPageQuery). Forgets the commit
+  // records wholly below the horizon. Any version, 2^64-1 included (every
+  // tombstone).
   [[nodiscard]] virtual Status PurgeTombstones(std::string_view user, Version version) = 0;
+
+  // Visits the changes above query.after in ascending version order, after
+  // checking the cursor (PullPageQuery), and returns the log's mark, all in
+  // one consistent state.
+  [[nodiscard]] virtual Result<LogMark> ReadPullPage(std::string_view user,
+                                                     const PullPageQuery& query,
+                                                     const ChangeVisitor& visit) = 0;
+  // For every user, PurgeTombstones through the last version committed
+  // before `wall_ms` (RecordCommit's clock): the tombstone horizon. Also
+  // forgets the commit records below each user's horizon, which no cursor
+  // that is still valid names.
+  [[nodiscard]] virtual Status PurgeTombstonesCommittedBefore(int64_t wall_ms) = 0;
 };
 
 }  // namespace ferry

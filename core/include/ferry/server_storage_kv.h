@@ -18,6 +18,9 @@ class KvServerStorage final : public ServerStorage {
   [[nodiscard]] Status ReadChanges(std::string_view user, const ChangeQuery& query,
                                    const ChangeVisitor& visit) override;
   [[nodiscard]] Status PurgeTombstones(std::string_view user, Version version) override;
+  [[nodiscard]] Result<LogMark> ReadPullPage(std::string_view user, const PullPageQuery& query,
+                                             const ChangeVisitor& visit) override;
+  [[nodiscard]] Status PurgeTombstonesCommittedBefore(int64_t wall_ms) override;
 
  private:
   Store& store_;
