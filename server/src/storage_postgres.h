@@ -17,9 +17,6 @@ namespace ferry::server::postgres {
 // The database's epoch, storing `fresh` if it has none yet.
 [[nodiscard]] Result<std::string> LoadOrCreateEpoch(PGconn* connection, const std::string& fresh);
 
-// The schema version Migrate brings a database to (one per migration).
-[[nodiscard]] int SchemaVersion();
-
 // ServerStorage over the tables. Threading: thread-safe; each call borrows
 // a pooled connection, and a user's transactions take turns on a lock of
 // that user's ferry_users row (SELECT ... FOR UPDATE), held until commit.
