@@ -188,6 +188,9 @@ Status ServerState::AnswerRepeat(ServerTransaction& txn, PushContext& push,
                                  const Mutation& mutation, PushResult& result) {
   result.status = PushResultStatus::kDuplicate;
   FERRY_ASSIGN_OR_RETURN(auto outcome, txn.Outcome(push.request.client_id, mutation.seq));
+  // A mutation refused for its collection or key names no document: a
+  // repeat of it, once its outcome is forgotten, is a bare duplicate.
+  if (!outcome && !ValidateDocumentId(mutation.document).ok()) return Status::Ok();
   if (!outcome || *outcome == "c") {
     // The document as it is now. A conflict resolves against it; for a
     // duplicate it replaces the client's copy of its write.
@@ -332,7 +335,13 @@ ServerHttpResponse HandleServerRequest(ServerState& server, std::string_view use
     auto request = DecodePushRequest(body, limits);
     if (!request.ok()) return error(request.status());
     auto response = server.ApplyPush(user, *request, server_wall_ms);
-    if (!response.ok()) return error(response.status());
+    // The push was well formed, so a failure now is the server's (its
+    // storage's), whatever its code, and changed nothing (rule 2): a 5xx,
+    // which clients retry. A 4xx would make them split the batch and
+    // dead-letter a good write.
+    if (!response.ok()) {
+      return {500, EncodeErrorBody(response.status().code(), response.status().message())};
+    }
     const bool changed =
         std::any_of(response->results.begin(), response->results.end(),
                     [](const PushResult& r) { return r.status == PushResultStatus::kApplied; });
