@@ -188,13 +188,12 @@ Status ServerState::AnswerRepeat(ServerTransaction& txn, PushContext& push,
                                  const Mutation& mutation, PushResult& result) {
   result.status = PushResultStatus::kDuplicate;
   FERRY_ASSIGN_OR_RETURN(auto outcome, txn.Outcome(push.request.client_id, mutation.seq));
-  // A mutation refused for its collection or key names no document: a
-  // repeat of it, once its outcome is forgotten, is a bare duplicate.
-  if (!outcome && !ValidateDocumentId(mutation.document).ok()) return Status::Ok();
   if (!outcome || *outcome == "c") {
     // The document as it is now. A conflict resolves against it; for a
     // duplicate it replaces the client's copy of its write.
     if (outcome) result.status = PushResultStatus::kConflict;
+    // A bad collection or key (rule 4) names no document to send.
+    if (!ValidateDocumentId(mutation.document).ok()) return Status::Ok();
     FERRY_ASSIGN_OR_RETURN(auto record, txn.ReadDocument(mutation.document));
     FERRY_RETURN_IF_ERROR(push.AttachCurrent(result, mutation.document, record));
   } else if (outcome->starts_with("r ")) {

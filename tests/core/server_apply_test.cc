@@ -166,6 +166,23 @@ TEST(HandleServerRequest, ABadDocumentIdOrOpIsRejectedPerMutation) {
   auto repeat = HandleServerRequest(server, "u", "POST", "/v1/push", again);
   ASSERT_EQ(repeat.status, 200) << repeat.body;
   EXPECT_EQ(repeat.body, R"({"results":[{"seq":1,"status":"duplicate"}]})");
+  // A remembered conflict repeated under a bad collection: the outcome,
+  // without a document, never a failure.
+  const std::string by_b = R"({"protocol":1,"clientId":"b","mutations":[)"
+                           R"({"seq":1,"collection":"docs","key":"b","op":"put")" +
+                           stamp + "]}";
+  ASSERT_EQ(HandleServerRequest(server, "u", "POST", "/v1/push", by_b).status, 200);
+  const std::string conflict = R"({"protocol":1,"clientId":"a","mutations":[)"
+                               R"({"seq":5,"collection":"docs","key":"b","op":"put")" +
+                               stamp + "]}";
+  ASSERT_NE(HandleServerRequest(server, "u", "POST", "/v1/push", conflict).body.find("conflict"),
+            std::string::npos);
+  const std::string renamed = R"({"protocol":1,"clientId":"a","mutations":[)"
+                              R"({"seq":5,"collection":"","key":"b","op":"put")" +
+                              stamp + "]}";
+  auto renamed_repeat = HandleServerRequest(server, "u", "POST", "/v1/push", renamed);
+  EXPECT_EQ(renamed_repeat.status, 200);
+  EXPECT_EQ(renamed_repeat.body, R"({"results":[{"seq":5,"status":"conflict"}]})");
 }
 
 }  // namespace
