@@ -116,7 +116,9 @@ Result<ServerDocument> DecodeServerDocument(const Json& json, std::string where)
   return document;
 }
 
-// `refusal`: set when the mutation is well formed but must be rejected.
+// `refusal`: set when the mutation has the protocol's shape (every member
+// present with its type, a valid seq) but content the server refuses: a bad
+// collection or key, an unknown op, an `hlc` string that is not a stamp.
 Result<Mutation> DecodeMutation(const Json& json, const std::string& client_id, std::string where,
                                 std::string& refusal) {
   if (!json.is_object()) return Malformed(where, "must be an object");
@@ -127,20 +129,25 @@ Result<Mutation> DecodeMutation(const Json& json, const std::string& client_id, 
   if (mutation.seq == 0) return Malformed(reader.where(), "\"seq\" starts at 1");
   FERRY_ASSIGN_OR_RETURN(mutation.document.collection, reader.String("collection"));
   FERRY_ASSIGN_OR_RETURN(mutation.document.key, reader.String("key"));
-  if (Status valid = ValidateDocumentId(mutation.document); !valid.ok()) {
-    return Malformed(reader.where(), valid.message());
-  }
   FERRY_ASSIGN_OR_RETURN(const std::string op_name, reader.String("op"));
-  auto op = ParseMutationOp(op_name);
-  if (!op.ok()) return Malformed(reader.where(), op.status().message());
-  mutation.op = *op;
   if (const Json* value = reader.Find("value")) mutation.value = *value;
   FERRY_ASSIGN_OR_RETURN(mutation.base_version, reader.Unsigned("baseVersion"));
   FERRY_ASSIGN_OR_RETURN(const std::string hlc_text, reader.String("hlc"));
+  // Each member has its type: the rest is the mutation's content, refused
+  // for this mutation alone (the first reason found is given).
+  if (Status valid = ValidateDocumentId(mutation.document); !valid.ok()) {
+    refusal = valid.message();
+  }
+  auto op = ParseMutationOp(op_name);
+  if (op.ok()) {
+    mutation.op = *op;
+  } else if (refusal.empty()) {
+    refusal = op.status().message();
+  }
   auto hlc = HlcStamp::Parse(hlc_text);
   if (hlc.ok()) {
     mutation.hlc = std::move(*hlc);
-  } else {
+  } else if (refusal.empty()) {
     refusal = "hlc: " + hlc.status().message();
   }
   return mutation;
@@ -354,7 +361,11 @@ Result<PullRequest> DecodePullQuery(std::string_view query, const ProtocolLimits
     std::string_view value =
         eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
     if (name == "cursor") {
-      FERRY_RETURN_IF_ERROR(ValidateCursor(value, limits));
+      // Not a cursor this server issued (it issues only valid ones): 410, so
+      // the client resyncs; a 400 would be retried forever (PROTOCOL.md).
+      if (Status valid = ValidateCursor(value, limits); !valid.ok()) {
+        return Status(ErrorCode::kCursorExpired, valid.message());
+      }
       request.cursor = std::string(value);
     } else if (name == "limit") {
       std::size_t limit = 0;

@@ -288,6 +288,8 @@ Status ServerState::AnswerRepeat(ServerTransaction& txn, PushContext& push,
   // The document as it is now. A conflict resolves against it; for a
   // duplicate it replaces the client's copy of its write.
   if (remembered == "c") result.status = PushResultStatus::kConflict;
+  // A bad collection or key (rule 4) names no document to send.
+  if (!ValidateDocumentId(mutation.document).ok()) return Status::Ok();
   FERRY_ASSIGN_OR_RETURN(auto record, txn.ReadDocument(mutation.document));
   return push.AttachCurrent(result, mutation.document, record);
 }
@@ -423,7 +425,13 @@ ServerHttpResponse HandleServerRequest(ServerState& server, std::string_view use
     auto request = DecodePushRequest(body, limits);
     if (!request.ok()) return error(request.status());
     auto response = server.ApplyPush(user, *request, server_wall_ms);
-    if (!response.ok()) return error(response.status());
+    // The push was well formed, so a failure now is the server's (its
+    // storage's), whatever its code, and changed nothing (rule 2): a 5xx,
+    // which clients retry. A 4xx would make them split the batch and
+    // dead-letter a good write.
+    if (!response.ok()) {
+      return {500, EncodeErrorBody(response.status().code(), response.status().message())};
+    }
     const bool changed =
         std::any_of(response->results.begin(), response->results.end(),
                     [](const PushResult& r) { return r.status == PushResultStatus::kApplied; });

@@ -134,12 +134,33 @@ TEST(PushCodec, RequestDecoderRejectsBadInput) {
       R"({"protocol":2,"clientId":"a","mutations":[]})",
       R"({"protocol":1,"clientId":"has space","mutations":[]})",
       R"({"protocol":1,"clientId":"a","mutations":[{"seq":2,"collection":"c","key":"k","op":"put","value":1,"baseVersion":0,"hlc":"0000000000001000-000000-a"},{"seq":1,"collection":"c","key":"k","op":"put","value":1,"baseVersion":0,"hlc":"0000000000001000-000000-a"}]})",
-      R"({"protocol":1,"clientId":"a","mutations":[{"seq":1,"collection":"","key":"k","op":"put","value":1,"baseVersion":0,"hlc":"0000000000001000-000000-a"}]})",
-      R"({"protocol":1,"clientId":"a","mutations":[{"seq":1,"collection":"c","key":"k","op":"upsert","value":1,"baseVersion":0,"hlc":"0000000000001000-000000-a"}]})",
       R"({"protocol":1,"clientId":"a","mutations":[{"seq":1,"collection":"c","key":"k","op":"put","value":1,"baseVersion":-1,"hlc":"0000000000001000-000000-a"}]})",
+      R"({"protocol":1,"clientId":"a","mutations":[{"seq":0,"collection":"c","key":"k","op":"put","value":1,"baseVersion":0,"hlc":"0000000000001000-000000-a"}]})",
+      R"({"protocol":1,"clientId":"a","mutations":[{"seq":1,"collection":"c","key":"k","op":"put","value":1,"baseVersion":0,"hlc":7}]})",
+      R"({"protocol":1,"clientId":"a","mutations":[{"seq":1,"collection":"c","key":"k","value":1,"baseVersion":0,"hlc":"0000000000001000-000000-a"}]})",
   };
   for (const char* body : bodies)
     EXPECT_FALSE(DecodePushRequest(body, {}).ok()) << body;
+}
+
+// A mutation of the protocol's shape whose content is refused is decoded,
+// with the reason, so the server rejects it alone (docs/PROTOCOL.md rule 4).
+TEST(PushCodec, RequestDecoderKeepsWhyAWellFormedMutationIsRefused) {
+  const std::string stamp = R"("hlc":"0000000000001000-000000-a")";
+  const std::pair<std::string, std::string> cases[] = {
+      {R"("collection":"","key":"k","op":"put")", "collection is empty"},
+      {R"("collection":"c","key":"","op":"put")", "key is empty"},
+      {R"("collection":"c","key":")" + std::string(1025, 'k') + R"(","op":"put")", "key is longer"},
+      {R"("collection":"c","key":"k","op":"upsert")", "unknown mutation op"},
+  };
+  for (const auto& [fields, reason] : cases) {
+    const std::string body = R"({"protocol":1,"clientId":"a","mutations":[{"seq":1,)" + fields +
+                             R"(,"value":1,"baseVersion":0,)" + stamp + "}]}";
+    auto decoded = DecodePushRequest(body, {});
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    ASSERT_EQ(decoded->refusals.size(), 1u);
+    EXPECT_NE(decoded->refusals[0].find(reason), std::string::npos) << decoded->refusals[0];
+  }
 }
 
 TEST(PushCodec, RequestDecoderRefusesOversizedBatches) {
@@ -215,7 +236,11 @@ TEST(PullCodec, QueryRoundTripsAndClampsTheLimit) {
   EXPECT_EQ(decoded->cursor, "e.42");
   EXPECT_EQ(decoded->limit, 100u);
   EXPECT_FALSE(DecodePullQuery("limit=abc", limits).ok());
-  EXPECT_FALSE(DecodePullQuery("cursor=%00", limits).ok());
+  EXPECT_EQ(DecodePullQuery("cursor=%00", limits).status().code(), ErrorCode::kCursorExpired);
+  EXPECT_EQ(DecodePullQuery("cursor=" + std::string(limits.max_cursor_bytes + 1, 'a'), limits)
+                .status()
+                .code(),
+            ErrorCode::kCursorExpired);
 }
 
 // Random corruption of valid bodies must only ever produce errors or valid

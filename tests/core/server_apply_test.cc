@@ -93,5 +93,97 @@ TEST(HandleServerRequest, ChecksStampsAgainstTheWallClockItIsGiven) {
   EXPECT_NE(answer.body.find("\"rejected\""), std::string::npos) << answer.body;
 }
 
+// A store whose commits fail with a chosen code (a full disk, a busy or
+// oversized database, a lost connection).
+class FailingCommitStore final : public Store {
+ public:
+  explicit FailingCommitStore(ErrorCode code) : code_(code) {}
+  Result<std::optional<std::string>> Get(std::string_view key) override { return store_.Get(key); }
+  Status Scan(std::string_view begin, std::string_view end, const ScanVisitor& visit) override {
+    return store_.Scan(begin, end, visit);
+  }
+  Status Commit(const WriteBatch&) override { return Status(code_, "the commit failed"); }
+
+ private:
+  MemoryStore store_;
+  ErrorCode code_;
+};
+
+// Rule 2: a well-formed push the storage fails changed nothing and is
+// answered 500 whatever the storage's code, so the client retries it; a
+// 4xx would make it split the batch and dead-letter a good write.
+TEST(HandleServerRequest, AStorageFailureDuringAPushIs500WhateverItsCode) {
+  for (ErrorCode code : {ErrorCode::kIo, ErrorCode::kTooLarge, ErrorCode::kBusy,
+                         ErrorCode::kUnavailable, ErrorCode::kInvalidArgument}) {
+    FailingCommitStore store(code);
+    ServerState server(store, "ep");
+    auto answer = HandleServerRequest(server, "u", "POST", "/v1/push",
+                                      PushBody({"0000000000001000-000000-a"}));
+    EXPECT_EQ(answer.status, 500) << ErrorCodeName(code) << ": " << answer.body;
+    EXPECT_FALSE(answer.changed);
+  }
+}
+
+// Rule 4: a bad collection or key, or an unknown op, rejects that mutation
+// alone and consumes its seq; the others of the push are applied. A repeat
+// gets the same answer while it is remembered, a bare duplicate once the
+// client's next push has settled it (rule 6).
+TEST(HandleServerRequest, ABadDocumentIdOrOpIsRejectedPerMutation) {
+  MemoryStore store;
+  ServerState server(store, "ep");
+  const std::string stamp = R"(,"value":1,"baseVersion":0,"hlc":"0000000000001000-000000-a"})";
+  const std::string body = R"({"protocol":1,"clientId":"a","mutations":[)"
+                           R"({"seq":1,"collection":"","key":"k","op":"put")" +
+                           stamp + R"(,{"seq":2,"collection":"docs","key":"k","op":"upsert")" +
+                           stamp + R"(,{"seq":3,"collection":"docs","key":"k","op":"put")" + stamp +
+                           "]}";
+  PushRequest sent;
+  for (uint64_t seq = 1; seq <= 3; ++seq)
+    sent.mutations.push_back(Write("a", seq, MutationOp::kPut, 1, "k"));
+  sent.mutations[0].document.collection = "";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto answer = HandleServerRequest(server, "u", "POST", "/v1/push", body);
+    ASSERT_EQ(answer.status, 200) << answer.body;
+    auto results = DecodePushResponse(answer.body, sent, {});
+    ASSERT_TRUE(results.ok()) << results.status().ToString();
+    EXPECT_EQ(results->results[0].status, PushResultStatus::kRejected);
+    EXPECT_NE(results->results[0].error.find("collection is empty"), std::string::npos);
+    EXPECT_EQ(results->results[1].status, PushResultStatus::kRejected);
+    EXPECT_NE(results->results[1].error.find("unknown mutation op"), std::string::npos);
+    EXPECT_EQ(results->results[2].status,
+              attempt == 0 ? PushResultStatus::kApplied : PushResultStatus::kDuplicate);
+  }
+  EXPECT_EQ(*server.LastSeq("u", "a"), 3u);
+  // Seq 4 settles everything below it; seq 1 repeated is then a duplicate
+  // without a document (it names none).
+  const std::string settle = R"({"protocol":1,"clientId":"a","mutations":[)"
+                             R"({"seq":4,"collection":"docs","key":"j","op":"put")" +
+                             stamp + "]}";
+  ASSERT_EQ(HandleServerRequest(server, "u", "POST", "/v1/push", settle).status, 200);
+  const std::string again = R"({"protocol":1,"clientId":"a","mutations":[)"
+                            R"({"seq":1,"collection":"","key":"k","op":"put")" +
+                            stamp + "]}";
+  auto repeat = HandleServerRequest(server, "u", "POST", "/v1/push", again);
+  ASSERT_EQ(repeat.status, 200) << repeat.body;
+  EXPECT_EQ(repeat.body, R"({"results":[{"seq":1,"status":"duplicate"}]})");
+  // A remembered conflict repeated under a bad collection: the outcome,
+  // without a document, never a failure.
+  const std::string by_b = R"({"protocol":1,"clientId":"b","mutations":[)"
+                           R"({"seq":1,"collection":"docs","key":"b","op":"put")" +
+                           stamp + "]}";
+  ASSERT_EQ(HandleServerRequest(server, "u", "POST", "/v1/push", by_b).status, 200);
+  const std::string conflict = R"({"protocol":1,"clientId":"a","mutations":[)"
+                               R"({"seq":5,"collection":"docs","key":"b","op":"put")" +
+                               stamp + "]}";
+  ASSERT_NE(HandleServerRequest(server, "u", "POST", "/v1/push", conflict).body.find("conflict"),
+            std::string::npos);
+  const std::string renamed = R"({"protocol":1,"clientId":"a","mutations":[)"
+                              R"({"seq":5,"collection":"","key":"b","op":"put")" +
+                              stamp + "]}";
+  auto renamed_repeat = HandleServerRequest(server, "u", "POST", "/v1/push", renamed);
+  EXPECT_EQ(renamed_repeat.status, 200);
+  EXPECT_EQ(renamed_repeat.body, R"({"results":[{"seq":5,"status":"conflict"}]})");
+}
+
 }  // namespace
 }  // namespace ferry

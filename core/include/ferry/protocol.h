@@ -55,11 +55,13 @@ struct PushRequest {
   std::string client_id;
   std::vector<Mutation> mutations;  // ascending seq
   // Set by DecodePushRequest: per mutation (same index), why the server
-  // rejects it although the push is well formed: its `hlc` is a string but
-  // not a stamp (the mutation's `hlc` is then left empty). Empty when no
-  // mutation is refused so. Stored, such a stamp would make every later
-  // pull of the document malformed; refusing the whole push (400) would
-  // only make the client bisect it down to this mutation.
+  // rejects it although the push is well formed (docs/PROTOCOL.md, rule 4):
+  // a collection or key outside the rules, an unknown op, an `hlc` string
+  // that is not a stamp. Such a mutation's other fields are not to be used
+  // (its document id may be invalid, its op and `hlc` are defaults). Empty
+  // when no mutation is refused so. A stored malformed stamp would make
+  // every later pull of the document malformed; refusing the whole push
+  // (400) would only make the client bisect it down to this mutation.
   std::vector<std::string> refusals = {};
 };
 
