@@ -11,8 +11,11 @@ Status CheckCursor(const PullPageQuery& query, const LogMark& mark,
   if (std::max(query.after, query.cursor_horizon) < mark.horizon) {
     return Status(ErrorCode::kCursorExpired, "cursor is older than the tombstone horizon");
   }
-  // Never issued for this log (2^64-1 would also wrap a scan's start to 0).
-  if (query.after > mark.head || query.cursor_head > mark.head) {
+  // Never issued for this log (2^64-1 would also wrap a scan's start to 0),
+  // or never issued at all: the server issues a position at or below the
+  // head it read, and a horizon it had reached, which never goes down.
+  if (query.after > mark.head || query.cursor_head > mark.head || query.after > query.cursor_head ||
+      query.cursor_horizon > mark.horizon) {
     return Status(ErrorCode::kCursorExpired, "cursor is ahead of the change log");
   }
   FERRY_ASSIGN_OR_RETURN(const std::string tag, tag_of(query.cursor_head));

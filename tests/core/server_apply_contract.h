@@ -305,6 +305,27 @@ inline std::string WithPosition(const std::string& cursor, const std::string& af
   return cursor.substr(0, first + 1) + after + "." + head + cursor.substr(third);
 }
 
+// Positions inside the log that the server never issues: a page's end past
+// the head it read (it would skip the changes between), a horizon the log
+// has not reached.
+TEST_P(ServerStateTest, ACursorWithFieldsTheServerNeverIssuesExpires) {
+  Push("a", {Write("a", 1, MutationOp::kPut, 1, "x"), Write("a", 2, MutationOp::kPut, 2, "y")});
+  auto first = server_->ServePull("alice", {"", 1});
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(first->has_more);
+  const std::string after_past_head = WithPosition(first->cursor, "2", "1");
+  EXPECT_EQ(server_->ServePull("alice", {after_past_head, 10}).status().code(),
+            ErrorCode::kCursorExpired)
+      << after_past_head;
+  auto empty = server_->ServePull("nobody", {"", 10});
+  ASSERT_TRUE(empty.ok());
+  const std::string far_horizon = empty->cursor + "999999999999";
+  EXPECT_EQ(server_->ServePull("nobody", {far_horizon, 10}).status().code(),
+            ErrorCode::kCursorExpired)
+      << far_horizon;
+  EXPECT_TRUE(server_->ServePull("alice", {first->cursor, 10}).ok());
+}
+
 TEST_P(ServerStateTest, ACursorAheadOfTheChangeLogExpiresInsteadOfWrappingToTheStart) {
   Push("a", {Write("a", 1, MutationOp::kPut, 1, "x"), Write("a", 2, MutationOp::kPut, 2, "y")});
   auto issued = server_->ServePull("alice", {"", 10});
