@@ -16,6 +16,7 @@
 
 #include "e2e/e2e_helpers.h"
 #include "ferry/protocol.h"
+#include "support/push_bodies.h"
 #include "support/server_process.h"
 #include "support/spawn.h"
 #include "support/temp_dir.h"
@@ -26,14 +27,8 @@ namespace {
 constexpr const char* kAdminSecret = "backend-secret-0123456789";
 
 std::string AdminPushBody(uint64_t seq, const std::string& key, Json value) {
-  Mutation m;
-  m.client_id = "backend";  // the backend's own client id: its seqs never clash with a device's
-  m.seq = seq;
-  m.op = MutationOp::kPut;
-  m.document = {"docs", key};
-  m.value = std::move(value);
-  m.hlc = {1700000000000, 0, "backend"};
-  return EncodePushRequest({"backend", {m}});
+  // The backend's own client id: its seqs never clash with a device's.
+  return PutBody("backend", seq, key, std::move(value));
 }
 
 // The status of a push answer's first result ("applied", "duplicate", ...).

@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "ferry/protocol.h"
+#include "support/push_bodies.h"
 #include "support/server_process.h"
 
 namespace ferry::testing {
@@ -108,14 +109,7 @@ std::string LiveRequest(const std::string& token) {
 }
 
 std::string PushBody(const std::string& client_id, uint64_t seq, const std::string& key) {
-  Mutation m;
-  m.client_id = client_id;
-  m.seq = seq;
-  m.op = MutationOp::kPut;
-  m.document = {"docs", key};
-  m.value = Json{{"text", std::string(200, 'x')}};
-  m.hlc = {1700000000000, 0, client_id};
-  return EncodePushRequest({client_id, {m}});
+  return PutBody(client_id, seq, key, Json{{"text", std::string(200, 'x')}});
 }
 
 httplib::Headers Auth(const std::string& token) {

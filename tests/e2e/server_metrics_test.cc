@@ -15,6 +15,7 @@
 
 #include "ferry/protocol.h"
 #include "support/postgres_process.h"
+#include "support/push_bodies.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -28,14 +29,7 @@ httplib::Headers Auth(const std::string& token) {
 }
 
 std::string PushBody(uint64_t seq) {
-  Mutation m;
-  m.client_id = "c1";
-  m.seq = seq;
-  m.op = MutationOp::kPut;
-  m.document = {"docs", "k" + std::to_string(seq)};
-  m.value = Json{{"n", seq}};
-  m.hlc = {1700000000000, 0, "c1"};
-  return EncodePushRequest({"c1", {m}});
+  return PutBody("c1", seq, "k" + std::to_string(seq), Json{{"n", seq}});
 }
 
 // Every sample of an exposition ("name{labels}" -> value), failing the test

@@ -11,6 +11,7 @@
 
 #include "ferry/protocol.h"
 #include "support/postgres_process.h"
+#include "support/push_bodies.h"
 #include "support/server_process.h"
 
 namespace ferry::testing {
@@ -19,14 +20,7 @@ namespace {
 constexpr const char* kTokens = "token-alice alice\ntoken-bob bob\n";
 
 std::string PushBody(const std::string& client_id, uint64_t seq, const std::string& key) {
-  Mutation m;
-  m.client_id = client_id;
-  m.seq = seq;
-  m.op = MutationOp::kPut;
-  m.document = {"docs", key};
-  m.value = Json{{"n", seq}};
-  m.hlc = {1700000000000, 0, client_id};
-  return EncodePushRequest({client_id, {m}});
+  return PutBody(client_id, seq, key, Json{{"n", seq}});
 }
 
 httplib::Headers Alice() {

@@ -17,6 +17,7 @@
 
 #include "ferry/gzip_zlib.h"
 #include "ferry/protocol.h"
+#include "support/push_bodies.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -25,15 +26,7 @@ namespace {
 
 std::string PushBody(const std::string& client_id, uint64_t seq, const std::string& key, Json value,
                      Version base = 0) {
-  Mutation m;
-  m.client_id = client_id;
-  m.seq = seq;
-  m.op = MutationOp::kPut;
-  m.document = {"docs", key};
-  m.value = std::move(value);
-  m.base_version = base;
-  m.hlc = {1700000000000, 0, client_id};
-  return EncodePushRequest({client_id, {m}});
+  return PutBody(client_id, seq, key, std::move(value), base);
 }
 
 httplib::Headers Auth(const std::string& token) {

@@ -10,6 +10,7 @@
 
 #include "ferry/protocol.h"
 #include "support/postgres_process.h"
+#include "support/push_bodies.h"
 #include "support/temp_dir.h"
 #include "sync_service.h"
 
@@ -18,15 +19,7 @@ namespace {
 
 std::string PushBody(const std::string& client_id, uint64_t seq, const std::string& key, int n,
                      Version base = 0) {
-  Mutation m;
-  m.client_id = client_id;
-  m.seq = seq;
-  m.op = MutationOp::kPut;
-  m.document = {"docs", key};
-  m.value = Json{{"n", n}};
-  m.base_version = base;
-  m.hlc = {1700000000000, 0, client_id};
-  return EncodePushRequest({client_id, {m}});
+  return testing::PutBody(client_id, seq, key, Json{{"n", n}}, base);
 }
 
 std::vector<Version> Versions(const std::vector<PendingChange>& changes) {
