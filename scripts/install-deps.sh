@@ -9,7 +9,7 @@ packages=(
   clang clang-format clang-tidy libclang-rt-14-dev
   googletest libgtest-dev
   nlohmann-json3-dev rapidjson-dev
-  libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libcpp-httplib-dev libssl-dev libbrotli-dev openssl
+  libsqlite3-dev libcurl4-openssl-dev zlib1g-dev libssl-dev openssl
   postgresql-15 libpq-dev
   libboost-dev
   emscripten node-acorn nodejs

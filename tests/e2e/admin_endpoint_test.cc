@@ -1,8 +1,6 @@
 // The app backend's door into ferry-server (--admin-token-file): a push for
 // a user named in the path, with a credential of its own that no user token
 // opens, reaching the user's devices like any other change.
-#include <httplib.h>
-
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -16,6 +14,7 @@
 
 #include "e2e/e2e_helpers.h"
 #include "ferry/protocol.h"
+#include "support/http_client.h"
 #include "support/push_bodies.h"
 #include "support/server_process.h"
 #include "support/spawn.h"
@@ -38,7 +37,7 @@ std::string FirstResultStatus(const std::string& answer) {
   return json->at("results")[0].value("status", "");
 }
 
-httplib::Headers Bearer(const std::string& token) {
+HttpHeaders Bearer(const std::string& token) {
   return {{"Authorization", "Bearer " + token}};
 }
 
@@ -50,16 +49,14 @@ class AdminEndpointTest : public ::testing::Test {
     return directory.File("admin.txt");
   }
 
-  httplib::Result AdminPush(const std::string& token, const std::string& user,
-                            const std::string& body) {
-    return http_.Post(("/v1/admin/users/" + user + "/push").c_str(), Bearer(token), body,
-                      "application/json");
+  HttpResult AdminPush(const std::string& token, const std::string& user, const std::string& body) {
+    return http_.Post("/v1/admin/users/" + user + "/push", Bearer(token), body, "application/json");
   }
 
   TempDir directory_;
   ServerProcess server_{"token-alice alice\ntoken-bob bob\n",
                         {"--admin-token-file", SecretFile(directory_)}};
-  httplib::Client http_{"127.0.0.1", server_.port()};
+  HttpClient http_{"127.0.0.1", server_.port()};
 };
 
 TEST_F(AdminEndpointTest, OnlyTheAdminSecretOpensItAndItOpensNothingElse) {
@@ -157,7 +154,7 @@ TEST(AdminEndpoint, NoTokenReachesTheLog) {
   {
     ServerProcess server("token-alice alice\n", {"--admin-token-file", directory.File("admin.txt")},
                          log);
-    httplib::Client http("127.0.0.1", server.port());
+    HttpClient http("127.0.0.1", server.port());
     for (const std::string token : {kAdminSecret, "token-alice"}) {
       auto answer = http.Post("/v1/admin/users/alice/push", Bearer(token), AdminPushBody(1, "k", 1),
                               "application/json");
@@ -219,7 +216,7 @@ TEST(AdminEndpoint, TheServerRefusesABadSecretOrWebhookUrlAtStart) {
 
 TEST(AdminEndpoint, WithoutTheFlagThereIsNoAdminDoor) {
   ServerProcess server;
-  httplib::Client http("127.0.0.1", server.port());
+  HttpClient http("127.0.0.1", server.port());
   auto refused = http.Post("/v1/admin/users/alice/push", Bearer(kAdminSecret),
                            AdminPushBody(1, "k", 1), "application/json");
   ASSERT_TRUE(refused);

@@ -2,8 +2,6 @@
 // ferry-server and reading the server's state over plain HTTP.
 #pragma once
 
-#include <httplib.h>
-
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -14,6 +12,7 @@
 
 #include "ferry/client.h"
 #include "ferry/protocol.h"
+#include "support/http_client.h"
 
 namespace ferry::testing {
 
@@ -45,11 +44,11 @@ struct ServerView {
 
 inline ServerView ReadServer(int port, const std::string& token = "token-alice") {
   ServerView view;
-  httplib::Client http("127.0.0.1", port);
+  HttpClient http("127.0.0.1", port);
   std::string cursor;
   while (true) {
     auto result =
-        http.Get(EncodePullTarget({cursor, 5000}).c_str(), {{"Authorization", "Bearer " + token}});
+        http.Get(EncodePullTarget({cursor, 5000}), {{"Authorization", "Bearer " + token}});
     if (!result || result->status != 200) {
       ADD_FAILURE() << "server pull failed";
       return view;

@@ -3,8 +3,6 @@
 // round-robin proxy that spreads their requests over every instance. Clients
 // converge, a poke crosses instances, and an instance SIGKILLed while
 // clients push loses and doubles nothing.
-#include <httplib.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -18,6 +16,7 @@
 
 #include "e2e/e2e_helpers.h"
 #include "ferry/protocol.h"
+#include "support/http_client.h"
 #include "support/postgres_process.h"
 #include "support/round_robin_proxy.h"
 #include "support/server_process.h"
@@ -39,7 +38,7 @@ std::string WriteKey(int client, int i) {
 // /v1/stats of `token`'s user on the instance at `port` (an empty object if
 // it does not answer).
 Json Stats(int port, const std::string& token) {
-  httplib::Client http("127.0.0.1", port);
+  HttpClient http("127.0.0.1", port);
   auto stats = http.Get("/v1/stats", {{"Authorization", "Bearer " + token}});
   auto json = ParseJson(stats && stats->status == 200 ? stats->body : "{}");
   return json.ok() ? *json : Json::object();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "e2e/e2e_helpers.h"
+#include "support/http_client.h"
 #include "support/postgres_process.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -122,9 +123,8 @@ TEST(ServerCursors, OnPostgresAClientAheadOfARestoredDumpResyncsToExactlyTheServ
 
 // Tombstones on the server, read from the start of the change log.
 std::size_t ServerTombstones(int port) {
-  httplib::Client http("127.0.0.1", port);
-  auto result =
-      http.Get(EncodePullTarget({"", 5000}).c_str(), {{"Authorization", "Bearer token-alice"}});
+  HttpClient http("127.0.0.1", port);
+  auto result = http.Get(EncodePullTarget({"", 5000}), {{"Authorization", "Bearer token-alice"}});
   if (!result || result->status != 200) {
     ADD_FAILURE() << "server pull failed";
     return 0;

@@ -9,8 +9,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <httplib.h>
-
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -21,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "ferry/protocol.h"
+#include "support/http_client.h"
 #include "support/push_bodies.h"
 #include "support/server_process.h"
 
@@ -112,7 +111,7 @@ std::string PushBody(const std::string& client_id, uint64_t seq, const std::stri
   return PutBody(client_id, seq, key, Json{{"text", std::string(200, 'x')}});
 }
 
-httplib::Headers Auth(const std::string& token) {
+HttpHeaders Auth(const std::string& token) {
   return {{"Authorization", "Bearer " + token}};
 }
 
@@ -125,15 +124,15 @@ struct Timed {
 template <class Request>
 Timed Time(Request request) {
   const auto start = Clock::now();
-  httplib::Result result = request();
+  HttpResult result = request();
   return {result ? result->status : -1,
           std::chrono::duration_cast<milliseconds>(Clock::now() - start)};
 }
 
-std::unique_ptr<httplib::Client> QuickClient(int port) {
-  auto client = std::make_unique<httplib::Client>("127.0.0.1", port);
-  client->set_connection_timeout(2, 0);
-  client->set_read_timeout(2, 0);
+std::unique_ptr<HttpClient> QuickClient(int port) {
+  auto client = std::make_unique<HttpClient>("127.0.0.1", port);
+  client->set_connect_timeout(std::chrono::seconds(2));
+  client->set_read_timeout(std::chrono::seconds(2));
   return client;
 }
 

@@ -1,7 +1,5 @@
 // /metrics of a real ferry-server: the operator's credential, Prometheus'
 // text format, and counters that move with the requests served.
-#include <httplib.h>
-
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -14,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "ferry/protocol.h"
+#include "support/http_client.h"
 #include "support/postgres_process.h"
 #include "support/push_bodies.h"
 #include "support/server_process.h"
@@ -24,7 +23,7 @@ namespace {
 
 constexpr const char* kOperatorToken = "operator-token-0123456789";
 
-httplib::Headers Auth(const std::string& token) {
+HttpHeaders Auth(const std::string& token) {
   return {{"Authorization", "Bearer " + token}};
 }
 
@@ -66,13 +65,13 @@ class ServerMetricsTest : public ::testing::Test {
     auto answer = http_.Get("/metrics", Auth(kOperatorToken));
     EXPECT_TRUE(answer && answer->status == 200);
     if (!answer || answer->status != 200) return {};
-    EXPECT_EQ(answer->get_header_value("Content-Type").find("text/plain; version=0.0.4"), 0u);
+    EXPECT_EQ(answer->header("Content-Type").find("text/plain; version=0.0.4"), 0u);
     return ParseExposition(answer->body);
   }
 
   TempDir dir_;
   ServerProcess server_{"token-alice alice\n", {"--metrics-token-file", TokenFile(dir_)}};
-  httplib::Client http_{"127.0.0.1", server_.port()};
+  HttpClient http_{"127.0.0.1", server_.port()};
 };
 
 TEST_F(ServerMetricsTest, OnlyTheOperatorsCredentialReadsMetrics) {
@@ -117,11 +116,11 @@ TEST_F(ServerMetricsTest, CountersHistogramsAndGaugesMoveWithTheRequests) {
   std::atomic<bool> done = false;
   std::promise<void> opened;
   auto listener = std::async(std::launch::async, [&] {
-    httplib::Client client("127.0.0.1", server_.port());
-    client.set_read_timeout(1, 0);
+    HttpClient client("127.0.0.1", server_.port());
+    client.set_read_timeout(std::chrono::seconds(1));
     bool first = true;
     while (!done) {
-      client.Get("/v1/live", Auth("token-alice"), [&](const char*, size_t) {
+      client.GetStream("/v1/live", Auth("token-alice"), [&](std::string_view) {
         if (first) opened.set_value();
         first = false;
         return !done;
@@ -157,7 +156,7 @@ TEST(ServerMetrics, DatabaseErrorsAreCounted) {
   std::ofstream(dir.File("metrics-token")) << kOperatorToken << "\n";
   ServerProcess server("token-alice alice\n", {"--postgres", postgres.url(), "--metrics-token-file",
                                                dir.File("metrics-token")});
-  httplib::Client http("127.0.0.1", server.port());
+  HttpClient http("127.0.0.1", server.port());
   const auto errors = [&] {
     auto answer = http.Get("/metrics", Auth(kOperatorToken));
     EXPECT_TRUE(answer && answer->status == 200);
@@ -182,7 +181,7 @@ TEST(ServerMetrics, DatabaseErrorsAreCounted) {
 
 TEST(ServerMetrics, WithoutACredentialThereIsNoMetricsEndpoint) {
   ServerProcess server("token-alice alice\n");
-  httplib::Client http("127.0.0.1", server.port());
+  HttpClient http("127.0.0.1", server.port());
   auto answer = http.Get("/metrics", Auth("token-alice"));
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->status, 404);

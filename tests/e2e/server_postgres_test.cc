@@ -1,8 +1,6 @@
 // ferry-server on PostgreSQL as a black box: several instances on one
 // database (a PostgreSQL the test starts), a poke crossing instances, and
 // writes that outlive a SIGKILLed instance.
-#include <httplib.h>
-
 #include <chrono>
 #include <future>
 #include <string>
@@ -10,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "ferry/protocol.h"
+#include "support/http_client.h"
 #include "support/postgres_process.h"
 #include "support/push_bodies.h"
 #include "support/server_process.h"
@@ -23,7 +22,7 @@ std::string PushBody(const std::string& client_id, uint64_t seq, const std::stri
   return PutBody(client_id, seq, key, Json{{"n", seq}});
 }
 
-httplib::Headers Alice() {
+HttpHeaders Alice() {
   return {{"Authorization", "Bearer token-alice"}};
 }
 
@@ -37,7 +36,7 @@ class PostgresServersTest : public ::testing::Test {
                                            std::vector<std::string>{"--postgres", postgres_.url()});
   }
   static std::string PullAll(int port) {
-    httplib::Client client("127.0.0.1", port);
+    HttpClient client("127.0.0.1", port);
     auto pulled = client.Get("/v1/pull?limit=1000", Alice());
     return pulled && pulled->status == 200 ? pulled->body : "";
   }
@@ -50,12 +49,12 @@ TEST_F(PostgresServersTest, APushOnOneInstancePokesLiveStreamsOnAnotherAndItsPul
   auto b = StartServer();
   std::promise<void> poked;
   auto listener = std::async(std::launch::async, [&] {
-    httplib::Client client("127.0.0.1", b->port());
-    client.set_read_timeout(10, 0);
+    HttpClient client("127.0.0.1", b->port());
+    client.set_read_timeout(std::chrono::seconds(10));
     std::string stream;
     bool reported = false;
-    client.Get("/v1/live", Alice(), [&](const char* data, size_t length) {
-      stream.append(data, length);
+    client.GetStream("/v1/live", Alice(), [&](std::string_view data) {
+      stream.append(data);
       if (stream.find("event: poke") == std::string::npos) return true;
       poked.set_value();
       reported = true;
@@ -65,7 +64,7 @@ TEST_F(PostgresServersTest, APushOnOneInstancePokesLiveStreamsOnAnotherAndItsPul
     return stream;
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the stream is open on b
-  httplib::Client http("127.0.0.1", a->port());
+  HttpClient http("127.0.0.1", a->port());
   auto push = http.Post("/v1/push", Alice(), PushBody("c1", 1, "k"), "application/json");
   ASSERT_TRUE(push);
   ASSERT_EQ(push->status, 200) << push->body;
@@ -79,7 +78,7 @@ TEST_F(PostgresServersTest, APushOnOneInstancePokesLiveStreamsOnAnotherAndItsPul
 
 TEST_F(PostgresServersTest, AKilledInstanceLosesNoAcknowledgedWriteAndAnotherServesThem) {
   auto a = StartServer();
-  httplib::Client http("127.0.0.1", a->port());
+  HttpClient http("127.0.0.1", a->port());
   for (uint64_t seq = 1; seq <= 20; ++seq) {
     auto push = http.Post("/v1/push", Alice(), PushBody("c1", seq, "k" + std::to_string(seq)),
                           "application/json");
@@ -92,7 +91,7 @@ TEST_F(PostgresServersTest, AKilledInstanceLosesNoAcknowledgedWriteAndAnotherSer
   for (int i = 1; i <= 20; ++i)
     EXPECT_NE(pulled.find("\"key\":\"k" + std::to_string(i) + "\""), std::string::npos) << i;
   // A repeat of an acknowledged push through b is a duplicate, not a second write.
-  httplib::Client again("127.0.0.1", b->port());
+  HttpClient again("127.0.0.1", b->port());
   auto repeat = again.Post("/v1/push", Alice(), PushBody("c1", 20, "k20"), "application/json");
   ASSERT_TRUE(repeat);
   EXPECT_NE(repeat->body.find("\"duplicate\""), std::string::npos) << repeat->body;

@@ -12,6 +12,7 @@
 
 #include "e2e/e2e_helpers.h"
 #include "support/fault_proxy.h"
+#include "support/http_client.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 #include "support/test_certificates.h"
@@ -404,8 +405,8 @@ TEST(SyncEndToEnd, TlsIsVerifiedByDefault) {
     EXPECT_EQ(refused->status().state, SyncState::kError);
   }
   // Only the trusting client's write reached the server.
-  httplib::SSLClient https("127.0.0.1", server.port());
-  https.set_ca_cert_path(tls.ca.c_str());
+  HttpClient https("127.0.0.1", server.port());
+  https.set_tls_ca(tls.ca);
   auto pulled = https.Get("/v1/pull", {{"Authorization", "Bearer token-alice"}});
   ASSERT_TRUE(pulled);
   EXPECT_EQ(pulled->status, 200);

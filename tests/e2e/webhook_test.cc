@@ -3,8 +3,6 @@
 // in per-user version order, with stable idempotency keys; failed deliveries
 // are retried; a restarted server resumes at its cursor; instances on one
 // PostgreSQL never deliver one user's changes at the same time.
-#include <httplib.h>
-
 #include <chrono>
 #include <fstream>
 #include <iterator>
@@ -16,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "ferry/protocol.h"
+#include "support/http_client.h"
 #include "support/postgres_process.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
@@ -45,7 +44,7 @@ std::string PushBody(const std::string& client_id, uint64_t seq, const std::stri
 
 // Pushes one mutation as `token`; the version it was applied at (0 if not).
 Version Push(int port, const std::string& token, const std::string& body) {
-  httplib::Client http("127.0.0.1", port);
+  HttpClient http("127.0.0.1", port);
   auto result =
       http.Post("/v1/push", {{"Authorization", "Bearer " + token}}, body, "application/json");
   EXPECT_TRUE(result && result->status == 200) << (result ? result->body : "no answer");
@@ -144,7 +143,7 @@ TEST_F(WebhookTest, EveryChangeArrivesInOrderWithStableKeysAndFailuresAreRetried
   ASSERT_EQ(Push(server.port(), "token-alice", PushBody("phone", 6, "k1", std::nullopt, 1)), 6u);
   ASSERT_EQ(Push(server.port(), "token-alice", PushBody("phone", 7, "k2", Json{{"n", 20}}, 2)), 7u);
   // The app's backend writes too (the admin endpoint): delivered like any change.
-  httplib::Client http("127.0.0.1", server.port());
+  HttpClient http("127.0.0.1", server.port());
   auto admin = http.Post(
       "/v1/admin/users/alice/push", {{"Authorization", std::string("Bearer ") + kAdminSecret}},
       PushBody("backend", 1, "from-backend", Json{{"n", 8}}), "application/json");

@@ -2,14 +2,17 @@
 // loopback that injects faults on demand, for end-to-end tests. Test-only.
 #pragma once
 
-#include <httplib.h>
-
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "support/http_client.h"
+#include "support/http_test_server.h"
 
 namespace ferry::testing {
 
@@ -23,52 +26,9 @@ class FaultProxy {
     kHang,             // holds the request for 3 s before answering 503
   };
 
-  explicit FaultProxy(int upstream_port) : upstream_port_(upstream_port) {
-    const auto forward = [this](const httplib::Request& request, httplib::Response& response) {
-      ++requests_;
-      if (request.method == "POST") {
-        std::lock_guard lock(mutex_);
-        post_encodings_.push_back(request.get_header_value("Content-Encoding"));
-      }
-      std::optional<Fault> fault = NextFault();
-      if (fault == Fault::kServerError)
-        return Reply(response, 500, "{\"error\":{\"code\":\"internal\",\"message\":\"injected\"}}");
-      if (fault == Fault::kTooManyRequests) {
-        response.set_header("Retry-After", "1");
-        return Reply(response, 429,
-                     "{\"error\":{\"code\":\"unavailable\",\"message\":\"slow down\"}}");
-      }
-      if (fault == Fault::kGarbage) return Reply(response, 200, "<html>definitely not json");
-      if (fault == Fault::kHang) {
-        std::this_thread::sleep_for(std::chrono::seconds(3));
-        return Reply(response, 503, "hung");
-      }
-      httplib::Client upstream("127.0.0.1", upstream_port_.load());
-      upstream.set_read_timeout(30, 0);
-      httplib::Headers headers;
-      if (request.has_header("Authorization"))
-        headers.emplace("Authorization", request.get_header_value("Authorization"));
-      httplib::Result result =
-          request.method == "POST"
-              ? upstream.Post(request.target.c_str(), headers, request.body, "application/json")
-              : upstream.Get(request.target.c_str(), headers);
-      if (!result) return Reply(response, 502, "upstream unreachable");
-      if (fault == Fault::kAnswerLost) return Reply(response, 502, "answer lost");
-      Reply(response, result->status, result->body);
-    };
-    server_.set_tcp_nodelay(true);
-    server_.Get(".*", forward);
-    server_.Post(".*", forward);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running())
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-
-  ~FaultProxy() {
-    server_.stop();  // a hanging handler finishes its sleep first
-    thread_.join();
-  }
+  explicit FaultProxy(int upstream_port)
+      : upstream_port_(upstream_port),
+        server_([this](const HttpTestRequest& request) { return Forward(request); }) {}
 
   // The next requests, one fault each, in order.
   void Inject(Fault fault, int times = 1) {
@@ -82,8 +42,8 @@ class FaultProxy {
     return faults_.size();
   }
 
-  int port() const { return port_; }
-  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return server_.port(); }
+  std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port()); }
   int requests() const { return requests_; }
   // The Content-Encoding header of every POST so far ("" when plain).
   std::vector<std::string> post_encodings() {
@@ -99,19 +59,59 @@ class FaultProxy {
     faults_.pop_front();
     return fault;
   }
-  static void Reply(httplib::Response& response, int status, const std::string& body) {
-    response.status = status;
-    response.set_content(body, "application/json");
+
+  HttpTestReply Forward(const HttpTestRequest& request) {
+    ++requests_;
+    if (request.method == "POST") {
+      std::lock_guard lock(mutex_);
+      post_encodings_.push_back(request.header("Content-Encoding"));
+    }
+    std::optional<Fault> fault = NextFault();
+    if (fault == Fault::kServerError)
+      return Reply(500, "{\"error\":{\"code\":\"internal\",\"message\":\"injected\"}}");
+    if (fault == Fault::kTooManyRequests) {
+      HttpTestReply reply =
+          Reply(429, "{\"error\":{\"code\":\"unavailable\",\"message\":\"slow down\"}}");
+      reply.headers.emplace("Retry-After", "1");
+      return reply;
+    }
+    if (fault == Fault::kGarbage) return Reply(200, "<html>definitely not json");
+    if (fault == Fault::kHang) {
+      std::this_thread::sleep_for(std::chrono::seconds(3));
+      return Reply(503, "hung");
+    }
+    HttpClient upstream("127.0.0.1", upstream_port_.load());
+    upstream.set_read_timeout(std::chrono::seconds(30));
+    // Bodies go both ways as they came, gzip included, so their encodings go
+    // with them.
+    upstream.set_decompress(false);
+    HttpHeaders headers;
+    for (const char* name : {"Authorization", "Content-Encoding", "Accept-Encoding"}) {
+      if (request.has_header(name)) headers.emplace(name, request.header(name));
+    }
+    HttpResult result = request.method == "POST" ? upstream.Post(request.target, headers,
+                                                                 request.body, "application/json")
+                                                 : upstream.Get(request.target, headers);
+    if (!result) return Reply(502, "upstream unreachable");
+    if (fault == Fault::kAnswerLost) return Reply(502, "answer lost");
+    HttpTestReply reply = Reply(result->status, std::move(result->body));
+    if (result->has_header("Content-Encoding"))
+      reply.headers.emplace("Content-Encoding", result->header("Content-Encoding"));
+    return reply;
   }
 
-  std::vector<std::string> post_encodings_;
+  static HttpTestReply Reply(int status, std::string body) {
+    return {status, {{"Content-Type", "application/json"}}, std::move(body)};
+  }
+
   std::atomic<int> upstream_port_;
-  httplib::Server server_;
-  std::thread thread_;
-  int port_ = 0;
   std::atomic<int> requests_{0};
   std::mutex mutex_;
   std::deque<Fault> faults_;
+  std::vector<std::string> post_encodings_;
+  // Last: destroyed first, so no request is being handled while the members
+  // above go (a hanging one finishes its sleep first).
+  HttpTestServer server_;
 };
 
 }  // namespace ferry::testing

@@ -3,19 +3,17 @@
 // answers as the test says (2xx, a failure, or no answer for a while).
 #pragma once
 
-#include <httplib.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "ferry/json.h"
+#include "support/http_test_server.h"
 
 namespace ferry::testing {
 
@@ -44,28 +42,13 @@ class WebhookReceiver {
  public:
   // With a certificate and key (PEM files), it serves HTTPS.
   explicit WebhookReceiver(const std::string& certificate = "", const std::string& key = "")
-      : tls_(!certificate.empty()) {
-    if (tls_) {
-      server_ = std::make_unique<httplib::SSLServer>(certificate.c_str(), key.c_str());
-    } else {
-      server_ = std::make_unique<httplib::Server>();
-    }
-    server_->Post("/hook", [this](const httplib::Request& request, httplib::Response& response) {
-      Receive(request, response);
-    });
-    port_ = server_->bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_->listen_after_bind(); });
-    while (!server_->is_running())
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  ~WebhookReceiver() {
-    Release();
-    server_->stop();
-    thread_.join();
-  }
+      : server_([this](const HttpTestRequest& request) { return Receive(request); }, certificate,
+                key) {}
+  ~WebhookReceiver() { Release(); }  // then server_ waits for the handlers
 
   std::string url() const {
-    return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_) + "/hook";
+    return std::string(server_.tls() ? "https" : "http") +
+           "://127.0.0.1:" + std::to_string(server_.port()) + "/hook";
   }
 
   // The next `count` deliveries are answered 500.
@@ -114,10 +97,11 @@ class WebhookReceiver {
   }
 
  private:
-  void Receive(const httplib::Request& request, httplib::Response& response) {
+  HttpTestReply Receive(const HttpTestRequest& request) {
+    if (request.method != "POST" || request.target != "/hook") return {404, {}, ""};
     ReceivedDelivery delivery;
-    delivery.authorization = request.get_header_value("Authorization");
-    delivery.idempotency_header = request.get_header_value("Idempotency-Key");
+    delivery.authorization = request.header("Authorization");
+    delivery.idempotency_header = request.header("Idempotency-Key");
     auto body = ParseJson(request.body);
     if (body.ok() && body->is_object()) {
       delivery.user = body->value("user", "");
@@ -156,16 +140,12 @@ class WebhookReceiver {
       delivery.answered = 200;
     }
     --in_flight_[delivery.user];
-    response.status = delivery.answered;
-    response.set_content("{}", "application/json");
+    HttpTestReply reply{delivery.answered, {{"Content-Type", "application/json"}}, "{}"};
     deliveries_.push_back(std::move(delivery));
     changed_.notify_all();
+    return reply;
   }
 
-  const bool tls_;
-  std::unique_ptr<httplib::Server> server_;
-  int port_ = 0;
-  std::thread thread_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<ReceivedDelivery> deliveries_;
@@ -175,6 +155,9 @@ class WebhookReceiver {
   std::string failing_user_;
   bool hang_ = false;
   std::chrono::milliseconds delay_{0};
+  // Last: destroyed first, so no delivery is being handled while the members
+  // above go.
+  HttpTestServer server_;
 };
 
 }  // namespace ferry::testing
