@@ -391,8 +391,8 @@ Status ServerState::PurgeTombstones(std::string_view user, Version version) {
   return storage_.PurgeTombstones(user, version);
 }
 
-Status ServerState::PurgeTombstonesCommittedBefore(int64_t wall_ms) {
-  return storage_.PurgeTombstonesCommittedBefore(wall_ms);
+Status ServerState::PurgeTombstonesCommittedBefore(int64_t wall_ms, const PurgeLimit& limit) {
+  return storage_.PurgeTombstonesCommittedBefore(wall_ms, limit);
 }
 
 // Read through a transaction that is never committed: it changes nothing.

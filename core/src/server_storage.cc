@@ -26,4 +26,10 @@ Status CheckCursor(const PullPageQuery& query, const LogMark& mark,
   return Status::Ok();
 }
 
+Result<Version> LimitPurge(const PurgeLimit& limit, std::string_view user, Version version) {
+  if (!limit) return version;
+  FERRY_ASSIGN_OR_RETURN(const Version most, limit(user));
+  return std::min(version, most);
+}
+
 }  // namespace ferry

@@ -280,7 +280,7 @@ Result<LogMark> KvServerStorage::ReadPullPage(std::string_view user, const PullP
   return mark;
 }
 
-Status KvServerStorage::PurgeTombstonesCommittedBefore(int64_t wall_ms) {
+Status KvServerStorage::PurgeTombstonesCommittedBefore(int64_t wall_ms, const PurgeLimit& limit) {
   // Each user's last version committed before `wall_ms`. A record's wall
   // clock may step back, so the highest such version, not the first.
   std::map<std::string, Version, std::less<>> horizons;
@@ -303,7 +303,8 @@ Status KvServerStorage::PurgeTombstonesCommittedBefore(int64_t wall_ms) {
         return true;
       }));
   FERRY_RETURN_IF_ERROR(failure);
-  for (const auto& [user, version] : horizons) {
+  for (auto [user, version] : horizons) {
+    FERRY_ASSIGN_OR_RETURN(version, LimitPurge(limit, user, version));
     Transaction txn(store_);
     FERRY_ASSIGN_OR_RETURN(const uint64_t horizon, ReadNumber(txn, UserPrefix(user) + "m/horizon"));
     if (version > horizon) FERRY_RETURN_IF_ERROR(PurgeTombstones(user, version));

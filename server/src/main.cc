@@ -38,6 +38,7 @@ Result<std::unique_ptr<SyncService>> OpenService(const Settings& settings) {
   storage.limits.max_body_bytes = settings.limits.body_bytes;
   storage.limits.max_mutations_per_push = settings.max_batch;
   storage.tombstone_horizon = settings.tombstone_horizon;
+  storage.webhook = !settings.webhook_url.empty();
   return OpenSyncService(storage);
 }
 

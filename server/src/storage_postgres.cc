@@ -287,7 +287,8 @@ Result<LogMark> PostgresServerStorage::ReadPullPage(std::string_view user,
   return mark;
 }
 
-Status PostgresServerStorage::PurgeTombstonesCommittedBefore(int64_t wall_ms) {
+Status PostgresServerStorage::PurgeTombstonesCommittedBefore(int64_t wall_ms,
+                                                             const PurgeLimit& limit) {
   // Each user's last version committed before `wall_ms` (a clock may step
   // back, so the highest, not the first), where it lies above the horizon:
   // after a purge only the record at the horizon is left that old.
@@ -303,8 +304,10 @@ Status PostgresServerStorage::PurgeTombstonesCommittedBefore(int64_t wall_ms) {
                                 {std::to_string(wall_ms)}));
   }
   for (int row = 0; row < PQntuples(rows.get()); ++row) {
-    FERRY_ASSIGN_OR_RETURN(const Version version, NumberAt(rows.get(), row, 1));
-    FERRY_RETURN_IF_ERROR(PurgeTombstones(TextAt(rows.get(), row, 0), version));
+    const std::string user = TextAt(rows.get(), row, 0);
+    FERRY_ASSIGN_OR_RETURN(Version version, NumberAt(rows.get(), row, 1));
+    FERRY_ASSIGN_OR_RETURN(version, LimitPurge(limit, user, version));
+    FERRY_RETURN_IF_ERROR(PurgeTombstones(user, version));
   }
   return Status::Ok();
 }

@@ -30,7 +30,8 @@ class PostgresServerStorage final : public ServerStorage {
   [[nodiscard]] Status PurgeTombstones(std::string_view user, Version version) override;
   [[nodiscard]] Result<LogMark> ReadPullPage(std::string_view user, const PullPageQuery& query,
                                              const ChangeVisitor& visit) override;
-  [[nodiscard]] Status PurgeTombstonesCommittedBefore(int64_t wall_ms) override;
+  [[nodiscard]] Status PurgeTombstonesCommittedBefore(int64_t wall_ms,
+                                                      const PurgeLimit& limit) override;
 
  private:
   Pool& pool_;

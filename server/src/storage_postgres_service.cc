@@ -12,6 +12,7 @@
 #include "storage_backends.h"
 #include "storage_postgres.h"
 #include "tombstone_purge.h"
+#include "webhook_log.h"
 
 namespace ferry::server {
 namespace {
@@ -27,7 +28,8 @@ constexpr int kPoolSize = 8;
 class PostgresSyncService final : public SyncService {
  public:
   PostgresSyncService(std::string url, std::unique_ptr<Pool> pool, std::string epoch,
-                      ProtocolLimits limits, std::chrono::milliseconds tombstone_horizon)
+                      ProtocolLimits limits, std::chrono::milliseconds tombstone_horizon,
+                      bool webhook)
       : url_(std::move(url)),
         pool_(std::move(pool)),
         storage_(*pool_),
@@ -36,8 +38,15 @@ class PostgresSyncService final : public SyncService {
     if (tombstone_horizon.count() > 0) {
       // Every instance purges; a purge takes each user's row lock, so
       // rounds of several instances take turns and the later finds nothing.
-      purge_ = std::make_unique<TombstonePurge>(tombstone_horizon, [this](int64_t cutoff) {
-        return state_.PurgeTombstonesCommittedBefore(cutoff);
+      PurgeLimit limit;
+      if (webhook) {
+        limit = [this](std::string_view user) -> Result<Version> {
+          FERRY_ASSIGN_OR_RETURN(postgres::Lease lease, pool_->Acquire());
+          return PostgresDeliveredThrough(lease.get(), user);
+        };
+      }
+      purge_ = std::make_unique<TombstonePurge>(tombstone_horizon, [this, limit](int64_t cutoff) {
+        return state_.PurgeTombstonesCommittedBefore(cutoff, limit);
       });
     }
   }
@@ -137,7 +146,7 @@ Result<std::unique_ptr<SyncService>> OpenPostgresSyncService(const StorageSettin
   }
   return std::unique_ptr<SyncService>(std::make_unique<PostgresSyncService>(
       settings.postgres_url, std::move(pool), std::move(epoch), settings.limits,
-      settings.tombstone_horizon));
+      settings.tombstone_horizon, settings.webhook));
 }
 
 }  // namespace ferry::server

@@ -7,6 +7,7 @@
 #include "ferry/store_sqlite.h"
 #include "storage_backends.h"
 #include "tombstone_purge.h"
+#include "webhook_log.h"
 
 namespace ferry::server {
 namespace {
@@ -22,13 +23,18 @@ Result<std::string> LoadOrCreateEpoch(Store& store) {
 class SqliteSyncService final : public SyncService {
  public:
   SqliteSyncService(std::unique_ptr<SqliteStore> store, std::string epoch, ProtocolLimits limits,
-                    std::chrono::milliseconds tombstone_horizon)
+                    std::chrono::milliseconds tombstone_horizon, bool webhook)
       : store_(std::move(store)), state_(*store_, std::move(epoch), limits, RandomWord) {
     if (tombstone_horizon.count() > 0) {
+      PurgeLimit limit;
+      if (webhook) {
+        // Called within the round, under mutex_.
+        limit = [this](std::string_view user) { return KvDeliveredThrough(*store_, user); };
+      }
       // One connection: a purge round takes its turn like a request.
-      purge_ = std::make_unique<TombstonePurge>(tombstone_horizon, [this](int64_t cutoff) {
+      purge_ = std::make_unique<TombstonePurge>(tombstone_horizon, [this, limit](int64_t cutoff) {
         std::lock_guard lock(mutex_);
-        return state_.PurgeTombstonesCommittedBefore(cutoff);
+        return state_.PurgeTombstonesCommittedBefore(cutoff, limit);
       });
     }
   }
@@ -79,8 +85,9 @@ class SqliteSyncService final : public SyncService {
 Result<std::unique_ptr<SyncService>> OpenSqliteSyncService(const StorageSettings& settings) {
   FERRY_ASSIGN_OR_RETURN(auto store, SqliteStore::Open(settings.sqlite_path));
   FERRY_ASSIGN_OR_RETURN(std::string epoch, LoadOrCreateEpoch(*store));
-  return std::unique_ptr<SyncService>(std::make_unique<SqliteSyncService>(
-      std::move(store), std::move(epoch), settings.limits, settings.tombstone_horizon));
+  return std::unique_ptr<SyncService>(
+      std::make_unique<SqliteSyncService>(std::move(store), std::move(epoch), settings.limits,
+                                          settings.tombstone_horizon, settings.webhook));
 }
 
 }  // namespace ferry::server

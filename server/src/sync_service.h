@@ -49,6 +49,9 @@ struct StorageSettings {
   // --tombstone-horizon: tombstones of deletes committed longer ago are
   // purged in the background; zero keeps them forever.
   std::chrono::milliseconds tombstone_horizon{0};
+  // --webhook-url is set: the purge leaves the tombstones of deletes the
+  // receiver has not acknowledged, so every delete is delivered.
+  bool webhook = false;
 };
 [[nodiscard]] Result<std::unique_ptr<SyncService>> OpenSyncService(const StorageSettings& settings);
 }  // namespace ferry::server

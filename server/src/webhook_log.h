@@ -18,6 +18,8 @@
 #include "ferry/status.h"
 #include "ferry/store.h"
 
+struct pg_conn;  // libpq's PGconn
+
 namespace ferry::server {
 
 struct PendingChange {
@@ -57,6 +59,12 @@ class DeliveryLog {
   // delivers them). At most one claim of this log at a time.
   [[nodiscard]] virtual Result<std::unique_ptr<DeliveryClaim>> Claim(const std::string& user) = 0;
 };
+
+// How far the webhook has delivered `user`'s log: every version up to it
+// was acknowledged (0: none yet). The tombstone purge goes no further
+// (PurgeLimit) while a webhook is configured.
+[[nodiscard]] Result<Version> KvDeliveredThrough(Store& store, std::string_view user);
+[[nodiscard]] Result<Version> PostgresDeliveredThrough(pg_conn* connection, std::string_view user);
 
 // Over the embedded backend's key-value store: `mutex` is the one every use
 // of `store` takes (one SQLite connection); the store outlives the log.

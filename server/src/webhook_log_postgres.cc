@@ -133,6 +133,15 @@ class PostgresDeliveryLog final : public DeliveryLog {
 
 }  // namespace
 
+Result<Version> PostgresDeliveredThrough(PGconn* connection, std::string_view user) {
+  FERRY_ASSIGN_OR_RETURN(
+      PgResult rows,
+      Exec(connection, "SELECT delivered FROM ferry_webhook_cursors WHERE user_id = $1",
+           {std::string(user)}));
+  if (PQntuples(rows.get()) == 0) return Version{0};
+  return NumberAt(rows.get(), 0, 0);
+}
+
 std::unique_ptr<DeliveryLog> NewPostgresDeliveryLog(std::string url, std::string epoch) {
   return std::make_unique<PostgresDeliveryLog>(std::move(url), std::move(epoch));
 }

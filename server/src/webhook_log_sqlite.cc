@@ -120,6 +120,10 @@ class KvDeliveryLog final : public DeliveryLog {
 
 }  // namespace
 
+Result<Version> KvDeliveredThrough(Store& store, std::string_view user) {
+  return ReadNumber(store, CursorKey(user));
+}
+
 std::unique_ptr<DeliveryLog> NewKvDeliveryLog(Store& store, std::mutex& mutex, std::string epoch) {
   return std::make_unique<KvDeliveryLog>(store, mutex, std::move(epoch));
 }

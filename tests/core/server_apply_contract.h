@@ -471,4 +471,43 @@ TEST_P(ServerStateTest, PurgeByCommitTimeDropsOnlyOlderTombstones) {
       << "a purge that moves nothing expires nothing";
 }
 
+// A purge limit (the webhook's delivery cursor) holds the purge back per
+// user: a tombstone above it stays until the limit reaches it.
+TEST_P(ServerStateTest, PurgeGoesNoFurtherThanItsLimit) {
+  const auto push_at = [&](int64_t wall_ms, const std::string& user, Mutation mutation) {
+    auto response = server_->ApplyPush(user, {mutation.client_id, {mutation}}, wall_ms);
+    ASSERT_TRUE(response.ok());
+    ASSERT_EQ(response->results[0].status, PushResultStatus::kApplied);
+  };
+  for (const std::string user : {"alice", "bob"}) {
+    push_at(1000, user, Write("a", 1, MutationOp::kPut, 1, "k"));
+    push_at(1000, user, Write("a", 2, MutationOp::kDelete, Json(), "k", 1));
+  }
+  Version alice_limit = 1;
+  const PurgeLimit limit = [&](std::string_view user) -> Result<Version> {
+    return user == "alice" ? alice_limit : Version{2};
+  };
+  const auto tombstones = [&](const std::string& user) {
+    auto full = server_->ServePull(user, {"", 10});
+    EXPECT_TRUE(full.ok());
+    return full.ok() ? full->changes.size() : 0;
+  };
+
+  ASSERT_TRUE(server_->PurgeTombstonesCommittedBefore(5000, limit).ok());
+  EXPECT_EQ(tombstones("alice"), 1u) << "alice's tombstone (version 2) is above her limit";
+  EXPECT_EQ(tombstones("bob"), 0u);
+
+  alice_limit = 2;
+  ASSERT_TRUE(server_->PurgeTombstonesCommittedBefore(5000, limit).ok());
+  EXPECT_EQ(tombstones("alice"), 0u) << "the limit reached it";
+
+  const PurgeLimit failing = [](std::string_view) -> Result<Version> {
+    return Status(ErrorCode::kInternal, "cursor unreadable");
+  };
+  push_at(6000, "alice", Write("a", 3, MutationOp::kPut, 1, "j"));
+  push_at(6000, "alice", Write("a", 4, MutationOp::kDelete, Json(), "j", 3));
+  EXPECT_FALSE(server_->PurgeTombstonesCommittedBefore(9000, failing).ok());
+  EXPECT_EQ(tombstones("alice"), 1u) << "an unreadable limit purges nothing";
+}
+
 }  // namespace ferry::testing

@@ -116,6 +116,44 @@ void ExpectOrderedWithStableKeys(const std::vector<ReceivedDelivery>& deliveries
   EXPECT_EQ(epochs.size(), 1u) << "one database, one epoch";
 }
 
+// How many changes a full pull of alice's log holds.
+std::size_t ChangesInLog(int port) {
+  HttpClient http("127.0.0.1", port);
+  auto pulled = http.Get("/v1/pull?limit=1000", {{"Authorization", "Bearer token-alice"}});
+  if (!pulled || pulled->status != 200) return 0;
+  auto answer = ParseJson(pulled->body);
+  return answer.ok() ? answer->value("changes", Json::array()).size() : 0;
+}
+
+// With a tombstone horizon, the purge waits for the receiver: a delete it
+// has not acknowledged keeps its tombstone, is delivered once the receiver
+// is back, and only then goes.
+void ExpectThePurgeToWaitForTheReceiver(WebhookReceiver& receiver, std::vector<std::string> flags) {
+  receiver.FailAll(true);
+  flags.insert(flags.end(), {"--tombstone-horizon", "1s"});
+  ServerProcess server(kTokens, flags);
+  ASSERT_EQ(Push(server.port(), "token-alice", PushBody("phone", 1, "k", Json{{"n", 1}})), 1u);
+  ASSERT_EQ(Push(server.port(), "token-alice", PushBody("phone", 2, "k", std::nullopt, 1)), 2u);
+  // Well past the horizon, with a purge round every 100 ms.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  ASSERT_EQ(ChangesInLog(server.port()), 1u) << "purged before the receiver had it";
+
+  receiver.FailAll(false);
+  ASSERT_TRUE(receiver.WaitUntil(Reached("alice", 2), kDeliveryTimeout));
+  bool delete_delivered = false;
+  for (const ReceivedDelivery& delivery : receiver.deliveries()) {
+    for (const ReceivedChange& change : delivery.changes) {
+      if (delivery.answered == 200 && change.key == "k" && change.version == 2)
+        delete_delivered = change.deleted;
+    }
+  }
+  EXPECT_TRUE(delete_delivered);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (ChangesInLog(server.port()) != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(ChangesInLog(server.port()), 0u) << "delivered, the tombstone is purged";
+}
+
 class WebhookTest : public ::testing::Test {
  protected:
   std::vector<std::string> Flags() {
@@ -283,6 +321,10 @@ TEST_F(WebhookTest, SigtermCutsADeliveryTheReceiverHoldsAndItIsSentAfterARestart
 // An https receiver is verified: with a certificate the system's store does
 // not know, another CA, or a host name the certificate does not name,
 // nothing is delivered; with its CA (--webhook-ca-file) it is.
+TEST_F(WebhookTest, ThePurgeKeepsTombstonesTheReceiverHasNotAcknowledged) {
+  ExpectThePurgeToWaitForTheReceiver(receiver_, {"--webhook-url", receiver_.url()});
+}
+
 TEST(WebhookTls, TheReceiversCertificateIsVerified) {
   TempDir directory;
   const TestCertificates tls = MakeCertificates(directory);
@@ -337,6 +379,14 @@ TEST(WebhookPostgres, InstancesOnOneDatabaseDeliverEachUsersChangesOnceAtATimeIn
   for (uint64_t version = 1; version <= 20; ++version)
     all_alice.insert(version);
   EXPECT_EQ(Acknowledged(deliveries, "alice"), all_alice);
+}
+
+TEST(WebhookPostgres, ThePurgeKeepsTombstonesTheReceiverHasNotAcknowledged) {
+  PostgresProcess postgres;
+  if (!postgres.unavailable().empty()) GTEST_SKIP() << postgres.unavailable();
+  WebhookReceiver receiver;
+  ExpectThePurgeToWaitForTheReceiver(
+      receiver, {"--postgres", postgres.url(), "--webhook-url", receiver.url()});
 }
 
 }  // namespace

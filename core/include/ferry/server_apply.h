@@ -92,8 +92,10 @@ class ServerState {
   // there: cursors older than it expire (410), forcing a full resync.
   [[nodiscard]] Status PurgeTombstones(std::string_view user, Version version);
   // The tombstone horizon for every user: purges through the last version
-  // committed before `wall_ms` (Unix ms, the clock ApplyPush was given).
-  [[nodiscard]] Status PurgeTombstonesCommittedBefore(int64_t wall_ms);
+  // committed before `wall_ms` (Unix ms, the clock ApplyPush was given),
+  // and no further than `limit` allows (ServerStorage's).
+  [[nodiscard]] Status PurgeTombstonesCommittedBefore(int64_t wall_ms,
+                                                      const PurgeLimit& limit = {});
 
   // The current state of one document (tests and the statistics endpoint).
   [[nodiscard]] Result<ServerDocument> GetDocument(std::string_view user, const DocumentId& id);

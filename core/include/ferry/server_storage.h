@@ -125,6 +125,14 @@ struct LogMark {
 
 // Threading: as the backend documents (KvServerStorage: one thread at a
 // time; PostgreSQL: any threads).
+// The highest version of `user`'s log a tombstone purge may reach. The
+// outbound webhook passes its delivery cursor, so a delete the receiver has
+// not acknowledged keeps its tombstone and is still delivered.
+using PurgeLimit = std::function<Result<Version>(std::string_view user)>;
+// `version`, or limit(user) if that is lower (an empty limit: `version`).
+[[nodiscard]] Result<Version> LimitPurge(const PurgeLimit& limit, std::string_view user,
+                                         Version version);
+
 class ServerStorage {
  public:
   virtual ~ServerStorage() = default;
@@ -150,8 +158,10 @@ class ServerStorage {
   // For every user, PurgeTombstones through the last version committed
   // before `wall_ms` (RecordCommit's clock): the tombstone horizon. Also
   // forgets the commit records below each user's horizon, which no cursor
-  // that is still valid names.
-  [[nodiscard]] virtual Status PurgeTombstonesCommittedBefore(int64_t wall_ms) = 0;
+  // that is still valid names. With a `limit`, no further than
+  // limit(user) either (PurgeLimit); empty, no further limit.
+  [[nodiscard]] virtual Status PurgeTombstonesCommittedBefore(int64_t wall_ms,
+                                                              const PurgeLimit& limit) = 0;
 };
 
 }  // namespace ferry
