@@ -294,6 +294,11 @@ void HttpApi::Decorate(const HttpRequest& request, http::response_header<>& resp
   response.set(http::field::vary, AddToVary(current, "Origin"));
 }
 
+void HttpApi::CountRefusal(const HttpRequest* request, int status) const {
+  if (metrics_ == nullptr) return;
+  metrics_->metrics.CountRefusal(request ? Metrics::RouteOf(PathOf(*request)) : "none", status);
+}
+
 std::string HttpApi::LogNote(const HttpRequest& request) const {
   return cors_.RefusalNote(View(request.method_string()), PathOf(request),
                            Header(request, http::field::origin));

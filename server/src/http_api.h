@@ -65,6 +65,10 @@ class HttpApi {
   // Any thread.
   void Decorate(const HttpRequest& request, http::response_header<>& response) const;
 
+  // Counts a refusal the session made itself (Metrics::CountRefusal);
+  // `request` is null when its head was never read whole. Any thread.
+  void CountRefusal(const HttpRequest* request, int status) const;
+
   // The log's note on a request (a refused CORS origin), or empty.
   [[nodiscard]] std::string LogNote(const HttpRequest& request) const;
 

@@ -298,15 +298,17 @@ class HttpSession final : public HttpSessionBase,
   // An answer made here, not by the API: the connection closes after it,
   // since the rest of the request was never read.
   void Refuse(int status, ErrorCode code, const std::string& message) {
+    // Null when the head was never read whole (too slow, too large).
+    const HttpRequest* request = parser_ && parser_->is_header_done() ? &parser_->get() : nullptr;
     HttpResponse response = ErrorResponse(status, code, message);
-    response.version(parser_ && parser_->is_header_done() ? parser_->get().version() : 11);
-    if (parser_ && parser_->is_header_done()) context_.api.Decorate(parser_->get(), response);
+    response.version(request != nullptr ? request->version() : 11);
+    if (request != nullptr) context_.api.Decorate(*request, response);
+    context_.api.CountRefusal(request, status);
     response.keep_alive(false);
     response.prepare_payload();
     if (context_.log) {
-      const bool named = parser_ && parser_->is_header_done();
-      LogRequest(named ? View(parser_->get().method_string()) : "-",
-                 named ? View(parser_->get().target()) : "-", status, response.body().size(),
+      LogRequest(request != nullptr ? View(request->method_string()) : "-",
+                 request != nullptr ? View(request->target()) : "-", status, response.body().size(),
                  " (" + message + ")");
     }
     refused_ = true;
@@ -358,6 +360,7 @@ class HttpSession final : public HttpSessionBase,
     response.version(request.version());
     response.set(http::field::retry_after, std::to_string(limits_.live_retry_after_seconds));
     context_.api.Decorate(request, response);
+    context_.api.CountRefusal(&request, 429);
     Respond(request, std::move(response));
   }
 

@@ -21,6 +21,11 @@ void Metrics::CountRequest(std::string_view route, int status, std::chrono::nano
   histogram.sum_seconds += seconds;
 }
 
+void Metrics::CountRefusal(std::string_view route, int status) {
+  std::lock_guard lock(mutex_);
+  ++requests_[{std::string(route), status}];
+}
+
 void Metrics::CountDatabaseError() {
   std::lock_guard lock(mutex_);
   ++database_errors_;

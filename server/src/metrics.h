@@ -34,6 +34,12 @@ class Metrics {
   // One answered request: `route` is one of a fixed set (RouteOf), so the
   // series stay few whatever paths clients send.
   void CountRequest(std::string_view route, int status, std::chrono::nanoseconds latency);
+  // An answer the connection layer made before the request reached the
+  // pool (408 and 431 for the head, 413 by Content-Length, 429 for a live
+  // stream over its cap, 400 for a malformed head): counted with the
+  // requests, not timed. `route` is RouteOf's, or "none" when the head was
+  // never read whole.
+  void CountRefusal(std::string_view route, int status);
   // The database failed a request (a 5xx from storage, or readiness).
   void CountDatabaseError();
 

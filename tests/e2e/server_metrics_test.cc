@@ -147,6 +147,61 @@ TEST_F(ServerMetricsTest, CountersHistogramsAndGaugesMoveWithTheRequests) {
   listener.wait();
 }
 
+// Refusals the connection layer makes before a request reaches the pool
+// are counted too: an operator sees clients hitting the limits.
+TEST(ServerMetrics, RefusalsAtTheConnectionAreCounted) {
+  TempDir dir;
+  std::ofstream(dir.File("metrics-token")) << kOperatorToken << "\n";
+  ServerProcess server("token-alice alice\n",
+                       {"--metrics-token-file", dir.File("metrics-token"), "--max-header-bytes",
+                        "2048", "--max-body-bytes", "1000", "--max-live-per-user", "1"});
+  HttpClient http("127.0.0.1", server.port());
+  HttpHeaders huge = Auth("token-alice");
+  huge.emplace("X-Padding", std::string(4096, 'x'));
+  auto too_large_head = http.Get("/v1/pull", huge);
+  ASSERT_TRUE(too_large_head);
+  EXPECT_EQ(too_large_head->status, 431);
+  auto too_large_body =
+      HttpClient("127.0.0.1", server.port())
+          .Post("/v1/push", Auth("token-alice"), std::string(2000, ' '), "application/json");
+  ASSERT_TRUE(too_large_body);
+  EXPECT_EQ(too_large_body->status, 413);
+
+  std::atomic<bool> done = false;
+  std::promise<void> opened;
+  auto listener = std::async(std::launch::async, [&] {
+    HttpClient client("127.0.0.1", server.port());
+    bool first = true;
+    client.GetStream("/v1/live", Auth("token-alice"), [&](std::string_view) {
+      if (first) opened.set_value();
+      first = false;
+      return !done;
+    });
+  });
+  ASSERT_EQ(opened.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  auto second_stream = HttpClient("127.0.0.1", server.port()).Get("/v1/live", Auth("token-alice"));
+  ASSERT_TRUE(second_stream);
+  EXPECT_EQ(second_stream->status, 429);
+
+  auto page = HttpClient("127.0.0.1", server.port()).Get("/metrics", Auth(kOperatorToken));
+  ASSERT_TRUE(page && page->status == 200);
+  auto samples = ParseExposition(page->body);
+  // Refused while its head is read, a request has no route yet (Beast
+  // refuses a Content-Length over the limit before the head is complete).
+  const auto count = [&](const std::string& route, int status) {
+    return samples["ferry_http_requests_total{route=\"" + route + "\",status=\"" +
+                   std::to_string(status) + "\"}"];
+  };
+  EXPECT_EQ(count("none", 431) + count("pull", 431), 1) << page->body;
+  EXPECT_EQ(count("none", 413) + count("push", 413), 1) << page->body;
+  EXPECT_EQ(count("live", 429), 1) << page->body;
+  done = true;
+  // The stream ends at the next event; a push pokes it.
+  (void)HttpClient("127.0.0.1", server.port())
+      .Post("/v1/push", Auth("token-alice"), PushBody(1), "application/json");
+  listener.wait();
+}
+
 // A database that fails requests: PostgreSQL loses the table every push
 // and pull needs (as a botched migration or a revoked grant would).
 TEST(ServerMetrics, DatabaseErrorsAreCounted) {
