@@ -106,6 +106,10 @@ TEST(SyncEndToEnd, ServerFaultsAreRetriedAndNothingIsLostOrAppliedTwice) {
   TempDir dir;
   ClientOptions options = TestClientOptions(proxy.endpoint(), dir.File("a.db"));
   options.engine.batch.max_count = 20;
+  // The retry's delay is drawn from [0, cap]: with the helpers' 50 ms cap it
+  // could start (and change the state) before the status below is read.
+  options.engine.backoff_base_ms = 60'000;
+  options.engine.backoff_max_ms = 60'000;
   auto client = OpenClient(options);
   for (int i = 0; i < 100; ++i)
     ASSERT_TRUE(client->Put("docs", "d" + std::to_string(i), Json{{"i", i}}).ok());
@@ -392,6 +396,10 @@ TEST(SyncEndToEnd, TlsIsVerifiedByDefault) {
     SCOPED_TRACE(refusal.name);
     ClientOptions options = TestClientOptions(refusal.endpoint, dir.File(refusal.name + ".db"));
     options.transport.ca_bundle_path = refusal.ca;
+    // A retry drawn from [0, 50 ms] could change the state before it is
+    // read below; a long cap keeps the failed run's state in view.
+    options.engine.backoff_base_ms = 60'000;
+    options.engine.backoff_max_ms = 60'000;
     auto refused = OpenClient(options);
     ASSERT_TRUE(refused->Put("docs", "refused", 1).ok());
     auto run = refused->SyncNow();
