@@ -172,19 +172,10 @@ class PostgresTransaction final : public ServerTransaction {
     FERRY_ASSIGN_OR_RETURN(PgResult rows, Exec(lease_.get(), kPrefetchSql,
                                                {user_, std::move(collections).Finish(),
                                                 std::move(keys).Finish(), Text(kHeldBytes)}));
-    // Not found: absent. Found without its value (past the budget): unknown.
+    // Not found: absent.
     for (const DocumentId* id : asked)
       known_[*id] = Known{};
-    for (int row = 0; row < PQntuples(rows.get()); ++row) {
-      DocumentId id{TextAt(rows.get(), row, 0), TextAt(rows.get(), row, 1)};
-      if (TextAt(rows.get(), row, 8) != "t") {
-        known_.erase(id);
-        continue;
-      }
-      FERRY_ASSIGN_OR_RETURN(StoredDocument document, DocumentAt(rows.get(), row));
-      known_[std::move(id)].document = std::move(document);
-    }
-    return Status::Ok();
+    return KeepPrefetched(rows.get());
   }
 
   Result<std::optional<StoredDocument>> ReadDocument(const DocumentId& id) override {
@@ -244,6 +235,21 @@ class PostgresTransaction final : public ServerTransaction {
     std::optional<StoredDocument> document;
     bool held = false;  // written, not yet sent
   };
+
+  // The rows kPrefetchSql found. One without its value (past the budget)
+  // is forgotten again: ReadDocument asks for it alone.
+  Status KeepPrefetched(const PGresult* rows) {
+    for (int row = 0; row < PQntuples(rows); ++row) {
+      DocumentId id{TextAt(rows, row, 0), TextAt(rows, row, 1)};
+      if (TextAt(rows, row, 8) != "t") {
+        known_.erase(id);
+        continue;
+      }
+      FERRY_ASSIGN_OR_RETURN(StoredDocument document, DocumentAt(rows, row));
+      known_[std::move(id)].document = std::move(document);
+    }
+    return Status::Ok();
+  }
 
   // Sends the held document writes in one statement. They then leave
   // memory: the database answers later reads of them, in this transaction.
