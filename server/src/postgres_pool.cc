@@ -56,6 +56,21 @@ std::string TextAt(const PGresult* result, int row, int column) {
                      static_cast<std::size_t>(PQgetlength(result, row, column)));
 }
 
+void ArrayLiteral::Add(std::string_view element) {
+  if (text_.size() > 1) text_ += ',';
+  text_ += '"';
+  for (const char c : element) {
+    if (c == '"' || c == '\\') text_ += '\\';
+    text_ += c;
+  }
+  text_ += '"';
+}
+
+std::string ArrayLiteral::Finish() && {
+  text_ += '}';
+  return std::move(text_);
+}
+
 Lease::~Lease() {
   if (!connection_) return;
   // A transaction left open by a failed step must not leak into the next

@@ -45,6 +45,19 @@ using PgConnection = std::unique_ptr<PGconn, ConnectionDeleter>;
 [[nodiscard]] Result<uint64_t> NumberAt(const PGresult* result, int row, int column);
 std::string TextAt(const PGresult* result, int row, int column);
 
+// A PostgreSQL array literal ({"a","b"}), built element by element: many
+// rows go to the database as one array parameter per column (unnest), in
+// one statement instead of one each. Every element is quoted, so the text
+// of any type reads back as itself (numbers, booleans, any string).
+class ArrayLiteral {
+ public:
+  void Add(std::string_view element);
+  [[nodiscard]] std::string Finish() &&;
+
+ private:
+  std::string text_ = "{";
+};
+
 class Pool;
 
 // One connection borrowed from the pool; returned on destruction.

@@ -4,6 +4,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
 
 namespace ferry::server::postgres {
 namespace {
@@ -45,6 +49,68 @@ Result<StoredDocument> DocumentAt(const PGresult* rows, int row) {
   return document;
 }
 
+// What a transaction holds in memory at most, for each of: the documents it
+// prefetched, and its writes not yet sent. A push of 1,000 small patches to
+// large documents would otherwise hold 1,000 of them; past the bound, reads
+// go to the database one by one and writes are sent early, as before.
+constexpr std::size_t kHeldBytes = 4u << 20;
+
+// The statement that reads a push's documents at once. Values only while
+// their running total stays within $4 (kHeldBytes): a row past it comes
+// back without its value (kept = false) and is read again when needed.
+constexpr const char* kPrefetchSql =
+    "SELECT collection, key, version, run_start, present, CASE WHEN kept THEN value_json END, "
+    "writer, hlc, kept FROM (SELECT *, sum(octet_length(value_json)) OVER "
+    "(ORDER BY collection, key) <= $4 AS kept FROM ferry_documents WHERE user_id = $1 AND "
+    "(collection, key) IN (SELECT * FROM unnest($2::text[], $3::text[]))) AS found";
+
+// Writes documents sent as one array per column ($2...$9), one row each.
+constexpr const char* kWriteDocumentsSql =
+    "INSERT INTO ferry_documents (user_id, collection, key, version, run_start, present, "
+    "value_json, writer, hlc) SELECT $1::text, * FROM unnest($2::text[], $3::text[], "
+    "$4::bigint[], $5::bigint[], $6::boolean[], $7::text[], $8::text[], $9::text[]) "
+    "ON CONFLICT (user_id, collection, key) DO UPDATE SET version = EXCLUDED.version, "
+    "run_start = EXCLUDED.run_start, present = EXCLUDED.present, value_json = "
+    "EXCLUDED.value_json, writer = EXCLUDED.writer, hlc = EXCLUDED.hlc";
+
+constexpr const char* kWriteOutcomesSql =
+    "INSERT INTO ferry_outcomes (user_id, client_id, seq, outcome) SELECT $1::text, * FROM "
+    "unnest($2::text[], $3::numeric[], $4::text[]) ON CONFLICT (user_id, client_id, seq) "
+    "DO UPDATE SET outcome = EXCLUDED.outcome";
+
+// Documents as the array parameters of kWriteDocumentsSql.
+class DocumentArrays {
+ public:
+  void Add(const DocumentId& id, const StoredDocument& document) {
+    collection_.Add(id.collection);
+    key_.Add(id.key);
+    version_.Add(Text(document.version));
+    run_start_.Add(Text(document.run_start));
+    present_.Add(document.exists ? "t" : "f");
+    value_json_.Add(document.value_json);
+    writer_.Add(document.writer);
+    hlc_.Add(document.hlc);
+  }
+  [[nodiscard]] std::vector<std::string> Parameters(const std::string& user) && {
+    return {user,
+            std::move(collection_).Finish(),
+            std::move(key_).Finish(),
+            std::move(version_).Finish(),
+            std::move(run_start_).Finish(),
+            std::move(present_).Finish(),
+            std::move(value_json_).Finish(),
+            std::move(writer_).Finish(),
+            std::move(hlc_).Finish()};
+  }
+
+ private:
+  ArrayLiteral collection_, key_, version_, run_start_, present_, value_json_, writer_, hlc_;
+};
+
+// A push costs a few statements, not two or more per mutation: the
+// documents it reads come in one (PrefetchDocuments), its document and
+// outcome writes are held and sent in one each at Commit (or earlier,
+// past kHeldBytes). Its reads see its held writes first.
 class PostgresTransaction final : public ServerTransaction {
  public:
   PostgresTransaction(Lease lease, std::string user, Version head)
@@ -64,6 +130,8 @@ class PostgresTransaction final : public ServerTransaction {
   }
 
   Result<std::optional<std::string>> Outcome(std::string_view client_id, uint64_t seq) override {
+    auto held = held_outcomes_.find({std::string(client_id), seq});
+    if (held != held_outcomes_.end()) return std::optional<std::string>(held->second);
     FERRY_ASSIGN_OR_RETURN(PgResult rows, Exec(lease_.get(),
                                                "SELECT outcome FROM ferry_outcomes "
                                                "WHERE user_id = $1 AND client_id = $2 AND seq = $3",
@@ -72,24 +140,46 @@ class PostgresTransaction final : public ServerTransaction {
     return std::optional<std::string>(TextAt(rows.get(), 0, 0));
   }
 
+  // Held until Commit; a later outcome of the same seq replaces it, as the
+  // upsert would.
   Status RememberOutcome(std::string_view client_id, uint64_t seq,
                          std::string_view outcome) override {
-    return Exec(lease_.get(),
-                "INSERT INTO ferry_outcomes (user_id, client_id, seq, outcome) "
-                "VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, client_id, seq) "
-                "DO UPDATE SET outcome = EXCLUDED.outcome",
-                {user_, std::string(client_id), Text(seq), std::string(outcome)})
-        .status();
+    held_outcomes_[{std::string(client_id), seq}] = std::string(outcome);
+    return Status::Ok();
   }
 
   Status ForgetOutcomesBelow(std::string_view client_id, uint64_t seq) override {
+    const std::string client(client_id);
+    held_outcomes_.erase(held_outcomes_.lower_bound({client, 0}),
+                         held_outcomes_.lower_bound({client, seq}));
     return Exec(lease_.get(),
                 "DELETE FROM ferry_outcomes WHERE user_id = $1 AND client_id = $2 AND seq < $3",
-                {user_, std::string(client_id), Text(seq)})
+                {user_, client, Text(seq)})
         .status();
   }
 
+  Status PrefetchDocuments(const std::vector<DocumentId>& ids) override {
+    ArrayLiteral collections;
+    ArrayLiteral keys;
+    std::vector<const DocumentId*> asked;
+    for (const DocumentId& id : ids) {
+      if (known_.contains(id)) continue;  // this transaction's own write, or read before
+      collections.Add(id.collection);
+      keys.Add(id.key);
+      asked.push_back(&id);
+    }
+    if (asked.empty()) return Status::Ok();
+    FERRY_ASSIGN_OR_RETURN(PgResult rows, Exec(lease_.get(), kPrefetchSql,
+                                               {user_, std::move(collections).Finish(),
+                                                std::move(keys).Finish(), Text(kHeldBytes)}));
+    // Not found: absent.
+    for (const DocumentId* id : asked)
+      known_[*id] = Known{};
+    return KeepPrefetched(rows.get());
+  }
+
   Result<std::optional<StoredDocument>> ReadDocument(const DocumentId& id) override {
+    if (auto found = known_.find(id); found != known_.end()) return found->second.document;
     FERRY_ASSIGN_OR_RETURN(PgResult rows, Exec(lease_.get(),
                                                std::string("SELECT ") + kDocumentColumns +
                                                    " FROM ferry_documents WHERE user_id = $1 AND "
@@ -101,20 +191,17 @@ class PostgresTransaction final : public ServerTransaction {
   }
 
   // One row per document: its version column is its place in the change log,
-  // so moving the entry from `previous` is the same update.
+  // so moving the entry from `previous` is the same update. Held: a later
+  // write of the same document in this push replaces it, as the upsert would.
   Status WriteDocument(const DocumentId& id, const StoredDocument& document, Version) override {
-    return Exec(lease_.get(),
-                "INSERT INTO ferry_documents (user_id, collection, key, version, run_start, "
-                "present, value_json, writer, hlc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-                "ON CONFLICT (user_id, collection, key) DO UPDATE SET version = "
-                "EXCLUDED.version, run_start = EXCLUDED.run_start, present = EXCLUDED.present, "
-                "value_json = EXCLUDED.value_json, writer = EXCLUDED.writer, hlc = EXCLUDED.hlc",
-                {user_, id.collection, id.key, Text(document.version), Text(document.run_start),
-                 document.exists ? "t" : "f", document.value_json, document.writer, document.hlc})
-        .status();
+    known_[id] = Known{document, true};
+    held_bytes_ += document.value_json.size();
+    return held_bytes_ > kHeldBytes ? SendDocuments() : Status::Ok();
   }
 
   Status Commit(Version head, std::string_view client_id, uint64_t last_seq) override {
+    FERRY_RETURN_IF_ERROR(SendDocuments());
+    FERRY_RETURN_IF_ERROR(SendOutcomes());
     FERRY_RETURN_IF_ERROR(Exec(lease_.get(),
                                "INSERT INTO ferry_clients (user_id, client_id, last_seq) "
                                "VALUES ($1, $2, $3) ON CONFLICT (user_id, client_id) "
@@ -143,9 +230,70 @@ class PostgresTransaction final : public ServerTransaction {
   }
 
  private:
+  // A document read or written in this transaction; nullopt: absent.
+  struct Known {
+    std::optional<StoredDocument> document;
+    bool held = false;  // written, not yet sent
+  };
+
+  // The rows kPrefetchSql found. One without its value (past the budget)
+  // is forgotten again: ReadDocument asks for it alone.
+  Status KeepPrefetched(const PGresult* rows) {
+    for (int row = 0; row < PQntuples(rows); ++row) {
+      DocumentId id{TextAt(rows, row, 0), TextAt(rows, row, 1)};
+      if (TextAt(rows, row, 8) != "t") {
+        known_.erase(id);
+        continue;
+      }
+      FERRY_ASSIGN_OR_RETURN(StoredDocument document, DocumentAt(rows, row));
+      known_[std::move(id)].document = std::move(document);
+    }
+    return Status::Ok();
+  }
+
+  // Sends the held document writes in one statement. They then leave
+  // memory: the database answers later reads of them, in this transaction.
+  Status SendDocuments() {
+    DocumentArrays arrays;
+    bool any = false;
+    for (const auto& [id, known] : known_) {
+      if (!known.held) continue;
+      arrays.Add(id, *known.document);
+      any = true;
+    }
+    if (!any) return Status::Ok();
+    FERRY_RETURN_IF_ERROR(
+        Exec(lease_.get(), kWriteDocumentsSql, std::move(arrays).Parameters(user_)).status());
+    std::erase_if(known_, [](const auto& entry) { return entry.second.held; });
+    held_bytes_ = 0;
+    return Status::Ok();
+  }
+
+  Status SendOutcomes() {
+    if (held_outcomes_.empty()) return Status::Ok();
+    ArrayLiteral clients;
+    ArrayLiteral seqs;
+    ArrayLiteral outcomes;
+    for (const auto& [at, outcome] : held_outcomes_) {
+      clients.Add(at.first);
+      seqs.Add(Text(at.second));
+      outcomes.Add(outcome);
+    }
+    FERRY_RETURN_IF_ERROR(Exec(lease_.get(), kWriteOutcomesSql,
+                               {user_, std::move(clients).Finish(), std::move(seqs).Finish(),
+                                std::move(outcomes).Finish()})
+                              .status());
+    held_outcomes_.clear();
+    return Status::Ok();
+  }
+
   Lease lease_;
   std::string user_;
   Version head_;
+  std::map<DocumentId, Known> known_;
+  std::size_t held_bytes_ = 0;  // of the held writes' values
+  // Outcomes to remember, by client and seq.
+  std::map<std::pair<std::string, uint64_t>, std::string> held_outcomes_;
 };
 
 // Reads the horizon and the page in one snapshot (REPEATABLE READ), so a

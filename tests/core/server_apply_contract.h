@@ -143,6 +143,68 @@ TEST_P(ServerStateTest, ARepeatedMutationThatWasNotAppliedGetsItsOutcomeAgain) {
   EXPECT_EQ(late.results[1].status, PushResultStatus::kDuplicate);
 }
 
+// A backend may hold a push's writes until it commits (PostgreSQL does):
+// each read in the push still sees the push's own earlier writes and
+// outcomes, and the log holds each document once.
+TEST_P(ServerStateTest, AReadInAPushSeesThePushsOwnEarlierWrites) {
+  Push("b", {Write("b", 1, MutationOp::kPut, Json{{"by", "b"}}, "taken")});
+  auto response = Push("a", {Write("a", 1, MutationOp::kPut, Json{{"n", 1}}, "x"),
+                             Write("a", 2, MutationOp::kPatch, Json{{"m", 2}}, "x"),
+                             Write("a", 3, MutationOp::kDelete, Json(), "x"),
+                             Write("a", 4, MutationOp::kPatch, Json{{"o", 3}}, "x"),
+                             Write("a", 4, MutationOp::kPatch, Json{{"o", 3}}, "x"),
+                             Write("a", 5, MutationOp::kPut, 1, "taken", 0),
+                             Write("a", 5, MutationOp::kPut, 1, "taken", 0)});
+  ASSERT_EQ(response.results.size(), 7u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(response.results[i].status, PushResultStatus::kApplied) << i;
+    EXPECT_EQ(response.results[i].version, i + 2) << i;
+    EXPECT_EQ(response.results[i].previous_version, i == 0 ? 0 : i + 1) << i;
+  }
+  EXPECT_EQ(response.results[4].status, PushResultStatus::kDuplicate);
+  EXPECT_EQ(response.results[4].current.version, 5u) << "the repeat sees the write before it";
+  EXPECT_EQ(response.results[5].status, PushResultStatus::kConflict);
+  EXPECT_EQ(response.results[6].status, PushResultStatus::kConflict)
+      << "the repeat sees the outcome remembered before it";
+  EXPECT_EQ(Doc("x").state.value, (Json{{"o", 3}})) << "the patch after the delete";
+  auto pulled = server_->ServePull("alice", {"", 10});
+  ASSERT_TRUE(pulled.ok());
+  ASSERT_EQ(pulled->changes.size(), 2u) << "each document once, at its latest version";
+  EXPECT_EQ(pulled->changes[1].document.key, "x");
+  EXPECT_EQ(pulled->changes[1].version, 5u);
+}
+
+// More than a backend holds in memory for one push (PostgreSQL: 4 MB of
+// prefetched documents, 4 MB of held writes): what it no longer holds, it
+// reads again, the push's own writes included.
+TEST_P(ServerStateTest, APushOfLargeDocumentsReadsAndWritesEachRight) {
+  const std::string large(900 * 1024, 'a');
+  constexpr uint64_t kCount = 6;
+  std::vector<Mutation> puts;
+  std::vector<Mutation> patches;
+  for (uint64_t i = 0; i < kCount; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    puts.push_back(Write("a", i + 1, MutationOp::kPut, Json{{"big", large}}, key));
+    patches.push_back(Write("a", kCount + i + 1, MutationOp::kPatch, Json{{"n", i}}, key));
+  }
+  std::vector<Mutation> both = puts;
+  both.insert(both.end(), patches.begin(), patches.end());
+  for (const PushResult& result : Push("a", both).results)
+    EXPECT_EQ(result.status, PushResultStatus::kApplied) << result.seq << ": " << result.error;
+  for (Mutation& patch : patches) {
+    patch.seq += kCount;
+    patch.base_version = kCount + std::stoull(patch.document.key.substr(1)) + 1;
+    patch.value = Json{{"m", patch.seq}};
+  }
+  for (const PushResult& result : Push("a", patches).results)
+    EXPECT_EQ(result.status, PushResultStatus::kApplied) << result.seq << ": " << result.error;
+  for (uint64_t i = 0; i < kCount; ++i) {
+    const ServerDocument doc = Doc("k" + std::to_string(i));
+    EXPECT_EQ(doc.state.value, (Json{{"big", large}, {"n", i}, {"m", 2 * kCount + i + 1}})) << i;
+    EXPECT_EQ(doc.version, 2 * kCount + i + 1) << i;
+  }
+}
+
 TEST_P(ServerStateTest, InvalidMutationIsRejectedWithoutBlockingTheRest) {
   auto response = Push("a", {Write("a", 1, MutationOp::kPatch, Json::array({1}), "x"),
                              Write("a", 2, MutationOp::kPut, 5, "y")});

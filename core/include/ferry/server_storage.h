@@ -16,6 +16,8 @@
 //   PostgreSQL holds a lock on the user's row.) Transactions of different
 //   users may run in parallel.
 // - A transaction destroyed without Commit changes nothing.
+// - Its reads see its own writes. A backend may hold writes back until
+//   Commit (PostgreSQL sends them in a few statements there, not one each).
 // - ReadChanges sees one consistent state: committed transactions, each
 //   entirely or not at all, the horizon included.
 #pragma once
@@ -26,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "ferry/model.h"
 #include "ferry/status.h"
@@ -64,6 +67,13 @@ class ServerTransaction {
   [[nodiscard]] virtual Status ForgetOutcomesBelow(std::string_view client_id, uint64_t seq) = 0;
   [[nodiscard]] virtual Result<std::optional<StoredDocument>> ReadDocument(
       const DocumentId& id) = 0;
+  // A hint, before the reads: the documents this transaction is about to
+  // read, so a backend a round trip away can fetch them at once (PostgreSQL:
+  // one statement instead of one per mutation). Changes nothing that the
+  // calls after it see; a backend may ignore it (the default).
+  [[nodiscard]] virtual Status PrefetchDocuments(const std::vector<DocumentId>& /*ids*/) {
+    return Status::Ok();
+  }
   // Stores the document at `document.version` (above Head()); its change-log
   // entry moves there from `previous` (0: a new document).
   [[nodiscard]] virtual Status WriteDocument(const DocumentId& id, const StoredDocument& document,
