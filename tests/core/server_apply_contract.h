@@ -10,6 +10,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -172,6 +173,44 @@ TEST_P(ServerStateTest, AReadInAPushSeesThePushsOwnEarlierWrites) {
   ASSERT_EQ(pulled->changes.size(), 2u) << "each document once, at its latest version";
   EXPECT_EQ(pulled->changes[1].document.key, "x");
   EXPECT_EQ(pulled->changes[1].version, 5u);
+}
+
+// Keys and values with the characters a backend must escape (PostgreSQL's
+// array literals: quotes, backslashes, commas, braces, spaces, "NULL")
+// come back byte for byte, in one push and across pushes.
+TEST_P(ServerStateTest, KeysAndValuesThatNeedEscapingRoundTrip) {
+  const std::vector<std::string> keys = {"a\"b",
+                                         "back\\slash",
+                                         "x,y",
+                                         "{braces}",
+                                         " spaced ",
+                                         "NULL",
+                                         "\u00e9t\u00e9 \xf0\x9f\x98\x80",
+                                         "\\\""};
+  const Json value = {{"text", "quote \" backslash \\ newline \n tab \t"}, {"n", nullptr}};
+  std::vector<Mutation> puts;
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    puts.push_back(Write("a", i + 1, MutationOp::kPut, value, keys[i]));
+  auto response = Push("a", puts);
+  ASSERT_EQ(response.results.size(), keys.size());
+  for (const PushResult& result : response.results)
+    EXPECT_EQ(result.status, PushResultStatus::kApplied);
+  auto patched = Push(
+      "a", {Write("a", keys.size() + 1, MutationOp::kPatch, Json{{"more", "\\\""}}, keys[0], 1)});
+  ASSERT_EQ(patched.results.size(), 1u);
+  EXPECT_EQ(patched.results[0].status, PushResultStatus::kApplied);
+
+  auto pulled = server_->ServePull("alice", {"", 100});
+  ASSERT_TRUE(pulled.ok());
+  std::map<std::string, Json> seen;
+  for (const auto& change : pulled->changes)
+    seen[change.document.key] = change.state.value;
+  ASSERT_EQ(seen.size(), keys.size());
+  for (std::size_t i = 1; i < keys.size(); ++i)
+    EXPECT_EQ(seen[keys[i]], value) << keys[i];
+  Json merged = value;
+  merged["more"] = "\\\"";
+  EXPECT_EQ(seen[keys[0]], merged);
 }
 
 // More than a backend holds in memory for one push (PostgreSQL: 4 MB of
