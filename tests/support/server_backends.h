@@ -12,6 +12,7 @@
 #pragma once
 
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,12 @@ inline const auto kBothBackends = ::testing::Values(Backend::kSqlite, Backend::k
 // "Sqlite" or "Postgres": the end of each parameterized case's name.
 inline std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+}
+
+// The same for GoogleTest's printer, which ctest's test names quote
+// ("# GetParam() = Postgres" rather than the enum's bytes).
+inline void PrintTo(Backend backend, std::ostream* out) {
+  *out << (backend == Backend::kSqlite ? "Sqlite" : "Postgres");
 }
 
 class BackendTest : public ::testing::TestWithParam<Backend> {
