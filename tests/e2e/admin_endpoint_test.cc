@@ -16,6 +16,7 @@
 #include "ferry/protocol.h"
 #include "support/http_client.h"
 #include "support/push_bodies.h"
+#include "support/server_backends.h"
 #include "support/server_process.h"
 #include "support/spawn.h"
 #include "support/temp_dir.h"
@@ -41,8 +42,10 @@ HttpHeaders Bearer(const std::string& token) {
   return {{"Authorization", "Bearer " + token}};
 }
 
-// A server with the admin endpoint: the secret in a file of its own.
-class AdminEndpointTest : public ::testing::Test {
+// A server with the admin endpoint: the secret in a file of its own. On
+// both backends: an admin push is stored, deduplicated and poked as a
+// device's push is, by each backend's own code.
+class AdminEndpointTest : public BackendTest {
  protected:
   static std::string SecretFile(const TempDir& directory) {
     std::ofstream(directory.File("admin.txt")) << kAdminSecret << "\n";
@@ -55,11 +58,13 @@ class AdminEndpointTest : public ::testing::Test {
 
   TempDir directory_;
   ServerProcess server_{"token-alice alice\ntoken-bob bob\n",
-                        {"--admin-token-file", SecretFile(directory_)}};
+                        BackendFlags({"--admin-token-file", SecretFile(directory_)})};
   HttpClient http_{"127.0.0.1", server_.port()};
 };
 
-TEST_F(AdminEndpointTest, OnlyTheAdminSecretOpensItAndItOpensNothingElse) {
+INSTANTIATE_TEST_SUITE_P(Backends, AdminEndpointTest, kBothBackends, BackendName);
+
+TEST_P(AdminEndpointTest, OnlyTheAdminSecretOpensItAndItOpensNothingElse) {
   const std::string body = AdminPushBody(1, "k", 1);
   for (const std::string token :
        {"token-alice", "token-bob", "wrong", "backend-secret-012345678"}) {
@@ -86,7 +91,7 @@ TEST_F(AdminEndpointTest, OnlyTheAdminSecretOpensItAndItOpensNothingElse) {
   EXPECT_EQ(get->status, 405);
 }
 
-TEST_F(AdminEndpointTest, AdminPushesAreAppliedOnceForTheNamedUserOnly) {
+TEST_P(AdminEndpointTest, AdminPushesAreAppliedOnceForTheNamedUserOnly) {
   auto applied = AdminPush(kAdminSecret, "alice", AdminPushBody(1, "from-backend", Json{{"n", 1}}));
   ASSERT_TRUE(applied);
   ASSERT_EQ(applied->status, 200) << applied->body;
@@ -113,7 +118,7 @@ TEST_F(AdminEndpointTest, AdminPushesAreAppliedOnceForTheNamedUserOnly) {
   EXPECT_EQ(slash->status, 404);
 }
 
-TEST_F(AdminEndpointTest, AnAdminWriteReachesALiveClientQuicklyAndItsPull) {
+TEST_P(AdminEndpointTest, AnAdminWriteReachesALiveClientQuicklyAndItsPull) {
   ClientOptions listening = TestClientOptions(server_.endpoint(), directory_.File("device.db"));
   listening.engine.live_updates = true;  // only the stream's poke can make it pull
   listening.engine.live_retry_max_ms = 300;

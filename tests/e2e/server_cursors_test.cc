@@ -13,6 +13,7 @@
 #include "e2e/e2e_helpers.h"
 #include "support/http_client.h"
 #include "support/postgres_process.h"
+#include "support/server_backends.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -137,8 +138,14 @@ std::size_t ServerTombstones(int port) {
   return tombstones;
 }
 
-TEST(ServerCursors, AClientOfflinePastTheTombstoneHorizonResyncsAndLosesTheDeletedDocuments) {
-  ServerProcess server("token-alice alice\n", {"--tombstone-horizon", "1s"});
+// On both backends: each finds and purges old tombstones with its own queries.
+class TombstoneHorizonTest : public BackendTest {};
+
+INSTANTIATE_TEST_SUITE_P(Backends, TombstoneHorizonTest, kBothBackends, BackendName);
+
+TEST_P(TombstoneHorizonTest,
+       AClientOfflinePastTheTombstoneHorizonResyncsAndLosesTheDeletedDocuments) {
+  ServerProcess server("token-alice alice\n", BackendFlags({"--tombstone-horizon", "1s"}));
   TempDir dir;
   auto offline = OpenClient(TestClientOptions(server.endpoint(), dir.File("offline.db")));
   auto online = OpenClient(TestClientOptions(server.endpoint(), dir.File("online.db")));

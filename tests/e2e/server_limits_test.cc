@@ -21,6 +21,7 @@
 #include "ferry/protocol.h"
 #include "support/http_client.h"
 #include "support/push_bodies.h"
+#include "support/server_backends.h"
 #include "support/server_process.h"
 
 namespace ferry::testing {
@@ -295,8 +296,14 @@ TEST(ServerLimits, IdleKeptAliveConnectionsAreClosed) {
 // SIGTERM: no new connections, the push being received is applied and
 // answered, live streams end, idle connections and half-sent heads are
 // closed rather than waited for, and the process exits 0 promptly.
-TEST(ServerShutdown, SigtermLetsAnInFlightPushFinishAndExitsZero) {
-  ServerProcess server("token-alice alice\n");
+// On both backends: the push is applied while the server winds down, and
+// PostgreSQL's connections must outlive it.
+class ServerShutdownTest : public BackendTest {};
+
+INSTANTIATE_TEST_SUITE_P(Backends, ServerShutdownTest, kBothBackends, BackendName);
+
+TEST_P(ServerShutdownTest, SigtermLetsAnInFlightPushFinishAndExitsZero) {
+  ServerProcess server("token-alice alice\n", BackendFlags());
   RawConnection live(server.port());
   ASSERT_TRUE(live.Send(LiveRequest("token-alice")));
   ASSERT_TRUE(live.ReadUntil("event: hello", milliseconds(3000)));

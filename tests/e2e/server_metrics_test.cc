@@ -15,6 +15,7 @@
 #include "support/http_client.h"
 #include "support/postgres_process.h"
 #include "support/push_bodies.h"
+#include "support/server_backends.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 
@@ -54,7 +55,9 @@ std::map<std::string, double> ParseExposition(const std::string& text) {
   return samples;
 }
 
-class ServerMetricsTest : public ::testing::Test {
+// On both backends: the mutation counters count what the backend's apply
+// reports, and no database error may show on a healthy one.
+class ServerMetricsTest : public BackendTest {
  protected:
   static std::string TokenFile(const TempDir& dir) {
     std::ofstream(dir.File("metrics-token")) << kOperatorToken << "\n";
@@ -70,11 +73,14 @@ class ServerMetricsTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  ServerProcess server_{"token-alice alice\n", {"--metrics-token-file", TokenFile(dir_)}};
+  ServerProcess server_{"token-alice alice\n",
+                        BackendFlags({"--metrics-token-file", TokenFile(dir_)})};
   HttpClient http_{"127.0.0.1", server_.port()};
 };
 
-TEST_F(ServerMetricsTest, OnlyTheOperatorsCredentialReadsMetrics) {
+INSTANTIATE_TEST_SUITE_P(Backends, ServerMetricsTest, kBothBackends, BackendName);
+
+TEST_P(ServerMetricsTest, OnlyTheOperatorsCredentialReadsMetrics) {
   auto none = http_.Get("/metrics");
   ASSERT_TRUE(none);
   EXPECT_EQ(none->status, 401);
@@ -89,7 +95,7 @@ TEST_F(ServerMetricsTest, OnlyTheOperatorsCredentialReadsMetrics) {
   EXPECT_EQ(operator_answer->status, 200);
 }
 
-TEST_F(ServerMetricsTest, CountersHistogramsAndGaugesMoveWithTheRequests) {
+TEST_P(ServerMetricsTest, CountersHistogramsAndGaugesMoveWithTheRequests) {
   auto before = Scrape();
   const std::string push_ok = "ferry_http_requests_total{route=\"push\",status=\"200\"}";
   const std::string pull_ok = "ferry_http_requests_total{route=\"pull\",status=\"200\"}";

@@ -16,6 +16,7 @@
 #include "ferry/protocol.h"
 #include "support/http_client.h"
 #include "support/postgres_process.h"
+#include "support/server_backends.h"
 #include "support/server_process.h"
 #include "support/temp_dir.h"
 #include "support/test_certificates.h"
@@ -154,21 +155,24 @@ void ExpectThePurgeToWaitForTheReceiver(WebhookReceiver& receiver, std::vector<s
   EXPECT_EQ(ChangesInLog(server.port()), 0u) << "delivered, the tombstone is purged";
 }
 
-class WebhookTest : public ::testing::Test {
+// On both backends: each keeps the delivery log and the cursor its own way.
+class WebhookTest : public BackendTest {
  protected:
   std::vector<std::string> Flags() {
     std::ofstream(directory_.File("webhook.txt")) << kWebhookSecret << "\n";
     std::ofstream(directory_.File("admin.txt")) << kAdminSecret << "\n";
-    return {"--webhook-url",        receiver_.url(),
-            "--webhook-token-file", directory_.File("webhook.txt"),
-            "--admin-token-file",   directory_.File("admin.txt")};
+    return BackendFlags({"--webhook-url", receiver_.url(), "--webhook-token-file",
+                         directory_.File("webhook.txt"), "--admin-token-file",
+                         directory_.File("admin.txt")});
   }
 
   TempDir directory_;
   WebhookReceiver receiver_;
 };
 
-TEST_F(WebhookTest, EveryChangeArrivesInOrderWithStableKeysAndFailuresAreRetried) {
+INSTANTIATE_TEST_SUITE_P(Backends, WebhookTest, kBothBackends, BackendName);
+
+TEST_P(WebhookTest, EveryChangeArrivesInOrderWithStableKeysAndFailuresAreRetried) {
   receiver_.FailNext(3);
   ServerProcess server(kTokens, Flags());
   for (uint64_t seq = 1; seq <= 5; ++seq) {
@@ -224,7 +228,7 @@ TEST_F(WebhookTest, EveryChangeArrivesInOrderWithStableKeysAndFailuresAreRetried
 
 // A failed delivery leaves a line in the log naming the user and why, never
 // the receiver's secret.
-TEST_F(WebhookTest, FailuresAreLoggedWithoutTheReceiversSecret) {
+TEST_P(WebhookTest, FailuresAreLoggedWithoutTheReceiversSecret) {
   receiver_.FailNext(1);
   const std::string log = directory_.File("server.log");
   {
@@ -240,7 +244,7 @@ TEST_F(WebhookTest, FailuresAreLoggedWithoutTheReceiversSecret) {
 
 // Backoff is per user: a user whose deliveries keep failing does not hold
 // back another's, before or after it.
-TEST_F(WebhookTest, OneUsersFailingDeliveriesDoNotHoldBackAnothers) {
+TEST_P(WebhookTest, OneUsersFailingDeliveriesDoNotHoldBackAnothers) {
   receiver_.FailUser("bob");
   ServerProcess server(kTokens, Flags());
   ASSERT_EQ(Push(server.port(), "token-bob", PushBody("tablet", 1, "b", Json{{"n", 1}})), 1u);
@@ -259,7 +263,7 @@ TEST_F(WebhookTest, OneUsersFailingDeliveriesDoNotHoldBackAnothers) {
   EXPECT_TRUE(Acknowledged(receiver_.deliveries(), "bob").empty());
 }
 
-TEST_F(WebhookTest, ARestartedServerResumesFromItsCursorWithoutAGap) {
+TEST_P(WebhookTest, ARestartedServerResumesFromItsCursorWithoutAGap) {
   ServerProcess server(kTokens, Flags());
   for (uint64_t seq = 1; seq <= 3; ++seq) {
     ASSERT_EQ(Push(server.port(), "token-alice",
@@ -301,7 +305,7 @@ TEST_F(WebhookTest, ARestartedServerResumesFromItsCursorWithoutAGap) {
   EXPECT_EQ(Acknowledged(deliveries, "alice"), (std::set<uint64_t>{1, 2, 3, 4, 5, 6}));
 }
 
-TEST_F(WebhookTest, SigtermCutsADeliveryTheReceiverHoldsAndItIsSentAfterARestart) {
+TEST_P(WebhookTest, SigtermCutsADeliveryTheReceiverHoldsAndItIsSentAfterARestart) {
   ServerProcess server(kTokens, Flags());
   receiver_.Hang();
   ASSERT_EQ(Push(server.port(), "token-alice", PushBody("phone", 1, "k", Json{{"n", 1}})), 1u);
@@ -321,8 +325,8 @@ TEST_F(WebhookTest, SigtermCutsADeliveryTheReceiverHoldsAndItIsSentAfterARestart
 // An https receiver is verified: with a certificate the system's store does
 // not know, another CA, or a host name the certificate does not name,
 // nothing is delivered; with its CA (--webhook-ca-file) it is.
-TEST_F(WebhookTest, ThePurgeKeepsTombstonesTheReceiverHasNotAcknowledged) {
-  ExpectThePurgeToWaitForTheReceiver(receiver_, {"--webhook-url", receiver_.url()});
+TEST_P(WebhookTest, ThePurgeKeepsTombstonesTheReceiverHasNotAcknowledged) {
+  ExpectThePurgeToWaitForTheReceiver(receiver_, BackendFlags({"--webhook-url", receiver_.url()}));
 }
 
 TEST(WebhookTls, TheReceiversCertificateIsVerified) {
@@ -379,14 +383,6 @@ TEST(WebhookPostgres, InstancesOnOneDatabaseDeliverEachUsersChangesOnceAtATimeIn
   for (uint64_t version = 1; version <= 20; ++version)
     all_alice.insert(version);
   EXPECT_EQ(Acknowledged(deliveries, "alice"), all_alice);
-}
-
-TEST(WebhookPostgres, ThePurgeKeepsTombstonesTheReceiverHasNotAcknowledged) {
-  PostgresProcess postgres;
-  if (!postgres.unavailable().empty()) GTEST_SKIP() << postgres.unavailable();
-  WebhookReceiver receiver;
-  ExpectThePurgeToWaitForTheReceiver(
-      receiver, {"--postgres", postgres.url(), "--webhook-url", receiver.url()});
 }
 
 }  // namespace
