@@ -126,7 +126,8 @@ start_server --postgres "$postgres_url" --threads 8
 "$bench" push "$endpoint" "$work/tokens.txt" $latency_clients $latency_pushes $latency_batch | label latency-postgres-t8
 stop_servers
 
-command="bench/server_bench.sh$( ((full)) && echo ' --full')"
+command=bench/server_bench.sh
+if ((full)); then command+=" --full"; fi  # ((0)) fails: a bare (( )) would stop set -e
 if [[ -n ${FERRY_BENCH_RESULTS:-} ]]; then cp "$results" "$FERRY_BENCH_RESULTS"; fi
 python3 bench/server_section.py "$results" "$command" docs/BENCHMARKS.md "${FERRY_BENCH_NOTE:-}"
 echo "wrote the server section of docs/BENCHMARKS.md" >&2
