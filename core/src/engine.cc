@@ -370,9 +370,7 @@ Result<std::vector<uint64_t>> SyncEngine::HandleLocalWrites(std::span<const Loca
   }
   if (run_) run_->push_total += writes.size();
   Emit(DocumentsChangedEvent{std::move(changed), false});
-  if (options_.sync_on_local_write && online_ && !debounce_at_) {
-    debounce_at_ = now.monotonic + options_.local_write_debounce_ms;
-  }
+  ScheduleLocalWriteSync(now);
   EmitStatusIfChanged();
   return seqs;
 }
@@ -525,6 +523,14 @@ std::optional<TimeMs> SyncEngine::PollTimeout() const {
 }
 
 // ---------------------------------------------------------------- sync runs
+
+void SyncEngine::ScheduleLocalWriteSync(Instant now) {
+  // The first write of a quiet spell sets the deadline; later ones before it
+  // ride along, so the run is not pushed back by a steady trickle.
+  if (options_.sync_on_local_write && online_ && !debounce_at_) {
+    debounce_at_ = now.monotonic + options_.local_write_debounce_ms;
+  }
+}
 
 void SyncEngine::StartRun(TriggerReason reason, Instant now) {
   debounce_at_.reset();
@@ -1262,9 +1268,7 @@ Result<uint64_t> SyncEngine::RetryFailedMutation(uint64_t seq, Instant now,
     return committed;
   }
   Emit(DocumentsChangedEvent{{entry->mutation.document}, false});
-  if (options_.sync_on_local_write && online_ && !debounce_at_) {
-    debounce_at_ = now.monotonic + options_.local_write_debounce_ms;
-  }
+  ScheduleLocalWriteSync(now);
   EmitStatusIfChanged();
   return retried->mutation.seq;
 }

@@ -235,8 +235,15 @@ struct EngineOptions {
   // never less than a server's Retry-After.
   TimeMs backoff_base_ms = 1'000;
   TimeMs backoff_max_ms = TimeMs{5} * 60'000;
+  // A local write schedules a run this long after it (when none is due yet).
+  // At 0, a write made while no run is in flight starts one on the host's
+  // next HandleTimeout, so another device sees it within a round trip; the
+  // writes made meanwhile (a burst, or while a push is in flight) gather
+  // into the next batch, since a run pushes whatever is pending when its
+  // previous batch is answered. A positive value waits that long first, to
+  // gather writes an app knows will come together.
   bool sync_on_local_write = true;
-  TimeMs local_write_debounce_ms = 50;
+  TimeMs local_write_debounce_ms = 0;
   std::optional<TimeMs> interval_ms;  // background sync interval; none by default
   std::size_t history_limit = 100;
   ProtocolLimits protocol;
@@ -373,6 +380,8 @@ class SyncEngine {
   [[nodiscard]] Status Load(Instant now);
 
   void StartRun(TriggerReason reason, Instant now);
+  // After a local write: schedules a run (see local_write_debounce_ms).
+  void ScheduleLocalWriteSync(Instant now);
   void SendNextPush(Instant now);
   void SendPull(Instant now);
   void SendRequestNow(std::string method, std::string target, std::string body, Instant now);
