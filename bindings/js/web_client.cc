@@ -117,16 +117,20 @@ class WebClient {
     return Ok({{"clientId", client_id}});
   }
 
+  // An option left out keeps the engine's default, so each default is
+  // written once, in EngineOptions.
   Result<EngineOptions> ParseEngineOptions(const Json& o) {
     EngineOptions engine_options;
     try {
-      engine_options.random_seed = o.value("seed", uint64_t{0});
-      engine_options.sync_on_local_write = o.value("autoSync", true);
-      engine_options.live_updates = o.value("liveUpdates", true);
-      engine_options.local_write_debounce_ms = o.value("debounceMs", TimeMs{50});
-      engine_options.request_timeout_ms = o.value("requestTimeoutMs", TimeMs{30'000});
-      engine_options.batch.max_count = o.value("pushBatch", std::size_t{500});
-      engine_options.pull_page_size = o.value("pullPage", std::size_t{1000});
+      engine_options.random_seed = o.value("seed", engine_options.random_seed);
+      engine_options.sync_on_local_write = o.value("autoSync", engine_options.sync_on_local_write);
+      engine_options.live_updates = o.value("liveUpdates", engine_options.live_updates);
+      engine_options.local_write_debounce_ms =
+          o.value("debounceMs", engine_options.local_write_debounce_ms);
+      engine_options.request_timeout_ms =
+          o.value("requestTimeoutMs", engine_options.request_timeout_ms);
+      engine_options.batch.max_count = o.value("pushBatch", engine_options.batch.max_count);
+      engine_options.pull_page_size = o.value("pullPage", engine_options.pull_page_size);
     } catch (const Json::exception& error) {
       return Status(ErrorCode::kInvalidArgument, std::string("options: ") + error.what());
     }

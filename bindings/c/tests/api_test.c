@@ -82,7 +82,7 @@ static void test_options_init(void) {
   CHECK(options.sync_on_local_write);
   CHECK(options.live_updates);
   CHECK(options.request_timeout_ms == 30000);
-  CHECK(options.local_write_debounce_ms == 50);
+  CHECK(options.local_write_debounce_ms == 0);
   CHECK(options.gzip_above_bytes == 1024);
   CHECK(options.push_batch_size == 500 && options.pull_page_size == 1000);
   CHECK(options.interval_ms == 0 && options.random_seed == 0 && !options.durable_full);

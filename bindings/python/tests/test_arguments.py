@@ -120,3 +120,22 @@ def test_bad_open_options(tmp_path, server):
     # Nothing was left open by the refusals.
     with ferry.Client.open(tmp_path / "a.db", server.endpoint, auto_sync=False):
         pass
+
+
+def test_write_debounce_left_out_is_libferrys_default():
+    """The default lives once, in libferry: a write made while nothing is in
+    flight syncs at once (0); an app may still ask for a wait."""
+    from ferry._options import check_open_options, options_struct
+
+    def debounce(**given):
+        options = dict(auto_sync=True, live_updates=None, interval_ms=0, request_timeout_ms=30_000)
+        options.update(gzip_above_bytes=1024, durable_full=False, conflicts=None, ca_bundle_path=None)
+        options["local_write_debounce_ms"] = None
+        options.update(given)
+        checked = check_open_options("a.db", "http://127.0.0.1:1", **options)
+        return options_struct(checked, None, None).local_write_debounce_ms
+
+    assert debounce() == 0
+    assert debounce(local_write_debounce_ms=30) == 30
+    with pytest.raises(ValueError):
+        debounce(local_write_debounce_ms=-1)

@@ -246,8 +246,8 @@ typedef struct ferry_client_options {
   ferry_slice path;     /* required: the SQLite file of this user's store */
   ferry_slice endpoint; /* required: ferry-server's base URL, e.g. "http://127.0.0.1:8080" */
 
-  bool sync_on_local_write;        /* default true: a write starts a sync (debounced) */
-  int64_t local_write_debounce_ms; /* default 50 */
+  bool sync_on_local_write;        /* default true: a write starts a sync or joins one */
+  int64_t local_write_debounce_ms; /* default 0: no wait before that sync */
   int64_t request_timeout_ms;      /* default 30000 */
   int64_t interval_ms;             /* background sync interval at open; 0 (default): none */
   /* 0 (default): system randomness. Seeds backoff jitter and the client id

@@ -23,7 +23,7 @@ class OpenOptions:
     live_updates: Optional[bool] = None
     interval_ms: int = 0
     request_timeout_ms: int = 30_000
-    local_write_debounce_ms: int = 50
+    local_write_debounce_ms: Optional[int] = None  # None: the library's default
     gzip_above_bytes: int = 1024
     durable_full: bool = False
     conflicts: bytes = b""
@@ -56,9 +56,9 @@ def check_open_options(
         live_updates=live_updates,
         interval_ms=arguments.require_milliseconds(interval_ms, "interval_ms", allow_zero=True),
         request_timeout_ms=arguments.require_milliseconds(request_timeout_ms, "request_timeout_ms"),
-        local_write_debounce_ms=arguments.require_milliseconds(
-            local_write_debounce_ms, "local_write_debounce_ms", allow_zero=True
-        ),
+        local_write_debounce_ms=None
+        if local_write_debounce_ms is None
+        else arguments.require_milliseconds(local_write_debounce_ms, "local_write_debounce_ms", allow_zero=True),
         gzip_above_bytes=arguments.require_count(gzip_above_bytes, "gzip_above_bytes"),
         durable_full=arguments.require_bool(durable_full, "durable_full"),
         conflicts=b"" if conflicts is None else arguments.json_text(conflicts, "conflicts"),
@@ -87,7 +87,8 @@ def options_struct(
     options.live_updates = checked.auto_sync if checked.live_updates is None else checked.live_updates
     options.interval_ms = checked.interval_ms
     options.request_timeout_ms = checked.request_timeout_ms
-    options.local_write_debounce_ms = checked.local_write_debounce_ms
+    if checked.local_write_debounce_ms is not None:
+        options.local_write_debounce_ms = checked.local_write_debounce_ms
     options.gzip_above_bytes = checked.gzip_above_bytes
     options.durable_full = checked.durable_full
     options.conflicts_json = slice_of(checked.conflicts)

@@ -89,7 +89,7 @@ class Client:
         live_updates: Optional[bool] = None,
         interval_ms: int = 0,
         request_timeout_ms: int = 30_000,
-        local_write_debounce_ms: int = 50,
+        local_write_debounce_ms: Optional[int] = None,
         gzip_above_bytes: int = 1024,
         durable_full: bool = False,
         conflicts: Optional[Mapping[str, Any]] = None,
@@ -103,10 +103,12 @@ class Client:
             server has just refused the token. Return None for no token;
             raise when no token can be had (the run fails, writes wait in
             "auth_error"). The token is never logged or stored.
-        auto_sync: sync soon after each local write (debounced by
-            local_write_debounce_ms). live_updates: keep the server's live
-            stream open (default: as auto_sync). interval_ms: background sync
-            interval from the start (0: none).
+        auto_sync: sync after each local write: at once when nothing is in
+            flight, else in the next batch. local_write_debounce_ms: wait
+            this long after a write first (None: the library's default, 0).
+            live_updates: keep the server's live stream open (default: as
+            auto_sync). interval_ms: background sync interval from the start
+            (0: none).
         conflicts: {"default": strategy, "collections": {name: strategy}},
             strategies serverWins, clientWins, lastWriteWins, merge.
         log(level, message): Ferry's log lines with the logging module's
