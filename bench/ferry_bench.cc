@@ -269,8 +269,8 @@ void Memory(const std::string& dir, int n, const std::string& endpoint, const st
 }  // namespace
 
 // Live updates: a write on client A until client B shows it, both online
-// over loopback. A syncs on its own after the write (the default 50 ms
-// debounce); B has no interval and learns of the change only from the
+// over loopback. A syncs on its own after the write (at once: nothing is in
+// flight); B has no interval and learns of the change only from the
 // /v1/live stream. Latencies from Put() returning to B's change event.
 void LiveLatency(const std::string& dir, int n, const std::string& endpoint,
                  const std::string& token) {
