@@ -69,6 +69,10 @@ test('writes made offline are delivered by the service worker after the page is 
     window.client = await window.Ferry.FerryClient.open({ name: 'outbox', endpoint: location.origin, getToken: () => 'token-frank', liveUpdates: false });
   });
   await context.setOffline(true);
+  // The client has seen the network go before the page writes: a write now
+  // syncs at once, and one made before the 'offline' event arrived would
+  // start a sync that Chromium's emulation does not always stop.
+  await page.waitForFunction(() => window.client.status().state === 'offline');
   const registered = await page.evaluate(async () => {
     for (let i = 0; i < 50; ++i) await window.client.put('notes', `n${i}`, { i, text: `offline note ${i}` });
     // The client registered the store's Background Sync tag for the pending writes.
