@@ -36,6 +36,7 @@ start_server() {
 }
 
 results="$work/results.jsonl"
+source bench/compare.sh
 run() { echo "  $*" >&2; "$@" | tee -a "$results" >&2; }
 
 echo "==> JSON libraries, native and wasm" >&2
@@ -80,6 +81,10 @@ start_server
 run $bench fill "$work" "$(size 1000000)"
 run $bench memory "$work" "$(size 1000000)" "$endpoint" bench-token
 stop_server
+
+# What got worse since the committed run, then this run becomes the
+# committed one (docs/benchmarks/run.jsonl, beside the page it writes).
+compare_and_keep "$results" docs/benchmarks/run.jsonl
 
 python3 - "$results" "$scale" >docs/BENCHMARKS.md <<'PY'
 import json, os, platform, subprocess, sys, datetime
