@@ -129,5 +129,7 @@ stop_servers
 command=bench/server_bench.sh
 if ((full)); then command+=" --full"; fi  # ((0)) fails: a bare (( )) would stop set -e
 if [[ -n ${FERRY_BENCH_RESULTS:-} ]]; then cp "$results" "$FERRY_BENCH_RESULTS"; fi
+source bench/compare.sh
+compare_and_keep "$results" docs/benchmarks/server.jsonl
 python3 bench/server_section.py "$results" "$command" docs/BENCHMARKS.md "${FERRY_BENCH_NOTE:-}"
 echo "wrote the server section of docs/BENCHMARKS.md" >&2

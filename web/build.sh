@@ -22,3 +22,5 @@ cp "$wasm/ferry_wasm.mjs" "$wasm/ferry_wasm_node.mjs" "$wasm/ferry_wasm.wasm" di
 # worker caches it for offline use never keeps its own list.
 (cd dist && node -e 'const fs = require("fs"); const files = fs.readdirSync(".").filter((f) => /\.(m?js|wasm)$/.test(f) && !/(^|_)node\.m?js$/.test(f) && !/^native(_binding|_transport_fetch)?\.js$/.test(f) && !/^react_native/.test(f) && f !== "vite.js").sort(); fs.writeFileSync("files.json", JSON.stringify(files) + "\n");')
 echo "built web/dist: $(ls dist | tr '\n' ' ')"
+# What a web app downloads may not grow past its budget (size/budget.json).
+node size/bundle_size.mjs --check
