@@ -18,7 +18,7 @@ export class Ownership {
   private readonly released = new Promise<void>((resolve) => (this.releaseLock = resolve));
   private readonly withdraw = new AbortController();
 
-  /** Whether this context got the lock at once. */
+  /** Whether this context got the lock when it claimed it. */
   private ownsAtOnce = false;
 
   private constructor(
@@ -30,14 +30,20 @@ export class Ownership {
     return this.ownsAtOnce;
   }
 
-  /** Takes the lock if nobody holds it; held until release(). */
-  static async claim(locks: LockManager, name: string): Promise<Ownership> {
+  /**
+   * Takes the lock if nobody holds it, or if it comes free within `waitMs`
+   * (0: at once); held until release().
+   */
+  static async claim(locks: LockManager, name: string, waitMs = 0): Promise<Ownership> {
     const ownership = new Ownership(locks, name);
+    const options: LockOptions = waitMs > 0 ? { signal: AbortSignal.timeout(waitMs) } : { ifAvailable: true };
     ownership.ownsAtOnce = await new Promise<boolean>((decided) => {
-      void locks.request(name, { ifAvailable: true }, async (lock) => {
-        decided(lock !== null);
-        if (lock) await ownership.released;
-      });
+      locks
+        .request(name, options, async (lock) => {
+          decided(lock !== null);
+          if (lock) await ownership.released;
+        })
+        .catch(() => decided(false));  // the wait timed out
     });
     return ownership;
   }

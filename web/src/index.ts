@@ -371,11 +371,11 @@ export class FerryClient extends EventTarget {
   /**
    * @internal
    * An IndexedDB store not shared between contexts still holds its lock, so
-   * that a second context opening it, or deleting its data, is refused
-   * instead of overwriting it.
+   * that a second context opening it (once storeLockTimeoutMs is up), or
+   * deleting its data, is refused instead of overwriting it.
    */
   private async openExclusive(locks: LockManager): Promise<void> {
-    const ownership = await Ownership.claim(locks, lockName(this.options.name));
+    const ownership = await Ownership.claim(locks, lockName(this.options.name), this.options.storeLockTimeoutMs);
     if (!ownership.owner) {
       ownership.release();
       throw new FerryError('busy', `store ${this.options.name} is open in another context (a tab or worker), and shareAcrossContexts is off`);

@@ -207,6 +207,7 @@ export class NativeBackend implements Backend {
       gzipAboveBytes: this.options.gzipAboveBytes,
       conflictsJson: JSON.stringify(strategies),
       hostTransport: hooks.hostTransport !== undefined,
+      storeLockTimeoutMs: this.options.storeLockTimeoutMs,
     };
   }
 

@@ -34,6 +34,8 @@ export interface NativeOpenOptions {
   conflictsJson: string;
   /** true: callbacks.sendRequest carries HTTP (React Native); false: libcurl (Node). */
   hostTransport: boolean;
+  /** As ferry_client_options.store_lock_timeout_ms; 0: "busy" at once. */
+  storeLockTimeoutMs: number;
 }
 
 /** Called on the JS thread, in order. */

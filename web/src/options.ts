@@ -20,6 +20,7 @@ export interface ResolvedOptions extends CommonOpenOptions, ResolvedStorage {
   liveUpdates: boolean;
   requestTimeoutMs: number;
   gzipAboveBytes: number;
+  storeLockTimeoutMs: number;
   followNetworkEvents: boolean;
   shareAcrossContexts: boolean;
   backgroundSync: boolean;
@@ -35,6 +36,7 @@ export function checkOpenOptions(options: unknown): ResolvedOptions {
     liveUpdates: checked.liveUpdates ?? autoSync,
     requestTimeoutMs: checked.requestTimeoutMs ?? 30_000,
     gzipAboveBytes: checked.gzipAboveBytes ?? 1024,
+    storeLockTimeoutMs: checked.storeLockTimeoutMs ?? 0,
     followNetworkEvents: checked.followNetworkEvents ?? true,
     shareAcrossContexts: checked.shareAcrossContexts ?? true,
     backgroundSync: checked.backgroundSync ?? true,
@@ -90,6 +92,7 @@ const openOptionChecks: { [Option in keyof Required<OpenOptions>]: Check } = {
   intervalMs: optional(isPositiveNumber, 'a positive number of milliseconds'),
   requestTimeoutMs: optional(isPositiveNumber, 'a positive number of milliseconds'),
   gzipAboveBytes: optional(isNonNegativeNumber, 'a non-negative number of bytes'),
+  storeLockTimeoutMs: optional(isNonNegativeInteger, 'a non-negative whole number of milliseconds'),
   wasmBinary: optional((value) => value instanceof ArrayBuffer || value instanceof Uint8Array, 'an ArrayBuffer or a Uint8Array'),
   followNetworkEvents: optional(isBoolean, 'a boolean'),
   shareAcrossContexts: optional(isBoolean, 'a boolean'),
@@ -182,6 +185,9 @@ function isPositiveNumber(value: unknown): boolean {
 }
 function isNonNegativeNumber(value: unknown): boolean {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+function isNonNegativeInteger(value: unknown): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
 /** How a wrong value is shown in an error: its type, and the value where short. */

@@ -449,6 +449,37 @@ test('several stores open in one page persist side by side, without overlapping 
   await context.close();
 });
 
+test('with shareAcrossContexts off and storeLockTimeoutMs, a second context waits for the first to close the store', async () => {
+  const context = await browser.newContext();
+  const tabs = [await openPage(context), await openPage(context)];
+  const options = { name: 'waiting', autoSync: false, shareAcrossContexts: false };
+  await tabs[0].evaluate(async (options) => {
+    window.client = await window.Ferry.FerryClient.open({ ...options, endpoint: location.origin });
+    await window.client.put('notes', 'k', 'first');
+  }, options);
+  const timedOut = await tabs[1].evaluate(async (options) => {
+    const started = performance.now();
+    try {
+      await window.Ferry.FerryClient.open({ ...options, endpoint: location.origin, storeLockTimeoutMs: 300 });
+      return 'opened';
+    } catch (error) {
+      return { code: error.code, waited: performance.now() - started };
+    }
+  }, options);
+  assert.equal(timedOut.code, 'busy');
+  assert.ok(timedOut.waited >= 290, `waited ${timedOut.waited} ms`);
+  const waiting = tabs[1].evaluate(async (options) => {
+    const client = await window.Ferry.FerryClient.open({ ...options, endpoint: location.origin, storeLockTimeoutMs: 20_000 });
+    const value = await client.get('notes', 'k');
+    await client.close();
+    return value;
+  }, options);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await tabs[0].evaluate(() => window.client.close());
+  assert.equal(await waiting, 'first', 'the waiting context opened the store once the first closed it');
+  await context.close();
+});
+
 test('with shareAcrossContexts off, a second context is refused the store (busy), and so is deleting it', async () => {
   const context = await browser.newContext();
   const tabs = [await openPage(context), await openPage(context)];

@@ -142,6 +142,7 @@ Result AsyncClient::State::OpenOnWorker(const OpenOptions& options) {
   c.live_updates = options.live_updates;
   c.gzip_above_bytes = options.gzip_above_bytes;
   c.conflicts_json = Slice(options.conflicts_json);
+  c.store_lock_timeout_ms = options.store_lock_timeout_ms;
   if (has_log) {
     c.log = OnLog;
     c.log_user_data = this;

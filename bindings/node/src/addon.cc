@@ -41,6 +41,8 @@ async::OpenOptions ReadOpenOptions(const Napi::Value& value) {
   options.gzip_above_bytes = RequireCount(field("gzipAboveBytes"), named("gzipAboveBytes"));
   options.conflicts_json = RequireString(field("conflictsJson"), named("conflictsJson"));
   options.host_transport = RequireBoolean(field("hostTransport"), named("hostTransport"));
+  options.store_lock_timeout_ms =
+      static_cast<int64_t>(RequireCount(field("storeLockTimeoutMs"), named("storeLockTimeoutMs")));
   return options;
 }
 

@@ -27,6 +27,8 @@ async::OpenOptions ReadOpenOptions(jsi::Runtime& runtime, const jsi::Object& opt
       RequireIntegerMember(runtime, options, "gzipAboveBytes", 0, kMaxInteger));
   read.conflicts_json = RequireStringMember(runtime, options, "conflictsJson");
   read.host_transport = RequireBooleanMember(runtime, options, "hostTransport");
+  read.store_lock_timeout_ms =
+      RequireIntegerMember(runtime, options, "storeLockTimeoutMs", 0, kMaxInteger);
   return read;
 }
 
