@@ -18,6 +18,8 @@ export interface NativeBinding {
   open(options: NativeOpenOptions, callbacks: NativeCallbacks): Promise<NativeClient>;
   /** Sign-out: deletes the store file at `path` (it must be closed). */
   deleteLocalData(path: string): Promise<void>;
+  /** ferry_cleartext_endpoint_warning, synchronous: "" when there is nothing to warn of. */
+  cleartextEndpointWarning(endpoint: string): string;
 }
 
 export interface NativeOpenOptions {

@@ -158,21 +158,15 @@ function isHttpUrl(value: unknown): boolean {
   }
 }
 /**
- * Warns (once per client: FerryClient.open calls it) of a plain http://
- * endpoint to a host that is not loopback, as the native EngineHost does:
- * the token and every document would cross the network unencrypted.
- * Loopback (a development server) never leaves the machine. Names the host
- * only, since a URL may carry a user and password.
+ * Prints, once per client (the backends' open calls it), the warning the
+ * engine host gives for a plain http:// endpoint to a host that is not
+ * loopback (CleartextEndpointWarning in engine_host.h, asked of the wasm
+ * module or the native binding, so the rule is written once); "" is none.
+ * A web page has no log hook to hand it to: the console is where a
+ * developer sees it.
  */
-export function warnOfCleartextEndpoint(endpoint: string): void {
-  const { protocol, hostname } = new URL(endpoint);
-  if (protocol !== 'http:' || isLoopbackHost(hostname)) return;
-  console.warn(`ferry-sync: the endpoint is plain http:// to ${hostname}, which is not loopback: tokens and data cross the network unencrypted; use https://`);
-}
-
-/** `hostname` as URL gives it: lowercase, IPv4 normalized, IPv6 in brackets. */
-function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+export function printEndpointWarning(warning: string): void {
+  if (warning) console.warn(`ferry-sync: ${warning}`);
 }
 function isBoolean(value: unknown): boolean {
   return typeof value === 'boolean';

@@ -449,6 +449,23 @@ test('several stores open in one page persist side by side, without overlapping 
   await context.close();
 });
 
+test('a plain http:// endpoint to a host that is not loopback is warned of in the console, once per client', async () => {
+  const page = await openPage(await browser.newContext());
+  const warnings = [];
+  page.on('console', (message) => message.type() === 'warning' && warnings.push(message.text()));
+  await page.evaluate(async () => {
+    for (const endpoint of ['http://sync.example.invalid:8080', location.origin]) {
+      const client = await window.Ferry.FerryClient.open({ name: 'cleartext', endpoint, autoSync: false });
+      await client.close();
+    }
+  });
+  assert.deepEqual(
+    warnings.filter((text) => /plain http:\/\//.test(text)),
+    ['ferry-sync: the endpoint is plain http:// to sync.example.invalid, which is not loopback: tokens and data cross the network unencrypted; use https://'],
+  );
+  await page.context().close();
+});
+
 test('with shareAcrossContexts off and storeLockTimeoutMs, a second context waits for the first to close the store', async () => {
   const context = await browser.newContext();
   const tabs = [await openPage(context), await openPage(context)];

@@ -43,7 +43,7 @@ test('the platform package ships the addon for Linux x64 glibc, at the package v
   assert.deepEqual(require('ferry-sync/package.json').optionalDependencies, { 'ferry-sync-linux-x64-gnu': manifest.version });
   const addon = require('ferry-sync-linux-x64-gnu');
   assert.equal(addon.version, manifest.version);
-  assert.deepEqual(Object.keys(addon).sort(), ['deleteLocalData', 'open', 'version']);
+  assert.deepEqual(Object.keys(addon).sort(), ['cleartextEndpointWarning', 'deleteLocalData', 'open', 'version']);
 });
 
 test('Node uses the addon when it loads; the option and FERRY_SYNC_IMPLEMENTATION force either', async () => {
@@ -151,6 +151,9 @@ test('wrong argument types to the addon are TypeErrors, never a crash, and a clo
   assert.throws(() => addon.open({ ...options, hostTransport: true }, callbacks), TypeError);
   assert.throws(() => addon.open({ ...options, storeLockTimeoutMs: -1 }, callbacks), TypeError);
   assert.throws(() => addon.deleteLocalData(7), TypeError);
+  assert.throws(() => addon.cleartextEndpointWarning(7), TypeError);
+  assert.equal(addon.cleartextEndpointWarning('https://sync.example.com'), '');
+  assert.match(addon.cleartextEndpointWarning('http://sync.example.com'), /^the endpoint is plain http:\/\/ to sync\.example\.com/);
   await assert.rejects(addon.open({ ...options, conflictsJson: '{"default":"custom"}' }, callbacks), { code: 'invalid_argument' });
 
   const client = await addon.open(options, callbacks);

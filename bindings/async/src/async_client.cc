@@ -482,4 +482,12 @@ void DeleteLocalData(std::string path, Deliver deliver, Completion done) {
   }).detach();
 }
 
+Result CleartextEndpointWarning(const std::string& endpoint) {
+  ferry_error error = FERRY_ERROR_INIT;
+  ferry_buffer warning = FERRY_BUFFER_INIT;
+  Result result = FromC(ferry_cleartext_endpoint_warning(Slice(endpoint), &warning, &error), error);
+  TakeText(warning, result);
+  return result;
+}
+
 }  // namespace ferry::async

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "ferry/client.h"
+#include "ferry/engine_host.h"
 #include "ferry/json_forms.h"
 #include "ferry/transport_host.h"
 
@@ -1028,6 +1029,18 @@ ferry_result ferry_delete_local_data(ferry_slice path, ferry_error* error) {
     if (path_text.empty() || path_text.find('\0') != std::string::npos)
       return InvalidArgument("path must be a non-empty file name without NUL bytes");
     return Client::DeleteLocalData(path_text);
+  });
+}
+
+ferry_result ferry_cleartext_endpoint_warning(ferry_slice endpoint, ferry_buffer* warning,
+                                              ferry_error* error) {
+  if (warning != nullptr) *warning = ferry_buffer{nullptr, 0};
+  return Guarded(error, [&]() -> Failure {
+    if (warning == nullptr) return InvalidArgument("the warning out-parameter is NULL");
+    std::string endpoint_text;
+    if (Failure f = Text(endpoint, "endpoint", endpoint_text); !f.ok()) return f;
+    if (auto text = CleartextEndpointWarning(endpoint_text)) Fill(warning, *text);
+    return {};
   });
 }
 

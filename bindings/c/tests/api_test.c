@@ -774,6 +774,29 @@ static void test_store_lock_timeout(void) {
   close_fixture(&f);
 }
 
+static void test_cleartext_endpoint_warning(void) {
+  ferry_error error = FERRY_ERROR_INIT;
+  ferry_buffer warning = FERRY_BUFFER_INIT;
+  CHECK_OK(ferry_cleartext_endpoint_warning(S("http://user:secret@sync.example.com:8080/app"),
+                                            &warning, &error),
+           &error);
+  CHECK(warning.data != NULL && contains(warning.data, "plain http:// to sync.example.com"));
+  CHECK(warning.data != NULL && !contains(warning.data, "secret"));
+  ferry_buffer_release(&warning);
+  const char* const quiet[] = {"https://sync.example.com", "http://127.0.0.1:8080",
+                               "http://localhost:8080", "http://[::1]:8080"};
+  for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; ++i) {
+    warning.data = (char*)&error; /* must be reset */
+    CHECK_OK(ferry_cleartext_endpoint_warning(S(quiet[i]), &warning, &error), &error);
+    CHECK(warning.data == NULL && warning.size == 0);
+  }
+  CHECK_CODE(FERRY_INVALID_ARGUMENT,
+             ferry_cleartext_endpoint_warning(S("http://example.com"), NULL, &error), &error);
+  CHECK_CODE(FERRY_INVALID_ARGUMENT,
+             ferry_cleartext_endpoint_warning((ferry_slice){"\xff", 1}, &warning, &error), &error);
+  ferry_error_clear(&error);
+}
+
 void api_tests(void) {
   RUN_TEST(test_version);
   RUN_TEST(test_result_names);
@@ -790,4 +813,5 @@ void api_tests(void) {
   RUN_TEST(test_reports_and_controls);
   RUN_TEST(test_delete_local_data);
   RUN_TEST(test_store_lock_timeout);
+  RUN_TEST(test_cleartext_endpoint_warning);
 }

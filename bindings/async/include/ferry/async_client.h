@@ -161,4 +161,8 @@ class AsyncClient {
 // `deliver`.
 void DeleteLocalData(std::string path, Deliver deliver, Completion done);
 
+// ferry_cleartext_endpoint_warning, at once on the calling thread (it does no
+// I/O): the warning's text, or no text when there is nothing to warn of.
+Result CleartextEndpointWarning(const std::string& endpoint);
+
 }  // namespace ferry::async

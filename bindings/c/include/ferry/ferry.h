@@ -479,6 +479,18 @@ FERRY_EXPORT ferry_result ferry_client_request_data(ferry_client* client, uint64
  * store must not be open. */
 FERRY_EXPORT ferry_result ferry_delete_local_data(ferry_slice path, ferry_error* error);
 
+/* ----------------------------------------------------------- endpoint */
+
+/* The warning a client opened on `endpoint` logs once (FERRY_LOG_WARNING):
+ * a plain http:// endpoint to a host that is not loopback sends tokens and
+ * data unencrypted. For hosts that show it on their own, without a log
+ * callback (the web package prints it when a client opens). *warning gets
+ * the text, or {NULL, 0} when there is nothing to warn of; release it with
+ * ferry_buffer_release. Any thread. */
+FERRY_EXPORT ferry_result ferry_cleartext_endpoint_warning(ferry_slice endpoint,
+                                                           ferry_buffer* warning,
+                                                           ferry_error* error);
+
 #ifdef __cplusplus
 }
 #endif
