@@ -466,6 +466,33 @@ test('a plain http:// endpoint to a host that is not loopback is warned of in th
   await page.context().close();
 });
 
+test('deleteLocalData refuses a store open in the same page (busy, saying so), and its data survives', async () => {
+  const page = await openPage(await browser.newContext());
+  const outcome = await page.evaluate(async () => {
+    const client = await window.Ferry.FerryClient.open({ name: 'samepage', endpoint: location.origin, getToken: () => 'token-gus', autoSync: false });
+    await client.put('notes', 'k', { kept: true });
+    let refused;
+    try {
+      await window.Ferry.FerryClient.deleteLocalData({ name: 'samepage' });
+      refused = 'deleted';
+    } catch (error) {
+      refused = `${error.code}: ${error.message}`;
+    }
+    const stillThere = await client.get('notes', 'k');
+    await client.close();
+    const reopened = await window.Ferry.FerryClient.open({ name: 'samepage', endpoint: location.origin, getToken: () => 'token-gus', autoSync: false });
+    const afterReopen = await reopened.get('notes', 'k');
+    const pending = reopened.status().pending;
+    await reopened.close();
+    return { refused, stillThere, afterReopen, pending };
+  });
+  assert.match(outcome.refused, /^busy: the store is open in this context/);
+  assert.deepEqual(outcome.stillThere, { kept: true });
+  assert.deepEqual(outcome.afterReopen, { kept: true });
+  assert.equal(outcome.pending, 1, 'the write is still waiting to be synced');
+  await page.context().close();
+});
+
 test('with shareAcrossContexts off and storeLockTimeoutMs, a second context waits for the first to close the store', async () => {
   const context = await browser.newContext();
   const tabs = [await openPage(context), await openPage(context)];
