@@ -94,7 +94,7 @@ int Run(const Settings& settings) {
       if (!token.ok()) return Fail(token.status());
       target.bearer_token = std::move(*token);
     }
-    auto sender = NewCurlWebhookSender(std::move(target));
+    auto sender = NewWebhookSender(std::move(target));
     if (!sender.ok()) return Fail(sender.status());
     webhook_sender = std::move(*sender);
     delivery_log = (*service)->OpenDeliveryLog();

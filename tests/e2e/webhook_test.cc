@@ -355,6 +355,38 @@ TEST(WebhookTls, TheReceiversCertificateIsVerified) {
   ASSERT_TRUE(receiver.WaitUntil(Reached("alice", 1), kDeliveryTimeout));
 }
 
+// One connection carries the deliveries while the receiver keeps it open;
+// when the receiver has closed it between two deliveries, the next goes on
+// a new connection at once: no failed delivery, no retry after a backoff.
+TEST(WebhookKeepAlive, AConnectionTheReceiverClosedWhileIdleIsReplacedWithoutAFailure) {
+  TempDir directory;
+  WebhookReceiver receiver;
+  const std::string log = directory.File("server.log");
+  {
+    ServerProcess server(kTokens, {"--webhook-url", receiver.url()}, log);
+    const auto deliver = [&](uint64_t seq) {
+      ASSERT_EQ(Push(server.port(), "token-alice",
+                     PushBody("phone", seq, "k" + std::to_string(seq), Json{{"n", seq}})),
+                seq);
+      ASSERT_TRUE(receiver.WaitUntil(Reached("alice", seq), kDeliveryTimeout));
+    };
+    for (uint64_t seq = 1; seq <= 3; ++seq)
+      deliver(seq);
+    EXPECT_EQ(receiver.connections(), 1) << "the connection was not kept alive";
+    receiver.CloseIdleConnections(true);
+    for (uint64_t seq = 4; seq <= 6; ++seq)
+      deliver(seq);
+    // The 4th went on the kept connection; the 5th and 6th each found theirs closed.
+    EXPECT_EQ(receiver.connections(), 3);
+  }
+  const std::vector<ReceivedDelivery> deliveries = receiver.deliveries();
+  EXPECT_EQ(deliveries.size(), 6u);
+  EXPECT_EQ(Acknowledged(deliveries, "alice"), (std::set<uint64_t>{1, 2, 3, 4, 5, 6}));
+  std::ifstream file(log);
+  const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find("webhook for user alice failed"), std::string::npos) << text;
+}
+
 TEST(WebhookPostgres, InstancesOnOneDatabaseDeliverEachUsersChangesOnceAtATimeInOrder) {
   PostgresProcess postgres;
   if (!postgres.unavailable().empty()) GTEST_SKIP() << postgres.unavailable();

@@ -16,6 +16,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -97,6 +98,12 @@ class HttpTestServer {
 
   int port() const { return port_; }
   bool tls() const { return tls_.has_value(); }
+  // How many connections were accepted so far.
+  int connections() const { return connections_accepted_.load(); }
+  // Ends each connection right after its answer without announcing it (no
+  // "Connection: close"), as a server whose keep-alive timeout ran out
+  // does: the client finds out when it sends the next request.
+  void CloseAfterEachAnswer(bool close) { close_after_answer_ = close; }
 
  private:
   using tcp = boost::asio::ip::tcp;
@@ -113,6 +120,7 @@ class HttpTestServer {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
         continue;
       }
+      ++connections_accepted_;
       connections_.emplace_back(
           [this, connection = std::move(socket)]() mutable { Serve(std::move(connection)); });
     }
@@ -170,7 +178,7 @@ class HttpTestServer {
       response.keep_alive(message.keep_alive());
       response.prepare_payload();
       http::write(stream, response, error);
-      if (error || !response.keep_alive()) return;
+      if (error || !response.keep_alive() || close_after_answer_) return;
     }
   }
 
@@ -184,6 +192,8 @@ class HttpTestServer {
   std::mutex mutex_;
   bool stopping_ = false;
   std::set<int> open_connections_;  // descriptors of the connections being served
+  std::atomic<int> connections_accepted_{0};
+  std::atomic<bool> close_after_answer_{false};
 };
 
 }  // namespace ferry::testing

@@ -84,6 +84,13 @@ class WebhookReceiver {
     changed_.notify_all();
   }
 
+  // Each connection ends right after its answer, unannounced, as with a
+  // receiver whose keep-alive timeout is shorter than the gap between
+  // deliveries.
+  void CloseIdleConnections(bool close) { server_.CloseAfterEachAnswer(close); }
+  // How many connections ferry-server opened to the receiver.
+  int connections() const { return server_.connections(); }
+
   std::vector<ReceivedDelivery> deliveries() const {
     std::lock_guard lock(mutex_);
     return deliveries_;
