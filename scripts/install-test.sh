@@ -4,7 +4,7 @@
 # runs the consumer projects in tests/install against that prefix with
 # find_package(ferry) (CMAKE_PREFIX_PATH):
 #   consumer_cpp  ferry::Client and SyncEngine over the in-memory store
-#   consumer_c    the C API (libferry)
+#   consumer_c    the C API (libferry), built with CMake and again with pkg-config alone
 #
 #   scripts/install-test.sh                 (run by scripts/test.sh)
 #   FERRY_INSTALL_TEST_DIR=/tmp/x scripts/install-test.sh   keeps build and prefix there
@@ -53,4 +53,12 @@ for consumer in cpp c; do
     "$build/ferry_consumer_c"
   fi
 done
+# A C project without CMake finds libferry through ferry.pc: the same
+# consumer, compiled and linked with pkg-config's flags alone.
+say "consumer_c again, with pkg-config --cflags --libs ferry"
+export PKG_CONFIG_PATH
+PKG_CONFIG_PATH=$(dirname "$(find "$prefix" -name ferry.pc)")
+read -ra pc_flags <<<"$(pkg-config --cflags --libs ferry)"
+cc -std=c11 -Wall -Wextra -Werror tests/install/consumer_c/main.c "${pc_flags[@]}" -o "$work/ferry_consumer_c_pkgconfig"
+LD_LIBRARY_PATH=$(pkg-config --variable=libdir ferry) "$work/ferry_consumer_c_pkgconfig"
 say "install test passed"

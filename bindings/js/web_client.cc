@@ -383,7 +383,18 @@ class WebClient {
 
 }  // namespace ferry
 
+namespace {
+
+// The EngineHost's warning for a plain http:// endpoint, for the package to
+// print ("" when there is none).
+std::string CleartextEndpointWarningText(std::string endpoint) {
+  return ferry::CleartextEndpointWarning(endpoint).value_or("");
+}
+
+}  // namespace
+
 EMSCRIPTEN_BINDINGS(ferry) {
+  emscripten::function("cleartextEndpointWarning", &CleartextEndpointWarningText);
   emscripten::class_<ferry::WebClient>("WebClient")
       .constructor<int>()
       .function("open", &ferry::WebClient::Open)

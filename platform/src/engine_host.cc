@@ -51,6 +51,18 @@ bool IsLoopbackHost(std::string_view host) {
          std::all_of(host.begin(), host.end(), [](char c) { return c == '.' || std::isdigit(c); });
 }
 
+}  // namespace
+
+std::optional<std::string> CleartextEndpointWarning(std::string_view endpoint) {
+  const std::optional<std::string> host = CleartextHost(endpoint);
+  if (!host || IsLoopbackHost(*host)) return std::nullopt;
+  // The host only: a URL may carry a user and password.
+  return "the endpoint is plain http:// to " + *host +
+         ", which is not loopback: tokens and data cross the network unencrypted; use https://";
+}
+
+namespace {
+
 const SyncRunRecord* FinishedRun(const Event& event) {
   if (auto* completed = std::get_if<SyncCompletedEvent>(&event)) return &completed->run;
   if (auto* failed = std::get_if<SyncFailedEvent>(&event)) return &failed->run;
@@ -68,20 +80,13 @@ EngineHost::EngineHost(std::unique_ptr<SyncEngine> engine, HostOptions options, 
     : engine_(std::move(engine)), options_(std::move(options)) {
   while (!options_.endpoint.empty() && options_.endpoint.back() == '/')
     options_.endpoint.pop_back();
-  WarnOfCleartextEndpoint();
+  // Once per host, so once per client.
+  if (auto warning = CleartextEndpointWarning(options_.endpoint))
+    Log(LogLevel::kWarning, std::move(*warning));
   // An app that syncs on its own catches up on what changed while it was
   // closed; one that only syncs by hand is left alone until asked.
   if (engine_->options().sync_on_local_write || engine_->options().interval_ms)
     (void)engine_->HandleTrigger(TriggerReason::kAppStart, now);
-}
-
-void EngineHost::WarnOfCleartextEndpoint() {
-  const std::optional<std::string> host = CleartextHost(options_.endpoint);
-  if (!host || IsLoopbackHost(*host)) return;
-  // The host only: a URL may carry a user and password.
-  Log(LogLevel::kWarning, "the endpoint is plain http:// to " + *host +
-                              ", which is not loopback: tokens and data cross the network "
-                              "unencrypted; use https://");
 }
 
 RunTicket EngineHost::RequestSync(TriggerReason reason, Instant now, SyncCallback done) {

@@ -33,7 +33,7 @@ Status StoreLock::Busy(const std::string& path, int64_t holder) {
   }
   return Status(ErrorCode::kBusy, "store is in use by " + by + ", lock file " + path +
                                       ": one store serves one client at a time; close the other "
-                                      "first, or set lock_timeout_ms to wait for it");
+                                      "first, or open with a store lock timeout to wait for it");
 }
 
 }  // namespace ferry

@@ -164,6 +164,11 @@ TEST_F(EngineHostTest, APlainHttpEndpointToAHostNotLoopbackIsWarnedOfOnce) {
   for (const std::string& line : log_)
     EXPECT_EQ(line.find("secret"), std::string::npos)
         << "a password in the URL is not logged: " << line;
+  // What hosts that print it themselves ask for is the line logged.
+  EXPECT_EQ(std::count(log_.begin(), log_.end(),
+                       CleartextEndpointWarning("http://user:secret@sync.example.com").value()),
+            1);
+  EXPECT_EQ(CleartextEndpointWarning("http://localhost:8080"), std::nullopt);
 }
 
 TEST_F(EngineHostTest, BodiesAboveTheThresholdAreMarkedForGzipOnlyWhereTheRuntimeCanGzip) {

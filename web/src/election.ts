@@ -13,31 +13,41 @@ export function lockName(storeName: string): string {
   return `ferry-sync:${storeName}`;
 }
 
+/** The claims of this context not yet released: its clients on each store, owning or following. */
+const claimedHere = new Set<Ownership>();
+
 export class Ownership {
   private releaseLock: () => void = () => {};
   private readonly released = new Promise<void>((resolve) => (this.releaseLock = resolve));
   private readonly withdraw = new AbortController();
 
-  /** Whether this context got the lock at once. */
+  /** Whether this context got the lock when it claimed it. */
   private ownsAtOnce = false;
 
   private constructor(
     private readonly locks: LockManager,
-    private readonly name: string,
+    readonly name: string,
   ) {}
 
   get owner(): boolean {
     return this.ownsAtOnce;
   }
 
-  /** Takes the lock if nobody holds it; held until release(). */
-  static async claim(locks: LockManager, name: string): Promise<Ownership> {
+  /**
+   * Takes the lock if nobody holds it, or if it comes free within `waitMs`
+   * (0: at once); held until release().
+   */
+  static async claim(locks: LockManager, name: string, waitMs = 0): Promise<Ownership> {
     const ownership = new Ownership(locks, name);
+    claimedHere.add(ownership);
+    const options: LockOptions = waitMs > 0 ? { signal: AbortSignal.timeout(waitMs) } : { ifAvailable: true };
     ownership.ownsAtOnce = await new Promise<boolean>((decided) => {
-      void locks.request(name, { ifAvailable: true }, async (lock) => {
-        decided(lock !== null);
-        if (lock) await ownership.released;
-      });
+      locks
+        .request(name, options, async (lock) => {
+          decided(lock !== null);
+          if (lock) await ownership.released;
+        })
+        .catch(() => decided(false));  // the wait timed out
     });
     return ownership;
   }
@@ -57,6 +67,7 @@ export class Ownership {
 
   /** Gives the lock up, or withdraws the queued request for it. */
   release(): void {
+    claimedHere.delete(this);
     this.withdraw.abort();
     this.releaseLock();
   }
@@ -64,11 +75,17 @@ export class Ownership {
 
 /**
  * Runs `work` holding the store's lock, so that no context opens the store
- * meanwhile; fails at once if a context has it open.
+ * meanwhile; fails at once if a context, this one or another, has it open.
  */
 export async function whileNobodyOwns<T>(locks: LockManager, name: string, work: () => Promise<T>): Promise<T> {
   return locks.request(name, { ifAvailable: true }, async (lock) => {
-    if (!lock) throw new FerryError('busy', 'the store is open in another context (a tab or worker): close it there first');
+    if (!lock) {
+      const here = [...claimedHere].some((ownership) => ownership.name === name);
+      throw new FerryError(
+        'busy',
+        here ? 'the store is open in this context: close its client first' : 'the store is open in another context (a tab or worker): close it there first',
+      );
+    }
     return work();
   }) as Promise<T>;
 }

@@ -53,6 +53,8 @@ export interface IdbFileSystem {
 
 export interface FerryModule {
   WebClient: new (handle: number) => WebClientHandle;
+  /** The EngineHost's warning for a plain http:// endpoint to a host that is not loopback; "" when there is none. */
+  cleartextEndpointWarning(endpoint: string): string;
   FS: EmscriptenFS;
   ferryHost?: unknown;
 }

@@ -28,7 +28,7 @@ import { lockManager, lockName, Ownership, whileNobodyOwns } from './election.js
 import type { FerryModule } from './ferry_wasm.mjs';
 import { FollowerBackend } from './follower.js';
 import { loadModule } from './module.js';
-import { checkOpenOptions, checkStoreLocation, describe, warnOfCleartextEndpoint, type ResolvedOptions } from './options.js';
+import { checkOpenOptions, checkStoreLocation, describe, printEndpointWarning, type ResolvedOptions } from './options.js';
 import { OwnerBackend } from './owner.js';
 import { nativeImplementation } from './platform.js';
 import { deleteStore } from './storage.js';
@@ -98,7 +98,6 @@ export class FerryClient extends EventTarget {
   /** Opens (or creates) a store. Wrong option types are TypeErrors naming the option. */
   static async open(options: OpenOptions): Promise<FerryClient> {
     const checked = checkOpenOptions(options);
-    warnOfCleartextEndpoint(checked.endpoint);
     const native = nativeImplementation(checked);
     if (native) {
       const client = new FerryClient(checked, undefined);
@@ -108,6 +107,7 @@ export class FerryClient extends EventTarget {
     // Every context loads the module, owner or not: a follower must be able
     // to take the store over when the owner goes away, even offline.
     const client = new FerryClient(checked, await loadModule(checked.wasmBinary));
+    printEndpointWarning(client.wasm().cleartextEndpointWarning(checked.endpoint));
     const locks = lockManager();
     if (checked.storage === 'indexeddb' && locks && checked.shareAcrossContexts) {
       await client.openShared(locks);
@@ -371,11 +371,11 @@ export class FerryClient extends EventTarget {
   /**
    * @internal
    * An IndexedDB store not shared between contexts still holds its lock, so
-   * that a second context opening it, or deleting its data, is refused
-   * instead of overwriting it.
+   * that a second context opening it (once storeLockTimeoutMs is up), or
+   * deleting its data, is refused instead of overwriting it.
    */
   private async openExclusive(locks: LockManager): Promise<void> {
-    const ownership = await Ownership.claim(locks, lockName(this.options.name));
+    const ownership = await Ownership.claim(locks, lockName(this.options.name), this.options.storeLockTimeoutMs);
     if (!ownership.owner) {
       ownership.release();
       throw new FerryError('busy', `store ${this.options.name} is open in another context (a tab or worker), and shareAcrossContexts is off`);

@@ -19,7 +19,7 @@ import type { Backend } from './backend.js';
 import { serializeWrites } from './arguments.js';
 import { answerConflict } from './conflict_answer.js';
 import type { NativeBinding, NativeCallbacks, NativeClient } from './native_binding.js';
-import type { ResolvedOptions } from './options.js';
+import { printEndpointWarning, type ResolvedOptions } from './options.js';
 import type { EmitEvent } from './owner.js';
 import { FerryError, type FailedMutation, type FerryErrorCode, type Json, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
@@ -84,6 +84,7 @@ export class NativeBackend implements Backend {
   static async open(binding: NativeBinding, options: ResolvedOptions, store: NativeStore, emit: EmitEvent, hooks: NativeHostHooks = {}): Promise<NativeBackend> {
     const backend = new NativeBackend(options, store, emit);
     try {
+      printEndpointWarning(binding.cleartextEndpointWarning(options.endpoint));
       backend.client = await binding.open(backend.openOptions(hooks), backend.callbacks(hooks)).catch((error: unknown) => {
         throw toFerryError(error);
       });
@@ -207,6 +208,7 @@ export class NativeBackend implements Backend {
       gzipAboveBytes: this.options.gzipAboveBytes,
       conflictsJson: JSON.stringify(strategies),
       hostTransport: hooks.hostTransport !== undefined,
+      storeLockTimeoutMs: this.options.storeLockTimeoutMs,
     };
   }
 

@@ -18,6 +18,8 @@ export interface NativeBinding {
   open(options: NativeOpenOptions, callbacks: NativeCallbacks): Promise<NativeClient>;
   /** Sign-out: deletes the store file at `path` (it must be closed). */
   deleteLocalData(path: string): Promise<void>;
+  /** ferry_cleartext_endpoint_warning, synchronous: "" when there is nothing to warn of. */
+  cleartextEndpointWarning(endpoint: string): string;
 }
 
 export interface NativeOpenOptions {
@@ -34,6 +36,8 @@ export interface NativeOpenOptions {
   conflictsJson: string;
   /** true: callbacks.sendRequest carries HTTP (React Native); false: libcurl (Node). */
   hostTransport: boolean;
+  /** As ferry_client_options.store_lock_timeout_ms; 0: "busy" at once. */
+  storeLockTimeoutMs: number;
 }
 
 /** Called on the JS thread, in order. */

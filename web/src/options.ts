@@ -20,6 +20,7 @@ export interface ResolvedOptions extends CommonOpenOptions, ResolvedStorage {
   liveUpdates: boolean;
   requestTimeoutMs: number;
   gzipAboveBytes: number;
+  storeLockTimeoutMs: number;
   followNetworkEvents: boolean;
   shareAcrossContexts: boolean;
   backgroundSync: boolean;
@@ -35,6 +36,7 @@ export function checkOpenOptions(options: unknown): ResolvedOptions {
     liveUpdates: checked.liveUpdates ?? autoSync,
     requestTimeoutMs: checked.requestTimeoutMs ?? 30_000,
     gzipAboveBytes: checked.gzipAboveBytes ?? 1024,
+    storeLockTimeoutMs: checked.storeLockTimeoutMs ?? 0,
     followNetworkEvents: checked.followNetworkEvents ?? true,
     shareAcrossContexts: checked.shareAcrossContexts ?? true,
     backgroundSync: checked.backgroundSync ?? true,
@@ -90,6 +92,7 @@ const openOptionChecks: { [Option in keyof Required<OpenOptions>]: Check } = {
   intervalMs: optional(isPositiveNumber, 'a positive number of milliseconds'),
   requestTimeoutMs: optional(isPositiveNumber, 'a positive number of milliseconds'),
   gzipAboveBytes: optional(isNonNegativeNumber, 'a non-negative number of bytes'),
+  storeLockTimeoutMs: optional(isNonNegativeInteger, 'a non-negative whole number of milliseconds'),
   wasmBinary: optional((value) => value instanceof ArrayBuffer || value instanceof Uint8Array, 'an ArrayBuffer or a Uint8Array'),
   followNetworkEvents: optional(isBoolean, 'a boolean'),
   shareAcrossContexts: optional(isBoolean, 'a boolean'),
@@ -155,21 +158,15 @@ function isHttpUrl(value: unknown): boolean {
   }
 }
 /**
- * Warns (once per client: FerryClient.open calls it) of a plain http://
- * endpoint to a host that is not loopback, as the native EngineHost does:
- * the token and every document would cross the network unencrypted.
- * Loopback (a development server) never leaves the machine. Names the host
- * only, since a URL may carry a user and password.
+ * Prints, once per client (the backends' open calls it), the warning the
+ * engine host gives for a plain http:// endpoint to a host that is not
+ * loopback (CleartextEndpointWarning in engine_host.h, asked of the wasm
+ * module or the native binding, so the rule is written once); "" is none.
+ * A web page has no log hook to hand it to: the console is where a
+ * developer sees it.
  */
-export function warnOfCleartextEndpoint(endpoint: string): void {
-  const { protocol, hostname } = new URL(endpoint);
-  if (protocol !== 'http:' || isLoopbackHost(hostname)) return;
-  console.warn(`ferry-sync: the endpoint is plain http:// to ${hostname}, which is not loopback: tokens and data cross the network unencrypted; use https://`);
-}
-
-/** `hostname` as URL gives it: lowercase, IPv4 normalized, IPv6 in brackets. */
-function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname.endsWith('.localhost') || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+export function printEndpointWarning(warning: string): void {
+  if (warning) console.warn(`ferry-sync: ${warning}`);
 }
 function isBoolean(value: unknown): boolean {
   return typeof value === 'boolean';
@@ -182,6 +179,9 @@ function isPositiveNumber(value: unknown): boolean {
 }
 function isNonNegativeNumber(value: unknown): boolean {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0;
+}
+function isNonNegativeInteger(value: unknown): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
 /** How a wrong value is shown in an error: its type, and the value where short. */

@@ -24,6 +24,8 @@ export interface StorePlace {
   storage: StorageKind;
   /** Required with storage "node" (checked by options.ts). */
   directory?: string;
+  /** How long mounting waits for another client to close the store; 0 or none: "busy" at once. */
+  storeLockTimeoutMs?: number;
 }
 
 /**
@@ -46,13 +48,14 @@ export async function mountStore(module: FerryModule, place: StorePlace): Promis
   const FS = module.FS;
   const mountPoint = `/ferry/${place.name}`;
   if (!FS.analyzePath('/ferry').exists) FS.mkdir('/ferry');
-  if (FS.analyzePath(mountPoint).exists) {
-    throw new FerryError('busy', `store ${place.name} is already open in this context`);
-  }
-  // One client per store directory (store_lock_node.ts), claimed before any
-  // file is touched; released in unmount(), also when mounting fails below.
-  let release = () => {};
-  if (place.storage === 'node') release = directoryStores().claim(place.directory!);
+  const release = await whenFree(place.storeLockTimeoutMs ?? 0, () => {
+    if (FS.analyzePath(mountPoint).exists) {
+      throw new FerryError('busy', `store ${place.name} is already open in this context`);
+    }
+    // One client per store directory (store_lock_node.ts), claimed before any
+    // file is touched; released in unmount(), also when mounting fails below.
+    return place.storage === 'node' ? directoryStores().claim(place.directory!) : () => {};
+  });
   FS.mkdir(mountPoint);
   let mounted = false;
   const unmount = () => {
@@ -94,6 +97,25 @@ export async function mountStore(module: FerryModule, place: StorePlace): Promis
     },
     unmount,
   };
+}
+
+/**
+ * `claim`'s result once it stops failing with "busy", trying again every few
+ * milliseconds for up to `timeoutMs` (the store lock timeout); then its error.
+ * Neither a mount point nor a lock file can be waited on, so it polls, as
+ * the native StoreLock does.
+ */
+async function whenFree<T>(timeoutMs: number, claim: () => T): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      return claim();
+    } catch (error) {
+      const left = deadline - performance.now();
+      if (!(error instanceof FerryError && error.code === 'busy') || left <= 0) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(left, 20)));
+    }
+  }
 }
 
 /** Sign-out: deletes a store's data, pending writes included. The store must be closed. */

@@ -79,6 +79,12 @@ export interface CommonOpenOptions {
   requestTimeoutMs?: number;
   /** Request bodies larger than this are gzip-compressed (CompressionStream; default 1024). */
   gzipAboveBytes?: number;
+  /**
+   * How long `open` waits for another client (in this process or another,
+   * or, with `shareAcrossContexts` off, another tab or worker) to close the
+   * store, in milliseconds; 0, the default, fails at once with code "busy".
+   */
+  storeLockTimeoutMs?: number;
   /** The module's .wasm bytes, if the loader cannot fetch them itself. */
   wasmBinary?: ArrayBuffer | Uint8Array;
   /** Listens to the environment's online/offline events (default true). */

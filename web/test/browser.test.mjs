@@ -449,6 +449,81 @@ test('several stores open in one page persist side by side, without overlapping 
   await context.close();
 });
 
+test('a plain http:// endpoint to a host that is not loopback is warned of in the console, once per client', async () => {
+  const page = await openPage(await browser.newContext());
+  const warnings = [];
+  page.on('console', (message) => message.type() === 'warning' && warnings.push(message.text()));
+  await page.evaluate(async () => {
+    for (const endpoint of ['http://sync.example.invalid:8080', location.origin]) {
+      const client = await window.Ferry.FerryClient.open({ name: 'cleartext', endpoint, autoSync: false });
+      await client.close();
+    }
+  });
+  assert.deepEqual(
+    warnings.filter((text) => /plain http:\/\//.test(text)),
+    ['ferry-sync: the endpoint is plain http:// to sync.example.invalid, which is not loopback: tokens and data cross the network unencrypted; use https://'],
+  );
+  await page.context().close();
+});
+
+test('deleteLocalData refuses a store open in the same page (busy, saying so), and its data survives', async () => {
+  const page = await openPage(await browser.newContext());
+  const outcome = await page.evaluate(async () => {
+    const client = await window.Ferry.FerryClient.open({ name: 'samepage', endpoint: location.origin, getToken: () => 'token-gus', autoSync: false });
+    await client.put('notes', 'k', { kept: true });
+    let refused;
+    try {
+      await window.Ferry.FerryClient.deleteLocalData({ name: 'samepage' });
+      refused = 'deleted';
+    } catch (error) {
+      refused = `${error.code}: ${error.message}`;
+    }
+    const stillThere = await client.get('notes', 'k');
+    await client.close();
+    const reopened = await window.Ferry.FerryClient.open({ name: 'samepage', endpoint: location.origin, getToken: () => 'token-gus', autoSync: false });
+    const afterReopen = await reopened.get('notes', 'k');
+    const pending = reopened.status().pending;
+    await reopened.close();
+    return { refused, stillThere, afterReopen, pending };
+  });
+  assert.match(outcome.refused, /^busy: the store is open in this context/);
+  assert.deepEqual(outcome.stillThere, { kept: true });
+  assert.deepEqual(outcome.afterReopen, { kept: true });
+  assert.equal(outcome.pending, 1, 'the write is still waiting to be synced');
+  await page.context().close();
+});
+
+test('with shareAcrossContexts off and storeLockTimeoutMs, a second context waits for the first to close the store', async () => {
+  const context = await browser.newContext();
+  const tabs = [await openPage(context), await openPage(context)];
+  const options = { name: 'waiting', autoSync: false, shareAcrossContexts: false };
+  await tabs[0].evaluate(async (options) => {
+    window.client = await window.Ferry.FerryClient.open({ ...options, endpoint: location.origin });
+    await window.client.put('notes', 'k', 'first');
+  }, options);
+  const timedOut = await tabs[1].evaluate(async (options) => {
+    const started = performance.now();
+    try {
+      await window.Ferry.FerryClient.open({ ...options, endpoint: location.origin, storeLockTimeoutMs: 300 });
+      return 'opened';
+    } catch (error) {
+      return { code: error.code, waited: performance.now() - started };
+    }
+  }, options);
+  assert.equal(timedOut.code, 'busy');
+  assert.ok(timedOut.waited >= 290, `waited ${timedOut.waited} ms`);
+  const waiting = tabs[1].evaluate(async (options) => {
+    const client = await window.Ferry.FerryClient.open({ ...options, endpoint: location.origin, storeLockTimeoutMs: 20_000 });
+    const value = await client.get('notes', 'k');
+    await client.close();
+    return value;
+  }, options);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await tabs[0].evaluate(() => window.client.close());
+  assert.equal(await waiting, 'first', 'the waiting context opened the store once the first closed it');
+  await context.close();
+});
+
 test('with shareAcrossContexts off, a second context is refused the store (busy), and so is deleting it', async () => {
   const context = await browser.newContext();
   const tabs = [await openPage(context), await openPage(context)];

@@ -43,7 +43,7 @@ test('the platform package ships the addon for Linux x64 glibc, at the package v
   assert.deepEqual(require('ferry-sync/package.json').optionalDependencies, { 'ferry-sync-linux-x64-gnu': manifest.version });
   const addon = require('ferry-sync-linux-x64-gnu');
   assert.equal(addon.version, manifest.version);
-  assert.deepEqual(Object.keys(addon).sort(), ['deleteLocalData', 'open', 'version']);
+  assert.deepEqual(Object.keys(addon).sort(), ['cleartextEndpointWarning', 'deleteLocalData', 'open', 'version']);
 });
 
 test('Node uses the addon when it loads; the option and FERRY_SYNC_IMPLEMENTATION force either', async () => {
@@ -140,7 +140,7 @@ test('timers keep firing on the JS thread while the addon commits a large batche
 
 test('wrong argument types to the addon are TypeErrors, never a crash, and a closed client rejects', async () => {
   const addon = require('ferry-sync-linux-x64-gnu');
-  const options = { path: join(tempDir(), 'raw.db'), endpoint: server.endpoint, syncOnLocalWrite: false, requestTimeoutMs: 5000, intervalMs: 0, liveUpdates: false, gzipAboveBytes: 1024, conflictsJson: '', hostTransport: false };
+  const options = { path: join(tempDir(), 'raw.db'), endpoint: server.endpoint, syncOnLocalWrite: false, requestTimeoutMs: 5000, intervalMs: 0, liveUpdates: false, gzipAboveBytes: 1024, conflictsJson: '', hostTransport: false, storeLockTimeoutMs: 0 };
   const callbacks = { onEvent() {} };
   assert.throws(() => addon.open(null, callbacks), { name: 'TypeError', message: 'options must be an object, got null' });
   assert.throws(() => addon.open({ ...options, path: 5 }, callbacks), { name: 'TypeError', message: 'options.path must be a string, got number 5' });
@@ -149,7 +149,11 @@ test('wrong argument types to the addon are TypeErrors, never a crash, and a clo
   assert.throws(() => addon.open(options, {}), { name: 'TypeError', message: 'callbacks.onEvent must be a function' });
   assert.throws(() => addon.open(options, { ...callbacks, getToken: 'x' }), { name: 'TypeError', message: 'callbacks.getToken must be a function, got a string' });
   assert.throws(() => addon.open({ ...options, hostTransport: true }, callbacks), TypeError);
+  assert.throws(() => addon.open({ ...options, storeLockTimeoutMs: -1 }, callbacks), TypeError);
   assert.throws(() => addon.deleteLocalData(7), TypeError);
+  assert.throws(() => addon.cleartextEndpointWarning(7), TypeError);
+  assert.equal(addon.cleartextEndpointWarning('https://sync.example.com'), '');
+  assert.match(addon.cleartextEndpointWarning('http://sync.example.com'), /^the endpoint is plain http:\/\/ to sync\.example\.com/);
   await assert.rejects(addon.open({ ...options, conflictsJson: '{"default":"custom"}' }, callbacks), { code: 'invalid_argument' });
 
   const client = await addon.open(options, callbacks);
@@ -189,7 +193,7 @@ test('with hostTransport the addon hands every request to JavaScript and takes t
       );
     },
   };
-  const options = { path: join(tempDir(), 'host.db'), endpoint: server.endpoint, syncOnLocalWrite: false, requestTimeoutMs: 5000, intervalMs: 0, liveUpdates: false, gzipAboveBytes: 0, conflictsJson: '', hostTransport: true };
+  const options = { path: join(tempDir(), 'host.db'), endpoint: server.endpoint, syncOnLocalWrite: false, requestTimeoutMs: 5000, intervalMs: 0, liveUpdates: false, gzipAboveBytes: 0, conflictsJson: '', hostTransport: true, storeLockTimeoutMs: 0 };
   client = await addon.open(options, callbacks);
   await client.write('[{"op":"put","collection":"carried","key":"k","value":{"by":"js"}}]');
   const run = JSON.parse(await client.syncNow());

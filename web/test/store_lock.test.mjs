@@ -15,10 +15,10 @@ import { FerryClient, FerryError } from 'ferry-sync';
 import { tempDir } from './helpers.mjs';
 
 let opened = 0;
-function open(name, directory) {
+function open(name, directory, more = {}) {
   // A fresh name each time, so a test that fails with a client open does not
   // make later tests fail too ('already open').
-  return FerryClient.open({ name: `${name}-${++opened}`, endpoint: 'http://127.0.0.1:9', directory, autoSync: false, liveUpdates: false });
+  return FerryClient.open({ name: `${name}-${++opened}`, endpoint: 'http://127.0.0.1:9', directory, autoSync: false, liveUpdates: false, ...more });
 }
 
 /** A child Node process that opens `directory`; resolves with its first line. */
@@ -69,6 +69,37 @@ test('a second open from another process fails clearly until that process closes
   const here = await open('here', directory);
   assert.deepEqual(await here.get('notes', 'from-child'), { by: 'child' });
   await here.close();
+});
+
+test('with storeLockTimeoutMs, an open waits for the other process to close the store', async () => {
+  const directory = join(tempDir(), 'store');
+  const { child, said } = await openInChild(directory);
+  let closing;
+  try {
+    assert.equal(said, 'open');
+    const started = performance.now();
+    await assertBusy(open('here', directory, { storeLockTimeoutMs: 300 }), new RegExp(`\\(process ${child.pid}\\)`));
+    assert.ok(performance.now() - started >= 290, 'it waited before giving up');
+    const waiting = open('here', directory, { storeLockTimeoutMs: 20_000 });
+    closing = new Promise((resolve) => setTimeout(resolve, 200)).then(() => closeChild(child));
+    const here = await waiting;
+    assert.deepEqual(await here.get('notes', 'from-child'), { by: 'child' });
+    await here.close();
+  } finally {
+    await (closing ?? closeChild(child));
+  }
+});
+
+test('with storeLockTimeoutMs, an open waits for a client in this process to close', async () => {
+  const directory = join(tempDir(), 'store');
+  const first = await open('first', directory);
+  await assertBusy(open('second', directory, { storeLockTimeoutMs: 100 }), /in this process/);
+  const waiting = open('second', directory, { storeLockTimeoutMs: 20_000 });
+  await first.put('notes', 'a', { text: 'first' });
+  await first.close();
+  const second = await waiting;
+  assert.deepEqual(await second.get('notes', 'a'), { text: 'first' });
+  await second.close();
 });
 
 test('another process cannot open a store this process holds', async () => {

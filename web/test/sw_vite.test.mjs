@@ -38,9 +38,13 @@ after(async () => {
   await server?.stop();
 });
 
-async function openApp(context, url) {
+/** Opens the app; its uncaught page errors are logged and collected in `errors`. */
+async function openApp(context, url, errors = []) {
   const page = await context.newPage();
-  page.on('pageerror', (error) => console.error('page error:', error));
+  page.on('pageerror', (error) => {
+    console.error('page error:', error);
+    errors.push(String(error));
+  });
   await page.goto(url);
   await page.waitForSelector('body[data-ready="true"]');
   return page;
@@ -90,7 +94,8 @@ test('vite dev serves /sw.js as a module service worker that imports the entry',
     assert.match(source, /^import "\/src\/sw\.ts";/);
 
     const context = await browser.newContext();
-    const page = await openApp(context, `${origin}/`);
+    const errors = [];
+    const page = await openApp(context, `${origin}/`, errors);
     const worker = await page.evaluate(async () => (await navigator.serviceWorker.ready).active.scriptURL);
     assert.equal(worker, `${origin}/sw.js`);
     await page.evaluate(() => window.client.put('notes', 'dev', { text: 'written under vite dev' }));
@@ -104,6 +109,7 @@ test('vite dev serves /sw.js as a module service worker that imports the entry',
     assert.equal(outcome.trigger, 'message', JSON.stringify(outcome));
     assert.equal(outcome.run?.outcome, 'completed', JSON.stringify(outcome));
     assert.equal((await readServer(server.endpoint, 'demo-token')).documents.get('notes/dev')?.text, 'written under vite dev');
+    assert.deepEqual(errors, [], 'no uncaught error in the page under vite dev');
     await context.close();
   } finally {
     await dev.close();

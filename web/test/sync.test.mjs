@@ -218,6 +218,8 @@ test('open checks the type of every option and names the wrong one', async () =>
     backgroundSync: 0,
     liveUpdates: 1,
     conflicts: 'merge',
+    implementation: 'fastest',
+    storeLockTimeoutMs: -1,
   };
   for (const [option, value] of Object.entries(wrong)) {
     await assert.rejects(

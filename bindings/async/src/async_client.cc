@@ -142,6 +142,7 @@ Result AsyncClient::State::OpenOnWorker(const OpenOptions& options) {
   c.live_updates = options.live_updates;
   c.gzip_above_bytes = options.gzip_above_bytes;
   c.conflicts_json = Slice(options.conflicts_json);
+  c.store_lock_timeout_ms = options.store_lock_timeout_ms;
   if (has_log) {
     c.log = OnLog;
     c.log_user_data = this;
@@ -479,6 +480,14 @@ void DeleteLocalData(std::string path, Deliver deliver, Completion done) {
       done(std::move(result));
     });
   }).detach();
+}
+
+Result CleartextEndpointWarning(const std::string& endpoint) {
+  ferry_error error = FERRY_ERROR_INIT;
+  ferry_buffer warning = FERRY_BUFFER_INIT;
+  Result result = FromC(ferry_cleartext_endpoint_warning(Slice(endpoint), &warning, &error), error);
+  TakeText(warning, result);
+  return result;
 }
 
 }  // namespace ferry::async

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "ferry/client.h"
+#include "ferry/engine_host.h"
 #include "ferry/json_forms.h"
 #include "ferry/transport_host.h"
 
@@ -313,19 +314,25 @@ ferry_client_options DefaultOptions() {
   return options;
 }
 
-// The layouts this library knows: the first one (up to transport_user_data)
-// and today's, which appends the conflict resolver. A caller built against
-// the first passes its size; the fields it lacks keep their defaults.
+// The layouts this library knows: the first one (up to transport_user_data),
+// the second, which appends the conflict resolver, and today's, which appends
+// the store lock timeout. A caller built against an older one passes its
+// size; the fields it lacks keep their defaults.
 constexpr std::size_t kOptionsSizeV1 = offsetof(ferry_client_options, conflict_resolver);
-constexpr std::size_t kOptionsSizeV2 = sizeof(ferry_client_options);
+constexpr std::size_t kOptionsSizeV2 = offsetof(ferry_client_options, store_lock_timeout_ms);
+constexpr std::size_t kOptionsSizeV3 = sizeof(ferry_client_options);
 static_assert(kOptionsSizeV1 == offsetof(ferry_client_options, transport_user_data) + sizeof(void*),
               "fields are appended after transport_user_data without padding");
+static_assert(kOptionsSizeV2 == offsetof(ferry_client_options, conflict_user_data) + sizeof(void*),
+              "fields are appended after conflict_user_data without padding");
 
 Failure CheckOptionsSize(std::size_t struct_size) {
-  if (struct_size != kOptionsSizeV1 && struct_size != kOptionsSizeV2) {
+  if (struct_size != kOptionsSizeV1 && struct_size != kOptionsSizeV2 &&
+      struct_size != kOptionsSizeV3) {
     return InvalidArgument("ferry_client_options.struct_size is " + std::to_string(struct_size) +
-                           "; this libferry knows " + std::to_string(kOptionsSizeV1) + " and " +
-                           std::to_string(kOptionsSizeV2) +
+                           "; this libferry knows " + std::to_string(kOptionsSizeV1) + ", " +
+                           std::to_string(kOptionsSizeV2) + " and " +
+                           std::to_string(kOptionsSizeV3) +
                            " (set it with ferry_client_options_init(&options, sizeof options))");
   }
   return {};
@@ -443,10 +450,10 @@ Failure ToClientOptions(const ferry_client_options& c, uint64_t id, ClientOption
       options.endpoint.find('\0') != std::string::npos)
     return InvalidArgument("options.path and options.endpoint must not contain NUL bytes");
   if (c.local_write_debounce_ms < 0 || c.request_timeout_ms <= 0 || c.interval_ms < 0 ||
-      c.push_batch_size == 0 || c.pull_page_size == 0) {
+      c.store_lock_timeout_ms < 0 || c.push_batch_size == 0 || c.pull_page_size == 0) {
     return InvalidArgument(
-        "options: local_write_debounce_ms and interval_ms must be >= 0; request_timeout_ms, "
-        "push_batch_size and pull_page_size > 0");
+        "options: local_write_debounce_ms, interval_ms and store_lock_timeout_ms must be >= 0; "
+        "request_timeout_ms, push_batch_size and pull_page_size > 0");
   }
   options.engine.sync_on_local_write = c.sync_on_local_write;
   options.engine.local_write_debounce_ms = c.local_write_debounce_ms;
@@ -459,6 +466,7 @@ Failure ToClientOptions(const ferry_client_options& c, uint64_t id, ClientOption
   options.gzip_above_bytes = c.gzip_above_bytes;
   options.store.durability =
       c.durable_full ? SqliteStore::Durability::kFull : SqliteStore::Durability::kNormal;
+  options.store.lock_timeout_ms = c.store_lock_timeout_ms;
   if (c.conflicts_json.size > 0) {
     Json conflicts;
     if (Failure f = JsonText(c.conflicts_json, "options.conflicts_json", conflicts); !f.ok())
@@ -1021,6 +1029,18 @@ ferry_result ferry_delete_local_data(ferry_slice path, ferry_error* error) {
     if (path_text.empty() || path_text.find('\0') != std::string::npos)
       return InvalidArgument("path must be a non-empty file name without NUL bytes");
     return Client::DeleteLocalData(path_text);
+  });
+}
+
+ferry_result ferry_cleartext_endpoint_warning(ferry_slice endpoint, ferry_buffer* warning,
+                                              ferry_error* error) {
+  if (warning != nullptr) *warning = ferry_buffer{nullptr, 0};
+  return Guarded(error, [&]() -> Failure {
+    if (warning == nullptr) return InvalidArgument("the warning out-parameter is NULL");
+    std::string endpoint_text;
+    if (Failure f = Text(endpoint, "endpoint", endpoint_text); !f.ok()) return f;
+    if (auto text = CleartextEndpointWarning(endpoint_text)) Fill(warning, *text);
+    return {};
   });
 }
 

@@ -89,6 +89,7 @@ static void test_options_init(void) {
   CHECK(options.path.data == NULL && options.endpoint.size == 0);
   CHECK(options.log == NULL && options.token_provider == NULL && options.send_request == NULL);
   CHECK(options.conflict_resolver == NULL && options.conflict_user_data == NULL);
+  CHECK(options.store_lock_timeout_ms == 0);
 
   /* A caller built against the first header (without conflict_resolver)
    * passes its shorter size: only that much is written. */
@@ -165,6 +166,9 @@ static void test_open_bad_arguments(void) {
   options.interval_ms = -5;
   check_open_fails(&options, FERRY_INVALID_ARGUMENT, "a negative interval");
   test_options(&options, path, kNowhere);
+  options.store_lock_timeout_ms = -1;
+  check_open_fails(&options, FERRY_INVALID_ARGUMENT, "a negative store lock timeout");
+  test_options(&options, path, kNowhere);
   options.cancel_request = (ferry_cancel_request_callback)1;
   check_open_fails(&options, FERRY_INVALID_ARGUMENT, "cancel_request without send_request");
 
@@ -184,6 +188,11 @@ static void test_open_bad_arguments(void) {
   options.conflicts_json = S("{\"default\":\"custom\"}");
   check_open_fails(&options, FERRY_INVALID_ARGUMENT, "custom with a resolver past struct_size");
   options.conflicts_json = S("");
+  CHECK_OK(ferry_client_open(&options, &client, &error), &error);
+  CHECK_OK(ferry_client_close(client, &error), &error);
+  /* So does the second (its store lock timeout is the default, 0). */
+  test_options(&options, path, kNowhere);
+  options.struct_size = offsetof(ferry_client_options, store_lock_timeout_ms);
   CHECK_OK(ferry_client_open(&options, &client, &error), &error);
   CHECK_OK(ferry_client_close(client, &error), &error);
 
@@ -726,6 +735,68 @@ static void test_delete_local_data(void) {
   close_fixture(&f);
 }
 
+typedef struct {
+  ferry_client* client;
+  int after_ms;
+} delayed_close;
+
+static void* close_after(void* argument) {
+  delayed_close* delayed = argument;
+  sleep_ms(delayed->after_ms);
+  ferry_client_close(delayed->client, NULL);
+  return NULL;
+}
+
+static void test_store_lock_timeout(void) {
+  fixture f;
+  open_fixture(&f);
+  ferry_error* error = &f.error;
+  ferry_client_options options;
+  test_options(&options, f.path, kNowhere);
+  ferry_client* second = NULL;
+
+  /* Waits while the first client is open, and fails once the time is up. */
+  options.store_lock_timeout_ms = 200;
+  const long long started = now_ms();
+  CHECK_CODE(FERRY_BUSY, ferry_client_open(&options, &second, error), error);
+  CHECK(now_ms() - started >= 200);
+  CHECK(second == NULL);
+
+  /* Opens as soon as the first closes within it. */
+  delayed_close first = {f.client, 150};
+  pthread_t thread;
+  pthread_create(&thread, NULL, close_after, &first);
+  options.store_lock_timeout_ms = 10000;
+  CHECK_OK(ferry_client_open(&options, &second, error), error);
+  pthread_join(thread, NULL);
+  CHECK(second != NULL);
+  f.client = second;
+  close_fixture(&f);
+}
+
+static void test_cleartext_endpoint_warning(void) {
+  ferry_error error = FERRY_ERROR_INIT;
+  ferry_buffer warning = FERRY_BUFFER_INIT;
+  CHECK_OK(ferry_cleartext_endpoint_warning(S("http://user:secret@sync.example.com:8080/app"),
+                                            &warning, &error),
+           &error);
+  CHECK(warning.data != NULL && contains(warning.data, "plain http:// to sync.example.com"));
+  CHECK(warning.data != NULL && !contains(warning.data, "secret"));
+  ferry_buffer_release(&warning);
+  const char* const quiet[] = {"https://sync.example.com", "http://127.0.0.1:8080",
+                               "http://localhost:8080", "http://[::1]:8080"};
+  for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; ++i) {
+    warning.data = (char*)&error; /* must be reset */
+    CHECK_OK(ferry_cleartext_endpoint_warning(S(quiet[i]), &warning, &error), &error);
+    CHECK(warning.data == NULL && warning.size == 0);
+  }
+  CHECK_CODE(FERRY_INVALID_ARGUMENT,
+             ferry_cleartext_endpoint_warning(S("http://example.com"), NULL, &error), &error);
+  CHECK_CODE(FERRY_INVALID_ARGUMENT,
+             ferry_cleartext_endpoint_warning((ferry_slice){"\xff", 1}, &warning, &error), &error);
+  ferry_error_clear(&error);
+}
+
 void api_tests(void) {
   RUN_TEST(test_version);
   RUN_TEST(test_result_names);
@@ -741,4 +812,6 @@ void api_tests(void) {
   RUN_TEST(test_close_races_calls);
   RUN_TEST(test_reports_and_controls);
   RUN_TEST(test_delete_local_data);
+  RUN_TEST(test_store_lock_timeout);
+  RUN_TEST(test_cleartext_endpoint_warning);
 }

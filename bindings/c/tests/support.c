@@ -287,6 +287,12 @@ void sleep_ms(int milliseconds) {
   }
 }
 
+long long now_ms(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 bool wait_for(bool (*condition)(void* argument), void* argument, int timeout_ms) {
   for (int waited = 0; waited <= timeout_ms; waited += 10) {
     if (condition(argument)) return true;

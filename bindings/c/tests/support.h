@@ -49,6 +49,8 @@ void http_perform(const ferry_http_request* request, http_answer* answer);
 void http_answer_free(http_answer* answer);
 
 void sleep_ms(int milliseconds);
+/* A monotonic clock in milliseconds. */
+long long now_ms(void);
 /* Polls `condition(argument)` every 10 ms for up to `timeout_ms`. */
 bool wait_for(bool (*condition)(void* argument), void* argument, int timeout_ms);
 /* True when `json` (NUL-terminated) contains `needle`. */

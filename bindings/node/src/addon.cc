@@ -41,6 +41,8 @@ async::OpenOptions ReadOpenOptions(const Napi::Value& value) {
   options.gzip_above_bytes = RequireCount(field("gzipAboveBytes"), named("gzipAboveBytes"));
   options.conflicts_json = RequireString(field("conflictsJson"), named("conflictsJson"));
   options.host_transport = RequireBoolean(field("hostTransport"), named("hostTransport"));
+  options.store_lock_timeout_ms =
+      static_cast<int64_t>(RequireCount(field("storeLockTimeoutMs"), named("storeLockTimeoutMs")));
   return options;
 }
 
@@ -95,6 +97,14 @@ Napi::Value DeleteLocalData(const Napi::CallbackInfo& info) {
   return deferred.Promise();
 }
 
+// The EngineHost's warning for a plain http:// endpoint, for the package to
+// print ("" when there is none).
+Napi::Value CleartextEndpointWarning(const Napi::CallbackInfo& info) {
+  const async::Result warning = async::CleartextEndpointWarning(RequireString(info[0], "endpoint"));
+  if (!warning.ok()) throw ErrorFor(info.Env(), warning);
+  return Napi::String::New(info.Env(), warning.text);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   data->client_class = Napi::Persistent(NativeClient::DefineClass(env));
@@ -102,6 +112,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::String::New(env, ferry_version()));
   exports.Set("open", Napi::Function::New(env, Open, "open"));
   exports.Set("deleteLocalData", Napi::Function::New(env, DeleteLocalData, "deleteLocalData"));
+  exports.Set("cleartextEndpointWarning",
+              Napi::Function::New(env, CleartextEndpointWarning, "cleartextEndpointWarning"));
   return exports;
 }
 

@@ -113,6 +113,10 @@ def test_bad_open_options(tmp_path, server):
         ferry.Client.open(tmp_path / "a.db", server.endpoint, get_token="token-alice")
     with pytest.raises(ValueError):
         ferry.Client.open(tmp_path / "a.db", server.endpoint, request_timeout_ms=0)
+    with pytest.raises(ValueError):
+        ferry.Client.open(tmp_path / "a.db", server.endpoint, store_lock_timeout_ms=-1)
+    with pytest.raises(TypeError):
+        ferry.Client.open(tmp_path / "a.db", server.endpoint, store_lock_timeout_ms="100")
     with pytest.raises(ferry.InvalidArgumentError):
         ferry.Client.open(tmp_path / "a.db", server.endpoint, conflicts={"default": "whoever"})
     with pytest.raises(ferry.InvalidArgumentError):
@@ -130,6 +134,7 @@ def test_write_debounce_left_out_is_libferrys_default():
     def debounce(**given):
         options = dict(auto_sync=True, live_updates=None, interval_ms=0, request_timeout_ms=30_000)
         options.update(gzip_above_bytes=1024, durable_full=False, conflicts=None, ca_bundle_path=None)
+        options["store_lock_timeout_ms"] = 0
         options["local_write_debounce_ms"] = None
         options.update(given)
         checked = check_open_options("a.db", "http://127.0.0.1:1", **options)

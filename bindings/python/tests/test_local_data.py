@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -80,6 +82,25 @@ def test_a_second_open_of_a_store_in_use_is_busy(tmp_path: Path, server):
     # Closed: it opens again.
     with ferry.Client.open(path, server.endpoint, auto_sync=False):
         pass
+
+
+def test_a_second_open_waits_for_the_store_lock_timeout(tmp_path: Path, server):
+    path = tmp_path / "store.db"
+    first = ferry.Client.open(path, server.endpoint, auto_sync=False)
+    # Busy once the time is up.
+    started = time.monotonic()
+    with pytest.raises(ferry.BusyError):
+        ferry.Client.open(path, server.endpoint, auto_sync=False, store_lock_timeout_ms=200)
+    assert time.monotonic() - started >= 0.2
+    # Opens once the first closes within it (the wait does not hold the GIL).
+    closer = threading.Timer(0.15, first.close)
+    closer.start()
+    try:
+        with ferry.Client.open(path, server.endpoint, auto_sync=False, store_lock_timeout_ms=10_000):
+            pass
+    finally:
+        closer.join()
+        first.close()
 
 
 def test_delete_local_data_removes_the_store_and_its_pending_writes(tmp_path: Path, server):

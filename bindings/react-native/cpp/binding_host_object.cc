@@ -27,6 +27,8 @@ async::OpenOptions ReadOpenOptions(jsi::Runtime& runtime, const jsi::Object& opt
       RequireIntegerMember(runtime, options, "gzipAboveBytes", 0, kMaxInteger));
   read.conflicts_json = RequireStringMember(runtime, options, "conflictsJson");
   read.host_transport = RequireBooleanMember(runtime, options, "hostTransport");
+  read.store_lock_timeout_ms =
+      RequireIntegerMember(runtime, options, "storeLockTimeoutMs", 0, kMaxInteger);
   return read;
 }
 
@@ -73,7 +75,8 @@ BindingHostObject::BindingHostObject(JsThread js_thread)
     : state_(std::make_shared<BindingState>(std::move(js_thread))) {}
 
 std::vector<jsi::PropNameID> BindingHostObject::getPropertyNames(jsi::Runtime& runtime) {
-  return jsi::PropNameID::names(runtime, "version", "open", "deleteLocalData");
+  return jsi::PropNameID::names(runtime, "version", "open", "deleteLocalData",
+                                "cleartextEndpointWarning");
 }
 
 jsi::Value BindingHostObject::get(jsi::Runtime& runtime, const jsi::PropNameID& name) {
@@ -88,6 +91,14 @@ jsi::Value BindingHostObject::get(jsi::Runtime& runtime, const jsi::PropNameID& 
   if (property == "deleteLocalData") {
     return HostFunction(runtime, "deleteLocalData", 1,
                         [state = state_](const Arguments& a) { return DeleteLocalData(state, a); });
+  }
+  if (property == "cleartextEndpointWarning") {
+    return HostFunction(runtime, "cleartextEndpointWarning", 1, [](const Arguments& a) {
+      const async::Result warning =
+          async::CleartextEndpointWarning(RequireString(a, 0, "endpoint"));
+      if (!warning.ok()) throw TypeError(a.runtime, warning.message);  // not UTF-8
+      return jsi::Value(MakeString(a.runtime, warning.text));
+    });
   }
   return jsi::Value::undefined();
 }

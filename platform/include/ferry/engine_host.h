@@ -33,6 +33,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -43,6 +44,14 @@ namespace ferry {
 
 enum class LogLevel { kDebug, kInfo, kWarning, kError };
 using LogFunction = std::function<void(LogLevel, const std::string&)>;
+
+// The warning an EngineHost logs once for `endpoint` (LogLevel::kWarning),
+// or nullopt: an http:// endpoint to a host that is not loopback sends the
+// token and the data in clear text (loopback never leaves the machine). It
+// names the host only, never a user or password in the URL. Hosts that show
+// it on their own (the web package prints it at open) ask here, so the rule
+// is written once.
+[[nodiscard]] std::optional<std::string> CleartextEndpointWarning(std::string_view endpoint);
 
 struct HostOptions {
   std::string endpoint;  // ferry-server base URL; trailing slashes are dropped
@@ -162,9 +171,6 @@ class EngineHost {
   void RefuseTokenStep(RequestId id, const std::string& message, Instant now);
   Delivery MakeDelivery(Event event);
   void LogRunEnd(const SyncRunRecord& run);
-  // Once per host (so once per client): an http:// endpoint to a host that is
-  // not loopback sends the token and the data in clear text.
-  void WarnOfCleartextEndpoint();
   // Log lines wait for the next TakeTasks, so the hook never runs inside a
   // runtime's lock.
   void Log(LogLevel level, std::string message);

@@ -43,6 +43,9 @@ export async function usage(): Promise<void> {
   await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', storage: 'localstorage' });
   // @ts-expect-error endpoint is required
   await FerryClient.open({ name: 'a' });
+  await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', storage: 'node', directory: '/tmp/a', storeLockTimeoutMs: 5_000 });
+  // @ts-expect-error the store lock timeout is a number of milliseconds
+  await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', storeLockTimeoutMs: '5s' });
   await FerryClient.deleteLocalData({ name: 'a', storage: 'node', directory: '/tmp/a' });
   await FerryClient.deleteLocalData({ name: 'a' });
   // @ts-expect-error storage "node" needs a directory

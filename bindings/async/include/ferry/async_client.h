@@ -72,6 +72,9 @@ struct OpenOptions {
   std::size_t gzip_above_bytes = 1024;
   std::string conflicts_json;   // as ferry_client_options.conflicts_json ("" = default)
   bool host_transport = false;  // Callbacks::send_request carries HTTP (else libcurl)
+  // As ferry_client_options.store_lock_timeout_ms: Open waits (on the
+  // client's worker thread) this long for another client to close the store.
+  int64_t store_lock_timeout_ms = 0;
   // How long the owner thread waits for the JS side to answer a token
   // request or a conflict; 0: request_timeout_ms.
   int64_t answer_deadline_ms = 0;
@@ -157,5 +160,9 @@ class AsyncClient {
 // Sign-out: ferry_delete_local_data on a thread of its own; `done` through
 // `deliver`.
 void DeleteLocalData(std::string path, Deliver deliver, Completion done);
+
+// ferry_cleartext_endpoint_warning, at once on the calling thread (it does no
+// I/O): the warning's text, or no text when there is nothing to warn of.
+Result CleartextEndpointWarning(const std::string& endpoint);
 
 }  // namespace ferry::async

@@ -282,6 +282,13 @@ typedef struct ferry_client_options {
    * (default): "custom" is refused at open. */
   ferry_conflict_resolver_callback conflict_resolver;
   void* conflict_user_data;
+
+  /* --- Appended in 0.1 (issue 12); a caller built before passes the
+   * shorter struct_size and gets the default. --- */
+  /* How long ferry_client_open waits for another client (in this process or
+   * another) to close the store at `path`; 0 (default): FERRY_BUSY at once.
+   * The open blocks the calling thread meanwhile. */
+  int64_t store_lock_timeout_ms;
 } ferry_client_options;
 
 /* Fills `*options` with the defaults; `struct_size` is sizeof(*options) as
@@ -296,9 +303,10 @@ typedef uint64_t ferry_listener_id;
 
 /* Opens (or creates) the store at options->path and starts the client's
  * owner thread. On success *client is a new handle (close it with
- * ferry_client_close); on failure it is NULL. The options and the strings
- * they point to are copied; the user_data pointers must stay valid until the
- * client is closed. */
+ * ferry_client_close); on failure it is NULL: FERRY_BUSY while another
+ * client has the store open (after waiting up to store_lock_timeout_ms).
+ * The options and the strings they point to are copied; the user_data
+ * pointers must stay valid until the client is closed. */
 FERRY_EXPORT ferry_result ferry_client_open(const ferry_client_options* options,
                                             ferry_client** client, ferry_error* error);
 
@@ -470,6 +478,18 @@ FERRY_EXPORT ferry_result ferry_client_request_data(ferry_client* client, uint64
 /* Sign-out: deletes the store at `path` (its pending writes included). The
  * store must not be open. */
 FERRY_EXPORT ferry_result ferry_delete_local_data(ferry_slice path, ferry_error* error);
+
+/* ----------------------------------------------------------- endpoint */
+
+/* The warning a client opened on `endpoint` logs once (FERRY_LOG_WARNING):
+ * a plain http:// endpoint to a host that is not loopback sends tokens and
+ * data unencrypted. For hosts that show it on their own, without a log
+ * callback (the web package prints it when a client opens). *warning gets
+ * the text, or {NULL, 0} when there is nothing to warn of; release it with
+ * ferry_buffer_release. Any thread. */
+FERRY_EXPORT ferry_result ferry_cleartext_endpoint_warning(ferry_slice endpoint,
+                                                           ferry_buffer* warning,
+                                                           ferry_error* error);
 
 #ifdef __cplusplus
 }

@@ -81,6 +81,9 @@ class ClientOptions(ctypes.Structure):
         ("send_request", SendRequestCallback),
         ("cancel_request", CancelRequestCallback),
         ("transport_user_data", c_void_p),
+        ("conflict_resolver", c_void_p),  # a custom resolver: not offered in Python yet
+        ("conflict_user_data", c_void_p),
+        ("store_lock_timeout_ms", ctypes.c_int64),
     ]
 
 

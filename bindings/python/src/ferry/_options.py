@@ -28,6 +28,7 @@ class OpenOptions:
     durable_full: bool = False
     conflicts: bytes = b""
     ca_bundle_path: bytes = b""
+    store_lock_timeout_ms: int = 0
 
 
 def check_open_options(
@@ -43,6 +44,7 @@ def check_open_options(
     durable_full: Any,
     conflicts: Any,
     ca_bundle_path: Any,
+    store_lock_timeout_ms: Any,
 ) -> OpenOptions:
     """TypeErrors and ValueErrors naming the option, before the C API sees any."""
     if live_updates is not None:
@@ -65,6 +67,9 @@ def check_open_options(
         ca_bundle_path=b""
         if ca_bundle_path is None
         else arguments.utf8(arguments.require_path(ca_bundle_path, "ca_bundle_path"), "ca_bundle_path"),
+        store_lock_timeout_ms=arguments.require_milliseconds(
+            store_lock_timeout_ms, "store_lock_timeout_ms", allow_zero=True
+        ),
     )
 
 
@@ -93,6 +98,7 @@ def options_struct(
     options.durable_full = checked.durable_full
     options.conflicts_json = slice_of(checked.conflicts)
     options.ca_bundle_path = slice_of(checked.ca_bundle_path)
+    options.store_lock_timeout_ms = checked.store_lock_timeout_ms
     if token_function is not None:
         options.token_provider = token_function
     if log_function is not None:

@@ -94,6 +94,7 @@ class Client:
         durable_full: bool = False,
         conflicts: Optional[Mapping[str, Any]] = None,
         ca_bundle_path: Optional[PathLike] = None,
+        store_lock_timeout_ms: int = 0,
         log: Optional[Callable[[int, str], Any]] = None,
     ) -> Client:
         """Opens (or creates) the store at ``path`` and starts its owner thread.
@@ -114,8 +115,12 @@ class Client:
         log(level, message): Ferry's log lines with the logging module's
             levels, on the owner thread; ``logging.getLogger("ferry").log`` fits.
 
+        store_lock_timeout_ms: how long to wait (blocking, without the GIL)
+            for another client to close the store; 0: fail at once.
+
         Raises BusyError when the store is open in another client (in this
-        process or another), TypeError/ValueError for a malformed option.
+        process or another) after that wait, TypeError/ValueError for a
+        malformed option.
         """
         checked = check_open_options(
             path,
@@ -129,6 +134,7 @@ class Client:
             durable_full=durable_full,
             conflicts=conflicts,
             ca_bundle_path=ca_bundle_path,
+            store_lock_timeout_ms=store_lock_timeout_ms,
         )
         token = TokenProvider(arguments.require_callable(get_token, "get_token")) if get_token else None
         log_forwarder = LogForwarder(arguments.require_callable(log, "log")) if log else None
