@@ -207,4 +207,6 @@ for r in wire:
           f"{r['gzip6_bytes'] / 1024:.1f} KB ({r['plain_bytes'] / r['gzip6_bytes']:.1f}×) | {r['gzip1_ms']:.2f} ms |")
 PY
 python3 bench/node_section.py "$results" >>docs/BENCHMARKS.md
+# What the profiles showed: written by hand, kept across runs.
+{ echo; cat docs/benchmarks/profiles.md; } >>docs/BENCHMARKS.md
 echo "wrote docs/BENCHMARKS.md" >&2

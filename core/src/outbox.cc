@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "json_scan.h"
 #include "keys.h"
 
 namespace ferry {
@@ -48,6 +49,67 @@ std::string EncodeOutboxEntry(const OutboxEntry& entry) {
   return bytes;
 }
 
+namespace {
+
+// The fields of an entry's JSON header.
+struct Header {
+  std::string op, collection, key, hlc;
+  uint64_t base_version = 0, attempts = 0;
+  std::optional<std::string> error;
+};
+
+// The header exactly as EncodeOutboxEntry writes it, read without a JSON DOM:
+// SelectBatch decodes every entry it sends, and nlohmann's parse was most of
+// its time. nullopt for any other form, which ParsedHeader reads instead.
+std::optional<Header> ScannedHeader(std::string_view text) {
+  JsonScanner scan(text);
+  Header h;
+  auto op = scan.Consume("{\"op\":") ? scan.String() : std::nullopt;
+  auto c = op && scan.Consume(",\"c\":") ? scan.String() : std::nullopt;
+  auto k = c && scan.Consume(",\"k\":") ? scan.String() : std::nullopt;
+  auto b = k && scan.Consume(",\"b\":") ? scan.Unsigned() : std::nullopt;
+  auto hlc = b && scan.Consume(",\"h\":") ? scan.String() : std::nullopt;
+  auto a = hlc && scan.Consume(",\"a\":") ? scan.Unsigned() : std::nullopt;
+  if (!a) return std::nullopt;
+  if (scan.Consume(",\"e\":")) {
+    h.error = scan.String();
+    if (!h.error) return std::nullopt;
+  }
+  if (!scan.Consume("}") || !scan.AtEnd()) return std::nullopt;
+  h.op = std::move(*op);
+  h.collection = std::move(*c);
+  h.key = std::move(*k);
+  h.hlc = std::move(*hlc);
+  h.base_version = *b;
+  h.attempts = *a;
+  return h;
+}
+
+// Any JSON object with the header's fields, in any order or spacing.
+std::optional<Header> ParsedHeader(std::string_view text) {
+  auto json = ParseJson(text);
+  if (!json.ok() || !json->is_object()) return std::nullopt;
+  const Json& j = *json;
+  auto op = j.find("op");
+  auto c = j.find("c");
+  auto k = j.find("k");
+  auto b = j.find("b");
+  auto h = j.find("h");
+  auto a = j.find("a");
+  if (op == j.end() || !op->is_string() || c == j.end() || !c->is_string() || k == j.end() ||
+      !k->is_string() || b == j.end() || !b->is_number_unsigned() || h == j.end() ||
+      !h->is_string() || a == j.end() || !a->is_number_unsigned()) {
+    return std::nullopt;
+  }
+  Header header{
+      op->get<std::string>(), c->get<std::string>(), k->get<std::string>(), h->get<std::string>(),
+      b->get<uint64_t>(),     a->get<uint64_t>(),    std::nullopt};
+  if (auto e = j.find("e"); e != j.end() && e->is_string()) header.error = e->get<std::string>();
+  return header;
+}
+
+}  // namespace
+
 Result<OutboxEntry> DecodeOutboxEntry(std::string_view client_id, uint64_t seq,
                                       std::string_view bytes, bool parse_value) {
   const auto corrupt = [seq](std::string_view why) {
@@ -59,35 +121,26 @@ Result<OutboxEntry> DecodeOutboxEntry(std::string_view client_id, uint64_t seq,
   }
   const std::size_t newline = bytes.find('\n');
   if (newline == std::string_view::npos) return corrupt("has no header");
-  auto json = ParseJson(bytes.substr(1, newline - 1));
-  if (!json.ok() || !json->is_object()) return corrupt("does not decode");
+  const std::string_view header_text = bytes.substr(1, newline - 1);
+  std::optional<Header> header = ScannedHeader(header_text);
+  if (!header) header = ParsedHeader(header_text);
+  if (!header) return corrupt("does not decode");
+  if (header->attempts > UINT32_MAX) return corrupt("does not decode");
   const std::string_view value_json = bytes.substr(newline + 1);
   OutboxEntry entry;
   entry.dead = bytes[0] == kDeadMark;
   Mutation& m = entry.mutation;
   m.client_id = std::string(client_id);
   m.seq = seq;
-  const Json& j = *json;
-  auto op = j.find("op");
-  auto c = j.find("c");
-  auto k = j.find("k");
-  auto b = j.find("b");
-  auto h = j.find("h");
-  auto a = j.find("a");
-  if (op == j.end() || !op->is_string() || c == j.end() || !c->is_string() || k == j.end() ||
-      !k->is_string() || b == j.end() || !b->is_number_unsigned() || h == j.end() ||
-      !h->is_string() || a == j.end() || !a->is_number_unsigned()) {
-    return corrupt("is missing fields");
-  }
-  auto parsed_op = ParseMutationOp(op->get<std::string>());
+  auto parsed_op = ParseMutationOp(header->op);
   if (!parsed_op.ok()) return corrupt("has an unknown op");
   m.op = *parsed_op;
-  m.document = {c->get<std::string>(), k->get<std::string>()};
-  m.base_version = b->get<Version>();
-  auto hlc = HlcStamp::Parse(h->get<std::string>());
+  m.document = {std::move(header->collection), std::move(header->key)};
+  m.base_version = header->base_version;
+  auto hlc = HlcStamp::Parse(header->hlc);
   if (!hlc.ok()) return corrupt("has a malformed HLC stamp");
   m.hlc = std::move(*hlc);
-  entry.attempts = a->get<uint32_t>();
+  entry.attempts = static_cast<uint32_t>(header->attempts);
   if (m.op != MutationOp::kDelete) {
     if (value_json.empty()) return corrupt("has no value");
     if (parse_value) {
@@ -97,7 +150,7 @@ Result<OutboxEntry> DecodeOutboxEntry(std::string_view client_id, uint64_t seq,
     }
     entry.value_json = std::string(value_json);
   }
-  if (auto e = j.find("e"); e != j.end() && e->is_string()) entry.error = e->get<std::string>();
+  if (header->error) entry.error = std::move(*header->error);
   return entry;
 }
 

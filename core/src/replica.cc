@@ -269,8 +269,7 @@ Result<Replica::LocalWrite> Replica::StageLocalWrite(Transaction& txn, Mutation 
 }
 
 Result<bool> Replica::Recompute(Transaction& txn, const DocumentId& id,
-                                const std::vector<uint64_t>& seqs) {
-  FERRY_ASSIGN_OR_RETURN(StoredState before, ReadStoredView(txn, id));
+                                const std::vector<uint64_t>& seqs, const StoredState& before) {
   FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
   Overlay overlay{copy.state, {}};
   std::optional<DocumentState> view;  // parsed lazily: most rebuilds replay nothing
@@ -352,9 +351,12 @@ Status Replica::StageServerCopyIfNewer(Transaction& txn, const ServerDocument& s
 
 Result<bool> Replica::RecomputeWithout(Transaction& txn, const Mutation& leaving) {
   FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, leaving.document));
-  std::vector<uint64_t> seqs = overlay ? overlay->seqs : std::vector<uint64_t>{};
-  std::erase(seqs, leaving.seq);
-  return Recompute(txn, leaving.document, seqs);
+  if (!overlay) {
+    FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, leaving.document));
+    return Recompute(txn, leaving.document, {}, copy.state);
+  }
+  std::erase(overlay->seqs, leaving.seq);
+  return Recompute(txn, leaving.document, overlay->seqs, overlay->view);
 }
 
 Status Replica::StageDeadLetter(Transaction& txn, OutboxEntry entry, std::string error) {
@@ -386,15 +388,18 @@ Result<bool> Replica::StageRemoteChange(Transaction& txn, const ServerDocument& 
   StageCopy(txn, change.document, updated);
   FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, change.document));
   if (!overlay) return !(copy.state == updated.state);
-  return Recompute(txn, change.document, overlay->seqs);
+  return Recompute(txn, change.document, overlay->seqs, overlay->view);
 }
 
 Result<bool> Replica::StageForget(Transaction& txn, const DocumentId& id) {
   FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, id));
-  FERRY_ASSIGN_OR_RETURN(StoredState before, ReadStoredView(txn, id));
+  if (overlay) {
+    txn.Delete(ServerKey(id));
+    return Recompute(txn, id, overlay->seqs, overlay->view);
+  }
+  FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
   txn.Delete(ServerKey(id));
-  if (overlay) return Recompute(txn, id, overlay->seqs);
-  return before.exists;
+  return copy.state.exists;
 }
 
 Status Replica::ForEachServerCopy(const std::function<bool(const DocumentId&)>& visit) {

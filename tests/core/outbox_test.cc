@@ -108,6 +108,59 @@ TEST_F(OutboxTest, LoadRestoresCountersAndNeverReusesASeq) {
   EXPECT_EQ((*batch)[1].mutation.op, MutationOp::kDelete);
 }
 
+TEST(OutboxEntryCodec, EntriesRoundTripWithEveryKindOfString) {
+  for (const std::string& text : {std::string("plain"), std::string("q\"b\\s/\n\t\x01\x7F"),
+                                  std::string("caf\xC3\xA9 \xF0\x9F\x98\x80"), std::string()}) {
+    for (bool dead : {false, true}) {
+      Mutation m = Write(7, MutationOp::kPatch, Json{{"t", text}}, "key " + text);
+      m.document.collection = "c" + text;
+      m.base_version = 123456789012345;
+      const OutboxEntry entry{m, "", 4000000000u, dead, dead ? "rejected: " + text : ""};
+      auto decoded = DecodeOutboxEntry("c", 7, EncodeOutboxEntry(entry));
+      ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+      EXPECT_EQ(decoded->mutation.document.collection, m.document.collection);
+      EXPECT_EQ(decoded->mutation.document.key, m.document.key);
+      EXPECT_EQ(decoded->mutation.op, MutationOp::kPatch);
+      EXPECT_EQ(decoded->mutation.base_version, m.base_version);
+      EXPECT_EQ(decoded->mutation.hlc.ToString(), m.hlc.ToString());
+      EXPECT_EQ(decoded->mutation.value, m.value);
+      EXPECT_EQ(decoded->attempts, 4000000000u);
+      EXPECT_EQ(decoded->dead, dead);
+      EXPECT_EQ(decoded->error, entry.error);
+    }
+  }
+}
+
+// Headers this version does not write (spacing, another key order, escapes
+// it would not use) still decode: the fast reader hands them to ParseJson.
+TEST(OutboxEntryCodec, HeadersInOtherFormsStillDecode) {
+  const std::string hlc = Write(1, MutationOp::kPut, 1).hlc.ToString();
+  for (const std::string& header :
+       {"{ \"op\": \"put\", \"c\": \"docs\", \"k\": \"k\", \"b\": 3, \"h\": \"" + hlc +
+            "\", \"a\": 2 }",
+        "{\"a\":2,\"h\":\"" + hlc + "\",\"b\":3,\"k\":\"k\",\"c\":\"docs\",\"op\":\"put\"}",
+        "{\"op\":\"put\",\"c\":\"\\u0064ocs\",\"k\":\"k\",\"b\":3,\"h\":\"" + hlc +
+            "\",\"a\":2,\"x\":0}"}) {
+    SCOPED_TRACE(header);
+    auto decoded = DecodeOutboxEntry("c", 1, "P" + header + "\n{\"v\":1}");
+    ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+    EXPECT_EQ(decoded->mutation.document.collection, "docs");
+    EXPECT_EQ(decoded->mutation.base_version, 3u);
+    EXPECT_EQ(decoded->attempts, 2u);
+    EXPECT_EQ(decoded->value_json, "{\"v\":1}");
+  }
+  for (const std::string& header :
+       {"{\"op\":\"put\",\"c\":\"docs\",\"k\":\"k\",\"b\":-3,\"h\":\"" + hlc + "\",\"a\":2}",
+        "{\"op\":\"put\",\"c\":\"docs\",\"k\":\"k\",\"b\":3,\"h\":\"" + hlc +
+            "\",\"a\":4294967296}",
+        "{\"op\":\"put\",\"c\":\"\\ud800\",\"k\":\"k\",\"b\":3,\"h\":\"" + hlc + "\",\"a\":2}",
+        "{\"op\":\"put\",\"c\":\"docs\",\"k\":\"k\",\"b\":3,\"h\":\"" + hlc + "\",\"a\":2}}"}) {
+    SCOPED_TRACE(header);
+    EXPECT_EQ(DecodeOutboxEntry("c", 1, "P" + header + "\n{}").status().code(),
+              ErrorCode::kCorruption);
+  }
+}
+
 TEST_F(OutboxTest, CorruptEntryIsAClearErrorNotACrash) {
   ASSERT_TRUE(outbox_.Load().ok());
   ASSERT_TRUE(store_.Put("o/00000000000000000001", "P{not json").ok());

@@ -124,12 +124,15 @@ class Replica {
   // Moves the server copy to `server_document` unless the copy is as new or newer.
   [[nodiscard]] Status StageServerCopyIfNewer(Transaction& txn,
                                               const ServerDocument& server_document);
-  // Rebuilds the overlay from the server copy plus the pending seqs; drops it
-  // when none remain. Returns whether the local view changed.
   // Recompute without `leaving`, which is leaving the document's pending list.
   [[nodiscard]] Result<bool> RecomputeWithout(Transaction& txn, const Mutation& leaving);
+  // Rebuilds the overlay from the server copy plus the pending seqs; drops it
+  // when none remain. Returns whether the local view changed from `before`,
+  // the view as stored until now (callers have read it already: one read of
+  // the overlay per acknowledged write, not two).
   [[nodiscard]] Result<bool> Recompute(Transaction& txn, const DocumentId& id,
-                                       const std::vector<uint64_t>& seqs);
+                                       const std::vector<uint64_t>& seqs,
+                                       const StoredState& before);
 
   Store& store_;
   Outbox& outbox_;
