@@ -168,6 +168,10 @@ class HttpTestServer {
       for (const auto& field : message)
         request.headers.emplace(std::string(field.name_string()), std::string(field.value()));
       request.body = message.body();
+      // Decided before the handler sees the request: a test that switches
+      // closing on once the handler has seen one must not race this thread
+      // into closing that request's connection too.
+      const bool close_after = close_after_answer_;
       const HttpTestReply reply = handler_(request);
       http::response<http::string_body> response;
       response.version(11);
@@ -178,7 +182,7 @@ class HttpTestServer {
       response.keep_alive(message.keep_alive());
       response.prepare_payload();
       http::write(stream, response, error);
-      if (error || !response.keep_alive() || close_after_answer_) return;
+      if (error || !response.keep_alive() || close_after) return;
     }
   }
 
