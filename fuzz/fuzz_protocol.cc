@@ -67,6 +67,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                        "pull change round trip");
     }
   }
+  // The client's decoder (a scanner first) agrees with the full one.
+  {
+    auto page = ferry::DecodePullPage(text, limits);
+    auto full = ferry::DecodePullResponse(text, limits);
+    FERRY_FUZZ_CHECK(page.ok() == full.ok(), "DecodePullPage and DecodePullResponse agree");
+    if (page.ok()) {
+      FERRY_FUZZ_CHECK(page->changes.size() == full->changes.size() &&
+                           page->cursor == full->cursor && page->has_more == full->has_more,
+                       "pull page as DecodePullResponse reads it");
+      for (std::size_t i = 0; i < page->changes.size(); ++i) {
+        const ferry::PulledChange& a = page->changes[i];
+        const ferry::ServerDocument& b = full->changes[i];
+        auto value =
+            a.exists ? ferry::ParseJson(a.value_json) : ferry::Result<ferry::Json>(ferry::Json());
+        FERRY_FUZZ_CHECK(a.document == b.document && a.version == b.version &&
+                             a.exists == b.state.exists && a.hlc == b.hlc && value.ok() &&
+                             (!a.exists || *value == b.state.value),
+                         "pulled change as DecodePullResponse reads it");
+      }
+    }
+  }
   if (auto query = ferry::DecodePullQuery(text, limits); query.ok()) {
     const std::string target = ferry::EncodePullTarget(*query);
     auto again = ferry::DecodePullQuery(target.substr(target.find('?') + 1), limits);

@@ -889,7 +889,7 @@ void SyncEngine::HandlePullResponse(const HttpResponse& response, Instant now) {
             ParseRetryAfter(response.retry_after, now.wall));
     return;
   }
-  auto decoded = DecodePullResponse(response.body, options_.protocol);
+  auto decoded = DecodePullPage(response.body, options_.protocol);
   if (!decoded.ok()) {
     FailRun(decoded.status(), now);
     return;
@@ -899,11 +899,11 @@ void SyncEngine::HandlePullResponse(const HttpResponse& response, Instant now) {
   // Later local writes must order after every write pulled here (text order
   // is stamp order, so one parse per page).
   std::string newest_remote;
-  for (const ServerDocument& change : decoded->changes)
+  for (const PulledChange& change : decoded->changes)
     newest_remote = std::max(newest_remote, change.hlc);
   ObserveRemoteClock(newest_remote, now);
   if (!newest_remote.empty()) txn.Put(kHlcKey, clock_.last().ToString());
-  for (const ServerDocument& change : decoded->changes) {
+  for (const PulledChange& change : decoded->changes) {
     auto view_changed = replica_.StageRemoteChange(txn, change, resyncing_);
     if (!view_changed.ok()) {
       ReloadAfterStorageFailure();

@@ -134,4 +134,91 @@ std::optional<uint64_t> JsonScanner::Unsigned() {
   return value;
 }
 
+std::optional<bool> JsonScanner::Bool() {
+  if (Consume("true")) return true;
+  if (Consume("false")) return false;
+  return std::nullopt;
+}
+
+std::optional<std::string_view> JsonScanner::Value(int max_depth) {
+  const std::size_t start = pos_;
+  if (!SkipValue(max_depth)) return std::nullopt;
+  return text_.substr(start, pos_ - start);
+}
+
+bool JsonScanner::SkipValue(int depth_left) {
+  switch (Peek()) {
+    case '"':
+      return SkipString();
+    case '{':
+      return SkipContainer('}', depth_left);
+    case '[':
+      return SkipContainer(']', depth_left);
+    case 't':
+      return Consume("true");
+    case 'f':
+      return Consume("false");
+    case 'n':
+      return Consume("null");
+    default:
+      return SkipNumber();
+  }
+}
+
+// Members or elements up to `close`; an object's are "key":value pairs.
+bool JsonScanner::SkipContainer(char close, int depth_left) {
+  if (depth_left < 1) return false;
+  ++pos_;
+  if (Consume(std::string_view(&close, 1))) return true;
+  for (;;) {
+    if (close == '}' && !(SkipString() && Consume(":"))) return false;
+    if (!SkipValue(depth_left - 1)) return false;
+    if (Consume(std::string_view(&close, 1))) return true;
+    if (!Consume(",")) return false;
+  }
+}
+
+bool JsonScanner::SkipString() {
+  if (!Consume("\"")) return false;
+  const std::size_t start = pos_;
+  while (pos_ < text_.size()) {
+    const auto c = static_cast<unsigned char>(text_[pos_]);
+    if (c < 0x20) return false;
+    if (c == '"') {
+      // Escapes are ASCII, so the raw bytes are valid UTF-8 exactly when the
+      // string they spell is.
+      const bool valid = IsValidUtf8(text_.substr(start, pos_ - start));
+      ++pos_;
+      return valid;
+    }
+    if (c == '\\') {
+      ++pos_;
+      std::string unused;  // AppendEscape checks the escape; its output is not kept
+      if (!AppendEscape(unused)) return false;
+      continue;
+    }
+    ++pos_;
+  }
+  return false;
+}
+
+bool JsonScanner::SkipNumber() {
+  (void)Consume("-");
+  const std::size_t int_start = pos_;
+  while (Peek() >= '0' && Peek() <= '9')
+    ++pos_;
+  const std::size_t int_digits = pos_ - int_start;
+  if (int_digits == 0 || (int_digits > 1 && text_[int_start] == '0')) return false;
+  std::size_t frac_digits = 0;
+  if (Consume(".")) {
+    const std::size_t frac_start = pos_;
+    while (Peek() >= '0' && Peek() <= '9')
+      ++pos_;
+    frac_digits = pos_ - frac_start;
+    if (frac_digits == 0) return false;
+  }
+  if (Peek() == 'e' || Peek() == 'E') return false;  // left to ParseJson
+  return frac_digits == 0 ? int_digits <= 18 : int_digits + frac_digits <= 15;
+}
+
 }  // namespace ferry

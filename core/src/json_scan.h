@@ -27,9 +27,22 @@ class JsonScanner {
   [[nodiscard]] std::optional<std::string> String();
   // A non-negative integer without sign, fraction or exponent.
   [[nodiscard]] std::optional<uint64_t> Unsigned();
+  [[nodiscard]] std::optional<bool> Bool();
+  // One compact JSON value (no whitespace between tokens) nesting at most
+  // `max_depth` levels ([] and {} are one), checked and returned as the text
+  // it is, without building it. Numbers are taken only where ParseJson and
+  // DumpJson keep them as written: integers of up to 18 digits, decimals of
+  // up to 15 digits without exponent; any other number fails, so the caller
+  // falls back to ParseJson, which normalises it.
+  [[nodiscard]] std::optional<std::string_view> Value(int max_depth);
   bool AtEnd() const { return pos_ == text_.size(); }
+  char Peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
 
  private:
+  [[nodiscard]] bool SkipValue(int depth_left);
+  [[nodiscard]] bool SkipString();
+  [[nodiscard]] bool SkipNumber();
+  [[nodiscard]] bool SkipContainer(char close, int depth_left);
   [[nodiscard]] bool AppendEscape(std::string& out);
   [[nodiscard]] std::optional<uint32_t> Hex4();
 

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "json_scan.h"
+
 namespace ferry {
 namespace {
 
@@ -443,6 +445,75 @@ Result<PullResponse> DecodePullResponse(std::string_view body, const ProtocolLim
     response.changes.push_back(std::move(document));
   }
   return response;
+}
+
+namespace {
+
+// Envelope levels around a change's value: the body, "changes", the change.
+constexpr int kPullValueDepthOffset = 3;
+
+std::optional<PulledChange> ScanPulledChange(JsonScanner& scan, const ProtocolLimits& limits) {
+  auto collection = scan.Consume("{\"collection\":") ? scan.String() : std::nullopt;
+  auto key = collection && scan.Consume(",\"key\":") ? scan.String() : std::nullopt;
+  auto version = key && scan.Consume(",\"version\":") ? scan.Unsigned() : std::nullopt;
+  auto deleted = version && scan.Consume(",\"deleted\":") ? scan.Bool() : std::nullopt;
+  if (!deleted) return std::nullopt;
+  PulledChange change;
+  change.document = {std::move(*collection), std::move(*key)};
+  change.version = *version;
+  change.exists = !*deleted;
+  if (change.exists) {
+    auto value = scan.Consume(",\"value\":") ? scan.Value(limits.max_depth - kPullValueDepthOffset)
+                                             : std::nullopt;
+    if (!value || *value == "null") return std::nullopt;
+    change.value_json = std::string(*value);
+  }
+  if (scan.Consume(",\"hlc\":")) {
+    auto hlc = scan.String();
+    if (!hlc || !HlcStamp::Parse(*hlc).ok()) return std::nullopt;
+    change.hlc = std::move(*hlc);
+  }
+  if (!scan.Consume("}") || !ValidateDocumentId(change.document).ok()) return std::nullopt;
+  return change;
+}
+
+// The page exactly as PullResponseWriter writes it and valid, or nullopt.
+std::optional<PullPage> ScanPullPage(std::string_view body, const ProtocolLimits& limits) {
+  if (body.size() > limits.max_body_bytes) return std::nullopt;
+  JsonScanner scan(body);
+  if (!scan.Consume("{\"changes\":[")) return std::nullopt;
+  PullPage page;
+  if (!scan.Consume("]")) {
+    do {
+      if (page.changes.size() == limits.max_changes_per_pull) return std::nullopt;
+      auto change = ScanPulledChange(scan, limits);
+      if (!change) return std::nullopt;
+      page.changes.push_back(std::move(*change));
+    } while (scan.Consume(","));
+    if (!scan.Consume("]")) return std::nullopt;
+  }
+  auto cursor = scan.Consume(",\"cursor\":") ? scan.String() : std::nullopt;
+  auto has_more = cursor && scan.Consume(",\"hasMore\":") ? scan.Bool() : std::nullopt;
+  if (!has_more || !scan.Consume("}") || !scan.AtEnd()) return std::nullopt;
+  if (!ValidateCursor(*cursor, limits).ok()) return std::nullopt;
+  page.cursor = std::move(*cursor);
+  page.has_more = *has_more;
+  return page;
+}
+
+}  // namespace
+
+Result<PullPage> DecodePullPage(std::string_view body, const ProtocolLimits& limits) {
+  if (std::optional<PullPage> page = ScanPullPage(body, limits)) return std::move(*page);
+  FERRY_ASSIGN_OR_RETURN(PullResponse response, DecodePullResponse(body, limits));
+  PullPage page{{}, std::move(response.cursor), response.has_more};
+  page.changes.reserve(response.changes.size());
+  for (ServerDocument& change : response.changes) {
+    page.changes.push_back({std::move(change.document), change.version, change.state.exists,
+                            change.state.exists ? DumpJson(change.state.value) : std::string(),
+                            std::move(change.hlc)});
+  }
+  return page;
 }
 
 std::string EncodeErrorBody(ErrorCode code, std::string_view message) {

@@ -377,13 +377,10 @@ Result<OutboxEntry> Replica::StageRetry(Transaction& txn, const OutboxEntry& dea
   return write.entry;
 }
 
-Result<bool> Replica::StageRemoteChange(Transaction& txn, const ServerDocument& change,
-                                        bool resync) {
+Result<bool> Replica::StageRemoteChange(Transaction& txn, const PulledChange& change, bool resync) {
   FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, change.document));
   if (!resync && change.version <= copy.version) return false;
-  const Copy updated{
-      change.version,
-      {change.state.exists, change.state.exists ? DumpJson(change.state.value) : std::string()}};
+  const Copy updated{change.version, {change.exists, change.value_json}};
   if (resync && updated.version == copy.version && updated.state == copy.state) return false;
   StageCopy(txn, change.document, updated);
   FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, change.document));

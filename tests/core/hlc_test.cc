@@ -67,6 +67,14 @@ TEST(HlcStamp, RoundTripsThroughText) {
   EXPECT_EQ(*parsed, stamp);
 }
 
+// The text form is a format on the wire and in stores: 16 decimal digits,
+// 6 lower-case hex digits, the node.
+TEST(HlcStamp, TextHasItsFixedWidths) {
+  EXPECT_EQ((HlcStamp{1700000000123, 0xabc, "n1"}).ToString(), "0001700000000123-000abc-n1");
+  EXPECT_EQ((HlcStamp{0, 0, "n"}).ToString(), "0000000000000000-000000-n");
+  EXPECT_EQ((HlcStamp{9999999999999999, 0xffffff, "n"}).ToString(), "9999999999999999-ffffff-n");
+}
+
 TEST(HlcStamp, ParseRejectsMalformedText) {
   for (std::string_view text : {"", "nonsense", "0000000000001000-00000x-a",
                                 "000000000000100-000000-a", "-000000000001000-000000-a",

@@ -226,6 +226,155 @@ TEST(PullCodec, ResponseDecoderRefusesTooManyChanges) {
             ErrorCode::kTooLarge);
 }
 
+// DecodePullPage (the client's decoder: a scanner, DecodePullResponse as
+// the fallback) must agree with DecodePullResponse on every body: the same
+// acceptance, the same error, and values that parse to the same JSON.
+void ExpectPagesAgree(std::string_view body, const ProtocolLimits& limits = {}) {
+  SCOPED_TRACE(std::string(body.substr(0, 300)));
+  auto page = DecodePullPage(body, limits);
+  auto response = DecodePullResponse(body, limits);
+  ASSERT_EQ(page.ok(), response.ok()) << (page.ok() ? response.status() : page.status()).message();
+  if (!page.ok()) {
+    EXPECT_EQ(page.status().code(), response.status().code());
+    EXPECT_EQ(page.status().message(), response.status().message());
+    return;
+  }
+  EXPECT_EQ(page->cursor, response->cursor);
+  EXPECT_EQ(page->has_more, response->has_more);
+  ASSERT_EQ(page->changes.size(), response->changes.size());
+  for (std::size_t i = 0; i < page->changes.size(); ++i) {
+    const PulledChange& pulled = page->changes[i];
+    const ServerDocument& decoded = response->changes[i];
+    EXPECT_EQ(pulled.document, decoded.document);
+    EXPECT_EQ(pulled.version, decoded.version);
+    EXPECT_EQ(pulled.exists, decoded.state.exists);
+    EXPECT_EQ(pulled.hlc, decoded.hlc);
+    if (decoded.state.exists) {
+      auto value = ParseJson(pulled.value_json);
+      ASSERT_TRUE(value.ok()) << pulled.value_json;
+      EXPECT_EQ(*value, decoded.state.value) << pulled.value_json;
+    } else {
+      EXPECT_TRUE(pulled.value_json.empty());
+    }
+  }
+}
+
+Json RandomValue(std::mt19937& random, int depth) {
+  static const std::vector<std::string> strings = {
+      "", "a", "q\"b\\s/", "line\nbreak\x01", "caf\xC3\xA9", "\xF0\x9F\x98\x80", "{[,]}"};
+  switch (random() % (depth > 0 ? 9 : 6)) {
+    case 0:
+      return nullptr;
+    case 1:
+      return random() % 2 == 0;
+    case 2:
+      return static_cast<int64_t>(random()) - (1LL << 31);
+    case 3:
+      return (random() % 2 ? 1.0 : -1.0) * (random() % 100000) / 64.0;  // exact in binary
+    case 4:
+      return strings[random() % strings.size()];
+    case 5:
+      return (static_cast<uint64_t>(random()) << 32) | random();  // past 18 digits too
+    case 6: {
+      Json array = Json::array();
+      for (int i = static_cast<int>(random() % 4); i > 0; --i)
+        array.push_back(RandomValue(random, depth - 1));
+      return array;
+    }
+    default: {
+      Json object = Json::object();
+      for (int i = static_cast<int>(random() % 4); i > 0; --i)
+        object[strings[random() % strings.size()] + std::to_string(i)] =
+            RandomValue(random, depth - 1);
+      return object;
+    }
+  }
+}
+
+TEST(PullPage, AgreesWithTheFullDecoderOnWrittenPages) {
+  std::mt19937 random(11);
+  for (int round = 0; round < 300; ++round) {
+    PullResponseWriter writer;
+    const int changes = static_cast<int>(random() % 6);
+    for (int i = 0; i < changes; ++i) {
+      const bool tombstone = random() % 5 == 0;
+      Json value = RandomValue(random, 4);
+      if (value.is_null()) value = Json::object();
+      const std::string hlc = random() % 3 == 0 ? "" : "0001700000000000-000002-k1";
+      writer.AddChange({"notes", "k\xC3\xA9" + std::to_string(i)}, 1 + random() % 1000,
+                       tombstone ? std::nullopt : std::optional<std::string>(DumpJson(value)), hlc);
+    }
+    ExpectPagesAgree(std::move(writer).Finish("e." + std::to_string(round), round % 2 == 0));
+  }
+}
+
+// The form PullResponseWriter writes is scanned, not parsed: the value comes
+// back as the very text the server sent (a parse and dump would sort keys).
+TEST(PullPage, KeepsEachValueAsTheTextTheServerSent) {
+  PullResponseWriter writer;
+  writer.AddChange({"c", "k"}, 4, R"({"b":[1,-2.5,"\u00e9"],"a":{}})",
+                   "0001700000000000-000002-k1");
+  writer.AddChange({"c", "gone"}, 5, std::nullopt);
+  auto page = DecodePullPage(std::move(writer).Finish("e.5", true), {});
+  ASSERT_TRUE(page.ok()) << page.status().message();
+  ASSERT_EQ(page->changes.size(), 2u);
+  EXPECT_EQ(page->changes[0].value_json, R"({"b":[1,-2.5,"\u00e9"],"a":{}})");
+  EXPECT_TRUE(page->changes[0].exists);
+  EXPECT_FALSE(page->changes[1].exists);
+  EXPECT_EQ(page->cursor, "e.5");
+  EXPECT_TRUE(page->has_more);
+}
+
+TEST(PullPage, AgreesWithTheFullDecoderOnOtherFormsAndBadInput) {
+  const std::string change = R"({"collection":"c","key":"k","version":2,"deleted":false,"value":)";
+  const std::vector<std::string> bodies = {
+      // Other forms the scanner hands on: spacing, member order, numbers it leaves alone.
+      std::string(R"({ "changes": [], "cursor": "x", "hasMore": false })"),
+      std::string(R"({"cursor":"x","hasMore":true,"changes":[]})"),
+      R"({"changes":[)" + change + R"({"n":1e3}}],"cursor":"x","hasMore":false})",
+      R"({"changes":[)" + change + R"([12345678901234567890]}],"cursor":"x","hasMore":false})",
+      R"({"changes":[)" + change + R"(0.1234567890123456789}],"cursor":"x","hasMore":false})",
+      R"({"changes":[)" + change + R"({"s":"\u00e9\ud83d\ude00"}}],"cursor":"x","hasMore":false})",
+      R"({"changes":[{"key":"k","collection":"c","version":2,"deleted":true}],"cursor":"x","hasMore":false})",
+      R"({"changes":[{"collection":"c","key":"k","version":2,"deleted":true,"value":1}],"cursor":"x","hasMore":false})",
+      // Bad input: each must fail as DecodePullResponse fails it.
+      R"({"changes":[)" + change + R"(null}],"cursor":"x","hasMore":false})",
+      R"({"changes":[)" + change + R"({"a":1,}}],"cursor":"x","hasMore":false})",
+      R"({"changes":[)" + change + R"("\ud83d"}],"cursor":"x","hasMore":false})",
+      R"({"changes":[)" + change + "\"\xC3\"}],\"cursor\":\"x\",\"hasMore\":false}",
+      R"({"changes":[)" + change + R"(01}],"cursor":"x","hasMore":false})",
+      R"({"changes":[{"collection":"","key":"k","version":2,"deleted":true}],"cursor":"x","hasMore":false})",
+      R"({"changes":[{"collection":"c","key":"k","version":-2,"deleted":true}],"cursor":"x","hasMore":false})",
+      R"({"changes":[{"collection":"c","key":"k","version":2,"deleted":true,"hlc":"yesterday"}],"cursor":"x","hasMore":false})",
+      std::string(R"({"changes":[],"cursor":"a b","hasMore":false})"),
+      std::string(R"({"changes":[],"cursor":"x","hasMore":false}x)"),
+      std::string(R"({"changes":[],"cursor":"x","hasMore":false)"),
+      std::string(R"({"changes":[7],"cursor":"x","hasMore":false})"),
+  };
+  for (const std::string& body : bodies) {
+    ExpectPagesAgree(body);
+  }
+}
+
+TEST(PullPage, AgreesWithTheFullDecoderAtTheLimits) {
+  ProtocolLimits limits;
+  limits.max_changes_per_pull = 2;
+  limits.max_depth = 6;
+  const auto page = [](int changes, const std::string& value) {
+    PullResponseWriter writer;
+    for (int i = 0; i < changes; ++i)
+      writer.AddChange({"c", std::to_string(i)}, 1, value);
+    return std::move(writer).Finish("x", false);
+  };
+  ExpectPagesAgree(page(2, "1"), limits);
+  ExpectPagesAgree(page(3, "1"), limits);         // too many changes
+  ExpectPagesAgree(page(1, "[[[]]]"), limits);    // depth 3 + 3: at the limit
+  ExpectPagesAgree(page(1, "[[[[]]]]"), limits);  // one level past it
+  ExpectPagesAgree(page(1, R"({"a":{"b":[{}]}})"), limits);
+  limits.max_body_bytes = 40;
+  ExpectPagesAgree(page(1, R"("a string long enough to pass forty bytes")"), limits);
+}
+
 TEST(PullCodec, QueryRoundTripsAndClampsTheLimit) {
   ProtocolLimits limits;
   limits.max_changes_per_pull = 100;

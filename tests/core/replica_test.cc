@@ -29,7 +29,8 @@ class ReplicaTest : public ::testing::Test {
   bool Remote(const std::string& key, Version version, std::optional<Json> value,
               bool resync = false) {
     Transaction txn(store_);
-    ServerDocument change{{"docs", key}, version, {value.has_value(), value.value_or(Json())}, {}};
+    PulledChange change{
+        {"docs", key}, version, value.has_value(), value ? DumpJson(*value) : "", {}};
     auto changed = replica_.StageRemoteChange(txn, change, resync);
     EXPECT_TRUE(changed.ok());
     EXPECT_TRUE(txn.Commit().ok());

@@ -153,6 +153,27 @@ class PullResponseWriter {
 [[nodiscard]] Result<PullResponse> DecodePullResponse(std::string_view body,
                                                       const ProtocolLimits& limits);
 
+// One change of a pull page as the client stores it: the value stays the
+// JSON text it came as and is never built into a Json (a pull stores text,
+// and building then re-serializing every value was most of its time).
+struct PulledChange {
+  DocumentId document;
+  Version version = 0;
+  bool exists = false;
+  std::string value_json;  // the value as compact JSON; empty for a tombstone
+  std::string hlc;         // as in ServerDocument
+};
+struct PullPage {
+  std::vector<PulledChange> changes;
+  std::string cursor;
+  bool has_more = false;
+};
+// The client's decoder of a pull answer: what DecodePullResponse accepts,
+// with its checks and its errors. The form PullResponseWriter writes is read
+// by a JsonScanner; any other form, and every error, through
+// DecodePullResponse.
+[[nodiscard]] Result<PullPage> DecodePullPage(std::string_view body, const ProtocolLimits& limits);
+
 // Error bodies: {"error":{"code":"...","message":"..."}}.
 std::string EncodeErrorBody(ErrorCode code, std::string_view message);
 // Best effort: the message of an error body, or a short excerpt of the body

@@ -22,6 +22,7 @@
 
 #include "ferry/model.h"
 #include "ferry/outbox.h"
+#include "ferry/protocol.h"
 #include "ferry/store.h"
 
 namespace ferry {
@@ -85,7 +86,7 @@ class Replica {
   // whatever the versions say, since a server restored from a backup went
   // back in time (a lower version) and may have used a version again for
   // another write.
-  [[nodiscard]] Result<bool> StageRemoteChange(Transaction& txn, const ServerDocument& change,
+  [[nodiscard]] Result<bool> StageRemoteChange(Transaction& txn, const PulledChange& change,
                                                bool resync = false);
   // Full resync: the server no longer knows `id` (purged tombstone).
   [[nodiscard]] Result<bool> StageForget(Transaction& txn, const DocumentId& id);
