@@ -37,6 +37,9 @@ BASELINES = {
 # Lines that measure other libraries, not Ferry (the JSON library choice).
 SKIPPED_BENCHES = re.compile(r"^json(-wasm|-size-.*)?$")
 
+# Raw SQLite's own figures (one row, two rows): baselines, not Ferry's.
+BASELINE_FIELD = re.compile(r"^raw\d*_")
+
 HIGHER_IS_BETTER = re.compile(r"(_per_s|_mb_s)$")
 LOWER_IS_BETTER = re.compile(
     r"(_ms|_us|seconds|_kb|_kb_open|_kb_drained|_bytes|_gzip|^gzip|bytes_per_stream|^failures|^refused)$")
@@ -45,7 +48,7 @@ LOWER_IS_BETTER = re.compile(
 def direction(field):
     """+1 when a higher value is better, -1 when lower is, None when the
     field is not a figure (a count, a size that was asked for)."""
-    if field in IDENTITY or field.startswith("raw_"):
+    if field in IDENTITY or BASELINE_FIELD.match(field):
         return None
     if HIGHER_IS_BETTER.search(field):
         return +1

@@ -66,6 +66,7 @@ class Regressions(unittest.TestCase):
         self.assertIsNone(compare.direction("clients"))
         self.assertIsNone(compare.direction("n"))
         self.assertIsNone(compare.direction("raw_p50_us"))
+        self.assertIsNone(compare.direction("raw2_docs_per_s"))
         self.assertEqual(compare.direction("wasm_gzip"), -1)
         self.assertEqual(compare.direction("reads_per_s"), +1)
 

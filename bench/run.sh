@@ -99,11 +99,11 @@ mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 w, b, pu, pl, m = (results[k] for k in ("write-latency", "bulk", "push", "pull", "memory"))
 def verdict(ok): return "met" if ok else "**not met**"
 rows = [
-  ("Durable single write (put + commit), p50", f"{w['ferry_p50_us']:.1f} µs vs raw SQLite {w['raw_p50_us']:.1f} µs",
-   f"{w['ferry_p50_us'] / w['raw_p50_us']:.2f}×", "≤ 1.2× raw", verdict(w['ferry_p50_us'] <= 1.2 * w['raw_p50_us'])),
-  ("Durable single write, p99", f"{w['ferry_p99_us']:.1f} µs vs raw SQLite {w['raw_p99_us']:.1f} µs",
-   f"{w['ferry_p99_us'] / w['raw_p99_us']:.2f}×", "≤ 1.2× raw", verdict(w['ferry_p99_us'] <= 1.2 * w['raw_p99_us'])),
-  ("Bulk local writes (Client::Write, 1,000 per commit)", f"{b['ferry_docs_per_s']:,.0f} docs/s vs raw bulk insert {b['raw_rows_per_s']:,.0f} rows/s",
+  ("Durable single write (put + commit), p50", f"{w['ferry_p50_us']:.1f} µs vs raw SQLite {w['raw_p50_us']:.1f} µs (two rows: {w['raw2_p50_us']:.1f} µs, {w['raw2_p50_us'] / w['raw_p50_us']:.2f}×)",
+   f"{w['ferry_p50_us'] / w['raw_p50_us']:.2f}×", "≤ 1.5× raw", verdict(w['ferry_p50_us'] <= 1.5 * w['raw_p50_us'])),
+  ("Durable single write, p99", f"{w['ferry_p99_us']:.1f} µs vs raw SQLite {w['raw_p99_us']:.1f} µs (two rows: {w['raw2_p99_us']:.1f} µs)",
+   f"{w['ferry_p99_us'] / w['raw_p99_us']:.2f}×", "≤ 1.5× raw", verdict(w['ferry_p99_us'] <= 1.5 * w['raw_p99_us'])),
+  ("Bulk local writes (Client::Write, 1,000 per commit)", f"{b['ferry_docs_per_s']:,.0f} docs/s vs raw bulk insert {b['raw_rows_per_s']:,.0f} rows/s (two rows, 1,000 per commit: {b['raw2_docs_per_s']:,.0f}/s, {b['raw2_docs_per_s'] / b['raw_rows_per_s']:.2f}×)",
    f"{b['ferry_docs_per_s'] / b['raw_rows_per_s']:.2f}×", "≥ 0.5× raw", verdict(b['ferry_docs_per_s'] >= 0.5 * b['raw_rows_per_s'])),
   (f"Push: {pu['n']:,} queued mutations to ferry-server", f"{pu['docs_per_s']:,.0f} docs/s ({pu['seconds']:.2f} s)",
    "", "≥ 50,000 docs/s", verdict(pu['docs_per_s'] >= 50000)),
@@ -131,14 +131,14 @@ wasm_rows = [
 ]
 for r in bw:
   wasm_rows.append((f"Chromium: durable write (resolves after IndexedDB sync), {r['stored']:,} documents stored",
-                    f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms", "p50 ≤ 10 ms, flat with size", verdict(r['p50_ms'] <= 10)))
+                    f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms", "p50 ≤ 5 ms, flat with size", verdict(r['p50_ms'] <= 5)))
 for r in bo:
   wasm_rows.append((f"Chromium: open a {r['stored']:,}-document store until the first read answers",
-                    f"{r['open_ms']:.0f} ms", "≤ 500 ms", verdict(r['open_ms'] <= 500)))
+                    f"{r['open_ms']:.0f} ms", "≤ 200 ms", verdict(r['open_ms'] <= 200)))
 for name, label in (("writes_per_s", "local writes"), ("reads_per_s", "reads"), ("synced_docs_per_s", "push + pull in process")):
   ratio = cn[name] / cw[name]
   wasm_rows.append((f"Node: core {label}, wasm vs native ({cn['n']:,} documents, journal store)",
-                    f"{cw[name]:,.0f}/s vs {cn[name]:,.0f}/s ({ratio:.2f}× slower)", "within 2×", verdict(ratio <= 2)))
+                    f"{cw[name]:,.0f}/s vs {cn[name]:,.0f}/s ({ratio:.2f}× slower)", "within 1.5×", verdict(ratio <= 1.5)))
 wasm_section = "\n## WebAssembly (issue 4)\n\n| what | measured | goal | |\n|---|---|---|---|\n" + "\n".join("| " + " | ".join(r) + " |" for r in wasm_rows) + """
 
 The browser figures come from `web/bench.sh` (`web/bench/browser_bench.mjs`:
@@ -174,10 +174,13 @@ How each native figure is measured (`bench/ferry_bench.cc`):
 - **Single write**: `Client::Put` of a ~200-byte document, one durable commit each
   (SQLite WAL, synchronous=NORMAL), against raw SQLite inserting the same bytes
   into the same WITHOUT ROWID table, one transaction each. Ferry commits two
-  rows per write (the outbox entry and the local-view overlay) and crosses a
-  lock into the client, which is where the gap comes from.
+  rows per write (the outbox entry, ordered by sequence for upload, and the
+  local view, ordered by key for reads), which land on different pages: the
+  "two rows" figure is raw SQLite committing just those two rows, the floor
+  for that layout (see the local-writes profile below).
 - **Bulk**: 1,000 documents per `Client::Write` commit against one raw
-  transaction inserting them all.
+  transaction inserting them all; "two rows" commits the two rows per
+  document, 1,000 documents per transaction, as Ferry does.
 - **Push / pull**: real libcurl client, real ferry-server (SQLite) on loopback,
   batches of 500 mutations / pages of 1,000 documents; both processes share the
   machine's 2 cores.

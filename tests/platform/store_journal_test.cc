@@ -197,6 +197,31 @@ TEST(JournalStore, MissingSegmentsAreCorruption) {
   }
 }
 
+// HEAD is rewritten in place at a fixed width, never renamed over (see
+// WriteHead); a HEAD in the short form older builds wrote still reads, and
+// the next segment replaces it whole.
+TEST(JournalStore, HeadIsRewrittenInPlaceAndReadsTheOlderForm) {
+  const std::string directory = Filled(200);
+  const auto newest = [&] {
+    return std::stoull(Segments(directory).back().stem().string().substr(4));
+  };
+  char expected[32];
+  std::snprintf(expected, sizeof expected, "%020llu\n", newest());
+  EXPECT_EQ(ReadAll(directory + "/HEAD"), expected);
+  EXPECT_FALSE(fs::exists(directory + "/HEAD.tmp"));
+
+  WriteAll(directory + "/HEAD", std::to_string(newest()) + "\n");
+  auto store = JournalStore::Open(directory, SmallSegments());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  const auto before = newest();
+  for (int i = 0; newest() == before; ++i)
+    ASSERT_TRUE((*store)->Put("more" + std::to_string(i), std::string(100, 'y')).ok());
+  std::snprintf(expected, sizeof expected, "%020llu\n", newest());
+  EXPECT_EQ(ReadAll(directory + "/HEAD"), expected);
+  store->reset();
+  EXPECT_TRUE(JournalStore::Open(directory, SmallSegments()).ok());
+}
+
 TEST(JournalStore, NewerFormatIsRefused) {
   const std::string directory = Filled(2);
   const fs::path first = Segments(directory).front();
