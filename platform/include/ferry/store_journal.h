@@ -122,6 +122,8 @@ class JournalStore final : public Store {
   [[nodiscard]] Status MaybeCompact();
   [[nodiscard]] Status WriteSnapshot(uint64_t first);
   void Apply(const WriteBatch& batch);
+  void Apply(WriteBatch&& batch);  // replay: moves the batch's strings into memory_
+  void AddLiveBytes(int64_t delta);
   std::string SegmentPath(uint64_t number) const;
 
   std::string directory_;
