@@ -2,7 +2,7 @@
 // reach the host: Module.ferryHost, installed by the ferry-sync TypeScript
 // wrapper, fetches tokens (the app's getToken), performs fetches (headers
 // built by the C++ EngineHost), timers, event delivery and persistence
-// (FS.syncfs group commits).
+// (group commits: web/src/persist.ts).
 mergeInto(LibraryManager.library, {
   ferry_js_need_token: function (client, requestId, refresh) {
     Module['ferryHost'].needToken(client, requestId, refresh !== 0);

@@ -6,7 +6,7 @@
 // tokens come from the app's getToken, requests (headers built by the host)
 // go out through fetch, the next deadline becomes one setTimeout, events go to
 // the client's EventTarget, and a commit asks the host to persist
-// (FS.syncfs). No threads, no ASYNCIFY, no blocking.
+// (web/src/persist.ts). No threads, no ASYNCIFY, no blocking.
 //
 // The boundary is strings: arguments are checked C++ types (Embind rejects
 // wrong JS types with an error before we run), and results are JSON objects

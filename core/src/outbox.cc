@@ -164,7 +164,7 @@ Status Outbox::Load() {
     next_seq_ = *parsed;
   }
   pending_count_ = 0;
-  dead_count_ = 0;
+  dead_seqs_.clear();
   uint64_t highest = 0;
   std::string newest;
   Status failure;
@@ -177,11 +177,7 @@ Status Outbox::Load() {
         }
         highest = *seq;
         newest.assign(value);
-        if (value[0] == kDeadMark) {
-          ++dead_count_;
-        } else {
-          ++pending_count_;
-        }
+        Count(value[0], *seq);
         return true;
       }));
   FERRY_RETURN_IF_ERROR(failure);
@@ -216,17 +212,24 @@ Result<char> Outbox::StagedMark(Transaction& txn, uint64_t seq) {
   return (*stored)[0];
 }
 
-// Load() counts every entry that is not dead as pending; so does this.
-std::size_t& Outbox::CountFor(char mark) {
-  return mark == kDeadMark ? dead_count_ : pending_count_;
+// Every entry that is not dead counts as pending, in Load() as here.
+void Outbox::Count(char mark, uint64_t seq) {
+  if (mark == kDeadMark) {
+    dead_seqs_.insert(seq);
+  } else {
+    ++pending_count_;
+  }
 }
 
-void Outbox::Uncount(char mark) {
+void Outbox::Uncount(char mark, uint64_t seq) {
   if (mark == 0) return;  // nothing was there
-  // Never below zero, even if the counts were off before (a failed commit
-  // whose staged changes were counted, until the next Load()).
-  std::size_t& count = CountFor(mark);
-  if (count > 0) --count;
+  if (mark == kDeadMark) {
+    dead_seqs_.erase(seq);
+  } else if (pending_count_ > 0) {
+    // Never below zero, even if the count was off before (a failed commit
+    // whose staged changes were counted, until the next Load()).
+    --pending_count_;
+  }
 }
 
 Status Outbox::StagePut(Transaction& txn, const OutboxEntry& entry) {
@@ -234,8 +237,8 @@ Status Outbox::StagePut(Transaction& txn, const OutboxEntry& entry) {
   std::string bytes = EncodeOutboxEntry(entry);
   const char mark = bytes[0];
   txn.Put(EntryKey(entry.mutation.seq), bytes);
-  Uncount(previous);
-  ++CountFor(mark);
+  Uncount(previous, entry.mutation.seq);
+  Count(mark, entry.mutation.seq);
   return Status::Ok();
 }
 
@@ -243,7 +246,7 @@ Status Outbox::StageRemove(Transaction& txn, const OutboxEntry& entry) {
   FERRY_ASSIGN_OR_RETURN(const char previous, StagedMark(txn, entry.mutation.seq));
   txn.Delete(EntryKey(entry.mutation.seq));
   txn.Put(kNextSeqKey, std::to_string(next_seq_));
-  Uncount(previous);
+  Uncount(previous, entry.mutation.seq);
   return Status::Ok();
 }
 
@@ -274,23 +277,17 @@ Result<std::vector<OutboxEntry>> Outbox::SelectBatch(const BatchLimits& limits) 
   return batch;
 }
 
+// Reads the entries dead_seqs_ names, in seq order like a scan. The set can
+// name more than the store holds after a failed commit (until Load()), so an
+// entry that is gone or no longer dead is skipped.
 Result<std::vector<OutboxEntry>> Outbox::ListDead() {
   std::vector<OutboxEntry> dead;
-  Status failure;
-  FERRY_RETURN_IF_ERROR(
-      store_.ScanPrefix(kOutboxPrefix, [&](std::string_view key, std::string_view value) {
-        if (value.empty() || value[0] != kDeadMark) return true;
-        auto seq = keys::ParseOrderedNumber(key.substr(kOutboxPrefix.size()));
-        auto entry = seq ? DecodeOutboxEntry(client_id_, *seq, value)
-                         : Result<OutboxEntry>(Status(ErrorCode::kCorruption, "outbox key"));
-        if (!entry.ok()) {
-          failure = entry.status();
-          return false;
-        }
-        dead.push_back(std::move(*entry));
-        return true;
-      }));
-  FERRY_RETURN_IF_ERROR(failure);
+  for (const uint64_t seq : dead_seqs_) {
+    FERRY_ASSIGN_OR_RETURN(std::optional<std::string> stored, store_.Get(EntryKey(seq)));
+    if (!stored || stored->empty() || (*stored)[0] != kDeadMark) continue;
+    FERRY_ASSIGN_OR_RETURN(OutboxEntry entry, DecodeOutboxEntry(client_id_, seq, *stored));
+    dead.push_back(std::move(entry));
+  }
   return dead;
 }
 

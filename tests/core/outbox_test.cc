@@ -94,6 +94,44 @@ TEST_F(OutboxTest, DeadLettersAreSkippedByBatchesAndListed) {
   EXPECT_EQ(dead->front().error, "nope");
 }
 
+// ListDead reads only the entries it knows to be dead; the set it keeps
+// must follow every change of state and be rebuilt by Load().
+TEST_F(OutboxTest, DeadLettersAreListedInSeqOrderAfterEveryChangeOfState) {
+  ASSERT_TRUE(outbox_.Load().ok());
+  for (const char* key : {"a", "b", "c", "d"})
+    Add(Write(outbox_.AllocateSeq(), MutationOp::kPut, 1, key));
+  const auto mark = [&](uint64_t seq, bool dead) {
+    Transaction txn(store_);
+    OutboxEntry entry = Stored(seq);
+    entry.dead = dead;
+    entry.error = dead ? "rejected " + std::to_string(seq) : "";
+    ASSERT_TRUE(outbox_.StagePut(txn, entry).ok());
+    ASSERT_TRUE(txn.Commit().ok());
+  };
+  const auto listed = [](Outbox& outbox) {
+    std::vector<uint64_t> seqs;
+    auto dead = outbox.ListDead();
+    EXPECT_TRUE(dead.ok());
+    if (dead.ok())
+      for (const OutboxEntry& entry : *dead)
+        seqs.push_back(entry.mutation.seq);
+    return seqs;
+  };
+  mark(3, true);
+  mark(1, true);
+  mark(4, true);
+  EXPECT_EQ(listed(outbox_), (std::vector<uint64_t>{1, 3, 4}));
+  mark(3, false);     // retried: pending again
+  Remove(Stored(4));  // discarded
+  EXPECT_EQ(listed(outbox_), (std::vector<uint64_t>{1}));
+  EXPECT_EQ(outbox_.dead_count(), 1u);
+  EXPECT_EQ(outbox_.pending_count(), 2u);
+  Outbox reopened(store_, "c");
+  ASSERT_TRUE(reopened.Load().ok());
+  EXPECT_EQ(listed(reopened), (std::vector<uint64_t>{1}));
+  EXPECT_EQ(reopened.dead_count(), 1u);
+}
+
 TEST_F(OutboxTest, LoadRestoresCountersAndNeverReusesASeq) {
   ASSERT_TRUE(outbox_.Load().ok());
   Add(Write(outbox_.AllocateSeq(), MutationOp::kPut, 1, "a"));

@@ -10,19 +10,29 @@ INSTANTIATE_TEST_SUITE_P(Memory, StoreContractTest,
                              "memory", [] { return std::make_unique<MemoryStore>(); }, nullptr}),
                          PrintBackend);
 
+// Both forms, the copying one and the moving one (a journal replay's),
+// measure and store the same.
 TEST(MemoryStore, CommitMeasuredReportsTheChangeInStoredBytes) {
-  MemoryStore store;
-  WriteBatch first;
-  first.Put("ab", "1234");  // +6
-  first.Put("cd", "1");     // +3
-  first.Put("ab", "12");    // -6 +4
-  EXPECT_EQ(store.CommitMeasured(first), 7);
-  WriteBatch second;
-  second.Delete("cd");       // -3
-  second.Delete("missing");  // 0
-  second.Put("ef", "");      // +2
-  EXPECT_EQ(store.CommitMeasured(second), -1);
-  EXPECT_EQ(store.size(), 2u);
+  for (const bool moved : {false, true}) {
+    MemoryStore store;
+    const auto commit = [&](WriteBatch& batch) {
+      return moved ? store.CommitMeasured(std::move(batch)) : store.CommitMeasured(batch);
+    };
+    WriteBatch first;
+    first.Put("ab", "1234");  // +6
+    first.Put("cd", "1");     // +3
+    first.Put("ab", "12");    // -6 +4
+    EXPECT_EQ(commit(first), 7) << moved;
+    WriteBatch second;
+    second.Delete("cd");       // -3
+    second.Delete("missing");  // 0
+    second.Put("ef", "");      // +2
+    EXPECT_EQ(commit(second), -1) << moved;
+    EXPECT_EQ(store.size(), 2u);
+    auto value = store.Get("ab");
+    ASSERT_TRUE(value.ok() && value->has_value());
+    EXPECT_EQ(**value, "12");
+  }
 }
 
 TEST(PrefixEnd, IncrementsTheLastByteThatCanBe) {

@@ -107,6 +107,31 @@ std::size_t CountKeys(Store& store) {
   return count;
 }
 
+// Stored journals were written with the byte-wise CRC: the sliced one must
+// give the same value for every length and alignment.
+TEST(JournalStoreCrc32, MatchesTheByteWiseCrcForEveryLengthAndAlignment) {
+  EXPECT_EQ(Crc32(""), 0u);
+  EXPECT_EQ(Crc32("123456789"), 0xCBF43926u);  // the standard check value
+  const auto byte_wise = [](std::string_view bytes) {
+    uint32_t crc = 0xFFFFFFFFu;
+    for (const char c : bytes) {
+      crc ^= static_cast<unsigned char>(c);
+      for (int bit = 0; bit < 8; ++bit)
+        crc = (crc & 1) ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
+    }
+    return crc ^ 0xFFFFFFFFu;
+  };
+  std::string data;
+  for (int i = 0; i < 100; ++i)
+    data.push_back(static_cast<char>(i * 37 + 11));
+  for (std::size_t offset = 0; offset < 8; ++offset) {
+    for (std::size_t length = 0; offset + length <= data.size(); ++length) {
+      const std::string_view bytes = std::string_view(data).substr(offset, length);
+      ASSERT_EQ(Crc32(bytes), byte_wise(bytes)) << offset << " " << length;
+    }
+  }
+}
+
 TEST(JournalStore, SecondOpenInTheSameProcessFailsClearly) {
   const std::string directory = FreshDirectory();
   ExpectSecondOpenInThisProcessFailsClearly([&] { return JournalStore::Open(directory); });

@@ -33,22 +33,33 @@ export interface WebClientHandle {
 
 export interface EmscriptenFS {
   mkdir(path: string): void;
-  mkdirTree(path: string): void;
+  mkdirTree(path: string, mode?: number): void;
   mount(type: unknown, options: Record<string, unknown>, mountpoint: string): void;
   unmount(mountpoint: string): void;
   rmdir(path: string): void;
   readdir(path: string): string[];
   unlink(path: string): void;
-  syncfs(populate: boolean, callback: (error: unknown) => void): void;
+  writeFile(path: string, data: Uint8Array, options?: { canOwn?: boolean }): void;
+  chmod(path: string, mode: number): void;
+  utime(path: string, atime: number, mtime: number): void;
+  isDir(mode: number): boolean;
+  isFile(mode: number): boolean;
   analyzePath(path: string): { exists: boolean };
-  /** The node at `path`; a mount point's root node carries its mount. */
-  lookupPath(path: string): { node: { mount: unknown } };
-  filesystems: Record<string, unknown> & { IDBFS: IdbFileSystem };
+  lookupPath(path: string): { node: MemfsNode };
+  filesystems: Record<string, unknown>;
 }
 
-/** Emscripten's IDBFS: syncs one mount with IndexedDB (FS.syncfs runs this for every mount). */
-export interface IdbFileSystem {
-  syncfs(mount: unknown, populate: boolean, callback: (error: unknown) => void): void;
+/**
+ * A node of Emscripten's in-memory file system (MEMFS), as
+ * store_indexeddb.ts reads it: a file's bytes are the first `usedBytes` of
+ * `contents`; a directory's `contents` maps names to nodes.
+ */
+export interface MemfsNode {
+  mode: number;
+  /** The last change, in milliseconds. */
+  timestamp: number;
+  usedBytes: number;
+  contents: Uint8Array | Record<string, MemfsNode> | null;
 }
 
 export interface FerryModule {

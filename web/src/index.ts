@@ -8,7 +8,7 @@
  * (`options.conflicts`; the server's document wins unless said otherwise).
  *
  * Durability: a write's promise resolves only after the write is persisted:
- * in browsers, after the IndexedDB sync (FS.syncfs of IDBFS) that included it
+ * in browsers, after the IndexedDB sync (store_indexeddb.ts) that included it
  * has finished. Writes made in the same turn of the event loop share one
  * sync (group commit). In Node (`storage: "node"`) writes go to files in a
  * directory and are persisted when the write returns (with the addon, to

@@ -36,11 +36,11 @@ export class OwnerBackend implements Backend {
 
   /** Mounts and loads the store and opens the engine on it. */
   static async open(module: FerryModule, options: ResolvedOptions, emit: EmitEvent): Promise<OwnerBackend> {
-    // IDBFS loads a store in two IndexedDB transactions (list, then read). A
-    // sync committed in between by a context that just went away (a closed
-    // tab) can leave the loaded copy mixing two states; the journal then
-    // refuses it (a segment it needs is missing). Loading again after that
-    // sync has landed gives a consistent copy; real damage fails every time.
+    // A load that fails or that the journal refuses is tried again: IDBFS,
+    // which loaded in two IndexedDB transactions, could mix two states when a
+    // closed tab's last sync landed in between. store_indexeddb.ts loads in
+    // one transaction; the retry stays for a transient IndexedDB failure.
+    // Real damage fails every time.
     for (let attempt = 1; ; ++attempt) {
       try {
         return await OwnerBackend.openOnce(module, options, emit);

@@ -1,6 +1,6 @@
-// Group commit for IDBFS: the engine commits to the in-memory file system,
-// and a commit is durable only once the store's sync with IndexedDB has
-// written it there. Commits made within one turn of the event loop share one
+// Group commit for IndexedDB: the engine commits to the in-memory file
+// system, and a commit is durable only once the store's persist
+// (store_indexeddb.ts) has written it there. Commits made within one turn of the event loop share one
 // sync; a write's promise waits for the sync that included it.
 import type { MountedStore } from './storage.js';
 import { FerryError } from './types.js';
@@ -39,7 +39,7 @@ export class GroupCommit {
   private async run(): Promise<void> {
     this.scheduled = false;
     if (this.running) {
-      // One syncfs at a time: the running one cannot include the newest commits.
+      // One persist at a time: the running one cannot include the newest commits.
       this.scheduled = true;
       setTimeout(() => void this.run(), 5);
       return;
@@ -51,7 +51,7 @@ export class GroupCommit {
       await this.store.persist();
       for (const waiter of waiters) waiter.resolve();
     } catch (error) {
-      // The writes are committed in memory and stay queued; the next syncfs
+      // The writes are committed in memory and stay queued; the next persist
       // retries persisting them. Their promises report the failure.
       const failure = new FerryError('io', `persisting to IndexedDB failed: ${String(error)}`);
       this.onFailure(failure);

@@ -1,19 +1,21 @@
 // Where a store's files live, for the module's file system: the one place that
-// mounts a store (IDBFS for IndexedDB, NODEFS for a directory in Node, MEMFS
-// for memory) and takes it down again. Opening a store and deleting its data
+// mounts a store (MEMFS loaded from and persisted to IndexedDB by
+// store_indexeddb.ts, NODEFS for a directory in Node, MEMFS for memory) and
+// takes it down again. Opening a store and deleting its data
 // both go through mountStore.
 import type { EmscriptenFS, FerryModule } from './ferry_wasm.mjs';
 import { platform, type DirectoryStores } from './platform.js';
+import { IndexedDbFiles } from './store_indexeddb.js';
 import { FerryError, type StorageKind } from './types.js';
 
 export interface MountedStore {
   /** The journal store's directory, for WebClient.open. */
   readonly journalPath: string;
-  /** A commit is durable only after persist() (IDBFS); elsewhere when it returns. */
+  /** A commit is durable only after persist() (IndexedDB); elsewhere when it returns. */
   readonly needsSync: boolean;
-  /** Writes this store's files to IndexedDB (IDBFS); does nothing elsewhere. */
+  /** Writes this store's changed files to IndexedDB; does nothing elsewhere. */
   persist(): Promise<void>;
-  /** Deletes the store's files (sign-out), for IDBFS from IndexedDB too. */
+  /** Deletes the store's files (sign-out), from IndexedDB too. */
   clear(): Promise<void>;
   /** Unmounts the store; its files stay for the next mount. */
   unmount(): void;
@@ -26,18 +28,6 @@ export interface StorePlace {
   directory?: string;
   /** How long mounting waits for another client to close the store; 0 or none: "busy" at once. */
   storeLockTimeoutMs?: number;
-}
-
-/**
- * Syncs one IDBFS mount with IndexedDB: `populate` loads from it, otherwise
- * persists to it. Never FS.syncfs, which syncs every mounted store: loading
- * one store with it reverts the other open stores' files that are not
- * persisted yet to what IndexedDB holds (their newest writes vanish), and
- * overlapping calls make Emscripten warn "FS.syncfs operations in flight".
- */
-function syncMount(FS: EmscriptenFS, mountPoint: string, populate: boolean): Promise<void> {
-  const mount = FS.lookupPath(mountPoint).node.mount;
-  return new Promise((resolve, reject) => FS.filesystems.IDBFS.syncfs(mount, populate, (error) => (error ? reject(error) : resolve())));
 }
 
 /**
@@ -64,29 +54,29 @@ export async function mountStore(module: FerryModule, place: StorePlace): Promis
     FS.rmdir(mountPoint);
     release();
   };
+  let indexedDb: IndexedDbFiles | undefined;
   try {
-    if (place.storage === 'indexeddb') {
-      FS.mount(FS.filesystems.IDBFS, {}, mountPoint);
-      mounted = true;
-      await syncMount(FS, mountPoint, true).catch((error: unknown) => {
-        throw new FerryError('io', `loading the store from IndexedDB failed: ${String(error)}`);
-      });
-    } else if (place.storage === 'node') {
+    if (place.storage === 'node') {
       FS.mount(FS.filesystems.NODEFS, { root: place.directory }, mountPoint);
       mounted = true;
     } else {
       FS.mount(FS.filesystems.MEMFS, {}, mountPoint);
       mounted = true;
+      if (place.storage === 'indexeddb') {
+        indexedDb = await IndexedDbFiles.load(FS, mountPoint).catch((error: unknown) => {
+          throw new FerryError('io', `loading the store from IndexedDB failed: ${String(error)}`);
+        });
+      }
     }
   } catch (error) {
     unmount();
     throw error;
   }
   const journalPath = `${mountPoint}/journal`;
-  const persist = () => (place.storage === 'indexeddb' ? syncMount(FS, mountPoint, false) : Promise.resolve());
+  const persist = () => (indexedDb ? indexedDb.persist() : Promise.resolve());
   return {
     journalPath,
-    needsSync: place.storage === 'indexeddb',
+    needsSync: indexedDb !== undefined,
     persist,
     async clear() {
       if (FS.analyzePath(journalPath).exists) {

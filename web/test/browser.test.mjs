@@ -42,6 +42,62 @@ test('writes persist in IndexedDB across a reload', async () => {
   await context.close();
 });
 
+// store_indexeddb.ts: a write puts only the files that changed, compaction's
+// deleted segments leave IndexedDB too, and what IndexedDB holds reopens.
+test('IndexedDB holds exactly the store\'s files, and a write rewrites only what changed', async () => {
+  const context = await browser.newContext();
+  const page = await openPage(context);
+  const stored = await page.evaluate(async () => {
+    const name = 'idbfiles';
+    const client = await window.Ferry.FerryClient.open({ name, endpoint: location.origin, autoSync: false });
+    const big = 'x'.repeat(40000);
+    // 120 rewrites of one 40 KB document: segments roll, and compaction
+    // replaces them (the journal outgrows twice the live bytes and 1 MB).
+    for (let i = 0; i < 120; ++i) await client.put('notes', 'big', { i, big });
+    const put = IDBObjectStore.prototype.put;
+    const written = [];
+    IDBObjectStore.prototype.put = function (value, key) {
+      written.push(String(key));
+      return put.call(this, value, key);
+    };
+    try {
+      await client.put('notes', 'small', { small: true });
+    } finally {
+      IDBObjectStore.prototype.put = put;
+    }
+    await client.close();
+    const db = await new Promise((resolve, reject) => {
+      const request = indexedDB.open(`/ferry/${name}`);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const keys = await new Promise((resolve, reject) => {
+      const request = db.transaction('FILE_DATA').objectStore('FILE_DATA').getAllKeys();
+      request.onsuccess = () => resolve(request.result.map(String));
+      request.onerror = () => reject(request.error);
+    });
+    db.close();
+    return { written, keys };
+  });
+  const segments = stored.keys.filter((key) => /\/seg-\d+\.fj$/.test(key));
+  // Compaction ran (the 120 writes are 4.8 MB; what is left is far less).
+  assert.ok(segments.length >= 1 && segments.length < 10, stored.keys.join(' '));
+  assert.ok(!stored.keys.some((key) => key.endsWith('.tmp')), stored.keys.join(' '));
+  // The small write: its segment (and the directory, whose time moved) only.
+  assert.ok(stored.written.length >= 1 && stored.written.length <= 2, stored.written.join(' '));
+  assert.ok(stored.written.some((key) => /\/seg-\d+\.fj$/.test(key)), stored.written.join(' '));
+  await page.reload();
+  await page.evaluate(() => window.ferryReady);
+  const reopened = await page.evaluate(async () => {
+    const client = await window.Ferry.FerryClient.open({ name: 'idbfiles', endpoint: location.origin, autoSync: false });
+    const result = { big: (await client.get('notes', 'big'))?.i, small: await client.get('notes', 'small') };
+    await client.close();
+    return result;
+  });
+  assert.deepEqual(reopened, { big: 119, small: { small: true } });
+  await context.close();
+});
+
 test('writes made offline reach ferry-server when the network returns', async () => {
   const context = await browser.newContext();
   const page = await openPage(context);

@@ -74,7 +74,7 @@ class Outbox {
   [[nodiscard]] Result<std::vector<OutboxEntry>> ListDead();
 
   std::size_t pending_count() const { return pending_count_; }
-  std::size_t dead_count() const { return dead_count_; }
+  std::size_t dead_count() const { return dead_seqs_.size(); }
   uint64_t next_seq() const { return next_seq_; }
 
   // Entries in a push that has not been answered. They may already be applied
@@ -84,14 +84,18 @@ class Outbox {
  private:
   // The state mark of the entry `txn` holds for `seq`; 0 when there is none.
   [[nodiscard]] Result<char> StagedMark(Transaction& txn, uint64_t seq);
-  std::size_t& CountFor(char mark);
-  void Uncount(char mark);
+  // Count an entry's state mark in (Count) or out (Uncount).
+  void Count(char mark, uint64_t seq);
+  void Uncount(char mark, uint64_t seq);
 
   Store& store_;
   std::string client_id_;
   uint64_t next_seq_ = 1;
   std::size_t pending_count_ = 0;
-  std::size_t dead_count_ = 0;
+  // The dead entries' seqs, so ListDead reads those alone: it runs after
+  // every local write (the web owner's snapshot for other tabs), and scanning
+  // the whole outbox made a write cost time in proportion to pending writes.
+  std::set<uint64_t> dead_seqs_;
   std::optional<HlcStamp> newest_hlc_;
   std::set<uint64_t> in_flight_;
   // Every stored seq is below loaded_next_seq_ (see Load), and every seq

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ferry/status.h"
@@ -50,6 +51,8 @@ class WriteBatch {
 
   // In the order added; a later operation on the same key wins.
   const std::vector<Operation>& operations() const { return operations_; }
+  // Hands the operations over, leaving the batch empty.
+  std::vector<Operation> ReleaseOperations() { return std::exchange(operations_, {}); }
   bool empty() const { return operations_.empty(); }
   void Clear() { operations_.clear(); }
 

@@ -1,8 +1,8 @@
 // JournalStore: the storage contract over an append-only journal of
 // CRC-framed records, split into small segment files in one directory. Built
-// for IndexedDB through Emscripten's IDBFS, which persists whole files on
-// FS.syncfs: only the newest segment changes on a write, so the cost of
-// persisting a write does not grow with the store. Plain C++ over POSIX
+// for IndexedDB, where the web runtime persists whole files, the changed ones
+// (web/src/store_indexeddb.ts): only the newest segment changes on a write,
+// so the cost of persisting a write does not grow with the store. Plain C++ over POSIX
 // files, so it also runs (and is tested) natively.
 //
 // Layout (integers little-endian):
@@ -35,7 +35,7 @@
 //
 // Durability: Commit returns after write(2); with `sync_on_commit` it also
 // fsyncs (native hosts that want power-loss durability). On the web the
-// runtime persists with FS.syncfs after each group of commits.
+// runtime persists the changed files after each group of commits.
 //
 // A full disk: a failed append is cut off again, so that commit fails whole
 // and later commits follow the last good record. A compaction that fails
@@ -122,6 +122,8 @@ class JournalStore final : public Store {
   [[nodiscard]] Status MaybeCompact();
   [[nodiscard]] Status WriteSnapshot(uint64_t first);
   void Apply(const WriteBatch& batch);
+  void Apply(WriteBatch&& batch);  // replay: moves the batch's strings into memory_
+  void AddLiveBytes(int64_t delta);
   std::string SegmentPath(uint64_t number) const;
 
   std::string directory_;
