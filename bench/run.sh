@@ -8,10 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-cmake --preset native-release >/dev/null
-npm ci --prefix bindings/node --no-audit --no-fund >/dev/null  # node-addon-api for ferry_node
+# node-addon-api for ferry_node, before configuring: CMake builds the addon
+# only when it finds it there.
+npm ci --prefix bindings/node --no-audit --no-fund >/dev/null
 # PouchDB and pouchdb-server, the peer; no install scripts (bench/pouchdb/README.md says why).
 npm ci --prefix bench/pouchdb --no-audit --no-fund --ignore-scripts >/dev/null
+cmake --preset native-release >/dev/null
 cmake --build --preset native-release -j "$(nproc)" --target ferry-server ferry_bench json_bench core_bench ferry_node >/dev/null
 export NODE_PATH=/usr/share/nodejs  # emcc's JS optimizer needs acorn
 cmake --preset wasm-release >/dev/null
