@@ -45,8 +45,9 @@ BASELINES = {
 # peer's figures into that line as peer_*.
 PEERS = {"pouchdb-push": "push", "pouchdb-pull": "pull"}
 
-# Lines that measure other libraries, not Ferry (the JSON library choice).
-SKIPPED_BENCHES = re.compile(r"^json(-wasm|-size-.*)?$")
+# Lines that measure other libraries, not Ferry (the JSON library choice,
+# PouchDB with other batches than its defaults).
+SKIPPED_BENCHES = re.compile(r"^(json(-wasm|-size-.*)?|pouchdb-.*)$")
 
 HIGHER_IS_BETTER = re.compile(r"(_per_s|_mb_s)$")
 LOWER_IS_BETTER = re.compile(

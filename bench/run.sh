@@ -77,6 +77,10 @@ run $bench pull "$work" "$(size 100000)" "$endpoint" bench-token
 echo "==> the same with PouchDB and pouchdb-server, the peer (bench/pouchdb)" >&2
 stop_server  # the peer has the machine to itself, as Ferry had
 run node bench/pouchdb/pouchdb_bench.mjs "$(size 100000)"
+# Again with Ferry's batch sizes (push 500, pull 1,000): how much of the
+# difference is batching.
+node bench/pouchdb/pouchdb_bench.mjs "$(size 100000)" 500 1000 |
+  sed 's/"bench":"pouchdb-\(push\|pull\)"/"bench":"pouchdb-\1-ferry-batches"/' | tee -a "$results" >&2
 echo "==> live updates: a write on one client until another shows it" >&2
 start_server
 run $bench live-latency "$work" "$(size 200)" "$endpoint" bench-token

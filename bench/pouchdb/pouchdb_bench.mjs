@@ -1,11 +1,11 @@
 // The peer Ferry's push and pull are measured against (issue 16): PouchDB
 // replicating the same documents to and from pouchdb-server on loopback.
-//   node pouchdb_bench.mjs N [BATCH_SIZE]
+//   node pouchdb_bench.mjs N [PUSH_BATCH_SIZE PULL_BATCH_SIZE]
 // Starts pouchdb-server (LevelDB on disk) in a temporary folder, writes N
 // documents of ferry_bench's shape into a local LevelDB PouchDB (not timed),
 // times their replication up to the server (push), then times a fresh local
 // PouchDB replicating them down (pull). Both use PouchDB's default batches
-// (100 documents, 10 batches ahead) unless BATCH_SIZE says otherwise.
+// (100 documents, 10 batches ahead) unless the batch sizes are given.
 // Prints one JSON line for each, like ferry_bench.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,9 +16,8 @@ import { join } from 'node:path';
 import PouchDB from 'pouchdb';
 
 const n = Number(process.argv[2] ?? 100000);
+const [pushBatch, pullBatch] = [process.argv[3] ?? 100, process.argv[4] ?? 100].map(Number);
 const require = createRequire(import.meta.url);
-// Passed explicitly, so that each figure states the batches it used.
-const batches = { batch_size: Number(process.argv[3] ?? 100), batches_limit: 10 };
 
 // ferry_bench's Document(i) and Key(i): the same fields, sizes and keys.
 function document(i) {
@@ -68,17 +67,16 @@ async function startServer(folder) {
   throw new Error('pouchdb-server did not answer within 20 s');
 }
 
-async function timedReplication(source, target) {
+// Times one replication and prints its line. The batches are passed
+// explicitly, so that the line states those it used.
+async function measure(bench, source, target, batchSize) {
+  const batches = { batch_size: batchSize, batches_limit: 10 };
   const start = performance.now();
   const result = await PouchDB.replicate(source, target, batches);
   const seconds = (performance.now() - start) / 1000;
   if (!result.ok || result.docs_written !== n) {
-    throw new Error(`replication wrote ${result.docs_written} of ${n} documents`);
+    throw new Error(`${bench}: replication wrote ${result.docs_written} of ${n} documents`);
   }
-  return seconds;
-}
-
-function report(bench, seconds) {
   console.log(JSON.stringify({ bench, n, seconds: Number(seconds.toFixed(3)),
     docs_per_s: Math.round(n / seconds), ...batches }));
 }
@@ -94,8 +92,8 @@ try {
   }
   const remote = new PouchDB(`${url}/docs`);
   await remote.info();  // creates the database before the clock starts
-  report('pouchdb-push', await timedReplication(local, remote));
-  report('pouchdb-pull', await timedReplication(remote, new PouchDB(join(work, 'pull-local'))));
+  await measure('pouchdb-push', local, remote, pushBatch);
+  await measure('pouchdb-pull', remote, new PouchDB(join(work, 'pull-local')), pullBatch);
 } finally {
   if (server.exitCode === null) {
     server.kill();
