@@ -16,6 +16,11 @@ beside Ferry), the ratio to the baseline is compared rather than the absolute
 figure: the machine is shared, and a ratio within a run is what survives its
 noise. Other figures are compared as they are.
 
+A peer library measured in the same run (PouchDB's push and pull beside
+Ferry's, bench/pouchdb/) is such a baseline too: Ferry's push is compared as
+its ratio to PouchDB's push of the same size, and the peer's own figures are
+not compared (they are not Ferry's).
+
 Prints one line per regression and a summary; exits 0 either way (a slower
 machine is not a failed build), 2 when a file cannot be read.
 """
@@ -32,13 +37,20 @@ BASELINES = {
     "ferry_p50_us": "raw_p50_us",
     "ferry_p99_us": "raw_p99_us",
     "ferry_docs_per_s": "raw_rows_per_s",
+    "docs_per_s": "peer_docs_per_s",
+    "seconds": "peer_seconds",
 }
 
-# Lines that measure other libraries, not Ferry (the JSON library choice).
-SKIPPED_BENCHES = re.compile(r"^json(-wasm|-size-.*)?$")
+# A peer's line -> the Ferry line it is the baseline of; index() copies the
+# peer's figures into that line as peer_*.
+PEERS = {"pouchdb-push": "push", "pouchdb-pull": "pull"}
 
-# Raw SQLite's own figures (one row, two rows): baselines, not Ferry's.
-BASELINE_FIELD = re.compile(r"^raw\d*_")
+# Lines that measure other libraries, not Ferry (the JSON library choice,
+# PouchDB with other batches than its defaults).
+SKIPPED_BENCHES = re.compile(r"^(json(-wasm|-size-.*)?|pouchdb-.*)$")
+
+# Raw SQLite's own figures (one row, two rows) and a peer's: baselines, not Ferry's.
+BASELINE_FIELD = re.compile(r"^(raw\d*|peer)_")
 
 HIGHER_IS_BETTER = re.compile(r"(_per_s|_mb_s)$")
 LOWER_IS_BETTER = re.compile(
@@ -78,18 +90,28 @@ def figures(line):
     return out
 
 
-def load(path):
-    lines = {}
-    with open(path) as text:
-        for raw in text:
-            raw = raw.strip()
-            if not raw.startswith("{"):
-                continue
-            line = json.loads(raw)
-            if SKIPPED_BENCHES.match(str(line.get("bench", ""))):
-                continue
+def index(entries):
+    """{identity: line} of a run's parsed lines, without the lines that are
+    not Ferry's, each peer's figures copied into the Ferry line of the same
+    size as peer_* fields (the baselines its figures are compared against)."""
+    lines, peers = {}, []
+    for line in entries:
+        bench = str(line.get("bench", ""))
+        if bench in PEERS:
+            peers.append(line)
+        elif not SKIPPED_BENCHES.match(bench):
             lines[identity(line)] = line
+    for peer in peers:
+        ferry = lines.get(identity({**peer, "bench": PEERS[peer["bench"]]}))
+        if ferry is not None:
+            ferry.update({f"peer_{field}": peer[field] for field in ("docs_per_s", "seconds")
+                          if field in peer})
     return lines
+
+
+def load(path):
+    with open(path) as text:
+        return index(json.loads(raw) for raw in map(str.strip, text) if raw.startswith("{"))
 
 
 def name(key):

@@ -13,7 +13,7 @@ import compare  # noqa: E402
 
 
 def run_lines(*lines):
-    return {compare.identity(line): line for line in lines}
+    return compare.index(lines)
 
 
 class Regressions(unittest.TestCase):
@@ -48,6 +48,30 @@ class Regressions(unittest.TestCase):
         slower_ferry = [{"bench": "write-latency", "n": 5000, "ferry_p50_us": 60, "raw_p50_us": 10}]
         found, _ = self.found(committed, slower_ferry)
         self.assertEqual([figure for _, figure, *_ in found], ["ferry_p50_us / raw_p50_us"])
+
+    def test_a_figure_with_a_peer_is_compared_as_its_ratio_to_the_peer(self):
+        # PouchDB's push of the same size is Ferry's push's baseline: both
+        # slower is the machine; Ferry alone slower is a regression, and the
+        # peer's own figures are never reported.
+        committed = [{"bench": "push", "n": 1000, "docs_per_s": 6000, "seconds": 0.17},
+                     {"bench": "pouchdb-push", "n": 1000, "docs_per_s": 1500, "seconds": 0.67}]
+        slower_machine = [{"bench": "push", "n": 1000, "docs_per_s": 3000, "seconds": 0.33},
+                          {"bench": "pouchdb-push", "n": 1000, "docs_per_s": 750, "seconds": 1.33}]
+        self.assertEqual(self.found(committed, slower_machine), ([], 2))
+        slower_ferry = [{"bench": "push", "n": 1000, "docs_per_s": 3000, "seconds": 0.33},
+                        {"bench": "pouchdb-push", "n": 1000, "docs_per_s": 1500, "seconds": 0.67}]
+        found, _ = self.found(committed, slower_ferry)
+        self.assertEqual({figure for _, figure, *_ in found},
+                         {"docs_per_s / peer_docs_per_s", "seconds / peer_seconds"})
+        slower_peer = [{"bench": "push", "n": 1000, "docs_per_s": 6000, "seconds": 0.17},
+                       {"bench": "pouchdb-push", "n": 1000, "docs_per_s": 100, "seconds": 10}]
+        self.assertEqual(self.found(committed, slower_peer)[0], [])
+
+    def test_only_the_peer_of_the_same_size_is_a_baseline(self):
+        run = run_lines({"bench": "pull", "n": 1000, "docs_per_s": 20000},
+                        {"bench": "pouchdb-pull", "n": 10, "docs_per_s": 1500},
+                        {"bench": "pouchdb-pull-ferry-batches", "n": 1000, "docs_per_s": 2000})
+        self.assertEqual(list(run.values()), [{"bench": "pull", "n": 1000, "docs_per_s": 20000}])
 
     def test_lines_of_other_sizes_or_labels_are_not_compared(self):
         committed = [{"bench": "push", "n": 100000, "docs_per_s": 20000},

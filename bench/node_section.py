@@ -3,17 +3,13 @@
 bench/node_bench.sh's JSON lines (the file named by argv[1]; lines of other
 benchmarks are ignored). bench/run.sh includes it; run on its own it says so."""
 import datetime
-import json
 import os
 import platform
 import sys
 
-results = {}
-for line in open(sys.argv[1]):
-    line = line.strip()
-    if line.startswith("{"):
-        entry = json.loads(line)
-        results[entry["bench"]] = entry
+from results import by_bench
+
+results = by_bench(sys.argv[1])
 native, wasm = results["node-native"], results["node-wasm"]
 command = sys.argv[2] if len(sys.argv) > 2 else "bench/run.sh"
 

@@ -8,8 +8,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+# node-addon-api for ferry_node, before configuring: CMake builds the addon
+# only when it finds it there.
+npm ci --prefix bindings/node --no-audit --no-fund >/dev/null
+# PouchDB and pouchdb-server, the peer; no install scripts (bench/pouchdb/README.md says why).
+npm ci --prefix bench/pouchdb --no-audit --no-fund --ignore-scripts >/dev/null
 cmake --preset native-release >/dev/null
-npm ci --prefix bindings/node --no-audit --no-fund >/dev/null  # node-addon-api for ferry_node
 cmake --build --preset native-release -j "$(nproc)" --target ferry-server ferry_bench json_bench core_bench ferry_node >/dev/null
 export NODE_PATH=/usr/share/nodejs  # emcc's JS optimizer needs acorn
 cmake --preset wasm-release >/dev/null
@@ -70,6 +74,13 @@ echo "==> push, then pull of the same documents" >&2
 start_server
 run $bench push "$work" "$(size 100000)" "$endpoint" bench-token
 run $bench pull "$work" "$(size 100000)" "$endpoint" bench-token
+echo "==> the same with PouchDB and pouchdb-server, the peer (bench/pouchdb)" >&2
+stop_server  # the peer has the machine to itself, as Ferry had
+run node bench/pouchdb/pouchdb_bench.mjs "$(size 100000)"
+# Again with Ferry's batch sizes (push 500, pull 1,000): how much of the
+# difference is batching.
+node bench/pouchdb/pouchdb_bench.mjs "$(size 100000)" 500 1000 |
+  sed 's/"bench":"pouchdb-\(push\|pull\)"/"bench":"pouchdb-\1-ferry-batches"/' | tee -a "$results" >&2
 echo "==> live updates: a write on one client until another shows it" >&2
 start_server
 run $bench live-latency "$work" "$(size 200)" "$endpoint" bench-token
@@ -97,6 +108,7 @@ def cpu():
     return platform.processor()
 mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 w, b, pu, pl, m = (results[k] for k in ("write-latency", "bulk", "push", "pull", "memory"))
+ppu, ppl = results["pouchdb-push"], results["pouchdb-pull"]
 def verdict(ok): return "met" if ok else "**not met**"
 rows = [
   ("Durable single write (put + commit), p50", f"{w['ferry_p50_us']:.1f} µs vs raw SQLite {w['raw_p50_us']:.1f} µs (two rows: {w['raw2_p50_us']:.1f} µs, {w['raw2_p50_us'] / w['raw_p50_us']:.2f}×)",
@@ -106,9 +118,9 @@ rows = [
   ("Bulk local writes (Client::Write, 1,000 per commit)", f"{b['ferry_docs_per_s']:,.0f} docs/s vs raw bulk insert {b['raw_rows_per_s']:,.0f} rows/s (two rows, 1,000 per commit: {b['raw2_docs_per_s']:,.0f}/s, {b['raw2_docs_per_s'] / b['raw_rows_per_s']:.2f}×)",
    f"{b['ferry_docs_per_s'] / b['raw_rows_per_s']:.2f}×", "≥ 0.5× raw", verdict(b['ferry_docs_per_s'] >= 0.5 * b['raw_rows_per_s'])),
   (f"Push: {pu['n']:,} queued mutations to ferry-server", f"{pu['docs_per_s']:,.0f} docs/s ({pu['seconds']:.2f} s)",
-   "", "≥ 50,000 docs/s", verdict(pu['docs_per_s'] >= 50000)),
+   f"{pu['docs_per_s'] / ppu['docs_per_s']:.1f}× PouchDB", "≥ 50,000 docs/s", verdict(pu['docs_per_s'] >= 50000)),
   (f"Pull: initial sync of {pl['n']:,} documents (~200 B)", f"{pl['docs_per_s']:,.0f} docs/s ({pl['seconds']:.2f} s)",
-   "", "≥ 100,000 docs/s", verdict(pl['docs_per_s'] >= 100000)),
+   f"{pl['docs_per_s'] / ppl['docs_per_s']:.1f}× PouchDB", "≥ 100,000 docs/s", verdict(pl['docs_per_s'] >= 100000)),
   (f"Client peak RSS with {m['n']:,} pending mutations", f"{m['peak_rss_kb_open'] / 1024:.1f} MB open, {m['peak_rss_kb_drained'] / 1024:.1f} MB after pushing all ({m['drain_seconds']:.0f} s)",
    "", "≤ 64 MB", verdict(max(m['peak_rss_kb_open'], m['peak_rss_kb_drained']) <= 64 * 1024)),
 ]
@@ -183,7 +195,8 @@ How each native figure is measured (`bench/ferry_bench.cc`):
   document, 1,000 documents per transaction, as Ferry does.
 - **Push / pull**: real libcurl client, real ferry-server (SQLite) on loopback,
   batches of 500 mutations / pages of 1,000 documents; both processes share the
-  machine's 2 cores.
+  machine's 2 cores. The ratio is to PouchDB replicating the same documents
+  in the same run (Ferry against PouchDB, below).
 - **Memory**: the store is filled by a separate process; then a fresh process
   opens it and pushes every pending mutation to ferry-server. Ferry keeps
   counters, not entries, in memory, so the figure stays flat with the queue.
@@ -210,6 +223,7 @@ for r in wire:
           f"{r['gzip6_bytes'] / 1024:.1f} KB ({r['plain_bytes'] / r['gzip6_bytes']:.1f}×) | {r['gzip1_ms']:.2f} ms |")
 PY
 python3 bench/node_section.py "$results" >>docs/BENCHMARKS.md
+python3 bench/pouchdb_section.py "$results" >>docs/BENCHMARKS.md
 # What the profiles showed: written by hand, kept across runs.
 { echo; cat docs/benchmarks/profiles.md; } >>docs/BENCHMARKS.md
 echo "wrote docs/BENCHMARKS.md" >&2

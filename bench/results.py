@@ -1,0 +1,14 @@
+"""A run's JSON lines (bench/run.sh's results file), for the scripts that
+write sections of docs/BENCHMARKS.md from them."""
+import json
+
+
+def by_bench(path):
+    """{bench name: its line}; lines that are not JSON (logs) are skipped."""
+    results = {}
+    for line in open(path):
+        line = line.strip()
+        if line.startswith("{"):
+            entry = json.loads(line)
+            results[entry["bench"]] = entry
+    return results
