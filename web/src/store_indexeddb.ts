@@ -28,6 +28,23 @@ interface Written {
   node: MemfsNode;
   timestamp: number;
   usedBytes: number;
+  /** The bytes of a small file, which may be rewritten in place at the same size (HEAD). */
+  small?: Uint8Array;
+}
+
+// Files up to this size are also compared by content: the journal rewrites
+// HEAD in place, at a fixed width, and two rewrites within one millisecond
+// leave its node, size and timestamp as they were.
+const comparedBytes = 64;
+
+function smallContents(node: MemfsNode): Uint8Array | undefined {
+  if (node.usedBytes > comparedBytes || !(node.contents instanceof Uint8Array)) return undefined;
+  return node.contents.slice(0, node.usedBytes);
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 // One connection per database for the context's lifetime, as IDBFS keeps
@@ -111,15 +128,15 @@ export class IndexedDbFiles {
   }
 
   private remember(path: string, node: MemfsNode): void {
-    this.written.set(path, { node, timestamp: node.timestamp, usedBytes: node.usedBytes });
+    this.written.set(path, { node, timestamp: node.timestamp, usedBytes: node.usedBytes, small: smallContents(node) });
   }
 
   /**
    * Writes every file and directory that changed since the last load or
    * persist, and deletes what is gone, in one transaction; resolves once it
    * has committed. A file changed when its node, its size or its timestamp
-   * did: journal segments only grow, and HEAD is replaced by a rename (a new
-   * node). Walks the mount's nodes, not paths: no lookup per file. After a
+   * did (journal segments only grow), or, for a small file, its bytes (HEAD
+   * is rewritten in place). Walks the mount's nodes, not paths: no lookup per file. After a
    * failure nothing counts as written, so the next persist tries it all again.
    */
   async persist(): Promise<void> {
@@ -127,7 +144,13 @@ export class IndexedDbFiles {
     this.walk(this.FS.lookupPath(this.mountPoint).node, this.mountPoint, present);
     const changed = [...present].filter(([path, node]) => {
       const before = this.written.get(path);
-      return !before || before.node !== node || before.timestamp !== node.timestamp || before.usedBytes !== node.usedBytes;
+      return (
+        !before ||
+        before.node !== node ||
+        before.timestamp !== node.timestamp ||
+        before.usedBytes !== node.usedBytes ||
+        !sameBytes(before.small, smallContents(node))
+      );
     });
     const removed = [...this.written.keys()].filter((path) => !present.has(path));
     if (changed.length === 0 && removed.length === 0) return;
@@ -141,9 +164,9 @@ export class IndexedDbFiles {
       store.put(record, path);
     }
     for (const path of removed) store.delete(path);
-    const snapshot = changed.map(([path, node]) => ({ path, node, timestamp: node.timestamp, usedBytes: node.usedBytes }));
+    const snapshot = changed.map(([path, node]) => ({ path, node, timestamp: node.timestamp, usedBytes: node.usedBytes, small: smallContents(node) }));
     await completion(transaction);
-    for (const { path, node, timestamp, usedBytes } of snapshot) this.written.set(path, { node, timestamp, usedBytes });
+    for (const { path, ...written } of snapshot) this.written.set(path, written);
     for (const path of removed) this.written.delete(path);
   }
 
