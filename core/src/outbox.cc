@@ -284,9 +284,9 @@ Result<std::vector<OutboxEntry>> Outbox::ListDead() {
   std::vector<OutboxEntry> dead;
   for (const uint64_t seq : dead_seqs_) {
     FERRY_ASSIGN_OR_RETURN(std::optional<std::string> stored, store_.Get(EntryKey(seq)));
-    if (!stored || stored->empty() || (*stored)[0] != kDeadMark) continue;
+    if (!stored) continue;
     FERRY_ASSIGN_OR_RETURN(OutboxEntry entry, DecodeOutboxEntry(client_id_, seq, *stored));
-    dead.push_back(std::move(entry));
+    if (entry.dead) dead.push_back(std::move(entry));
   }
   return dead;
 }
