@@ -285,6 +285,13 @@ Result<std::unique_ptr<SyncEngine>> SyncEngine::Open(Store& store, EngineOptions
 
 Status SyncEngine::Load(Instant now) {
   FERRY_RETURN_IF_ERROR(outbox_.Load());
+  if (!outbox_.in_flight().empty()) {
+    // A push was unanswered when the store was closed: it may have reached
+    // the server, so it counts as an attempt.
+    Transaction txn(store_);
+    FERRY_RETURN_IF_ERROR(outbox_.StagePushEnded(txn, /*count_attempts=*/true));
+    FERRY_RETURN_IF_ERROR(txn.Commit());
+  }
   FERRY_ASSIGN_OR_RETURN(auto hlc, store_.Get(kHlcKey));
   if (hlc) {
     auto stamp = HlcStamp::Parse(*hlc);
@@ -578,17 +585,12 @@ void SyncEngine::SendNextPush(Instant now) {
     SendPull(now);
     return;
   }
-  // Count the attempt durably before sending: after a crash, an entry with
-  // attempts > 0 may already be applied at the server, so it must never be
-  // coalesced with a later write.
+  // Recorded durably before sending: once sent, an entry may be applied at
+  // the server, so it must never be coalesced with a later write, even after
+  // a crash; and its attempt is counted when the push ends.
   Transaction txn(store_);
-  Status staged;
-  for (OutboxEntry& entry : *batch) {
-    ++entry.attempts;
-    staged = outbox_.StagePut(txn, entry);
-    if (!staged.ok()) break;
-  }
-  if (Status committed = staged.ok() ? txn.Commit() : staged; !committed.ok()) {
+  outbox_.StageSending(txn, *batch);
+  if (Status committed = txn.Commit(); !committed.ok()) {
     ReloadAfterStorageFailure();
     FailRun(committed, now);
     return;
@@ -603,7 +605,6 @@ void SyncEngine::SendNextPush(Instant now) {
 }
 
 void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
-  outbox_.in_flight().clear();
   std::vector<OutboxEntry> batch = std::move(run_->batch);
   run_->batch.clear();
   if (response.status == 0) {
@@ -620,13 +621,19 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
     // batch until the refusal isolates a single mutation, then dead-letter
     // that one so it cannot block the queue behind it.
     if (batch.size() > 1) {
+      if (Status ended = EndPushInFlight(); !ended.ok()) {
+        FailRun(ended, now);
+        return;
+      }
       run_->batch_count_limit = batch.size() / 2;
       SendNextPush(now);
       return;
     }
     Transaction txn(store_);
-    if (Status staged = replica_.StageDeadLetter(txn, batch.front(), error.message());
-        !staged.ok() || !(staged = txn.Commit()).ok()) {
+    ++batch.front().attempts;
+    Status staged = replica_.StageDeadLetter(txn, batch.front(), error.message());
+    if (staged.ok()) staged = outbox_.StagePushEnded(txn, /*count_attempts=*/false);
+    if (!staged.ok() || !(staged = txn.Commit()).ok()) {
       ReloadAfterStorageFailure();
       FailRun(staged, now);
       return;
@@ -669,7 +676,15 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
     if (result.status == PushResultStatus::kConflict && !result.has_current) {
       unsettled.insert(entry.mutation.document);
     }
-    if (unsettled.contains(entry.mutation.document)) continue;
+    if (unsettled.contains(entry.mutation.document)) {
+      // Pending still: the push counts as one of its attempts.
+      if (Status staged = outbox_.StageAttempt(txn, entry.mutation.seq); !staged.ok()) {
+        ReloadAfterStorageFailure();
+        FailRun(staged, now);
+        return;
+      }
+      continue;
+    }
     Status staged;
     switch (result.status) {
       case PushResultStatus::kApplied:
@@ -699,12 +714,15 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
         ++conflicts;
         break;
       }
-      case PushResultStatus::kRejected:
-        staged = replica_.StageDeadLetter(txn, entry, result.error);
+      case PushResultStatus::kRejected: {
+        OutboxEntry counted = entry;
+        ++counted.attempts;
+        staged = replica_.StageDeadLetter(txn, std::move(counted), result.error);
         changed.push_back(entry.mutation.document);
         events.push_back(MutationRejectedEvent{WithValue(entry), result.error});
         ++rejected;
         break;
+      }
     }
     if (!staged.ok()) {
       ReloadAfterStorageFailure();
@@ -712,7 +730,9 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
       return;
     }
   }
-  if (Status committed = txn.Commit(); !committed.ok()) {
+  Status committed = outbox_.StagePushEnded(txn, /*count_attempts=*/false);
+  if (committed.ok()) committed = txn.Commit();
+  if (!committed.ok()) {
     ReloadAfterStorageFailure();
     FailRun(committed, now);
     return;
@@ -979,7 +999,7 @@ void SyncEngine::CompleteRun(Instant now) {
 
 void SyncEngine::FailRun(const Status& error, Instant now, std::optional<TimeMs> retry_after,
                          bool retry) {
-  outbox_.in_flight().clear();
+  EndPushInFlight().IgnoreError();
   last_run_failed_ = true;
   last_error_ = error.ToString();
   EndRun(RunOutcome::kFailed, last_error_, now);
@@ -1004,7 +1024,7 @@ void SyncEngine::EndRun(RunOutcome outcome, const std::string& error, Instant no
   record.rejected = run_->rejected;
   record.error = error;
   run_.reset();
-  outbox_.in_flight().clear();
+  EndPushInFlight().IgnoreError();
   switch (outcome) {
     case RunOutcome::kCompleted:
       ++statistics_.runs_completed;
@@ -1041,7 +1061,20 @@ void SyncEngine::AbortRequest() {
     actions_.push_back(CancelRequest{*run_->request});
     run_->request.reset();
   }
+  EndPushInFlight().IgnoreError();
+}
+
+Status SyncEngine::EndPushInFlight() {
+  if (outbox_.in_flight().empty()) return Status::Ok();
+  Transaction txn(store_);
+  Status ended = outbox_.StagePushEnded(txn, /*count_attempts=*/true);
+  if (ended.ok()) ended = txn.Commit();
+  if (ended.ok()) return ended;
+  // The record stays in the store, so the next Load counts the attempt; the
+  // entries stay unmergeable meanwhile (Outbox::NeverSent is false for them).
+  ReloadAfterStorageFailure();
   outbox_.in_flight().clear();
+  return ended;
 }
 
 TimeMs SyncEngine::BackoffDelay() {

@@ -5,6 +5,7 @@
 #include "support/push_results.h"
 
 #include "ferry/store_memory.h"
+#include "keys.h"
 #include "support/inline_driver.h"
 
 namespace ferry {
@@ -687,6 +688,75 @@ TEST_F(EngineTest, UnsentWritesToTheSameDocumentAreCoalescedButSentOnesAreNot) {
   driver.fault = nullptr;
   FireTimeout(*engine, driver);
   EXPECT_EQ(Get(*engine, "a"), (Json{{"x", 1}, {"y", 2}, {"z", 3}}));
+  EXPECT_EQ(server_.statistics().mutations_applied, 2u);
+}
+
+// Attempts are counted when a push ends, not by rewriting every entry as it
+// is sent; what a dead letter shows is the same: every push that carried it.
+TEST_F(EngineTest, AttemptsCountEveryPushThatCarriedTheEntry) {
+  MemoryStore store;
+  auto engine = Open(store, 1);
+  InlineDriver driver(server_, "alice");
+  Put(*engine, "a", 1);
+  int failures = 2;
+  driver.fault = [&](const HttpRequest& request) -> std::optional<HttpResponse> {
+    if (request.method != "POST") return std::nullopt;
+    if (failures-- > 0) return HttpResponse{503, "", "", ""};
+    auto sent = DecodePushRequest(request.body, {});
+    PushResponse response;
+    response.results.push_back(
+        MakeResult(sent->mutations.front().seq, PushResultStatus::kRejected, 0, 0, "no"));
+    return HttpResponse{200, EncodePushResponse(response), "", ""};
+  };
+  EXPECT_EQ(Sync(*engine, driver).outcome, RunOutcome::kFailed);
+  FireTimeout(*engine, driver);
+  FireTimeout(*engine, driver);
+  auto failed = engine->FailedMutations();
+  ASSERT_TRUE(failed.ok());
+  ASSERT_EQ(failed->size(), 1u);
+  EXPECT_EQ(failed->front().attempts, 3u);
+}
+
+TEST_F(EngineTest, APushUnansweredAtACrashCountsAnAttemptAndIsNeverCoalesced) {
+  MemoryStore store;
+  {
+    auto engine = Open(store, 1);
+    InlineDriver driver(server_, "alice");
+    driver.fault = [&](const HttpRequest& request) -> std::optional<HttpResponse> {
+      driver.Server(request);  // applied, but the process dies before the answer
+      return HttpResponse{-1, "", "", ""};
+    };
+    Put(*engine, "a", Json{{"x", 1}});
+    engine->HandleTrigger(TriggerReason::kManual, now_);
+    driver.Pump(*engine, now_);
+    ASSERT_TRUE(engine->syncing());
+    // Sending rewrote no entry: one small record says what is on the wire.
+    auto entry = store.Get("o/" + keys::OrderedNumber(1));
+    ASSERT_TRUE(entry.ok() && entry->has_value());
+    EXPECT_NE((*entry)->find("\"a\":0"), std::string::npos) << **entry;
+  }
+  auto engine = Open(store, 1);
+  ASSERT_TRUE(
+      engine->HandleLocalWrite(MutationOp::kPatch, {"notes", "a"}, Json{{"y", 2}}, now_).ok());
+  EXPECT_EQ(engine->status().pending, 2u) << "a write that may be applied is never changed";
+  InlineDriver driver(server_, "alice");
+  driver.fault = [&](const HttpRequest& request) -> std::optional<HttpResponse> {
+    if (request.method != "POST") return std::nullopt;
+    HttpResponse answer = driver.Server(request);
+    auto sent = DecodePushRequest(request.body, {});
+    PushResponse response;  // the server applied both; say the first was rejected
+    response.results.push_back(
+        MakeResult(sent->mutations.front().seq, PushResultStatus::kRejected, 0, 0, "no"));
+    for (std::size_t i = 1; i < sent->mutations.size(); ++i)
+      response.results.push_back(
+          MakeResult(sent->mutations[i].seq, PushResultStatus::kDuplicate, 0, 0));
+    return HttpResponse{200, EncodePushResponse(response), "", ""};
+  };
+  Sync(*engine, driver);
+  auto failed = engine->FailedMutations();
+  ASSERT_TRUE(failed.ok());
+  ASSERT_EQ(failed->size(), 1u);
+  EXPECT_EQ(failed->front().attempts, 2u) << "the push cut off by the crash, and this one";
   EXPECT_EQ(server_.statistics().mutations_applied, 2u);
 }
 

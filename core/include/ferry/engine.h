@@ -405,6 +405,10 @@ class SyncEngine {
                bool retry = true);
   void EndRun(RunOutcome outcome, const std::string& error, Instant now);
   void AbortRequest();
+  // The push in flight ended without an answer that settled it (a failure,
+  // a cancel, a refusal): counts its attempt in the entries it carried. When
+  // that cannot be committed, the store's record makes the next Load count it.
+  [[nodiscard]] Status EndPushInFlight();
   TimeMs BackoffDelay();
   // Opens the live stream when it should be open and is not (and its
   // reconnect delay has passed); closes it when it should not be open.
