@@ -307,29 +307,31 @@ Status Outbox::StageRemove(Transaction& txn, const OutboxEntry& entry) {
   return Status::Ok();
 }
 
-Result<std::vector<OutboxEntry>> Outbox::SelectBatch(const BatchLimits& limits) {
+Result<std::vector<OutboxEntry>> Outbox::SelectBatch(const BatchLimits& limits,
+                                                     uint64_t after_seq) {
   std::vector<OutboxEntry> batch;
   std::size_t bytes = 0;
   Status failure;
   FERRY_RETURN_IF_ERROR(
-      store_.ScanPrefix(kOutboxPrefix, [&](std::string_view key, std::string_view value) {
-        if (!value.empty() && value[0] == kDeadMark) return true;
-        if (batch.size() >= limits.max_count) return false;
-        if (!batch.empty() && bytes + value.size() > limits.max_bytes) return false;
-        auto seq = keys::ParseOrderedNumber(key.substr(kOutboxPrefix.size()));
-        if (!seq) {
-          failure = Status(ErrorCode::kCorruption, "outbox key does not decode");
-          return false;
-        }
-        auto entry = DecodeOutboxEntry(client_id_, *seq, value);
-        if (!entry.ok()) {
-          failure = entry.status();
-          return false;
-        }
-        bytes += value.size();
-        batch.push_back(std::move(*entry));
-        return true;
-      }));
+      store_.Scan(EntryKey(after_seq + 1), PrefixEnd(kOutboxPrefix),
+                  [&](std::string_view key, std::string_view value) {
+                    if (!value.empty() && value[0] == kDeadMark) return true;
+                    if (batch.size() >= limits.max_count) return false;
+                    if (!batch.empty() && bytes + value.size() > limits.max_bytes) return false;
+                    auto seq = keys::ParseOrderedNumber(key.substr(kOutboxPrefix.size()));
+                    if (!seq) {
+                      failure = Status(ErrorCode::kCorruption, "outbox key does not decode");
+                      return false;
+                    }
+                    auto entry = DecodeOutboxEntry(client_id_, *seq, value);
+                    if (!entry.ok()) {
+                      failure = entry.status();
+                      return false;
+                    }
+                    bytes += value.size();
+                    batch.push_back(std::move(*entry));
+                    return true;
+                  }));
   FERRY_RETURN_IF_ERROR(failure);
   return batch;
 }

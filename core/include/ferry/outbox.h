@@ -70,7 +70,9 @@ class Outbox {
   // The first pending entries in seq order within the limits, skipping dead
   // entries; at least one entry when any is pending. Values are returned as
   // value_json only (mutation.value is not parsed).
-  [[nodiscard]] Result<std::vector<OutboxEntry>> SelectBatch(const BatchLimits& limits);
+  // Entries up to `after_seq` are passed over (an answered push not committed yet).
+  [[nodiscard]] Result<std::vector<OutboxEntry>> SelectBatch(const BatchLimits& limits,
+                                                             uint64_t after_seq = 0);
   [[nodiscard]] Result<std::vector<OutboxEntry>> ListDead();
 
   std::size_t pending_count() const { return pending_count_; }
