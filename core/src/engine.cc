@@ -126,6 +126,15 @@ int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
 
+// Every result applied or a duplicate: the answer leaves nothing to resolve,
+// dead-letter or push again.
+bool SettlesEveryMutation(const std::vector<PushResult>& results) {
+  return std::all_of(results.begin(), results.end(), [](const PushResult& result) {
+    return result.status == PushResultStatus::kApplied ||
+           result.status == PushResultStatus::kDuplicate;
+  });
+}
+
 Status ErrorForHttpStatus(int status, std::string_view body) {
   const std::string detail = "HTTP " + std::to_string(status) + ": " + DescribeErrorBody(body);
   if (status == 401 || status == 403) return Status(ErrorCode::kUnauthenticated, detail);
@@ -285,6 +294,13 @@ Result<std::unique_ptr<SyncEngine>> SyncEngine::Open(Store& store, EngineOptions
 
 Status SyncEngine::Load(Instant now) {
   FERRY_RETURN_IF_ERROR(outbox_.Load());
+  if (!outbox_.in_flight().empty()) {
+    // A push was unanswered when the store was closed: it may have reached
+    // the server, so it counts as an attempt.
+    Transaction txn(store_);
+    FERRY_RETURN_IF_ERROR(outbox_.StagePushEnded(txn, /*count_attempts=*/true));
+    FERRY_RETURN_IF_ERROR(txn.Commit());
+  }
   FERRY_ASSIGN_OR_RETURN(auto hlc, store_.Get(kHlcKey));
   if (hlc) {
     auto stamp = HlcStamp::Parse(*hlc);
@@ -393,6 +409,7 @@ RunTicket SyncEngine::HandleTrigger(TriggerReason reason, Instant now) {
 
 void SyncEngine::HandleResponse(RequestId id, const HttpResponse& response, Instant now) {
   Observe(now);
+  FlushAnsweredPush(now);                    // an answer is handled after every earlier one
   if (!run_ || run_->request != id) return;  // cancelled, timed out or unknown: ignore
   run_->request.reset();
   unreachable_ = response.status == 0 && !response.server_reached;
@@ -434,6 +451,7 @@ void SyncEngine::HandleResponse(RequestId id, const HttpResponse& response, Inst
 
 void SyncEngine::HandleTimeout(Instant now) {
   Observe(now);
+  FlushAnsweredPush(now);
   if (run_ && run_->request && now.monotonic >= run_->request_deadline) {
     AbortRequest();
     unreachable_ = true;
@@ -463,6 +481,7 @@ void SyncEngine::HandleTimeout(Instant now) {
 
 void SyncEngine::HandleOnline(bool online, Instant now) {
   Observe(now);
+  FlushAnsweredPush(now);
   if (online == online_) return;
   online_ = online;
   // Connectivity changed: a stream reopens at once, without the backoff of
@@ -486,6 +505,7 @@ void SyncEngine::HandleOnline(bool online, Instant now) {
 
 void SyncEngine::Cancel(Instant now) {
   Observe(now);
+  FlushAnsweredPush(now);
   retry_at_.reset();
   debounce_at_.reset();
   if (run_) {
@@ -515,6 +535,7 @@ std::optional<TimeMs> SyncEngine::PollTimeout() const {
     if (at && (!earliest || *at < *earliest)) earliest = at;
   };
   if (run_ && run_->request) consider(run_->request_deadline);
+  if (answered_push_) consider(answered_push_->answered_at);  // due at once
   consider(retry_at_);
   consider(debounce_at_);
   consider(interval_at_);
@@ -569,7 +590,9 @@ void SyncEngine::SendRequestNow(std::string method, std::string target, std::str
 void SyncEngine::SendNextPush(Instant now) {
   BatchLimits limits = options_.batch;
   limits.max_count = std::max<std::size_t>(1, std::min(limits.max_count, run_->batch_count_limit));
-  auto batch = outbox_.SelectBatch(limits);
+  // An answered push not yet committed still has its entries in the outbox.
+  const uint64_t after = answered_push_ ? answered_push_->batch.back().mutation.seq : 0;
+  auto batch = outbox_.SelectBatch(limits, after);
   if (!batch.ok()) {
     FailRun(batch.status(), now);
     return;
@@ -578,17 +601,12 @@ void SyncEngine::SendNextPush(Instant now) {
     SendPull(now);
     return;
   }
-  // Count the attempt durably before sending: after a crash, an entry with
-  // attempts > 0 may already be applied at the server, so it must never be
-  // coalesced with a later write.
+  // Recorded durably before sending: once sent, an entry may be applied at
+  // the server, so it must never be coalesced with a later write, even after
+  // a crash; and its attempt is counted when the push ends.
   Transaction txn(store_);
-  Status staged;
-  for (OutboxEntry& entry : *batch) {
-    ++entry.attempts;
-    staged = outbox_.StagePut(txn, entry);
-    if (!staged.ok()) break;
-  }
-  if (Status committed = staged.ok() ? txn.Commit() : staged; !committed.ok()) {
+  outbox_.StageSending(txn, *batch);
+  if (Status committed = txn.Commit(); !committed.ok()) {
     ReloadAfterStorageFailure();
     FailRun(committed, now);
     return;
@@ -603,7 +621,6 @@ void SyncEngine::SendNextPush(Instant now) {
 }
 
 void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
-  outbox_.in_flight().clear();
   std::vector<OutboxEntry> batch = std::move(run_->batch);
   run_->batch.clear();
   if (response.status == 0) {
@@ -620,13 +637,19 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
     // batch until the refusal isolates a single mutation, then dead-letter
     // that one so it cannot block the queue behind it.
     if (batch.size() > 1) {
+      if (Status ended = EndPushInFlight(); !ended.ok()) {
+        FailRun(ended, now);
+        return;
+      }
       run_->batch_count_limit = batch.size() / 2;
       SendNextPush(now);
       return;
     }
     Transaction txn(store_);
-    if (Status staged = replica_.StageDeadLetter(txn, batch.front(), error.message());
-        !staged.ok() || !(staged = txn.Commit()).ok()) {
+    ++batch.front().attempts;
+    Status staged = replica_.StageDeadLetter(txn, batch.front(), error.message());
+    if (staged.ok()) staged = outbox_.StagePushEnded(txn, /*count_attempts=*/false);
+    if (!staged.ok() || !(staged = txn.Commit()).ok()) {
       ReloadAfterStorageFailure();
       FailRun(staged, now);
       return;
@@ -648,6 +671,32 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
     FailRun(decoded.status(), now);
     return;
   }
+  if (SettlesEveryMutation(decoded->results)) {
+    // Nothing in this answer changes what the next push carries, nor what
+    // the server remembers for later pushes (rule 6 keeps no outcome of an
+    // applied write): the next push goes out first, and this answer is
+    // committed while the server works on it, so the client's and the
+    // server's share of each batch overlap (HandleTimeout, due at once, or
+    // the next input). Until then the entries stay pending; after a crash
+    // they are sent again and answered as duplicates.
+    outbox_.in_flight().clear();
+    answered_push_ = AnsweredPush{std::move(batch), std::move(decoded->results), now.monotonic};
+    SendNextPush(now);
+    return;
+  }
+  if (ApplyPushResults(batch, decoded->results, /*ends_push_on_wire=*/true, now)) SendNextPush(now);
+}
+
+bool SyncEngine::ApplyPushResults(const std::vector<OutboxEntry>& batch,
+                                  const std::vector<PushResult>& results, bool ends_push_on_wire,
+                                  Instant now) {
+  const auto fail = [&](const Status& error) {
+    ReloadAfterStorageFailure();
+    if (!run_) return false;
+    AbortRequest();  // a push sent after this answer was (see answered_push_)
+    FailRun(error, now);
+    return false;
+  };
   Transaction txn(store_);
   // Answered entries leave the outbox and may take the newest clock stamp
   // with them; the clock is persisted here instead (see Load()).
@@ -664,12 +713,18 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
   uint64_t pushed = 0, conflicts = 0, rejected = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const OutboxEntry& entry = batch[i];
-    const PushResult& result = decoded->results[i];
+    const PushResult& result = results[i];
     if (resolved.contains(entry.mutation.document)) continue;
     if (result.status == PushResultStatus::kConflict && !result.has_current) {
       unsettled.insert(entry.mutation.document);
     }
-    if (unsettled.contains(entry.mutation.document)) continue;
+    if (unsettled.contains(entry.mutation.document)) {
+      // Pending still: the push counts as one of its attempts.
+      if (Status staged = outbox_.StageAttempt(txn, entry.mutation.seq); !staged.ok()) {
+        return fail(staged);
+      }
+      continue;
+    }
     Status staged;
     switch (result.status) {
       case PushResultStatus::kApplied:
@@ -699,27 +754,27 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
         ++conflicts;
         break;
       }
-      case PushResultStatus::kRejected:
-        staged = replica_.StageDeadLetter(txn, entry, result.error);
+      case PushResultStatus::kRejected: {
+        OutboxEntry counted = entry;
+        ++counted.attempts;
+        staged = replica_.StageDeadLetter(txn, std::move(counted), result.error);
         changed.push_back(entry.mutation.document);
         events.push_back(MutationRejectedEvent{WithValue(entry), result.error});
         ++rejected;
         break;
+      }
     }
-    if (!staged.ok()) {
-      ReloadAfterStorageFailure();
-      FailRun(staged, now);
-      return;
-    }
+    if (!staged.ok()) return fail(staged);
   }
-  if (Status committed = txn.Commit(); !committed.ok()) {
-    ReloadAfterStorageFailure();
-    FailRun(committed, now);
-    return;
+  Status committed =
+      ends_push_on_wire ? outbox_.StagePushEnded(txn, /*count_attempts=*/false) : Status::Ok();
+  if (committed.ok()) committed = txn.Commit();
+  if (!committed.ok()) return fail(committed);
+  if (run_) {
+    run_->pushed += pushed;
+    run_->conflicts += conflicts;
+    run_->rejected += rejected;
   }
-  run_->pushed += pushed;
-  run_->conflicts += conflicts;
-  run_->rejected += rejected;
   statistics_.mutations_pushed += pushed;
   statistics_.conflicts += conflicts;
   statistics_.rejected += rejected;
@@ -727,7 +782,16 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
     Emit(std::move(event));
   if (!changed.empty()) Emit(DocumentsChangedEvent{std::move(changed), true});
   EmitProgress();
-  SendNextPush(now);
+  return true;
+}
+
+void SyncEngine::FlushAnsweredPush(Instant now) {
+  if (!answered_push_) return;
+  AnsweredPush answered = std::move(*answered_push_);
+  answered_push_.reset();
+  // The push on the wire now, if any, is a later one: its record stays.
+  const bool none_on_wire = outbox_.in_flight().empty();
+  (void)ApplyPushResults(answered.batch, answered.results, none_on_wire, now);
 }
 
 Result<SyncConflictEvent> SyncEngine::StageConflict(Transaction& txn, const OutboxEntry& entry,
@@ -979,7 +1043,7 @@ void SyncEngine::CompleteRun(Instant now) {
 
 void SyncEngine::FailRun(const Status& error, Instant now, std::optional<TimeMs> retry_after,
                          bool retry) {
-  outbox_.in_flight().clear();
+  EndPushInFlight().IgnoreError();
   last_run_failed_ = true;
   last_error_ = error.ToString();
   EndRun(RunOutcome::kFailed, last_error_, now);
@@ -1004,7 +1068,7 @@ void SyncEngine::EndRun(RunOutcome outcome, const std::string& error, Instant no
   record.rejected = run_->rejected;
   record.error = error;
   run_.reset();
-  outbox_.in_flight().clear();
+  EndPushInFlight().IgnoreError();
   switch (outcome) {
     case RunOutcome::kCompleted:
       ++statistics_.runs_completed;
@@ -1041,7 +1105,20 @@ void SyncEngine::AbortRequest() {
     actions_.push_back(CancelRequest{*run_->request});
     run_->request.reset();
   }
+  EndPushInFlight().IgnoreError();
+}
+
+Status SyncEngine::EndPushInFlight() {
+  if (outbox_.in_flight().empty()) return Status::Ok();
+  Transaction txn(store_);
+  Status ended = outbox_.StagePushEnded(txn, /*count_attempts=*/true);
+  if (ended.ok()) ended = txn.Commit();
+  if (ended.ok()) return ended;
+  // The record stays in the store, so the next Load counts the attempt; the
+  // entries stay unmergeable meanwhile (Outbox::NeverSent is false for them).
+  ReloadAfterStorageFailure();
   outbox_.in_flight().clear();
+  return ended;
 }
 
 TimeMs SyncEngine::BackoffDelay() {

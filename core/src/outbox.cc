@@ -10,6 +10,9 @@ namespace {
 
 constexpr std::string_view kOutboxPrefix = "o/";
 constexpr std::string_view kNextSeqKey = "m/next_seq";
+// "<highest seq ever sent>", then " <first> <last>" while a push carrying the
+// pending entries in [first, last] is unanswered (see StageSending).
+constexpr std::string_view kPushedKey = "m/pushed";
 // The first byte of a stored entry says its state, so Load() counts entries
 // without decoding JSON.
 constexpr char kPendingMark = 'P';
@@ -163,6 +166,8 @@ Status Outbox::Load() {
     if (!parsed || *parsed == 0) return Status(ErrorCode::kCorruption, "next seq does not decode");
     next_seq_ = *parsed;
   }
+  FERRY_ASSIGN_OR_RETURN(auto pushed, store_.Get(kPushedKey));
+  FERRY_RETURN_IF_ERROR(LoadPushed(pushed.value_or("")));
   pending_count_ = 0;
   dead_seqs_.clear();
   uint64_t highest = 0;
@@ -178,6 +183,8 @@ Status Outbox::Load() {
         highest = *seq;
         newest.assign(value);
         Count(value[0], *seq);
+        const bool unanswered = *seq >= unanswered_first_ && *seq <= unanswered_last_;
+        if (value[0] != kDeadMark && unanswered) in_flight_.insert(*seq);
         return true;
       }));
   FERRY_RETURN_IF_ERROR(failure);
@@ -190,9 +197,59 @@ Status Outbox::Load() {
     FERRY_ASSIGN_OR_RETURN(OutboxEntry entry, DecodeOutboxEntry(client_id_, highest, newest));
     newest_hlc_ = entry.mutation.hlc;
   }
-  in_flight_.clear();
   loaded_next_seq_ = next_seq_;
   highest_staged_ = 0;
+  return Status::Ok();
+}
+
+Status Outbox::LoadPushed(std::string_view record) {
+  in_flight_.clear();
+  unanswered_first_ = 1;
+  unanswered_last_ = 0;  // an empty range
+  sent_through_ = 0;
+  if (record.empty()) return Status::Ok();
+  std::vector<uint64_t> numbers;
+  for (std::string_view rest = record; !rest.empty();) {
+    const std::size_t space = std::min(rest.find(' '), rest.size());
+    auto number = keys::ParseDecimal(rest.substr(0, space));
+    if (!number) return Status(ErrorCode::kCorruption, "push record does not decode");
+    numbers.push_back(*number);
+    rest.remove_prefix(std::min(space + 1, rest.size()));
+  }
+  if (numbers.size() != 1 && numbers.size() != 3) {
+    return Status(ErrorCode::kCorruption, "push record does not decode");
+  }
+  sent_through_ = numbers[0];
+  if (numbers.size() == 3) {
+    unanswered_first_ = numbers[1];
+    unanswered_last_ = numbers[2];
+  }
+  return Status::Ok();
+}
+
+void Outbox::StageSending(Transaction& txn, const std::vector<OutboxEntry>& batch) {
+  if (batch.empty()) return;
+  const uint64_t first = batch.front().mutation.seq;
+  const uint64_t last = batch.back().mutation.seq;
+  sent_through_ = std::max(sent_through_, last);
+  txn.Put(kPushedKey,
+          std::to_string(sent_through_) + ' ' + std::to_string(first) + ' ' + std::to_string(last));
+}
+
+Status Outbox::StageAttempt(Transaction& txn, uint64_t seq) {
+  FERRY_ASSIGN_OR_RETURN(auto entry, Read(txn, seq));
+  if (!entry || entry->dead) return Status::Ok();
+  ++entry->attempts;
+  return StagePut(txn, *entry);
+}
+
+Status Outbox::StagePushEnded(Transaction& txn, bool count_attempts) {
+  if (count_attempts) {
+    for (uint64_t seq : in_flight_)
+      FERRY_RETURN_IF_ERROR(StageAttempt(txn, seq));
+  }
+  txn.Put(kPushedKey, std::to_string(sent_through_));
+  in_flight_.clear();
   return Status::Ok();
 }
 
@@ -250,29 +307,31 @@ Status Outbox::StageRemove(Transaction& txn, const OutboxEntry& entry) {
   return Status::Ok();
 }
 
-Result<std::vector<OutboxEntry>> Outbox::SelectBatch(const BatchLimits& limits) {
+Result<std::vector<OutboxEntry>> Outbox::SelectBatch(const BatchLimits& limits,
+                                                     uint64_t after_seq) {
   std::vector<OutboxEntry> batch;
   std::size_t bytes = 0;
   Status failure;
   FERRY_RETURN_IF_ERROR(
-      store_.ScanPrefix(kOutboxPrefix, [&](std::string_view key, std::string_view value) {
-        if (!value.empty() && value[0] == kDeadMark) return true;
-        if (batch.size() >= limits.max_count) return false;
-        if (!batch.empty() && bytes + value.size() > limits.max_bytes) return false;
-        auto seq = keys::ParseOrderedNumber(key.substr(kOutboxPrefix.size()));
-        if (!seq) {
-          failure = Status(ErrorCode::kCorruption, "outbox key does not decode");
-          return false;
-        }
-        auto entry = DecodeOutboxEntry(client_id_, *seq, value);
-        if (!entry.ok()) {
-          failure = entry.status();
-          return false;
-        }
-        bytes += value.size();
-        batch.push_back(std::move(*entry));
-        return true;
-      }));
+      store_.Scan(EntryKey(after_seq + 1), PrefixEnd(kOutboxPrefix),
+                  [&](std::string_view key, std::string_view value) {
+                    if (!value.empty() && value[0] == kDeadMark) return true;
+                    if (batch.size() >= limits.max_count) return false;
+                    if (!batch.empty() && bytes + value.size() > limits.max_bytes) return false;
+                    auto seq = keys::ParseOrderedNumber(key.substr(kOutboxPrefix.size()));
+                    if (!seq) {
+                      failure = Status(ErrorCode::kCorruption, "outbox key does not decode");
+                      return false;
+                    }
+                    auto entry = DecodeOutboxEntry(client_id_, *seq, value);
+                    if (!entry.ok()) {
+                      failure = entry.status();
+                      return false;
+                    }
+                    bytes += value.size();
+                    batch.push_back(std::move(*entry));
+                    return true;
+                  }));
   FERRY_RETURN_IF_ERROR(failure);
   return batch;
 }

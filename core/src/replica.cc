@@ -239,7 +239,7 @@ Result<Replica::LocalWrite> Replica::StageLocalWrite(Transaction& txn, Mutation 
   LocalWrite result;
   result.entry.mutation = mutation;
   result.entry.value_json = value_json;
-  if (allow_coalescing && overlay && !outbox_.in_flight().contains(overlay->seqs.back())) {
+  if (allow_coalescing && overlay && outbox_.NeverSent(overlay->seqs.back())) {
     FERRY_ASSIGN_OR_RETURN(auto previous, outbox_.Read(txn, overlay->seqs.back()));
     // Only an entry that was never sent may change: a sent one may already be
     // applied at the server, and changing it would apply a different write.

@@ -138,9 +138,15 @@ class Client::Runtime : public std::enable_shared_from_this<Client::Runtime> {
       }
       // Waits without the lock: API calls proceed meanwhile and wake us.
       std::vector<TransportCompletion> completions = transport_->Wait(wait);
-      std::lock_guard lock(mutex_);
-      for (TransportCompletion& completion : completions)
-        host_->HandleTransferDone(completion.id, completion.response, Now());
+      {
+        std::lock_guard lock(mutex_);
+        for (TransportCompletion& completion : completions)
+          host_->HandleTransferDone(completion.id, completion.response, Now());
+      }
+      // Requests the answers led to start before the engine's timers run: the
+      // engine sends the next push and commits the last answer on a timer due
+      // at once, so the server works on that push meanwhile.
+      CarryOut();
     }
     // Closing: whoever waits on a fence hears nothing more, so release it.
     std::vector<std::promise<void>> fences;

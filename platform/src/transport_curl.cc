@@ -138,6 +138,11 @@ void CurlTransport::Start(TransportRequest request) {
     return;
   }
   transfers_[request.id] = std::move(transfer);
+  // On the wire now, not at the next Wait: the caller's next work may be
+  // long (the engine commits a push answer while the server works on the
+  // push sent after it). Finished transfers wait in curl's queue for Wait.
+  int running = 0;
+  curl_multi_perform(Multi(multi_), &running);
 }
 
 void CurlTransport::Cancel(RequestId id) {

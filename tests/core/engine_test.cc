@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "support/push_results.h"
 
 #include "ferry/store_memory.h"
+#include "keys.h"
 #include "support/inline_driver.h"
 
 namespace ferry {
@@ -688,6 +691,210 @@ TEST_F(EngineTest, UnsentWritesToTheSameDocumentAreCoalescedButSentOnesAreNot) {
   FireTimeout(*engine, driver);
   EXPECT_EQ(Get(*engine, "a"), (Json{{"x", 1}, {"y", 2}, {"z", 3}}));
   EXPECT_EQ(server_.statistics().mutations_applied, 2u);
+}
+
+// Attempts are counted when a push ends, not by rewriting every entry as it
+// is sent; what a dead letter shows is the same: every push that carried it.
+TEST_F(EngineTest, AttemptsCountEveryPushThatCarriedTheEntry) {
+  MemoryStore store;
+  auto engine = Open(store, 1);
+  InlineDriver driver(server_, "alice");
+  Put(*engine, "a", 1);
+  int failures = 2;
+  driver.fault = [&](const HttpRequest& request) -> std::optional<HttpResponse> {
+    if (request.method != "POST") return std::nullopt;
+    if (failures-- > 0) return HttpResponse{503, "", "", ""};
+    auto sent = DecodePushRequest(request.body, {});
+    PushResponse response;
+    response.results.push_back(
+        MakeResult(sent->mutations.front().seq, PushResultStatus::kRejected, 0, 0, "no"));
+    return HttpResponse{200, EncodePushResponse(response), "", ""};
+  };
+  EXPECT_EQ(Sync(*engine, driver).outcome, RunOutcome::kFailed);
+  FireTimeout(*engine, driver);
+  FireTimeout(*engine, driver);
+  auto failed = engine->FailedMutations();
+  ASSERT_TRUE(failed.ok());
+  ASSERT_EQ(failed->size(), 1u);
+  EXPECT_EQ(failed->front().attempts, 3u);
+}
+
+TEST_F(EngineTest, APushUnansweredAtACrashCountsAnAttemptAndIsNeverCoalesced) {
+  MemoryStore store;
+  {
+    auto engine = Open(store, 1);
+    InlineDriver driver(server_, "alice");
+    driver.fault = [&](const HttpRequest& request) -> std::optional<HttpResponse> {
+      driver.Server(request);  // applied, but the process dies before the answer
+      return HttpResponse{-1, "", "", ""};
+    };
+    Put(*engine, "a", Json{{"x", 1}});
+    engine->HandleTrigger(TriggerReason::kManual, now_);
+    driver.Pump(*engine, now_);
+    ASSERT_TRUE(engine->syncing());
+    // Sending rewrote no entry: one small record says what is on the wire.
+    auto entry = store.Get("o/" + keys::OrderedNumber(1));
+    ASSERT_TRUE(entry.ok() && entry->has_value());
+    EXPECT_NE((*entry)->find("\"a\":0"), std::string::npos) << **entry;
+  }
+  auto engine = Open(store, 1);
+  ASSERT_TRUE(
+      engine->HandleLocalWrite(MutationOp::kPatch, {"notes", "a"}, Json{{"y", 2}}, now_).ok());
+  EXPECT_EQ(engine->status().pending, 2u) << "a write that may be applied is never changed";
+  InlineDriver driver(server_, "alice");
+  driver.fault = [&](const HttpRequest& request) -> std::optional<HttpResponse> {
+    if (request.method != "POST") return std::nullopt;
+    HttpResponse answer = driver.Server(request);
+    auto sent = DecodePushRequest(request.body, {});
+    PushResponse response;  // the server applied both; say the first was rejected
+    response.results.push_back(
+        MakeResult(sent->mutations.front().seq, PushResultStatus::kRejected, 0, 0, "no"));
+    for (std::size_t i = 1; i < sent->mutations.size(); ++i)
+      response.results.push_back(
+          MakeResult(sent->mutations[i].seq, PushResultStatus::kDuplicate, 0, 0));
+    return HttpResponse{200, EncodePushResponse(response), "", ""};
+  };
+  Sync(*engine, driver);
+  auto failed = engine->FailedMutations();
+  ASSERT_TRUE(failed.ok());
+  ASSERT_EQ(failed->size(), 1u);
+  EXPECT_EQ(failed->front().attempts, 2u) << "the push cut off by the crash, and this one";
+  EXPECT_EQ(server_.statistics().mutations_applied, 2u);
+}
+
+// Overlap: an answer that settles every mutation it carried is committed
+// after the next push is sent, while the server works on that push.
+class OverlapTest : public EngineTest {
+ protected:
+  EngineOptions TwoPerBatch() {
+    EngineOptions options;
+    options.batch.max_count = 2;
+    return options;
+  }
+  // Opened with two mutations a batch and `count` writes, to k0, k1, ...
+  std::unique_ptr<SyncEngine> OpenWithWrites(MemoryStore& store, int count) {
+    auto engine = Open(store, 1, TwoPerBatch());
+    for (int i = 0; i < count; ++i)
+      Put(*engine, "k" + std::to_string(i), i);
+    return engine;
+  }
+  // The second push gets `answer`; the others reach the server.
+  void AnswerSecondPush(InlineDriver& driver, const HttpResponse& answer) {
+    OnPush(driver, [answer](int push) -> std::optional<HttpResponse> {
+      if (push == 2) return answer;
+      return std::nullopt;
+    });
+  }
+  // Answers through the server; `on_push(n)` runs as the n-th push (from 1)
+  // is sent and may answer it instead.
+  void OnPush(InlineDriver& driver,
+              const std::function<std::optional<HttpResponse>(int)>& on_push) {
+    driver.fault = [this, on_push](const HttpRequest& request) -> std::optional<HttpResponse> {
+      if (request.method != "POST") return std::nullopt;
+      return on_push(++pushes_);
+    };
+  }
+  int pushes_ = 0;
+};
+
+TEST_F(OverlapTest, TheNextPushIsSentBeforeTheLastAnswerIsCommitted) {
+  MemoryStore store;
+  auto engine = OpenWithWrites(store, 5);
+  InlineDriver driver(server_, "alice");
+  std::vector<std::size_t> pending_at_push;
+  OnPush(driver, [&](int) {
+    pending_at_push.push_back(engine->status().pending);
+    return std::nullopt;
+  });
+  SyncRunRecord run = Sync(*engine, driver);
+  EXPECT_EQ(run.outcome, RunOutcome::kCompleted);
+  EXPECT_EQ(run.pushed, 5u);
+  // Each push left while the answer before it still waited to be committed.
+  EXPECT_EQ(pending_at_push, (std::vector<std::size_t>{5, 5, 3}));
+  EXPECT_EQ(engine->status().pending, 0u);
+  EXPECT_EQ(server_.statistics().mutations_applied, 5u);
+  EXPECT_EQ(server_.statistics().mutations_duplicate, 0u);
+  EXPECT_EQ(Get(*engine, "k4"), Json(4));
+}
+
+TEST_F(OverlapTest, APushThatFailsWhileTheAnswerBeforeItWaitsKeepsThatAnswer) {
+  MemoryStore store;
+  auto engine = OpenWithWrites(store, 4);
+  InlineDriver driver(server_, "alice");
+  AnswerSecondPush(driver, {503, "", "", ""});
+  EXPECT_EQ(Sync(*engine, driver).outcome, RunOutcome::kFailed);
+  EXPECT_EQ(engine->status().pending, 2u) << "the first answer is committed";
+  EXPECT_EQ(engine->statistics().mutations_pushed, 2u);
+  FireTimeout(*engine, driver);  // the retry sends the second batch again
+  EXPECT_EQ(engine->status().pending, 0u);
+  EXPECT_EQ(server_.statistics().mutations_applied, 4u);
+  EXPECT_EQ(server_.statistics().mutations_duplicate, 0u);
+}
+
+TEST_F(OverlapTest, AnAnswerWithAConflictIsCommittedBeforeTheNextPush) {
+  MemoryStore store_a, store_b;
+  auto a = Open(store_a, 1, TwoPerBatch());
+  auto b = Open(store_b, 2);
+  InlineDriver driver_a(server_, "alice"), driver_b(server_, "alice");
+  Put(*b, "k0", Json("from b"));
+  Sync(*b, driver_b);
+  for (int i = 0; i < 4; ++i)
+    Put(*a, "k" + std::to_string(i), i);  // k0 conflicts
+  std::vector<std::size_t> pending_at_push;
+  OnPush(driver_a, [&](int) {
+    pending_at_push.push_back(a->status().pending);
+    return std::nullopt;
+  });
+  SyncRunRecord run = Sync(*a, driver_a);
+  EXPECT_EQ(run.conflicts, 1u);
+  EXPECT_EQ(pending_at_push, (std::vector<std::size_t>{4, 2}));
+  EXPECT_EQ(Get(*a, "k0"), Json("from b"));
+  EXPECT_EQ(a->status().pending, 0u);
+}
+
+TEST_F(OverlapTest, AWriteToADocumentWhoseAnswerWaitsIsSentAfterIt) {
+  MemoryStore store;
+  EngineOptions options;
+  options.batch.max_count = 1;
+  auto engine = Open(store, 1, options);
+  InlineDriver driver(server_, "alice");
+  Put(*engine, "a", Json{{"x", 1}});
+  Put(*engine, "b", 2);
+  OnPush(driver, [&](int push) -> std::optional<HttpResponse> {
+    if (push == 2) {  // a's answer waits: the write to it must not change it
+      EXPECT_TRUE(
+          engine->HandleLocalWrite(MutationOp::kPatch, {"notes", "a"}, Json{{"y", 2}}, now_).ok());
+      EXPECT_EQ(engine->status().pending, 3u);
+    }
+    return std::nullopt;
+  });
+  SyncRunRecord run = Sync(*engine, driver);
+  EXPECT_EQ(run.pushed, 3u);
+  EXPECT_EQ(engine->status().pending, 0u);
+  EXPECT_EQ(Get(*engine, "a"), (Json{{"x", 1}, {"y", 2}}));
+  EXPECT_EQ(server_.statistics().mutations_applied, 3u);
+  EXPECT_EQ(server_.statistics().mutations_conflict, 0u);
+}
+
+TEST_F(OverlapTest, ACrashBeforeAnAnswerIsCommittedSendsItsWritesAgainAsDuplicates) {
+  MemoryStore store;
+  {
+    auto engine = OpenWithWrites(store, 4);
+    InlineDriver driver(server_, "alice");
+    AnswerSecondPush(driver, {-1, "", "", ""});  // it hangs
+    engine->HandleTrigger(TriggerReason::kManual, now_);
+    driver.Pump(*engine, now_);
+    EXPECT_EQ(engine->status().pending, 4u);  // the first answer was not committed: "crash"
+  }
+  auto engine = Open(store, 1, TwoPerBatch());
+  EXPECT_EQ(engine->status().pending, 4u);
+  InlineDriver driver(server_, "alice");
+  EXPECT_EQ(Sync(*engine, driver).outcome, RunOutcome::kCompleted);
+  EXPECT_EQ(engine->status().pending, 0u);
+  EXPECT_EQ(server_.statistics().mutations_applied, 4u);
+  EXPECT_EQ(server_.statistics().mutations_duplicate, 2u);
+  EXPECT_EQ(Get(*engine, "k0"), Json(0));
+  EXPECT_EQ(Get(*engine, "k3"), Json(3));
 }
 
 TEST_F(EngineTest, MalformedServerAnswersFailTheRunAndLoseNothing) {

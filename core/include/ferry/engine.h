@@ -19,6 +19,12 @@
 //       Event         -> deliver to listeners
 //     arm a timer for PollTimeout(); when it fires call HandleTimeout(now)
 //
+// Start the requests PollAction hands out before calling HandleTimeout for a
+// deadline that is already due: after a push answer the engine sends the next
+// push and commits the answer on such a timer, so the server works on that
+// push meanwhile (the native runtime starts a transfer at once; the browser's
+// fetch does). A host that runs the timer first loses only that overlap.
+//
 // Time: every input carries an Instant, the host's monotonic clock (every
 // deadline: retries, debounce, interval, request timeouts, live reconnects)
 // and its wall clock (the hybrid logical clock, and the times shown to users:
@@ -386,6 +392,14 @@ class SyncEngine {
   void SendPull(Instant now);
   void SendRequestNow(std::string method, std::string target, std::string body, Instant now);
   void HandlePushResponse(const HttpResponse& response, Instant now);
+  // Stages and commits the results of a push answer; false when that failed
+  // (the run failed too). `ends_push_on_wire`: no later push was sent since.
+  [[nodiscard]] bool ApplyPushResults(const std::vector<OutboxEntry>& batch,
+                                      const std::vector<PushResult>& results,
+                                      bool ends_push_on_wire, Instant now);
+  // Commits answered_push_, if any. Every input calls it first, so answers
+  // reach the store in the order they came.
+  void FlushAnsweredPush(Instant now);
   void HandlePullResponse(const HttpResponse& response, Instant now);
   // Resolves a conflict on `entry`'s document with the collection's strategy,
   // staging the outcome into `txn`; returns the event to emit.
@@ -405,6 +419,10 @@ class SyncEngine {
                bool retry = true);
   void EndRun(RunOutcome outcome, const std::string& error, Instant now);
   void AbortRequest();
+  // The push in flight ended without an answer that settled it (a failure,
+  // a cancel, a refusal): counts its attempt in the entries it carried. When
+  // that cannot be committed, the store's record makes the next Load count it.
+  [[nodiscard]] Status EndPushInFlight();
   TimeMs BackoffDelay();
   // Opens the live stream when it should be open and is not (and its
   // reconnect delay has passed); closes it when it should not be open.
@@ -452,6 +470,14 @@ class SyncEngine {
   std::optional<SyncStatus> last_status_emitted_;
   LiveStream live_;
   TimeMs wall_minus_monotonic_ = 0;
+  // A push answer that settled every mutation it carried, not yet committed:
+  // the next push was sent first (see HandlePushResponse).
+  struct AnsweredPush {
+    std::vector<OutboxEntry> batch;
+    std::vector<PushResult> results;
+    TimeMs answered_at = 0;  // monotonic; HandleTimeout is due from then
+  };
+  std::optional<AnsweredPush> answered_push_;
 };
 
 // JSON forms of a run record and of statistics (camelCase keys), shared by
