@@ -185,10 +185,10 @@ static void test_open_bad_arguments(void) {
   check_open_fails(&options, FERRY_INVALID_ARGUMENT, "header_count without headers");
   {
     const ferry_http_header refused[][1] = {
-        {{S("Content-Type"), S("text/plain")}},    /* Ferry's own */
-        {{S("X Key"), S("v")}},                    /* not an HTTP token */
+        {{S("Content-Type"), S("text/plain")}},   /* Ferry's own */
+        {{S("X Key"), S("v")}},                   /* not an HTTP token */
         {{S("X-Key"), S("secret\r\nX-Evil: 1")}}, /* would end the header */
-        {{S("Authorization"), S("ApiKey k")}},     /* beside a token provider */
+        {{S("Authorization"), S("ApiKey k")}},    /* beside a token provider */
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; ++i) {
       test_options(&options, path, kNowhere);
