@@ -58,6 +58,7 @@ class Client::Runtime : public std::enable_shared_from_this<Client::Runtime> {
     host.endpoint = options_.endpoint;
     host.has_token_provider = static_cast<bool>(options_.token_provider);
     host.gzip_above_bytes = options_.gzip_above_bytes;
+    host.headers = options_.headers;
     host.log = options_.log;
     host_ = std::make_unique<EngineHost>(std::move(engine), std::move(host), now);
     thread_ = std::thread([self = shared_from_this()] { self->Loop(); });
@@ -251,6 +252,8 @@ Result<std::unique_ptr<Client>> Client::Open(ClientOptions options) {
   if (options.endpoint.empty())
     return Status(ErrorCode::kInvalidArgument, "an endpoint is required");
   if (options.path.empty()) return Status(ErrorCode::kInvalidArgument, "a store path is required");
+  FERRY_RETURN_IF_ERROR(
+      CheckCustomHeaders(options.headers, static_cast<bool>(options.token_provider)));
   FERRY_ASSIGN_OR_RETURN(auto store, SqliteStore::Open(options.path, options.store));
   std::shared_ptr<Transport> transport = options.custom_transport;
   if (!transport) {

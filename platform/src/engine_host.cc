@@ -232,6 +232,8 @@ OutgoingRequest EngineHost::Build(const HttpRequest& request, bool stream,
     out.headers.emplace_back(kContentEncoding, "gzip");
   }
   if (!token.empty()) out.headers.emplace_back("Authorization", "Bearer " + token);
+  // CheckCustomHeaders kept out every header written above.
+  out.headers.insert(out.headers.end(), options_.headers.begin(), options_.headers.end());
   out.body = request.body;
   return out;
 }

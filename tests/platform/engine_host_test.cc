@@ -137,6 +137,73 @@ TEST_F(EngineHostTest, ATokenWithAControlCharacterNeverBecomesAHeaderAndIsAnAuth
   }
 }
 
+TEST_F(EngineHostTest, CustomHeadersGoWithEveryRequestTheLiveStreamIncluded) {
+  HostOptions options = WithTokens();
+  options.headers = {{"X-API-Key", "key-secret-1"}, {"X-Tenant", "blue"}};
+  EngineHost& host = Open(options, Manual(), /*live=*/true);
+  ASSERT_TRUE(host.engine().HandleLocalWrite(MutationOp::kPut, {"n", "a"}, 1, now_).ok());
+  host.engine().HandleOnline(true, now_);
+  host.RequestSync(TriggerReason::kManual, now_, nullptr);
+  auto need = Take<NeedToken>();
+  ASSERT_FALSE(need.empty());
+  for (const NeedToken& token : need)
+    host.HandleToken(token.id, "bearer-secret", now_);
+  auto started = Take<StartTransfer>();
+  ASSERT_EQ(started.size(), need.size());
+  bool saw_stream = false;
+  for (const StartTransfer& transfer : started) {
+    const OutgoingRequest& request = transfer.request;
+    saw_stream = saw_stream || request.stream;
+    EXPECT_EQ(Header(request, "X-API-Key"), "key-secret-1") << request.url;
+    EXPECT_EQ(Header(request, "X-Tenant"), "blue") << request.url;
+    EXPECT_EQ(Header(request, "Authorization"), "Bearer bearer-secret") << "beside the token";
+  }
+  EXPECT_TRUE(saw_stream) << "the live stream was opened and carries them too";
+  for (const std::string& line : log_)
+    EXPECT_EQ(line.find("key-secret-1"), std::string::npos) << "never logged: " << line;
+}
+
+TEST_F(EngineHostTest, AnAuthorizationOfTheAppsOwnReplacesTheBearerToken) {
+  HostOptions options;
+  options.headers = {{"Authorization", "ApiKey abc"}};
+  ASSERT_TRUE(CheckCustomHeaders(options.headers, /*has_token_provider=*/false).ok());
+  EngineHost& host = Open(options);
+  host.RequestSync(TriggerReason::kManual, now_, nullptr);
+  auto started = Take<StartTransfer>();
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(Header(started[0].request, "Authorization"), "ApiKey abc");
+}
+
+TEST(CustomHeaders, HeadersFerryOwnsBadNamesAndBadValuesAreRefusedWithoutTheValue) {
+  const std::vector<RequestHeaders> refused = {
+      {{"Accept", "x"}},
+      {{"ferry-protocol", "2"}},
+      {{"CONTENT-TYPE", "text/plain"}},
+      {{"Content-Encoding", "br"}},
+      {{"Content-Length", "1"}},
+      {{"Host", "evil.example.com"}},
+      {{"", "x"}},
+      {{"X Key", "x"}},
+      {{"X-Key:", "x"}},
+      {{"X-Key", "secret-value\r\nX-Injected: 1"}},
+      {{"X-Key", "secret-value\nmore"}},
+      {{"X-Key", std::string("secret-value\0", 13)}},
+      {{"X-Key", "a"}, {"x-key", "b"}},
+  };
+  for (const RequestHeaders& headers : refused) {
+    const Status status = CheckCustomHeaders(headers, /*has_token_provider=*/false);
+    EXPECT_EQ(status.code(), ErrorCode::kInvalidArgument) << headers[0].first;
+    EXPECT_EQ(status.message().find("secret-value"), std::string::npos) << status.message();
+  }
+  const Status authorization = CheckCustomHeaders({{"authorization", "Basic x"}}, true);
+  EXPECT_EQ(authorization.code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(authorization.message().find("token provider"), std::string::npos);
+  EXPECT_TRUE(
+      CheckCustomHeaders({{"X-API-Key", "a\tb"}, {"Authorization", "Basic x"}}, false).ok());
+  EXPECT_TRUE(CheckCustomHeaders({{"X-API-Key", "k"}}, true).ok());
+  EXPECT_TRUE(CheckCustomHeaders({}, true).ok());
+}
+
 TEST_F(EngineHostTest, APlainHttpEndpointToAHostNotLoopbackIsWarnedOfOnce) {
   const auto warnings = [this](const std::string& endpoint) {
     log_.clear();

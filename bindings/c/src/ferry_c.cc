@@ -311,28 +311,37 @@ ferry_client_options DefaultOptions() {
   options.pull_page_size = defaults.engine.pull_page_size;
   options.live_updates = defaults.engine.live_updates;
   options.gzip_above_bytes = defaults.gzip_above_bytes;
+  options.backoff_base_ms = defaults.engine.backoff_base_ms;
+  options.backoff_max_ms = defaults.engine.backoff_max_ms;
+  options.push_batch_bytes = defaults.engine.batch.max_bytes;
+  options.history_limit = defaults.engine.history_limit;
   return options;
 }
 
 // The layouts this library knows: the first one (up to transport_user_data),
-// the second, which appends the conflict resolver, and today's, which appends
-// the store lock timeout. A caller built against an older one passes its
-// size; the fields it lacks keep their defaults.
+// the second, which appends the conflict resolver, the third, which appends
+// the store lock timeout, and today's, which appends the custom headers,
+// backoff bounds, push batch bytes and history limit. A caller built against
+// an older one passes its size; the fields it lacks keep their defaults.
 constexpr std::size_t kOptionsSizeV1 = offsetof(ferry_client_options, conflict_resolver);
 constexpr std::size_t kOptionsSizeV2 = offsetof(ferry_client_options, store_lock_timeout_ms);
-constexpr std::size_t kOptionsSizeV3 = sizeof(ferry_client_options);
+constexpr std::size_t kOptionsSizeV3 = offsetof(ferry_client_options, headers);
+constexpr std::size_t kOptionsSizeV4 = sizeof(ferry_client_options);
 static_assert(kOptionsSizeV1 == offsetof(ferry_client_options, transport_user_data) + sizeof(void*),
               "fields are appended after transport_user_data without padding");
 static_assert(kOptionsSizeV2 == offsetof(ferry_client_options, conflict_user_data) + sizeof(void*),
               "fields are appended after conflict_user_data without padding");
+static_assert(kOptionsSizeV3 ==
+                  offsetof(ferry_client_options, store_lock_timeout_ms) + sizeof(int64_t),
+              "fields are appended after store_lock_timeout_ms without padding");
 
 Failure CheckOptionsSize(std::size_t struct_size) {
   if (struct_size != kOptionsSizeV1 && struct_size != kOptionsSizeV2 &&
-      struct_size != kOptionsSizeV3) {
+      struct_size != kOptionsSizeV3 && struct_size != kOptionsSizeV4) {
     return InvalidArgument("ferry_client_options.struct_size is " + std::to_string(struct_size) +
                            "; this libferry knows " + std::to_string(kOptionsSizeV1) + ", " +
-                           std::to_string(kOptionsSizeV2) + " and " +
-                           std::to_string(kOptionsSizeV3) +
+                           std::to_string(kOptionsSizeV2) + ", " + std::to_string(kOptionsSizeV3) +
+                           " and " + std::to_string(kOptionsSizeV4) +
                            " (set it with ferry_client_options_init(&options, sizeof options))");
   }
   return {};
@@ -441,6 +450,21 @@ void SendToHost(uint64_t id, ferry_send_request_callback send, void* user_data,
   send(user_data, ToC(id), &out);
 }
 
+// The custom headers as UTF-8 text; which ones are allowed is the shared
+// host's rule (CheckCustomHeaders, run by Client::Open).
+Failure CopyHeaders(const ferry_client_options& c, RequestHeaders& headers) {
+  if (c.header_count > 0 && c.headers == nullptr)
+    return InvalidArgument("options.headers is NULL with a header_count above 0");
+  for (std::size_t i = 0; i < c.header_count; ++i) {
+    std::string name;
+    std::string value;
+    if (Failure f = Text(c.headers[i].name, "options.headers[].name", name); !f.ok()) return f;
+    if (Failure f = Text(c.headers[i].value, "options.headers[].value", value); !f.ok()) return f;
+    headers.emplace_back(std::move(name), std::move(value));
+  }
+  return {};
+}
+
 // ClientOptions from the C options; `id` is the handle-to-be, for callbacks.
 Failure ToClientOptions(const ferry_client_options& c, uint64_t id, ClientOptions& options,
                         std::shared_ptr<HostTransport>& host_transport) {
@@ -450,10 +474,13 @@ Failure ToClientOptions(const ferry_client_options& c, uint64_t id, ClientOption
       options.endpoint.find('\0') != std::string::npos)
     return InvalidArgument("options.path and options.endpoint must not contain NUL bytes");
   if (c.local_write_debounce_ms < 0 || c.request_timeout_ms <= 0 || c.interval_ms < 0 ||
-      c.store_lock_timeout_ms < 0 || c.push_batch_size == 0 || c.pull_page_size == 0) {
+      c.store_lock_timeout_ms < 0 || c.push_batch_size == 0 || c.pull_page_size == 0 ||
+      c.push_batch_bytes == 0 || c.history_limit == 0 || c.backoff_base_ms <= 0 ||
+      c.backoff_max_ms < c.backoff_base_ms) {
     return InvalidArgument(
         "options: local_write_debounce_ms, interval_ms and store_lock_timeout_ms must be >= 0; "
-        "request_timeout_ms, push_batch_size and pull_page_size > 0");
+        "request_timeout_ms, push_batch_size, push_batch_bytes, pull_page_size, history_limit "
+        "and backoff_base_ms > 0; backoff_max_ms >= backoff_base_ms");
   }
   options.engine.sync_on_local_write = c.sync_on_local_write;
   options.engine.local_write_debounce_ms = c.local_write_debounce_ms;
@@ -461,7 +488,12 @@ Failure ToClientOptions(const ferry_client_options& c, uint64_t id, ClientOption
   if (c.interval_ms > 0) options.engine.interval_ms = c.interval_ms;
   options.engine.random_seed = c.random_seed;
   options.engine.batch.max_count = c.push_batch_size;
+  options.engine.batch.max_bytes = c.push_batch_bytes;
   options.engine.pull_page_size = c.pull_page_size;
+  options.engine.backoff_base_ms = c.backoff_base_ms;
+  options.engine.backoff_max_ms = c.backoff_max_ms;
+  options.engine.history_limit = c.history_limit;
+  if (Failure f = CopyHeaders(c, options.headers); !f.ok()) return f;
   options.engine.live_updates = c.live_updates;
   options.gzip_above_bytes = c.gzip_above_bytes;
   options.store.durability =

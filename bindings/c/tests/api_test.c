@@ -90,6 +90,9 @@ static void test_options_init(void) {
   CHECK(options.log == NULL && options.token_provider == NULL && options.send_request == NULL);
   CHECK(options.conflict_resolver == NULL && options.conflict_user_data == NULL);
   CHECK(options.store_lock_timeout_ms == 0);
+  CHECK(options.headers == NULL && options.header_count == 0);
+  CHECK(options.backoff_base_ms == 1000 && options.backoff_max_ms == 300000);
+  CHECK(options.push_batch_bytes == 1024 * 1024 && options.history_limit == 100);
 
   /* A caller built against the first header (without conflict_resolver)
    * passes its shorter size: only that much is written. */
@@ -171,6 +174,34 @@ static void test_open_bad_arguments(void) {
   test_options(&options, path, kNowhere);
   options.cancel_request = (ferry_cancel_request_callback)1;
   check_open_fails(&options, FERRY_INVALID_ARGUMENT, "cancel_request without send_request");
+  test_options(&options, path, kNowhere);
+  options.backoff_max_ms = 10; /* below the base */
+  check_open_fails(&options, FERRY_INVALID_ARGUMENT, "a backoff maximum below its base");
+  test_options(&options, path, kNowhere);
+  options.history_limit = 0;
+  check_open_fails(&options, FERRY_INVALID_ARGUMENT, "a history limit of 0");
+  test_options(&options, path, kNowhere);
+  options.header_count = 1; /* headers NULL */
+  check_open_fails(&options, FERRY_INVALID_ARGUMENT, "header_count without headers");
+  {
+    const ferry_http_header refused[][1] = {
+        {{S("Content-Type"), S("text/plain")}},   /* Ferry's own */
+        {{S("X Key"), S("v")}},                   /* not an HTTP token */
+        {{S("X-Key"), S("secret\r\nX-Evil: 1")}}, /* would end the header */
+        {{S("Authorization"), S("ApiKey k")}},    /* beside a token provider */
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; ++i) {
+      test_options(&options, path, kNowhere);
+      options.token_provider = fixed_token;
+      options.token_user_data = (void*)"token-alice";
+      options.headers = refused[i];
+      options.header_count = 1;
+      check_open_fails(&options, FERRY_INVALID_ARGUMENT, "a refused custom header");
+      CHECK(ferry_client_open(&options, &client, &error) == FERRY_INVALID_ARGUMENT);
+      CHECK(!contains(error.message, "secret")); /* a value is never quoted */
+      ferry_error_clear(&error);
+    }
+  }
 
   /* A file that is not a store. */
   FILE* file = fopen(path, "w");
@@ -193,6 +224,12 @@ static void test_open_bad_arguments(void) {
   /* So does the second (its store lock timeout is the default, 0). */
   test_options(&options, path, kNowhere);
   options.struct_size = offsetof(ferry_client_options, store_lock_timeout_ms);
+  CHECK_OK(ferry_client_open(&options, &client, &error), &error);
+  CHECK_OK(ferry_client_close(client, &error), &error);
+  /* And the third (no headers; default backoff, batch bytes, history). */
+  test_options(&options, path, kNowhere);
+  options.struct_size = offsetof(ferry_client_options, headers);
+  options.header_count = 3; /* beyond its size: unread */
   CHECK_OK(ferry_client_open(&options, &client, &error), &error);
   CHECK_OK(ferry_client_close(client, &error), &error);
 

@@ -24,6 +24,7 @@ typedef struct real_host {
   uint64_t last_id;
   bool saw_gzip;
   bool saw_authorization;
+  int with_api_key; /* requests carrying the custom X-API-Key header */
 } real_host;
 
 typedef struct carried_request {
@@ -90,6 +91,9 @@ static void send_to_real_server(void* user_data, ferry_client* client,
     copy->headers[i].value = S(copy->header_text[2 * i + 1]);
     if (strcmp(copy->header_text[2 * i], "Content-Encoding") == 0) host->saw_gzip = true;
     if (strcmp(copy->header_text[2 * i], "Authorization") == 0) host->saw_authorization = true;
+    if (strcmp(copy->header_text[2 * i], "X-API-Key") == 0 &&
+        strcmp(copy->header_text[2 * i + 1], "key-c") == 0)
+      ++host->with_api_key;
   }
   copy->header_count = request->header_count;
   copy->body = copy_slice(request->body);
@@ -131,6 +135,9 @@ static void test_host_transport_with_server(void) {
   options.send_request = send_to_real_server;
   options.transport_user_data = &host;
   options.push_batch_size = 1; /* two writes, two pushes */
+  const ferry_http_header api_key = {S("X-API-Key"), S("key-c")};
+  options.headers = &api_key; /* copied at open */
+  options.header_count = 1;
   REQUIRE(ferry_client_open(&options, &host.client, &error) == FERRY_OK);
 
   ferry_client* curl = NULL;
@@ -154,6 +161,7 @@ static void test_host_transport_with_server(void) {
   CHECK(contains(run.data, "\"outcome\":\"completed\"") && contains(run.data, "\"pushed\":2"));
   ferry_buffer_release(&run);
   CHECK(host.requests >= 3 && host.saw_gzip && host.saw_authorization);
+  CHECK(host.with_api_key == host.requests); /* beside the token, on every request */
 
   CHECK_OK(ferry_client_sync_now(curl, &run, &error), &error);
   ferry_buffer_release(&run);

@@ -41,6 +41,11 @@ struct ClientOptions {
   // a fresh one, not a cached one. The request is repeated once with it; a
   // second 401 puts the client in SyncState::kAuthError, writes kept.
   std::function<std::string(bool refresh)> token_provider;
+  // Sent with every request, the live stream included (an API key beside or
+  // instead of the bearer token). Open refuses names Ferry owns, names that
+  // are not HTTP tokens, values with CR, LF or NUL, and Authorization when a
+  // token provider is set (CheckCustomHeaders). Values are never logged.
+  RequestHeaders headers;
   // Push bodies larger than this are sent gzip-compressed (zlib, level 1;
   // ferry-server accepts Content-Encoding: gzip). 0 turns compression off.
   std::size_t gzip_above_bytes = 1024;

@@ -4,8 +4,9 @@
 // - endpoint normalisation and request URLs, and a warning for a plain
 //   http:// endpoint to a host that is not loopback;
 // - the request headers: Accept, Ferry-Protocol, Content-Type, Authorization
-//   from the host's token, and gzip above the threshold (Accept-Encoding is
-//   the HTTP stack's own: libcurl and browsers ask for gzip and decode it);
+//   from the host's token, gzip above the threshold (Accept-Encoding is
+//   the HTTP stack's own: libcurl and browsers ask for gzip and decode it),
+//   and the app's custom headers;
 // - the token step: a request waits for its token, which the runtime fetches
 //   however it can (a native callback, a JavaScript promise);
 // - the app-start trigger;
@@ -39,6 +40,7 @@
 #include <vector>
 
 #include "ferry/engine.h"
+#include "ferry/request_headers.h"
 
 namespace ferry {
 
@@ -62,6 +64,10 @@ struct HostOptions {
   std::size_t gzip_above_bytes = 1024;
   // The runtime can gzip at all (zlib natively; CompressionStream on the web).
   bool can_gzip = true;
+  // The app's own headers (an API key, say), sent with every request, the
+  // live stream included, after Ferry's. Check them with
+  // CheckCustomHeaders at open; their values are never logged.
+  RequestHeaders headers;
   LogFunction log;  // may be empty; never given a token
 };
 

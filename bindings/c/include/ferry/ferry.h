@@ -289,6 +289,23 @@ typedef struct ferry_client_options {
    * another) to close the store at `path`; 0 (default): FERRY_BUSY at once.
    * The open blocks the calling thread meanwhile. */
   int64_t store_lock_timeout_ms;
+
+  /* --- Appended in 0.1 (issue 17); a caller built before passes the
+   * shorter struct_size and gets the defaults. --- */
+  /* Headers sent with every request, the live stream included (an API key
+   * beside or instead of the bearer token); header_count of them, copied at
+   * open. FERRY_INVALID_ARGUMENT at open for a name that is not an HTTP
+   * token, a value holding CR, LF or NUL, a header Ferry owns (Accept,
+   * Content-Type, Host, ...) or Authorization while token_provider is set.
+   * Values are never logged. NULL/0 (default): none. */
+  const ferry_http_header* headers;
+  size_t header_count;
+  /* Retry delay after the n-th failure: uniform in [0, min(backoff_max_ms,
+   * backoff_base_ms * 2^(n-1))]; defaults 1000 and 300000. */
+  int64_t backoff_base_ms;
+  int64_t backoff_max_ms;
+  size_t push_batch_bytes; /* default 1 MiB: encoded values per push request */
+  size_t history_limit;    /* default 100: sync runs kept in the history */
 } ferry_client_options;
 
 /* Fills `*options` with the defaults; `struct_size` is sizeof(*options) as

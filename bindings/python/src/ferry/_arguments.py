@@ -48,6 +48,20 @@ def _require_integer(value: Any, name: str) -> int:
     return value
 
 
+def headers(value: Any, name: str) -> list[tuple[bytes, bytes]]:
+    """Custom request headers as UTF-8 (name, value) pairs. Only the types are
+    checked here; which headers are allowed is libferry's rule, checked at
+    open (a FerryError "invalid_argument" that never quotes a value)."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict of str to str, got {_describe(value)}")
+    pairs = []
+    for header, text in value.items():
+        require_string(header, f"{name} key")
+        require_string(text, f"{name}[{header!r}]")
+        pairs.append((utf8(header, f"{name} key"), utf8(text, f"{name}[{header!r}]")))
+    return pairs
+
+
 def require_count(value: Any, name: str) -> int:
     """A non-negative int (a limit, where 0 means none; a seq; a size)."""
     value = _require_integer(value, name)

@@ -53,6 +53,12 @@ SendRequestCallback = ctypes.CFUNCTYPE(None, c_void_p, c_void_p, c_void_p)
 CancelRequestCallback = ctypes.CFUNCTYPE(None, c_void_p, c_void_p, ctypes.c_uint64)
 
 
+class HttpHeader(ctypes.Structure):
+    """ferry_http_header"""
+
+    _fields_ = [("name", Slice), ("value", Slice)]
+
+
 class ClientOptions(ctypes.Structure):
     """ferry_client_options, field for field. ferry_client_options_init refuses
     a struct_size it does not know, which catches a layout that drifted."""
@@ -84,6 +90,12 @@ class ClientOptions(ctypes.Structure):
         ("conflict_resolver", c_void_p),  # a custom resolver: not offered in Python yet
         ("conflict_user_data", c_void_p),
         ("store_lock_timeout_ms", ctypes.c_int64),
+        ("headers", ctypes.POINTER(HttpHeader)),
+        ("header_count", c_size_t),
+        ("backoff_base_ms", ctypes.c_int64),
+        ("backoff_max_ms", ctypes.c_int64),
+        ("push_batch_bytes", c_size_t),
+        ("history_limit", c_size_t),
     ]
 
 

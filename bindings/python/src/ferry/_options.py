@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ctypes
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from . import _arguments as arguments
 from ._calls import slice_of
-from ._library import ClientOptions, library
+from ._library import ClientOptions, HttpHeader, library
 from .errors import InvalidArgumentError
 
 
@@ -29,6 +29,7 @@ class OpenOptions:
     conflicts: bytes = b""
     ca_bundle_path: bytes = b""
     store_lock_timeout_ms: int = 0
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
 def check_open_options(
@@ -45,6 +46,7 @@ def check_open_options(
     conflicts: Any,
     ca_bundle_path: Any,
     store_lock_timeout_ms: Any,
+    headers: Any = None,
 ) -> OpenOptions:
     """TypeErrors and ValueErrors naming the option, before the C API sees any."""
     if live_updates is not None:
@@ -70,6 +72,7 @@ def check_open_options(
         store_lock_timeout_ms=arguments.require_milliseconds(
             store_lock_timeout_ms, "store_lock_timeout_ms", allow_zero=True
         ),
+        headers=[] if headers is None else arguments.headers(headers, "headers"),
     )
 
 
@@ -99,6 +102,14 @@ def options_struct(
     options.conflicts_json = slice_of(checked.conflicts)
     options.ca_bundle_path = slice_of(checked.ca_bundle_path)
     options.store_lock_timeout_ms = checked.store_lock_timeout_ms
+    # Kept alive by `checked` (the names and values) and the struct (the
+    # array) until ferry_client_open has copied them.
+    header_array = (HttpHeader * len(checked.headers))(
+        *(HttpHeader(slice_of(name), slice_of(value)) for name, value in checked.headers)
+    )
+    options.headers = ctypes.cast(header_array, ctypes.POINTER(HttpHeader))
+    options.header_count = len(checked.headers)
+    options._header_array = header_array
     if token_function is not None:
         options.token_provider = token_function
     if log_function is not None:

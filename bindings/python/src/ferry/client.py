@@ -95,6 +95,7 @@ class Client:
         conflicts: Optional[Mapping[str, Any]] = None,
         ca_bundle_path: Optional[PathLike] = None,
         store_lock_timeout_ms: int = 0,
+        headers: Optional[Mapping[str, str]] = None,
         log: Optional[Callable[[int, str], Any]] = None,
     ) -> Client:
         """Opens (or creates) the store at ``path`` and starts its owner thread.
@@ -118,6 +119,12 @@ class Client:
         store_lock_timeout_ms: how long to wait (blocking, without the GIL)
             for another client to close the store; 0: fail at once.
 
+        headers: {name: value} sent with every request, the live stream
+            included (an API key beside or instead of the bearer token).
+            Ferry's own headers, names that are not HTTP tokens, values with
+            CR, LF or NUL, and Authorization beside get_token are refused
+            with InvalidArgumentError. Values are never logged.
+
         Raises BusyError when the store is open in another client (in this
         process or another) after that wait, TypeError/ValueError for a
         malformed option.
@@ -135,6 +142,7 @@ class Client:
             conflicts=conflicts,
             ca_bundle_path=ca_bundle_path,
             store_lock_timeout_ms=store_lock_timeout_ms,
+            headers=headers,
         )
         token = TokenProvider(arguments.require_callable(get_token, "get_token")) if get_token else None
         log_forwarder = LogForwarder(arguments.require_callable(log, "log")) if log else None
