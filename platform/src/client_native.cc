@@ -109,8 +109,12 @@ class Client::Runtime : public std::enable_shared_from_this<Client::Runtime> {
 
   // Runs `work` with the host under the engine lock on the calling thread,
   // then wakes the owner thread to carry out what the engine now wants.
+  // The runtime outlives the call: a listener may destroy the Client while
+  // this thread is still in here (after the work, before the wakeup), and the
+  // owner thread would then drop the last reference.
   template <typename Work>
   auto Call(Work work) -> decltype(work(std::declval<EngineHost&>())) {
+    const std::shared_ptr<Runtime> keep_alive = shared_from_this();
     std::unique_lock lock(mutex_);
     auto result = work(*host_);
     lock.unlock();
