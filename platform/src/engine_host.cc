@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "ascii_lowercase.h"
+
 namespace ferry {
 namespace {
 
@@ -19,18 +21,11 @@ bool HoldsControlCharacter(std::string_view token) {
   });
 }
 
-std::string Lowercase(std::string_view text) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
-}
-
 // The host of an http:// URL (lowercase, IPv6 in brackets); nullopt for any
 // other scheme.
 std::optional<std::string> CleartextHost(std::string_view url) {
   constexpr std::string_view kScheme = "http://";
-  if (url.size() < kScheme.size() || Lowercase(url.substr(0, kScheme.size())) != kScheme) {
+  if (url.size() < kScheme.size() || AsciiLowercase(url.substr(0, kScheme.size())) != kScheme) {
     return std::nullopt;
   }
   std::string_view authority = url.substr(kScheme.size());
@@ -40,7 +35,7 @@ std::optional<std::string> CleartextHost(std::string_view url) {
   }
   const std::size_t host_end =
       authority.starts_with('[') ? authority.find(']') + 1 : authority.find(':');
-  return Lowercase(authority.substr(0, host_end));
+  return AsciiLowercase(authority.substr(0, host_end));
 }
 
 // Loopback traffic never leaves the machine, so plain HTTP there (a

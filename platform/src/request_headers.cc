@@ -6,6 +6,8 @@
 #include <set>
 #include <string_view>
 
+#include "ascii_lowercase.h"
+
 namespace ferry {
 namespace {
 
@@ -47,13 +49,6 @@ bool IsFieldValue(std::string_view value) {
   });
 }
 
-std::string Lowercase(std::string_view text) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower;
-}
-
 Status Refuse(std::string message) {
   return Status(ErrorCode::kInvalidArgument, "headers: " + std::move(message));
 }
@@ -67,7 +62,7 @@ Status CheckCustomHeaders(const RequestHeaders& headers, bool has_token_provider
     if (!IsToken(name)) {
       return Refuse("a header name must be an HTTP token (letters, digits and !#$%&'*+-.^_`|~)");
     }
-    const std::string lower = Lowercase(name);
+    const std::string lower = AsciiLowercase(name);
     if (std::find(kOwnedByFerry.begin(), kOwnedByFerry.end(), lower) != kOwnedByFerry.end()) {
       return Refuse(name + " is set by Ferry or the HTTP stack and cannot be replaced");
     }
