@@ -22,6 +22,9 @@ mergeInto(LibraryManager.library, {
   ferry_js_emit: function (client, eventJson) {
     Module['ferryHost'].emit(client, UTF8ToString(eventJson));
   },
+  ferry_js_log: function (client, level, message) {
+    Module['ferryHost'].log(client, level, UTF8ToString(message));
+  },
   ferry_js_persist: function (client) {
     Module['ferryHost'].persist(client);
   },

@@ -16,6 +16,8 @@
 // Threading: the JS event loop only.
 #include <emscripten/bind.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -23,6 +25,7 @@
 #include "ferry/engine.h"
 #include "ferry/engine_host.h"
 #include "ferry/json_forms.h"
+#include "ferry/request_headers.h"
 #include "ferry/store_journal.h"
 
 extern "C" {
@@ -35,6 +38,7 @@ void ferry_js_emit(int client, const char* event_json);
 void ferry_js_sync_done(int client, double waiter, const char* result_json);
 char* ferry_js_resolve(int client, const char* input_json);
 void ferry_js_persist(int client);
+void ferry_js_log(int client, int level, const char* message);
 double ferry_js_monotonic_now();
 double ferry_js_wall_now();
 }
@@ -94,6 +98,8 @@ class WebClient {
     }
     auto engine_options = ParseEngineOptions(*options);
     if (!engine_options.ok()) return Error(engine_options.status());
+    auto headers = ParseHeaders(*options, options->value("hasTokenProvider", false));
+    if (!headers.ok()) return Error(headers.status());
     auto store = JournalStore::Open(directory);
     if (!store.ok()) return Error(store.status());
     store_ = std::move(*store);
@@ -108,6 +114,12 @@ class WebClient {
     host.has_token_provider = o.value("hasTokenProvider", false);
     host.gzip_above_bytes = o.value("gzipAboveBytes", std::size_t{1024});
     host.can_gzip = o.value("canGzip", false);
+    host.headers = std::move(*headers);
+    if (o.value("hasLog", false)) {
+      host.log = [handle = handle_](LogLevel level, const std::string& message) {
+        ferry_js_log(handle, static_cast<int>(level), message.c_str());
+      };
+    }
     host_ = std::make_unique<EngineHost>(std::move(*engine), std::move(host), Now());
     host_->AddListener([handle = handle_](const Event& event) {
       ferry_js_emit(handle, DumpJson(EventToJson(event)).c_str());
@@ -115,6 +127,26 @@ class WebClient {
     const std::string client_id = host_->engine().client_id();
     Pump();
     return Ok({{"clientId", client_id}});
+  }
+
+  // "headers": {name: value}, checked by the one rule every runtime uses.
+  static Result<RequestHeaders> ParseHeaders(const Json& o, bool has_token_provider) {
+    RequestHeaders headers;
+    const auto found = o.find("headers");
+    if (found != o.end() && !found->is_null()) {
+      if (!found->is_object()) {
+        return Status(ErrorCode::kInvalidArgument, "options.headers must be an object");
+      }
+      for (const auto& [name, value] : found->items()) {
+        if (!value.is_string()) {
+          return Status(ErrorCode::kInvalidArgument,
+                        "options.headers: the value of " + name + " must be a string");
+        }
+        headers.emplace_back(name, value.get<std::string>());
+      }
+    }
+    FERRY_RETURN_IF_ERROR(CheckCustomHeaders(headers, has_token_provider));
+    return headers;
   }
 
   // An option left out keeps the engine's default, so each default is
@@ -134,12 +166,40 @@ class WebClient {
     } catch (const Json::exception& error) {
       return Status(ErrorCode::kInvalidArgument, std::string("options: ") + error.what());
     }
+    // Backoff, batch, page and history bounds (issue 17): a positive whole
+    // number, else the default (ferry-sync checked the types already).
+    ReadPositive(o, "backoffBaseMs", engine_options.backoff_base_ms);
+    ReadPositive(o, "backoffMaxMs", engine_options.backoff_max_ms);
+    ReadPositive(o, "pushBatchSize", engine_options.batch.max_count);
+    ReadPositive(o, "pushBatchBytes", engine_options.batch.max_bytes);
+    ReadPositive(o, "pullPageSize", engine_options.pull_page_size);
+    ReadPositive(o, "historyLimit", engine_options.history_limit);
     if (o.contains("intervalMs") && o["intervalMs"].is_number()) {
       engine_options.interval_ms = o["intervalMs"].get<TimeMs>();
+    }
+    // Queue control (issue 17): absent or 0 leaves each off.
+    if (o.contains("maxAttempts") && o["maxAttempts"].is_number_unsigned() &&
+        o["maxAttempts"].get<uint64_t>() > 0) {
+      engine_options.max_attempts =
+          static_cast<uint32_t>(std::min<uint64_t>(o["maxAttempts"].get<uint64_t>(), UINT32_MAX));
+    }
+    if (o.contains("deadLetterMaxAgeMs") && o["deadLetterMaxAgeMs"].is_number() &&
+        o["deadLetterMaxAgeMs"].get<double>() > 0) {
+      engine_options.dead_letter_max_age_ms = o["deadLetterMaxAgeMs"].get<TimeMs>();
     }
     FERRY_RETURN_IF_ERROR(
         ParseConflictOptions(o.value("conflicts", Json::object()), engine_options));
     return engine_options;
+  }
+
+  // Sets `target` from `o[name]` when that is a whole number from 1 to
+  // 2^32 - 1; anything else leaves the default (never a throw in the module).
+  template <typename Number>
+  static void ReadPositive(const Json& o, const char* name, Number& target) {
+    const auto found = o.find(name);
+    if (found == o.end() || !found->is_number_unsigned()) return;
+    const uint64_t value = found->get<uint64_t>();
+    if (value > 0 && value <= UINT32_MAX) target = static_cast<Number>(value);
   }
 
   // "conflicts" from the options; a custom resolver calls back into the JS
@@ -213,6 +273,12 @@ class WebClient {
     Pump();
   }
 
+  void NetworkChanged() {
+    if (!host_) return;
+    host_->engine().HandleNetworkChanged(Now());
+    Pump();
+  }
+
   void Cancel() {
     if (!host_) return;
     host_->engine().Cancel(Now());
@@ -271,6 +337,25 @@ class WebClient {
         host_->engine().DiscardFailedMutation(static_cast<uint64_t>(seq), Now(), write_id);
     Pump();
     return discarded.ok() ? Ok() : Error(discarded);
+  }
+
+  // Queue control (issue 17).
+  std::string PendingMutations(double after_seq, double limit) {
+    if (!host_) return NotOpen();
+    auto entries =
+        host_->engine().PendingMutations(after_seq > 0 ? static_cast<uint64_t>(after_seq) : 0,
+                                         limit > 0 ? static_cast<std::size_t>(limit) : 0);
+    if (!entries.ok()) return Error(entries.status());
+    Json items = Json::array();
+    for (const OutboxEntry& entry : *entries)
+      items.push_back(PendingMutationToJson(entry));
+    return Ok({{"mutations", std::move(items)}});
+  }
+
+  std::string ClearHistory(bool keep_latest) {
+    if (!host_) return NotOpen();
+    Status cleared = host_->engine().ClearHistory(keep_latest);
+    return cleared.ok() ? Ok() : Error(cleared);
   }
 
   // --- Answers from the JS host (EngineHost's tasks carried out) ----------
@@ -403,6 +488,7 @@ EMSCRIPTEN_BINDINGS(ferry) {
       .function("scan", &ferry::WebClient::Scan)
       .function("syncNow", &ferry::WebClient::SyncNow)
       .function("setOnline", &ferry::WebClient::SetOnline)
+      .function("networkChanged", &ferry::WebClient::NetworkChanged)
       .function("cancel", &ferry::WebClient::Cancel)
       .function("setInterval", &ferry::WebClient::SetInterval)
       .function("status", &ferry::WebClient::GetStatus)
@@ -411,6 +497,8 @@ EMSCRIPTEN_BINDINGS(ferry) {
       .function("failedMutations", &ferry::WebClient::FailedMutations)
       .function("retryFailedMutation", &ferry::WebClient::RetryFailedMutation)
       .function("discardFailedMutation", &ferry::WebClient::DiscardFailedMutation)
+      .function("pendingMutations", &ferry::WebClient::PendingMutations)
+      .function("clearHistory", &ferry::WebClient::ClearHistory)
       .function("handleToken", &ferry::WebClient::HandleToken)
       .function("handleTokenFailure", &ferry::WebClient::HandleTokenFailure)
       .function("handleStreamData", &ferry::WebClient::HandleStreamData)

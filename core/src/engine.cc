@@ -27,6 +27,8 @@ constexpr std::string_view kClientIdKey = "m/client_id";
 constexpr std::string_view kHlcKey = "m/hlc";
 constexpr std::string_view kCursorKey = "m/cursor";
 constexpr std::string_view kResyncKey = "m/resync";
+// The pull scope the cursor was obtained under (ScopeText).
+constexpr std::string_view kScopeKey = "m/scope";
 constexpr std::string_view kStatsKey = "m/stats";
 constexpr std::string_view kNextRunKey = "m/next_run";
 constexpr std::string_view kLastSyncedKey = "m/last_synced_at";
@@ -58,6 +60,25 @@ Status ValidateWriteId(std::string_view id) {
   if (valid) return Status::Ok();
   return Status(ErrorCode::kInvalidArgument,
                 "a write id is 1 to 64 characters of A-Z, a-z, 0-9, _ and -");
+}
+
+CollectionScope ScopeOf(const EngineOptions& options) {
+  return CollectionScope{options.pull_collections, options.upload_only};
+}
+
+// A stored form of a scope, equal for equal scopes whatever the order of
+// the names: a JSON array [include or null, exclude], each list sorted.
+std::string ScopeText(CollectionScope scope) {
+  Json text = Json::array();
+  if (scope.include) {
+    std::sort(scope.include->begin(), scope.include->end());
+    text.push_back(*scope.include);
+  } else {
+    text.push_back(nullptr);
+  }
+  std::sort(scope.exclude.begin(), scope.exclude.end());
+  text.push_back(scope.exclude);
+  return text.dump();
 }
 
 // One table for both directions, so stored statistics and the bindings' JSON
@@ -92,7 +113,7 @@ std::optional<SyncRunRecord> DecodeRun(const Json& json) {
   try {
     run.run_id = json.at("id").get<uint64_t>();
     const std::string reason = json.at("reason").get<std::string>();
-    for (int r = 0; r <= static_cast<int>(TriggerReason::kFollowUp); ++r) {
+    for (int r = 0; r <= static_cast<int>(TriggerReason::kReachable); ++r) {
       if (TriggerReasonName(static_cast<TriggerReason>(r)) == reason) {
         run.reason = static_cast<TriggerReason>(r);
       }
@@ -108,6 +129,12 @@ std::optional<SyncRunRecord> DecodeRun(const Json& json) {
     run.conflicts = json.at("conflicts").get<uint64_t>();
     run.rejected = json.at("rejected").get<uint64_t>();
     run.error = json.at("error").get<std::string>();
+    // Records written before runs had a direction did both.
+    if (auto direction = json.find("direction");
+        direction != json.end() && direction->is_string()) {
+      run.direction =
+          ParseSyncDirection(direction->get<std::string>()).value_or(SyncDirection::kBoth);
+    }
   } catch (const Json::exception&) {
     // Stored history is informational: a record that does not decode is
     // skipped rather than failing the whole listing.
@@ -148,6 +175,7 @@ Status ErrorForHttpStatus(int status, std::string_view body) {
 Json SyncRunToJson(const SyncRunRecord& run) {
   return {{"id", run.run_id},
           {"reason", TriggerReasonName(run.reason)},
+          {"direction", SyncDirectionName(run.direction)},
           {"startedAt", run.started_at},
           {"finishedAt", run.finished_at},
           {"outcome", RunOutcomeName(run.outcome)},
@@ -183,6 +211,24 @@ std::string_view SyncStateName(SyncState state) {
   return "unknown";
 }
 
+std::string_view SyncDirectionName(SyncDirection direction) {
+  switch (direction) {
+    case SyncDirection::kBoth:
+      return "both";
+    case SyncDirection::kPush:
+      return "push";
+    case SyncDirection::kPull:
+      return "pull";
+  }
+  return "both";
+}
+
+std::optional<SyncDirection> ParseSyncDirection(std::string_view name) {
+  for (SyncDirection direction : {SyncDirection::kBoth, SyncDirection::kPush, SyncDirection::kPull})
+    if (SyncDirectionName(direction) == name) return direction;
+  return std::nullopt;
+}
+
 std::string_view TriggerReasonName(TriggerReason reason) {
   switch (reason) {
     case TriggerReason::kLocalWrite:
@@ -203,6 +249,8 @@ std::string_view TriggerReasonName(TriggerReason reason) {
       return "retry";
     case TriggerReason::kFollowUp:
       return "follow_up";
+    case TriggerReason::kReachable:
+      return "reachable";
   }
   return "unknown";
 }
@@ -257,10 +305,12 @@ SyncEngine::SyncEngine(Store& store, EngineOptions options, std::string client_i
       outbox_(store, client_id_),
       replica_(store, outbox_),
       clock_(client_id_),
-      random_(options_.random_seed ^ 0x9e3779b97f4a7c15ull) {}
+      random_(options_.random_seed ^ 0x9e3779b97f4a7c15ull),
+      pull_scope_(ScopeOf(options_)) {}
 
 Result<std::unique_ptr<SyncEngine>> SyncEngine::Open(Store& store, EngineOptions options,
                                                      Instant now) {
+  FERRY_RETURN_IF_ERROR(ValidateCollectionScope(ScopeOf(options)));
   FERRY_ASSIGN_OR_RETURN(auto format, store.Get(kFormatKey));
   if (format) {
     auto number = keys::ParseDecimal(*format);
@@ -312,6 +362,7 @@ Status SyncEngine::Load(Instant now) {
   cursor_ = cursor.value_or("");
   FERRY_ASSIGN_OR_RETURN(auto resync, store_.Get(kResyncKey));
   resyncing_ = resync.has_value();
+  FERRY_RETURN_IF_ERROR(AdoptPullScope());
   FERRY_ASSIGN_OR_RETURN(auto stats, store_.Get(kStatsKey));
   if (stats) {
     auto json = ParseJson(*stats);
@@ -325,6 +376,7 @@ Status SyncEngine::Load(Instant now) {
   }
   if (options_.interval_ms) interval_at_ = now.monotonic + *options_.interval_ms;
   Observe(now);
+  ExpireDeadLetters(now);
   TendLiveStream(now);
   return Status::Ok();
 }
@@ -391,28 +443,57 @@ Result<std::vector<uint64_t>> SyncEngine::HandleLocalWrites(std::span<const Loca
   return seqs;
 }
 
-RunTicket SyncEngine::HandleTrigger(TriggerReason reason, Instant now) {
+RunTicket SyncEngine::HandleTrigger(TriggerReason reason, Instant now, SyncDirection direction) {
   Observe(now);
   if (run_) {
     // A run still pushing will also push whatever is pending now and then
-    // pull, so it covers this trigger; a run already pulling may have missed
-    // writes or pokes, so another run follows it.
-    if (run_->phase == SyncPhase::kPush) return run_->id;
-    run_->follow_up = true;
+    // pull (if it pulls), so it covers a trigger its direction includes; a
+    // run already pulling may have missed writes or pokes, so another run
+    // follows it.
+    const bool covers = run_->direction == SyncDirection::kBoth || run_->direction == direction;
+    if (run_->phase == SyncPhase::kPush && covers) return run_->id;
+    AskFollowUp(direction);
     return run_->id + 1;
   }
   const RunTicket ticket = next_run_id_;
-  StartRun(reason, now);
+  StartRun(reason, now, direction);
   EmitStatusIfChanged();
   return ticket;
 }
 
+RunTicket SyncEngine::HandleResync(Instant now) {
+  Observe(now);
+  // A pulled page stashed on a timer is stored first, so its cursor move
+  // cannot land after the cursor was forgotten.
+  FlushAnswers(now);
+  resync_requested_ = true;
+  if (run_) {
+    AskFollowUp(SyncDirection::kBoth);
+    return run_->id + 1;
+  }
+  const RunTicket ticket = next_run_id_;
+  StartRun(TriggerReason::kManual, now);
+  EmitStatusIfChanged();
+  return ticket;
+}
+
+void SyncEngine::AskFollowUp(SyncDirection direction) {
+  if (run_->follow_up && *run_->follow_up != direction) direction = SyncDirection::kBoth;
+  run_->follow_up = direction;
+}
+
 void SyncEngine::HandleResponse(RequestId id, const HttpResponse& response, Instant now) {
   Observe(now);
-  FlushAnsweredPush(now);                    // an answer is handled after every earlier one
+  FlushAnswers(now);  // an answer is handled after every earlier one
+  if (probe_.id == id) {
+    HandleProbeResponse(response, now);
+    EmitStatusIfChanged();
+    return;
+  }
   if (!run_ || run_->request != id) return;  // cancelled, timed out or unknown: ignore
   run_->request.reset();
   unreachable_ = response.status == 0 && !response.server_reached;
+  if (!unreachable_) StopProbe(/*reset=*/true);  // the server answers: nothing to probe for
   statistics_.bytes_received += response.body.size();
   if (response.status == 401) {
     if (!run_->sent.refresh_credentials) {
@@ -451,48 +532,60 @@ void SyncEngine::HandleResponse(RequestId id, const HttpResponse& response, Inst
 
 void SyncEngine::HandleTimeout(Instant now) {
   Observe(now);
-  FlushAnsweredPush(now);
+  FlushAnswers(now);
   if (run_ && run_->request && now.monotonic >= run_->request_deadline) {
-    AbortRequest();
+    const Status timed_out(ErrorCode::kUnavailable, "request timed out");
+    if (run_->phase == SyncPhase::kPush) push_sizer_.OnTooSlowOrTooLarge();
+    AbortRequest(now, timed_out);
     unreachable_ = true;
-    FailRun(Status(ErrorCode::kUnavailable, "request timed out"), now);
+    FailRun(timed_out, now);
   }
   if (retry_at_ && now.monotonic >= *retry_at_) {
     retry_at_.reset();
-    if (!run_) StartRun(TriggerReason::kRetry, now);
+    if (!run_) {
+      StartRun(TriggerReason::kRetry, now);
+    } else if (run_->direction != SyncDirection::kBoth) {
+      AskFollowUp(SyncDirection::kBoth);
+    }
   }
   if (debounce_at_ && now.monotonic >= *debounce_at_) {
     debounce_at_.reset();
     if (!run_) {
       StartRun(TriggerReason::kLocalWrite, now);
-    } else if (run_->phase == SyncPhase::kPull) {
-      run_->follow_up = true;
+    } else if (run_->phase == SyncPhase::kPull || run_->direction == SyncDirection::kPull) {
+      AskFollowUp(SyncDirection::kBoth);
     }
   }
   if (interval_at_ && now.monotonic >= *interval_at_) {
     interval_at_ = options_.interval_ms
                        ? std::optional<TimeMs>(now.monotonic + *options_.interval_ms)
                        : std::nullopt;
-    if (!run_ && !retry_at_) StartRun(TriggerReason::kInterval, now);
+    // Offline, a tick would only record a failed run, and a few hours of
+    // them would push every real run out of the history. Declared offline:
+    // coming online starts a run. Unreachable: the scheduled retry probes.
+    if (!run_ && !retry_at_ && online_) StartRun(TriggerReason::kInterval, now);
   }
+  if (dead_letter_check_at_ && now.monotonic >= *dead_letter_check_at_) ExpireDeadLetters(now);
+  TendProbe(now);
   TendLiveStream(now);
   EmitStatusIfChanged();
 }
 
 void SyncEngine::HandleOnline(bool online, Instant now) {
   Observe(now);
-  FlushAnsweredPush(now);
+  FlushAnswers(now);
   if (online == online_) return;
   online_ = online;
   // Connectivity changed: a stream reopens at once, without the backoff of
   // failures that happened while the network was gone.
   live_.failures = 0;
   live_.reopen_at.reset();
+  StopProbe(/*reset=*/true);  // offline: nothing to probe; online: a run starts now
   if (!online) {
     retry_at_.reset();
     debounce_at_.reset();
     if (run_) {
-      AbortRequest();
+      AbortRequest(now);
       FailRun(Status(ErrorCode::kUnavailable, "went offline"), now, std::nullopt, false);
     }
   } else {
@@ -505,11 +598,12 @@ void SyncEngine::HandleOnline(bool online, Instant now) {
 
 void SyncEngine::Cancel(Instant now) {
   Observe(now);
-  FlushAnsweredPush(now);
+  FlushAnswers(now);
   retry_at_.reset();
   debounce_at_.reset();
+  StopProbe(/*reset=*/true);
   if (run_) {
-    AbortRequest();
+    AbortRequest(now);
     EndRun(RunOutcome::kCancelled, "cancelled", now);
   }
   EmitStatusIfChanged();
@@ -536,10 +630,14 @@ std::optional<TimeMs> SyncEngine::PollTimeout() const {
   };
   if (run_ && run_->request) consider(run_->request_deadline);
   if (answered_push_) consider(answered_push_->answered_at);  // due at once
+  if (pulled_page_) consider(pulled_page_->answered_at);      // due at once
   consider(retry_at_);
   consider(debounce_at_);
   consider(interval_at_);
+  consider(dead_letter_check_at_);
   if (!live_.id) consider(live_.reopen_at);
+  if (probe_.id) consider(probe_.deadline);
+  consider(probe_.at);
   return earliest;
 }
 
@@ -553,23 +651,51 @@ void SyncEngine::ScheduleLocalWriteSync(Instant now) {
   }
 }
 
-void SyncEngine::StartRun(TriggerReason reason, Instant now) {
-  debounce_at_.reset();
-  retry_at_.reset();
+void SyncEngine::StartRun(TriggerReason reason, Instant now, SyncDirection direction) {
+  // A run covers a scheduled local-write run only if it pushes, and a
+  // scheduled retry only if it does both; otherwise they stay due (and ask
+  // for a follow-up run if they come due while this one is in flight).
+  if (direction != SyncDirection::kPull) debounce_at_.reset();
+  if (direction == SyncDirection::kBoth) retry_at_.reset();
   Run run;
   run.id = next_run_id_++;
   run.reason = reason;
+  run.direction = direction;
   run.started_at = now.wall;
-  run.push_total = outbox_.pending_count();
+  run.push_total = direction == SyncDirection::kPull ? 0 : outbox_.pending_count();
   run.batch_count_limit = options_.batch.max_count;
   run_ = std::move(run);
   ++statistics_.runs_started;
-  Emit(SyncStartedEvent{run_->id, reason});
+  Emit(SyncStartedEvent{run_->id, reason, direction});
   if (!online_) {
     FailRun(Status(ErrorCode::kUnavailable, "offline"), now, std::nullopt, false);
     return;
   }
-  SendNextPush(now);
+  if (direction != SyncDirection::kPush && !BeginRequestedResync(now)) return;
+  if (direction == SyncDirection::kPull) {
+    SendPull(now);
+  } else {
+    SendNextPush(now);
+  }
+}
+
+bool SyncEngine::BeginRequestedResync(Instant now) {
+  if (!resync_requested_) return true;
+  // Recorded before anything is pulled, so a resync interrupted by a crash
+  // or a failure starts over (Load, SendPull) instead of being forgotten.
+  WriteBatch batch;
+  batch.Put(kResyncKey, "1");
+  batch.Delete(kCursorKey);
+  if (Status committed = store_.Commit(batch); !committed.ok()) {
+    FailRun(committed, now);
+    return false;
+  }
+  resync_requested_ = false;
+  resyncing_ = true;
+  cursor_.clear();
+  resync_seen_.clear();
+  ++statistics_.full_resyncs;
+  return true;
 }
 
 void SyncEngine::SendRequestNow(std::string method, std::string target, std::string body,
@@ -588,7 +714,7 @@ void SyncEngine::SendRequestNow(std::string method, std::string target, std::str
 }
 
 void SyncEngine::SendNextPush(Instant now) {
-  BatchLimits limits = options_.batch;
+  BatchLimits limits = push_batch_limits();
   limits.max_count = std::max<std::size_t>(1, std::min(limits.max_count, run_->batch_count_limit));
   // An answered push not yet committed still has its entries in the outbox.
   const uint64_t after = answered_push_ ? answered_push_->batch.back().mutation.seq : 0;
@@ -598,7 +724,7 @@ void SyncEngine::SendNextPush(Instant now) {
     return;
   }
   if (batch->empty()) {
-    SendPull(now);
+    FinishPushPhase(now);
     return;
   }
   // Recorded durably before sending: once sent, an entry may be applied at
@@ -612,10 +738,13 @@ void SyncEngine::SendNextPush(Instant now) {
     return;
   }
   PushRequestWriter request(client_id_);
+  run_->push_bytes = 0;
   for (const OutboxEntry& entry : *batch) {
     request.AddMutation(entry.mutation, entry.value_json);
     outbox_.in_flight().insert(entry.mutation.seq);
+    run_->push_bytes += entry.value_json.size();
   }
+  run_->push_sent_at = now.monotonic;
   run_->batch = std::move(*batch);
   SendRequestNow("POST", std::string(kPushPath), std::move(request).Finish(), now);
 }
@@ -627,6 +756,9 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
     FailRun(Status(ErrorCode::kUnavailable, "network error: " + response.transport_error), now);
     return;
   }
+  if (response.status == 413) push_sizer_.OnTooSlowOrTooLarge();
+  if (response.status == 200)
+    push_sizer_.OnAnswered(batch.size(), run_->push_bytes, now.monotonic - run_->push_sent_at);
   if (response.status != 200) {
     Status error = ErrorForHttpStatus(response.status, response.body);
     if (error.code() != ErrorCode::kProtocol) {
@@ -637,7 +769,7 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
     // batch until the refusal isolates a single mutation, then dead-letter
     // that one so it cannot block the queue behind it.
     if (batch.size() > 1) {
-      if (Status ended = EndPushInFlight(); !ended.ok()) {
+      if (Status ended = EndPushInFlight(now); !ended.ok()) {
         FailRun(ended, now);
         return;
       }
@@ -647,6 +779,7 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
     }
     Transaction txn(store_);
     ++batch.front().attempts;
+    batch.front().last_attempt_at = batch.front().dead_at = now.wall;
     Status staged = replica_.StageDeadLetter(txn, batch.front(), error.message());
     if (staged.ok()) staged = outbox_.StagePushEnded(txn, /*count_attempts=*/false);
     if (!staged.ok() || !(staged = txn.Commit()).ok()) {
@@ -658,6 +791,7 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
     ++statistics_.rejected;
     Emit(MutationRejectedEvent{WithValue(batch.front()), error.message()});
     Emit(DocumentsChangedEvent{{batch.front().mutation.document}, true});
+    ScheduleDeadLetterCheck(now);
     SendNextPush(now);
     return;
   }
@@ -693,7 +827,7 @@ bool SyncEngine::ApplyPushResults(const std::vector<OutboxEntry>& batch,
   const auto fail = [&](const Status& error) {
     ReloadAfterStorageFailure();
     if (!run_) return false;
-    AbortRequest();  // a push sent after this answer was (see answered_push_)
+    AbortRequest(now);  // a push sent after this answer was (see answered_push_)
     FailRun(error, now);
     return false;
   };
@@ -720,7 +854,8 @@ bool SyncEngine::ApplyPushResults(const std::vector<OutboxEntry>& batch,
     }
     if (unsettled.contains(entry.mutation.document)) {
       // Pending still: the push counts as one of its attempts.
-      if (Status staged = outbox_.StageAttempt(txn, entry.mutation.seq); !staged.ok()) {
+      if (Status staged = outbox_.StageAttempt(txn, entry.mutation.seq, {now.wall, {}});
+          !staged.ok()) {
         return fail(staged);
       }
       continue;
@@ -757,6 +892,7 @@ bool SyncEngine::ApplyPushResults(const std::vector<OutboxEntry>& batch,
       case PushResultStatus::kRejected: {
         OutboxEntry counted = entry;
         ++counted.attempts;
+        counted.last_attempt_at = counted.dead_at = now.wall;
         staged = replica_.StageDeadLetter(txn, std::move(counted), result.error);
         changed.push_back(entry.mutation.document);
         events.push_back(MutationRejectedEvent{WithValue(entry), result.error});
@@ -778,11 +914,17 @@ bool SyncEngine::ApplyPushResults(const std::vector<OutboxEntry>& batch,
   statistics_.mutations_pushed += pushed;
   statistics_.conflicts += conflicts;
   statistics_.rejected += rejected;
+  if (rejected > 0) ScheduleDeadLetterCheck(now);
   for (Event& event : events)
     Emit(std::move(event));
   if (!changed.empty()) Emit(DocumentsChangedEvent{std::move(changed), true});
   EmitProgress();
   return true;
+}
+
+void SyncEngine::FlushAnswers(Instant now) {
+  FlushAnsweredPush(now);
+  FlushPulledPage(now);
 }
 
 void SyncEngine::FlushAnsweredPush(Instant now) {
@@ -907,6 +1049,17 @@ void SyncEngine::ObserveRemoteClock(const std::string& hlc, Instant now) {
   if (auto stamp = HlcStamp::Parse(hlc); stamp.ok()) (void)clock_.Observe(*stamp, now.wall);
 }
 
+void SyncEngine::FinishPushPhase(Instant now) {
+  if (run_->direction != SyncDirection::kPush) {
+    SendPull(now);
+    return;
+  }
+  // A push-only run ends here; its last answer, if stashed, counts in its
+  // record, so it is committed first (a failure there fails the run).
+  FlushAnsweredPush(now);
+  if (run_) CompleteRun(now);
+}
+
 void SyncEngine::SendPull(Instant now) {
   if (run_->phase != SyncPhase::kPull) {
     run_->phase = SyncPhase::kPull;
@@ -917,8 +1070,30 @@ void SyncEngine::SendPull(Instant now) {
       resync_seen_.clear();
     }
   }
-  run_->pull_cursor_sent = cursor_;
-  PullRequest request{cursor_, options_.pull_page_size};
+  SendPullPage(cursor_, now);
+}
+
+Status SyncEngine::AdoptPullScope() {
+  const std::string scope = ScopeText(pull_scope_);
+  FERRY_ASSIGN_OR_RETURN(auto stored, store_.Get(kScopeKey));
+  // A store that never pulled had the default scope (every collection).
+  if (scope == stored.value_or(ScopeText({}))) return Status::Ok();
+  WriteBatch batch;
+  batch.Put(kScopeKey, scope);
+  // The old cursor says nothing about a collection that joined the scope,
+  // and the documents that left it must go: a full resync does both
+  // (FinishResync forgets what it did not see, keeping pending writes).
+  if (!cursor_.empty() || resyncing_) {
+    batch.Put(kResyncKey, "1");
+    batch.Delete(kCursorKey);
+    resyncing_ = true;
+    cursor_.clear();
+  }
+  return store_.Commit(batch);
+}
+
+void SyncEngine::SendPullPage(const std::string& cursor, Instant now) {
+  PullRequest request{cursor, options_.pull_page_size, pull_scope_};
   SendRequestNow("GET", EncodePullTarget(request), "", now);
 }
 
@@ -934,18 +1109,8 @@ void SyncEngine::HandlePullResponse(const HttpResponse& response, Instant now) {
     }
     // The cursor expired: pull everything again, keep pending writes, and
     // afterwards forget documents the server no longer has.
-    WriteBatch batch;
-    batch.Put(kResyncKey, "1");
-    batch.Delete(kCursorKey);
-    if (Status committed = store_.Commit(batch); !committed.ok()) {
-      FailRun(committed, now);
-      return;
-    }
-    resyncing_ = true;
-    cursor_.clear();
-    resync_seen_.clear();
-    ++statistics_.full_resyncs;
-    SendPull(now);
+    resync_requested_ = true;
+    if (BeginRequestedResync(now)) SendPull(now);
     return;
   }
   if (response.status != 200) {
@@ -958,53 +1123,70 @@ void SyncEngine::HandlePullResponse(const HttpResponse& response, Instant now) {
     FailRun(decoded.status(), now);
     return;
   }
+  if (!decoded->has_more) {
+    if (!ApplyPulledPage(*decoded, now)) return;
+    if (resyncing_) {
+      if (Status finished = FinishResync(); !finished.ok()) {
+        FailRun(finished, now);
+        return;
+      }
+    }
+    CompleteRun(now);
+    return;
+  }
+  if (decoded->changes.empty() && decoded->cursor == cursor_) {
+    FailRun(Status(ErrorCode::kProtocol, "server reported more changes but made no progress"), now);
+    return;
+  }
+  // The next page goes out first, and this one is stored while the server
+  // reads that one (HandleTimeout, due at once, or the next input): otherwise
+  // the two take turns and a pull costs the sum of both sides' work. If this
+  // page then fails to commit, the run fails and the request is abandoned.
+  SendPullPage(decoded->cursor, now);
+  pulled_page_ = PulledPage{std::move(*decoded), now.monotonic};
+}
+
+void SyncEngine::FlushPulledPage(Instant now) {
+  if (!pulled_page_) return;
+  PulledPage page = std::move(*pulled_page_);
+  pulled_page_.reset();
+  // Not stored, so the cursor has not moved: a later run asks for it again.
+  if (!run_) return;
+  (void)ApplyPulledPage(page.page, now);
+}
+
+bool SyncEngine::ApplyPulledPage(const PullPage& page, Instant now) {
   Transaction txn(store_);
   std::vector<DocumentId> changed;
   // Later local writes must order after every write pulled here (text order
   // is stamp order, so one parse per page).
   std::string newest_remote;
-  for (const PulledChange& change : decoded->changes)
+  for (const PulledChange& change : page.changes)
     newest_remote = std::max(newest_remote, change.hlc);
   ObserveRemoteClock(newest_remote, now);
   if (!newest_remote.empty()) txn.Put(kHlcKey, clock_.last().ToString());
-  for (const PulledChange& change : decoded->changes) {
+  for (const PulledChange& change : page.changes) {
     auto view_changed = replica_.StageRemoteChange(txn, change, resyncing_);
     if (!view_changed.ok()) {
       ReloadAfterStorageFailure();
       FailRun(view_changed.status(), now);
-      return;
+      return false;
     }
     if (*view_changed) changed.push_back(change.document);
     if (resyncing_) resync_seen_.insert(change.document);
   }
-  txn.Put(kCursorKey, decoded->cursor);
+  txn.Put(kCursorKey, page.cursor);
   if (Status committed = txn.Commit(); !committed.ok()) {
     ReloadAfterStorageFailure();
     FailRun(committed, now);
-    return;
+    return false;
   }
-  const bool progressed = !decoded->changes.empty() || decoded->cursor != cursor_;
-  cursor_ = decoded->cursor;
-  run_->pulled += decoded->changes.size();
-  statistics_.documents_pulled += decoded->changes.size();
+  cursor_ = page.cursor;
+  run_->pulled += page.changes.size();
+  statistics_.documents_pulled += page.changes.size();
   if (!changed.empty()) Emit(DocumentsChangedEvent{std::move(changed), true});
   EmitProgress();
-  if (decoded->has_more) {
-    if (!progressed) {
-      FailRun(Status(ErrorCode::kProtocol, "server reported more changes but made no progress"),
-              now);
-      return;
-    }
-    SendPull(now);
-    return;
-  }
-  if (resyncing_) {
-    if (Status finished = FinishResync(); !finished.ok()) {
-      FailRun(finished, now);
-      return;
-    }
-  }
-  CompleteRun(now);
+  return true;
 }
 
 Status SyncEngine::FinishResync() {
@@ -1028,22 +1210,30 @@ Status SyncEngine::FinishResync() {
 }
 
 void SyncEngine::CompleteRun(Instant now) {
+  StopProbe(/*reset=*/true);
   last_synced_at_ = now.wall;
   consecutive_failures_ = 0;
   last_run_failed_ = false;
   last_error_.clear();
-  const bool follow_up = run_->follow_up;
+  std::optional<SyncDirection> follow_up = run_->follow_up;
+  // Writes that arrived while the run was pulling are pushed by a follow-up
+  // run now rather than waiting for the next trigger; a pull-only run was
+  // asked not to push them.
+  if (run_->direction != SyncDirection::kPull && outbox_.pending_count() > 0 &&
+      follow_up.value_or(SyncDirection::kPull) == SyncDirection::kPull) {
+    follow_up = SyncDirection::kBoth;
+  }
   EndRun(RunOutcome::kCompleted, "", now);
   if (options_.interval_ms) interval_at_ = now.monotonic + *options_.interval_ms;
-  // Writes that arrived while the run was pulling are pushed by a follow-up
-  // run now rather than waiting for the next trigger.
-  const bool pending_left = outbox_.pending_count() > 0;
-  if (follow_up || pending_left) StartRun(TriggerReason::kFollowUp, now);
+  if (follow_up) StartRun(TriggerReason::kFollowUp, now, *follow_up);
 }
 
 void SyncEngine::FailRun(const Status& error, Instant now, std::optional<TimeMs> retry_after,
                          bool retry) {
-  EndPushInFlight().IgnoreError();
+  EndPushInFlight(now, error).IgnoreError();
+  // A failed run leaves no request behind: a pull page asked for ahead
+  // (HandlePullResponse) is abandoned with it.
+  AbortRequest(now, error);
   last_run_failed_ = true;
   last_error_ = error.ToString();
   EndRun(RunOutcome::kFailed, last_error_, now);
@@ -1052,6 +1242,7 @@ void SyncEngine::FailRun(const Status& error, Instant now, std::optional<TimeMs>
     TimeMs delay = BackoffDelay();
     if (retry_after) delay = std::max(delay, *retry_after);
     retry_at_ = now.monotonic + delay;
+    if (unreachable_) ScheduleProbe(now);
   }
 }
 
@@ -1059,6 +1250,7 @@ void SyncEngine::EndRun(RunOutcome outcome, const std::string& error, Instant no
   SyncRunRecord record;
   record.run_id = run_->id;
   record.reason = run_->reason;
+  record.direction = run_->direction;
   record.started_at = run_->started_at;
   record.finished_at = now.wall;
   record.outcome = outcome;
@@ -1068,7 +1260,7 @@ void SyncEngine::EndRun(RunOutcome outcome, const std::string& error, Instant no
   record.rejected = run_->rejected;
   record.error = error;
   run_.reset();
-  EndPushInFlight().IgnoreError();
+  EndPushInFlight(now).IgnoreError();
   switch (outcome) {
     case RunOutcome::kCompleted:
       ++statistics_.runs_completed;
@@ -1100,20 +1292,42 @@ void SyncEngine::EndRun(RunOutcome outcome, const std::string& error, Instant no
   }
 }
 
-void SyncEngine::AbortRequest() {
+void SyncEngine::AbortRequest(Instant now, const Status& failure) {
   if (run_ && run_->request) {
     actions_.push_back(CancelRequest{*run_->request});
     run_->request.reset();
   }
-  EndPushInFlight().IgnoreError();
+  EndPushInFlight(now, failure).IgnoreError();
 }
 
-Status SyncEngine::EndPushInFlight() {
+Status SyncEngine::EndPushInFlight(Instant now, const Status& failure) {
   if (outbox_.in_flight().empty()) return Status::Ok();
   Transaction txn(store_);
-  Status ended = outbox_.StagePushEnded(txn, /*count_attempts=*/true);
+  const std::string error = failure.ok() ? std::string() : failure.ToString();
+  auto counted = outbox_.StageFailedPush(txn, {now.wall, error});
+  Status ended = counted.status();
+  // Only a push that got no answer settling it for a passing reason counts
+  // toward the cap: an auth failure or a broken store is no fault of the
+  // write, and dead-lettering it would lose it for nothing.
+  const bool transient = failure.code() == ErrorCode::kUnavailable;
+  if (ended.ok() && transient && options_.max_attempts) {
+    ended = StageAttemptCap(txn, *counted, error, now);
+  }
   if (ended.ok()) ended = txn.Commit();
-  if (ended.ok()) return ended;
+  if (ended.ok()) {
+    // StageAttemptCap left the dead-lettered entries in `counted`.
+    if (!transient || !options_.max_attempts || counted->empty()) return ended;
+    std::vector<DocumentId> changed;
+    for (const OutboxEntry& entry : *counted) {
+      if (run_) ++run_->rejected;
+      ++statistics_.rejected;
+      changed.push_back(entry.mutation.document);
+      Emit(MutationRejectedEvent{WithValue(entry), entry.error});
+    }
+    Emit(DocumentsChangedEvent{std::move(changed), true});
+    ScheduleDeadLetterCheck(now);
+    return ended;
+  }
   // The record stays in the store, so the next Load counts the attempt; the
   // entries stay unmergeable meanwhile (Outbox::NeverSent is false for them).
   ReloadAfterStorageFailure();
@@ -1298,6 +1512,90 @@ Result<std::vector<std::pair<std::string, Json>>> SyncEngine::Scan(std::string_v
                                                                    std::size_t limit) {
   FERRY_RETURN_IF_ERROR(ValidateDocumentId({std::string(collection), "x"}));
   return replica_.Scan(collection, key_prefix, limit);
+}
+
+Status SyncEngine::StageAttemptCap(Transaction& txn, std::vector<OutboxEntry>& counted,
+                                   const std::string& error, Instant now) {
+  std::vector<OutboxEntry> capped;
+  for (OutboxEntry& entry : counted) {
+    if (entry.attempts < *options_.max_attempts) continue;
+    entry.dead_at = now.wall;
+    FERRY_RETURN_IF_ERROR(replica_.StageDeadLetter(txn, entry, error));
+    entry.dead = true;
+    entry.error = error;
+    capped.push_back(std::move(entry));
+  }
+  counted = std::move(capped);
+  return Status::Ok();
+}
+
+void SyncEngine::ScheduleDeadLetterCheck(Instant now) {
+  if (!options_.dead_letter_max_age_ms) return;
+  const TimeMs due = now.monotonic + *options_.dead_letter_max_age_ms;
+  if (!dead_letter_check_at_ || due < *dead_letter_check_at_) dead_letter_check_at_ = due;
+}
+
+void SyncEngine::ExpireDeadLetters(Instant now) {
+  dead_letter_check_at_.reset();
+  if (!options_.dead_letter_max_age_ms || outbox_.dead_count() == 0) return;
+  const TimeMs max_age = *options_.dead_letter_max_age_ms;
+  auto dead = outbox_.ListDead();
+  if (!dead.ok()) {
+    dead_letter_check_at_ = now.monotonic + max_age;  // try again later
+    return;
+  }
+  Transaction txn(store_);
+  Status staged;
+  bool changed = false;
+  std::optional<TimeMs> next;  // wall time the next one comes of age
+  for (OutboxEntry& entry : *dead) {
+    if (entry.dead_at <= 0) {
+      // Dead-lettered by a Ferry that kept no time: its age counts from now.
+      entry.dead_at = now.wall;
+      if (staged.ok()) staged = outbox_.StagePut(txn, entry);
+      changed = true;
+    }
+    const TimeMs expires = entry.dead_at + max_age;
+    if (expires <= now.wall) {
+      if (staged.ok()) staged = outbox_.StageRemove(txn, entry);
+      changed = true;
+    } else if (!next || expires < *next) {
+      next = expires;
+    }
+  }
+  // A removed entry may have held the newest clock stamp (see Load()).
+  if (changed) txn.Put(kHlcKey, clock_.last().ToString());
+  if (staged.ok() && changed) staged = txn.Commit();
+  if (!staged.ok()) {
+    ReloadAfterStorageFailure();
+    dead_letter_check_at_ = now.monotonic + max_age;
+    return;
+  }
+  if (next) dead_letter_check_at_ = now.monotonic + (*next - now.wall);
+}
+
+Result<std::vector<OutboxEntry>> SyncEngine::PendingMutations(uint64_t after_seq,
+                                                              std::size_t limit) {
+  // A batch without a byte limit is exactly a page of the pending writes.
+  constexpr std::size_t kDefaultPage = 100;
+  BatchLimits page;
+  page.max_count = limit == 0 ? kDefaultPage : limit;
+  page.max_bytes = SIZE_MAX;
+  return outbox_.SelectBatch(page, after_seq);
+}
+
+Status SyncEngine::ClearHistory(bool keep_latest) {
+  std::vector<std::string> keys;
+  FERRY_RETURN_IF_ERROR(store_.ScanPrefix(kHistoryPrefix, [&](std::string_view key, auto) {
+    keys.emplace_back(key);
+    return true;
+  }));
+  if (keep_latest && !keys.empty()) keys.pop_back();  // keys are in run order
+  if (keys.empty()) return Status::Ok();
+  WriteBatch batch;
+  for (const std::string& key : keys)
+    batch.Delete(key);
+  return store_.Commit(batch);
 }
 
 Result<std::vector<SyncRunRecord>> SyncEngine::History(std::size_t limit) {

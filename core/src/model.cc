@@ -1,5 +1,7 @@
 #include "ferry/model.h"
 
+#include <algorithm>
+
 namespace ferry {
 namespace {
 
@@ -23,6 +25,23 @@ Status ValidateIdPart(std::string_view part, std::string_view what, std::size_t 
 Status ValidateDocumentId(const DocumentId& id) {
   FERRY_RETURN_IF_ERROR(ValidateIdPart(id.collection, "collection", kMaxCollectionBytes));
   return ValidateIdPart(id.key, "key", kMaxKeyBytes);
+}
+
+bool CollectionScope::Admits(std::string_view collection) const {
+  const auto named = [&](const std::vector<std::string>& names) {
+    return std::find(names.begin(), names.end(), collection) != names.end();
+  };
+  return (!include || named(*include)) && !named(exclude);
+}
+
+Status ValidateCollectionScope(const CollectionScope& scope) {
+  for (const std::string& name : scope.include.value_or(std::vector<std::string>{})) {
+    FERRY_RETURN_IF_ERROR(ValidateIdPart(name, "pull scope collection", kMaxCollectionBytes));
+  }
+  for (const std::string& name : scope.exclude) {
+    FERRY_RETURN_IF_ERROR(ValidateIdPart(name, "upload-only collection", kMaxCollectionBytes));
+  }
+  return Status::Ok();
 }
 
 std::string_view MutationOpName(MutationOp op) {

@@ -41,7 +41,12 @@ std::string EncodeOutboxEntry(const OutboxEntry& entry) {
   AppendJsonString(bytes, m.document.key);
   bytes += ",\"b\":" + std::to_string(m.base_version) + ",\"h\":\"" + m.hlc.ToString() +
            "\",\"a\":" + std::to_string(entry.attempts);
-  if (entry.dead) {
+  // Optional members (issue 17), absent when unknown, so an entry that
+  // never had an attempt is stored exactly as before. Ferry versions that do
+  // not know them read the header with ParsedHeader, which ignores them.
+  if (entry.last_attempt_at > 0) bytes += ",\"t\":" + std::to_string(entry.last_attempt_at);
+  if (entry.dead && entry.dead_at > 0) bytes += ",\"d\":" + std::to_string(entry.dead_at);
+  if (entry.dead || !entry.error.empty()) {
     bytes += ",\"e\":";
     bytes += DumpJson(entry.error);  // free text from a server: may need repair
   }
@@ -59,6 +64,7 @@ struct Header {
   std::string op, collection, key, hlc;
   uint64_t base_version = 0, attempts = 0;
   std::optional<std::string> error;
+  uint64_t last_attempt_at = 0, dead_at = 0;  // optional members: absent is 0
 };
 
 // The header exactly as EncodeOutboxEntry writes it, read without a JSON DOM:
@@ -74,6 +80,16 @@ std::optional<Header> ScannedHeader(std::string_view text) {
   auto hlc = b && scan.Consume(",\"h\":") ? scan.String() : std::nullopt;
   auto a = hlc && scan.Consume(",\"a\":") ? scan.Unsigned() : std::nullopt;
   if (!a) return std::nullopt;
+  if (scan.Consume(",\"t\":")) {
+    auto t = scan.Unsigned();
+    if (!t) return std::nullopt;
+    h.last_attempt_at = *t;
+  }
+  if (scan.Consume(",\"d\":")) {
+    auto d = scan.Unsigned();
+    if (!d) return std::nullopt;
+    h.dead_at = *d;
+  }
   if (scan.Consume(",\"e\":")) {
     h.error = scan.String();
     if (!h.error) return std::nullopt;
@@ -104,10 +120,25 @@ std::optional<Header> ParsedHeader(std::string_view text) {
       !h->is_string() || a == j.end() || !a->is_number_unsigned()) {
     return std::nullopt;
   }
-  Header header{
-      op->get<std::string>(), c->get<std::string>(), k->get<std::string>(), h->get<std::string>(),
-      b->get<uint64_t>(),     a->get<uint64_t>(),    std::nullopt};
+  Header header{op->get<std::string>(),
+                c->get<std::string>(),
+                k->get<std::string>(),
+                h->get<std::string>(),
+                b->get<uint64_t>(),
+                a->get<uint64_t>(),
+                std::nullopt,
+                0,
+                0};
   if (auto e = j.find("e"); e != j.end() && e->is_string()) header.error = e->get<std::string>();
+  // The optional times: absent is 0; present, they must be times.
+  const auto time = [&j](const char* name, uint64_t& out) {
+    auto member = j.find(name);
+    if (member == j.end()) return true;
+    if (!member->is_number_unsigned()) return false;
+    out = member->get<uint64_t>();
+    return true;
+  };
+  if (!time("t", header.last_attempt_at) || !time("d", header.dead_at)) return std::nullopt;
   return header;
 }
 
@@ -128,7 +159,10 @@ Result<OutboxEntry> DecodeOutboxEntry(std::string_view client_id, uint64_t seq,
   std::optional<Header> header = ScannedHeader(header_text);
   if (!header) header = ParsedHeader(header_text);
   if (!header) return corrupt("does not decode");
-  if (header->attempts > UINT32_MAX) return corrupt("does not decode");
+  if (header->attempts > UINT32_MAX || header->last_attempt_at > INT64_MAX ||
+      header->dead_at > INT64_MAX) {
+    return corrupt("does not decode");
+  }
   const std::string_view value_json = bytes.substr(newline + 1);
   OutboxEntry entry;
   entry.dead = bytes[0] == kDeadMark;
@@ -144,6 +178,8 @@ Result<OutboxEntry> DecodeOutboxEntry(std::string_view client_id, uint64_t seq,
   if (!hlc.ok()) return corrupt("has a malformed HLC stamp");
   m.hlc = std::move(*hlc);
   entry.attempts = static_cast<uint32_t>(header->attempts);
+  entry.last_attempt_at = static_cast<int64_t>(header->last_attempt_at);
+  entry.dead_at = static_cast<int64_t>(header->dead_at);
   if (m.op != MutationOp::kDelete) {
     if (value_json.empty()) return corrupt("has no value");
     if (parse_value) {
@@ -236,18 +272,34 @@ void Outbox::StageSending(Transaction& txn, const std::vector<OutboxEntry>& batc
           std::to_string(sent_through_) + ' ' + std::to_string(first) + ' ' + std::to_string(last));
 }
 
-Status Outbox::StageAttempt(Transaction& txn, uint64_t seq) {
+Status Outbox::StageAttempt(Transaction& txn, uint64_t seq, const Attempt& attempt) {
+  return CountAttempt(txn, seq, attempt).status();
+}
+
+Result<std::optional<OutboxEntry>> Outbox::CountAttempt(Transaction& txn, uint64_t seq,
+                                                        const Attempt& attempt) {
   FERRY_ASSIGN_OR_RETURN(auto entry, Read(txn, seq));
-  if (!entry || entry->dead) return Status::Ok();
+  if (!entry || entry->dead) return std::optional<OutboxEntry>();
   ++entry->attempts;
-  return StagePut(txn, *entry);
+  if (attempt.at > 0) entry->last_attempt_at = attempt.at;
+  if (!attempt.error.empty()) entry->error = attempt.error;
+  FERRY_RETURN_IF_ERROR(StagePut(txn, *entry));
+  return entry;
+}
+
+Result<std::vector<OutboxEntry>> Outbox::StageFailedPush(Transaction& txn, const Attempt& attempt) {
+  std::vector<OutboxEntry> counted;
+  for (uint64_t seq : in_flight_) {
+    FERRY_ASSIGN_OR_RETURN(auto entry, CountAttempt(txn, seq, attempt));
+    if (entry) counted.push_back(std::move(*entry));
+  }
+  txn.Put(kPushedKey, std::to_string(sent_through_));
+  in_flight_.clear();
+  return counted;
 }
 
 Status Outbox::StagePushEnded(Transaction& txn, bool count_attempts) {
-  if (count_attempts) {
-    for (uint64_t seq : in_flight_)
-      FERRY_RETURN_IF_ERROR(StageAttempt(txn, seq));
-  }
+  if (count_attempts) return StageFailedPush(txn, {}).status();
   txn.Put(kPushedKey, std::to_string(sent_through_));
   in_flight_.clear();
   return Status::Ok();

@@ -1,5 +1,6 @@
 #include "ferry/protocol.h"
 
+#include <cctype>
 #include <charconv>
 
 #include "json_scan.h"
@@ -213,7 +214,11 @@ void PushRequestWriter::AddMutation(const Mutation& mutation, std::string_view v
   body_ += MutationOpName(mutation.op);
   body_ += "\",\"baseVersion\":" + std::to_string(mutation.base_version) + ",\"hlc\":\"" +
            mutation.hlc.ToString() + '"';
-  if (mutation.op != MutationOp::kDelete) {
+  // A delete carries no value. One decoded with a value (which the server
+  // rejects) keeps it, so that re-encoding never turns it into a valid delete.
+  const bool deletes_without_value =
+      mutation.op == MutationOp::kDelete && (value_json.empty() || value_json == "null");
+  if (!deletes_without_value) {
     body_ += ",\"value\":";
     body_ += value_json;
   }
@@ -228,8 +233,7 @@ std::string PushRequestWriter::Finish() && {
 std::string EncodePushRequest(const PushRequest& request) {
   PushRequestWriter writer(request.client_id);
   for (const Mutation& mutation : request.mutations) {
-    writer.AddMutation(
-        mutation, mutation.op == MutationOp::kDelete ? std::string() : DumpJson(mutation.value));
+    writer.AddMutation(mutation, DumpJson(mutation.value));
   }
   return std::move(writer).Finish();
 }
@@ -344,10 +348,81 @@ Result<PushResponse> DecodePushResponse(std::string_view body, const PushRequest
   return response;
 }
 
+namespace {
+
+// Every byte outside [A-Za-z0-9._~-] as %XX, so a name may hold ',' '&' '='.
+void AppendPercentEncoded(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) != 0 || c == '.' || c == '_' || c == '~' || c == '-') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xF];
+    }
+  }
+}
+
+void AppendNameList(std::string& out, std::string_view parameter,
+                    const std::vector<std::string>& names) {
+  out += '&';
+  out += parameter;
+  out += '=';
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += ',';
+    AppendPercentEncoded(out, names[i]);
+  }
+}
+
+Result<std::string> PercentDecoded(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    unsigned byte = 0;
+    const char* begin = text.data() + i + 1;
+    if (i + 2 >= text.size()) {
+      return Malformed("pull request", "truncated percent escape in a collection name");
+    }
+    auto [end, error] = std::from_chars(begin, begin + 2, byte, 16);
+    if (error != std::errc() || end != begin + 2) {
+      return Malformed("pull request", "bad percent escape in a collection name");
+    }
+    out += static_cast<char>(byte);
+    i += 2;
+  }
+  return out;
+}
+
+// A comma-separated list of percent-encoded collection names; empty: none.
+Result<std::vector<std::string>> DecodeNameList(std::string_view value) {
+  std::vector<std::string> names;
+  while (!value.empty()) {
+    const std::size_t comma = value.find(',');
+    FERRY_ASSIGN_OR_RETURN(std::string name, PercentDecoded(value.substr(0, comma)));
+    if (Status valid = ValidateDocumentId({name, "k"}); !valid.ok()) {
+      return Malformed("pull request", "bad collection name in the scope: " + valid.message());
+    }
+    names.push_back(std::move(name));
+    if (comma == std::string_view::npos) break;
+    value = value.substr(comma + 1);
+    if (value.empty()) return Malformed("pull request", "empty collection name in the scope");
+  }
+  return names;
+}
+
+}  // namespace
+
 std::string EncodePullTarget(const PullRequest& request) {
   std::string target(kPullPath);
   target += "?limit=" + std::to_string(request.limit);
   if (!request.cursor.empty()) target += "&cursor=" + request.cursor;
+  if (request.scope.include) AppendNameList(target, "collections", *request.scope.include);
+  if (!request.scope.exclude.empty()) AppendNameList(target, "exclude", request.scope.exclude);
   return target;
 }
 
@@ -376,6 +451,10 @@ Result<PullRequest> DecodePullQuery(std::string_view query, const ProtocolLimits
         return Malformed("pull request", "limit must be a positive integer");
       }
       request.limit = std::min(limit, limits.max_changes_per_pull);
+    } else if (name == "collections") {
+      FERRY_ASSIGN_OR_RETURN(request.scope.include, DecodeNameList(value));
+    } else if (name == "exclude") {
+      FERRY_ASSIGN_OR_RETURN(request.scope.exclude, DecodeNameList(value));
     }
   }
   return request;

@@ -366,6 +366,7 @@ Result<std::string> ServerState::ServePullBody(std::string_view user, const Pull
     query.cursor_tag = std::move(cursor.tag);
     query.cursor_horizon = cursor.horizon;
   }
+  query.scope = request.scope;
   const std::size_t limit =
       std::min(std::max<std::size_t>(request.limit, 1), limits_.max_changes_per_pull);
   // Pages are also bounded in bytes so a page of large documents still fits
@@ -393,6 +394,10 @@ Result<std::string> ServerState::ServePullBody(std::string_view user, const Pull
         last = record.version;
         return true;
       }));
+  // A scoped page that reaches the head has seen every change it admits up
+  // to the head: the cursor moves there, so the next pull does not scan the
+  // changes the scope leaves out again.
+  if (!has_more && !query.scope.everything()) last = std::max(last, mark.head);
   return std::move(writer).Finish(FormatCursor(epoch_, last, mark), has_more);
 }
 

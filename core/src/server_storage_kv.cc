@@ -214,7 +214,7 @@ namespace {
 
 // Visits the change log above `after`, at most `max_changes` entries.
 Status VisitLog(Store& store, const std::string& prefix, Version after, std::size_t max_changes,
-                const ChangeVisitor& visit) {
+                const ChangeVisitor& visit, const CollectionScope& scope = {}) {
   if (after == UINT64_MAX) return Status::Ok();  // nothing above it
   std::size_t visited = 0;
   Status failure;
@@ -225,6 +225,9 @@ Status VisitLog(Store& store, const std::string& prefix, Version after, std::siz
     if (!version || !id) {
       return Status(ErrorCode::kCorruption, "server change log entry does not decode");
     }
+    // Out of scope: skipped on the log entry alone, the document unread.
+    if (!scope.Admits(id->collection)) return Status::Ok();
+    ++visited;
     FERRY_ASSIGN_OR_RETURN(auto stored, store.Get(prefix + "d/" + std::string(suffix)));
     if (!stored) return Status(ErrorCode::kCorruption, "change log names a missing document");
     FERRY_ASSIGN_OR_RETURN(StoredDocument record, DecodeRecord(*stored));
@@ -234,7 +237,7 @@ Status VisitLog(Store& store, const std::string& prefix, Version after, std::siz
   FERRY_RETURN_IF_ERROR(store.Scan(log_prefix + keys::OrderedNumber(after + 1),
                                    PrefixEnd(log_prefix),
                                    [&](std::string_view key, std::string_view suffix) {
-                                     if (visited++ >= max_changes) return false;
+                                     if (visited >= max_changes) return false;
                                      failure = visit_entry(key, suffix);
                                      return failure.ok();
                                    }));
@@ -275,7 +278,8 @@ Result<LogMark> KvServerStorage::ReadPullPage(std::string_view user, const PullP
     FERRY_RETURN_IF_ERROR(CheckCursor(
         query, mark, [&](Version version) { return CommitTagOf(store_, user, version); }));
   }
-  FERRY_RETURN_IF_ERROR(VisitLog(store_, prefix, query.after, query.max_changes, visit));
+  FERRY_RETURN_IF_ERROR(
+      VisitLog(store_, prefix, query.after, query.max_changes, visit, query.scope));
   FERRY_ASSIGN_OR_RETURN(mark.head_tag, CommitTagOf(store_, user, mark.head));
   return mark;
 }

@@ -340,22 +340,37 @@ void Client::RemoveListener(ListenerId id) {
   });
 }
 
-Result<SyncRunRecord> Client::SyncNow() {
+Result<SyncRunRecord> Client::WaitForRun(std::string_view operation,
+                                         const std::function<void(SyncCallback)>& start) {
   if (runtime_->OnOwnerThread()) {
     return Status(ErrorCode::kInvalidArgument,
-                  "SyncNow() from a Ferry callback would wait on the thread that carries out the "
-                  "sync; use SyncNow(callback) there");
+                  std::string(operation) +
+                      "() from a Ferry callback would wait on the thread that carries out the "
+                      "sync; use " +
+                      std::string(operation) + "(callback) there");
   }
   auto promise = std::make_shared<std::promise<Result<SyncRunRecord>>>();
   std::future<Result<SyncRunRecord>> result = promise->get_future();
-  SyncNow([promise](const Result<SyncRunRecord>& run) { promise->set_value(run); });
+  start([promise](const Result<SyncRunRecord>& run) { promise->set_value(run); });
   return result.get();
 }
 
-void Client::SyncNow(SyncCallback done) {
+Result<SyncRunRecord> Client::SyncNow(SyncDirection direction) {
+  return WaitForRun("SyncNow", [&](SyncCallback done) { SyncNow(std::move(done), direction); });
+}
+
+void Client::SyncNow(SyncCallback done, SyncDirection direction) {
   runtime_->Call([&](EngineHost& host) {
-    return host.RequestSync(TriggerReason::kManual, Now(), std::move(done));
+    return host.RequestSync(TriggerReason::kManual, Now(), std::move(done), direction);
   });
+}
+
+Result<SyncRunRecord> Client::Resync() {
+  return WaitForRun("Resync", [&](SyncCallback done) { Resync(std::move(done)); });
+}
+
+void Client::Resync(SyncCallback done) {
+  runtime_->Call([&](EngineHost& host) { return host.RequestResync(Now(), std::move(done)); });
 }
 
 void Client::StartBackgroundSync(TimeMs interval_ms) {
@@ -375,6 +390,13 @@ void Client::StopBackgroundSync() {
 void Client::SetOnline(bool online) {
   runtime_->Call([&](EngineHost& host) {
     host.engine().HandleOnline(online, Now());
+    return 0;
+  });
+}
+
+void Client::NetworkChanged() {
+  runtime_->Call([&](EngineHost& host) {
+    host.engine().HandleNetworkChanged(Now());
     return 0;
   });
 }
@@ -429,6 +451,15 @@ bool Client::FlushEvents() {
 
 std::string Client::client_id() {
   return runtime_->Call([&](EngineHost& host) { return host.engine().client_id(); });
+}
+
+Result<std::vector<OutboxEntry>> Client::PendingMutations(uint64_t after_seq, std::size_t limit) {
+  return runtime_->Call(
+      [&](EngineHost& host) { return host.engine().PendingMutations(after_seq, limit); });
+}
+
+Status Client::ClearHistory(bool keep_latest) {
+  return runtime_->Call([&](EngineHost& host) { return host.engine().ClearHistory(keep_latest); });
 }
 
 Status Client::DeleteLocalData(const std::string& path) {

@@ -84,9 +84,16 @@ EngineHost::EngineHost(std::unique_ptr<SyncEngine> engine, HostOptions options, 
     (void)engine_->HandleTrigger(TriggerReason::kAppStart, now);
 }
 
-RunTicket EngineHost::RequestSync(TriggerReason reason, Instant now, SyncCallback done) {
-  const RunTicket ticket = engine_->HandleTrigger(reason, now);
-  if (done) waiters_.push_back({ticket, reason, std::move(done)});
+RunTicket EngineHost::RequestSync(TriggerReason reason, Instant now, SyncCallback done,
+                                  SyncDirection direction) {
+  const RunTicket ticket = engine_->HandleTrigger(reason, now, direction);
+  if (done) waiters_.push_back({ticket, reason, std::move(done), direction});
+  return ticket;
+}
+
+RunTicket EngineHost::RequestResync(Instant now, SyncCallback done) {
+  const RunTicket ticket = engine_->HandleResync(now);
+  if (done) waiters_.push_back({ticket, TriggerReason::kManual, std::move(done)});
   return ticket;
 }
 
@@ -169,6 +176,7 @@ std::vector<HostTask> EngineHost::Close(Instant now) {
     SyncRunRecord never_started;
     never_started.run_id = waiter.ticket;
     never_started.reason = waiter.reason;
+    never_started.direction = waiter.direction;
     never_started.started_at = never_started.finished_at = now.wall;
     never_started.outcome = RunOutcome::kCancelled;
     never_started.error = "the client was closed before this sync started";

@@ -38,6 +38,17 @@ Json FailedMutationToJson(const OutboxEntry& entry) {
   return json;
 }
 
+Json PendingMutationToJson(const OutboxEntry& entry) {
+  const Mutation& m = entry.mutation;
+  Json json = {
+      {"seq", m.seq},          {"op", MutationOpName(m.op)}, {"collection", m.document.collection},
+      {"key", m.document.key}, {"attempts", entry.attempts}, {"lastAttemptAt", nullptr},
+      {"lastError", nullptr}};
+  if (entry.last_attempt_at > 0) json["lastAttemptAt"] = entry.last_attempt_at;
+  if (!entry.error.empty()) json["lastError"] = entry.error;
+  return json;
+}
+
 Json EventToJson(const Event& event) {
   return std::visit(
       [](const auto& e) -> Json {
@@ -45,7 +56,8 @@ Json EventToJson(const Event& event) {
         if constexpr (std::is_same_v<E, SyncStartedEvent>) {
           return {{"type", "sync.started"},
                   {"runId", e.run_id},
-                  {"reason", TriggerReasonName(e.reason)}};
+                  {"reason", TriggerReasonName(e.reason)},
+                  {"direction", SyncDirectionName(e.direction)}};
         } else if constexpr (std::is_same_v<E, SyncProgressEvent>) {
           return {{"type", "sync.progress"},
                   {"runId", e.run_id},

@@ -10,6 +10,7 @@ namespace {
 // shared engine host builds them (platform/src/engine_host.cc, EngineHost::
 // Build) and the browser transport sends them as built. A header added
 // there must be added here, or cross-origin browsers refuse the request.
+// An app's own headers are added with --cors-allow-header.
 constexpr std::string_view kAllowedHeaders =
     "Authorization, Content-Type, Content-Encoding, Ferry-Protocol";
 constexpr std::string_view kAllowedMethods = "GET, POST";
@@ -74,8 +75,21 @@ std::string AddToVary(std::string_view vary, std::string_view name) {
   return std::string(vary) + ", " + std::string(name);
 }
 
-CorsPolicy::CorsPolicy(std::vector<std::string> allowed_origins)
-    : allowed_origins_(std::move(allowed_origins)) {}
+bool IsAllowableHeaderName(std::string_view name) {
+  constexpr std::string_view kTokenPunctuation = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+           kTokenPunctuation.find(c) != std::string_view::npos;
+  });
+}
+
+CorsPolicy::CorsPolicy(std::vector<std::string> allowed_origins,
+                       std::vector<std::string> extra_headers)
+    : allowed_origins_(std::move(allowed_origins)), allowed_headers_(kAllowedHeaders) {
+  for (const std::string& name : extra_headers) {
+    if (!ListHas(allowed_headers_, name)) allowed_headers_ += ", " + name;
+  }
+}
 
 bool CorsPolicy::Allows(std::string_view origin) const {
   return !origin.empty() && std::find(allowed_origins_.begin(), allowed_origins_.end(), origin) !=
@@ -91,7 +105,7 @@ HeaderList CorsPolicy::ResponseHeaders(std::string_view origin) const {
 HeaderList CorsPolicy::PreflightHeaders(std::string_view origin) const {
   if (!Allows(origin)) return {};
   return {{"Access-Control-Allow-Methods", std::string(kAllowedMethods)},
-          {"Access-Control-Allow-Headers", std::string(kAllowedHeaders)},
+          {"Access-Control-Allow-Headers", allowed_headers_},
           {"Access-Control-Max-Age", std::string(kMaxAgeSeconds)}};
 }
 

@@ -42,8 +42,12 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 // Immutable after construction, so any worker thread may read it.
 class CorsPolicy {
  public:
-  // `allowed_origins` must hold normalized origins (NormalizeAllowedOrigin).
-  explicit CorsPolicy(std::vector<std::string> allowed_origins);
+  // `allowed_origins` must hold normalized origins (NormalizeAllowedOrigin);
+  // `extra_headers`, request headers allowed beside the ones Ferry's clients
+  // always send (an app's custom headers, e.g. X-API-Key), names checked by
+  // IsAllowableHeaderName.
+  explicit CorsPolicy(std::vector<std::string> allowed_origins,
+                      std::vector<std::string> extra_headers = {});
 
   [[nodiscard]] bool enabled() const { return !allowed_origins_.empty(); }
   [[nodiscard]] bool Allows(std::string_view origin) const;
@@ -62,7 +66,13 @@ class CorsPolicy {
 
  private:
   std::vector<std::string> allowed_origins_;
+  std::string allowed_headers_;  // the Access-Control-Allow-Headers value
 };
+
+// Whether `name` may be added to the allowed request headers
+// (--cors-allow-header): an HTTP token (RFC 9110), so it cannot break the
+// header list it joins.
+[[nodiscard]] bool IsAllowableHeaderName(std::string_view name);
 
 // What an OPTIONS request on /v1/* gets with or without CORS: 204 and the
 // methods the API has, so a preflight never looks like a missing endpoint.

@@ -106,7 +106,7 @@ int Run(const Settings& settings) {
     live.Poke(user);
     if (webhook) webhook->Notify(user);
   });
-  const CorsPolicy cors(settings.cors_origins);
+  const CorsPolicy cors(settings.cors_origins, settings.cors_allow_headers);
   // /metrics with the operator's credential.
   std::optional<Metrics> metrics;
   std::optional<MetricsEndpoint> metrics_endpoint;

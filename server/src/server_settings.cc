@@ -84,6 +84,12 @@ bool AddCorsOrigin(Settings& settings, const std::string& value) {
   return true;
 }
 
+bool AddCorsAllowHeader(Settings& settings, const std::string& value) {
+  if (!IsAllowableHeaderName(value)) return false;
+  settings.cors_allow_headers.push_back(value);
+  return true;
+}
+
 // A duration with a unit, for spans an operator thinks of in days:
 // "30d", "12h", "90m", "45s", or plain seconds.
 bool SetTombstoneHorizon(Settings& settings, const std::string& value) {
@@ -112,6 +118,7 @@ const std::map<std::string, Setter>& Flags() {
       {"--tls-cert", Text(&Settings::tls_cert)},
       {"--tls-key", Text(&Settings::tls_key)},
       {"--cors-origin", AddCorsOrigin},
+      {"--cors-allow-header", AddCorsAllowHeader},
       {"--max-batch", Number(&Settings::max_batch)},
       {"--threads", Number(&Settings::request_threads)},
       {"--max-body-bytes", Number(&HttpLimits::body_bytes)},
@@ -142,7 +149,8 @@ void PrintUsage() {
   std::cerr << "usage: ferry-server --tokens FILE [--db FILE | --postgres URL] [--host ADDR]\n"
                "                    [--port N] [--max-body-bytes N] [--max-batch N]\n"
                "                    [--tls-cert FILE --tls-key FILE] [--static DIR]\n"
-               "                    [--cors-origin ORIGIN]... [--quiet] [--threads N]\n"
+               "                    [--cors-origin ORIGIN]... [--cors-allow-header NAME]...\n"
+               "                    [--quiet] [--threads N]\n"
                "                    [--max-header-bytes N] [--max-header-count N]\n"
                "                    [--head-timeout S] [--request-timeout S] [--idle-timeout S]\n"
                "                    [--max-connections N] [--max-live-per-user N]\n"

@@ -24,7 +24,8 @@ struct Settings {
   std::string tls_key;     // PEM private key
   // Origins (scheme://host[:port]) whose pages may call /v1/* cross-origin.
   std::vector<std::string> cors_origins;
-  HttpLimits limits;                // --max-body-bytes among them
+  std::vector<std::string> cors_allow_headers;  // beside the ones the clients always send
+  HttpLimits limits;                            // --max-body-bytes among them
   std::size_t request_threads = 0;  // --threads; 0 (the default): one per core, at least 2
 
   // Working beside an existing backend (docs/SERVER.md).

@@ -298,8 +298,31 @@ class PostgresTransaction final : public ServerTransaction {
 
 // Reads the horizon and the page in one snapshot (REPEATABLE READ), so a
 // purge committing in between cannot hide tombstones the cursor still needs.
+std::string TextArray(const std::vector<std::string>& names) {
+  ArrayLiteral array;
+  for (const std::string& name : names)
+    array.Add(name);
+  return std::move(array).Finish();
+}
+
+// The SQL condition of a pull scope ($4: included names, $5: excluded),
+// appended to `parameters`; empty for every collection. The filter runs in
+// the database, so a page's LIMIT counts only the changes it admits.
+std::string ScopeCondition(const CollectionScope& scope, std::vector<std::string>& parameters) {
+  std::string condition;
+  if (scope.include) {
+    parameters.push_back(TextArray(*scope.include));
+    condition += " AND collection = ANY($" + std::to_string(parameters.size()) + "::text[])";
+  }
+  if (!scope.exclude.empty()) {
+    parameters.push_back(TextArray(scope.exclude));
+    condition += " AND NOT collection = ANY($" + std::to_string(parameters.size()) + "::text[])";
+  }
+  return condition;
+}
+
 Status ReadPage(PGconn* connection, const std::string& user, const ChangeQuery& query,
-                const ChangeVisitor& visit) {
+                const ChangeVisitor& visit, const CollectionScope& scope = {}) {
   if (query.check_cursor) {
     FERRY_ASSIGN_OR_RETURN(
         PgResult rows,
@@ -320,12 +343,14 @@ Status ReadPage(PGconn* connection, const std::string& user, const ChangeQuery& 
   }
   // Versions are bigint: none is above 2^63-1.
   if (query.after > static_cast<uint64_t>(INT64_MAX)) return Status::Ok();
+  std::vector<std::string> parameters{user, Text(query.after), Text(query.max_changes)};
+  const std::string condition = ScopeCondition(scope, parameters);
   FERRY_ASSIGN_OR_RETURN(PgResult rows,
                          Exec(connection,
                               std::string("SELECT ") + kDocumentColumns +
-                                  " FROM ferry_documents WHERE user_id = $1 AND version > $2 "
-                                  "ORDER BY version LIMIT $3",
-                              {user, Text(query.after), Text(query.max_changes)}));
+                                  " FROM ferry_documents WHERE user_id = $1 AND version > $2" +
+                                  condition + " ORDER BY version LIMIT $3",
+                              parameters));
   for (int row = 0; row < PQntuples(rows.get()); ++row) {
     FERRY_ASSIGN_OR_RETURN(StoredDocument document, DocumentAt(rows.get(), row));
     if (!visit(DocumentId{TextAt(rows.get(), row, 0), TextAt(rows.get(), row, 1)}, document)) {
@@ -369,7 +394,7 @@ Result<LogMark> ReadPullPageIn(PGconn* connection, const std::string& user,
   ChangeQuery page;
   page.after = query.after;
   page.max_changes = query.max_changes;
-  FERRY_RETURN_IF_ERROR(ReadPage(connection, user, page, visit));
+  FERRY_RETURN_IF_ERROR(ReadPage(connection, user, page, visit, query.scope));
   FERRY_ASSIGN_OR_RETURN(mark.head_tag, CommitTagOf(connection, user, mark.head));
   return mark;
 }

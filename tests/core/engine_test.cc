@@ -1002,5 +1002,136 @@ TEST(ParseRetryAfter, AcceptsSecondsAndHttpDates) {
   EXPECT_EQ(ParseRetryAfter("99999999999", 0), 24 * 3600 * 1000);
 }
 
+// Pull ahead: a pull page is stored after the next one is asked for, while
+// the server reads that one.
+class PullAheadTest : public EngineTest {
+ protected:
+  // Five documents at the server, written by another client.
+  void SeedServer() {
+    MemoryStore writer_store;
+    auto writer = Open(writer_store, 7);
+    InlineDriver writer_driver(server_, "alice");
+    for (int i = 0; i < 5; ++i)
+      Put(*writer, "k" + std::to_string(i), i);
+    ASSERT_EQ(Sync(*writer, writer_driver).pushed, 5u);
+  }
+  EngineOptions TwoPerPage() {
+    EngineOptions options;
+    options.pull_page_size = 2;
+    return options;
+  }
+  std::unique_ptr<SyncEngine> OpenOn(Store& store) {
+    EngineOptions options = TwoPerPage();
+    options.random_seed = 1;
+    options.sync_on_local_write = false;
+    options.live_updates = false;
+    auto engine = SyncEngine::Open(store, options, now_);
+    EXPECT_TRUE(engine.ok()) << engine.status().ToString();
+    return engine.ok() ? std::move(*engine) : nullptr;
+  }
+  std::size_t Stored(SyncEngine& engine) {
+    auto scanned = engine.Scan("notes", "");
+    EXPECT_TRUE(scanned.ok());
+    return scanned.ok() ? scanned->size() : 0;
+  }
+};
+
+// A store whose commits can be made to fail.
+class SwitchableStore final : public Store {
+ public:
+  Result<std::optional<std::string>> Get(std::string_view key) override { return store_.Get(key); }
+  Status Scan(std::string_view begin, std::string_view end, const ScanVisitor& visit) override {
+    return store_.Scan(begin, end, visit);
+  }
+  Status Commit(const WriteBatch& batch) override {
+    if (fail_commits) return Status(ErrorCode::kIo, "disk full");
+    return store_.Commit(batch);
+  }
+  bool fail_commits = false;
+
+ private:
+  MemoryStore store_;
+};
+
+TEST_F(PullAheadTest, TheNextPageIsAskedForBeforeThisOneIsStored) {
+  SeedServer();
+  MemoryStore store;
+  auto engine = OpenOn(store);
+  InlineDriver driver(server_, "alice");
+  std::vector<std::size_t> stored_at_request;
+  driver.fault = [&](const HttpRequest& request) -> std::optional<HttpResponse> {
+    if (request.method == "GET") stored_at_request.push_back(Stored(*engine));
+    return std::nullopt;
+  };
+  SyncRunRecord run = Sync(*engine, driver);
+  EXPECT_EQ(run.outcome, RunOutcome::kCompleted);
+  EXPECT_EQ(run.pulled, 5u);
+  // Pages of 2, 2 and 1: each request left before the page before it was
+  // stored; that page was stored when the next answer came.
+  EXPECT_EQ(stored_at_request, (std::vector<std::size_t>{0, 0, 2}));
+  EXPECT_EQ(Stored(*engine), 5u);
+  EXPECT_EQ(engine->statistics().documents_pulled, 5u);
+  EXPECT_EQ(Sync(*engine, driver).pulled, 0u) << "the cursor moved past every page";
+}
+
+TEST_F(PullAheadTest, APageIsStoredOnATimerDueAtOnceWhileTheNextIsOnTheWire) {
+  SeedServer();
+  MemoryStore store;
+  auto engine = OpenOn(store);
+  InlineDriver driver(server_, "alice");
+  std::vector<HttpRequest> sent;
+  driver.fault = [&](const HttpRequest& request) -> std::optional<HttpResponse> {
+    sent.push_back(request);
+    return HttpResponse{-1, "", "", ""};  // the test answers
+  };
+  engine->HandleTrigger(TriggerReason::kManual, now_);
+  driver.Pump(*engine, now_);
+  ASSERT_EQ(sent.size(), 1u);
+  engine->HandleResponse(sent[0].id, driver.Server(sent[0]), now_);
+  driver.Pump(*engine, now_);
+  ASSERT_EQ(sent.size(), 2u) << "the second page is asked for";
+  EXPECT_EQ(Stored(*engine), 0u) << "the first is not stored yet";
+  EXPECT_EQ(engine->PollTimeout(), now_) << "it is due at once";
+  engine->HandleTimeout(now_);
+  driver.Pump(*engine, now_);
+  EXPECT_EQ(Stored(*engine), 2u);
+  EXPECT_TRUE(driver.cancelled.empty()) << "the second page stays on the wire";
+  EXPECT_TRUE(engine->syncing());
+}
+
+TEST_F(PullAheadTest, APageThatFailsToStoreFailsTheRunAndAbandonsTheNextRequest) {
+  SeedServer();
+  SwitchableStore store;
+  auto engine = OpenOn(store);
+  InlineDriver driver(server_, "alice");
+  std::vector<HttpRequest> sent;
+  driver.fault = [&](const HttpRequest& request) -> std::optional<HttpResponse> {
+    sent.push_back(request);
+    return HttpResponse{-1, "", "", ""};
+  };
+  engine->HandleTrigger(TriggerReason::kManual, now_);
+  driver.Pump(*engine, now_);
+  engine->HandleResponse(sent.at(0).id, driver.Server(sent.at(0)), now_);
+  driver.Pump(*engine, now_);
+  ASSERT_EQ(sent.size(), 2u);
+  store.fail_commits = true;
+  engine->HandleTimeout(now_);
+  driver.Pump(*engine, now_);
+  EXPECT_FALSE(engine->syncing());
+  auto failed = driver.EventsOf<SyncFailedEvent>();
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_NE(failed[0].run.error.find("disk full"), std::string::npos) << failed[0].run.error;
+  EXPECT_EQ(driver.cancelled, (std::vector<RequestId>{sent[1].id}));
+  // The abandoned page's answer, arriving anyway, changes nothing.
+  store.fail_commits = false;
+  engine->HandleResponse(sent[1].id, driver.Server(sent[1]), now_);
+  EXPECT_EQ(Stored(*engine), 0u);
+  // The retry starts from the cursor that was stored: the beginning.
+  driver.fault = nullptr;
+  FireTimeout(*engine, driver);
+  EXPECT_EQ(Stored(*engine), 5u);
+  EXPECT_EQ(engine->status().state, SyncState::kIdle);
+}
+
 }  // namespace
 }  // namespace ferry

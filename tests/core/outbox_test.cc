@@ -22,7 +22,7 @@ class OutboxTest : public ::testing::Test {
  protected:
   void Add(const Mutation& m, uint32_t attempts = 0) {
     Transaction txn(store_);
-    OutboxEntry entry{m, "", attempts, false, ""};
+    OutboxEntry entry{m, "", attempts, false, "", 0, 0};
     ASSERT_TRUE(outbox_.StagePut(txn, entry).ok());
     ASSERT_TRUE(txn.Commit().ok());
   }
@@ -153,7 +153,7 @@ TEST(OutboxEntryCodec, EntriesRoundTripWithEveryKindOfString) {
       Mutation m = Write(7, MutationOp::kPatch, Json{{"t", text}}, "key " + text);
       m.document.collection = "c" + text;
       m.base_version = 123456789012345;
-      const OutboxEntry entry{m, "", 4000000000u, dead, dead ? "rejected: " + text : ""};
+      const OutboxEntry entry{m, "", 4000000000u, dead, dead ? "rejected: " + text : "", 0, 0};
       auto decoded = DecodeOutboxEntry("c", 7, EncodeOutboxEntry(entry));
       ASSERT_TRUE(decoded.ok()) << decoded.status().message();
       EXPECT_EQ(decoded->mutation.document.collection, m.document.collection);

@@ -41,6 +41,21 @@ ServerDocument Change(std::string collection, std::string key, Version version,
   return change;
 }
 
+// The server rejects a delete that carries a value (PROTOCOL.md, push rule 2);
+// the request must re-encode with it, not as a valid delete. Found by fuzz_protocol.
+TEST(PushCodec, ADeleteWithAValueKeepsItThroughARoundTrip) {
+  PushRequest request{"client-a", {MakeMutation(1, MutationOp::kDelete, Json(5))}};
+  const std::string body = EncodePushRequest(request);
+  EXPECT_NE(body.find("\"value\":5"), std::string::npos) << body;
+  auto decoded = DecodePushRequest(body, {});
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->mutations[0].value, Json(5));
+
+  request.mutations[0].value = Json();
+  EXPECT_EQ(EncodePushRequest(request).find("\"value\""), std::string::npos)
+      << "a delete without a value sends none";
+}
+
 TEST(PushCodec, RequestRoundTrips) {
   const PushRequest request = SampleRequest();
   auto decoded = DecodePushRequest(EncodePushRequest(request), {});
@@ -390,6 +405,41 @@ TEST(PullCodec, QueryRoundTripsAndClampsTheLimit) {
                 .status()
                 .code(),
             ErrorCode::kCursorExpired);
+}
+
+TEST(PullCodec, ScopeRoundTripsWithAnyCollectionName) {
+  PullRequest request{"e.42", 10};
+  request.scope.include = std::vector<std::string>{"notes", "a,b&c=d", "caf\u00e9 %"};
+  request.scope.exclude = {"readings"};
+  const std::string target = EncodePullTarget(request);
+  EXPECT_NE(target.find("collections=notes,a%2Cb%26c%3Dd,"), std::string::npos) << target;
+  auto decoded = DecodePullQuery(target.substr(target.find('?') + 1), ProtocolLimits{});
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message();
+  EXPECT_EQ(decoded->scope, request.scope);
+  EXPECT_TRUE(decoded->scope.Admits("a,b&c=d"));
+  EXPECT_FALSE(decoded->scope.Admits("readings"));
+  EXPECT_FALSE(decoded->scope.Admits("tasks"));
+}
+
+TEST(PullCodec, NoScopeMeansEveryCollectionAndAnEmptyListNone) {
+  auto all = DecodePullQuery("limit=5", ProtocolLimits{});
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->scope.everything());
+  EXPECT_EQ(EncodePullTarget(PullRequest{}).find("collections"), std::string::npos);
+  auto none = DecodePullQuery("collections=", ProtocolLimits{});
+  ASSERT_TRUE(none.ok());
+  ASSERT_TRUE(none->scope.include.has_value());
+  EXPECT_TRUE(none->scope.include->empty());
+  EXPECT_FALSE(none->scope.Admits("notes"));
+}
+
+TEST(PullCodec, MalformedScopeIsAProtocolError) {
+  for (const char* query : {"collections=a,,b", "collections=a,", "collections=%2", "exclude=%zz",
+                            "collections=%00", "exclude=a%FF"}) {
+    auto decoded = DecodePullQuery(query, ProtocolLimits{});
+    ASSERT_FALSE(decoded.ok()) << query;
+    EXPECT_EQ(decoded.status().code(), ErrorCode::kProtocol) << query;
+  }
 }
 
 // Random corruption of valid bodies must only ever produce errors or valid

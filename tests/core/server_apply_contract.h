@@ -361,6 +361,71 @@ TEST_P(ServerStateTest, PullPagesThroughLatestStatesInChangeOrder) {
   EXPECT_EQ(empty->cursor, cursor);
 }
 
+// Pulls every page under `scope` from `cursor`; returns "collection/key" in
+// order and leaves `cursor` at the last page's cursor.
+inline std::vector<std::string> PullAll(ServerState& server, std::string& cursor,
+                                        const CollectionScope& scope, std::size_t limit = 2) {
+  std::vector<std::string> seen;
+  for (int page = 0; page < 100; ++page) {
+    auto response = server.ServePull("alice", {cursor, limit, scope});
+    EXPECT_TRUE(response.ok()) << response.status().ToString();
+    if (!response.ok()) break;
+    for (const auto& change : response->changes)
+      seen.push_back(change.document.collection + "/" + change.document.key);
+    cursor = response->cursor;
+    if (!response->has_more) break;
+  }
+  return seen;
+}
+
+TEST_P(ServerStateTest, AScopedPullServesOnlyTheCollectionsItAdmits) {
+  uint64_t seq = 0;
+  for (const char* collection : {"notes", "readings", "tasks", "readings", "notes", "readings"}) {
+    ++seq;
+    Mutation m = Write("a", seq, MutationOp::kPut, 1, "k" + std::to_string(seq));
+    m.document.collection = collection;
+    Push("a", {m});
+  }
+  std::string cursor;
+  EXPECT_EQ(PullAll(*server_, cursor, {std::vector<std::string>{"notes"}, {}}),
+            (std::vector<std::string>{"notes/k1", "notes/k5"}));
+  // The scoped pull that reached the head leaves its cursor there.
+  auto again = server_->ServePull("alice", {cursor, 2, {std::vector<std::string>{"notes"}, {}}});
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->changes.empty());
+  EXPECT_FALSE(again->has_more);
+  std::string from_start;
+  EXPECT_EQ(PullAll(*server_, from_start, {std::nullopt, {"readings"}}),
+            (std::vector<std::string>{"notes/k1", "tasks/k3", "notes/k5"}));
+  std::string everything;
+  EXPECT_EQ(PullAll(*server_, everything, {}, 100).size(), 6u);
+  std::string none;
+  EXPECT_TRUE(PullAll(*server_, none, {std::vector<std::string>{}, {}}).empty());
+}
+
+TEST_P(ServerStateTest, AScopedPageCountsOnlyAdmittedChangesTowardItsLimit) {
+  uint64_t seq = 0;
+  for (int i = 0; i < 5; ++i) {
+    Mutation m = Write("a", ++seq, MutationOp::kPut, 1, "r" + std::to_string(i));
+    m.document.collection = "readings";
+    Push("a", {m});
+  }
+  Push("a", {Write("a", ++seq, MutationOp::kPut, 1, "d1")});
+  Push("a", {Write("a", ++seq, MutationOp::kPut, 1, "d2")});
+  auto page = server_->ServePull("alice", {"", 2, {std::nullopt, {"readings"}}});
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->changes.size(), 2u);
+  EXPECT_EQ(page->changes[1].document.key, "d2");
+  EXPECT_FALSE(page->has_more);
+}
+
+TEST_P(ServerStateTest, AMalformedScopeIsAnswered400) {
+  auto response = HandleServerRequest(*server_, "alice", "GET", "/v1/pull?collections=a,,b", "");
+  EXPECT_EQ(response.status, 400);
+  auto good = HandleServerRequest(*server_, "alice", "GET", "/v1/pull?collections=a%2Cb", "");
+  EXPECT_EQ(good.status, 200);
+}
+
 TEST_P(ServerStateTest, DeletesAreServedAsTombstonesUntilPurged) {
   Push("a", {Write("a", 1, MutationOp::kPut, 1, "x"),
              Write("a", 2, MutationOp::kDelete, Json(), "x", 1)});

@@ -47,7 +47,7 @@ TEST(ClientCallbacks, PutAndSyncNowWithACallbackWorkFromAListener) {
   ASSERT_TRUE(Ready(future)) << "the sync requested from a listener never finished";
   auto run = future.get();
   ASSERT_TRUE(run.ok()) << run.status().ToString();
-  EXPECT_EQ(run->outcome, RunOutcome::kCompleted);
+  EXPECT_EQ(run->outcome, RunOutcome::kCompleted) << run->error;
   EXPECT_EQ(run->pushed, 2u);
   EXPECT_EQ(ReadServer(server.port()).documents.size(), 2u);
 }

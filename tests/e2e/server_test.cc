@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <initializer_list>
 #include <memory>
 #include <random>
 #include <thread>
@@ -522,20 +523,52 @@ TEST_P(ServerTest, WithoutCorsOriginsAPreflightIsAPlain204) {
   EXPECT_FALSE(Lists(pull->header("Vary"), "Origin"));
 }
 
-TEST(ServerArguments, CorsOriginMustBeAnExactOrigin) {
+// ferry-server exits with status 2 (usage) for each of `values` of `flag`.
+void ExpectRefusedValues(const char* flag, std::initializer_list<const char*> values) {
   TempDir dir;
   std::ofstream(dir.File("tokens.txt")) << "token-alice alice\n";
-  for (const char* origin :
-       {"*", "null", "localhost:5173", "http://localhost:5173/", "http://localhost:5173/app", ""}) {
-    const Spawned server =
-        Spawn({FERRY_SERVER_BINARY, "--tokens", dir.File("tokens.txt"), "--db",
-               dir.File("server.db"), "--port", "0", "--quiet", "--cors-origin", origin},
-              dir.File("stderr.log"));
+  for (const char* value : values) {
+    const Spawned server = Spawn({FERRY_SERVER_BINARY, "--tokens", dir.File("tokens.txt"), "--db",
+                                  dir.File("server.db"), "--port", "0", "--quiet", flag, value},
+                                 dir.File("stderr.log"));
     close(server.stdout_fd);
     int status = 0;
     waitpid(server.pid, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << origin;
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << flag << " " << value;
   }
+}
+
+TEST(ServerArguments, CorsOriginMustBeAnExactOrigin) {
+  ExpectRefusedValues("--cors-origin", {"*", "null", "localhost:5173", "http://localhost:5173/",
+                                        "http://localhost:5173/app", ""});
+}
+
+// An app's custom header (issue 17: an X-API-Key scheme) is allowed in
+// preflight only when named; the headers the clients always send stay.
+TEST(CorsAllowHeader, PreflightAllowsTheNamedHeadersBesideTheClientsOwn) {
+  ServerProcess server("token-alice alice\n", {"--cors-origin", kDevOrigin, "--cors-allow-header",
+                                               "X-API-Key", "--cors-allow-header", "X-Tenant"});
+  HttpClient http("127.0.0.1", server.port());
+  auto result = http.Options("/v1/push", PreflightHeaders(kDevOrigin, "POST"));
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 204);
+  const std::string headers = result->header("Access-Control-Allow-Headers");
+  for (const char* header :
+       {"Authorization", "Content-Type", "Ferry-Protocol", "X-API-Key", "X-Tenant"}) {
+    EXPECT_TRUE(Lists(headers, header)) << header << " missing from " << headers;
+  }
+}
+
+TEST(CorsAllowHeader, WithoutTheFlagOnlyTheClientsOwnHeadersAreAllowed) {
+  ServerProcess server("token-alice alice\n", {"--cors-origin", kDevOrigin});
+  HttpClient http("127.0.0.1", server.port());
+  auto result = http.Options("/v1/push", PreflightHeaders(kDevOrigin, "POST"));
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(Lists(result->header("Access-Control-Allow-Headers"), "X-API-Key"));
+}
+
+TEST(ServerArguments, CorsAllowHeaderMustBeAHeaderName) {
+  ExpectRefusedValues("--cors-allow-header", {"", "X-API-Key, Cookie", "X API Key", "X-Key:1"});
 }
 
 TEST(ServerLog, NamesTheOriginOfARefusedPreflight) {

@@ -70,6 +70,9 @@ struct FaultTally {
   uint64_t pokes_lost = 0;
   uint64_t streams_refused = 0;
   uint64_t streams_dropped = 0;
+  uint64_t blackouts = 0;      // the server unreachable for every client a while
+  uint64_t probes = 0;         // reachability probes sent
+  uint64_t runs_by_probe = 0;  // runs an answered probe started
 };
 
 class Simulation {
@@ -87,10 +90,12 @@ class Simulation {
     }
     for (auto& client : clients_) {
       ScheduleNextWrite(*client);
+      ScheduleNextManualRun(*client);
       ScheduleNextOutage(*client);
       ScheduleNextCrash(*client);
     }
     ScheduleNextStorm();
+    ScheduleNextBlackout();
     RunUntil(kWriteWindowMs);
     if (!failure_.empty()) return failure_;
 
@@ -98,10 +103,13 @@ class Simulation {
     // Then one last write: its poke alone must bring every client up to date.
     faults_ = false;
     storm_until_ = 0;
+    blackout_until_ = 0;
     for (auto& client : clients_) {
       if (!client->engine) OpenEngine(*client);
       client->online = true;
       client->engine->HandleOnline(true, kEpoch + now_);
+      // An interval run could be in flight when the state is checked.
+      client->engine->SetInterval(std::nullopt, kEpoch + now_);
       Drain(*client);
     }
     RunUntil(now_ + 2 * 60'000);
@@ -172,6 +180,9 @@ class Simulation {
     options.live_updates = true;
     options.live_retry_base_ms = 200;
     options.live_retry_max_ms = 5'000;
+    // Some clients also sync on an interval, which must never start a run
+    // while the client is declared offline (see Drain).
+    if (random_() % 2 == 0) options.interval_ms = Between(1000, 6000);
     // Deterministic on its inputs, as a resolver must be: the larger value by
     // its JSON text; a delete loses to any value.
     options.conflicts.custom = [](const ConflictInput& in) -> Result<std::optional<Json>> {
@@ -202,6 +213,14 @@ class Simulation {
       } else if (auto* close = std::get_if<CloseStream>(&*action)) {
         if (client.stream == close->id) client.stream.reset();
       } else if (auto* event = std::get_if<Event>(&*action)) {
+        if (auto* started = std::get_if<SyncStartedEvent>(event);
+            started && started->reason == TriggerReason::kInterval && !client.online) {
+          Fail("an interval tick started a run while the client was offline");
+        }
+        if (auto* started = std::get_if<SyncStartedEvent>(event);
+            started && started->reason == TriggerReason::kReachable) {
+          ++tally_.runs_by_probe;
+        }
         if (auto* conflict = std::get_if<SyncConflictEvent>(event);
             conflict && conflict->local.document.collection == "own") {
           Fail("conflict on a document only one client writes: " + conflict->local.document.key);
@@ -244,7 +263,7 @@ class Simulation {
   void Connect(Client& client, const HttpRequest& request) {
     const uint64_t generation = client.generation;
     const RequestId id = request.id;
-    if (faults_ && Chance(0.1)) {
+    if (faults_ && (now_ < blackout_until_ || Chance(0.1))) {
       ++tally_.streams_refused;
       At(Between(1, 300), [this, &client, generation, id] {
         if (client.generation != generation || !client.engine) return;
@@ -323,6 +342,11 @@ class Simulation {
     const uint64_t generation = client.generation;
     const TimeMs there = Between(1, 150);
     const TimeMs back = Between(1, 150);
+    if (request.target == kHealthPath) ++tally_.probes;
+    if (faults_ && now_ < blackout_until_) {
+      // The server is down: every connection is refused at once.
+      return Deliver(client, generation, request.id, {0, "", "", "connection refused"}, there);
+    }
     if (faults_ && now_ < storm_until_) {
       HttpResponse storm = Chance(0.5)
                                ? HttpResponse{503, "storm", "", ""}
@@ -365,6 +389,25 @@ class Simulation {
       if (now_ >= kWriteWindowMs) return;
       if (client.engine) Write(client, Chance(0.6));
       ScheduleNextWrite(client);
+    });
+  }
+
+  // What an app asks for by hand (issue 17): a sync in one direction or
+  // both, or a forced full resync, at any moment (a run may be in flight).
+  void ScheduleNextManualRun(Client& client) {
+    At(Between(1000, 10000), [this, &client] {
+      if (now_ >= kWriteWindowMs) return;
+      if (client.engine) {
+        const int pick = static_cast<int>(Between(0, 3));
+        if (pick == 3) {
+          (void)client.engine->HandleResync(kEpoch + now_);
+        } else {
+          (void)client.engine->HandleTrigger(TriggerReason::kManual, kEpoch + now_,
+                                             static_cast<SyncDirection>(pick));
+        }
+        Drain(client);
+      }
+      ScheduleNextManualRun(client);
     });
   }
 
@@ -428,6 +471,17 @@ class Simulation {
         }
         ScheduleNextCrash(client);
       });
+    });
+  }
+
+  // The server goes away for every client at once, for long enough that run
+  // backoffs grow; reachability probes find it again when it returns.
+  void ScheduleNextBlackout() {
+    At(Between(5000, 25000), [this] {
+      if (!faults_) return;
+      ++tally_.blackouts;
+      blackout_until_ = now_ + Between(1000, 10000);
+      ScheduleNextBlackout();
     });
   }
 
@@ -553,6 +607,7 @@ class Simulation {
   std::map<std::string, std::vector<uint64_t>> applied_;  // client id -> applied seqs in order
   bool faults_ = true;
   TimeMs storm_until_ = 0;
+  TimeMs blackout_until_ = 0;
   std::string failure_;
 };
 
@@ -612,7 +667,14 @@ TEST(Simulation, RandomFaultsNeverLoseOrDuplicateWritesAndClientsConverge) {
       static_cast<unsigned long long>(tally.pokes_lost),
       static_cast<unsigned long long>(tally.streams_refused),
       static_cast<unsigned long long>(tally.streams_dropped));
+  std::printf("reachability: %llu blackouts, %llu probes, %llu runs started by a probe\n",
+              static_cast<unsigned long long>(tally.blackouts),
+              static_cast<unsigned long long>(tally.probes),
+              static_cast<unsigned long long>(tally.runs_by_probe));
   if (count >= 20) {
+    EXPECT_GT(tally.blackouts, 0u);
+    EXPECT_GT(tally.probes, 0u);
+    EXPECT_GT(tally.runs_by_probe, 0u);
     EXPECT_GT(tally.crashes, 0u);
     EXPECT_GT(tally.outages, 0u);
     EXPECT_GT(tally.lost_answers, 0u);

@@ -102,6 +102,12 @@ class TcpFaultProxy {
     double fault_rate = 0.3;  // the share of connections that get a fault
     int max_stall_ms = 4000;
     int workers = 12;  // connections handled at once (a stall holds one)
+    // A slow link (with fault_rate 0, a slow proxy and nothing else): each
+    // request is held delay_ms plus delay_per_kib_ms for each KiB it carries
+    // before it goes on to the server.
+    int delay_ms = 0;
+    int delay_per_kib_ms = 0;
+    bool record_requests = false;  // keep each request for requests()
   };
 
   TcpFaultProxy(int upstream_port, Options options)
@@ -141,6 +147,17 @@ class TcpFaultProxy {
     std::lock_guard lock(mutex_);
     return counts_;
   }
+  // With record_requests: every request so far, head and body, in arrival order.
+  std::vector<std::string> requests() {
+    std::lock_guard lock(mutex_);
+    return requests_;
+  }
+  void set_delay(int delay_ms, int delay_per_kib_ms) {
+    std::lock_guard lock(mutex_);
+    options_.delay_ms = delay_ms;
+    options_.delay_per_kib_ms = delay_per_kib_ms;
+  }
+
   uint64_t faults_injected() {
     uint64_t total = 0;
     for (const auto& [fault, count] : counts())
@@ -286,6 +303,14 @@ class TcpFaultProxy {
       return;
     }
     const Plan plan = Choose();
+    int delay_ms = 0;
+    {
+      std::lock_guard lock(mutex_);
+      if (options_.record_requests) requests_.push_back(*request);
+      delay_ms =
+          options_.delay_ms + static_cast<int>(request->size() / 1024) * options_.delay_per_kib_ms;
+    }
+    if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     switch (plan.fault) {
       case Fault::kReset:
         Reset(client);
@@ -358,6 +383,7 @@ class TcpFaultProxy {
   std::map<Fault, uint64_t> counts_;
   Fault burst_fault_ = Fault::kNone;
   int burst_left_ = 0;
+  std::vector<std::string> requests_;
 };
 
 }  // namespace ferry::testing

@@ -33,9 +33,9 @@ export function requireLimit(value: unknown, name: string): number {
 }
 
 /** The sequence number of a failed mutation. */
-export function requireSeq(value: unknown): number {
+export function requireSeq(value: unknown, name = 'seq'): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new TypeError(`seq must be a non-negative integer, got ${describe(value)}`);
+    throw new TypeError(`${name} must be a non-negative integer, got ${describe(value)}`);
   }
   return value;
 }

@@ -4,7 +4,7 @@
 // follower's (follower.ts), which forwards every call to the context that owns
 // the store. FerryClient chooses one at open and swaps a follower for an owner
 // when it takes the store over. Arguments arrive checked (arguments.ts).
-import { FerryError, type FailedMutation, type Json, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /**
  * The calls a follower forwards to the owner (the channel's "call" messages).
@@ -26,10 +26,15 @@ export interface ForwardedCalls {
   startBackgroundSync(intervalMs: number): void;
   stopBackgroundSync(): void;
   setOnline(online: boolean): void;
+  networkChanged(): void;
   cancel(): void;
   /** Resolves with the mutation's new seq once the retry is persisted. */
   retryFailedMutation(seq: number, writeId?: string): Promise<number>;
   discardFailedMutation(seq: number, writeId?: string): Promise<void>;
+  /** Pending writes with seq above `afterSeq`, in seq order, at most `limit` (0: 100). */
+  pendingMutations(afterSeq: number, limit: number): Promise<PendingMutation[]>;
+  /** Forgets past runs; with `keepLatest`, all but the newest. */
+  clearHistory(keepLatest: boolean): Promise<void>;
 }
 
 export interface Backend extends ForwardedCalls {
@@ -69,12 +74,18 @@ export async function invoke(backend: ForwardedCalls, call: Call): Promise<unkno
       return backend.stopBackgroundSync(...call.args);
     case 'setOnline':
       return backend.setOnline(...call.args);
+    case 'networkChanged':
+      return backend.networkChanged(...call.args);
     case 'cancel':
       return backend.cancel(...call.args);
     case 'retryFailedMutation':
       return backend.retryFailedMutation(...call.args);
     case 'discardFailedMutation':
       return backend.discardFailedMutation(...call.args);
+    case 'pendingMutations':
+      return backend.pendingMutations(...call.args);
+    case 'clearHistory':
+      return backend.clearHistory(...call.args);
     default:
       // A context running another version of ferry-sync.
       throw new FerryError('invalid_argument', `unknown call ${(call as { method: unknown }).method}`);

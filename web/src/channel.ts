@@ -106,6 +106,11 @@ export class OwnerChannel {
     this.scheduleSnapshot();
   }
 
+  /** The owner's own call changed what a snapshot holds (e.g. the history) without an event. */
+  changed(): void {
+    this.scheduleSnapshot();
+  }
+
   /** Runs a call that was forwarded to this context while it followed another owner. */
   run(call: Call): Promise<unknown> {
     return invoke(this.owner, call).finally(() => this.scheduleSnapshot());

@@ -12,6 +12,7 @@ export interface WebClientHandle {
   /** Starts (or joins) a sync; the host's syncDone(waiter, result) reports its run. */
   syncNow(reason: string, waiter: number): void;
   setOnline(online: boolean): void;
+  networkChanged(): void;
   cancel(): void;
   setInterval(intervalMs: number): void;
   status(): string;
@@ -21,6 +22,8 @@ export interface WebClientHandle {
   /** `writeId` as for write(). */
   retryFailedMutation(seq: number, writeId: string): string;
   discardFailedMutation(seq: number, writeId: string): string;
+  pendingMutations(afterSeq: number, limit: number): string;
+  clearHistory(keepLatest: boolean): string;
   handleToken(requestId: number, token: string): void;
   handleTokenFailure(requestId: number, error: string): void;
   handleStreamData(requestId: number, chunk: string): void;

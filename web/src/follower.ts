@@ -4,7 +4,7 @@
 // history() and failedMutations() answer from the latest snapshot.
 import type { Backend, Call, CallName, CallResult, ForwardedCalls } from './backend.js';
 import { deserializeError, type ChannelMessage, type Snapshot, type StoreChannel } from './channel.js';
-import { FerryError, type FailedMutation, type Json, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** A forwarded call still waiting for its answer. */
 export interface PendingCall {
@@ -57,6 +57,12 @@ export class FollowerBackend implements Backend {
   discardFailedMutation(seq: number): Promise<void> {
     return this.forward('discardFailedMutation', seq, newWriteId());
   }
+  pendingMutations(afterSeq: number, limit: number): Promise<PendingMutation[]> {
+    return this.forward('pendingMutations', afterSeq, limit);
+  }
+  clearHistory(keepLatest: boolean): Promise<void> {
+    return this.forward('clearHistory', keepLatest);
+  }
 
   // These return nothing, so nobody waits for the owner's answer; what they
   // change shows in the owner's events and snapshots.
@@ -68,6 +74,9 @@ export class FollowerBackend implements Backend {
   }
   setOnline(online: boolean): void {
     this.forward('setOnline', online).catch(() => {});
+  }
+  networkChanged(): void {
+    this.forward('networkChanged').catch(() => {});
   }
   cancel(): void {
     this.forward('cancel').catch(() => {});

@@ -44,6 +44,7 @@ import {
   type JsonObject,
   type MergePatch,
   type OpenOptions,
+  type PendingMutation,
   type StoredDocument,
   type StoreLocation,
   type SyncReason,
@@ -237,6 +238,16 @@ export class FerryClient extends EventTarget {
     this.backend.setOnline(online);
   }
 
+  /**
+   * The network changed (a new interface, an OS callback): after network
+   * failures the client probes the server at once instead of waiting out its
+   * probe backoff.
+   */
+  networkChanged(): void {
+    this.ensureOpen();
+    this.backend.networkChanged();
+  }
+
   /** Stops the running sync; every mutation stays pending. */
   cancel(): void {
     this.ensureOpen();
@@ -278,6 +289,29 @@ export class FerryClient extends EventTarget {
   async discardFailedMutation(seq: number): Promise<void> {
     this.ensureOpen();
     await this.backend.discardFailedMutation(requireSeq(seq));
+  }
+
+  /**
+   * Writes waiting to be pushed, in seq order: those with seq above
+   * `afterSeq` (default 0), at most `limit` (default 100). Page on with the
+   * last seq of a page. Each shows its attempts, and when the last one ended
+   * and why it failed.
+   */
+  async pendingMutations(options: { afterSeq?: number; limit?: number } = {}): Promise<PendingMutation[]> {
+    if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
+    const afterSeq = options.afterSeq === undefined ? 0 : requireSeq(options.afterSeq, 'afterSeq');
+    const limit = options.limit === undefined ? 100 : requireLimit(options.limit, 'limit');
+    this.ensureOpen();
+    return this.backend.pendingMutations(afterSeq, Math.floor(limit));
+  }
+
+  /** Forgets past sync runs; with `keepLatest`, all but the newest. */
+  async clearHistory(options: { keepLatest?: boolean } = {}): Promise<void> {
+    if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
+    const keepLatest = options.keepLatest === undefined ? false : requireBoolean(options.keepLatest, 'keepLatest');
+    this.ensureOpen();
+    await this.backend.clearHistory(keepLatest);
+    this.sharing?.ownerChannel?.changed();
   }
 
   /**

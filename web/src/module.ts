@@ -27,6 +27,8 @@ export interface RuntimeHost {
   persist(): void;
   /** A conflict for the custom resolver; answers {value} | {deleted} | {error} as JSON. */
   resolve(inputJson: string): string;
+  /** A log line of the engine host (0 debug ... 3 error); only with a `log` option. */
+  log(level: number, message: string): void;
 }
 
 const hosts = new Map<number, RuntimeHost>();
@@ -65,6 +67,9 @@ const dispatch = {
   },
   persist(handle: number) {
     hosts.get(handle)?.persist();
+  },
+  log(handle: number, level: number, message: string) {
+    hosts.get(handle)?.log(level, message);
   },
   resolve(handle: number, inputJson: string): string {
     const host = hosts.get(handle);

@@ -19,9 +19,9 @@ import type { Backend } from './backend.js';
 import { serializeWrites } from './arguments.js';
 import { answerConflict } from './conflict_answer.js';
 import type { NativeBinding, NativeCallbacks, NativeClient } from './native_binding.js';
-import { printEndpointWarning, type ResolvedOptions } from './options.js';
+import { callLog, printEndpointWarning, type ResolvedOptions } from './options.js';
 import type { EmitEvent } from './owner.js';
-import { FerryError, type FailedMutation, type FerryErrorCode, type Json, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type FailedMutation, type FerryErrorCode, type Json, type PendingMutation, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** Where the store's SQLite file is, and what to do once the client closed. */
 export interface NativeStore {
@@ -150,6 +150,10 @@ export class NativeBackend implements Backend {
     this.fireAndForget(this.client.setOnline(online));
   }
 
+  networkChanged(): void {
+    this.fireAndForget(this.client.networkChanged());
+  }
+
   cancel(): void {
     this.fireAndForget(this.client.cancel());
   }
@@ -181,6 +185,15 @@ export class NativeBackend implements Backend {
     await this.refresh();
   }
 
+  async pendingMutations(afterSeq: number, limit: number): Promise<PendingMutation[]> {
+    return JSON.parse(await this.call(this.client.pendingMutations(afterSeq, limit))) as PendingMutation[];
+  }
+
+  async clearHistory(keepLatest: boolean): Promise<void> {
+    await this.call(this.client.clearHistory(keepLatest));
+    await this.refresh();
+  }
+
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
@@ -209,6 +222,15 @@ export class NativeBackend implements Backend {
       conflictsJson: JSON.stringify(strategies),
       hostTransport: hooks.hostTransport !== undefined,
       storeLockTimeoutMs: this.options.storeLockTimeoutMs,
+      maxAttempts: this.options.maxAttempts ?? 0,
+      deadLetterMaxAgeMs: this.options.deadLetterMaxAgeMs ?? 0,
+      backoffBaseMs: this.options.backoffBaseMs ?? 0,
+      backoffMaxMs: this.options.backoffMaxMs ?? 0,
+      pushBatchSize: this.options.pushBatchSize ?? 0,
+      pushBatchBytes: this.options.pushBatchBytes ?? 0,
+      pullPageSize: this.options.pullPageSize ?? 0,
+      historyLimit: this.options.historyLimit ?? 0,
+      headers: this.options.headers ?? {},
     };
   }
 
@@ -219,7 +241,7 @@ export class NativeBackend implements Backend {
       onEvent: (eventJson) => this.onEvent(eventJson),
       getToken: getToken ? (refresh) => getToken({ refresh }) : undefined,
       resolveConflict: resolve ? (inputJson) => answerConflict(resolve, inputJson) : undefined,
-      log: hooks.log,
+      log: this.options.log ? (level, message) => callLog(this.options.log, level, message) : hooks.log,
       ...this.hostTransport(hooks),
     };
   }
@@ -260,11 +282,13 @@ export class NativeBackend implements Backend {
   }
 
   private async dispatch(event: { type: string; status?: SyncStatus; run?: SyncRun } & Record<string, unknown>): Promise<void> {
+    // Dead letters discarded by age announce themselves only in the status.
+    const deadLettersChanged = event.type === 'status' && event.status !== undefined && event.status.failed !== this.latest?.failedMutations.length;
     if (event.type === 'status' && event.status) {
       this.latest = { ...this.latest, status: event.status };
       this.updateKeepAlive();
     }
-    if (refreshingEvents.has(event.type)) await this.refresh();
+    if (refreshingEvents.has(event.type) || deadLettersChanged) await this.refresh();
     const { type, ...fields } = event;
     const finished = type === 'sync.completed' || type === 'sync.failed';
     this.emit(type, finished ? event.run : fields);

@@ -38,6 +38,19 @@ export interface NativeOpenOptions {
   hostTransport: boolean;
   /** As ferry_client_options.store_lock_timeout_ms; 0: "busy" at once. */
   storeLockTimeoutMs: number;
+  /** As ferry_client_options.max_attempts; 0: no cap. */
+  maxAttempts: number;
+  /** As ferry_client_options.dead_letter_max_age_ms; 0: dead letters are kept. */
+  deadLetterMaxAgeMs: number;
+  /** As the ferry_client_options fields of the same names (snake_case); 0: the default. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  pushBatchSize: number;
+  pushBatchBytes: number;
+  pullPageSize: number;
+  historyLimit: number;
+  /** As ferry_client_options.headers; refused at open by the C API's rule. */
+  headers: Record<string, string>;
 }
 
 /** Called on the JS thread, in order. */
@@ -79,12 +92,16 @@ export interface NativeClient {
   startBackgroundSync(intervalMs: number): Promise<void>;
   stopBackgroundSync(): Promise<void>;
   setOnline(online: boolean): Promise<void>;
+  networkChanged(): Promise<void>;
   cancel(): Promise<void>;
   /** {"status","statistics","history","failedMutations"} as JSON text. */
   report(historyLimit: number): Promise<string>;
   /** Resolves with the mutation's new seq. */
   retryFailedMutation(seq: number): Promise<number>;
   discardFailedMutation(seq: number): Promise<void>;
+  /** ferry_client_pending_mutations: a JSON array as text. */
+  pendingMutations(afterSeq: number, limit: number): Promise<string>;
+  clearHistory(keepLatest: boolean): Promise<void>;
   /** Host transport answers (any time; a late one is ignored). status 0 with transportError: no HTTP answer. */
   completeRequest(id: number, status: number, body: Uint8Array, retryAfter: string, transportError: string): void;
   requestData(id: number, chunk: Uint8Array): void;

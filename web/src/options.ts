@@ -91,7 +91,27 @@ const openOptionChecks: { [Option in keyof Required<OpenOptions>]: Check } = {
   autoSync: optional(isBoolean, 'a boolean'),
   intervalMs: optional(isPositiveNumber, 'a positive number of milliseconds'),
   requestTimeoutMs: optional(isPositiveNumber, 'a positive number of milliseconds'),
+  maxAttempts: optional((value) => isNonNegativeInteger(value) && (value as number) > 0 && (value as number) <= 0xffffffff, 'a positive whole number of attempts'),
+  deadLetterMaxAgeMs: optional((value) => isNonNegativeInteger(value) && (value as number) > 0, 'a positive whole number of milliseconds'),
   gzipAboveBytes: optional(isNonNegativeNumber, 'a non-negative number of bytes'),
+  backoffBaseMs: optional(isPositiveCount, 'a positive whole number of milliseconds'),
+  backoffMaxMs: optional(isPositiveCount, 'a positive whole number of milliseconds'),
+  pushBatchSize: optional(isPositiveCount, 'a positive whole number of writes'),
+  pushBatchBytes: optional(isPositiveCount, 'a positive whole number of bytes'),
+  pullPageSize: optional(isPositiveCount, 'a positive whole number of changes'),
+  historyLimit: optional(isPositiveCount, 'a positive whole number of runs'),
+  log: optional(isFunction, 'a function (level, message)'),
+  headers: (value, name) => {
+    if (value === undefined) return;
+    // Names and values as strings here; which headers are allowed is the
+    // engine host's one rule (CheckCustomHeaders), reported at open.
+    const headers = checkObject<Record<string, unknown>>(value, {}, name);
+    for (const [header, headerValue] of Object.entries(headers)) {
+      if (typeof headerValue !== 'string') {
+        throw new TypeError(`${name}[${JSON.stringify(header)}] must be a string, got ${describe(headerValue)}`);
+      }
+    }
+  },
   storeLockTimeoutMs: optional(isNonNegativeInteger, 'a non-negative whole number of milliseconds'),
   wasmBinary: optional((value) => value instanceof ArrayBuffer || value instanceof Uint8Array, 'an ArrayBuffer or a Uint8Array'),
   followNetworkEvents: optional(isBoolean, 'a boolean'),
@@ -168,6 +188,19 @@ function isHttpUrl(value: unknown): boolean {
 export function printEndpointWarning(warning: string): void {
   if (warning) console.warn(`ferry-sync: ${warning}`);
 }
+/**
+ * Hands a log line of the engine host to the app's `log` option. A hook
+ * that throws is reported on the console rather than thrown back into the
+ * engine, whose call it interrupts.
+ */
+export function callLog(log: CommonOpenOptions['log'], level: number, message: string): void {
+  if (!log) return;
+  try {
+    log(level as 0 | 1 | 2 | 3, message);
+  } catch (error) {
+    console.error('ferry-sync: the log option threw', error);
+  }
+}
 function isBoolean(value: unknown): boolean {
   return typeof value === 'boolean';
 }
@@ -182,6 +215,10 @@ function isNonNegativeNumber(value: unknown): boolean {
 }
 function isNonNegativeInteger(value: unknown): boolean {
   return Number.isSafeInteger(value) && (value as number) >= 0;
+}
+/** A whole number from 1 to 2^32 - 1: within every binding's integer type, so no value wraps. */
+function isPositiveCount(value: unknown): boolean {
+  return Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= 0xffffffff;
 }
 
 /** How a wrong value is shown in an error: its type, and the value where short. */

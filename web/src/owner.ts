@@ -7,11 +7,11 @@ import type { FerryModule, WebClientHandle } from './ferry_wasm.mjs';
 import { serializeWrites } from './arguments.js';
 import { answerConflict } from './conflict_answer.js';
 import { attachRuntimeHost, detachRuntimeHost, isNode, unwrap, type RuntimeHost } from './module.js';
-import type { ResolvedOptions } from './options.js';
+import { callLog, type ResolvedOptions } from './options.js';
 import { GroupCommit } from './persist.js';
 import { mountStore, type MountedStore } from './storage.js';
 import { canGzip, FetchTransport } from './transport_fetch.js';
-import { FerryError, type FailedMutation, type Json, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** Hands an event (its type and the CustomEvent's detail) to the client. */
 export type EmitEvent = (type: string, detail: unknown) => void;
@@ -102,6 +102,16 @@ export class OwnerBackend implements Backend {
       autoSync: this.options.autoSync,
       intervalMs: this.options.intervalMs,
       requestTimeoutMs: this.options.requestTimeoutMs,
+      maxAttempts: this.options.maxAttempts,
+      deadLetterMaxAgeMs: this.options.deadLetterMaxAgeMs,
+      backoffBaseMs: this.options.backoffBaseMs,
+      backoffMaxMs: this.options.backoffMaxMs,
+      pushBatchSize: this.options.pushBatchSize,
+      pushBatchBytes: this.options.pushBatchBytes,
+      pullPageSize: this.options.pullPageSize,
+      historyLimit: this.options.historyLimit,
+      hasLog: typeof this.options.log === 'function',
+      headers: this.options.headers ?? {},
     };
     this.id = unwrap<{ clientId: string }>(this.web.open(this.store.journalPath, JSON.stringify(engineOptions))).clientId;
     this.followNetwork();
@@ -148,6 +158,10 @@ export class OwnerBackend implements Backend {
     this.web.setOnline(online);
   }
 
+  networkChanged(): void {
+    this.web.networkChanged();
+  }
+
   cancel(): void {
     this.web.cancel();
   }
@@ -179,6 +193,15 @@ export class OwnerBackend implements Backend {
     await this.commits.persisted();
   }
 
+  async pendingMutations(afterSeq: number, limit: number): Promise<PendingMutation[]> {
+    return unwrap<{ mutations: PendingMutation[] }>(this.web.pendingMutations(afterSeq, limit)).mutations;
+  }
+
+  async clearHistory(keepLatest: boolean): Promise<void> {
+    unwrap(this.web.clearHistory(keepLatest));
+    await this.commits.persisted();
+  }
+
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
@@ -206,6 +229,7 @@ export class OwnerBackend implements Backend {
       emit: (eventJson) => this.deliver(JSON.parse(eventJson) as EngineEvent),
       persist: () => this.commits.request(),
       resolve: (inputJson) => answerConflict(this.options.conflicts!.resolve!, inputJson),
+      log: (level, message) => callLog(this.options.log, level, message),
     };
   }
 

@@ -70,7 +70,7 @@ export class FetchTransport {
       const message = String((error as Error)?.message ?? error);
       if (await refusedCrossOrigin(request.url)) {
         finish(0, '', '', `ferry-server at ${new URL(request.url).origin} answered, but the browser refused this page the answer (CORS): ` +
-          `start ferry-server with --cors-origin ${pageOrigin()}, or serve the page and /v1 from one origin (a dev-server proxy)`, true);
+          `start ferry-server with --cors-origin ${pageOrigin()}${corsAllowHeaderFlags(request.headers)}, or serve the page and /v1 from one origin (a dev-server proxy)`, true);
       } else {
         finish(0, '', '', message);
       }
@@ -117,4 +117,15 @@ export const canGzip = typeof CompressionStream !== 'undefined';
 async function gzip(text: string): Promise<ArrayBuffer> {
   const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
   return new Response(stream).arrayBuffer();
+}
+
+/** The headers the engine host always builds; ferry-server allows these in preflight by itself. */
+const headersFerrySends = new Set(['accept', 'authorization', 'content-type', 'content-encoding', 'ferry-protocol']);
+
+/** " --cors-allow-header NAME" for each of the app's custom headers (the `headers` option) a request carries. */
+function corsAllowHeaderFlags(headers: [string, string][]): string {
+  return headers
+    .filter(([name]) => !headersFerrySends.has(name.toLowerCase()))
+    .map(([name]) => ` --cors-allow-header ${name}`)
+    .join('');
 }

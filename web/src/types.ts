@@ -59,6 +59,9 @@ export type StorageOptions =
     };
 
 /** The options of `FerryClient.open`: these and `StorageOptions`. */
+/** Log levels of the `log` option: 0 debug, 1 info, 2 warning, 3 error. */
+export type LogLevel = 0 | 1 | 2 | 3;
+
 export interface CommonOpenOptions {
   /** Names the local store; one store per user (sign-out deletes it). */
   name: string;
@@ -77,6 +80,45 @@ export interface CommonOpenOptions {
   intervalMs?: number;
   /** How long one request to ferry-server may take (default 30 s). */
   requestTimeoutMs?: number;
+  /**
+   * A write whose push failed for a transient reason (no answer: a network
+   * error or a timeout; or HTTP 408, 429, 5xx) once this many pushes carried
+   * it is dead-lettered with that error (`mutation.rejected`;
+   * `failedMutations()` lists it). None by default: writes wait for ever.
+   */
+  maxAttempts?: number;
+  /** Dead letters older than this (ms since they were dead-lettered) are discarded, at open and as time passes. None by default. */
+  deadLetterMaxAgeMs?: number;
+  /**
+   * Retry delay after the n-th failed run: uniform in
+   * [0, min(backoffMaxMs, backoffBaseMs * 2^(n-1))] (full jitter). Defaults
+   * 1000 and 300000 ms.
+   */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** At most this many writes per push request (default 500); the ceiling of network-aware batching. */
+  pushBatchSize?: number;
+  /** At most this many bytes of encoded values per push request (default 1 MiB). */
+  pushBatchBytes?: number;
+  /** Changes asked for per pull page (default 1000). */
+  pullPageSize?: number;
+  /** Sync runs kept in the history (default 100). */
+  historyLimit?: number;
+  /**
+   * Receives the engine host's log lines (levels 0 debug, 1 info, 2
+   * warning, 3 error); never given a token or a header's value.
+   */
+  log?: (level: LogLevel, message: string) => void;
+  /**
+   * Headers sent with every request, the live stream included (an API key
+   * beside or instead of the bearer token). Refused at open (FerryError
+   * "invalid_argument"): names that are not HTTP tokens, values holding
+   * CR, LF or NUL, headers Ferry owns (Accept, Content-Type, ...), and
+   * Authorization beside `getToken`. A browser sends them cross-origin only
+   * if the server allows them in CORS preflight (ferry-server
+   * `--cors-allow-headers`).
+   */
+  headers?: Record<string, string>;
   /** Request bodies larger than this are gzip-compressed (CompressionStream; default 1024). */
   gzipAboveBytes?: number;
   /**
@@ -203,7 +245,7 @@ export interface SyncStatus {
 export type SyncStatistics = Record<string, number>;
 
 /** What started a sync run: `SyncReason`s and the engine's own triggers. */
-export type SyncTrigger = SyncReason | 'local_write' | 'online' | 'interval' | 'retry' | 'follow_up';
+export type SyncTrigger = SyncReason | 'local_write' | 'online' | 'interval' | 'retry' | 'follow_up' | 'reachable';
 
 export interface SyncRun {
   id: number;
@@ -230,6 +272,20 @@ export interface Mutation {
   hlc: string;
   /** The document (put) or the merge patch (patch); absent for delete. */
   value?: Json;
+}
+
+/** A write waiting to be pushed, as `pendingMutations` lists it. */
+export interface PendingMutation {
+  seq: number;
+  op: 'put' | 'patch' | 'delete';
+  collection: string;
+  key: string;
+  /** Pushes that carried it so far. */
+  attempts: number;
+  /** When the last push that carried it ended (ms since the epoch); null before the first. */
+  lastAttemptAt: number | null;
+  /** The error of the last push that carried it and failed; null while none has. */
+  lastError: string | null;
 }
 
 /** A mutation the server rejected, kept until retried or discarded. */

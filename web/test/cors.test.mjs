@@ -27,17 +27,17 @@ after(async () => {
 
 // Writes five documents (large enough that the client gzips the push) and
 // syncs them to `endpoint` from the page's origin; resolves to the status after.
-async function syncFromPage(page, endpoint, name) {
+async function syncFromPage(page, endpoint, name, options = {}) {
   return page.evaluate(
-    async ({ endpoint, name }) => {
-      const client = await window.Ferry.FerryClient.open({ name, endpoint, getToken: () => 'token-alice', autoSync: false });
+    async ({ endpoint, name, options }) => {
+      const client = await window.Ferry.FerryClient.open({ name, endpoint, getToken: () => 'token-alice', autoSync: false, ...options });
       for (let i = 0; i < 5; ++i) await client.put('notes', `n${i}`, { i, text: 'x'.repeat(3000) });
       await client.syncNow().catch(() => {});
       const status = client.status();
       await client.close();
       return status;
     },
-    { endpoint, name },
+    { endpoint, name, options },
   );
 }
 
@@ -74,5 +74,25 @@ test('without --cors-origin the browser refuses and nothing reaches the server',
   assert.equal(status.state, 'error');
   assert.match(status.lastError, /CORS/);
   assert.ok(status.lastError.includes(`--cors-origin ${site.endpoint}`), status.lastError);
+  await context.close();
+});
+
+// An app's custom header (an X-API-Key scheme) crosses origins only when
+// the server allows it in preflight (--cors-allow-header); without it the
+// browser refuses before anything is sent.
+test('a custom header crosses origins with --cors-allow-header, and is refused without it', async () => {
+  const headers = { 'X-API-Key': 'key-123' };
+  const allowing = await startServer('token-alice alice\n', ['--cors-origin', site.endpoint, '--cors-allow-header', 'X-API-Key']);
+  const plain = await startServer('token-alice alice\n', ['--cors-origin', site.endpoint]);
+  servers.push(allowing, plain);
+  const context = await browser.newContext();
+  const page = await openPage(context, `${site.endpoint}/`);
+  assert.equal((await syncFromPage(page, allowing.endpoint, 'with-key', { headers })).pending, 0);
+  assert.equal((await readServer(allowing.endpoint)).documents.size, 5);
+  const refused = await syncFromPage(page, plain.endpoint, 'key-refused', { headers });
+  assert.equal(refused.pending, 5);
+  assert.equal((await readServer(plain.endpoint)).documents.size, 0);
+  assert.equal(refused.state, 'error');
+  assert.ok(refused.lastError.includes('--cors-allow-header X-API-Key'), refused.lastError);
   await context.close();
 });

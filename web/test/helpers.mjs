@@ -95,7 +95,7 @@ export async function startProxy(upstream) {
   let requests = 0;
   const server = http.createServer(async (request, response) => {
     ++requests;
-    seen.push({ method: request.method, url: request.url, encoding: request.headers['content-encoding'] ?? '' });
+    seen.push({ method: request.method, url: request.url, encoding: request.headers['content-encoding'] ?? '', headers: request.headers });
     const chunks = [];
     for await (const chunk of request) chunks.push(chunk);
     const fault = faults.shift();

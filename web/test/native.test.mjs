@@ -140,7 +140,7 @@ test('timers keep firing on the JS thread while the addon commits a large batche
 
 test('wrong argument types to the addon are TypeErrors, never a crash, and a closed client rejects', async () => {
   const addon = require('ferry-sync-linux-x64-gnu');
-  const options = { path: join(tempDir(), 'raw.db'), endpoint: server.endpoint, syncOnLocalWrite: false, requestTimeoutMs: 5000, intervalMs: 0, liveUpdates: false, gzipAboveBytes: 1024, conflictsJson: '', hostTransport: false, storeLockTimeoutMs: 0 };
+  const options = { path: join(tempDir(), 'raw.db'), endpoint: server.endpoint, syncOnLocalWrite: false, requestTimeoutMs: 5000, intervalMs: 0, liveUpdates: false, gzipAboveBytes: 1024, conflictsJson: '', hostTransport: false, storeLockTimeoutMs: 0, maxAttempts: 0, deadLetterMaxAgeMs: 0, backoffBaseMs: 0, backoffMaxMs: 0, pushBatchSize: 0, pushBatchBytes: 0, pullPageSize: 0, historyLimit: 0, headers: {} };
   const callbacks = { onEvent() {} };
   assert.throws(() => addon.open(null, callbacks), { name: 'TypeError', message: 'options must be an object, got null' });
   assert.throws(() => addon.open({ ...options, path: 5 }, callbacks), { name: 'TypeError', message: 'options.path must be a string, got number 5' });
@@ -150,6 +150,10 @@ test('wrong argument types to the addon are TypeErrors, never a crash, and a clo
   assert.throws(() => addon.open(options, { ...callbacks, getToken: 'x' }), { name: 'TypeError', message: 'callbacks.getToken must be a function, got a string' });
   assert.throws(() => addon.open({ ...options, hostTransport: true }, callbacks), TypeError);
   assert.throws(() => addon.open({ ...options, storeLockTimeoutMs: -1 }, callbacks), TypeError);
+  assert.throws(() => addon.open({ ...options, pullPageSize: 2 ** 32 }, callbacks), TypeError);
+  assert.throws(() => addon.open({ ...options, headers: 'X-API-Key: 1' }, callbacks), { name: 'TypeError', message: /options\.headers/ });
+  assert.throws(() => addon.open({ ...options, headers: { 'X-API-Key': 1 } }, callbacks), { name: 'TypeError', message: /options\.headers\.X-API-Key/ });
+  await assert.rejects(addon.open({ ...options, headers: { Host: 'evil' } }, callbacks), { code: 'invalid_argument' });
   assert.throws(() => addon.deleteLocalData(7), TypeError);
   assert.throws(() => addon.cleartextEndpointWarning(7), TypeError);
   assert.equal(addon.cleartextEndpointWarning('https://sync.example.com'), '');
@@ -193,7 +197,7 @@ test('with hostTransport the addon hands every request to JavaScript and takes t
       );
     },
   };
-  const options = { path: join(tempDir(), 'host.db'), endpoint: server.endpoint, syncOnLocalWrite: false, requestTimeoutMs: 5000, intervalMs: 0, liveUpdates: false, gzipAboveBytes: 0, conflictsJson: '', hostTransport: true, storeLockTimeoutMs: 0 };
+  const options = { path: join(tempDir(), 'host.db'), endpoint: server.endpoint, syncOnLocalWrite: false, requestTimeoutMs: 5000, intervalMs: 0, liveUpdates: false, gzipAboveBytes: 0, conflictsJson: '', hostTransport: true, storeLockTimeoutMs: 0, maxAttempts: 0, deadLetterMaxAgeMs: 0, backoffBaseMs: 0, backoffMaxMs: 0, pushBatchSize: 0, pushBatchBytes: 0, pullPageSize: 0, historyLimit: 0, headers: {} };
   client = await addon.open(options, callbacks);
   await client.write('[{"op":"put","collection":"carried","key":"k","value":{"by":"js"}}]');
   const run = JSON.parse(await client.syncNow());

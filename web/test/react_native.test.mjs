@@ -370,3 +370,22 @@ test('the host transport refuses an answer larger than 64 MiB, as natively, and 
     await proxy.stop();
   }
 });
+
+test('queue control through the host transport: attempts, the cap, the pending listing, clearHistory', async () => {
+  const client = await open('rn-queue', { endpoint: 'http://127.0.0.1:9', maxAttempts: 2 });
+  await client.put('notes', 'a', 1);
+  await client.put('notes', 'b', 2);
+  assert.equal((await client.syncNow()).outcome, 'failed');
+  const pending = await client.pendingMutations({ limit: 1 });
+  assert.deepEqual(pending.map((m) => m.key), ['a']);
+  assert.ok(pending[0].attempts >= 1);
+  assert.match(pending[0].lastError, /fetch failed|ECONNREFUSED|network/i);
+  assert.deepEqual((await client.pendingMutations({ afterSeq: pending[0].seq })).map((m) => m.key), ['b']);
+  for (let i = 0; i < 10 && client.failedMutations().length < 2; ++i) await client.syncNow();
+  assert.deepEqual(client.failedMutations().map((m) => [m.key, m.attempts]), [['a', 2], ['b', 2]]);
+  assert.deepEqual(await client.pendingMutations(), []);
+  assert.ok(client.history().length >= 2);
+  await client.clearHistory({ keepLatest: true });
+  assert.equal(client.history().length, 1);
+  await client.close();
+});

@@ -416,6 +416,36 @@ test('an unreachable server is reported offline, as natively, and the writes wai
   await client.close();
 });
 
+test('a server that comes back is found by a reachability probe, and networkChanged probes at once', async () => {
+  // An hour's run backoff: the retry it schedules cannot come before the probe
+  // (full jitter could draw 100 ms from the default 1 s and win the race).
+  const client = await open('probe', { backoffBaseMs: 3_600_000, backoffMaxMs: 3_600_000 });
+  await server.halt();
+  try {
+    await client.put('notes', 'a', { a: 1 });
+    const failed = await client.syncNow();
+    assert.equal(failed.outcome, 'failed');
+    assert.equal(client.status().state, 'offline');
+    client.networkChanged();  // still away: the probe gets no answer, nothing changes
+    assert.equal(client.status().pending, 1);
+  } finally {
+    await server.start();
+  }
+  const back = Date.now();
+  client.networkChanged();
+  while (client.status().pending > 0 && Date.now() - back < 10_000) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(client.status().pending, 0);
+  assert.ok(Date.now() - back < 3000, `pushed ${Date.now() - back} ms after the server returned`);
+  // The push is committed (pending 0) before its run ends: it pulls next and
+  // is recorded when that pull is answered.
+  const reachableRun = () => client.history(5).some((run) => run.reason === 'reachable' && run.outcome === 'completed');
+  while (!reachableRun() && Date.now() - back < 10_000) await new Promise((resolve) => setTimeout(resolve, 20));
+  const runs = client.history(5);
+  assert.ok(runs.some((run) => run.reason === 'reachable' && run.outcome === 'completed'), JSON.stringify(runs));
+  assert.deepEqual((await readServer(server.endpoint)).documents.get('notes/a'), { a: 1 });
+  await client.close();
+});
+
 test('a getToken that throws is an auth error that keeps every write', async () => {
   const client = await open('token-throws', { getToken: () => { throw new Error('session gone'); } });
   await client.put('notes', 'never-sent', { a: 1 });

@@ -125,6 +125,14 @@ struct AsyncClient::State : std::enable_shared_from_this<AsyncClient::State> {
 
 // ------------------------------------------------------------ worker jobs
 
+namespace {
+// 0 keeps the C API's default.
+template <typename Field, typename Value>
+void SetIfPositive(Field& field, Value value) {
+  if (value > 0) field = static_cast<Field>(value);
+}
+}  // namespace
+
 std::chrono::milliseconds AsyncClient::State::AnswerDeadline(const OpenOptions& options) const {
   const int64_t deadline =
       options.answer_deadline_ms > 0 ? options.answer_deadline_ms : options.request_timeout_ms;
@@ -143,6 +151,20 @@ Result AsyncClient::State::OpenOnWorker(const OpenOptions& options) {
   c.gzip_above_bytes = options.gzip_above_bytes;
   c.conflicts_json = Slice(options.conflicts_json);
   c.store_lock_timeout_ms = options.store_lock_timeout_ms;
+  c.max_attempts = options.max_attempts;
+  c.dead_letter_max_age_ms = options.dead_letter_max_age_ms;
+  SetIfPositive(c.backoff_base_ms, options.backoff_base_ms);
+  SetIfPositive(c.backoff_max_ms, options.backoff_max_ms);
+  SetIfPositive(c.push_batch_size, options.push_batch_size);
+  SetIfPositive(c.push_batch_bytes, options.push_batch_bytes);
+  SetIfPositive(c.pull_page_size, options.pull_page_size);
+  SetIfPositive(c.history_limit, options.history_limit);
+  std::vector<ferry_http_header> headers;
+  headers.reserve(options.headers.size());
+  for (const auto& [name, value] : options.headers)
+    headers.push_back({Slice(name), Slice(value)});
+  c.headers = headers.data();
+  c.header_count = headers.size();
   if (has_log) {
     c.log = OnLog;
     c.log_user_data = this;
@@ -406,6 +428,13 @@ void AsyncClient::SetOnline(bool online, Completion done) {
   });
 }
 
+void AsyncClient::NetworkChanged(Completion done) {
+  state_->Run(std::move(done), [](ferry_client* client) {
+    ferry_error error = FERRY_ERROR_INIT;
+    return FromC(ferry_client_network_changed(client, &error), error);
+  });
+}
+
 void AsyncClient::Cancel(Completion done) {
   state_->Run(std::move(done), [](ferry_client* client) {
     ferry_error error = FERRY_ERROR_INIT;
@@ -440,6 +469,27 @@ void AsyncClient::DiscardFailedMutation(uint64_t seq, Completion done) {
   state_->Run(std::move(done), [seq](ferry_client* client) {
     ferry_error error = FERRY_ERROR_INIT;
     return FromC(ferry_client_discard_failed_mutation(client, seq, &error), error);
+  });
+}
+
+void AsyncClient::PendingMutations(uint64_t after_seq, std::size_t limit, Completion done) {
+  state_->Run(
+      std::move(done),
+      [after_seq, limit](ferry_client* client) {
+        ferry_error error = FERRY_ERROR_INIT;
+        ferry_buffer mutations = FERRY_BUFFER_INIT;
+        Result result = FromC(
+            ferry_client_pending_mutations(client, after_seq, limit, &mutations, &error), error);
+        TakeText(mutations, result);
+        return result;
+      },
+      /*flush=*/false);
+}
+
+void AsyncClient::ClearHistory(bool keep_latest, Completion done) {
+  state_->Run(std::move(done), [keep_latest](ferry_client* client) {
+    ferry_error error = FERRY_ERROR_INIT;
+    return FromC(ferry_client_clear_history(client, keep_latest, &error), error);
   });
 }
 

@@ -452,6 +452,29 @@ void SendToHost(uint64_t id, ferry_send_request_callback send, void* user_data,
 
 // The custom headers as UTF-8 text; which ones are allowed is the shared
 // host's rule (CheckCustomHeaders, run by Client::Open).
+// `count` collection names at `names` (NULL only with a count of 0).
+Failure CopyNames(const ferry_slice* names, std::size_t count, const char* what,
+                  std::vector<std::string>& out) {
+  if (count > 0 && names == nullptr)
+    return InvalidArgument(std::string("options.") + what + " is NULL with a count above 0");
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string name;
+    if (Failure f = Text(names[i], what, name); !f.ok()) return f;
+    out.push_back(std::move(name));
+  }
+  return {};
+}
+
+Failure CopyScope(const ferry_client_options& c, EngineOptions& engine) {
+  if (Failure f = CopyNames(c.upload_only, c.upload_only_count, "upload_only", engine.upload_only);
+      !f.ok())
+    return f;
+  if (!c.has_pull_scope) return {};
+  engine.pull_collections.emplace();
+  return CopyNames(c.pull_collections, c.pull_collections_count, "pull_collections",
+                   *engine.pull_collections);
+}
+
 Failure CopyHeaders(const ferry_client_options& c, RequestHeaders& headers) {
   if (c.header_count > 0 && c.headers == nullptr)
     return InvalidArgument("options.headers is NULL with a header_count above 0");
@@ -476,11 +499,11 @@ Failure ToClientOptions(const ferry_client_options& c, uint64_t id, ClientOption
   if (c.local_write_debounce_ms < 0 || c.request_timeout_ms <= 0 || c.interval_ms < 0 ||
       c.store_lock_timeout_ms < 0 || c.push_batch_size == 0 || c.pull_page_size == 0 ||
       c.push_batch_bytes == 0 || c.history_limit == 0 || c.backoff_base_ms <= 0 ||
-      c.backoff_max_ms < c.backoff_base_ms) {
+      c.backoff_max_ms < c.backoff_base_ms || c.dead_letter_max_age_ms < 0) {
     return InvalidArgument(
         "options: local_write_debounce_ms, interval_ms and store_lock_timeout_ms must be >= 0; "
         "request_timeout_ms, push_batch_size, push_batch_bytes, pull_page_size, history_limit "
-        "and backoff_base_ms > 0; backoff_max_ms >= backoff_base_ms");
+        "and backoff_base_ms > 0; backoff_max_ms >= backoff_base_ms; dead_letter_max_age_ms >= 0");
   }
   options.engine.sync_on_local_write = c.sync_on_local_write;
   options.engine.local_write_debounce_ms = c.local_write_debounce_ms;
@@ -493,7 +516,11 @@ Failure ToClientOptions(const ferry_client_options& c, uint64_t id, ClientOption
   options.engine.backoff_base_ms = c.backoff_base_ms;
   options.engine.backoff_max_ms = c.backoff_max_ms;
   options.engine.history_limit = c.history_limit;
+  if (c.max_attempts > 0) options.engine.max_attempts = c.max_attempts;
+  if (c.dead_letter_max_age_ms > 0)
+    options.engine.dead_letter_max_age_ms = c.dead_letter_max_age_ms;
   if (Failure f = CopyHeaders(c, options.headers); !f.ok()) return f;
+  if (Failure f = CopyScope(c, options.engine); !f.ok()) return f;
   options.engine.live_updates = c.live_updates;
   options.gzip_above_bytes = c.gzip_above_bytes;
   options.store.durability =
@@ -845,15 +872,25 @@ ferry_result ferry_client_remove_listener(ferry_client* client, ferry_listener_i
   });
 }
 
-ferry_result ferry_client_sync_now(ferry_client* client, ferry_buffer* run, ferry_error* error) {
+// Helpers of the exported functions below, with C++ types: C++ linkage
+// inside this extern "C" block (clang: -Wreturn-type-c-linkage).
+extern "C++" {
+namespace {
+
+// Starts a run on a client and waits for it (sync, resync).
+using RunStarter = std::function<Result<SyncRunRecord>(Client&)>;
+
+// A blocking run-waiting call; `name` names it in the error from inside a
+// callback.
+ferry_result WaitForRun(ferry_client* client, const char* name, const RunStarter& start,
+                        ferry_buffer* run, ferry_error* error) {
   if (run != nullptr) *run = ferry_buffer{nullptr, 0};
   return WithClient(client, error, [&](Call& call) -> Failure {
     if (t_callback_client != 0) {
       return {FERRY_WRONG_THREAD,
-              "ferry_client_sync_now blocks; from inside a callback use "
-              "ferry_client_sync_now_async"};
+              std::string(name) + " blocks; from inside a callback use " + name + "_async"};
     }
-    auto record = call.client().SyncNow();
+    auto record = start(call.client());
     std::string json;
     if (Failure f = SyncRunJson(record, json); !f.ok()) return f;
     if (run != nullptr) Fill(run, json);
@@ -861,19 +898,23 @@ ferry_result ferry_client_sync_now(ferry_client* client, ferry_buffer* run, ferr
   });
 }
 
-ferry_result ferry_client_sync_now_async(ferry_client* client, ferry_sync_callback callback,
-                                         void* user_data, ferry_error* error) {
+// The same without waiting: `start` runs on a worker thread, which hands its
+// run to `callback`. `refused` (checked first) fails the call itself.
+ferry_result StartRunAsync(ferry_client* client, RunStarter start, ferry_sync_callback callback,
+                           void* user_data, ferry_error* error, const Status& refused = {}) {
   return WithClient(client, error, [&](Call& call) -> Failure {
+    if (!refused.ok()) return refused;
     if (callback == nullptr) return InvalidArgument("the callback is NULL");
     // The worker holds its own Call, so close waits for the callback.
     Call worker_call(client);
     if (!worker_call) return InvalidHandle();
     const uint64_t id = call.handle().id;
-    std::thread([worker_call = std::move(worker_call), callback, user_data, id]() mutable {
+    std::thread([worker_call = std::move(worker_call), start = std::move(start), callback,
+                 user_data, id]() mutable {
       ferry_error outcome = FERRY_ERROR_INIT;
       std::string json;
       ferry_result result = Guarded(&outcome, [&]() -> Failure {
-        auto record = worker_call.client().SyncNow();
+        auto record = start(worker_call.client());
         return SyncRunJson(record, json);
       });
       {
@@ -886,6 +927,66 @@ ferry_result ferry_client_sync_now_async(ferry_client* client, ferry_sync_callba
     }).detach();
     return {};
   });
+}
+
+Result<SyncDirection> DirectionArgument(int direction) {
+  switch (direction) {
+    case FERRY_SYNC_BOTH:
+      return SyncDirection::kBoth;
+    case FERRY_SYNC_PUSH:
+      return SyncDirection::kPush;
+    case FERRY_SYNC_PULL:
+      return SyncDirection::kPull;
+    default:
+      return Status(ErrorCode::kInvalidArgument,
+                    "direction must be FERRY_SYNC_BOTH, FERRY_SYNC_PUSH or FERRY_SYNC_PULL, not " +
+                        std::to_string(direction));
+  }
+}
+
+RunStarter SyncIn(const Result<SyncDirection>& direction) {
+  return [direction](Client& client) -> Result<SyncRunRecord> {
+    if (!direction.ok()) return direction.status();
+    return client.SyncNow(*direction);
+  };
+}
+
+Result<SyncRunRecord> ResyncOf(Client& client) {
+  return client.Resync();
+}
+
+}  // namespace
+}  // extern "C++"
+
+ferry_result ferry_client_sync_now(ferry_client* client, ferry_buffer* run, ferry_error* error) {
+  return WaitForRun(client, "ferry_client_sync_now", SyncIn(SyncDirection::kBoth), run, error);
+}
+
+ferry_result ferry_client_sync_now_async(ferry_client* client, ferry_sync_callback callback,
+                                         void* user_data, ferry_error* error) {
+  return StartRunAsync(client, SyncIn(SyncDirection::kBoth), callback, user_data, error);
+}
+
+ferry_result ferry_client_sync_now_direction(ferry_client* client, int direction, ferry_buffer* run,
+                                             ferry_error* error) {
+  return WaitForRun(client, "ferry_client_sync_now_direction", SyncIn(DirectionArgument(direction)),
+                    run, error);
+}
+
+ferry_result ferry_client_sync_now_direction_async(ferry_client* client, int direction,
+                                                   ferry_sync_callback callback, void* user_data,
+                                                   ferry_error* error) {
+  auto parsed = DirectionArgument(direction);
+  return StartRunAsync(client, SyncIn(parsed), callback, user_data, error, parsed.status());
+}
+
+ferry_result ferry_client_resync(ferry_client* client, ferry_buffer* run, ferry_error* error) {
+  return WaitForRun(client, "ferry_client_resync", ResyncOf, run, error);
+}
+
+ferry_result ferry_client_resync_async(ferry_client* client, ferry_sync_callback callback,
+                                       void* user_data, ferry_error* error) {
+  return StartRunAsync(client, ResyncOf, callback, user_data, error);
 }
 
 ferry_result ferry_client_start_background_sync(ferry_client* client, int64_t interval_ms,
@@ -907,6 +1008,13 @@ ferry_result ferry_client_stop_background_sync(ferry_client* client, ferry_error
 ferry_result ferry_client_set_online(ferry_client* client, bool online, ferry_error* error) {
   return WithClient(client, error, [&](Call& call) -> Failure {
     call.client().SetOnline(online);
+    return {};
+  });
+}
+
+ferry_result ferry_client_network_changed(ferry_client* client, ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    call.client().NetworkChanged();
     return {};
   });
 }
@@ -949,6 +1057,23 @@ ferry_result ferry_client_failed_mutations(ferry_client* client, ferry_buffer* m
       items.push_back(FailedMutationToJson(entry));
     return items;
   });
+}
+
+ferry_result ferry_client_pending_mutations(ferry_client* client, uint64_t after_seq, size_t limit,
+                                            ferry_buffer* mutations, ferry_error* error) {
+  return JsonReport(client, mutations, "mutations", error, [=](Client& c) -> Result<Json> {
+    FERRY_ASSIGN_OR_RETURN(auto entries, c.PendingMutations(after_seq, limit));
+    Json items = Json::array();
+    for (const OutboxEntry& entry : entries)
+      items.push_back(PendingMutationToJson(entry));
+    return items;
+  });
+}
+
+ferry_result ferry_client_clear_history(ferry_client* client, bool keep_latest,
+                                        ferry_error* error) {
+  return WithClient(client, error,
+                    [&](Call& call) -> Failure { return call.client().ClearHistory(keep_latest); });
 }
 
 ferry_result ferry_client_report(ferry_client* client, size_t history_limit, ferry_buffer* report,

@@ -582,7 +582,123 @@ static void test_host_transport_canned(void) {
   remove_temp_dir(directory);
 }
 
+/* ------------------------------------ reachability probe, network change */
+
+/* A server that is away (no answer at all) until `up`. */
+typedef struct away_server {
+  canned base; /* mutex, client, version for push_results */
+  bool up;
+  int probes; /* GET /v1/health requests */
+  long long last_probe_at;
+} away_server;
+
+static void send_to_away_server(void* user_data, ferry_client* client,
+                                const ferry_http_request* request) {
+  away_server* s = user_data;
+  char* url = copy_slice(request->url);
+  char* body = copy_slice(request->body);
+  pthread_mutex_lock(&s->base.mutex);
+  if (strstr(url, "/v1/health") != NULL) {
+    ++s->probes;
+    s->last_probe_at = now_ms();
+    CHECK(request->method.size == 3 && memcmp(request->method.data, "GET", 3) == 0);
+    CHECK(request->timeout_ms > 0 && !request->stream);
+  }
+  if (!s->up) {
+    answer(client, request->id, 0, NULL, "", "connection refused by the test");
+  } else if (strstr(url, "/v1/health") != NULL) {
+    answer(client, request->id, 200, "{\"status\":\"ok\"}", "", "");
+  } else if (strstr(url, "/v1/push") != NULL) {
+    char results[4096];
+    push_results(&s->base, body, false, results, sizeof results);
+    answer(client, request->id, 200, results, "", "");
+  } else {
+    answer(client, request->id, 200, "{\"changes\":[],\"cursor\":\"c0\",\"hasMore\":false}", "",
+           "");
+  }
+  pthread_mutex_unlock(&s->base.mutex);
+  free(url);
+  free(body);
+}
+
+static int probes_of(away_server* s) {
+  pthread_mutex_lock(&s->base.mutex);
+  const int probes = s->probes;
+  pthread_mutex_unlock(&s->base.mutex);
+  return probes;
+}
+
+typedef struct probe_wait {
+  away_server* s;
+  int at_least;
+} probe_wait;
+
+static bool probed(void* argument) {
+  probe_wait* w = argument;
+  return probes_of(w->s) >= w->at_least;
+}
+
+static bool nothing_pending(void* argument) {
+  away_server* s = argument;
+  ferry_buffer status = FERRY_BUFFER_INIT;
+  ferry_error error = FERRY_ERROR_INIT;
+  const bool done = ferry_client_status(s->base.client, &status, &error) == FERRY_OK &&
+                    contains(status.data, "\"pending\":0");
+  ferry_buffer_release(&status);
+  ferry_error_clear(&error);
+  return done;
+}
+
+static void test_network_change_probes_at_once(void) {
+  char directory[512], path[600];
+  make_temp_store(directory, sizeof directory, path, sizeof path);
+  away_server s;
+  memset(&s, 0, sizeof s);
+  pthread_mutex_init(&s.base.mutex, NULL);
+  ferry_client_options options;
+  test_options(&options, path, "http://away.invalid");
+  options.gzip_above_bytes = 0;     /* push_results reads the bodies */
+  options.backoff_base_ms = 600000; /* the run retry is minutes away */
+  options.backoff_max_ms = 600000;
+  options.send_request = send_to_away_server;
+  options.transport_user_data = &s;
+  ferry_error error = FERRY_ERROR_INIT;
+  REQUIRE(ferry_client_open(&options, &s.base.client, &error) == FERRY_OK);
+  CHECK_CODE(FERRY_INVALID_HANDLE, ferry_client_network_changed(NULL, &error), &error);
+
+  CHECK_OK(ferry_client_put(s.base.client, S("notes"), S("a"), S("1"), &error), &error);
+  run_outcome(&s.base, "\"outcome\":\"failed\"");
+  /* Probes back off on their own: 4 come within a few seconds, and the
+   * next one is at least 2 s after the 4th. */
+  probe_wait w = {&s, 4};
+  CHECK(wait_for(probed, &w, 10000));
+  pthread_mutex_lock(&s.base.mutex);
+  s.up = true;
+  pthread_mutex_unlock(&s.base.mutex);
+  const long long changed_at = now_ms();
+  const int before = probes_of(&s);
+  CHECK_OK(ferry_client_network_changed(s.base.client, &error), &error);
+  w.at_least = before + 1;
+  CHECK(wait_for(probed, &w, 1000));
+  pthread_mutex_lock(&s.base.mutex);
+  const long long probe_after = s.last_probe_at - changed_at;
+  pthread_mutex_unlock(&s.base.mutex);
+  if (probe_after > 500) {
+    fprintf(stderr, "the probe came %lld ms after the network change\n", probe_after);
+    ++g_failures;
+  }
+  /* The answered probe starts the run that pushes the write. */
+  CHECK(wait_for(nothing_pending, &s, 2000));
+
+  CHECK_OK(ferry_client_close(s.base.client, &error), &error);
+  CHECK_CODE(FERRY_INVALID_HANDLE, ferry_client_network_changed(s.base.client, &error), &error);
+  ferry_error_clear(&error);
+  pthread_mutex_destroy(&s.base.mutex);
+  remove_temp_dir(directory);
+}
+
 void host_transport_tests(void) {
   RUN_TEST(test_host_transport_with_server);
   RUN_TEST(test_host_transport_canned);
+  RUN_TEST(test_network_change_probes_at_once);
 }

@@ -1,4 +1,4 @@
-/* ferry_c_tests [api | sync | host_transport | resolver]...: runs the named suites (all
+/* ferry_c_tests [api | sync | host_transport | resolver | queue]...: runs the named suites (all
  * without arguments); exits 1 if any check failed. */
 #include <signal.h>
 
@@ -12,8 +12,10 @@ int main(int argc, char** argv) {
   const int all = argc < 2;
   for (int i = 1; i < argc; ++i) {
     if (strcmp(argv[i], "api") != 0 && strcmp(argv[i], "sync") != 0 &&
-        strcmp(argv[i], "host_transport") != 0 && strcmp(argv[i], "resolver") != 0) {
-      fprintf(stderr, "unknown suite %s (api, sync, host_transport, resolver)\n", argv[i]);
+        strcmp(argv[i], "host_transport") != 0 && strcmp(argv[i], "resolver") != 0 &&
+        strcmp(argv[i], "queue") != 0 && strcmp(argv[i], "scope") != 0) {
+      fprintf(stderr, "unknown suite %s (api, sync, host_transport, resolver, queue, scope)\n",
+              argv[i]);
       return 2;
     }
   }
@@ -23,6 +25,8 @@ int main(int argc, char** argv) {
     if (suite == NULL || strcmp(suite, "sync") == 0) sync_tests();
     if (suite == NULL || strcmp(suite, "host_transport") == 0) host_transport_tests();
     if (suite == NULL || strcmp(suite, "resolver") == 0) conflict_resolver_tests();
+    if (suite == NULL || strcmp(suite, "queue") == 0) queue_control_tests();
+    if (suite == NULL || strcmp(suite, "scope") == 0) scope_tests();
   }
   if (g_failures > 0) {
     fprintf(stderr, "%d check(s) failed\n", g_failures);

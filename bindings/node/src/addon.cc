@@ -43,6 +43,27 @@ async::OpenOptions ReadOpenOptions(const Napi::Value& value) {
   options.host_transport = RequireBoolean(field("hostTransport"), named("hostTransport"));
   options.store_lock_timeout_ms =
       static_cast<int64_t>(RequireCount(field("storeLockTimeoutMs"), named("storeLockTimeoutMs")));
+  options.max_attempts =
+      static_cast<uint32_t>(RequireCount(field("maxAttempts"), named("maxAttempts"), UINT32_MAX));
+  options.dead_letter_max_age_ms =
+      static_cast<int64_t>(RequireCount(field("deadLetterMaxAgeMs"), named("deadLetterMaxAgeMs")));
+  // 0: the default. At most 2^32 - 1, which every target's size_t holds.
+  const auto count = [&](const char* name) {
+    return RequireCount(field(name), named(name), UINT32_MAX);
+  };
+  options.backoff_base_ms = static_cast<int64_t>(count("backoffBaseMs"));
+  options.backoff_max_ms = static_cast<int64_t>(count("backoffMaxMs"));
+  options.push_batch_size = static_cast<std::size_t>(count("pushBatchSize"));
+  options.push_batch_bytes = static_cast<std::size_t>(count("pushBatchBytes"));
+  options.pull_page_size = static_cast<std::size_t>(count("pullPageSize"));
+  options.history_limit = static_cast<std::size_t>(count("historyLimit"));
+  const Napi::Object headers = RequireObject(field("headers"), named("headers"));
+  const Napi::Array names = headers.GetPropertyNames();
+  for (uint32_t index = 0; index < names.Length(); ++index) {
+    const std::string name = RequireString(names.Get(index), named("headers"));
+    options.headers.emplace_back(name,
+                                 RequireString(headers.Get(name), named("headers") + "." + name));
+  }
   return options;
 }
 

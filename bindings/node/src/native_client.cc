@@ -42,10 +42,13 @@ Napi::Function NativeClient::DefineClass(Napi::Env env) {
           InstanceMethod<&NativeClient::StartBackgroundSync>("startBackgroundSync"),
           InstanceMethod<&NativeClient::StopBackgroundSync>("stopBackgroundSync"),
           InstanceMethod<&NativeClient::SetOnline>("setOnline"),
+          InstanceMethod<&NativeClient::NetworkChanged>("networkChanged"),
           InstanceMethod<&NativeClient::Cancel>("cancel"),
           InstanceMethod<&NativeClient::Report>("report"),
           InstanceMethod<&NativeClient::RetryFailedMutation>("retryFailedMutation"),
           InstanceMethod<&NativeClient::DiscardFailedMutation>("discardFailedMutation"),
+          InstanceMethod<&NativeClient::PendingMutations>("pendingMutations"),
+          InstanceMethod<&NativeClient::ClearHistory>("clearHistory"),
           InstanceMethod<&NativeClient::CompleteRequest>("completeRequest"),
           InstanceMethod<&NativeClient::RequestData>("requestData"),
           InstanceMethod<&NativeClient::Close>("close"),
@@ -132,6 +135,12 @@ Napi::Value NativeClient::SetOnline(const Napi::CallbackInfo& info) {
   });
 }
 
+Napi::Value NativeClient::NetworkChanged(const Napi::CallbackInfo&) {
+  return Void([](async::AsyncClient& client, async::Completion done) {
+    client.NetworkChanged(std::move(done));
+  });
+}
+
 Napi::Value NativeClient::Cancel(const Napi::CallbackInfo&) {
   return Void(
       [](async::AsyncClient& client, async::Completion done) { client.Cancel(std::move(done)); });
@@ -154,6 +163,23 @@ Napi::Value NativeClient::DiscardFailedMutation(const Napi::CallbackInfo& info) 
   const uint64_t seq = RequireCount(info[0], "seq");
   return Void([&](async::AsyncClient& client, async::Completion done) {
     client.DiscardFailedMutation(seq, std::move(done));
+  });
+}
+
+Napi::Value NativeClient::PendingMutations(const Napi::CallbackInfo& info) {
+  const uint64_t after_seq = RequireCount(info[0], "afterSeq");
+  const uint64_t limit = RequireCount(info[1], "limit");
+  return core_->Call(
+      [&](async::Completion done) {
+        core_->client().PendingMutations(after_seq, limit, std::move(done));
+      },
+      Text);
+}
+
+Napi::Value NativeClient::ClearHistory(const Napi::CallbackInfo& info) {
+  const bool keep_latest = RequireBoolean(info[0], "keepLatest");
+  return Void([&](async::AsyncClient& client, async::Completion done) {
+    client.ClearHistory(keep_latest, std::move(done));
   });
 }
 

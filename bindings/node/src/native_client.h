@@ -32,10 +32,13 @@ class NativeClient : public Napi::ObjectWrap<NativeClient> {
   Napi::Value StartBackgroundSync(const Napi::CallbackInfo& info);
   Napi::Value StopBackgroundSync(const Napi::CallbackInfo& info);
   Napi::Value SetOnline(const Napi::CallbackInfo& info);
+  Napi::Value NetworkChanged(const Napi::CallbackInfo& info);
   Napi::Value Cancel(const Napi::CallbackInfo& info);
   Napi::Value Report(const Napi::CallbackInfo& info);
   Napi::Value RetryFailedMutation(const Napi::CallbackInfo& info);
   Napi::Value DiscardFailedMutation(const Napi::CallbackInfo& info);
+  Napi::Value PendingMutations(const Napi::CallbackInfo& info);
+  Napi::Value ClearHistory(const Napi::CallbackInfo& info);
   Napi::Value CompleteRequest(const Napi::CallbackInfo& info);
   Napi::Value RequestData(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);

@@ -202,3 +202,18 @@ def test_a_refused_token_is_auth_error_and_writes_stay(open_client):
     assert "unauthenticated" in run.error
     assert client.status().state == "auth_error"
     assert client.status().pending == 1
+
+
+def test_network_changed_finds_a_returned_server_and_pushes(open_client, server):
+    client = open_client("probe")
+    server.halt()
+    client.put("notes", "a", {"n": 1})
+    assert client.sync_now().outcome == "failed"
+    assert client.status().state == "offline"
+    client.network_changed()  # server still away: a probe, no answer, nothing lost
+    assert client.status().pending == 1
+    server.start()
+    client.network_changed()
+    wait_until(lambda: client.status().pending == 0, timeout=5, what="the write to be pushed")
+    history = client.history(5)
+    assert any(run.outcome == "completed" and run.pushed == 1 for run in history)

@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "client_host_object.h"
 #include "host_function.h"
@@ -13,6 +14,24 @@ namespace ferry::react_native {
 namespace {
 
 constexpr std::int64_t kMaxInteger = (std::int64_t{1} << 53) - 1;  // Number.MAX_SAFE_INTEGER
+
+// "headers": {name: value}; which ones are allowed is the C API's rule,
+// applied at open.
+std::vector<std::pair<std::string, std::string>> ReadHeaders(jsi::Runtime& runtime,
+                                                             const jsi::Object& options) {
+  const jsi::Value value = options.getProperty(runtime, "headers");
+  if (!value.isObject()) throw TypeError(runtime, "options.headers must be an object");
+  const jsi::Object headers = value.getObject(runtime);
+  const jsi::Array names = headers.getPropertyNames(runtime);
+  std::vector<std::pair<std::string, std::string>> read;
+  for (std::size_t index = 0; index < names.size(runtime); ++index) {
+    const jsi::Value name = names.getValueAtIndex(runtime, index);
+    if (!name.isString()) throw TypeError(runtime, "options.headers names must be strings");
+    std::string text = name.getString(runtime).utf8(runtime);
+    read.emplace_back(text, RequireStringMember(runtime, headers, text.c_str()));
+  }
+  return read;
+}
 
 async::OpenOptions ReadOpenOptions(jsi::Runtime& runtime, const jsi::Object& options) {
   async::OpenOptions read;
@@ -29,6 +48,22 @@ async::OpenOptions ReadOpenOptions(jsi::Runtime& runtime, const jsi::Object& opt
   read.host_transport = RequireBooleanMember(runtime, options, "hostTransport");
   read.store_lock_timeout_ms =
       RequireIntegerMember(runtime, options, "storeLockTimeoutMs", 0, kMaxInteger);
+  read.max_attempts = static_cast<std::uint32_t>(
+      RequireIntegerMember(runtime, options, "maxAttempts", 0, UINT32_MAX));
+  read.dead_letter_max_age_ms =
+      RequireIntegerMember(runtime, options, "deadLetterMaxAgeMs", 0, kMaxInteger);
+  // 0: the default.
+  read.backoff_base_ms = RequireIntegerMember(runtime, options, "backoffBaseMs", 0, UINT32_MAX);
+  read.backoff_max_ms = RequireIntegerMember(runtime, options, "backoffMaxMs", 0, UINT32_MAX);
+  read.push_batch_size = static_cast<std::size_t>(
+      RequireIntegerMember(runtime, options, "pushBatchSize", 0, UINT32_MAX));
+  read.push_batch_bytes = static_cast<std::size_t>(
+      RequireIntegerMember(runtime, options, "pushBatchBytes", 0, UINT32_MAX));
+  read.pull_page_size = static_cast<std::size_t>(
+      RequireIntegerMember(runtime, options, "pullPageSize", 0, UINT32_MAX));
+  read.history_limit = static_cast<std::size_t>(
+      RequireIntegerMember(runtime, options, "historyLimit", 0, UINT32_MAX));
+  read.headers = ReadHeaders(runtime, options);
   return read;
 }
 

@@ -98,6 +98,12 @@ jsi::Value SetOnline(const State& state, const Arguments& arguments) {
   });
 }
 
+jsi::Value NetworkChanged(const State& state, const Arguments& arguments) {
+  return Promised(state, arguments, Nothing, [&](async::AsyncClient& client, auto done) {
+    client.NetworkChanged(std::move(done));
+  });
+}
+
 jsi::Value Cancel(const State& state, const Arguments& arguments) {
   return Promised(state, arguments, Nothing,
                   [](async::AsyncClient& client, auto done) { client.Cancel(std::move(done)); });
@@ -122,6 +128,22 @@ jsi::Value DiscardFailedMutation(const State& state, const Arguments& arguments)
   std::uint64_t seq = RequireSeq(arguments);
   return Promised(state, arguments, Nothing, [&](async::AsyncClient& client, auto done) {
     client.DiscardFailedMutation(seq, std::move(done));
+  });
+}
+
+jsi::Value PendingMutations(const State& state, const Arguments& arguments) {
+  auto after_seq =
+      static_cast<std::uint64_t>(RequireInteger(arguments, 0, "afterSeq", 0, kMaxInteger));
+  auto limit = static_cast<std::size_t>(RequireInteger(arguments, 1, "limit", 0, kMaxInteger));
+  return Promised(state, arguments, Text, [&](async::AsyncClient& client, auto done) {
+    client.PendingMutations(after_seq, limit, std::move(done));
+  });
+}
+
+jsi::Value ClearHistory(const State& state, const Arguments& arguments) {
+  bool keep_latest = RequireBoolean(arguments, 0, "keepLatest");
+  return Promised(state, arguments, Nothing, [&](async::AsyncClient& client, auto done) {
+    client.ClearHistory(keep_latest, std::move(done));
   });
 }
 
@@ -171,10 +193,13 @@ constexpr Method kMethods[] = {
     {"startBackgroundSync", 1, StartBackgroundSync},
     {"stopBackgroundSync", 0, StopBackgroundSync},
     {"setOnline", 1, SetOnline},
+    {"networkChanged", 0, NetworkChanged},
     {"cancel", 0, Cancel},
     {"report", 1, Report},
     {"retryFailedMutation", 1, RetryFailedMutation},
     {"discardFailedMutation", 1, DiscardFailedMutation},
+    {"pendingMutations", 2, PendingMutations},
+    {"clearHistory", 1, ClearHistory},
     {"completeRequest", 5, CompleteRequest},
     {"requestData", 2, RequestData},
     {"close", 0, Close},

@@ -20,10 +20,11 @@
 //     arm a timer for PollTimeout(); when it fires call HandleTimeout(now)
 //
 // Start the requests PollAction hands out before calling HandleTimeout for a
-// deadline that is already due: after a push answer the engine sends the next
-// push and commits the answer on such a timer, so the server works on that
-// push meanwhile (the native runtime starts a transfer at once; the browser's
-// fetch does). A host that runs the timer first loses only that overlap.
+// deadline that is already due: after a push answer (or a pull page) the
+// engine sends the next push (or asks for the next page) and commits the
+// answer on such a timer, so the server works on that request meanwhile (the
+// native runtime starts a transfer at once; the browser's fetch does). A host
+// that runs the timer first loses only that overlap.
 //
 // Time: every input carries an Instant, the host's monotonic clock (every
 // deadline: retries, debounce, interval, request timeouts, live reconnects)
@@ -59,6 +60,7 @@
 #include "ferry/model.h"
 #include "ferry/outbox.h"
 #include "ferry/protocol.h"
+#include "ferry/push_sizer.h"
 #include "ferry/replica.h"
 #include "ferry/store.h"
 
@@ -99,13 +101,24 @@ enum class TriggerReason {
   kBackgroundSync,
   kAppStart,
   kRetry,
-  kFollowUp
+  kFollowUp,
+  kReachable  // a reachability probe answered after network failures (see EngineOptions)
 };
 enum class SyncPhase { kPush, kPull };
 enum class RunOutcome { kCompleted, kFailed, kCancelled };
+// What a run does (issue 17, queue control): push the pending writes, pull
+// the server's changes, or both. A push-only run never sends /v1/pull (not
+// even to fetch its own writes back); a pull-only run sends no /v1/push, even
+// with writes pending. Runs the engine starts on its own (a local write, an
+// interval, a poke, a retry, a follow-up) do both.
+enum class SyncDirection { kBoth, kPush, kPull };
 
 std::string_view SyncStateName(SyncState state);
 std::string_view TriggerReasonName(TriggerReason reason);
+// "both", "push", "pull"; ParseSyncDirection accepts exactly these (the
+// bindings refuse anything else with their invalid-argument error).
+std::string_view SyncDirectionName(SyncDirection direction);
+std::optional<SyncDirection> ParseSyncDirection(std::string_view name);
 std::string_view RunOutcomeName(RunOutcome outcome);
 
 struct HttpRequest {
@@ -159,6 +172,7 @@ struct SyncStatistics {
 struct SyncRunRecord {
   uint64_t run_id = 0;
   TriggerReason reason = TriggerReason::kManual;
+  SyncDirection direction = SyncDirection::kBoth;
   TimeMs started_at = 0;
   TimeMs finished_at = 0;
   RunOutcome outcome = RunOutcome::kCompleted;
@@ -172,6 +186,7 @@ struct SyncRunRecord {
 struct SyncStartedEvent {
   uint64_t run_id;
   TriggerReason reason;
+  SyncDirection direction = SyncDirection::kBoth;
 };
 struct SyncProgressEvent {
   uint64_t run_id;
@@ -271,10 +286,56 @@ struct EngineOptions {
   // How many write ids (see HandleLocalWrites) the store remembers; a new
   // one beyond this makes it forget the oldest, in the same commit.
   std::size_t write_id_limit = 10'000;
+  // Queue control (issue 17), both off by default. max_attempts: a write
+  // whose push fails for a transient reason (no answer: a network error or
+  // a timeout; or HTTP 408, 429, 5xx) once it has been carried by that many
+  // pushes is dead-lettered with the push's error (a MutationRejectedEvent;
+  // FailedMutations lists it). dead_letter_max_age_ms: dead letters older
+  // than this (wall clock, since they were dead-lettered) are discarded, at
+  // open and as time passes.
+  std::optional<uint32_t> max_attempts;
+  std::optional<TimeMs> dead_letter_max_age_ms;
+  // Scope (issue 17). upload_only: collections whose writes are pushed but
+  // never pulled back (a fleet of devices under one account does not
+  // download each other's readings); a pushed write stays in the local store
+  // as a synced document until the next full resync forgets it.
+  // pull_collections: the collections pulled (nullopt: all). Each pull asks
+  // the server for this scope only (PROTOCOL.md, "Pull scope"). Opening with
+  // a scope other than the store's last one pulls from the beginning (so a
+  // collection added to the scope arrives whole, whatever the old cursor
+  // said) and then forgets the documents the new scope leaves out, keeping
+  // those with pending writes.
+  std::vector<std::string> upload_only;
+  std::optional<std::vector<std::string>> pull_collections;
   // Seeds backoff jitter (sync retries and live reconnects) and, for a new
   // store, the client id. Hosts pass real
   // randomness; the simulation passes a per-run seed to replay exactly.
   uint64_t random_seed = 0;
+
+  // Reachability probe. After a run fails with no HTTP answer (a transport
+  // error or a timeout), the engine sends GET /v1/health on a short backoff
+  // of its own instead of only waiting out the run backoff, which can reach
+  // backoff_max_ms: the n-th probe follows the previous one after a delay
+  // drawn uniformly from [cap/2, cap], cap = min(probe_max_ms, probe_base_ms *
+  // 2^(n-1)). The first probe that gets any HTTP answer starts a run at once
+  // (reason kReachable). Probing stops when a run gets an HTTP answer, when
+  // the host goes offline or cancels.
+  bool reachability_probe = true;
+  TimeMs probe_base_ms = 250;
+  TimeMs probe_max_ms = 4'000;
+  // A probe unanswered this long counts as failed (the health endpoint does
+  // no work, so a slow answer means a bad network).
+  TimeMs probe_timeout_ms = 5'000;
+
+  // Network-aware batching: the push batch adapts to how fast the server's
+  // answers come (PushSizer, push_sizer.h): it starts at `batch`, shrinks in
+  // proportion when a push takes longer than batch_target_ms and halves on
+  // a push timeout or a 413, and grows back while full pushes are answered
+  // well within the target; never above `batch`, never below
+  // PushSizer::kFloorCount writes / kFloorBytes (or `batch`, if smaller).
+  // Off: every push is cut at `batch`.
+  bool adaptive_batch = true;
+  TimeMs batch_target_ms = 2'000;
 };
 
 class SyncEngine {
@@ -304,7 +365,23 @@ class SyncEngine {
   [[nodiscard]] Result<std::vector<uint64_t>> HandleLocalWrites(std::span<const LocalWrite> writes,
                                                                 Instant now,
                                                                 std::string_view write_id = {});
-  RunTicket HandleTrigger(TriggerReason reason, Instant now);
+  // Starts a run in `direction`, or joins the running one when it covers
+  // the request: a run still pushing covers any trigger its direction
+  // includes (it pushes what is pending now, then pulls if it pulls); else a
+  // follow-up run in the union of the directions asked for comes after it.
+  RunTicket HandleTrigger(TriggerReason reason, Instant now,
+                          SyncDirection direction = SyncDirection::kBoth);
+  // A forced full resync: forgets the pull cursor and pulls everything from
+  // the start; documents absent from that full pull (purged at the server)
+  // are forgotten locally unless they have pending writes. Pending writes
+  // stay queued and shown, and the run pushes them as any run does.
+  // Rule: the resync is the next run that pulls. With no run in flight that
+  // run starts now (reason kManual, direction both); with one in flight, the
+  // resync follows it (a follow-up run), so a pull in progress is never
+  // mixed with a full one. The request is held in memory until that run
+  // starts, and from then on in the store (an interrupted resync starts over
+  // after a restart). Returns the ticket of the run that will do it.
+  RunTicket HandleResync(Instant now);
   void HandleResponse(RequestId id, const HttpResponse& response, Instant now);
   // A chunk of the live stream's body, split anywhere (even inside a line).
   // Chunks for a stream the engine closed are ignored.
@@ -320,6 +397,12 @@ class SyncEngine {
   // which the next push then sees as a duplicate.
   void Cancel(Instant now);
   void SetInterval(std::optional<TimeMs> interval_ms, Instant now);
+  // The host saw the network change (a new interface, a different Wi-Fi, an
+  // OS reachability callback) without knowing whether the server can be
+  // reached: while the engine waits out a retry after network failures, it
+  // probes the server at once (see EngineOptions::reachability_probe) and
+  // reopens the live stream without waiting for its backoff.
+  void HandleNetworkChanged(Instant now);
 
   // --- Outputs ------------------------------------------------------------
   std::optional<Action> PollAction();
@@ -343,6 +426,15 @@ class SyncEngine {
                                                      std::string_view write_id = {});
   [[nodiscard]] Status DiscardFailedMutation(uint64_t seq, Instant now,
                                              std::string_view write_id = {});
+  // Pending (not dead-lettered) writes with seq above `after_seq`, in seq
+  // order, at most `limit` (0: 100, every surface's default page): seq,
+  // document, op, attempts, and the
+  // last attempt's time and error (OutboxEntry::last_attempt_at, error).
+  // Values are returned as value_json only.
+  [[nodiscard]] Result<std::vector<OutboxEntry>> PendingMutations(uint64_t after_seq,
+                                                                  std::size_t limit);
+  // Forgets the recorded runs; with `keep_latest`, all but the newest.
+  [[nodiscard]] Status ClearHistory(bool keep_latest);
 
   const std::string& client_id() const { return client_id_; }
   const EngineOptions& options() const { return options_; }
@@ -350,11 +442,18 @@ class SyncEngine {
   bool syncing() const { return run_.has_value(); }
   // The live stream is open and the server has greeted it.
   bool live_connected() const { return live_.id.has_value() && live_.greeted; }
+  // A reachability probe is scheduled or in flight.
+  bool probing() const { return probe_.id.has_value() || probe_.at.has_value(); }
+  // The limits the next push is cut at (see EngineOptions::adaptive_batch).
+  BatchLimits push_batch_limits() const {
+    return options_.adaptive_batch ? push_sizer_.limits() : options_.batch;
+  }
 
  private:
   struct Run {
     uint64_t id = 0;
     TriggerReason reason = TriggerReason::kManual;
+    SyncDirection direction = SyncDirection::kBoth;
     TimeMs started_at = 0;
     SyncPhase phase = SyncPhase::kPush;
     uint64_t pushed = 0;
@@ -362,13 +461,16 @@ class SyncEngine {
     uint64_t pulled = 0;
     uint64_t conflicts = 0;
     uint64_t rejected = 0;
-    bool follow_up = false;  // a trigger arrived that this run cannot cover
+    // A trigger arrived that this run cannot cover: a follow-up run in this
+    // direction comes after it.
+    std::optional<SyncDirection> follow_up;
     std::size_t batch_count_limit = 0;
     std::optional<RequestId> request;
     TimeMs request_deadline = 0;
     HttpRequest sent;                // the request in flight, to repeat once after a 401
     std::vector<OutboxEntry> batch;  // the push in flight
-    std::string pull_cursor_sent;
+    TimeMs push_sent_at = 0;         // monotonic, of the push in flight
+    std::size_t push_bytes = 0;      // its values' encoded bytes
   };
 
   // The live stream's state; see EngineOptions::live_updates.
@@ -382,14 +484,35 @@ class SyncEngine {
     std::string event_name;  // the "event:" field of the event being read
   };
 
+  // The reachability probe's state; see EngineOptions::reachability_probe.
+  struct ReachabilityProbe {
+    std::optional<RequestId> id;  // in flight
+    TimeMs deadline = 0;          // of the probe in flight
+    std::optional<TimeMs> at;     // the next probe is due
+    uint32_t failures = 0;        // consecutive probes without an answer
+  };
+
   SyncEngine(Store& store, EngineOptions options, std::string client_id);
   [[nodiscard]] Status Load(Instant now);
+  // Compares the options' pull scope with the one the cursor was obtained
+  // under; a different one starts a full resync (EngineOptions::upload_only).
+  [[nodiscard]] Status AdoptPullScope();
 
-  void StartRun(TriggerReason reason, Instant now);
+  void StartRun(TriggerReason reason, Instant now, SyncDirection direction = SyncDirection::kBoth);
+  // Asks for a follow-up run after the running one, widening one asked for.
+  void AskFollowUp(SyncDirection direction);
+  // Makes the starting run a full resync (see HandleResync); false when its
+  // record could not be committed (the run failed).
+  [[nodiscard]] bool BeginRequestedResync(Instant now);
+  // No more pushes to send: pull, or end a push-only run.
+  void FinishPushPhase(Instant now);
   // After a local write: schedules a run (see local_write_debounce_ms).
   void ScheduleLocalWriteSync(Instant now);
   void SendNextPush(Instant now);
+  // Starts the pull phase (from the stored cursor) / asks for the page after
+  // `cursor`.
   void SendPull(Instant now);
+  void SendPullPage(const std::string& cursor, Instant now);
   void SendRequestNow(std::string method, std::string target, std::string body, Instant now);
   void HandlePushResponse(const HttpResponse& response, Instant now);
   // Stages and commits the results of a push answer; false when that failed
@@ -397,9 +520,14 @@ class SyncEngine {
   [[nodiscard]] bool ApplyPushResults(const std::vector<OutboxEntry>& batch,
                                       const std::vector<PushResult>& results,
                                       bool ends_push_on_wire, Instant now);
-  // Commits answered_push_, if any. Every input calls it first, so answers
-  // reach the store in the order they came.
+  // Commits answered_push_ and then pulled_page_, if any. Every input calls
+  // it first, so answers reach the store in the order they came.
+  void FlushAnswers(Instant now);
   void FlushAnsweredPush(Instant now);
+  void FlushPulledPage(Instant now);
+  // Stores a pull page and moves the cursor past it; false when that failed
+  // (the run failed too).
+  [[nodiscard]] bool ApplyPulledPage(const PullPage& page, Instant now);
   void HandlePullResponse(const HttpResponse& response, Instant now);
   // Resolves a conflict on `entry`'s document with the collection's strategy,
   // staging the outcome into `txn`; returns the event to emit.
@@ -418,11 +546,22 @@ class SyncEngine {
   void FailRun(const Status& error, Instant now, std::optional<TimeMs> retry_after = std::nullopt,
                bool retry = true);
   void EndRun(RunOutcome outcome, const std::string& error, Instant now);
-  void AbortRequest();
+  void AbortRequest(Instant now, const Status& failure = Status::Ok());
   // The push in flight ended without an answer that settled it (a failure,
   // a cancel, a refusal): counts its attempt in the entries it carried. When
   // that cannot be committed, the store's record makes the next Load count it.
-  [[nodiscard]] Status EndPushInFlight();
+  // `failure` (Ok for a cancel) becomes the entries' last error; a
+  // transient one dead-letters those that reached EngineOptions::max_attempts.
+  [[nodiscard]] Status EndPushInFlight(Instant now, const Status& failure = Status::Ok());
+  // Dead-letters `capped` (staged already in `txn` as pending) for the
+  // attempt cap; emits after the commit.
+  [[nodiscard]] Status StageAttemptCap(Transaction& txn, std::vector<OutboxEntry>& counted,
+                                       const std::string& error, Instant now);
+  // Discards dead letters older than EngineOptions::dead_letter_max_age_ms
+  // and arms dead_letter_check_at_ for the next one to come of age.
+  void ExpireDeadLetters(Instant now);
+  // A dead letter was made: make sure a check is due when it comes of age.
+  void ScheduleDeadLetterCheck(Instant now);
   TimeMs BackoffDelay();
   // Opens the live stream when it should be open and is not (and its
   // reconnect delay has passed); closes it when it should not be open.
@@ -430,6 +569,15 @@ class SyncEngine {
   void CloseLiveStream();
   void HandleStreamLine(std::string_view line, Instant now);
   void ScheduleLiveReconnect(Instant now);
+  // Reachability probe (engine_probe.cc). Schedules the next probe when the
+  // engine waits out a retry after a failure without an HTTP answer.
+  void ScheduleProbe(Instant now);
+  void SendProbe(Instant now);
+  // Due probes and probe timeouts, from HandleTimeout.
+  void TendProbe(Instant now);
+  void HandleProbeResponse(const HttpResponse& response, Instant now);
+  // Stops probing (cancels a probe in flight); `reset` also forgets failures.
+  void StopProbe(bool reset);
   // Remembers how far the wall clock is ahead of the monotonic one, to report
   // deadlines as wall times in status().
   void Observe(Instant now) { wall_minus_monotonic_ = now.wall - now.monotonic; }
@@ -452,7 +600,9 @@ class SyncEngine {
   uint64_t next_run_id_ = 1;
   RequestId next_request_id_ = 1;
   std::string cursor_;
+  CollectionScope pull_scope_;  // from the options: upload_only, pull_collections
   bool resyncing_ = false;
+  bool resync_requested_ = false;  // HandleResync: the next run that pulls resyncs
   std::set<DocumentId> resync_seen_;
   std::optional<TimeMs> last_synced_at_;
   std::string last_error_;
@@ -465,10 +615,13 @@ class SyncEngine {
   std::optional<TimeMs> retry_at_;
   std::optional<TimeMs> debounce_at_;
   std::optional<TimeMs> interval_at_;
+  std::optional<TimeMs> dead_letter_check_at_;  // monotonic; see ExpireDeadLetters
   SyncStatistics statistics_;
   std::deque<Action> actions_;
   std::optional<SyncStatus> last_status_emitted_;
   LiveStream live_;
+  ReachabilityProbe probe_;
+  PushSizer push_sizer_{options_.batch, options_.batch_target_ms};
   TimeMs wall_minus_monotonic_ = 0;
   // A push answer that settled every mutation it carried, not yet committed:
   // the next push was sent first (see HandlePushResponse).
@@ -478,6 +631,13 @@ class SyncEngine {
     TimeMs answered_at = 0;  // monotonic; HandleTimeout is due from then
   };
   std::optional<AnsweredPush> answered_push_;
+  // A pull page not stored yet: the next one was asked for first (see
+  // HandlePullResponse).
+  struct PulledPage {
+    PullPage page;
+    TimeMs answered_at = 0;  // monotonic; HandleTimeout is due from then
+  };
+  std::optional<PulledPage> pulled_page_;
 };
 
 // JSON forms of a run record and of statistics (camelCase keys), shared by

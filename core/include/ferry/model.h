@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <vector>
 
 #include "ferry/hlc.h"
 #include "ferry/json.h"
@@ -32,6 +33,20 @@ struct DocumentId {
 };
 
 inline constexpr std::size_t kMaxCollectionBytes = 256;
+
+// Which collections a pull carries (PROTOCOL.md, "Pull scope"): those in
+// `include` (every collection when it is nullopt) that are not in `exclude`.
+// A client excludes its upload-only collections and includes its pull scope.
+struct CollectionScope {
+  std::optional<std::vector<std::string>> include;
+  std::vector<std::string> exclude;
+
+  bool everything() const { return !include && exclude.empty(); }
+  bool Admits(std::string_view collection) const;
+  bool operator==(const CollectionScope&) const = default;
+};
+// Each name a valid collection name (invalid_argument naming `what` if not).
+[[nodiscard]] Status ValidateCollectionScope(const CollectionScope& scope);
 inline constexpr std::size_t kMaxKeyBytes = 1024;
 // A document value larger than this is refused at the write, not at the push.
 inline constexpr std::size_t kMaxValueBytes = 1u << 20;

@@ -30,12 +30,28 @@ struct OutboxEntry {
   std::string value_json;
   uint32_t attempts = 0;  // pushes that carried this entry
   bool dead = false;      // rejected by the server; waits for retry or discard
-  std::string error;      // why it was rejected
+  // Dead: why it was rejected (or the last error of the push that used up
+  // EngineOptions::max_attempts). Pending: the error of the last push that
+  // carried it and failed; empty while none has.
+  std::string error;
+  // Wall-clock milliseconds; 0 when unknown (stores written before they
+  // were recorded read as 0). When the last push that carried the entry
+  // ended, and when it was dead-lettered.
+  int64_t last_attempt_at = 0;
+  int64_t dead_at = 0;
 };
 
 struct BatchLimits {
   std::size_t max_count = 500;
   std::size_t max_bytes = 1u << 20;  // encoded values; a single larger entry still goes alone
+};
+
+// When and why a push that carried entries ended: recorded in each entry
+// as its last attempt. `at` 0 keeps the entry's time; an empty `error`
+// keeps its last error (an answer, or a cancel, is no failure).
+struct OutboxAttempt {
+  int64_t at = 0;
+  std::string error;
 };
 
 class Outbox {
@@ -90,8 +106,14 @@ class Outbox {
   // whose attempt is counted when the push ends (StagePushEnded), or on the
   // next Load after a crash.
   void StageSending(Transaction& txn, const std::vector<OutboxEntry>& batch);
+  using Attempt = OutboxAttempt;
   // Counts one more attempt for the entry `txn` holds for `seq`, if pending.
-  [[nodiscard]] Status StageAttempt(Transaction& txn, uint64_t seq);
+  [[nodiscard]] Status StageAttempt(Transaction& txn, uint64_t seq, const Attempt& attempt = {});
+  // StagePushEnded(txn, true), recording `attempt` in every entry the push
+  // carried that is still pending. Returns those entries as staged, so the
+  // caller can dead-letter the ones past a cap on attempts.
+  [[nodiscard]] Result<std::vector<OutboxEntry>> StageFailedPush(Transaction& txn,
+                                                                 const Attempt& attempt);
   // The push in flight ended and its record is cleared. With `count_attempts`
   // (it failed, or was refused whole) every entry it carried that is still
   // pending counts the attempt; after an answer, the caller has counted it in
@@ -101,6 +123,10 @@ class Outbox {
   bool NeverSent(uint64_t seq) const { return seq > sent_through_; }
 
  private:
+  // StageAttempt, returning the entry as staged (nothing when it is gone
+  // or dead).
+  [[nodiscard]] Result<std::optional<OutboxEntry>> CountAttempt(Transaction& txn, uint64_t seq,
+                                                                const Attempt& attempt);
   // The state mark of the entry `txn` holds for `seq`; 0 when there is none.
   [[nodiscard]] Result<char> StagedMark(Transaction& txn, uint64_t seq);
   // Reads the record of StageSending; the pending entries of an unanswered

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ferry/model.h"
@@ -25,6 +26,8 @@ inline constexpr std::string_view kPushPath = "/v1/push";
 inline constexpr std::string_view kPullPath = "/v1/pull";
 // Server-Sent Events: "hello" on connect, "poke" when the user's data changed.
 inline constexpr std::string_view kLivePath = "/v1/live";
+// Unauthenticated liveness check; the client probes it after network failures.
+inline constexpr std::string_view kHealthPath = "/v1/health";
 
 struct ProtocolLimits {
   std::size_t max_body_bytes = 32u << 20;
@@ -91,8 +94,16 @@ struct PushResponse {
 };
 
 struct PullRequest {
+  // A constructor, so callers that name no scope need not spell one out.
+  PullRequest() = default;
+  PullRequest(std::string cursor_in, std::size_t limit_in, CollectionScope scope_in = {})
+      : cursor(std::move(cursor_in)), limit(limit_in), scope(std::move(scope_in)) {}
+
   std::string cursor;  // empty: from the beginning
   std::size_t limit = 1000;
+  // Query parameters `collections` (include) and `exclude`: comma-separated,
+  // each name percent-encoded (PROTOCOL.md, "Pull scope").
+  CollectionScope scope;
 };
 
 struct PullResponse {
@@ -108,7 +119,8 @@ std::string EncodePushRequest(const PushRequest& request);
 class PushRequestWriter {
  public:
   explicit PushRequestWriter(std::string_view client_id);
-  // `value_json`: the mutation's value as compact JSON; ignored for deletes.
+  // `value_json`: the mutation's value as compact JSON; for a delete, sent
+  // only when it is neither empty nor `null`.
   void AddMutation(const Mutation& mutation, std::string_view value_json);
   std::string Finish() &&;
 

@@ -117,6 +117,9 @@ struct PullPageQuery {
   Version cursor_head = 0;
   std::string cursor_tag;
   Version cursor_horizon = 0;
+  // Only changes of the collections the scope admits are visited; the rest
+  // neither reach the visitor nor count toward max_changes.
+  CollectionScope scope;
 };
 
 // What the next cursor carries, read in the page's snapshot.

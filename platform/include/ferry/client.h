@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -109,17 +110,29 @@ class Client {
   // Starts a sync (or joins the running one) and waits until a run that
   // covers this request ends; returns what it did. Not from a callback (see
   // the threading contract): use the callback form there.
-  [[nodiscard]] Result<SyncRunRecord> SyncNow();
+  // `direction`: push only, pull only, or both (SyncDirection, engine.h).
+  [[nodiscard]] Result<SyncRunRecord> SyncNow(SyncDirection direction = SyncDirection::kBoth);
   // The same without waiting: `done` runs on the owner thread when the run
   // ends. If the client is closed first, `done` gets a run whose outcome is
   // kCancelled (the running run, or a record of one that never started).
-  void SyncNow(SyncCallback done);
+  void SyncNow(SyncCallback done, SyncDirection direction = SyncDirection::kBoth);
+  // A forced full resync: forgets the pull cursor and pulls everything from
+  // the start, keeping pending writes; documents the server no longer has
+  // are forgotten unless they have pending writes. With a run in flight the
+  // resync is the run after it (SyncEngine::HandleResync). Waits for that run
+  // and returns it; not from a callback (use the callback form there).
+  [[nodiscard]] Result<SyncRunRecord> Resync();
+  void Resync(SyncCallback done);
   void StartBackgroundSync(TimeMs interval_ms);
   void StopBackgroundSync();
   // Host-declared connectivity. While offline no request is made. Ferry also
   // infers reachability: status() reports offline after a request got no HTTP
   // answer until one does, while retries continue with backoff.
   void SetOnline(bool online);
+  // The network changed (an OS reachability callback, a new interface):
+  // after network failures Ferry probes the server at once instead of
+  // waiting out its probe backoff (EngineOptions::reachability_probe).
+  void NetworkChanged();
   void Cancel();
 
   SyncStatus status();
@@ -132,6 +145,16 @@ class Client {
   // one moment.
   [[nodiscard]] Result<ClientReport> Report(std::size_t history_limit = 50);
   std::string client_id();
+
+  // --- Queue control (issue 17) ------------------------------------------------
+  // Pending writes after `after_seq`, in seq order, at most `limit` (0: 100):
+  // page with the last seq of a page. Each entry has its seq, document, op,
+  // attempts, last_attempt_at (wall ms, 0: none yet) and error (the last
+  // failed push's). Values are not parsed (value_json holds them).
+  [[nodiscard]] Result<std::vector<OutboxEntry>> PendingMutations(uint64_t after_seq = 0,
+                                                                  std::size_t limit = 100);
+  // Forgets past runs; with `keep_latest`, all but the newest.
+  [[nodiscard]] Status ClearHistory(bool keep_latest = false);
 
   // Returns once the owner thread has delivered, to every listener, each
   // event that the calls which returned before this one caused. A host that
@@ -148,6 +171,10 @@ class Client {
  private:
   class Runtime;
   explicit Client(std::shared_ptr<Runtime> runtime);
+  // Runs `start` with a callback and waits for the run it reports; refused
+  // on the owner thread, which would wait on itself.
+  [[nodiscard]] Result<SyncRunRecord> WaitForRun(std::string_view operation,
+                                                 const std::function<void(SyncCallback)>& start);
   // Shared with the owner thread, which may outlive the Client by the rest
   // of a callback when the Client is destroyed from inside one.
   std::shared_ptr<Runtime> runtime_;

@@ -132,7 +132,10 @@ class EngineHost {
 
   // Starts a sync (or joins the running one); `done` is delivered when a run
   // that covers this request has ended.
-  RunTicket RequestSync(TriggerReason reason, Instant now, SyncCallback done);
+  RunTicket RequestSync(TriggerReason reason, Instant now, SyncCallback done,
+                        SyncDirection direction = SyncDirection::kBoth);
+  // A forced full resync (SyncEngine::HandleResync); `done` as for RequestSync.
+  RunTicket RequestResync(Instant now, SyncCallback done);
   ListenerId AddListener(EventListener listener);
   void RemoveListener(ListenerId id);
 
@@ -189,6 +192,7 @@ class EngineHost {
     RunTicket ticket;
     TriggerReason reason;
     SyncCallback done;
+    SyncDirection direction = SyncDirection::kBoth;
   };
   std::vector<Waiter> waiters_;
   // Requests waiting for their token, and open live streams (by id).

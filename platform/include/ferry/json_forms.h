@@ -23,8 +23,12 @@ Json SyncStatusToJson(const SyncStatus& status);
 Json MutationToJson(const Mutation& mutation);
 // A dead letter: MutationToJson plus "error" and "attempts".
 Json FailedMutationToJson(const OutboxEntry& entry);
+// A pending write: {"seq", "op", "collection", "key", "attempts",
+// "lastAttemptAt" (null before any), "lastError" (null when none)}.
+Json PendingMutationToJson(const OutboxEntry& entry);
 // {"type": "sync.started" | "sync.progress" | "sync.completed" | "sync.failed" |
-//  "sync.conflict" | "mutation.rejected" | "status" | "change", ...}
+//  "sync.conflict" | "mutation.rejected" | "status" | "change", ...};
+// sync.started has {"runId", "reason", "direction": "both" | "push" | "pull"}.
 Json EventToJson(const Event& event);
 
 // The other direction: what a binding's caller passes as JSON.

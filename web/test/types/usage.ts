@@ -10,6 +10,7 @@ import {
   type FerryEventMap,
   type Json,
   type OpenOptions,
+  type PendingMutation,
   type StoredDocument,
   type SyncRun,
   type SyncStatus,
@@ -46,6 +47,28 @@ export async function usage(): Promise<void> {
   await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', storage: 'node', directory: '/tmp/a', storeLockTimeoutMs: 5_000 });
   // @ts-expect-error the store lock timeout is a number of milliseconds
   await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', storeLockTimeoutMs: '5s' });
+  // ---- open: the engine's bounds, a log hook and custom headers (issue 17)
+  await FerryClient.open({
+    name: 'a',
+    endpoint: 'http://localhost:8080',
+    backoffBaseMs: 500,
+    backoffMaxMs: 60_000,
+    pushBatchSize: 100,
+    pushBatchBytes: 256 * 1024,
+    pullPageSize: 200,
+    historyLimit: 20,
+    log: (level, message) => {
+      expectType<0 | 1 | 2 | 3>()(level);
+      expectType<string>()(message);
+    },
+    headers: { 'X-API-Key': 'k' },
+  });
+  // @ts-expect-error header values are strings
+  await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', headers: { 'X-Count': 1 } });
+  // @ts-expect-error the pull page size is a number
+  await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', pullPageSize: '10' });
+  // @ts-expect-error the log hook is a function
+  await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', log: console });
   await FerryClient.deleteLocalData({ name: 'a', storage: 'node', directory: '/tmp/a' });
   await FerryClient.deleteLocalData({ name: 'a' });
   // @ts-expect-error storage "node" needs a directory
@@ -160,6 +183,11 @@ export async function usage(): Promise<void> {
   // ---- the rest of the API, and no internals
   expectType<SyncStatus['state']>()(client.status().state);
   expectType<SyncRun[]>()(client.history(5));
+  expectType<PendingMutation[]>()(await client.pendingMutations({ afterSeq: 10, limit: 50 }));
+  expectType<number | null>()((await client.pendingMutations())[0]!.lastAttemptAt);
+  await client.clearHistory({ keepLatest: true });
+  // @ts-expect-error keepLatest is a boolean
+  await client.clearHistory({ keepLatest: 'yes' });
   expectType<string>()(client.clientId);
   // @ts-expect-error syncNow takes a reason from the list
   await client.syncNow('whenever');

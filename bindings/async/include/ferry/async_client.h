@@ -78,6 +78,19 @@ struct OpenOptions {
   // How long the owner thread waits for the JS side to answer a token
   // request or a conflict; 0: request_timeout_ms.
   int64_t answer_deadline_ms = 0;
+  // As ferry_client_options.max_attempts and dead_letter_max_age_ms; 0: off.
+  uint32_t max_attempts = 0;
+  int64_t dead_letter_max_age_ms = 0;
+  // As the ferry_client_options fields of the same names; 0: the C API's
+  // default (ferry_client_options_init), so each default is written once.
+  int64_t backoff_base_ms = 0;
+  int64_t backoff_max_ms = 0;
+  std::size_t push_batch_size = 0;
+  std::size_t push_batch_bytes = 0;
+  std::size_t pull_page_size = 0;
+  std::size_t history_limit = 0;
+  // As ferry_client_options.headers (checked by ferry_client_open).
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // One HTTP request for a host transport (a copy: the host keeps it).
@@ -136,11 +149,15 @@ class AsyncClient {
   void StartBackgroundSync(int64_t interval_ms, Completion done);
   void StopBackgroundSync(Completion done);
   void SetOnline(bool online, Completion done);
+  void NetworkChanged(Completion done);
   void Cancel(Completion done);
   // text: {"status", "statistics", "history", "failedMutations"}.
   void Report(std::size_t history_limit, Completion done);
   void RetryFailedMutation(uint64_t seq, Completion done);  // number: the new seq
   void DiscardFailedMutation(uint64_t seq, Completion done);
+  // text: ferry_client_pending_mutations' JSON array.
+  void PendingMutations(uint64_t after_seq, std::size_t limit, Completion done);
+  void ClearHistory(bool keep_latest, Completion done);
   // Closes the client (answering waiting token and conflict requests at
   // once), then delivers `done`, and nothing after it. Calls made after
   // Close fail with FERRY_INVALID_HANDLE.

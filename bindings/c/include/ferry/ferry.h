@@ -306,6 +306,27 @@ typedef struct ferry_client_options {
   int64_t backoff_max_ms;
   size_t push_batch_bytes; /* default 1 MiB: encoded values per push request */
   size_t history_limit;    /* default 100: sync runs kept in the history */
+  /* Queue control. A write whose push failed for a transient reason (no
+   * answer: network error, timeout; HTTP 408, 429, 5xx) once it has been
+   * carried by max_attempts pushes is dead-lettered with that error (a
+   * "mutation.rejected" event; ferry_client_failed_mutations lists it).
+   * 0 (default): no cap. Dead letters older than dead_letter_max_age_ms
+   * are discarded, at open and as time passes; 0 (default): kept. */
+  int64_t dead_letter_max_age_ms;
+  uint32_t max_attempts;
+  /* Scope. upload_only: upload_only_count collection names whose writes are
+   * pushed but never pulled back (a write pushed from here stays in the
+   * local store as a synced document until the next full resync). With
+   * has_pull_scope nonzero, only the pull_collections_count collections in
+   * pull_collections are pulled (0 of them: none); zero (default): every
+   * collection. Opening with a scope other than the store's last one pulls
+   * from the beginning and then forgets the documents outside the new scope,
+   * keeping those with pending writes. The names are copied. */
+  const ferry_slice* upload_only;
+  size_t upload_only_count;
+  const ferry_slice* pull_collections;
+  size_t pull_collections_count;
+  bool has_pull_scope;
 } ferry_client_options;
 
 /* Fills `*options` with the defaults; `struct_size` is sizeof(*options) as
@@ -414,6 +435,33 @@ typedef void (*ferry_sync_callback)(void* user_data, ferry_result result, const 
 FERRY_EXPORT ferry_result ferry_client_sync_now_async(ferry_client* client,
                                                       ferry_sync_callback callback, void* user_data,
                                                       ferry_error* error);
+/* Which halves of a sync a run does (issue 17): push the pending writes,
+ * pull the server's changes, or both. A push-only run sends no pull request;
+ * a pull-only run sends no push, even with writes pending. */
+typedef enum ferry_sync_direction {
+  FERRY_SYNC_BOTH = 0,
+  FERRY_SYNC_PUSH = 1,
+  FERRY_SYNC_PULL = 2
+} ferry_sync_direction;
+/* ferry_client_sync_now in one direction (a ferry_sync_direction value;
+ * anything else is FERRY_INVALID_ARGUMENT). The run's JSON also has
+ * "direction": "both" | "push" | "pull". */
+FERRY_EXPORT ferry_result ferry_client_sync_now_direction(ferry_client* client, int direction,
+                                                          ferry_buffer* run, ferry_error* error);
+FERRY_EXPORT ferry_result ferry_client_sync_now_direction_async(ferry_client* client, int direction,
+                                                                ferry_sync_callback callback,
+                                                                void* user_data,
+                                                                ferry_error* error);
+/* A forced full resync: forgets the pull cursor and pulls everything from the
+ * start; pending writes stay queued (and shown), documents the server no
+ * longer has are forgotten unless they have pending writes. With a run in
+ * flight, the resync is the run after it. Waits for that run and puts its
+ * record into *run, as ferry_client_sync_now does (same thread rules). */
+FERRY_EXPORT ferry_result ferry_client_resync(ferry_client* client, ferry_buffer* run,
+                                              ferry_error* error);
+FERRY_EXPORT ferry_result ferry_client_resync_async(ferry_client* client,
+                                                    ferry_sync_callback callback, void* user_data,
+                                                    ferry_error* error);
 /* Syncs every interval_ms (> 0) until stopped. */
 FERRY_EXPORT ferry_result ferry_client_start_background_sync(ferry_client* client,
                                                              int64_t interval_ms,
@@ -423,6 +471,10 @@ FERRY_EXPORT ferry_result ferry_client_stop_background_sync(ferry_client* client
 /* Host-declared connectivity: while offline no request is made. */
 FERRY_EXPORT ferry_result ferry_client_set_online(ferry_client* client, bool online,
                                                   ferry_error* error);
+/* The network changed (an OS reachability callback, a new interface): after
+ * network failures Ferry probes the server's /v1/health at once instead of
+ * waiting out its probe backoff; otherwise nothing happens. */
+FERRY_EXPORT ferry_result ferry_client_network_changed(ferry_client* client, ferry_error* error);
 /* Stops the running sync and any scheduled retry; every write stays pending. */
 FERRY_EXPORT ferry_result ferry_client_cancel(ferry_client* client, ferry_error* error);
 
@@ -446,6 +498,17 @@ FERRY_EXPORT ferry_result ferry_client_history(ferry_client* client, size_t limi
 FERRY_EXPORT ferry_result ferry_client_failed_mutations(ferry_client* client,
                                                         ferry_buffer* mutations,
                                                         ferry_error* error);
+/* Pending writes (not dead letters) with seq above `after_seq`, in seq
+ * order, at most `limit` (0: 100), as a JSON array of {"seq", "op",
+ * "collection", "key", "attempts", "lastAttemptAt" (wall ms, null before
+ * the first attempt), "lastError" (the last failed push's, null if none)}.
+ * Page on with the last seq of a page. */
+FERRY_EXPORT ferry_result ferry_client_pending_mutations(ferry_client* client, uint64_t after_seq,
+                                                         size_t limit, ferry_buffer* mutations,
+                                                         ferry_error* error);
+/* Forgets past sync runs; with keep_latest, all but the newest. */
+FERRY_EXPORT ferry_result ferry_client_clear_history(ferry_client* client, bool keep_latest,
+                                                     ferry_error* error);
 /* ferry_client_status, ferry_client_statistics, ferry_client_history(limit)
  * and ferry_client_failed_mutations read at one moment, so they agree:
  * {"status": {...}, "statistics": {...}, "history": [...],

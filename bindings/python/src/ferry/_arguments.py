@@ -62,12 +62,33 @@ def headers(value: Any, name: str) -> list[tuple[bytes, bytes]]:
     return pairs
 
 
+def collection_names(value: Any, name: str) -> list[bytes]:
+    """A list of collection names as UTF-8. Which names are valid is
+    libferry's rule, checked at open (InvalidArgumentError)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name} must be a list of str, got {_describe(value)}")
+    return [utf8(require_string(item, f"{name}[{i}]"), f"{name}[{i}]") for i, item in enumerate(value)]
+
+
 def require_count(value: Any, name: str) -> int:
     """A non-negative int (a limit, where 0 means none; a seq; a size)."""
     value = _require_integer(value, name)
     if not 0 <= value <= _MAX_UNSIGNED_64:
         raise ValueError(f"{name} must be between 0 and 2**64 - 1, got {value}")
     return value
+
+
+# ferry_sync_direction's values (ferry.h).
+_SYNC_DIRECTIONS = {"both": 0, "push": 1, "pull": 2}
+
+
+def require_sync_direction(value: Any) -> int:
+    """A run's direction, "push", "pull" or "both", as its C enum value."""
+    if not isinstance(value, str):
+        raise TypeError(f"direction must be a str, got {type(value).__name__}")
+    if value not in _SYNC_DIRECTIONS:
+        raise ValueError(f"direction must be 'push', 'pull' or 'both', got {value!r}")
+    return _SYNC_DIRECTIONS[value]
 
 
 def require_milliseconds(value: Any, name: str, allow_zero: bool = False) -> int:

@@ -96,6 +96,13 @@ class ClientOptions(ctypes.Structure):
         ("backoff_max_ms", ctypes.c_int64),
         ("push_batch_bytes", c_size_t),
         ("history_limit", c_size_t),
+        ("dead_letter_max_age_ms", ctypes.c_int64),
+        ("max_attempts", ctypes.c_uint32),
+        ("upload_only", ctypes.POINTER(Slice)),
+        ("upload_only_count", c_size_t),
+        ("pull_collections", ctypes.POINTER(Slice)),
+        ("pull_collections_count", c_size_t),
+        ("has_pull_scope", ctypes.c_bool),
     ]
 
 
@@ -136,10 +143,16 @@ _SIGNATURES = {
     ),
     "ferry_client_remove_listener": (ctypes.c_int, [Handle, ctypes.c_uint64, ErrorPointer]),
     "ferry_client_sync_now": (ctypes.c_int, [Handle, BufferPointer, ErrorPointer]),
+    "ferry_client_sync_now_direction": (
+        ctypes.c_int,
+        [Handle, ctypes.c_int, BufferPointer, ErrorPointer],
+    ),
+    "ferry_client_resync": (ctypes.c_int, [Handle, BufferPointer, ErrorPointer]),
     "ferry_client_start_background_sync": (ctypes.c_int, [Handle, ctypes.c_int64, ErrorPointer]),
     "ferry_client_stop_background_sync": (ctypes.c_int, [Handle, ErrorPointer]),
     "ferry_client_set_online": (ctypes.c_int, [Handle, ctypes.c_bool, ErrorPointer]),
     "ferry_client_cancel": (ctypes.c_int, [Handle, ErrorPointer]),
+    "ferry_client_network_changed": (ctypes.c_int, [Handle, ErrorPointer]),
     "ferry_client_status": (ctypes.c_int, [Handle, BufferPointer, ErrorPointer]),
     "ferry_client_statistics": (ctypes.c_int, [Handle, BufferPointer, ErrorPointer]),
     "ferry_client_history": (ctypes.c_int, [Handle, c_size_t, BufferPointer, ErrorPointer]),
@@ -153,6 +166,11 @@ _SIGNATURES = {
         [Handle, ctypes.c_uint64, ErrorPointer],
     ),
     "ferry_delete_local_data": (ctypes.c_int, [Slice, ErrorPointer]),
+    "ferry_client_pending_mutations": (
+        ctypes.c_int,
+        [Handle, ctypes.c_uint64, c_size_t, BufferPointer, ErrorPointer],
+    ),
+    "ferry_client_clear_history": (ctypes.c_int, [Handle, ctypes.c_bool, ErrorPointer]),
 }
 
 

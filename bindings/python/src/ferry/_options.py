@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional
 
 from . import _arguments as arguments
 from ._calls import slice_of
-from ._library import ClientOptions, HttpHeader, library
+from ._library import ClientOptions, HttpHeader, Slice, library
 from .errors import InvalidArgumentError
 
 
@@ -30,6 +30,10 @@ class OpenOptions:
     ca_bundle_path: bytes = b""
     store_lock_timeout_ms: int = 0
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    max_attempts: int = 0  # 0: no cap
+    dead_letter_max_age_ms: int = 0  # 0: dead letters are kept
+    upload_only: list[bytes] = field(default_factory=list)
+    pull_collections: Optional[list[bytes]] = None  # None: every collection
 
 
 def check_open_options(
@@ -47,6 +51,10 @@ def check_open_options(
     ca_bundle_path: Any,
     store_lock_timeout_ms: Any,
     headers: Any = None,
+    max_attempts: Any = None,
+    dead_letter_max_age_ms: Any = None,
+    upload_only: Any = None,
+    pull_collections: Any = None,
 ) -> OpenOptions:
     """TypeErrors and ValueErrors naming the option, before the C API sees any."""
     if live_updates is not None:
@@ -73,7 +81,22 @@ def check_open_options(
             store_lock_timeout_ms, "store_lock_timeout_ms", allow_zero=True
         ),
         headers=[] if headers is None else arguments.headers(headers, "headers"),
+        max_attempts=0 if max_attempts is None else _positive_attempts(max_attempts),
+        dead_letter_max_age_ms=0
+        if dead_letter_max_age_ms is None
+        else arguments.require_milliseconds(dead_letter_max_age_ms, "dead_letter_max_age_ms"),
+        upload_only=[] if upload_only is None else arguments.collection_names(upload_only, "upload_only"),
+        pull_collections=None
+        if pull_collections is None
+        else arguments.collection_names(pull_collections, "pull_collections"),
     )
+
+
+def _positive_attempts(value: Any) -> int:
+    count = arguments.require_count(value, "max_attempts")
+    if not 1 <= count < 2**32:
+        raise ValueError(f"max_attempts must be between 1 and 2**32 - 1, got {count}")
+    return count
 
 
 def options_struct(
@@ -102,6 +125,8 @@ def options_struct(
     options.conflicts_json = slice_of(checked.conflicts)
     options.ca_bundle_path = slice_of(checked.ca_bundle_path)
     options.store_lock_timeout_ms = checked.store_lock_timeout_ms
+    options.max_attempts = checked.max_attempts
+    options.dead_letter_max_age_ms = checked.dead_letter_max_age_ms
     # Kept alive by `checked` (the names and values) and the struct (the
     # array) until ferry_client_open has copied them.
     header_array = (HttpHeader * len(checked.headers))(
@@ -110,8 +135,21 @@ def options_struct(
     options.headers = ctypes.cast(header_array, ctypes.POINTER(HttpHeader))
     options.header_count = len(checked.headers)
     options._header_array = header_array
+    options._upload_only = _slice_array(options, "upload_only", checked.upload_only)
+    if checked.pull_collections is not None:
+        options.has_pull_scope = True
+        options._pull_collections = _slice_array(options, "pull_collections", checked.pull_collections)
     if token_function is not None:
         options.token_provider = token_function
     if log_function is not None:
         options.log = log_function
     return options
+
+
+def _slice_array(options: ClientOptions, name: str, names: list[bytes]) -> Any:
+    """Points options.<name> at the names (kept alive by the caller's checked
+    options) and returns the array, which the struct must keep alive."""
+    array = (Slice * len(names))(*(slice_of(item) for item in names))
+    setattr(options, name, ctypes.cast(array, ctypes.POINTER(Slice)))
+    setattr(options, name + "_count", len(names))
+    return array

@@ -33,6 +33,7 @@ from .records import (
     EVENT_TYPES,
     Change,
     FailedMutation,
+    PendingMutation,
     Json,
     StoredDocument,
     SyncRun,
@@ -97,6 +98,10 @@ class Client:
         store_lock_timeout_ms: int = 0,
         headers: Optional[Mapping[str, str]] = None,
         log: Optional[Callable[[int, str], Any]] = None,
+        max_attempts: Optional[int] = None,
+        dead_letter_max_age_ms: Optional[int] = None,
+        upload_only: Optional[Sequence[str]] = None,
+        pull_collections: Optional[Sequence[str]] = None,
     ) -> Client:
         """Opens (or creates) the store at ``path`` and starts its owner thread.
 
@@ -125,6 +130,20 @@ class Client:
             CR, LF or NUL, and Authorization beside get_token are refused
             with InvalidArgumentError. Values are never logged.
 
+        max_attempts: a write whose push failed for a transient reason (no
+            answer: a network error, a timeout; HTTP 408, 429, 5xx) once that
+            many pushes carried it is dead-lettered with that error
+            (failed_mutations() lists it). None: no cap.
+        dead_letter_max_age_ms: failed mutations older than this are
+            discarded, at open and as time passes. None: kept.
+
+        upload_only: collections whose writes are pushed but never pulled
+            back (a fleet of devices under one account does not download
+            each other's readings). pull_collections: the only collections
+            pulled (None: all). Opening with another scope than the store's
+            last one pulls the new scope from the start and forgets the
+            documents outside it, keeping pending writes.
+
         Raises BusyError when the store is open in another client (in this
         process or another) after that wait, TypeError/ValueError for a
         malformed option.
@@ -143,6 +162,10 @@ class Client:
             ca_bundle_path=ca_bundle_path,
             store_lock_timeout_ms=store_lock_timeout_ms,
             headers=headers,
+            max_attempts=max_attempts,
+            dead_letter_max_age_ms=dead_letter_max_age_ms,
+            upload_only=upload_only,
+            pull_collections=pull_collections,
         )
         token = TokenProvider(arguments.require_callable(get_token, "get_token")) if get_token else None
         log_forwarder = LogForwarder(arguments.require_callable(log, "log")) if log else None
@@ -310,11 +333,23 @@ class Client:
 
     # ---- sync
 
-    def sync_now(self) -> SyncRun:
+    def sync_now(self, direction: str = "both") -> SyncRun:
         """Starts a sync (or joins the running one) and returns the run that
         covered it; a failed run is returned, not raised: read its outcome.
+        ``direction``: "push" (push only, never pulls), "pull" (pull only,
+        pushes nothing) or "both"; ValueError for anything else.
         Blocks without the GIL. WrongThreadError from inside a callback."""
-        return SyncRun.from_json(json.loads(self._call_for_text(library.ferry_client_sync_now)))
+        code = arguments.require_sync_direction(direction)
+        text = self._call_for_text(library.ferry_client_sync_now_direction, code)
+        return SyncRun.from_json(json.loads(text))
+
+    def resync(self) -> SyncRun:
+        """A forced full resync: forgets the pull cursor and pulls everything
+        from the start; pending writes stay queued (and shown); documents the
+        server no longer has are forgotten unless they have pending writes.
+        With a run in flight, the resync is the run after it. Returns that
+        run; blocks without the GIL. WrongThreadError from inside a callback."""
+        return SyncRun.from_json(json.loads(self._call_for_text(library.ferry_client_resync)))
 
     def start_background_sync(self, interval_ms: int) -> None:
         """Syncs every interval_ms (> 0) besides the other triggers, until stopped."""
@@ -330,6 +365,12 @@ class Client:
         """Declares connectivity: while offline no request is made; coming
         online starts a sync."""
         self._call(library.ferry_client_set_online, arguments.require_bool(online, "online"))
+
+    def network_changed(self) -> None:
+        """The network changed (an OS callback, a new interface): after network
+        failures Ferry probes the server at once instead of waiting out its
+        probe backoff."""
+        self._call(library.ferry_client_network_changed)
 
     def cancel(self) -> None:
         """Stops the running sync and any scheduled retry; every write stays pending."""
@@ -368,6 +409,24 @@ class Client:
     def discard_failed_mutation(self, seq: int) -> None:
         """Drops a failed mutation for good. NotFoundError when it is not one."""
         self._call(library.ferry_client_discard_failed_mutation, arguments.require_count(seq, "seq"))
+
+    # ---- queue control
+
+    def pending_mutations(self, after_seq: int = 0, limit: int = 100) -> list[PendingMutation]:
+        """Writes waiting to be pushed with seq above ``after_seq``, in seq
+        order, at most ``limit`` (0: 100): page on with the last seq of a
+        page. Each shows its attempts, when the last one ended and why it
+        failed."""
+        items = self._report(
+            library.ferry_client_pending_mutations,
+            arguments.require_count(after_seq, "after_seq"),
+            arguments.require_count(limit, "limit"),
+        )
+        return [PendingMutation.from_json(item) for item in items]
+
+    def clear_history(self, keep_latest: bool = False) -> None:
+        """Forgets past sync runs; with ``keep_latest``, all but the newest."""
+        self._call(library.ferry_client_clear_history, arguments.require_bool(keep_latest, "keep_latest"))
 
     # ---- internals
 

@@ -60,6 +60,7 @@ class SyncRun:
     conflicts: int
     rejected: int
     error: str
+    direction: str = "both"  # push, pull or both
 
     @classmethod
     def from_json(cls, json: dict[str, Any]) -> SyncRun:
@@ -74,6 +75,7 @@ class SyncRun:
             conflicts=json["conflicts"],
             rejected=json["rejected"],
             error=json.get("error", ""),
+            direction=json.get("direction", "both"),
         )
 
 
@@ -119,6 +121,31 @@ class FailedMutation(Mutation):
 
 
 @dataclass(frozen=True)
+class PendingMutation:
+    """A write waiting to be pushed, as ``pending_mutations`` lists it."""
+
+    seq: int
+    op: str
+    collection: str
+    key: str
+    attempts: int
+    last_attempt_at: Optional[int]  # ms since the epoch; None before the first attempt
+    last_error: Optional[str]  # the last failed push's error; None while none has
+
+    @classmethod
+    def from_json(cls, json: dict[str, Any]) -> PendingMutation:
+        return cls(
+            seq=json["seq"],
+            op=json["op"],
+            collection=json["collection"],
+            key=json["key"],
+            attempts=json["attempts"],
+            last_attempt_at=json["lastAttemptAt"],
+            last_error=json["lastError"],
+        )
+
+
+@dataclass(frozen=True)
 class StoredDocument:
     """A document as ``scan`` returns it."""
 
@@ -149,10 +176,13 @@ class Change:
 class SyncStarted:
     run_id: int
     reason: str
+    direction: str = "both"  # push, pull or both
 
     @classmethod
     def from_json(cls, json: dict[str, Any]) -> SyncStarted:
-        return cls(run_id=json["runId"], reason=json["reason"])
+        return cls(
+            run_id=json["runId"], reason=json["reason"], direction=json.get("direction", "both")
+        )
 
 
 @dataclass(frozen=True)

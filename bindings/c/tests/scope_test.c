@@ -1,0 +1,105 @@
+/* Scope (issue 17) through the C API: upload-only collections and the pull
+ * scope, against a real ferry-server; their refusals. */
+#include "harness.h"
+#include "support.h"
+
+static bool has(ferry_client* client, const char* collection, const char* key) {
+  ferry_buffer value = FERRY_BUFFER_INIT;
+  ferry_error error = FERRY_ERROR_INIT;
+  CHECK_OK(ferry_client_get(client, S(collection), S(key), &value, &error), &error);
+  const bool found = value.data != NULL;
+  ferry_buffer_release(&value);
+  ferry_error_clear(&error);
+  return found;
+}
+
+static void sync_completed(ferry_client* client) {
+  ferry_buffer run = FERRY_BUFFER_INIT;
+  ferry_error error = FERRY_ERROR_INIT;
+  CHECK_OK(ferry_client_sync_now(client, &run, &error), &error);
+  CHECK(contains(run.data, "\"outcome\":\"completed\""));
+  ferry_buffer_release(&run);
+  ferry_error_clear(&error);
+}
+
+static void test_scope_refusals(void) {
+  char directory[512], path[600];
+  make_temp_store(directory, sizeof directory, path, sizeof path);
+  ferry_client_options options;
+  REQUIRE(ferry_client_options_init(&options, sizeof options) == FERRY_OK);
+  CHECK(options.upload_only_count == 0 && !options.has_pull_scope);
+  test_options(&options, path, "http://127.0.0.1:9");
+  ferry_error error = FERRY_ERROR_INIT;
+  ferry_client* client = NULL;
+  options.upload_only_count = 1; /* with a NULL array */
+  CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_open(&options, &client, &error), &error);
+  CHECK(client == NULL && contains(error.message, "upload_only"));
+  const ferry_slice empty[] = {S("")};
+  options.upload_only_count = 0;
+  options.has_pull_scope = true;
+  options.pull_collections = empty;
+  options.pull_collections_count = 1;
+  CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_open(&options, &client, &error), &error);
+  CHECK(client == NULL && contains(error.message, "collection"));
+  ferry_error_clear(&error);
+  remove_temp_dir(directory);
+}
+
+static void test_upload_only_and_pull_scope(void) {
+  test_server server;
+  server_start(&server);
+  char directory[512], a_path[600], b_path[600];
+  make_temp_store(directory, sizeof directory, a_path, sizeof a_path);
+  path_in(b_path, sizeof b_path, directory, "b.db");
+  const ferry_slice readings[] = {S("readings")};
+  const ferry_slice notes[] = {S("notes")};
+  ferry_error error = FERRY_ERROR_INIT;
+
+  ferry_client_options options;
+  REQUIRE(ferry_client_options_init(&options, sizeof options) == FERRY_OK);
+  test_options(&options, a_path, server.endpoint);
+  options.token_provider = fixed_token;
+  options.token_user_data = (void*)"token-alice";
+  options.upload_only = readings;
+  options.upload_only_count = 1;
+  ferry_client* a = NULL;
+  REQUIRE(ferry_client_open(&options, &a, &error) == FERRY_OK);
+  CHECK_OK(ferry_client_put(a, S("readings"), S("r1"), S("{\"c\":21}"), &error), &error);
+  CHECK_OK(ferry_client_put(a, S("notes"), S("n1"), S("1"), &error), &error);
+  CHECK_OK(ferry_client_put(a, S("tasks"), S("t1"), S("2"), &error), &error);
+  sync_completed(a);
+
+  /* Device B pulls notes only: neither the reading nor the task. */
+  test_options(&options, b_path, server.endpoint);
+  options.token_provider = fixed_token;
+  options.token_user_data = (void*)"token-alice"; /* the same user as device A */
+  options.has_pull_scope = true;
+  options.pull_collections = notes;
+  options.pull_collections_count = 1;
+  ferry_client* b = NULL;
+  REQUIRE(ferry_client_open(&options, &b, &error) == FERRY_OK);
+  sync_completed(b);
+  CHECK(has(b, "notes", "n1"));
+  CHECK(!has(b, "readings", "r1"));
+  CHECK(!has(b, "tasks", "t1"));
+  CHECK_OK(ferry_client_close(b, &error), &error);
+
+  /* Widened to every collection but the readings: the task arrives. */
+  options.has_pull_scope = false;
+  options.upload_only = readings;
+  options.upload_only_count = 1;
+  REQUIRE(ferry_client_open(&options, &b, &error) == FERRY_OK);
+  sync_completed(b);
+  CHECK(has(b, "tasks", "t1"));
+  CHECK(!has(b, "readings", "r1"));
+  CHECK_OK(ferry_client_close(b, &error), &error);
+  CHECK_OK(ferry_client_close(a, &error), &error);
+  ferry_error_clear(&error);
+  CHECK(server_stop(&server));
+  remove_temp_dir(directory);
+}
+
+void scope_tests(void) {
+  RUN_TEST(test_scope_refusals);
+  RUN_TEST(test_upload_only_and_pull_scope);
+}
