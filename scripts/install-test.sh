@@ -8,6 +8,9 @@
 #
 #   scripts/install-test.sh                 (run by scripts/test.sh)
 #   FERRY_INSTALL_TEST_DIR=/tmp/x scripts/install-test.sh   keeps build and prefix there
+#   FERRY_INSTALL_FROM=build/native-release scripts/install-test.sh   installs that
+#       existing release build instead of building one (CI: saves a second release
+#       build; a build with tests off is covered by ctest's subproject_build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source_dir=$PWD
@@ -25,18 +28,21 @@ toolchain=$source_dir/toolchains/gcc.cmake
 
 say() { printf -- '--> %s\n' "$*"; }
 
-say "building Ferry (release, no tests) in $work/build"
-cmake -S . -B "$work/build" -G Ninja -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_BUILD_TYPE=Release \
-  -DFERRY_WARNINGS_AS_ERRORS=ON -DFERRY_BUILD_TESTS=OFF -DFERRY_BUILD_BENCH=OFF \
-  -DFERRY_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$work/build" -j "$jobs"
+ferry_build=$(realpath -m "${FERRY_INSTALL_FROM:-$work/build}")
+if [[ -z ${FERRY_INSTALL_FROM:-} ]]; then
+  say "building Ferry (release, no tests) in $ferry_build"
+  cmake -S . -B "$ferry_build" -G Ninja -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_BUILD_TYPE=Release \
+    -DFERRY_WARNINGS_AS_ERRORS=ON -DFERRY_BUILD_TESTS=OFF -DFERRY_BUILD_BENCH=OFF \
+    -DFERRY_BUILD_EXAMPLES=OFF >/dev/null
+  cmake --build "$ferry_build" -j "$jobs"
+fi
 
-say "installing into $prefix"
+say "installing $ferry_build into $prefix"
 rm -rf "$prefix"
-cmake --install "$work/build" --prefix "$prefix" >/dev/null
+cmake --install "$ferry_build" --prefix "$prefix" >/dev/null
 # The package must stand on its own: nothing in it may point back at the
 # source or build tree.
-if grep -rl --include='*.cmake' -e "$source_dir" -e "$work/build" "$prefix"; then
+if grep -rl --include='*.cmake' -e "$source_dir" -e "$ferry_build" "$prefix"; then
   echo "the installed package config names the source or build tree (files above)" >&2
   exit 1
 fi

@@ -3,10 +3,11 @@
 # second quick-start command, and what CI runs.
 #
 #   native-release  all GoogleTest suites, simulation with FERRY_SIM_SEEDS (default 1000)
-#   install-test    Ferry installed into a temporary prefix, consumers built against it
+#   install-test    the release build installed into a temporary prefix, consumers built against it
 #   native-asan     all suites under AddressSanitizer + UndefinedBehaviorSanitizer (clang)
-#   native-tsan     all suites under ThreadSanitizer (the owner thread, listeners,
-#                   curl completions, ferry-server's request threads)
+#   native-tsan     the suites that start threads under ThreadSanitizer (the owner thread,
+#                   listeners, curl completions, ferry-server's request threads); not the
+#                   core's and the simulation's, which have none
 #   clang-tidy      core/ and platform/ against .clang-tidy, zero findings
 #   native-fuzz     libFuzzer targets: seed corpus and regressions once, then each
 #                   target for FERRY_FUZZ_SECONDS (default 30)
@@ -36,7 +37,7 @@ cmake --build --preset native-release -j "$jobs"
 FERRY_SIM_SEEDS=${FERRY_SIM_SEEDS:-1000} ctest --preset native-release -j "$jobs"
 
 step "installed package: cmake --install, then find_package(ferry) from C++ and C consumers"
-FERRY_JOBS=$jobs scripts/install-test.sh
+FERRY_JOBS=$jobs FERRY_INSTALL_FROM=build/native-release scripts/install-test.sh
 
 # A sanitizer report fails the test that caused it (ASan/UBSan stop at the
 # first finding, TSan exits non-zero), so the suites double as the checks.
