@@ -58,8 +58,11 @@ def test_live_updates_bring_another_clients_write_without_a_call(open_client):
     writer = open_client("writer")
     writer.put("notes", "live", {"hello": "world"})
     sync_until_completed(writer)
-    wait_until(lambda: listener.get("notes", "live"), what="the live update")
-    assert ferry.DocumentId("notes", "live") in remote_changes[-1].documents
+    # The change event comes from the owner thread after the commit, so a read
+    # can see the document before the listener has run: wait for the event.
+    live = ferry.DocumentId("notes", "live")
+    wait_until(lambda: any(live in change.documents for change in remote_changes), what="the live update's change event")
+    assert listener.get("notes", "live") == {"hello": "world"}
 
 
 def test_background_sync_runs_on_its_interval(open_client):
