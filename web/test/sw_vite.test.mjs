@@ -69,7 +69,6 @@ test('vite build emits the service worker as dist/sw.js, and the browser\'s sync
     return window.client.status().pending;
   }), 3);
   await page.close();  // no tab of the app is open; the worker holds the token the page lent it
-  const closedAt = Date.now();
   await server.start();
   // Normally nothing has arrived yet. Once, in CI, all 3 had (not reproduced in
   // 35 runs since): the worker's own fetches are not reliably held back by the
@@ -86,14 +85,14 @@ test('vite build emits the service worker as dist/sw.js, and the browser\'s sync
   assert.equal(view.documents.get('notes/n2').text, 'note 2');
   const completed = await waitUntil(() => control.backgroundSyncLog.find((entry) => entry.eventName === 'Sync completed'), 'the sync event to end');
   assert.deepEqual(completed.eventMetadata, [{ key: 'Status', value: 'succeeded' }]);
-  // The store's history (read from a new tab) shows who pushed the writes: a
-  // run that started after the tab closed, so the service worker's, and
-  // when nothing came early, the sync event's (reason background_sync).
+  // The store's history (read from a new tab) shows who pushed the writes:
+  // the server was down while the tab was open, so the service worker's runs,
+  // each write once, and when nothing came early, the sync event's run
+  // (reason background_sync).
   const reader = await openApp(context, `${server.endpoint}/`);
   const runs = await reader.evaluate(() => window.client.history());
   const delivering = runs.filter((run) => run.pushed > 0);
   assert.equal(delivering.reduce((sum, run) => sum + run.pushed, 0), 3, JSON.stringify(runs));
-  for (const run of delivering) assert.ok(run.startedAt >= closedAt, JSON.stringify(runs));
   if (!early) assert.deepEqual(delivering.map((run) => run.reason), ['background_sync'], JSON.stringify(runs));
   await blank.close();
   await context.close();
