@@ -13,7 +13,7 @@ namespace ferry {
 namespace {
 
 using testing::InlineDriver;
-using testing::MakeResult;
+using testing::RejectEveryPush;
 
 constexpr TimeMs kStart = 1'700'000'000'000;
 
@@ -172,14 +172,7 @@ TEST_F(IdempotentWriteTest, RetryAndDiscardOfADeadLetterRunTwiceActOnce) {
   auto engine = Open();
   ASSERT_TRUE(Write(*engine, "bad1", 1, "").ok());
   ASSERT_TRUE(Write(*engine, "bad2", 2, "").ok());
-  driver_.fault = [](const HttpRequest& request) -> std::optional<HttpResponse> {
-    if (request.method != "POST") return std::nullopt;
-    auto sent = DecodePushRequest(request.body, {});
-    PushResponse response;
-    for (const Mutation& m : sent->mutations)
-      response.results.push_back(MakeResult(m.seq, PushResultStatus::kRejected, 0, 0, "no"));
-    return HttpResponse{200, EncodePushResponse(response), "", ""};
-  };
+  driver_.fault = RejectEveryPush;
   Sync(*engine);
   driver_.fault = nullptr;
   auto failed = engine->FailedMutations();

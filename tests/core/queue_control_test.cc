@@ -15,6 +15,7 @@ namespace {
 
 using testing::InlineDriver;
 using testing::MakeResult;
+using testing::RejectEveryPush;
 
 constexpr TimeMs kStart = 1'700'000'000'000;
 
@@ -66,16 +67,6 @@ class QueueControlTest : public ::testing::Test {
     auto failed = engine.FailedMutations();
     EXPECT_TRUE(failed.ok());
     return failed.ok() ? *failed : std::vector<OutboxEntry>{};
-  }
-
-  // Every push refused by the server: the write is dead-lettered at once.
-  static std::optional<HttpResponse> RejectPushes(const HttpRequest& request) {
-    if (request.method != "POST") return std::nullopt;
-    auto sent = DecodePushRequest(request.body, {});
-    PushResponse response;
-    for (const Mutation& m : sent->mutations)
-      response.results.push_back(MakeResult(m.seq, PushResultStatus::kRejected, 0, 0, "no"));
-    return HttpResponse{200, EncodePushResponse(response), "", ""};
   }
 
   TimeMs now_ = kStart;
@@ -185,7 +176,7 @@ TEST_F(QueueControlTest, PendingWritesArePagedInSeqOrderWithoutDeadLetters) {
   auto engine = Open();
   InlineDriver driver(server_, "alice");
   Put(*engine, "dead");
-  driver.fault = RejectPushes;
+  driver.fault = RejectEveryPush;
   engine->HandleTrigger(TriggerReason::kManual, now_);
   driver.Pump(*engine, now_);
   ASSERT_EQ(Failed(*engine).size(), 1u);
@@ -325,7 +316,7 @@ TEST_F(QueueControlTest, DeadLettersAreDiscardedOnceOlderThanTheMaximumAge) {
   auto engine = Open(options);
   InlineDriver driver(server_, "alice");
   Put(*engine, "a");
-  driver.fault = RejectPushes;
+  driver.fault = RejectEveryPush;
   engine->HandleTrigger(TriggerReason::kManual, now_);
   driver.Pump(*engine, now_);
   ASSERT_EQ(engine->status().failed, 1u);
@@ -352,7 +343,7 @@ TEST_F(QueueControlTest, DeadLettersAreAgedAtOpenAndOnesWithoutATimeCountFromThe
     auto engine = Open();  // no maximum age: kept however old
     InlineDriver driver(server_, "alice");
     Put(*engine, "a");
-    driver.fault = RejectPushes;
+    driver.fault = RejectEveryPush;
     engine->HandleTrigger(TriggerReason::kManual, now_);
     driver.Pump(*engine, now_);
     ASSERT_EQ(engine->status().failed, 1u);

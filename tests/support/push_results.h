@@ -3,8 +3,10 @@
 // inside nlohmann::json.
 #pragma once
 
+#include <optional>
 #include <string>
 
+#include "ferry/engine.h"  // HttpRequest, HttpResponse
 #include "ferry/protocol.h"
 
 namespace ferry::testing {
@@ -18,6 +20,17 @@ inline PushResult MakeResult(uint64_t seq, PushResultStatus status, Version prev
   result.version = version;
   result.error = std::move(error);
   return result;
+}
+
+// A fault for InlineDriver: the server refuses every mutation of every push,
+// so each write is dead-lettered at once. Other requests pass.
+inline std::optional<HttpResponse> RejectEveryPush(const HttpRequest& request) {
+  if (request.method != "POST") return std::nullopt;
+  auto sent = DecodePushRequest(request.body, {});
+  PushResponse response;
+  for (const Mutation& m : sent->mutations)
+    response.results.push_back(MakeResult(m.seq, PushResultStatus::kRejected, 0, 0, "no"));
+  return HttpResponse{200, EncodePushResponse(response), "", ""};
 }
 
 }  // namespace ferry::testing
