@@ -1183,6 +1183,9 @@ bool SyncEngine::ApplyPulledPage(const PullPage& page, Instant now) {
   }
   cursor_ = page.cursor;
   run_->pulled += page.changes.size();
+  run_->pull_total = !page.has_more   ? run_->pulled
+                     : page.remaining ? run_->pulled + *page.remaining
+                                      : 0;
   statistics_.documents_pulled += page.changes.size();
   if (!changed.empty()) Emit(DocumentsChangedEvent{std::move(changed), true});
   EmitProgress();
@@ -1462,7 +1465,7 @@ void SyncEngine::EmitProgress() {
   if (!run_) return;
   const uint64_t done = run_->pushed + run_->conflicts + run_->rejected;
   Emit(SyncProgressEvent{run_->id, run_->phase, run_->pushed, done,
-                         std::max(run_->push_total, done), run_->pulled});
+                         std::max(run_->push_total, done), run_->pulled, run_->pull_total});
 }
 
 void SyncEngine::EmitStatusIfChanged() {

@@ -484,10 +484,16 @@ void PullResponseWriter::AddChange(const DocumentId& document, Version version,
   body_ += '}';
 }
 
-std::string PullResponseWriter::Finish(std::string_view cursor, bool has_more) && {
+std::string PullResponseWriter::Finish(std::string_view cursor, bool has_more,
+                                       std::optional<uint64_t> remaining) && {
   body_ += "],\"cursor\":";
   body_ += DumpJson(std::string(cursor));
-  body_ += has_more ? ",\"hasMore\":true}" : ",\"hasMore\":false}";
+  body_ += has_more ? ",\"hasMore\":true" : ",\"hasMore\":false";
+  if (has_more && remaining) {
+    body_ += ",\"remaining\":";
+    body_ += std::to_string(*remaining);
+  }
+  body_ += '}';
   return std::move(body_);
 }
 
@@ -496,9 +502,10 @@ std::string EncodePullResponse(const PullResponse& response) {
   for (const ServerDocument& document : response.changes) {
     changes.push_back(EncodeServerDocument(document));
   }
-  return DumpJson(Json{{"changes", std::move(changes)},
-                       {"cursor", response.cursor},
-                       {"hasMore", response.has_more}});
+  Json json{
+      {"changes", std::move(changes)}, {"cursor", response.cursor}, {"hasMore", response.has_more}};
+  if (response.has_more && response.remaining) json["remaining"] = *response.remaining;
+  return DumpJson(json);
 }
 
 Result<PullResponse> DecodePullResponse(std::string_view body, const ProtocolLimits& limits) {
@@ -510,6 +517,9 @@ Result<PullResponse> DecodePullResponse(std::string_view body, const ProtocolLim
     return Malformed("pull response", valid.message());
   }
   FERRY_ASSIGN_OR_RETURN(response.has_more, reader.Bool("hasMore"));
+  if (response.has_more && reader.Find("remaining") != nullptr) {
+    FERRY_ASSIGN_OR_RETURN(response.remaining, reader.Unsigned("remaining"));
+  }
   FERRY_ASSIGN_OR_RETURN(const Json* changes, reader.Array("changes"));
   if (changes->size() > limits.max_changes_per_pull) {
     return Status(ErrorCode::kTooLarge, "pull response: more than " +
@@ -573,7 +583,12 @@ std::optional<PullPage> ScanPullPage(std::string_view body, const ProtocolLimits
   }
   auto cursor = scan.Consume(",\"cursor\":") ? scan.String() : std::nullopt;
   auto has_more = cursor && scan.Consume(",\"hasMore\":") ? scan.Bool() : std::nullopt;
-  if (!has_more || !scan.Consume("}") || !scan.AtEnd()) return std::nullopt;
+  if (!has_more) return std::nullopt;
+  if (*has_more && scan.Consume(",\"remaining\":")) {
+    page.remaining = scan.Unsigned();
+    if (!page.remaining) return std::nullopt;
+  }
+  if (!scan.Consume("}") || !scan.AtEnd()) return std::nullopt;
   if (!ValidateCursor(*cursor, limits).ok()) return std::nullopt;
   page.cursor = std::move(*cursor);
   page.has_more = *has_more;
@@ -585,7 +600,7 @@ std::optional<PullPage> ScanPullPage(std::string_view body, const ProtocolLimits
 Result<PullPage> DecodePullPage(std::string_view body, const ProtocolLimits& limits) {
   if (std::optional<PullPage> page = ScanPullPage(body, limits)) return std::move(*page);
   FERRY_ASSIGN_OR_RETURN(PullResponse response, DecodePullResponse(body, limits));
-  PullPage page{{}, std::move(response.cursor), response.has_more};
+  PullPage page{{}, std::move(response.cursor), response.has_more, response.remaining};
   page.changes.reserve(response.changes.size());
   for (ServerDocument& change : response.changes) {
     page.changes.push_back({std::move(change.document), change.version, change.state.exists,

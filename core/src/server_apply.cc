@@ -398,7 +398,10 @@ Result<std::string> ServerState::ServePullBody(std::string_view user, const Pull
   // to the head: the cursor moves there, so the next pull does not scan the
   // changes the scope leaves out again.
   if (!has_more && !query.scope.everything()) last = std::max(last, mark.head);
-  return std::move(writer).Finish(FormatCursor(epoch_, last, mark), has_more);
+  // An upper bound for progress; a scoped pull would count what it leaves out.
+  std::optional<uint64_t> remaining;
+  if (query.scope.everything()) remaining = mark.head > last ? mark.head - last : 0;
+  return std::move(writer).Finish(FormatCursor(epoch_, last, mark), has_more, remaining);
 }
 
 Result<PullResponse> ServerState::ServePull(std::string_view user, const PullRequest& request) {

@@ -65,7 +65,8 @@ Json EventToJson(const Event& event) {
                   {"pushed", e.pushed},
                   {"pushDone", e.push_done},
                   {"pushTotal", e.push_total},
-                  {"pulled", e.pulled}};
+                  {"pulled", e.pulled},
+                  {"pullTotal", e.pull_total}};
         } else if constexpr (std::is_same_v<E, SyncCompletedEvent>) {
           return {{"type", "sync.completed"}, {"run", SyncRunToJson(e.run)}};
         } else if constexpr (std::is_same_v<E, SyncFailedEvent>) {

@@ -1006,14 +1006,18 @@ TEST(ParseRetryAfter, AcceptsSecondsAndHttpDates) {
 // the server reads that one.
 class PullAheadTest : public EngineTest {
  protected:
-  // Five documents at the server, written by another client.
-  void SeedServer() {
+  // Five documents at the server, written by another client; with
+  // `rewrite_k4`, k4 is written again after them (version 6).
+  void SeedServer(bool rewrite_k4 = false) {
     MemoryStore writer_store;
     auto writer = Open(writer_store, 7);
     InlineDriver writer_driver(server_, "alice");
     for (int i = 0; i < 5; ++i)
       Put(*writer, "k" + std::to_string(i), i);
     ASSERT_EQ(Sync(*writer, writer_driver).pushed, 5u);
+    if (!rewrite_k4) return;
+    Put(*writer, "k4", 40);
+    ASSERT_EQ(Sync(*writer, writer_driver).pushed, 1u);
   }
   EngineOptions TwoPerPage() {
     EngineOptions options;
@@ -1072,6 +1076,24 @@ TEST_F(PullAheadTest, TheNextPageIsAskedForBeforeThisOneIsStored) {
   EXPECT_EQ(Stored(*engine), 5u);
   EXPECT_EQ(engine->statistics().documents_pulled, 5u);
   EXPECT_EQ(Sync(*engine, driver).pulled, 0u) << "the cursor moved past every page";
+}
+
+// The server's "remaining" (an upper bound) gives the pull a total before
+// its last page: pulled + remaining, then exactly pulled at the end.
+TEST_F(PullAheadTest, ProgressEstimatesThePullTotalFromWhatTheServerSaysRemains) {
+  SeedServer(/*rewrite_k4=*/true);  // k4's first version still counts in the head
+  MemoryStore store;
+  auto engine = OpenOn(store);
+  InlineDriver driver(server_, "alice");
+  ASSERT_EQ(Sync(*engine, driver).pulled, 5u);
+  std::vector<std::pair<uint64_t, uint64_t>> pulled_of_total;
+  for (const SyncProgressEvent& progress : driver.EventsOf<SyncProgressEvent>()) {
+    if (progress.phase == SyncPhase::kPull)
+      pulled_of_total.emplace_back(progress.pulled, progress.pull_total);
+  }
+  // Versions 1-6 (k4 at 6): after k0, k1 the head is 4 versions on; after
+  // k2, k3, 2; the last page (k4) ends it.
+  EXPECT_EQ(pulled_of_total, (std::vector<std::pair<uint64_t, uint64_t>>{{2, 6}, {4, 6}, {5, 5}}));
 }
 
 TEST_F(PullAheadTest, APageIsStoredOnATimerDueAtOnceWhileTheNextIsOnTheWire) {

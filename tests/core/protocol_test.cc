@@ -209,6 +209,7 @@ TEST(PullCodec, ResponseRoundTripsWithTombstones) {
   response.changes.push_back(Change("notes", "b", 6, std::nullopt));
   response.cursor = "epoch1.6";
   response.has_more = true;
+  response.remaining = 7;
   auto decoded = DecodePullResponse(EncodePullResponse(response), {});
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   ASSERT_EQ(decoded->changes.size(), 2u);
@@ -216,6 +217,22 @@ TEST(PullCodec, ResponseRoundTripsWithTombstones) {
   EXPECT_FALSE(decoded->changes[1].state.exists);
   EXPECT_EQ(decoded->cursor, "epoch1.6");
   EXPECT_TRUE(decoded->has_more);
+  EXPECT_EQ(decoded->remaining, 7u);
+}
+
+// "remaining" is a progress hint beside hasMore: absent is unknown, and the
+// last page (hasMore false) carries none.
+TEST(PullCodec, RemainingTravelsOnlyWithMorePages) {
+  auto more = DecodePullPage(PullResponseWriter().Finish("e.2", true, 40), {});
+  ASSERT_TRUE(more.ok()) << more.status().message();
+  EXPECT_EQ(more->remaining, 40u);
+  EXPECT_EQ(PullResponseWriter().Finish("e.2", true),
+            R"({"changes":[],"cursor":"e.2","hasMore":true})");
+  EXPECT_EQ(PullResponseWriter().Finish("e.2", false, 40),
+            R"({"changes":[],"cursor":"e.2","hasMore":false})");
+  auto unknown = DecodePullPage(R"({"changes":[],"cursor":"e.2","hasMore":true})", {});
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_EQ(unknown->remaining, std::nullopt);
 }
 
 TEST(PullCodec, ResponseDecoderRejectsBadInput) {
@@ -256,6 +273,7 @@ void ExpectPagesAgree(std::string_view body, const ProtocolLimits& limits = {}) 
   }
   EXPECT_EQ(page->cursor, response->cursor);
   EXPECT_EQ(page->has_more, response->has_more);
+  EXPECT_EQ(page->remaining, response->remaining);
   ASSERT_EQ(page->changes.size(), response->changes.size());
   for (std::size_t i = 0; i < page->changes.size(); ++i) {
     const PulledChange& pulled = page->changes[i];
@@ -346,6 +364,10 @@ TEST(PullPage, AgreesWithTheFullDecoderOnOtherFormsAndBadInput) {
       // Other forms the scanner hands on: spacing, member order, numbers it leaves alone.
       std::string(R"({ "changes": [], "cursor": "x", "hasMore": false })"),
       std::string(R"({"cursor":"x","hasMore":true,"changes":[]})"),
+      std::string(R"({"changes":[],"cursor":"x","hasMore":true,"remaining":3})"),
+      std::string(R"({"changes":[],"cursor":"x","hasMore":false,"remaining":3})"),
+      std::string(R"({"changes":[],"cursor":"x","hasMore":true,"remaining":-1})"),
+      std::string(R"({"changes":[],"cursor":"x","hasMore":true,"remaining":"3"})"),
       R"({"changes":[)" + change + R"({"n":1e3}}],"cursor":"x","hasMore":false})",
       R"({"changes":[)" + change + R"([12345678901234567890]}],"cursor":"x","hasMore":false})",
       R"({"changes":[)" + change + R"(0.1234567890123456789}],"cursor":"x","hasMore":false})",

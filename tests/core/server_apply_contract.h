@@ -345,16 +345,20 @@ TEST_P(ServerStateTest, PullPagesThroughLatestStatesInChangeOrder) {
     Push("a", {Write("a", i, MutationOp::kPut, static_cast<int>(i), "k" + std::to_string(i))});
   Push("a", {Write("a", 6, MutationOp::kPut, 100, "k1", 1)});  // k1 moves to the end
   std::vector<std::string> keys;
+  std::vector<std::optional<uint64_t>> remaining;
   std::string cursor;
   for (int page = 0; page < 10; ++page) {
     auto response = server_->ServePull("alice", {cursor, 2});
     ASSERT_TRUE(response.ok());
     for (const auto& change : response->changes)
       keys.push_back(change.document.key);
+    remaining.push_back(response->remaining);
     cursor = response->cursor;
     if (!response->has_more) break;
   }
   EXPECT_EQ(keys, (std::vector<std::string>{"k2", "k3", "k4", "k5", "k1"}));
+  // The head (6) minus each page's last version; the last page says none.
+  EXPECT_EQ(remaining, (std::vector<std::optional<uint64_t>>{3, 1, std::nullopt}));
   auto empty = server_->ServePull("alice", {cursor, 2});
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->changes.empty());
@@ -417,6 +421,12 @@ TEST_P(ServerStateTest, AScopedPageCountsOnlyAdmittedChangesTowardItsLimit) {
   ASSERT_EQ(page->changes.size(), 2u);
   EXPECT_EQ(page->changes[1].document.key, "d2");
   EXPECT_FALSE(page->has_more);
+  // A scoped page that leaves more says no "remaining": the head would count
+  // the readings it skips.
+  auto first = server_->ServePull("alice", {"", 1, {std::nullopt, {"readings"}}});
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->has_more);
+  EXPECT_EQ(first->remaining, std::nullopt);
 }
 
 TEST_P(ServerStateTest, AMalformedScopeIsAnswered400) {

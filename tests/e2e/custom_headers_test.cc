@@ -50,7 +50,7 @@ class RecordingServer {
     if (path == "/v1/live")
       return {200, {{"Content-Type", "text/event-stream"}}, "event: hello\ndata: {}\n\n"};
     if (path == "/v1/push") return Reply(200, Applied(request.body));
-    return Reply(200, EncodePullResponse({{}, "c1", false}));
+    return Reply(200, EncodePullResponse({{}, "c1", false, std::nullopt}));
   }
 
   static std::string Applied(const std::string& body) {

@@ -310,6 +310,12 @@ export interface SyncProgress {
   /** Pending when the run began plus writes it picked up. */
   pushTotal: number;
   pulled: number;
+  /**
+   * An estimate of the changes this pull brings (pulled plus at most what the
+   * server says remains) while pages follow; equal to `pulled` once the last
+   * page is in; 0 while unknown (before the first page, or a scoped pull).
+   */
+  pullTotal: number;
 }
 
 /** The `detail` of `sync.conflict`: the server refused a local write and the collection's strategy decided. */

@@ -40,6 +40,23 @@ def test_a_run_reports_started_progress_and_completed(open_client):
     assert seen[-1][1] == run
 
 
+def test_pull_progress_estimates_a_total_from_what_the_server_says_remains(open_client):
+    writer = open_client("writer")
+    writer.write([{"op": "put", "collection": "notes", "key": f"n{i}", "value": i} for i in range(1500)])
+    assert writer.sync_now().pushed == 1500
+    reader = open_client("reader")
+    progress = []
+    reader.add_event_listener("sync.progress", progress.append)
+    run = reader.sync_now()
+    assert run.pulled == 1500
+    wait_until(lambda: [p for p in progress if p.phase == "pull" and p.pulled == 1500])
+    pulled_of_total = [(p.pulled, p.pull_total) for p in progress if p.phase == "pull"]
+    # Pages of 1000 (the default). ferry-server's "remaining" is exact here
+    # (no document written twice); the last page ends the estimate at what
+    # was pulled.
+    assert pulled_of_total == [(1000, 1500), (1500, 1500)]
+
+
 def test_listeners_run_on_the_owner_thread(open_client):
     client = open_client()
     threads = []

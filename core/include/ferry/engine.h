@@ -195,6 +195,11 @@ struct SyncProgressEvent {
   uint64_t push_done;   // answered so far: applied, duplicate, conflict or rejected
   uint64_t push_total;  // pending when the run began plus writes it picked up
   uint64_t pulled;
+  // An estimate of the changes this pull brings: pulled plus the server's
+  // "remaining" (an upper bound, PROTOCOL.md) while more pages follow;
+  // pulled once the last page is in; 0 while unknown (before the first
+  // page, or a server that does not say).
+  uint64_t pull_total;
 };
 struct SyncCompletedEvent {
   SyncRunRecord run;
@@ -459,6 +464,7 @@ class SyncEngine {
     uint64_t pushed = 0;
     uint64_t push_total = 0;
     uint64_t pulled = 0;
+    uint64_t pull_total = 0;  // SyncProgressEvent::pull_total
     uint64_t conflicts = 0;
     uint64_t rejected = 0;
     // A trigger arrived that this run cannot cover: a follow-up run in this

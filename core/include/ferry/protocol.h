@@ -110,6 +110,9 @@ struct PullResponse {
   std::vector<ServerDocument> changes;
   std::string cursor;  // where the next pull starts
   bool has_more = false;
+  // With has_more: at most this many changes follow (PROTOCOL.md, "remaining");
+  // nullopt when the server does not say.
+  std::optional<uint64_t> remaining;
 };
 
 std::string EncodePushRequest(const PushRequest& request);
@@ -155,7 +158,9 @@ class PullResponseWriter {
   // `value_json`: the document's value as compact JSON; nullopt for a tombstone.
   void AddChange(const DocumentId& document, Version version,
                  std::optional<std::string_view> value_json, std::string_view hlc = {});
-  std::string Finish(std::string_view cursor, bool has_more) &&;
+  // `remaining` is written only with `has_more`.
+  std::string Finish(std::string_view cursor, bool has_more,
+                     std::optional<uint64_t> remaining = std::nullopt) &&;
   std::size_t size() const { return body_.size(); }
 
  private:
@@ -179,6 +184,7 @@ struct PullPage {
   std::vector<PulledChange> changes;
   std::string cursor;
   bool has_more = false;
+  std::optional<uint64_t> remaining;  // as in PullResponse
 };
 // The client's decoder of a pull answer: what DecodePullResponse accepts,
 // with its checks and its errors. The form PullResponseWriter writes is read

@@ -195,6 +195,7 @@ class SyncProgress:
     push_done: int
     push_total: int
     pulled: int
+    pull_total: int
 
     @classmethod
     def from_json(cls, json: dict[str, Any]) -> SyncProgress:
@@ -205,6 +206,7 @@ class SyncProgress:
             push_done=json["pushDone"],
             push_total=json["pushTotal"],
             pulled=json["pulled"],
+            pull_total=json["pullTotal"],
         )
 
 
