@@ -20,7 +20,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "ferry/engine.h"
 #include "ferry/engine_host.h"
@@ -45,6 +47,9 @@ double ferry_js_wall_now();
 
 namespace ferry {
 namespace {
+
+// Number.MAX_SAFE_INTEGER: the largest whole number a JS number carries exactly.
+constexpr uint64_t kMaxSafeInteger = (uint64_t{1} << 53) - 1;
 
 // performance.now() for deadlines (it never steps back), Date.now() for the
 // hybrid logical clock and the times shown to users.
@@ -187,19 +192,68 @@ class WebClient {
         o["deadLetterMaxAgeMs"].get<double>() > 0) {
       engine_options.dead_letter_max_age_ms = o["deadLetterMaxAgeMs"].get<TimeMs>();
     }
+    FERRY_RETURN_IF_ERROR(ReadScope(o, engine_options));
+    FERRY_RETURN_IF_ERROR(ReadRetention(o, engine_options));
     FERRY_RETURN_IF_ERROR(
         ParseConflictOptions(o.value("conflicts", Json::object()), engine_options));
     return engine_options;
   }
 
   // Sets `target` from `o[name]` when that is a whole number from 1 to
-  // 2^32 - 1; anything else leaves the default (never a throw in the module).
+  // `max`; anything else leaves the default (never a throw in the module).
   template <typename Number>
-  static void ReadPositive(const Json& o, const char* name, Number& target) {
+  static void ReadPositive(const Json& o, const char* name, Number& target,
+                           uint64_t max = UINT32_MAX) {
     const auto found = o.find(name);
     if (found == o.end() || !found->is_number_unsigned()) return;
     const uint64_t value = found->get<uint64_t>();
-    if (value > 0 && value <= UINT32_MAX) target = static_cast<Number>(value);
+    if (value > 0 && value <= max) target = static_cast<Number>(value);
+  }
+
+  // "uploadOnly" and "pullCollections" (absent: every collection), arrays of
+  // collection names; the engine checks the names at open.
+  static Status ReadScope(const Json& o, EngineOptions& options) {
+    if (o.contains("uploadOnly")) {
+      FERRY_RETURN_IF_ERROR(ReadNames(o["uploadOnly"], "options.uploadOnly", options.upload_only));
+    }
+    if (o.contains("pullCollections") && !o["pullCollections"].is_null()) {
+      FERRY_RETURN_IF_ERROR(ReadNames(o["pullCollections"], "options.pullCollections",
+                                      options.pull_collections.emplace()));
+    }
+    return Status::Ok();
+  }
+
+  // "retention": [{"collection", "maxAgeMs", "maxCount"}] (ferry-sync's
+  // retentionRules); the engine checks the names and that a rule has a bound.
+  static Status ReadRetention(const Json& o, EngineOptions& options) {
+    const auto found = o.find("retention");
+    if (found == o.end()) return Status::Ok();
+    if (!found->is_array()) {
+      return Status(ErrorCode::kInvalidArgument, "options.retention must be an array");
+    }
+    for (const Json& rule : *found) {
+      if (!rule.is_object() || !rule.value("collection", Json()).is_string()) {
+        return Status(ErrorCode::kInvalidArgument, "options.retention: a rule needs a collection");
+      }
+      RetentionRule& read = options.retention[rule["collection"].get<std::string>()];
+      ReadPositive(rule, "maxAgeMs", read.max_age_ms, kMaxSafeInteger);
+      ReadPositive(rule, "maxCount", read.max_count);
+    }
+    return Status::Ok();
+  }
+
+  // A JSON array of strings into `target`; `what` names it in the error.
+  static Status ReadNames(const Json& list, const char* what, std::vector<std::string>& target) {
+    if (!list.is_array()) {
+      return Status(ErrorCode::kInvalidArgument, std::string(what) + " must be an array");
+    }
+    for (const Json& name : list) {
+      if (!name.is_string()) {
+        return Status(ErrorCode::kInvalidArgument, std::string(what) + " must hold strings");
+      }
+      target.push_back(name.get<std::string>());
+    }
+    return Status::Ok();
   }
 
   // "conflicts" from the options; a custom resolver calls back into the JS
@@ -248,23 +302,46 @@ class WebClient {
     return Ok({{"items", std::move(items)}});
   }
 
-  // Starts (or joins) a sync; ferry_js_sync_done(handle, waiter, result)
-  // reports the run that covered it: {"ok":true,"run":{...}} or an error.
-  void SyncNow(std::string reason, double waiter) {
+  // Starts (or joins) a sync in `direction` ("both", "push" or "pull");
+  // ferry_js_sync_done(handle, waiter, result) reports the run that covered
+  // it: {"ok":true,"run":{...}} or an error.
+  void SyncNow(std::string reason, std::string direction, double waiter) {
     if (!host_) {
       ferry_js_sync_done(handle_, waiter, NotOpen().c_str());
+      return;
+    }
+    const std::optional<SyncDirection> parsed_direction = ParseSyncDirection(direction);
+    if (!parsed_direction) {
+      const Status invalid(ErrorCode::kInvalidArgument,
+                           "direction must be \"push\", \"pull\" or \"both\"");
+      ferry_js_sync_done(handle_, waiter, Error(invalid).c_str());
       return;
     }
     TriggerReason parsed = TriggerReason::kManual;
     if (reason == "background_sync") parsed = TriggerReason::kBackgroundSync;
     if (reason == "poke") parsed = TriggerReason::kPoke;
     if (reason == "app_start") parsed = TriggerReason::kAppStart;
-    host_->RequestSync(parsed, Now(), [handle = handle_, waiter](const Result<SyncRunRecord>& run) {
+    host_->RequestSync(parsed, Now(), RunDone(waiter), *parsed_direction);
+    Pump();
+  }
+
+  // A forced full resync (EngineHost::RequestResync), reported as SyncNow's.
+  void Resync(double waiter) {
+    if (!host_) {
+      ferry_js_sync_done(handle_, waiter, NotOpen().c_str());
+      return;
+    }
+    host_->RequestResync(Now(), RunDone(waiter));
+    Pump();
+  }
+
+  // Hands the run that answers `waiter` to the package.
+  [[nodiscard]] SyncCallback RunDone(double waiter) const {
+    return [handle = handle_, waiter](const Result<SyncRunRecord>& run) {
       const std::string answer =
           run.ok() ? Ok({{"run", SyncRunToJson(*run)}}) : Error(run.status());
       ferry_js_sync_done(handle, waiter, answer.c_str());
-    });
-    Pump();
+    };
   }
 
   void SetOnline(bool online) {
@@ -356,6 +433,22 @@ class WebClient {
     if (!host_) return NotOpen();
     Status cleared = host_->engine().ClearHistory(keep_latest);
     return cleared.ok() ? Ok() : Error(cleared);
+  }
+
+  // keys_json: a JSON array of keys, or null for the whole collection.
+  std::string Evict(std::string collection, std::string keys_json) {
+    if (!host_) return NotOpen();
+    auto parsed = ParseJson(keys_json);
+    if (!parsed.ok()) return Error(parsed.status());
+    std::optional<std::vector<std::string>> keys;
+    if (!parsed->is_null()) {
+      Status read = ReadNames(*parsed, "keys", keys.emplace());
+      if (!read.ok()) return Error(read);
+    }
+    auto evicted = host_->engine().HandleEvict(collection, keys, Now());
+    Pump();
+    if (!evicted.ok()) return Error(evicted.status());
+    return Ok({{"evicted", *evicted}});
   }
 
   // --- Answers from the JS host (EngineHost's tasks carried out) ----------
@@ -487,6 +580,7 @@ EMSCRIPTEN_BINDINGS(ferry) {
       .function("get", &ferry::WebClient::Get)
       .function("scan", &ferry::WebClient::Scan)
       .function("syncNow", &ferry::WebClient::SyncNow)
+      .function("resync", &ferry::WebClient::Resync)
       .function("setOnline", &ferry::WebClient::SetOnline)
       .function("networkChanged", &ferry::WebClient::NetworkChanged)
       .function("cancel", &ferry::WebClient::Cancel)
@@ -499,6 +593,7 @@ EMSCRIPTEN_BINDINGS(ferry) {
       .function("discardFailedMutation", &ferry::WebClient::DiscardFailedMutation)
       .function("pendingMutations", &ferry::WebClient::PendingMutations)
       .function("clearHistory", &ferry::WebClient::ClearHistory)
+      .function("evict", &ferry::WebClient::Evict)
       .function("handleToken", &ferry::WebClient::HandleToken)
       .function("handleTokenFailure", &ferry::WebClient::HandleTokenFailure)
       .function("handleStreamData", &ferry::WebClient::HandleStreamData)

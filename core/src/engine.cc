@@ -39,9 +39,22 @@ constexpr std::string_view kWriteIdPrefix = "w/";
 constexpr std::string_view kWriteIdOrderPrefix = "wo/";
 constexpr std::string_view kNextWriteIdKey = "m/next_write_id";
 constexpr std::size_t kMaxWriteIdLength = 64;
-// Version 1 of the client store layout. A store with a higher number was
-// written by a newer Ferry and is refused rather than misread.
-constexpr uint64_t kStoreFormat = 1;
+// When server copies began to record their sync time (format 2): the copies
+// of format 1 count as synced then (local retention).
+constexpr std::string_view kCopiesTimedSinceKey = "m/copies_timed_since";
+// Version 2 of the client store layout (1 had no sync time in server
+// copies; a format-1 store is upgraded at open). A store with a higher
+// number was written by a newer Ferry and is refused rather than misread.
+constexpr uint64_t kStoreFormat = 2;
+
+// Format 1 -> 2: server copies read either way; from now on they record
+// their sync time, and those without one count as synced now.
+Status UpgradeFormat(Store& store, Instant now) {
+  WriteBatch batch;
+  batch.Put(kFormatKey, std::to_string(kStoreFormat));
+  batch.Put(kCopiesTimedSinceKey, std::to_string(now.wall));
+  return store.Commit(batch);
+}
 
 std::string GenerateClientId(std::mt19937_64& random) {
   static constexpr char kAlphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -93,6 +106,7 @@ constexpr std::pair<const char*, uint64_t SyncStatistics::*> kStatisticsFields[]
     {"rejected", &SyncStatistics::rejected},
     {"documentsPulled", &SyncStatistics::documents_pulled},
     {"fullResyncs", &SyncStatistics::full_resyncs},
+    {"documentsEvicted", &SyncStatistics::documents_evicted},
     {"bytesSent", &SyncStatistics::bytes_sent},
     {"bytesReceived", &SyncStatistics::bytes_received},
 };
@@ -311,6 +325,7 @@ SyncEngine::SyncEngine(Store& store, EngineOptions options, std::string client_i
 Result<std::unique_ptr<SyncEngine>> SyncEngine::Open(Store& store, EngineOptions options,
                                                      Instant now) {
   FERRY_RETURN_IF_ERROR(ValidateCollectionScope(ScopeOf(options)));
+  FERRY_RETURN_IF_ERROR(ValidateRetention(options.retention));
   FERRY_ASSIGN_OR_RETURN(auto format, store.Get(kFormatKey));
   if (format) {
     auto number = keys::ParseDecimal(*format);
@@ -321,6 +336,7 @@ Result<std::unique_ptr<SyncEngine>> SyncEngine::Open(Store& store, EngineOptions
                         " was written by a newer Ferry (this build reads format " +
                         std::to_string(kStoreFormat) + ")");
     }
+    if (*number < kStoreFormat) FERRY_RETURN_IF_ERROR(UpgradeFormat(store, now));
   }
   FERRY_ASSIGN_OR_RETURN(auto stored_id, store.Get(kClientIdKey));
   std::string client_id;
@@ -334,6 +350,7 @@ Result<std::unique_ptr<SyncEngine>> SyncEngine::Open(Store& store, EngineOptions
     client_id = GenerateClientId(random);
     WriteBatch batch;
     batch.Put(kFormatKey, std::to_string(kStoreFormat));
+    batch.Put(kCopiesTimedSinceKey, std::to_string(now.wall));
     batch.Put(kClientIdKey, client_id);
     FERRY_RETURN_IF_ERROR(store.Commit(batch));
   }
@@ -374,9 +391,16 @@ Status SyncEngine::Load(Instant now) {
   if (last_synced) {
     if (auto at = keys::ParseDecimal(*last_synced)) last_synced_at_ = static_cast<TimeMs>(*at);
   }
+  FERRY_ASSIGN_OR_RETURN(auto timed_since, store_.Get(kCopiesTimedSinceKey));
+  if (timed_since) {
+    if (auto at = keys::ParseDecimal(*timed_since)) copies_timed_since_ = static_cast<TimeMs>(*at);
+  }
   if (options_.interval_ms) interval_at_ = now.monotonic + *options_.interval_ms;
   Observe(now);
   ExpireDeadLetters(now);
+  // Best effort, as after a run: a record retention cannot read fails the
+  // pass, not the open (reading that document reports it).
+  ApplyRetention(now).IgnoreError();
   TendLiveStream(now);
   return Status::Ok();
 }
@@ -1227,6 +1251,8 @@ void SyncEngine::CompleteRun(Instant now) {
     follow_up = SyncDirection::kBoth;
   }
   EndRun(RunOutcome::kCompleted, "", now);
+  // Retention failing evicts nothing this time; the run stands.
+  ApplyRetention(now).IgnoreError();
   if (options_.interval_ms) interval_at_ = now.monotonic + *options_.interval_ms;
   if (follow_up) StartRun(TriggerReason::kFollowUp, now, *follow_up);
 }
@@ -1293,6 +1319,10 @@ void SyncEngine::EndRun(RunOutcome outcome, const std::string& error, Instant no
   } else {
     Emit(SyncFailedEvent{std::move(record)});
   }
+}
+
+void SyncEngine::StageStatistics(Transaction& txn, const SyncStatistics& statistics) {
+  txn.Put(kStatsKey, DumpJson(SyncStatisticsToJson(statistics)));
 }
 
 void SyncEngine::AbortRequest(Instant now, const Status& failure) {

@@ -34,6 +34,10 @@ bool CollectionScope::Admits(std::string_view collection) const {
   return (!include || named(*include)) && !named(exclude);
 }
 
+Status ValidateCollectionName(std::string_view name, std::string_view what) {
+  return ValidateIdPart(name, what, kMaxCollectionBytes);
+}
+
 Status ValidateCollectionScope(const CollectionScope& scope) {
   for (const std::string& name : scope.include.value_or(std::vector<std::string>{})) {
     FERRY_RETURN_IF_ERROR(ValidateIdPart(name, "pull scope collection", kMaxCollectionBytes));

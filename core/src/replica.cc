@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <set>
 
 #include "keys.h"
 
@@ -10,7 +11,8 @@ namespace ferry {
 namespace {
 
 // Key layout and stored forms (values are compact JSON after the newline):
-//   s/<collection>\0<key>  server copy  "<version> <exists:0|1>\n<value>"
+//   s/<collection>\0<key>  server copy  "<version> <exists:0|1> <synced at>\n<value>"
+//                          (store format 1 had no sync time: "<version> <exists>")
 //   p/<collection>\0<key>  overlay      "<exists:0|1> <seq>,<seq>,...\n<view>"
 constexpr std::string_view kServerPrefix = "s/";
 constexpr std::string_view kOverlayPrefix = "p/";
@@ -70,21 +72,33 @@ Result<Replica::StoredState> Replica::ApplyStored(const StoredState& state, Muta
 Result<Replica::Copy> Replica::ReadCopy(Transaction& txn, const DocumentId& id) {
   FERRY_ASSIGN_OR_RETURN(auto stored, txn.Get(ServerKey(id)));
   if (!stored) return Copy{};
-  auto parts = SplitRecord(*stored);
+  return DecodeCopy(*stored);
+}
+
+Result<Replica::Copy> Replica::DecodeCopy(std::string_view stored) {
+  auto parts = SplitRecord(stored);
   if (!parts) return Corrupt("server copy");
   auto [header, body] = *parts;
   const std::size_t space = header.find(' ');
   auto version = keys::ParseDecimal(header.substr(0, space));
-  const std::string_view exists =
+  std::string_view exists =
       space == std::string_view::npos ? std::string_view() : header.substr(space + 1);
-  if (!version || (exists != "0" && exists != "1") || (exists == "1") == body.empty()) {
+  std::optional<uint64_t> synced_at = 0;
+  if (const std::size_t second = exists.find(' '); second != std::string_view::npos) {
+    synced_at = keys::ParseDecimal(exists.substr(second + 1));
+    exists = exists.substr(0, second);
+  }
+  if (!version || !synced_at || (exists != "0" && exists != "1") ||
+      (exists == "1") == body.empty()) {
     return Corrupt("server copy");
   }
-  return Copy{*version, {exists == "1", std::string(body)}};
+  return Copy{*version, {exists == "1", std::string(body)}, static_cast<TimeMs>(*synced_at)};
 }
 
 void Replica::StageCopy(Transaction& txn, const DocumentId& id, const Copy& copy) {
-  std::string bytes = std::to_string(copy.version) + (copy.state.exists ? " 1\n" : " 0\n");
+  std::string bytes = std::to_string(copy.version) + (copy.state.exists ? " 1 " : " 0 ");
+  bytes += std::to_string(std::max<TimeMs>(time_, 0));
+  bytes += '\n';
   bytes += copy.state.json;
   txn.Put(ServerKey(id), bytes);
 }
@@ -344,7 +358,8 @@ Status Replica::StageServerCopyIfNewer(Transaction& txn, const ServerDocument& s
     const DocumentState& state = server_document.state;
     StageCopy(txn, id,
               {server_document.version,
-               {state.exists, state.exists ? DumpJson(state.value) : std::string()}});
+               {state.exists, state.exists ? DumpJson(state.value) : std::string()},
+               time_});
   }
   return Status::Ok();
 }
@@ -380,7 +395,7 @@ Result<OutboxEntry> Replica::StageRetry(Transaction& txn, const OutboxEntry& dea
 Result<bool> Replica::StageRemoteChange(Transaction& txn, const PulledChange& change, bool resync) {
   FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, change.document));
   if (!resync && change.version <= copy.version) return false;
-  const Copy updated{change.version, {change.exists, change.value_json}};
+  const Copy updated{change.version, {change.exists, change.value_json}, time_};
   if (resync && updated.version == copy.version && updated.state == copy.state) return false;
   StageCopy(txn, change.document, updated);
   // Only a document with a pending write has an overlay (Recompute drops it
@@ -403,6 +418,44 @@ Result<bool> Replica::StageForget(Transaction& txn, const DocumentId& id) {
   FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
   txn.Delete(ServerKey(id));
   return copy.state.exists;
+}
+
+Result<std::vector<Replica::SyncedCopy>> Replica::ListEvictable(std::string_view collection) {
+  std::string suffix(collection);
+  suffix += '\0';
+  // Documents with pending writes have an overlay: few, and never evicted.
+  std::set<std::string, std::less<>> pending;
+  FERRY_RETURN_IF_ERROR(store_.ScanPrefix(
+      std::string(kOverlayPrefix) + suffix, [&](std::string_view key, std::string_view) {
+        pending.emplace(key.substr(kOverlayPrefix.size() + suffix.size()));
+        return true;
+      }));
+  std::vector<SyncedCopy> copies;
+  Status failure;
+  FERRY_RETURN_IF_ERROR(store_.ScanPrefix(
+      std::string(kServerPrefix) + suffix, [&](std::string_view key, std::string_view stored) {
+        std::string_view document_key = key.substr(kServerPrefix.size() + suffix.size());
+        if (pending.contains(document_key)) return true;
+        auto copy = DecodeCopy(stored);
+        if (!copy.ok()) {
+          failure = copy.status();
+          return false;
+        }
+        copies.push_back({std::string(document_key), copy->synced_at});
+        return true;
+      }));
+  FERRY_RETURN_IF_ERROR(failure);
+  return copies;
+}
+
+Result<Replica::Eviction> Replica::StageEvict(Transaction& txn, const DocumentId& id) {
+  FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, id));
+  if (overlay) return Eviction::kNothing;
+  FERRY_ASSIGN_OR_RETURN(auto stored, txn.Get(ServerKey(id)));
+  if (!stored) return Eviction::kNothing;
+  FERRY_ASSIGN_OR_RETURN(Copy copy, DecodeCopy(*stored));
+  txn.Delete(ServerKey(id));
+  return copy.state.exists ? Eviction::kDocument : Eviction::kTombstone;
 }
 
 Status Replica::ForEachServerCopy(const std::function<bool(const DocumentId&)>& visit) {

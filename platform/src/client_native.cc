@@ -462,6 +462,12 @@ Status Client::ClearHistory(bool keep_latest) {
   return runtime_->Call([&](EngineHost& host) { return host.engine().ClearHistory(keep_latest); });
 }
 
+Result<std::size_t> Client::Evict(const std::string& collection,
+                                  const std::optional<std::vector<std::string>>& keys) {
+  return runtime_->Call(
+      [&](EngineHost& host) { return host.engine().HandleEvict(collection, keys, Now()); });
+}
+
 Status Client::DeleteLocalData(const std::string& path) {
   return SqliteStore::Destroy(path);
 }

@@ -90,7 +90,10 @@ Json EventToJson(const Event& event) {
           Json documents = Json::array();
           for (const DocumentId& id : e.documents)
             documents.push_back(DocumentIdToJson(id));
-          return {{"type", "change"}, {"documents", documents}, {"remote", e.remote}};
+          return {{"type", "change"},
+                  {"documents", documents},
+                  {"remote", e.remote},
+                  {"evicted", e.evicted}};
         }
       },
       event);

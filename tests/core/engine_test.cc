@@ -945,7 +945,7 @@ TEST_F(EngineTest, StateHistoryAndStatisticsSurviveReopen) {
 
 TEST_F(EngineTest, StoreFromANewerFormatIsRefused) {
   MemoryStore store;
-  ASSERT_TRUE(store.Put("m/format", "2").ok());
+  ASSERT_TRUE(store.Put("m/format", "3").ok());
   auto engine = SyncEngine::Open(store, {}, now_);
   ASSERT_FALSE(engine.ok());
   EXPECT_EQ(engine.status().code(), ErrorCode::kUnsupportedVersion);

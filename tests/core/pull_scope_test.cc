@@ -6,6 +6,7 @@
 #include "ferry/engine.h"
 #include "ferry/store_memory.h"
 #include "support/inline_driver.h"
+#include "support/quiet_engine.h"
 
 namespace ferry {
 namespace {
@@ -15,12 +16,7 @@ using testing::InlineDriver;
 class PullScopeTest : public ::testing::Test {
  protected:
   std::unique_ptr<SyncEngine> Open(MemoryStore& store, EngineOptions options = {}) {
-    options.random_seed = 11;
-    options.sync_on_local_write = false;  // tests trigger syncs explicitly
-    options.live_updates = false;
-    auto engine = SyncEngine::Open(store, options, now_);
-    EXPECT_TRUE(engine.ok()) << engine.status().ToString();
-    return engine.ok() ? std::move(*engine) : nullptr;
+    return testing::OpenQuietEngine(store, 11, now_, std::move(options));
   }
 
   void Put(SyncEngine& engine, const std::string& collection, const std::string& key) {

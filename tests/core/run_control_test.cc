@@ -5,6 +5,7 @@
 #include "ferry/engine.h"
 #include "ferry/store_memory.h"
 #include "support/inline_driver.h"
+#include "support/quiet_engine.h"
 
 namespace ferry {
 namespace {
@@ -16,12 +17,7 @@ constexpr TimeMs kStart = 1'700'000'000'000;
 class RunControlTest : public ::testing::Test {
  protected:
   std::unique_ptr<SyncEngine> Open(Store& store, uint64_t seed, EngineOptions options = {}) {
-    options.random_seed = seed;
-    options.sync_on_local_write = false;  // tests trigger syncs explicitly
-    options.live_updates = false;
-    auto engine = SyncEngine::Open(store, options, now_);
-    EXPECT_TRUE(engine.ok()) << engine.status().ToString();
-    return engine.ok() ? std::move(*engine) : nullptr;
+    return testing::OpenQuietEngine(store, seed, now_, std::move(options));
   }
 
   void Put(SyncEngine& engine, const std::string& key, Json value) {

@@ -5,7 +5,26 @@
 // name, a patch that is not an object) are checked by the engine and
 // reported as FerryError "invalid_argument".
 import { describe } from './options.js';
-import { FerryError, type Write } from './types.js';
+import { FerryError, type SyncDirection, type SyncNowOptions, type SyncReason, type Write } from './types.js';
+
+const syncReasons = new Set<unknown>(['manual', 'background_sync', 'poke', 'app_start']);
+const syncDirections = new Set<unknown>(['both', 'push', 'pull']);
+
+/** syncNow's argument: a reason, or { reason, direction }; defaults "manual" and "both". */
+export function requireSyncRequest(request: unknown): { reason: SyncReason; direction: SyncDirection } {
+  const options = typeof request === 'string' ? { reason: request } : request;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`syncNow takes a reason or { reason, direction }, got ${describe(request)}`);
+  }
+  const { reason = 'manual', direction = 'both' } = options as SyncNowOptions;
+  if (!syncReasons.has(reason)) {
+    throw new TypeError(`reason must be "manual", "background_sync", "poke" or "app_start", got ${describe(reason)}`);
+  }
+  if (!syncDirections.has(direction)) {
+    throw new TypeError(`direction must be "push", "pull" or "both", got ${describe(direction)}`);
+  }
+  return { reason, direction };
+}
 
 export function requireString(value: unknown, name: string): string {
   if (typeof value !== 'string') throw new TypeError(`${name} must be a string, got ${describe(value)}`);

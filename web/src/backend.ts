@@ -4,7 +4,7 @@
 // follower's (follower.ts), which forwards every call to the context that owns
 // the store. FerryClient chooses one at open and swaps a follower for an owner
 // when it takes the store over. Arguments arrive checked (arguments.ts).
-import { FerryError, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /**
  * The calls a follower forwards to the owner (the channel's "call" messages).
@@ -22,7 +22,9 @@ export interface ForwardedCalls {
   get(collection: string, key: string): Promise<Json | undefined>;
   scan(collection: string, keyPrefix: string, limit: number): Promise<StoredDocument[]>;
   /** Resolves with the run that covered the request. */
-  syncNow(reason: SyncReason): Promise<SyncRun>;
+  syncNow(reason: SyncReason, direction: SyncDirection): Promise<SyncRun>;
+  /** Resolves with the full resync's run. */
+  resync(): Promise<SyncRun>;
   startBackgroundSync(intervalMs: number): void;
   stopBackgroundSync(): void;
   setOnline(online: boolean): void;
@@ -35,6 +37,8 @@ export interface ForwardedCalls {
   pendingMutations(afterSeq: number, limit: number): Promise<PendingMutation[]>;
   /** Forgets past runs; with `keepLatest`, all but the newest. */
   clearHistory(keepLatest: boolean): Promise<void>;
+  /** Evicts `keys` of `collection` from the local store (null: every document of it); resolves with how many went. */
+  evict(collection: string, keys: string[] | null): Promise<number>;
 }
 
 export interface Backend extends ForwardedCalls {
@@ -68,6 +72,8 @@ export async function invoke(backend: ForwardedCalls, call: Call): Promise<unkno
       return backend.scan(...call.args);
     case 'syncNow':
       return backend.syncNow(...call.args);
+    case 'resync':
+      return backend.resync(...call.args);
     case 'startBackgroundSync':
       return backend.startBackgroundSync(...call.args);
     case 'stopBackgroundSync':
@@ -86,6 +92,8 @@ export async function invoke(backend: ForwardedCalls, call: Call): Promise<unkno
       return backend.pendingMutations(...call.args);
     case 'clearHistory':
       return backend.clearHistory(...call.args);
+    case 'evict':
+      return backend.evict(...call.args);
     default:
       // A context running another version of ferry-sync.
       throw new FerryError('invalid_argument', `unknown call ${(call as { method: unknown }).method}`);

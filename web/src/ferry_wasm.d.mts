@@ -10,7 +10,9 @@ export interface WebClientHandle {
   get(collection: string, key: string): string;
   scan(collection: string, prefix: string, limit: number): string;
   /** Starts (or joins) a sync; the host's syncDone(waiter, result) reports its run. */
-  syncNow(reason: string, waiter: number): void;
+  syncNow(reason: string, direction: string, waiter: number): void;
+  /** A full resync, reported as syncNow's run. */
+  resync(waiter: number): void;
   setOnline(online: boolean): void;
   networkChanged(): void;
   cancel(): void;
@@ -24,6 +26,8 @@ export interface WebClientHandle {
   discardFailedMutation(seq: number, writeId: string): string;
   pendingMutations(afterSeq: number, limit: number): string;
   clearHistory(keepLatest: boolean): string;
+  /** `keysJson`: an array of keys, or null for the whole collection; {"evicted": n}. */
+  evict(collection: string, keysJson: string): string;
   handleToken(requestId: number, token: string): void;
   handleTokenFailure(requestId: number, error: string): void;
   handleStreamData(requestId: number, chunk: string): void;

@@ -4,7 +4,7 @@
 // history() and failedMutations() answer from the latest snapshot.
 import type { Backend, Call, CallName, CallResult, ForwardedCalls } from './backend.js';
 import { deserializeError, type ChannelMessage, type Snapshot, type StoreChannel } from './channel.js';
-import { FerryError, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** A forwarded call still waiting for its answer. */
 export interface PendingCall {
@@ -48,8 +48,11 @@ export class FollowerBackend implements Backend {
   scan(collection: string, keyPrefix: string, limit: number): Promise<StoredDocument[]> {
     return this.forward('scan', collection, keyPrefix, limit);
   }
-  syncNow(reason: SyncReason): Promise<SyncRun> {
-    return this.forward('syncNow', reason);
+  syncNow(reason: SyncReason, direction: SyncDirection): Promise<SyncRun> {
+    return this.forward('syncNow', reason, direction);
+  }
+  resync(): Promise<SyncRun> {
+    return this.forward('resync');
   }
   retryFailedMutation(seq: number): Promise<number> {
     return this.forward('retryFailedMutation', seq, newWriteId());
@@ -62,6 +65,9 @@ export class FollowerBackend implements Backend {
   }
   clearHistory(keepLatest: boolean): Promise<void> {
     return this.forward('clearHistory', keepLatest);
+  }
+  evict(collection: string, keys: string[] | null): Promise<number> {
+    return this.forward('evict', collection, keys);
   }
 
   // These return nothing, so nobody waits for the owner's answer; what they
@@ -105,9 +111,10 @@ export class FollowerBackend implements Backend {
   async close(): Promise<void> {
     const now = Date.now();
     for (const [id, pending] of this.pending) {
-      if (pending.call.method !== 'syncNow') continue;
+      const { call } = pending;
+      if (call.method !== 'syncNow' && call.method !== 'resync') continue;
       this.pending.delete(id);
-      pending.resolve(cancelledRun(pending.call.args[0] as SyncReason, now));
+      pending.resolve(call.method === 'syncNow' ? cancelledRun(call.args[0], call.args[1], now) : cancelledRun('manual', 'both', now));
     }
     await this.settled();
   }
@@ -198,10 +205,11 @@ function newWriteId(): string {
 }
 
 /** What a syncNow of a closed context resolves with: no run of its own covered it. */
-function cancelledRun(reason: SyncReason, now: number): SyncRun {
+function cancelledRun(reason: SyncReason, direction: SyncDirection, now: number): SyncRun {
   return {
     id: 0,
     reason,
+    direction,
     startedAt: now,
     finishedAt: now,
     outcome: 'cancelled',

@@ -20,7 +20,7 @@
  * another context owns a shared IndexedDB store, the follower's, which
  * forwards the call to it (docs/CONTEXTS.md).
  */
-import { requireBoolean, requireFunction, requireLimit, requirePositiveNumber, requireSeq, requireString, requireWrite, requireWrites } from './arguments.js';
+import { requireBoolean, requireFunction, requireLimit, requirePositiveNumber, requireSeq, requireString, requireSyncRequest, requireWrite, requireWrites } from './arguments.js';
 import { BackgroundSyncArming } from './background_sync.js';
 import type { Backend } from './backend.js';
 import { OwnerChannel, StoreChannel } from './channel.js';
@@ -47,6 +47,7 @@ import {
   type PendingMutation,
   type StoredDocument,
   type StoreLocation,
+  type SyncNowOptions,
   type SyncReason,
   type SyncRun,
   type SyncStatistics,
@@ -63,8 +64,6 @@ export {
   type ServiceWorkerTokenMessage,
   type ServiceWorkerTokenRequest,
 } from './background_sync.js';
-
-const syncReasons = new Set<unknown>(['manual', 'background_sync', 'poke', 'app_start']);
 
 /** A Ferry client. Its events (CustomEvent, data in `detail`) and their details are FerryEventMap's. */
 export class FerryClient extends EventTarget {
@@ -211,13 +210,26 @@ export class FerryClient extends EventTarget {
 
   // ---- sync
 
-  /** Starts a sync (or joins the running one) and resolves with the run that covered it. */
-  async syncNow(reason: SyncReason = 'manual'): Promise<SyncRun> {
-    if (!syncReasons.has(reason)) {
-      throw new TypeError(`reason must be "manual", "background_sync", "poke" or "app_start", got ${describe(reason)}`);
-    }
+  /**
+   * Starts a sync (or joins the running one) and resolves with the run that
+   * covered it. Takes a reason, or `{ reason, direction }`: with direction
+   * "push" the run only pushes, with "pull" it only pulls.
+   */
+  async syncNow(request: SyncReason | SyncNowOptions = 'manual'): Promise<SyncRun> {
+    const { reason, direction } = requireSyncRequest(request);
     this.ensureOpen();
-    return this.backend.syncNow(reason);
+    return this.backend.syncNow(reason, direction);
+  }
+
+  /**
+   * A full resync: forgets where the last pull ended and pulls everything
+   * again; documents the server no longer has are forgotten, pending writes
+   * stay (and are pushed, as in any run). With a run in flight it is the run
+   * after that one. Resolves with the resync's run.
+   */
+  async resync(): Promise<SyncRun> {
+    this.ensureOpen();
+    return this.backend.resync();
   }
 
   /** Syncs every `intervalMs` besides the other triggers, until stopBackgroundSync(). */
@@ -303,6 +315,25 @@ export class FerryClient extends EventTarget {
     const limit = options.limit === undefined ? 100 : requireLimit(options.limit, 'limit');
     this.ensureOpen();
     return this.backend.pendingMutations(afterSeq, Math.floor(limit));
+  }
+
+  /**
+   * Evicts synced documents of `collection` from this store, never from the
+   * server: `keys`, or every document of the collection when left out.
+   * Documents with pending writes stay. Resolves with how many went; a
+   * `change` event with `evicted` names those that left the local view. An
+   * evicted document's version goes too: a later local write to it meets
+   * the server's copy as a conflict, so evict what you will not write again.
+   */
+  async evict(collection: string, keys?: string[]): Promise<number> {
+    requireString(collection, 'collection');
+    if (keys !== undefined && (!Array.isArray(keys) || !keys.every((key) => typeof key === 'string'))) {
+      throw new TypeError(`keys must be an array of strings, got ${describe(keys)}`);
+    }
+    this.ensureOpen();
+    const evicted = await this.backend.evict(collection, keys ?? null);
+    this.sharing?.ownerChannel?.changed();
+    return evicted;
   }
 
   /** Forgets past sync runs; with `keepLatest`, all but the newest. */

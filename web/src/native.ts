@@ -19,9 +19,9 @@ import type { Backend } from './backend.js';
 import { serializeWrites } from './arguments.js';
 import { answerConflict } from './conflict_answer.js';
 import type { NativeBinding, NativeCallbacks, NativeClient } from './native_binding.js';
-import { callLog, printEndpointWarning, type ResolvedOptions } from './options.js';
+import { callLog, printEndpointWarning, retentionRules, type ResolvedOptions } from './options.js';
 import type { EmitEvent } from './owner.js';
-import { FerryError, type FailedMutation, type FerryErrorCode, type Json, type PendingMutation, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type FailedMutation, type FerryErrorCode, type Json, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** Where the store's SQLite file is, and what to do once the client closed. */
 export interface NativeStore {
@@ -51,6 +51,9 @@ interface Report {
 
 /** The newest runs kept for history(); a longer history() shows these. */
 const historyKept = 100;
+
+/** ferry_sync_direction's values (ferry.h). */
+const cDirections: Record<SyncDirection, number> = { both: 0, push: 1, pull: 2 };
 
 /** Events after which statistics, history or failed mutations changed. */
 const refreshingEvents = new Set(['sync.completed', 'sync.failed', 'mutation.rejected', 'sync.conflict']);
@@ -128,8 +131,12 @@ export class NativeBackend implements Backend {
   }
 
   /** The C API runs every requested sync as "manual": `reason` is not carried (the engine's own triggers are). */
-  async syncNow(_reason: SyncReason): Promise<SyncRun> {
-    return JSON.parse(await this.call(this.client.syncNow())) as SyncRun;
+  async syncNow(_reason: SyncReason, direction: SyncDirection): Promise<SyncRun> {
+    return JSON.parse(await this.call(this.client.syncNow(cDirections[direction]))) as SyncRun;
+  }
+
+  async resync(): Promise<SyncRun> {
+    return JSON.parse(await this.call(this.client.resync())) as SyncRun;
   }
 
   startBackgroundSync(intervalMs: number): void {
@@ -189,6 +196,12 @@ export class NativeBackend implements Backend {
     return JSON.parse(await this.call(this.client.pendingMutations(afterSeq, limit))) as PendingMutation[];
   }
 
+  async evict(collection: string, keys: string[] | null): Promise<number> {
+    const evicted = await this.call(this.client.evict(collection, keys));
+    await this.refresh();  // statistics count the evictions
+    return evicted;
+  }
+
   async clearHistory(keepLatest: boolean): Promise<void> {
     await this.call(this.client.clearHistory(keepLatest));
     await this.refresh();
@@ -231,6 +244,9 @@ export class NativeBackend implements Backend {
       pullPageSize: this.options.pullPageSize ?? 0,
       historyLimit: this.options.historyLimit ?? 0,
       headers: this.options.headers ?? {},
+      uploadOnly: this.options.uploadOnly ?? [],
+      pullCollections: this.options.pullCollections ?? null,
+      retention: retentionRules(this.options.retention),
     };
   }
 

@@ -51,6 +51,12 @@ export interface NativeOpenOptions {
   historyLimit: number;
   /** As ferry_client_options.headers; refused at open by the C API's rule. */
   headers: Record<string, string>;
+  /** As ferry_client_options.upload_only. */
+  uploadOnly: string[];
+  /** As ferry_client_options.pull_collections; null: every collection (has_pull_scope false). */
+  pullCollections: string[] | null;
+  /** As ferry_client_options.retention; 0: a bound left out. */
+  retention: { collection: string; maxAgeMs: number; maxCount: number }[];
 }
 
 /** Called on the JS thread, in order. */
@@ -87,8 +93,10 @@ export interface NativeClient {
   get(collection: string, key: string): Promise<string | undefined>;
   /** [{"key","value"}] as JSON text; limit 0: all. */
   scan(collection: string, keyPrefix: string, limit: number): Promise<string>;
-  /** The run's JSON text. */
-  syncNow(): Promise<string>;
+  /** The run's JSON text; `direction` a ferry_sync_direction (0 both, 1 push, 2 pull). */
+  syncNow(direction: number): Promise<string>;
+  /** ferry_client_resync: the run's JSON text. */
+  resync(): Promise<string>;
   startBackgroundSync(intervalMs: number): Promise<void>;
   stopBackgroundSync(): Promise<void>;
   setOnline(online: boolean): Promise<void>;
@@ -102,6 +110,8 @@ export interface NativeClient {
   /** ferry_client_pending_mutations: a JSON array as text. */
   pendingMutations(afterSeq: number, limit: number): Promise<string>;
   clearHistory(keepLatest: boolean): Promise<void>;
+  /** ferry_client_evict: `keys`, or the whole collection with null; resolves with how many went. */
+  evict(collection: string, keys: string[] | null): Promise<number>;
   /** Host transport answers (any time; a late one is ignored). status 0 with transportError: no HTTP answer. */
   completeRequest(id: number, status: number, body: Uint8Array, retryAfter: string, transportError: string): void;
   requestData(id: number, chunk: Uint8Array): void;

@@ -101,6 +101,18 @@ const openOptionChecks: { [Option in keyof Required<OpenOptions>]: Check } = {
   pullPageSize: optional(isPositiveCount, 'a positive whole number of changes'),
   historyLimit: optional(isPositiveCount, 'a positive whole number of runs'),
   log: optional(isFunction, 'a function (level, message)'),
+  uploadOnly: optional(isStringArray, 'an array of collection names'),
+  pullCollections: optional(isStringArray, 'an array of collection names'),
+  retention: (value, name) => {
+    if (value === undefined) return;
+    const rules = checkObject<Record<string, unknown>>(value, {}, name);
+    for (const [collection, rule] of Object.entries(rules)) {
+      checkObject(rule, {
+        maxAgeMs: optional(isNonNegativeInteger, 'a non-negative whole number of milliseconds'),
+        maxCount: optional(isNonNegativeInteger, 'a non-negative whole number of documents'),
+      }, `${name}.${collection}`);
+    }
+  },
   headers: (value, name) => {
     if (value === undefined) return;
     // Names and values as strings here; which headers are allowed is the
@@ -178,6 +190,14 @@ function isHttpUrl(value: unknown): boolean {
   }
 }
 /**
+ * The `retention` option as the engines read it (web_client.cc, the native
+ * bindings): one rule per collection, 0 for a bound left out.
+ */
+export function retentionRules(retention: CommonOpenOptions['retention']): { collection: string; maxAgeMs: number; maxCount: number }[] {
+  return Object.entries(retention ?? {}).map(([collection, rule]) => ({ collection, maxAgeMs: rule.maxAgeMs ?? 0, maxCount: rule.maxCount ?? 0 }));
+}
+
+/**
  * Prints, once per client (the backends' open calls it), the warning the
  * engine host gives for a plain http:// endpoint to a host that is not
  * loopback (CleartextEndpointWarning in engine_host.h, asked of the wasm
@@ -200,6 +220,9 @@ export function callLog(log: CommonOpenOptions['log'], level: number, message: s
   } catch (error) {
     console.error('ferry-sync: the log option threw', error);
   }
+}
+function isStringArray(value: unknown): boolean {
+  return Array.isArray(value) && value.every(isString);
 }
 function isBoolean(value: unknown): boolean {
   return typeof value === 'boolean';

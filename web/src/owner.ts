@@ -7,11 +7,11 @@ import type { FerryModule, WebClientHandle } from './ferry_wasm.mjs';
 import { serializeWrites } from './arguments.js';
 import { answerConflict } from './conflict_answer.js';
 import { attachRuntimeHost, detachRuntimeHost, isNode, unwrap, type RuntimeHost } from './module.js';
-import { callLog, type ResolvedOptions } from './options.js';
+import { callLog, retentionRules, type ResolvedOptions } from './options.js';
 import { GroupCommit } from './persist.js';
 import { mountStore, type MountedStore } from './storage.js';
 import { canGzip, FetchTransport } from './transport_fetch.js';
-import { FerryError, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** Hands an event (its type and the CustomEvent's detail) to the client. */
 export type EmitEvent = (type: string, detail: unknown) => void;
@@ -110,6 +110,9 @@ export class OwnerBackend implements Backend {
       pushBatchBytes: this.options.pushBatchBytes,
       pullPageSize: this.options.pullPageSize,
       historyLimit: this.options.historyLimit,
+      uploadOnly: this.options.uploadOnly ?? [],
+      pullCollections: this.options.pullCollections ?? null,
+      retention: retentionRules(this.options.retention),
       hasLog: typeof this.options.log === 'function',
       headers: this.options.headers ?? {},
     };
@@ -136,11 +139,20 @@ export class OwnerBackend implements Backend {
     return unwrap<{ items: StoredDocument[] }>(this.web.scan(collection, keyPrefix, limit)).items;
   }
 
-  syncNow(reason: SyncReason): Promise<SyncRun> {
+  syncNow(reason: SyncReason, direction: SyncDirection): Promise<SyncRun> {
+    return this.waitForRun((waiter) => this.web.syncNow(reason, direction, waiter));
+  }
+
+  resync(): Promise<SyncRun> {
+    return this.waitForRun((waiter) => this.web.resync(waiter));
+  }
+
+  /** Starts a run with `start(waiter)`; the module's syncDone(waiter) settles the promise. */
+  private waitForRun(start: (waiter: number) => void): Promise<SyncRun> {
     return new Promise((resolve, reject) => {
       const waiter = this.nextWaiter++;
       this.runWaiters.set(waiter, { resolve, reject });
-      this.web.syncNow(reason, waiter);
+      start(waiter);
     });
   }
 
@@ -201,6 +213,12 @@ export class OwnerBackend implements Backend {
     unwrap(this.web.clearHistory(keepLatest));
     await this.commits.persisted();
   }
+  async evict(collection: string, keys: string[] | null): Promise<number> {
+    const { evicted } = unwrap<{ evicted: number }>(this.web.evict(collection, JSON.stringify(keys)));
+    await this.commits.persisted();
+    return evicted;
+  }
+
 
   async close(): Promise<void> {
     if (this.closing) return;

@@ -77,7 +77,7 @@ async function openClient(binding: NativeBinding, host: ReactNativeHost, options
   const store = storeFor(binding, options);
   let backend: NativeBackend | undefined;
   const syncsByItself = options.autoSync || (options.intervalMs ?? 0) > 0;
-  const stopWatching = syncsByItself ? syncOnResume(host.appState, () => void backend?.syncNow('app_start').catch(() => {})) : () => {};
+  const stopWatching = syncsByItself ? syncOnResume(host.appState, () => void backend?.syncNow('app_start', 'both').catch(() => {})) : () => {};
   // NativeBackend releases the store after close or a failed open: the end of this client.
   const release = () => {
     stopWatching();

@@ -90,6 +90,27 @@ export interface CommonOpenOptions {
   /** Dead letters older than this (ms since they were dead-lettered) are discarded, at open and as time passes. None by default. */
   deadLetterMaxAgeMs?: number;
   /**
+   * Collections whose writes are pushed but never pulled back (device
+   * readings, logs): the devices of one account do not download each
+   * other's. A write pushed from here stays readable in this store until
+   * the next full resync or scope change forgets it.
+   */
+  uploadOnly?: string[];
+  /**
+   * Pull only these collections (`[]`: none; absent: every one). Opening
+   * with a scope other than the store's last one pulls the new scope from
+   * the beginning and then forgets documents outside it, keeping those with
+   * pending writes; nothing is deleted on the server.
+   */
+  pullCollections?: string[];
+  /**
+   * Local retention by collection: `{ readings: { maxAgeMs: 7 * 86_400_000 } }`.
+   * Synced documents are evicted from this store (never from the server) at
+   * open and after each completed run; documents with pending writes stay.
+   * A document's age counts from when its server copy last changed here.
+   */
+  retention?: Record<string, RetentionRule>;
+  /**
    * Retry delay after the n-th failed run: uniform in
    * [0, min(backoffMaxMs, backoffBaseMs * 2^(n-1))] (full jitter). Defaults
    * 1000 and 300000 ms.
@@ -232,6 +253,19 @@ export interface StoredDocument<T = Json> {
 /** Why a sync was asked for (`FerryClient.syncNow`). */
 export type SyncReason = 'manual' | 'background_sync' | 'poke' | 'app_start';
 
+/**
+ * Which way a run syncs: `push` only (never pulls, not even its own writes
+ * back), `pull` only (pushes nothing, even with writes pending), or `both`
+ * (the default, and every automatic run).
+ */
+export type SyncDirection = 'both' | 'push' | 'pull';
+
+/** What `FerryClient.syncNow` may be asked: why, and which way (both by default). */
+export interface SyncNowOptions {
+  reason?: SyncReason;
+  direction?: SyncDirection;
+}
+
 export interface SyncStatus {
   state: 'never_synced' | 'idle' | 'syncing' | 'offline' | 'error' | 'auth_error';
   pending: number;
@@ -250,6 +284,7 @@ export type SyncTrigger = SyncReason | 'local_write' | 'online' | 'interval' | '
 export interface SyncRun {
   id: number;
   reason: SyncTrigger;
+  direction: SyncDirection;
   startedAt: number;
   finishedAt: number;
   outcome: 'completed' | 'failed' | 'cancelled';
@@ -297,6 +332,18 @@ export interface FailedMutation extends Mutation {
 export interface ChangeDetail {
   documents: { collection: string; key: string }[];
   remote: boolean;
+  /** Local retention dropped them from this store (`evict`, `retention`); the server keeps them. */
+  evicted: boolean;
+}
+
+/**
+ * Local retention of one collection (`retention` option): documents synced
+ * longer ago than `maxAgeMs`, and beyond `maxCount` the longest synced, are
+ * evicted from this store, never from the server. A rule needs one bound.
+ */
+export interface RetentionRule {
+  maxAgeMs?: number;
+  maxCount?: number;
 }
 
 /** The `detail` of `sync.progress`. */
@@ -340,7 +387,7 @@ export interface ConflictDetail {
  * `addEventListener` takes only these names.
  */
 export interface FerryEventMap {
-  'sync.started': { runId: number; reason: SyncTrigger };
+  'sync.started': { runId: number; reason: SyncTrigger; direction: SyncDirection };
   'sync.progress': SyncProgress;
   'sync.completed': SyncRun;
   /** Also a cancelled run (`outcome` says). */

@@ -222,9 +222,14 @@ test('a follower tab reaches every operation through the owner, errors keep thei
     client.startBackgroundSync(50);
     const intervalRun = await completed;
     client.stopBackgroundSync();
+    const pushOnly = await client.syncNow({ direction: 'push' });
+    const resync = await client.resync();
     const run = await client.syncNow();
+    const evicted = await client.evict('ops', ['a']);
+    const afterEvict = await client.get('ops', 'a');
     return {
       got, keys, wrongType, badValue, unknownSeq, intervalReason: intervalRun.reason, run,
+      pushOnly: pushOnly.direction, resync: resync.outcome, evicted, afterEvict: afterEvict ?? 'gone',
       statistics: client.statistics(), failed: client.failedMutations(), status: client.status(), history: client.history(3),
     };
   });
@@ -235,7 +240,12 @@ test('a follower tab reaches every operation through the owner, errors keep thei
   assert.equal(seen.unknownSeq, 'FerryError');
   assert.equal(seen.intervalReason, 'interval');
   assert.equal(seen.run.outcome, 'completed');
-  assert.ok(seen.statistics.runsCompleted >= 2, JSON.stringify(seen.statistics));
+  assert.equal(seen.pushOnly, 'push');
+  assert.equal(seen.resync, 'completed');
+  assert.equal(seen.evicted, 1);
+  assert.equal(seen.afterEvict, 'gone');
+  assert.equal(seen.statistics.fullResyncs, 1);
+  assert.ok(seen.statistics.runsCompleted >= 4, JSON.stringify(seen.statistics));
   assert.deepEqual(seen.failed, []);
   assert.equal(seen.status.pending, 0);
   assert.equal(seen.history[0].id, seen.run.id, 'the snapshot already holds the run syncNow resolved with');

@@ -10,6 +10,23 @@ export function tempDir() {
   return mkdtempSync(join(tmpdir(), 'ferry-sync-test-'));
 }
 
+/**
+ * Opens a client of the Node tests as alice, in a new directory, syncing
+ * only when the test asks (no auto sync, no live stream) unless `overrides`
+ * say otherwise.
+ */
+export function openTestClient(FerryClient, endpoint, name, overrides = {}) {
+  return FerryClient.open({
+    name,
+    endpoint,
+    getToken: () => 'token-alice',
+    directory: join(tempDir(), name),
+    autoSync: false,
+    liveUpdates: false,
+    ...overrides,
+  });
+}
+
 /** Every file the static imports of `entries` reach in the package at `root` (paths inside it: dist/x.js). */
 export function packageModuleGraph(root, entries) {
   const seen = new Set();

@@ -80,6 +80,11 @@ struct AsyncClient::State : std::enable_shared_from_this<AsyncClient::State> {
     });
   }
 
+  // Starts a run on the worker with `start` (a ferry_client_*_async call
+  // given OnSynced's waiter); its run or its refusal settles `done`.
+  using StartRunCall = std::function<ferry_result(ferry_client*, void* waiter, ferry_error*)>;
+  void StartRun(Completion done, StartRunCall start);
+
   Result OpenOnWorker(const OpenOptions& options);
   void CloseOnWorker(Completion done);
   std::chrono::milliseconds AnswerDeadline(const OpenOptions& options) const;
@@ -126,6 +131,14 @@ struct AsyncClient::State : std::enable_shared_from_this<AsyncClient::State> {
 // ------------------------------------------------------------ worker jobs
 
 namespace {
+std::vector<ferry_slice> Slices(const std::vector<std::string>& names) {
+  std::vector<ferry_slice> slices;
+  slices.reserve(names.size());
+  for (const std::string& name : names)
+    slices.push_back(Slice(name));
+  return slices;
+}
+
 // 0 keeps the C API's default.
 template <typename Field, typename Value>
 void SetIfPositive(Field& field, Value value) {
@@ -159,6 +172,22 @@ Result AsyncClient::State::OpenOnWorker(const OpenOptions& options) {
   SetIfPositive(c.push_batch_bytes, options.push_batch_bytes);
   SetIfPositive(c.pull_page_size, options.pull_page_size);
   SetIfPositive(c.history_limit, options.history_limit);
+  std::vector<ferry_slice> upload_only = Slices(options.upload_only);
+  c.upload_only = upload_only.data();
+  c.upload_only_count = upload_only.size();
+  std::vector<ferry_slice> pull_collections;
+  if (options.pull_collections) {
+    pull_collections = Slices(*options.pull_collections);
+    c.pull_collections = pull_collections.data();
+    c.pull_collections_count = pull_collections.size();
+    c.has_pull_scope = true;
+  }
+  std::vector<ferry_retention_rule> retention;
+  retention.reserve(options.retention.size());
+  for (const OpenOptions::Retention& rule : options.retention)
+    retention.push_back({Slice(rule.collection), rule.max_age_ms, rule.max_count});
+  c.retention = retention.data();
+  c.retention_count = retention.size();
   std::vector<ferry_http_header> headers;
   headers.reserve(options.headers.size());
   for (const auto& [name, value] : options.headers)
@@ -393,18 +422,31 @@ void AsyncClient::Scan(std::string collection, std::string key_prefix, std::size
       /*flush=*/false);
 }
 
-void AsyncClient::SyncNow(Completion done) {
-  state_->worker.Post([state = state_, done = std::move(done)]() mutable {
-    auto waiter = std::make_unique<State::SyncWaiter>(State::SyncWaiter{state, std::move(done)});
-    ferry_error error = FERRY_ERROR_INIT;
-    const ferry_result code =
-        ferry_client_sync_now_async(state->client.load(), State::OnSynced, waiter.get(), &error);
-    if (code == FERRY_OK) {
-      (void)waiter.release();  // OnSynced owns it now
-    } else {
-      state->Complete(std::move(waiter->done), FromC(code, error));
-    }
+void AsyncClient::SyncNow(int direction, Completion done) {
+  state_->StartRun(std::move(done), [direction](ferry_client* client, void* waiter,
+                                                ferry_error* error) {
+    return ferry_client_sync_now_direction_async(client, direction, State::OnSynced, waiter, error);
   });
+}
+
+void AsyncClient::Resync(Completion done) {
+  state_->StartRun(std::move(done), [](ferry_client* client, void* waiter, ferry_error* error) {
+    return ferry_client_resync_async(client, State::OnSynced, waiter, error);
+  });
+}
+
+void AsyncClient::State::StartRun(Completion done, StartRunCall start) {
+  worker.Post(
+      [state = shared_from_this(), done = std::move(done), start = std::move(start)]() mutable {
+        auto waiter = std::make_unique<SyncWaiter>(SyncWaiter{state, std::move(done)});
+        ferry_error error = FERRY_ERROR_INIT;
+        const ferry_result code = start(state->client.load(), waiter.get(), &error);
+        if (code == FERRY_OK) {
+          (void)waiter.release();  // OnSynced owns it now
+        } else {
+          state->Complete(std::move(waiter->done), FromC(code, error));
+        }
+      });
 }
 
 void AsyncClient::StartBackgroundSync(int64_t interval_ms, Completion done) {
@@ -490,6 +532,21 @@ void AsyncClient::ClearHistory(bool keep_latest, Completion done) {
   state_->Run(std::move(done), [keep_latest](ferry_client* client) {
     ferry_error error = FERRY_ERROR_INIT;
     return FromC(ferry_client_clear_history(client, keep_latest, &error), error);
+  });
+}
+
+void AsyncClient::Evict(std::string collection, std::optional<std::vector<std::string>> keys,
+                        Completion done) {
+  state_->Run(std::move(done), [collection = std::move(collection),
+                                keys = std::move(keys)](ferry_client* client) {
+    ferry_error error = FERRY_ERROR_INIT;
+    const std::vector<ferry_slice> slices = Slices(keys.value_or(std::vector<std::string>{}));
+    std::size_t evicted = 0;
+    Result result = FromC(ferry_client_evict(client, Slice(collection), slices.data(),
+                                             slices.size(), !keys.has_value(), &evicted, &error),
+                          error);
+    result.number = evicted;
+    return result;
   });
 }
 

@@ -219,7 +219,7 @@ TEST_F(AsyncClientTest, EventsACallCausedArriveBeforeItsCompletion) {
 TEST_F(AsyncClientTest, SyncNowDeliversTheRunAfterItsEvents) {
   AsyncClient& client = Open(Options("sync"), WithToken("token-alice"));
   ASSERT_TRUE(Await([&](Completion done) { client.Write(PutOne("s", 1), done); }).ok());
-  Result run = Await([&](Completion done) { client.SyncNow(done); }, "sync");
+  Result run = Await([&](Completion done) { client.SyncNow(FERRY_SYNC_BOTH, done); }, "sync");
   ASSERT_TRUE(run.ok()) << run.message;
   EXPECT_NE(run.text.find("\"outcome\":\"completed\""), std::string::npos) << run.text;
   const int completed = journal_.Find("\"type\":\"sync.completed\"");
@@ -228,6 +228,19 @@ TEST_F(AsyncClientTest, SyncNowDeliversTheRunAfterItsEvents) {
   Result report = Await([&](Completion done) { client.Report(5, done); });
   EXPECT_NE(report.text.find("\"pending\":0"), std::string::npos) << report.text;
   EXPECT_NE(report.text.find("\"history\":[{"), std::string::npos) << report.text;
+}
+
+TEST_F(AsyncClientTest, APushOnlyRunAndAResyncAnswerWithTheirRuns) {
+  AsyncClient& client = Open(Options("direction"), WithToken("token-alice"));
+  ASSERT_TRUE(Await([&](Completion done) { client.Write(PutOne("d", 1), done); }).ok());
+  Result pushed = Await([&](Completion done) { client.SyncNow(FERRY_SYNC_PUSH, done); });
+  ASSERT_TRUE(pushed.ok()) << pushed.message;
+  EXPECT_NE(pushed.text.find("\"direction\":\"push\""), std::string::npos) << pushed.text;
+  Result resync = Await([&](Completion done) { client.Resync(done); });
+  ASSERT_TRUE(resync.ok()) << resync.message;
+  EXPECT_NE(resync.text.find("\"direction\":\"both\""), std::string::npos) << resync.text;
+  Result bad = Await([&](Completion done) { client.SyncNow(7, done); });
+  EXPECT_EQ(bad.code, FERRY_INVALID_ARGUMENT) << bad.message;
 }
 
 TEST_F(AsyncClientTest, ErrorsCarryTheCApiCodeName) {
@@ -263,7 +276,7 @@ TEST_F(AsyncClientTest, TokenIsAskedOnTheJsThreadAndMayAnswerLater) {
   };
   AsyncClient& client = Open(Options("token"), std::move(callbacks));
   ASSERT_TRUE(Await([&](Completion done) { client.Write(PutOne("t", 1), done); }).ok());
-  Result run = Await([&](Completion done) { client.SyncNow(done); });
+  Result run = Await([&](Completion done) { client.SyncNow(FERRY_SYNC_BOTH, done); });
   EXPECT_NE(run.text.find("\"outcome\":\"completed\""), std::string::npos) << run.text;
   EXPECT_GE(asked.load(), 1);
 }
@@ -275,7 +288,7 @@ TEST_F(AsyncClientTest, TokenFailureIsAnAuthErrorWithItsMessage) {
   };
   AsyncClient& client = Open(Options("token-failure"), std::move(callbacks));
   ASSERT_TRUE(Await([&](Completion done) { client.Write(PutOne("t", 1), done); }).ok());
-  Result run = Await([&](Completion done) { client.SyncNow(done); });
+  Result run = Await([&](Completion done) { client.SyncNow(FERRY_SYNC_BOTH, done); });
   EXPECT_NE(run.text.find("\"outcome\":\"failed\""), std::string::npos) << run.text;
   EXPECT_NE(run.text.find("session gone"), std::string::npos) << run.text;
   Result report = Await([&](Completion done) { client.Report(1, done); });
@@ -291,7 +304,7 @@ TEST_F(AsyncClientTest, CloseAnswersAWaitingTokenRequestAtOnce) {
   AsyncClient& client = Open(options, std::move(callbacks));
   ASSERT_TRUE(Await([&](Completion done) { client.Write(PutOne("t", 1), done); }).ok());
   auto run = std::make_shared<std::promise<Result>>();
-  js_.Post([&, run] { client.SyncNow([run](Result r) { run->set_value(r); }); });
+  js_.Post([&, run] { client.SyncNow(FERRY_SYNC_BOTH, [run](Result r) { run->set_value(r); }); });
   asked->get_future().wait();
   const auto start = std::chrono::steady_clock::now();
   Result closed = Await([&](Completion done) { client.Close(done); }, "close");
@@ -320,7 +333,7 @@ TEST_F(AsyncClientTest, CustomResolverDecidesOnTheJsThread) {
     ASSERT_TRUE(Await([&](Completion done) { client.Write(write, done); }).ok());
   };
   const auto sync = [&](AsyncClient& client) {
-    return Await([&](Completion done) { client.SyncNow(done); });
+    return Await([&](Completion done) { client.SyncNow(FERRY_SYNC_BOTH, done); });
   };
   put(a, 10);
   sync(a);
@@ -344,7 +357,7 @@ TEST_F(AsyncClientTest, NothingIsDeliveredAfterClose) {
   AsyncClient& client = Open(options);
   ASSERT_TRUE(Await([&](Completion done) { client.Write(PutOne("c", 1), done); }).ok());
   auto run = std::make_shared<std::promise<Result>>();
-  js_.Post([&, run] { client.SyncNow([run](Result r) { run->set_value(r); }); });
+  js_.Post([&, run] { client.SyncNow(FERRY_SYNC_BOTH, [run](Result r) { run->set_value(r); }); });
   Result closed = Await([&](Completion done) { client.Close(done); }, "close");
   EXPECT_TRUE(closed.ok());
   EXPECT_TRUE(run->get_future().get().ok());  // settled before the close's completion
@@ -394,7 +407,7 @@ TEST_F(AsyncClientTest, HostTransportCarriesRequestsThroughTheJsThread) {
   });
   ASSERT_TRUE(Await([&](Completion done) { carrier->Open(options, done); }).ok());
   ASSERT_TRUE(Await([&](Completion done) { carrier->Write(PutOne("h", 1), done); }).ok());
-  Result run = Await([&](Completion done) { carrier->SyncNow(done); });
+  Result run = Await([&](Completion done) { carrier->SyncNow(FERRY_SYNC_BOTH, done); });
   EXPECT_NE(run.text.find("no network here"), std::string::npos) << run.text;
   EXPECT_FALSE(js_.Sync([&] { return sent.empty(); }));
   Result report = Await([&](Completion done) { carrier->Report(1, done); });

@@ -450,13 +450,12 @@ void SendToHost(uint64_t id, ferry_send_request_callback send, void* user_data,
   send(user_data, ToC(id), &out);
 }
 
-// The custom headers as UTF-8 text; which ones are allowed is the shared
-// host's rule (CheckCustomHeaders, run by Client::Open).
-// `count` collection names at `names` (NULL only with a count of 0).
+// `count` names (collections, keys) at `names` (NULL only with a count of
+// 0); `what` names them in errors.
 Failure CopyNames(const ferry_slice* names, std::size_t count, const char* what,
                   std::vector<std::string>& out) {
   if (count > 0 && names == nullptr)
-    return InvalidArgument(std::string("options.") + what + " is NULL with a count above 0");
+    return InvalidArgument(std::string(what) + " is NULL with a count above 0");
   for (std::size_t i = 0; i < count; ++i) {
     std::string name;
     if (Failure f = Text(names[i], what, name); !f.ok()) return f;
@@ -466,15 +465,32 @@ Failure CopyNames(const ferry_slice* names, std::size_t count, const char* what,
 }
 
 Failure CopyScope(const ferry_client_options& c, EngineOptions& engine) {
-  if (Failure f = CopyNames(c.upload_only, c.upload_only_count, "upload_only", engine.upload_only);
+  if (Failure f =
+          CopyNames(c.upload_only, c.upload_only_count, "options.upload_only", engine.upload_only);
       !f.ok())
     return f;
   if (!c.has_pull_scope) return {};
   engine.pull_collections.emplace();
-  return CopyNames(c.pull_collections, c.pull_collections_count, "pull_collections",
+  return CopyNames(c.pull_collections, c.pull_collections_count, "options.pull_collections",
                    *engine.pull_collections);
 }
 
+Failure CopyRetention(const ferry_client_options& c, EngineOptions& engine) {
+  if (c.retention_count > 0 && c.retention == nullptr)
+    return InvalidArgument("options.retention is NULL with a retention_count above 0");
+  for (std::size_t i = 0; i < c.retention_count; ++i) {
+    const ferry_retention_rule& rule = c.retention[i];
+    std::string collection;
+    if (Failure f = Text(rule.collection, "options.retention[].collection", collection); !f.ok())
+      return f;
+    if (rule.max_age_ms < 0) return InvalidArgument("options.retention[].max_age_ms must be >= 0");
+    engine.retention[collection] = {rule.max_age_ms, static_cast<std::size_t>(rule.max_count)};
+  }
+  return {};
+}
+
+// The custom headers as UTF-8 text; which ones are allowed is the shared
+// host's rule (CheckCustomHeaders, run by Client::Open).
 Failure CopyHeaders(const ferry_client_options& c, RequestHeaders& headers) {
   if (c.header_count > 0 && c.headers == nullptr)
     return InvalidArgument("options.headers is NULL with a header_count above 0");
@@ -521,6 +537,7 @@ Failure ToClientOptions(const ferry_client_options& c, uint64_t id, ClientOption
     options.engine.dead_letter_max_age_ms = c.dead_letter_max_age_ms;
   if (Failure f = CopyHeaders(c, options.headers); !f.ok()) return f;
   if (Failure f = CopyScope(c, options.engine); !f.ok()) return f;
+  if (Failure f = CopyRetention(c, options.engine); !f.ok()) return f;
   options.engine.live_updates = c.live_updates;
   options.gzip_above_bytes = c.gzip_above_bytes;
   options.store.durability =
@@ -1074,6 +1091,25 @@ ferry_result ferry_client_clear_history(ferry_client* client, bool keep_latest,
                                         ferry_error* error) {
   return WithClient(client, error,
                     [&](Call& call) -> Failure { return call.client().ClearHistory(keep_latest); });
+}
+
+ferry_result ferry_client_evict(ferry_client* client, ferry_slice collection,
+                                const ferry_slice* keys, size_t key_count, bool whole_collection,
+                                size_t* evicted, ferry_error* error) {
+  if (evicted != nullptr) *evicted = 0;
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    std::string name;
+    if (Failure f = Text(collection, "collection", name); !f.ok()) return f;
+    std::optional<std::vector<std::string>> named;
+    if (!whole_collection) {
+      named.emplace();
+      if (Failure f = CopyNames(keys, key_count, "keys", *named); !f.ok()) return f;
+    }
+    auto result = call.client().Evict(name, named);
+    if (!result.ok()) return result.status();
+    if (evicted != nullptr) *evicted = *result;
+    return {};
+  });
 }
 
 ferry_result ferry_client_report(ferry_client* client, size_t history_limit, ferry_buffer* report,

@@ -532,8 +532,8 @@ static void test_listeners(void) {
   sleep_ms(300);
   CHECK(calls_of(&changes) == 1);
   CHECK(strcmp(changes.last,
-               "{\"documents\":[{\"collection\":\"notes\",\"key\":\"n1\"}],\"remote\":false,"
-               "\"type\":\"change\"}") == 0);
+               "{\"documents\":[{\"collection\":\"notes\",\"key\":\"n1\"}],\"evicted\":false,"
+               "\"remote\":false,\"type\":\"change\"}") == 0);
   CHECK(calls_of(&events) >= 1); /* the change, and the status (pending: 1) */
 
   CHECK_OK(ferry_client_remove_listener(f.client, change_listener, error), error);

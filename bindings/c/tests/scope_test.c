@@ -99,7 +99,73 @@ static void test_upload_only_and_pull_scope(void) {
   remove_temp_dir(directory);
 }
 
+static size_t evict(ferry_client* client, const char* collection, const ferry_slice* keys,
+                    size_t key_count, bool whole_collection) {
+  ferry_error error = FERRY_ERROR_INIT;
+  size_t evicted = 99;
+  CHECK_OK(ferry_client_evict(client, S(collection), keys, key_count, whole_collection, &evicted,
+                              &error),
+           &error);
+  ferry_error_clear(&error);
+  return evicted;
+}
+
+/* Local retention: a rule evicts after a run, ferry_client_evict on demand;
+ * the server keeps everything. */
+static void test_retention(void) {
+  test_server server;
+  server_start(&server);
+  char directory[512], path[600];
+  make_temp_store(directory, sizeof directory, path, sizeof path);
+  ferry_error error = FERRY_ERROR_INIT;
+  ferry_client_options options;
+  REQUIRE(ferry_client_options_init(&options, sizeof options) == FERRY_OK);
+  CHECK(options.retention == NULL && options.retention_count == 0);
+  test_options(&options, path, server.endpoint);
+  options.token_provider = fixed_token;
+  options.token_user_data = (void*)"token-alice";
+  ferry_client* client = NULL;
+  options.retention_count = 1; /* with a NULL array */
+  CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_open(&options, &client, &error), &error);
+  ferry_retention_rule rule = {S("readings"), 0, 0};
+  options.retention = &rule;
+  CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_open(&options, &client, &error), &error);
+  CHECK(client == NULL && contains(error.message, "retention"));
+  rule.max_count = 1;
+  REQUIRE(ferry_client_open(&options, &client, &error) == FERRY_OK);
+
+  CHECK_OK(ferry_client_put(client, S("readings"), S("r1"), S("1"), &error), &error);
+  sync_completed(client);
+  CHECK_OK(ferry_client_put(client, S("readings"), S("r2"), S("2"), &error), &error);
+  sync_completed(client);
+  CHECK(!has(client, "readings", "r1"));
+  CHECK(has(client, "readings", "r2"));
+
+  CHECK_OK(ferry_client_put(client, S("notes"), S("n1"), S("1"), &error), &error);
+  CHECK_OK(ferry_client_put(client, S("notes"), S("n2"), S("2"), &error), &error);
+  sync_completed(client);
+  const ferry_slice n1[] = {S("n1")};
+  CHECK(evict(client, "notes", n1, 1, false) == 1);
+  CHECK(!has(client, "notes", "n1") && has(client, "notes", "n2"));
+  CHECK(evict(client, "notes", NULL, 0, true) == 1);
+  CHECK(!has(client, "notes", "n2"));
+  size_t evicted = 99;
+  CHECK_CODE(FERRY_INVALID_ARGUMENT,
+             ferry_client_evict(client, S("notes"), NULL, 1, false, &evicted, &error), &error);
+  CHECK(evicted == 0);
+
+  ferry_buffer statistics = FERRY_BUFFER_INIT;
+  CHECK_OK(ferry_client_statistics(client, &statistics, &error), &error);
+  CHECK(contains(statistics.data, "\"documentsEvicted\":3"));
+  ferry_buffer_release(&statistics);
+  CHECK_OK(ferry_client_close(client, &error), &error);
+  ferry_error_clear(&error);
+  CHECK(server_stop(&server));
+  remove_temp_dir(directory);
+}
+
 void scope_tests(void) {
   RUN_TEST(test_scope_refusals);
   RUN_TEST(test_upload_only_and_pull_scope);
+  RUN_TEST(test_retention);
 }

@@ -24,6 +24,21 @@ struct AddonData {
   Napi::FunctionReference client_class;
 };
 
+// options.retention: [{collection, maxAgeMs, maxCount}] (0: a bound left out).
+std::vector<async::OpenOptions::Retention> ReadRetention(const Napi::Value& value) {
+  if (!value.IsArray()) RequireObject(value, "options.retention");  // throws, naming it
+  const auto rules = value.As<Napi::Array>();
+  std::vector<async::OpenOptions::Retention> read;
+  for (uint32_t index = 0; index < rules.Length(); ++index) {
+    const std::string name = "options.retention[" + std::to_string(index) + "]";
+    const Napi::Object rule = RequireObject(rules.Get(index), name);
+    read.push_back({RequireString(rule.Get("collection"), name + ".collection"),
+                    static_cast<int64_t>(RequireCount(rule.Get("maxAgeMs"), name + ".maxAgeMs")),
+                    RequireCount(rule.Get("maxCount"), name + ".maxCount")});
+  }
+  return read;
+}
+
 async::OpenOptions ReadOpenOptions(const Napi::Value& value) {
   const Napi::Object object = RequireObject(value, "options");
   const auto field = [&](const char* name) { return object.Get(name); };
@@ -57,6 +72,11 @@ async::OpenOptions ReadOpenOptions(const Napi::Value& value) {
   options.push_batch_bytes = static_cast<std::size_t>(count("pushBatchBytes"));
   options.pull_page_size = static_cast<std::size_t>(count("pullPageSize"));
   options.history_limit = static_cast<std::size_t>(count("historyLimit"));
+  options.upload_only = RequireStrings(field("uploadOnly"), named("uploadOnly"));
+  // null: every collection.
+  if (!field("pullCollections").IsNull())
+    options.pull_collections = RequireStrings(field("pullCollections"), named("pullCollections"));
+  options.retention = ReadRetention(field("retention"));
   const Napi::Object headers = RequireObject(field("headers"), named("headers"));
   const Napi::Array names = headers.GetPropertyNames();
   for (uint32_t index = 0; index < names.Length(); ++index) {

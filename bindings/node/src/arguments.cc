@@ -54,6 +54,16 @@ Napi::Object RequireObject(const Napi::Value& value, const std::string& name) {
   return value.As<Napi::Object>();
 }
 
+std::vector<std::string> RequireStrings(const Napi::Value& value, const std::string& name) {
+  if (!value.IsArray()) Wrong(value, name, "an array of strings");
+  const auto array = value.As<Napi::Array>();
+  std::vector<std::string> strings;
+  strings.reserve(array.Length());
+  for (uint32_t index = 0; index < array.Length(); ++index)
+    strings.push_back(RequireString(array.Get(index), name + "[" + std::to_string(index) + "]"));
+  return strings;
+}
+
 Napi::FunctionReference OptionalFunction(const Napi::Object& object, const char* field,
                                          const std::string& object_name) {
   Napi::Value value = object.Get(field);

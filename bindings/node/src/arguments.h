@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <napi.h>
 
@@ -21,6 +22,8 @@ int RequireStatus(const Napi::Value& value, const std::string& name);
 // The bytes of a Uint8Array (a Buffer is one).
 std::string RequireBytes(const Napi::Value& value, const std::string& name);
 Napi::Object RequireObject(const Napi::Value& value, const std::string& name);
+// An array of strings.
+std::vector<std::string> RequireStrings(const Napi::Value& value, const std::string& name);
 // A function, or an empty reference when the value is undefined.
 Napi::FunctionReference OptionalFunction(const Napi::Object& object, const char* field,
                                          const std::string& object_name);

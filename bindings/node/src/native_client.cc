@@ -39,6 +39,7 @@ Napi::Function NativeClient::DefineClass(Napi::Env env) {
           InstanceMethod<&NativeClient::Get>("get"),
           InstanceMethod<&NativeClient::Scan>("scan"),
           InstanceMethod<&NativeClient::SyncNow>("syncNow"),
+          InstanceMethod<&NativeClient::Resync>("resync"),
           InstanceMethod<&NativeClient::StartBackgroundSync>("startBackgroundSync"),
           InstanceMethod<&NativeClient::StopBackgroundSync>("stopBackgroundSync"),
           InstanceMethod<&NativeClient::SetOnline>("setOnline"),
@@ -49,6 +50,7 @@ Napi::Function NativeClient::DefineClass(Napi::Env env) {
           InstanceMethod<&NativeClient::DiscardFailedMutation>("discardFailedMutation"),
           InstanceMethod<&NativeClient::PendingMutations>("pendingMutations"),
           InstanceMethod<&NativeClient::ClearHistory>("clearHistory"),
+          InstanceMethod<&NativeClient::Evict>("evict"),
           InstanceMethod<&NativeClient::CompleteRequest>("completeRequest"),
           InstanceMethod<&NativeClient::RequestData>("requestData"),
           InstanceMethod<&NativeClient::Close>("close"),
@@ -109,8 +111,15 @@ Napi::Value NativeClient::Scan(const Napi::CallbackInfo& info) {
       Text);
 }
 
-Napi::Value NativeClient::SyncNow(const Napi::CallbackInfo&) {
-  return core_->Call([&](async::Completion done) { core_->client().SyncNow(std::move(done)); },
+Napi::Value NativeClient::SyncNow(const Napi::CallbackInfo& info) {
+  // A ferry_sync_direction; the C API refuses another value.
+  const auto direction = static_cast<int>(RequireCount(info[0], "direction", FERRY_SYNC_PULL));
+  return core_->Call(
+      [&](async::Completion done) { core_->client().SyncNow(direction, std::move(done)); }, Text);
+}
+
+Napi::Value NativeClient::Resync(const Napi::CallbackInfo&) {
+  return core_->Call([&](async::Completion done) { core_->client().Resync(std::move(done)); },
                      Text);
 }
 
@@ -181,6 +190,17 @@ Napi::Value NativeClient::ClearHistory(const Napi::CallbackInfo& info) {
   return Void([&](async::AsyncClient& client, async::Completion done) {
     client.ClearHistory(keep_latest, std::move(done));
   });
+}
+
+Napi::Value NativeClient::Evict(const Napi::CallbackInfo& info) {
+  std::string collection = RequireString(info[0], "collection");
+  std::optional<std::vector<std::string>> keys;
+  if (!info[1].IsNull()) keys = RequireStrings(info[1], "keys");
+  return core_->Call(
+      [&](async::Completion done) {
+        core_->client().Evict(std::move(collection), std::move(keys), std::move(done));
+      },
+      Number);
 }
 
 Napi::Value NativeClient::CompleteRequest(const Napi::CallbackInfo& info) {

@@ -29,6 +29,7 @@ class NativeClient : public Napi::ObjectWrap<NativeClient> {
   Napi::Value Get(const Napi::CallbackInfo& info);
   Napi::Value Scan(const Napi::CallbackInfo& info);
   Napi::Value SyncNow(const Napi::CallbackInfo& info);
+  Napi::Value Resync(const Napi::CallbackInfo& info);
   Napi::Value StartBackgroundSync(const Napi::CallbackInfo& info);
   Napi::Value StopBackgroundSync(const Napi::CallbackInfo& info);
   Napi::Value SetOnline(const Napi::CallbackInfo& info);
@@ -39,6 +40,7 @@ class NativeClient : public Napi::ObjectWrap<NativeClient> {
   Napi::Value DiscardFailedMutation(const Napi::CallbackInfo& info);
   Napi::Value PendingMutations(const Napi::CallbackInfo& info);
   Napi::Value ClearHistory(const Napi::CallbackInfo& info);
+  Napi::Value Evict(const Napi::CallbackInfo& info);
   Napi::Value CompleteRequest(const Napi::CallbackInfo& info);
   Napi::Value RequestData(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);

@@ -1,11 +1,13 @@
-"""Scope against a real ferry-server: upload-only collections pushed but
-never pulled back, and a pull scope that widens."""
+"""Scope and retention against a real ferry-server: upload-only collections
+pushed but never pulled back, a pull scope that widens, and documents
+evicted locally by a call or a rule."""
 
 from __future__ import annotations
 
 import pytest
 
 import ferry
+from helpers import wait_until
 
 
 def test_upload_only_readings_never_reach_another_device(open_client):
@@ -41,3 +43,49 @@ def test_scope_options_are_checked(open_client):
         open_client("s2", pull_collections=[1])
     with pytest.raises(ferry.InvalidArgumentError):
         open_client("s3", pull_collections=[""])
+
+
+def test_evict_drops_synced_documents_here_and_keeps_pending_ones(open_client):
+    client = open_client("e")
+    changes = []
+    client.subscribe(changes.append)
+    for key in ("a", "b", "c"):
+        client.put("notes", key, key)
+    assert client.sync_now().pushed == 3
+    client.put("notes", "b", "again")  # pending: stays
+    assert client.evict("notes", ["a", "b"]) == 1
+    assert client.get("notes", "a") is None
+    assert client.get("notes", "b") == "again"
+    assert client.evict("notes") == 1  # c; b still pending
+    assert [doc.key for doc in client.scan("notes")] == ["b"]
+    wait_until(lambda: [c for c in changes if c.evicted])
+    evicted = [doc.key for change in changes if change.evicted for doc in change.documents]
+    assert evicted == ["a", "c"]
+    assert client.statistics()["documents_evicted"] == 2
+    # The server kept them: another device pulls all three.
+    other = open_client("other")
+    assert other.sync_now().pulled == 3
+
+
+def test_a_retention_rule_keeps_the_latest_synced(open_client):
+    client = open_client("r", retention={"readings": {"max_count": 2}})
+    for index in range(4):
+        client.put("readings", f"r{index}", index)
+        assert client.sync_now().outcome == "completed"
+    assert [doc.key for doc in client.scan("readings")] == ["r2", "r3"]
+
+
+def test_retention_and_evict_arguments_are_checked(open_client):
+    with pytest.raises(TypeError):
+        open_client("t1", retention=["readings"])
+    with pytest.raises(ValueError):
+        open_client("t2", retention={"readings": {"max_days": 3}})
+    with pytest.raises(ValueError):
+        open_client("t3", retention={"readings": {"max_count": -1}})
+    with pytest.raises(ferry.InvalidArgumentError):
+        open_client("t4", retention={"readings": {}})
+    client = open_client("t5")
+    with pytest.raises(TypeError):
+        client.evict("notes", "a")
+    with pytest.raises(ferry.InvalidArgumentError):
+        client.evict("")

@@ -33,6 +33,27 @@ std::vector<std::pair<std::string, std::string>> ReadHeaders(jsi::Runtime& runti
   return read;
 }
 
+// "retention": [{collection, maxAgeMs, maxCount}] (0: a bound left out).
+std::vector<async::OpenOptions::Retention> ReadRetention(jsi::Runtime& runtime,
+                                                         const jsi::Object& options) {
+  const jsi::Value value = options.getProperty(runtime, "retention");
+  if (!value.isObject() || !value.getObject(runtime).isArray(runtime)) {
+    throw TypeError(runtime, "options.retention must be an array");
+  }
+  const jsi::Array rules = value.getObject(runtime).getArray(runtime);
+  std::vector<async::OpenOptions::Retention> read;
+  for (std::size_t index = 0; index < rules.size(runtime); ++index) {
+    const jsi::Value rule = rules.getValueAtIndex(runtime, index);
+    if (!rule.isObject()) throw TypeError(runtime, "options.retention holds objects");
+    const jsi::Object object = rule.getObject(runtime);
+    read.push_back({RequireStringMember(runtime, object, "collection"),
+                    RequireIntegerMember(runtime, object, "maxAgeMs", 0, kMaxInteger),
+                    static_cast<std::uint64_t>(
+                        RequireIntegerMember(runtime, object, "maxCount", 0, kMaxInteger))});
+  }
+  return read;
+}
+
 async::OpenOptions ReadOpenOptions(jsi::Runtime& runtime, const jsi::Object& options) {
   async::OpenOptions read;
   read.path = RequireStringMember(runtime, options, "path");
@@ -64,6 +85,9 @@ async::OpenOptions ReadOpenOptions(jsi::Runtime& runtime, const jsi::Object& opt
   read.history_limit = static_cast<std::size_t>(
       RequireIntegerMember(runtime, options, "historyLimit", 0, UINT32_MAX));
   read.headers = ReadHeaders(runtime, options);
+  read.upload_only = *RequireStringsMember(runtime, options, "uploadOnly", false);
+  read.pull_collections = RequireStringsMember(runtime, options, "pullCollections", true);
+  read.retention = ReadRetention(runtime, options);
   return read;
 }
 

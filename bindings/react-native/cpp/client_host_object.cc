@@ -74,8 +74,17 @@ jsi::Value Scan(const State& state, const Arguments& arguments) {
 }
 
 jsi::Value SyncNow(const State& state, const Arguments& arguments) {
+  // A ferry_sync_direction; the C API refuses another value.
+  const auto direction =
+      static_cast<int>(RequireInteger(arguments, 0, "direction", FERRY_SYNC_BOTH, FERRY_SYNC_PULL));
+  return Promised(state, arguments, Text, [direction](async::AsyncClient& client, auto done) {
+    client.SyncNow(direction, std::move(done));
+  });
+}
+
+jsi::Value Resync(const State& state, const Arguments& arguments) {
   return Promised(state, arguments, Text,
-                  [](async::AsyncClient& client, auto done) { client.SyncNow(std::move(done)); });
+                  [](async::AsyncClient& client, auto done) { client.Resync(std::move(done)); });
 }
 
 jsi::Value StartBackgroundSync(const State& state, const Arguments& arguments) {
@@ -147,6 +156,14 @@ jsi::Value ClearHistory(const State& state, const Arguments& arguments) {
   });
 }
 
+jsi::Value Evict(const State& state, const Arguments& arguments) {
+  std::string collection = RequireString(arguments, 0, "collection");
+  std::optional<std::vector<std::string>> keys = RequireStrings(arguments, 1, "keys", true);
+  return Promised(state, arguments, Number, [&](async::AsyncClient& client, auto done) {
+    client.Evict(std::move(collection), std::move(keys), std::move(done));
+  });
+}
+
 jsi::Value Close(const State& state, const Arguments& arguments) {
   return Promised(state, arguments, Nothing, [&](async::AsyncClient& client, auto done) {
     // The client leaves the binding once closed, in a later turn (this
@@ -189,7 +206,8 @@ constexpr Method kMethods[] = {
     {"write", 1, Write},
     {"get", 2, Get},
     {"scan", 3, Scan},
-    {"syncNow", 0, SyncNow},
+    {"syncNow", 1, SyncNow},
+    {"resync", 0, Resync},
     {"startBackgroundSync", 1, StartBackgroundSync},
     {"stopBackgroundSync", 0, StopBackgroundSync},
     {"setOnline", 1, SetOnline},
@@ -200,6 +218,7 @@ constexpr Method kMethods[] = {
     {"discardFailedMutation", 1, DiscardFailedMutation},
     {"pendingMutations", 2, PendingMutations},
     {"clearHistory", 1, ClearHistory},
+    {"evict", 2, Evict},
     {"completeRequest", 5, CompleteRequest},
     {"requestData", 2, RequestData},
     {"close", 0, Close},

@@ -51,6 +51,20 @@ std::int64_t IntegerOf(jsi::Runtime& runtime, const jsi::Value& value, std::stri
   return static_cast<std::int64_t>(number);
 }
 
+// An array of strings; with `null_allowed`, null is nullopt.
+std::optional<std::vector<std::string>> StringsOf(jsi::Runtime& runtime, const jsi::Value& value,
+                                                  std::string_view name, bool null_allowed) {
+  if (null_allowed && value.isNull()) return std::nullopt;
+  if (!value.isObject() || !value.getObject(runtime).isArray(runtime)) {
+    Refuse(runtime, name, "an array of strings", value);
+  }
+  const jsi::Array array = value.getObject(runtime).getArray(runtime);
+  std::vector<std::string> strings;
+  for (std::size_t index = 0; index < array.size(runtime); ++index)
+    strings.push_back(StringOf(runtime, array.getValueAtIndex(runtime, index), name));
+  return strings;
+}
+
 }  // namespace
 
 const jsi::Value& Arguments::at(std::size_t index) const {
@@ -118,6 +132,18 @@ bool RequireBooleanMember(jsi::Runtime& runtime, const jsi::Object& object, cons
 std::int64_t RequireIntegerMember(jsi::Runtime& runtime, const jsi::Object& object,
                                   const char* name, std::int64_t minimum, std::int64_t maximum) {
   return IntegerOf(runtime, object.getProperty(runtime, name), name, minimum, maximum);
+}
+
+std::optional<std::vector<std::string>> RequireStringsMember(jsi::Runtime& runtime,
+                                                             const jsi::Object& object,
+                                                             const char* name, bool null_allowed) {
+  return StringsOf(runtime, object.getProperty(runtime, name), name, null_allowed);
+}
+
+std::optional<std::vector<std::string>> RequireStrings(const Arguments& arguments,
+                                                       std::size_t index, std::string_view name,
+                                                       bool null_allowed) {
+  return StringsOf(arguments.runtime, arguments.at(index), name, null_allowed);
 }
 
 std::optional<jsi::Function> OptionalFunctionMember(jsi::Runtime& runtime,

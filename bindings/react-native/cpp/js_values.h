@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace ferry::react_native {
 
@@ -50,6 +51,14 @@ struct Arguments {
 [[nodiscard]] std::int64_t RequireIntegerMember(jsi::Runtime& runtime, const jsi::Object& object,
                                                 const char* name, std::int64_t minimum,
                                                 std::int64_t maximum);
+// An argument that is an array of strings; with `null_allowed`, null is nullopt.
+[[nodiscard]] std::optional<std::vector<std::string>> RequireStrings(const Arguments& arguments,
+                                                                     std::size_t index,
+                                                                     std::string_view name,
+                                                                     bool null_allowed);
+// A member that is an array of strings; with `null_allowed`, null is nullopt.
+[[nodiscard]] std::optional<std::vector<std::string>> RequireStringsMember(
+    jsi::Runtime& runtime, const jsi::Object& object, const char* name, bool null_allowed);
 // A member that is a function, or nothing when it is undefined.
 [[nodiscard]] std::optional<jsi::Function> OptionalFunctionMember(jsi::Runtime& runtime,
                                                                   const jsi::Object& object,

@@ -45,6 +45,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -65,9 +66,6 @@
 #include "ferry/store.h"
 
 namespace ferry {
-
-// Milliseconds: a duration, or a point on one of the two clocks of Instant.
-using TimeMs = int64_t;
 
 // The host's two clocks read at one moment. `monotonic` never steps back
 // (std::chrono::steady_clock, performance.now()): every deadline runs on it,
@@ -165,6 +163,7 @@ struct SyncStatistics {
   uint64_t rejected = 0;
   uint64_t documents_pulled = 0;
   uint64_t full_resyncs = 0;
+  uint64_t documents_evicted = 0;  // local retention: rules and HandleEvict
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
 };
@@ -224,6 +223,9 @@ struct StatusChangedEvent {
 struct DocumentsChangedEvent {
   std::vector<DocumentId> documents;
   bool remote = false;  // false: a local write; true: a pull or a server answer
+  // Local retention dropped them from this store (they stay on the server);
+  // remote is false.
+  bool evicted = false;
 };
 using Event = std::variant<SyncStartedEvent, SyncProgressEvent, SyncCompletedEvent, SyncFailedEvent,
                            SyncConflictEvent, MutationRejectedEvent, StatusChangedEvent,
@@ -251,6 +253,18 @@ struct CloseStream {
   RequestId id;
 };
 using Action = std::variant<SendRequest, CancelRequest, OpenStream, CloseStream, Event>;
+
+// Local retention of one collection's synced documents (EngineOptions::
+// retention); 0 leaves a bound off.
+struct RetentionRule {
+  TimeMs max_age_ms = 0;      // evict what was synced longer ago than this
+  std::size_t max_count = 0;  // keep at most this many, evicting the longest synced first
+};
+
+using RetentionRules = std::map<std::string, RetentionRule, std::less<>>;
+// invalid_argument for a collection name ValidateDocumentId would refuse, or
+// a rule with neither bound.
+[[nodiscard]] Status ValidateRetention(const RetentionRules& rules);
 
 struct EngineOptions {
   BatchLimits batch;
@@ -312,6 +326,16 @@ struct EngineOptions {
   // those with pending writes.
   std::vector<std::string> upload_only;
   std::optional<std::vector<std::string>> pull_collections;
+  // Local retention (issue 17), by collection: synced documents are evicted
+  // from this store (never from the server) when older or more than the
+  // rule allows; a document with pending writes never is. Applied at open
+  // and after each completed run, at most kEvictionsPerPass documents at a
+  // time (the rest on the next pass). A document's age is the time since
+  // its server copy last changed here (a pull, an acknowledged push); in
+  // stores written by a Ferry that did not record it, since the upgrade.
+  // An evicted document's version is forgotten too: a later local write to
+  // it goes without a base and meets the server's copy as a conflict.
+  RetentionRules retention;
   // Seeds backoff jitter (sync retries and live reconnects) and, for a new
   // store, the client id. Hosts pass real
   // randomness; the simulation passes a per-run seed to replay exactly.
@@ -387,6 +411,14 @@ class SyncEngine {
   // starts, and from then on in the store (an interrupted resync starts over
   // after a restart). Returns the ticket of the run that will do it.
   RunTicket HandleResync(Instant now);
+  // Evicts synced documents of `collection` from the local store: `keys`,
+  // or every document of the collection when nullopt. The server keeps
+  // them; documents with pending writes are skipped. Returns how many were
+  // evicted (tombstones included) and emits a DocumentsChangedEvent with
+  // `evicted` for those that left the local view.
+  [[nodiscard]] Result<std::size_t> HandleEvict(std::string_view collection,
+                                                const std::optional<std::vector<std::string>>& keys,
+                                                Instant now);
   void HandleResponse(RequestId id, const HttpResponse& response, Instant now);
   // A chunk of the live stream's body, split anywhere (even inside a line).
   // Chunks for a stream the engine closed are ignored.
@@ -584,9 +616,25 @@ class SyncEngine {
   void HandleProbeResponse(const HttpResponse& response, Instant now);
   // Stops probing (cancels a probe in flight); `reset` also forgets failures.
   void StopProbe(bool reset);
+  // Local retention (engine_retention.cc): one pass of the rules, at most
+  // kEvictionsPerPass evictions.
+  [[nodiscard]] Status ApplyRetention(Instant now);
+  // The keys of `collection` its rule evicts now, oldest first.
+  [[nodiscard]] Result<std::vector<std::string>> RetentionVictims(std::string_view collection,
+                                                                  const RetentionRule& rule,
+                                                                  TimeMs now_wall);
+  // Stages `statistics` as the store's counters.
+  void StageStatistics(Transaction& txn, const SyncStatistics& statistics);
+  // Evicts `keys` of `collection` in one commit; emits the change event.
+  [[nodiscard]] Result<std::size_t> Evict(std::string_view collection,
+                                          const std::vector<std::string>& keys);
   // Remembers how far the wall clock is ahead of the monotonic one, to report
-  // deadlines as wall times in status().
-  void Observe(Instant now) { wall_minus_monotonic_ = now.wall - now.monotonic; }
+  // deadlines as wall times in status(); server copies staged while handling
+  // this input are synced at `now`.
+  void Observe(Instant now) {
+    wall_minus_monotonic_ = now.wall - now.monotonic;
+    replica_.set_time(now.wall);
+  }
   void Emit(Event event);
   void EmitStatusIfChanged();
   void EmitProgress();
@@ -607,6 +655,9 @@ class SyncEngine {
   RequestId next_request_id_ = 1;
   std::string cursor_;
   CollectionScope pull_scope_;  // from the options: upload_only, pull_collections
+  // Server copies without a sync time (store format 1) count as synced then:
+  // when this store was first opened by a Ferry that records it.
+  TimeMs copies_timed_since_ = 0;
   bool resyncing_ = false;
   bool resync_requested_ = false;  // HandleResync: the next run that pulls resyncs
   std::set<DocumentId> resync_seen_;

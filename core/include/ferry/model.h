@@ -20,6 +20,10 @@ namespace ferry {
 // (as far as the writer knew)".
 using Version = uint64_t;
 
+// Milliseconds: a duration, or a point on one of the two clocks of Instant
+// (engine.h), or wall time.
+using TimeMs = int64_t;
+
 // Addresses a document. Both parts are non-empty UTF-8 without NUL bytes (NUL
 // separates them in store keys), bounded by the limits below.
 struct DocumentId {
@@ -47,6 +51,8 @@ struct CollectionScope {
 };
 // Each name a valid collection name (invalid_argument naming `what` if not).
 [[nodiscard]] Status ValidateCollectionScope(const CollectionScope& scope);
+// A collection name as ValidateDocumentId checks it; `what` names it in the error.
+[[nodiscard]] Status ValidateCollectionName(std::string_view name, std::string_view what);
 inline constexpr std::size_t kMaxKeyBytes = 1024;
 // A document value larger than this is refused at the write, not at the push.
 inline constexpr std::size_t kMaxValueBytes = 1u << 20;

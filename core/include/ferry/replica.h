@@ -94,6 +94,22 @@ class Replica {
   // Every document that has a server copy, for the resync sweep.
   [[nodiscard]] Status ForEachServerCopy(const std::function<bool(const DocumentId&)>& visit);
 
+  // Local retention (SyncEngine::HandleEvict, EngineOptions::retention).
+  // Server copies staged from now on record `wall` as their sync time: the
+  // engine sets it as each input arrives.
+  void set_time(TimeMs wall) { time_ = wall; }
+  // A document of one collection with a server copy and no pending write.
+  struct SyncedCopy {
+    std::string key;
+    TimeMs synced_at = 0;  // 0: synced before sync times were recorded (store format 1)
+  };
+  [[nodiscard]] Result<std::vector<SyncedCopy>> ListEvictable(std::string_view collection);
+  // Drops the document's server copy, unless it has pending writes (they
+  // keep it, and it stays). kDocument: a live document left the local view;
+  // kTombstone: a deletion's record went, the view stays empty.
+  enum class Eviction { kNothing, kTombstone, kDocument };
+  [[nodiscard]] Result<Eviction> StageEvict(Transaction& txn, const DocumentId& id);
+
  private:
   // A document state as stored: values stay compact JSON text until a reader
   // or a patch needs them parsed, so the common paths (put, ack, pull) move
@@ -106,6 +122,7 @@ class Replica {
   struct Copy {
     Version version = 0;
     StoredState state;
+    TimeMs synced_at = 0;  // when it was staged; 0 when not recorded (format 1)
   };
   struct Overlay {
     StoredState view;
@@ -135,8 +152,12 @@ class Replica {
                                        const std::vector<uint64_t>& seqs,
                                        const StoredState& before);
 
+  // The server copy's stored form, the overlay's key (for ListEvictable).
+  [[nodiscard]] static Result<Copy> DecodeCopy(std::string_view stored);
+
   Store& store_;
   Outbox& outbox_;
+  TimeMs time_ = 0;  // set_time
 };
 
 }  // namespace ferry

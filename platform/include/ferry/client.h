@@ -156,6 +156,15 @@ class Client {
   // Forgets past runs; with `keep_latest`, all but the newest.
   [[nodiscard]] Status ClearHistory(bool keep_latest = false);
 
+  // --- Local retention (issue 17) ----------------------------------------------
+  // Drops synced documents of `collection` from this store, never from the
+  // server: `keys`, or the whole collection when nullopt. Documents with
+  // pending writes stay. Returns how many went (SyncEngine::HandleEvict);
+  // listeners hear a change with `evicted`. Rules that evict by themselves:
+  // ClientOptions::engine.retention.
+  [[nodiscard]] Result<std::size_t> Evict(const std::string& collection,
+                                          const std::optional<std::vector<std::string>>& keys);
+
   // Returns once the owner thread has delivered, to every listener, each
   // event that the calls which returned before this one caused. A host that
   // passes events and call results to another thread through one queue

@@ -91,6 +91,17 @@ struct OpenOptions {
   std::size_t history_limit = 0;
   // As ferry_client_options.headers (checked by ferry_client_open).
   std::vector<std::pair<std::string, std::string>> headers;
+  // As ferry_client_options.upload_only; pull_collections as its
+  // pull_collections with has_pull_scope (nullopt: every collection).
+  std::vector<std::string> upload_only;
+  std::optional<std::vector<std::string>> pull_collections;
+  // As ferry_client_options.retention (0: a bound left out).
+  struct Retention {
+    std::string collection;
+    int64_t max_age_ms = 0;
+    uint64_t max_count = 0;
+  };
+  std::vector<Retention> retention;
 };
 
 // One HTTP request for a host transport (a copy: the host keeps it).
@@ -143,9 +154,12 @@ class AsyncClient {
   void Write(std::string writes_json, Completion done);
   void Get(std::string collection, std::string key, Completion done);
   void Scan(std::string collection, std::string key_prefix, std::size_t limit, Completion done);
-  // Never blocks the worker (ferry_client_sync_now_async): calls after it
-  // run while the sync does. text: the run's JSON.
-  void SyncNow(Completion done);
+  // Never blocks the worker (ferry_client_sync_now_direction_async): calls
+  // after it run while the sync does. `direction`: a ferry_sync_direction
+  // value (another is FERRY_INVALID_ARGUMENT). text: the run's JSON.
+  void SyncNow(int direction, Completion done);
+  // A forced full resync (ferry_client_resync_async), answered as SyncNow.
+  void Resync(Completion done);
   void StartBackgroundSync(int64_t interval_ms, Completion done);
   void StopBackgroundSync(Completion done);
   void SetOnline(bool online, Completion done);
@@ -158,6 +172,9 @@ class AsyncClient {
   // text: ferry_client_pending_mutations' JSON array.
   void PendingMutations(uint64_t after_seq, std::size_t limit, Completion done);
   void ClearHistory(bool keep_latest, Completion done);
+  // ferry_client_evict: `keys`, or the whole collection when nullopt.
+  // number: how many went.
+  void Evict(std::string collection, std::optional<std::vector<std::string>> keys, Completion done);
   // Closes the client (answering waiting token and conflict requests at
   // once), then delivers `done`, and nothing after it. Calls made after
   // Close fail with FERRY_INVALID_HANDLE.

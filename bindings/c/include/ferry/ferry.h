@@ -202,6 +202,18 @@ typedef struct ferry_http_header {
   ferry_slice value;
 } ferry_http_header;
 
+/* Local retention of one collection (ferry_client_options.retention):
+ * documents synced longer ago than max_age_ms, and beyond max_count the
+ * longest synced, are evicted. 0 leaves a bound off; a rule needs one.
+ * A document's age counts from when its server copy last changed here (a
+ * pull, an acknowledged push). An evicted document's version goes too: a
+ * later local write to it meets the server's copy as a conflict. */
+typedef struct ferry_retention_rule {
+  ferry_slice collection;
+  int64_t max_age_ms;
+  uint64_t max_count;
+} ferry_retention_rule;
+
 /* One HTTP request for the host to carry. Everything is borrowed: valid
  * until the send callback returns; copy what is needed later. Fields may be
  * appended in later versions. */
@@ -327,6 +339,12 @@ typedef struct ferry_client_options {
   const ferry_slice* pull_collections;
   size_t pull_collections_count;
   bool has_pull_scope;
+  /* Local retention: retention_count rules, each evicting synced documents
+   * of its collection from this store (never from the server), at open and
+   * after each completed run; documents with pending writes stay. The rules
+   * are copied. NULL/0 (default): none. */
+  const ferry_retention_rule* retention;
+  size_t retention_count;
 } ferry_client_options;
 
 /* Fills `*options` with the defaults; `struct_size` is sizeof(*options) as
@@ -509,6 +527,15 @@ FERRY_EXPORT ferry_result ferry_client_pending_mutations(ferry_client* client, u
 /* Forgets past sync runs; with keep_latest, all but the newest. */
 FERRY_EXPORT ferry_result ferry_client_clear_history(ferry_client* client, bool keep_latest,
                                                      ferry_error* error);
+/* Evicts synced documents of `collection` from this store, never from the
+ * server: the key_count `keys`, or, with whole_collection, every document
+ * of the collection (keys ignored). Documents with pending writes stay.
+ * *evicted (may be NULL) receives how many went; listeners hear a "change"
+ * with "evicted": true for those that left the local view. */
+FERRY_EXPORT ferry_result ferry_client_evict(ferry_client* client, ferry_slice collection,
+                                             const ferry_slice* keys, size_t key_count,
+                                             bool whole_collection, size_t* evicted,
+                                             ferry_error* error);
 /* ferry_client_status, ferry_client_statistics, ferry_client_history(limit)
  * and ferry_client_failed_mutations read at one moment, so they agree:
  * {"status": {...}, "statistics": {...}, "history": [...],

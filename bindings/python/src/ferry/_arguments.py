@@ -70,6 +70,27 @@ def collection_names(value: Any, name: str) -> list[bytes]:
     return [utf8(require_string(item, f"{name}[{i}]"), f"{name}[{i}]") for i, item in enumerate(value)]
 
 
+def retention_rules(value: Any, name: str) -> list[tuple[bytes, int, int]]:
+    """{collection: {"max_age_ms": int, "max_count": int}} as (collection,
+    max_age_ms, max_count), 0 for a bound left out. Which collection names
+    are valid, and that a rule has a bound, is libferry's rule (at open)."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} must be a dict of collection to rule, got {_describe(value)}")
+    rules = []
+    for collection, rule in value.items():
+        where = f"{name}[{collection!r}]"
+        require_string(collection, f"{name} key")
+        if not isinstance(rule, Mapping):
+            raise TypeError(f"{where} must be a dict with max_age_ms and/or max_count, got {_describe(rule)}")
+        unknown = set(rule) - {"max_age_ms", "max_count"}
+        if unknown:
+            raise ValueError(f"{where} has unknown members {sorted(map(str, unknown))}")
+        max_age_ms = require_milliseconds(rule.get("max_age_ms", 0), f"{where}['max_age_ms']", allow_zero=True)
+        max_count = require_count(rule.get("max_count", 0), f"{where}['max_count']")
+        rules.append((utf8(collection, f"{name} key"), max_age_ms, max_count))
+    return rules
+
+
 def require_count(value: Any, name: str) -> int:
     """A non-negative int (a limit, where 0 means none; a seq; a size)."""
     value = _require_integer(value, name)

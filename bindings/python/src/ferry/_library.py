@@ -59,6 +59,12 @@ class HttpHeader(ctypes.Structure):
     _fields_ = [("name", Slice), ("value", Slice)]
 
 
+class RetentionRule(ctypes.Structure):
+    """ferry_retention_rule"""
+
+    _fields_ = [("collection", Slice), ("max_age_ms", ctypes.c_int64), ("max_count", ctypes.c_uint64)]
+
+
 class ClientOptions(ctypes.Structure):
     """ferry_client_options, field for field. ferry_client_options_init refuses
     a struct_size it does not know, which catches a layout that drifted."""
@@ -103,6 +109,8 @@ class ClientOptions(ctypes.Structure):
         ("pull_collections", ctypes.POINTER(Slice)),
         ("pull_collections_count", c_size_t),
         ("has_pull_scope", ctypes.c_bool),
+        ("retention", ctypes.POINTER(RetentionRule)),
+        ("retention_count", c_size_t),
     ]
 
 
@@ -171,6 +179,10 @@ _SIGNATURES = {
         [Handle, ctypes.c_uint64, c_size_t, BufferPointer, ErrorPointer],
     ),
     "ferry_client_clear_history": (ctypes.c_int, [Handle, ctypes.c_bool, ErrorPointer]),
+    "ferry_client_evict": (
+        ctypes.c_int,
+        [Handle, Slice, ctypes.POINTER(Slice), c_size_t, ctypes.c_bool, ctypes.POINTER(c_size_t), ErrorPointer],
+    ),
 }
 
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional
 
 from . import _arguments as arguments
 from ._calls import slice_of
-from ._library import ClientOptions, HttpHeader, Slice, library
+from ._library import ClientOptions, HttpHeader, RetentionRule, Slice, library
 from .errors import InvalidArgumentError
 
 
@@ -34,6 +34,7 @@ class OpenOptions:
     dead_letter_max_age_ms: int = 0  # 0: dead letters are kept
     upload_only: list[bytes] = field(default_factory=list)
     pull_collections: Optional[list[bytes]] = None  # None: every collection
+    retention: list[tuple[bytes, int, int]] = field(default_factory=list)
 
 
 def check_open_options(
@@ -55,6 +56,7 @@ def check_open_options(
     dead_letter_max_age_ms: Any = None,
     upload_only: Any = None,
     pull_collections: Any = None,
+    retention: Any = None,
 ) -> OpenOptions:
     """TypeErrors and ValueErrors naming the option, before the C API sees any."""
     if live_updates is not None:
@@ -89,6 +91,7 @@ def check_open_options(
         pull_collections=None
         if pull_collections is None
         else arguments.collection_names(pull_collections, "pull_collections"),
+        retention=[] if retention is None else arguments.retention_rules(retention, "retention"),
     )
 
 
@@ -139,6 +142,12 @@ def options_struct(
     if checked.pull_collections is not None:
         options.has_pull_scope = True
         options._pull_collections = _slice_array(options, "pull_collections", checked.pull_collections)
+    rule_array = (RetentionRule * len(checked.retention))(
+        *(RetentionRule(slice_of(name), max_age, count) for name, max_age, count in checked.retention)
+    )
+    options.retention = ctypes.cast(rule_array, ctypes.POINTER(RetentionRule))
+    options.retention_count = len(checked.retention)
+    options._rule_array = rule_array
     if token_function is not None:
         options.token_provider = token_function
     if log_function is not None:

@@ -26,7 +26,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence, Union
 from . import _arguments as arguments
 from ._callbacks import Listeners, LogForwarder, TokenProvider
 from ._calls import call, call_for_text, slice_of
-from ._library import Handle, library
+from ._library import Handle, Slice, library
 from ._options import check_open_options, options_struct
 from .errors import ClientClosedError, FerryError, NotFoundError
 from .records import (
@@ -102,6 +102,7 @@ class Client:
         dead_letter_max_age_ms: Optional[int] = None,
         upload_only: Optional[Sequence[str]] = None,
         pull_collections: Optional[Sequence[str]] = None,
+        retention: Optional[Mapping[str, Mapping[str, int]]] = None,
     ) -> Client:
         """Opens (or creates) the store at ``path`` and starts its owner thread.
 
@@ -144,6 +145,12 @@ class Client:
             last one pulls the new scope from the start and forgets the
             documents outside it, keeping pending writes.
 
+        retention: {collection: {"max_age_ms": ..., "max_count": ...}}: synced
+            documents of the collection synced longer ago than max_age_ms,
+            and beyond max_count the longest synced, are evicted from this
+            store (never from the server), at open and after each completed
+            run; documents with pending writes stay. See evict().
+
         Raises BusyError when the store is open in another client (in this
         process or another) after that wait, TypeError/ValueError for a
         malformed option.
@@ -166,6 +173,7 @@ class Client:
             dead_letter_max_age_ms=dead_letter_max_age_ms,
             upload_only=upload_only,
             pull_collections=pull_collections,
+            retention=retention,
         )
         token = TokenProvider(arguments.require_callable(get_token, "get_token")) if get_token else None
         log_forwarder = LogForwarder(arguments.require_callable(log, "log")) if log else None
@@ -427,6 +435,28 @@ class Client:
     def clear_history(self, keep_latest: bool = False) -> None:
         """Forgets past sync runs; with ``keep_latest``, all but the newest."""
         self._call(library.ferry_client_clear_history, arguments.require_bool(keep_latest, "keep_latest"))
+
+    # ---- local retention
+
+    def evict(self, collection: str, keys: Optional[Sequence[str]] = None) -> int:
+        """Drops synced documents of ``collection`` from this store, never
+        from the server: ``keys``, or every document of the collection when
+        None. Documents with pending writes stay. Returns how many went;
+        listeners hear a Change with ``evicted``. An evicted document's
+        version goes too: a later local write to it meets the server's copy
+        as a conflict, so evict what you will not write again."""
+        names = None if keys is None else arguments.collection_names(keys, "keys")
+        array = (Slice * len(names or []))(*(slice_of(name) for name in names or []))
+        evicted = ctypes.c_size_t()
+        self._call(
+            library.ferry_client_evict,
+            self._text(collection, "collection"),
+            array,
+            len(array),
+            keys is None,
+            ctypes.byref(evicted),
+        )
+        return evicted.value
 
     # ---- internals
 

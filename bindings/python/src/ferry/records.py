@@ -161,15 +161,18 @@ class DocumentId:
 
 @dataclass(frozen=True)
 class Change:
-    """Documents whose local view changed; ``remote`` when a pull or a server answer did it."""
+    """Documents whose local view changed; ``remote`` when a pull or a server
+    answer did it, ``evicted`` when local retention dropped them (they stay on
+    the server)."""
 
     documents: list[DocumentId]
     remote: bool
+    evicted: bool = False
 
     @classmethod
     def from_json(cls, json: dict[str, Any]) -> Change:
         documents = [DocumentId(d["collection"], d["key"]) for d in json["documents"]]
-        return cls(documents=documents, remote=json["remote"])
+        return cls(documents=documents, remote=json["remote"], evicted=json.get("evicted", False))
 
 
 @dataclass(frozen=True)

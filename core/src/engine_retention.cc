@@ -1,0 +1,115 @@
+// Local retention of SyncEngine (see EngineOptions::retention): synced
+// documents leave the local store, never the server, by each collection's
+// rule or by an explicit HandleEvict, so a device's store stops growing.
+// Documents with pending writes always stay (Replica::StageEvict).
+#include <algorithm>
+
+#include "ferry/engine.h"
+
+namespace ferry {
+namespace {
+
+// Bounds one pass (one commit, one event): a store that fell far behind its
+// rules catches up over several passes instead of stalling one input.
+constexpr std::size_t kEvictionsPerPass = 1000;
+
+}  // namespace
+
+Status ValidateRetention(const RetentionRules& rules) {
+  for (const auto& [collection, rule] : rules) {
+    FERRY_RETURN_IF_ERROR(ValidateCollectionName(collection, "retention collection"));
+    if (rule.max_age_ms <= 0 && rule.max_count == 0) {
+      return Status(ErrorCode::kInvalidArgument,
+                    "the retention rule of " + collection + " needs a max age or a max count");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::size_t> SyncEngine::HandleEvict(std::string_view collection,
+                                            const std::optional<std::vector<std::string>>& keys,
+                                            Instant now) {
+  Observe(now);
+  FERRY_RETURN_IF_ERROR(ValidateCollectionName(collection, "collection"));
+  if (keys) {
+    for (const std::string& key : *keys)
+      FERRY_RETURN_IF_ERROR(ValidateDocumentId({std::string(collection), key}));
+    return Evict(collection, *keys);
+  }
+  FERRY_ASSIGN_OR_RETURN(std::vector<Replica::SyncedCopy> copies,
+                         replica_.ListEvictable(collection));
+  std::vector<std::string> all;
+  all.reserve(copies.size());
+  for (Replica::SyncedCopy& copy : copies)
+    all.push_back(std::move(copy.key));
+  return Evict(collection, all);
+}
+
+Status SyncEngine::ApplyRetention(Instant now) {
+  std::size_t budget = kEvictionsPerPass;
+  for (const auto& [collection, rule] : options_.retention) {
+    if (budget == 0) break;
+    FERRY_ASSIGN_OR_RETURN(std::vector<std::string> victims,
+                           RetentionVictims(collection, rule, now.wall));
+    if (victims.size() > budget) victims.resize(budget);
+    FERRY_ASSIGN_OR_RETURN(const std::size_t evicted, Evict(collection, victims));
+    budget -= std::min(budget, std::max(evicted, victims.size()));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> SyncEngine::RetentionVictims(std::string_view collection,
+                                                              const RetentionRule& rule,
+                                                              TimeMs now_wall) {
+  FERRY_ASSIGN_OR_RETURN(std::vector<Replica::SyncedCopy> copies,
+                         replica_.ListEvictable(collection));
+  for (Replica::SyncedCopy& copy : copies) {
+    if (copy.synced_at == 0) copy.synced_at = copies_timed_since_;
+  }
+  // Longest synced first; ties by key, so a pass is the same on every run.
+  std::sort(copies.begin(), copies.end(), [](const auto& a, const auto& b) {
+    return a.synced_at != b.synced_at ? a.synced_at < b.synced_at : a.key < b.key;
+  });
+  std::size_t evict = 0;
+  if (rule.max_count > 0 && copies.size() > rule.max_count) {
+    evict = copies.size() - rule.max_count;
+  }
+  if (rule.max_age_ms > 0) {
+    const TimeMs cutoff = now_wall - rule.max_age_ms;
+    while (evict < copies.size() && copies[evict].synced_at < cutoff)
+      ++evict;
+  }
+  std::vector<std::string> victims;
+  victims.reserve(evict);
+  for (std::size_t i = 0; i < evict; ++i)
+    victims.push_back(std::move(copies[i].key));
+  return victims;
+}
+
+Result<std::size_t> SyncEngine::Evict(std::string_view collection,
+                                      const std::vector<std::string>& keys) {
+  if (keys.empty()) return std::size_t{0};
+  Transaction txn(store_);
+  std::vector<DocumentId> left_view;
+  std::size_t evicted = 0;
+  for (const std::string& key : keys) {
+    DocumentId id{std::string(collection), key};
+    FERRY_ASSIGN_OR_RETURN(const Replica::Eviction eviction, replica_.StageEvict(txn, id));
+    if (eviction == Replica::Eviction::kNothing) continue;
+    ++evicted;
+    if (eviction == Replica::Eviction::kDocument) left_view.push_back(std::move(id));
+  }
+  if (evicted == 0) return evicted;
+  // Counted in the same commit as the evictions, so the two never disagree.
+  SyncStatistics counted = statistics_;
+  counted.documents_evicted += evicted;
+  StageStatistics(txn, counted);
+  FERRY_RETURN_IF_ERROR(txn.Commit());
+  statistics_ = counted;
+  if (!left_view.empty()) {
+    Emit(DocumentsChangedEvent{std::move(left_view), /*remote=*/false, /*evicted=*/true});
+  }
+  return evicted;
+}
+
+}  // namespace ferry
