@@ -3,6 +3,8 @@
 // rule or by an explicit HandleEvict, so a device's store stops growing.
 // Documents with pending writes always stay (Replica::StageEvict).
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 
 #include "ferry/engine.h"
 
@@ -66,23 +68,37 @@ Result<std::vector<std::string>> SyncEngine::RetentionVictims(std::string_view c
   for (Replica::SyncedCopy& copy : copies) {
     if (copy.synced_at == 0) copy.synced_at = copies_timed_since_;
   }
-  // Longest synced first; ties by key, so a pass is the same on every run.
-  std::sort(copies.begin(), copies.end(), [](const auto& a, const auto& b) {
-    return a.synced_at != b.synced_at ? a.synced_at < b.synced_at : a.key < b.key;
-  });
-  std::size_t evict = 0;
+  // What was synced before `cutoff` goes, and `at_cutoff` of what was
+  // synced at that very time (the first keys: copies come in key order).
+  TimeMs cutoff =
+      rule.max_age_ms > 0 ? now_wall - rule.max_age_ms : std::numeric_limits<TimeMs>::min();
+  std::size_t at_cutoff = 0;
   if (rule.max_count > 0 && copies.size() > rule.max_count) {
-    evict = copies.size() - rule.max_count;
-  }
-  if (rule.max_age_ms > 0) {
-    const TimeMs cutoff = now_wall - rule.max_age_ms;
-    while (evict < copies.size() && copies[evict].synced_at < cutoff)
-      ++evict;
+    // The count's cutoff: the sync time of the last of the `excess`
+    // longest synced. (Times sort as plain numbers, not copies: that sort
+    // is in the wasm build already, a sort of copies would add 8 KB.)
+    const std::size_t excess = copies.size() - rule.max_count;
+    std::vector<uint64_t> times;
+    times.reserve(copies.size());
+    for (const Replica::SyncedCopy& copy : copies)
+      times.push_back(static_cast<uint64_t>(copy.synced_at));
+    std::sort(times.begin(), times.end());
+    const auto count_cutoff = static_cast<TimeMs>(times[excess - 1]);
+    if (count_cutoff >= cutoff) {
+      std::size_t before = 0;
+      while (static_cast<TimeMs>(times[before]) < count_cutoff)
+        ++before;
+      cutoff = count_cutoff;
+      at_cutoff = excess - before;
+    }
   }
   std::vector<std::string> victims;
-  victims.reserve(evict);
-  for (std::size_t i = 0; i < evict; ++i)
-    victims.push_back(std::move(copies[i].key));
+  for (Replica::SyncedCopy& copy : copies) {
+    const bool goes = copy.synced_at < cutoff || (copy.synced_at == cutoff && at_cutoff > 0);
+    if (!goes) continue;
+    if (copy.synced_at == cutoff) --at_cutoff;
+    victims.push_back(std::move(copy.key));
+  }
   return victims;
 }
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
-#include <set>
 
 #include "keys.h"
 
@@ -424,18 +423,22 @@ Result<std::vector<Replica::SyncedCopy>> Replica::ListEvictable(std::string_view
   std::string suffix(collection);
   suffix += '\0';
   // Documents with pending writes have an overlay: few, and never evicted.
-  std::set<std::string, std::less<>> pending;
+  // Both scans run in key order, so one walks the other's keys along.
+  std::vector<std::string> pending;
   FERRY_RETURN_IF_ERROR(store_.ScanPrefix(
       std::string(kOverlayPrefix) + suffix, [&](std::string_view key, std::string_view) {
-        pending.emplace(key.substr(kOverlayPrefix.size() + suffix.size()));
+        pending.emplace_back(key.substr(kOverlayPrefix.size() + suffix.size()));
         return true;
       }));
+  std::size_t next_pending = 0;
   std::vector<SyncedCopy> copies;
   Status failure;
   FERRY_RETURN_IF_ERROR(store_.ScanPrefix(
       std::string(kServerPrefix) + suffix, [&](std::string_view key, std::string_view stored) {
         std::string_view document_key = key.substr(kServerPrefix.size() + suffix.size());
-        if (pending.contains(document_key)) return true;
+        while (next_pending < pending.size() && pending[next_pending] < document_key)
+          ++next_pending;
+        if (next_pending < pending.size() && pending[next_pending] == document_key) return true;
         auto copy = DecodeCopy(stored);
         if (!copy.ok()) {
           failure = copy.status();

@@ -105,15 +105,15 @@ TEST_F(RetentionTest, AnEvictionDropsSyncedDocumentsHereOnlyAndKeepsPendingOnes)
 TEST_F(RetentionTest, AWholeCollectionIsEvictedWhenNoKeysAreNamed) {
   MemoryStore store;
   auto engine = Open(store);
-  Put(*engine, "readings", "r1");
-  Put(*engine, "readings", "r2");
+  for (const char* key : {"r1", "r2", "r3"})
+    Put(*engine, "readings", key);
   Put(*engine, "notes", "n1");
   Sync(*engine);
-  Put(*engine, "readings", "r3");  // pending: stays
+  Put(*engine, "readings", "r2");  // pending again: stays
   auto evicted = engine->HandleEvict("readings", std::nullopt, now_);
   ASSERT_TRUE(evicted.ok());
   EXPECT_EQ(*evicted, 2u);
-  EXPECT_EQ(Keys(*engine, "readings"), (std::vector<std::string>{"r3"}));
+  EXPECT_EQ(Keys(*engine, "readings"), (std::vector<std::string>{"r2"}));
   EXPECT_TRUE(Has(*engine, "notes", "n1"));
   EXPECT_EQ(engine->HandleEvict("", std::nullopt, now_).status().code(),
             ErrorCode::kInvalidArgument);
@@ -186,6 +186,30 @@ TEST_F(RetentionTest, ACountRuleKeepsTheMostRecentlySyncedAtOpenAndAfterRuns) {
   Put(*engine, "readings", "r4");
   Sync(*engine);
   EXPECT_EQ(Keys(*engine, "readings"), (std::vector<std::string>{"r3", "r4"}));
+}
+
+// Documents synced in one run share a sync time: the count lets the first
+// keys go. Documents with pending writes stay, even when a whole collection
+// is evicted.
+TEST_F(RetentionTest, ACountRuleBreaksTiesByKeyAndSkipsPendingDocuments) {
+  MemoryStore store;
+  EngineOptions options;
+  options.retention["readings"] = {.max_count = 1};
+  auto engine = Open(store, options);
+  for (const char* key : {"d", "b", "a", "c"})
+    Put(*engine, "readings", key);
+  Sync(*engine);
+  EXPECT_EQ(Keys(*engine, "readings"), (std::vector<std::string>{"d"}));
+  Later(kMinute);
+  Put(*engine, "readings", "d");  // pending: kept whatever the count says
+  Put(*engine, "readings", "e");
+  driver_.fault = [](const HttpRequest&) { return HttpResponse{503, "", "", ""}; };
+  engine->HandleTrigger(TriggerReason::kManual, now_);
+  driver_.Pump(*engine, now_);
+  driver_.fault = nullptr;
+  auto evicted = engine->HandleEvict("readings", std::nullopt, now_);
+  ASSERT_TRUE(evicted.ok());
+  EXPECT_EQ(*evicted, 0u) << "both are pending";
 }
 
 TEST_F(RetentionTest, RulesAreCheckedAtOpen) {
