@@ -47,13 +47,12 @@ constexpr std::string_view kCopiesTimedSinceKey = "m/copies_timed_since";
 // number was written by a newer Ferry and is refused rather than misread.
 constexpr uint64_t kStoreFormat = 2;
 
-// Format 1 -> 2: server copies read either way; from now on they record
-// their sync time, and those without one count as synced now.
-Status UpgradeFormat(Store& store, Instant now) {
-  WriteBatch batch;
+// Marks a store as of this format, for a new store and for an upgrade from
+// format 1: server copies read either way; from now on they record their
+// sync time, and those without one count as synced now.
+void StageCurrentFormat(WriteBatch& batch, Instant now) {
   batch.Put(kFormatKey, std::to_string(kStoreFormat));
   batch.Put(kCopiesTimedSinceKey, std::to_string(now.wall));
-  return store.Commit(batch);
 }
 
 std::string GenerateClientId(std::mt19937_64& random) {
@@ -336,7 +335,11 @@ Result<std::unique_ptr<SyncEngine>> SyncEngine::Open(Store& store, EngineOptions
                         " was written by a newer Ferry (this build reads format " +
                         std::to_string(kStoreFormat) + ")");
     }
-    if (*number < kStoreFormat) FERRY_RETURN_IF_ERROR(UpgradeFormat(store, now));
+    if (*number < kStoreFormat) {
+      WriteBatch upgrade;
+      StageCurrentFormat(upgrade, now);
+      FERRY_RETURN_IF_ERROR(store.Commit(upgrade));
+    }
   }
   FERRY_ASSIGN_OR_RETURN(auto stored_id, store.Get(kClientIdKey));
   std::string client_id;
@@ -349,8 +352,7 @@ Result<std::unique_ptr<SyncEngine>> SyncEngine::Open(Store& store, EngineOptions
     std::mt19937_64 random(options.random_seed);
     client_id = GenerateClientId(random);
     WriteBatch batch;
-    batch.Put(kFormatKey, std::to_string(kStoreFormat));
-    batch.Put(kCopiesTimedSinceKey, std::to_string(now.wall));
+    StageCurrentFormat(batch, now);
     batch.Put(kClientIdKey, client_id);
     FERRY_RETURN_IF_ERROR(store.Commit(batch));
   }

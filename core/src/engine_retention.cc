@@ -54,8 +54,8 @@ Status SyncEngine::ApplyRetention(Instant now) {
     FERRY_ASSIGN_OR_RETURN(std::vector<std::string> victims,
                            RetentionVictims(collection, rule, now.wall));
     if (victims.size() > budget) victims.resize(budget);
-    FERRY_ASSIGN_OR_RETURN(const std::size_t evicted, Evict(collection, victims));
-    budget -= std::min(budget, std::max(evicted, victims.size()));
+    FERRY_RETURN_IF_ERROR(Evict(collection, victims).status());
+    budget -= victims.size();
   }
   return Status::Ok();
 }

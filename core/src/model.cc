@@ -23,7 +23,7 @@ Status ValidateIdPart(std::string_view part, std::string_view what, std::size_t 
 }  // namespace
 
 Status ValidateDocumentId(const DocumentId& id) {
-  FERRY_RETURN_IF_ERROR(ValidateIdPart(id.collection, "collection", kMaxCollectionBytes));
+  FERRY_RETURN_IF_ERROR(ValidateCollectionName(id.collection, "collection"));
   return ValidateIdPart(id.key, "key", kMaxKeyBytes);
 }
 
@@ -40,10 +40,10 @@ Status ValidateCollectionName(std::string_view name, std::string_view what) {
 
 Status ValidateCollectionScope(const CollectionScope& scope) {
   for (const std::string& name : scope.include.value_or(std::vector<std::string>{})) {
-    FERRY_RETURN_IF_ERROR(ValidateIdPart(name, "pull scope collection", kMaxCollectionBytes));
+    FERRY_RETURN_IF_ERROR(ValidateCollectionName(name, "pull scope collection"));
   }
   for (const std::string& name : scope.exclude) {
-    FERRY_RETURN_IF_ERROR(ValidateIdPart(name, "upload-only collection", kMaxCollectionBytes));
+    FERRY_RETURN_IF_ERROR(ValidateCollectionName(name, "upload-only collection"));
   }
   return Status::Ok();
 }
