@@ -10,11 +10,24 @@ Json J(std::string_view text) {
 }
 
 TEST(ParseJson, RejectsMalformedTextWithoutThrowing) {
-  for (std::string_view text : {"", "{", "{\"a\":}", "[1,2", "nul", "{\"a\":1}}", "\"\\u12\""}) {
+  for (std::string_view text :
+       {"", "{", "{\"a\":}", "[1,2", "nul", "{\"a\":1}}", "[1] [2]", "\"\\u12\""}) {
     auto parsed = ParseJson(text);
     EXPECT_FALSE(parsed.ok()) << text;
     EXPECT_EQ(parsed.status().code(), ErrorCode::kProtocol) << text;
   }
+}
+
+TEST(ParseJson, ReadsEveryKindOfValue) {
+  auto parsed = ParseJson(R"( {"s":"\u00e9t\u00e9","n":-1.5e3,"u":18446744073709551615,"i":-7,
+                               "a":[true,false,null,{}],"o":{"k":[]}} )");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ((*parsed)["s"], "\u00e9t\u00e9");
+  EXPECT_EQ((*parsed)["n"].get<double>(), -1500.0);
+  EXPECT_EQ((*parsed)["u"].get<uint64_t>(), UINT64_MAX);
+  EXPECT_EQ((*parsed)["i"].get<int64_t>(), -7);
+  EXPECT_EQ(DumpJson((*parsed)["a"]), "[true,false,null,{}]");
+  EXPECT_EQ(DumpJson((*parsed)["o"]), R"({"k":[]})");
 }
 
 TEST(ParseJson, RejectsDeepNestingBeforeParsing) {
