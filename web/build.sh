@@ -9,7 +9,11 @@ export NODE_PATH=/usr/share/nodejs  # emcc's JS optimizer needs acorn
 (cd "$root" && cmake --preset wasm-release >/dev/null && cmake --build --preset wasm-release --target ferry_wasm ferry_wasm_node >/dev/null)
 if [[ ! -d node_modules/typescript ]]; then npm ci --no-audit --no-fund >/dev/null; fi
 rm -rf dist
-npx tsc -p tsconfig.json
+# The declarations keep their doc comments for editors; the JavaScript a page
+# downloads leaves them out (36.8 -> 23.5 KB gzip for the files of
+# files.json on 2026-12-02).
+npx tsc -p tsconfig.json --emitDeclarationOnly
+npx tsc -p tsconfig.json --declaration false --removeComments
 wasm="$root/build/wasm-release/bindings/js"
 # Both glues are linked from the same objects, so their .wasm is the same
 # file and ships once; should a link option ever make them differ, stop here.

@@ -123,7 +123,7 @@ for (const { size, name } of functions) groups.set(group(name), (groups.get(grou
 const top = Number(topArgument ?? 40);
 console.log(`${functions.length} functions, ${total} bytes of code`);
 console.log(`\nthe ${top} largest:`);
-for (const { size, name } of functions.slice(0, top)) console.log(`${String(size).padStart(7)}  ${name.slice(0, 160)}`);
+for (const { size, name } of functions.slice(0, top)) console.log(`${String(size).padStart(7)}  ${name.slice(0, Number(process.env.FERRY_NAME_WIDTH ?? 160))}`);
 console.log('\nby group:');
 for (const [name, size] of [...groups].sort((a, b) => b[1] - a[1]).slice(0, top)) {
   console.log(`${String(size).padStart(7)}  ${(100 * size / total).toFixed(1).padStart(5)}%  ${name}`);
