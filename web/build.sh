@@ -6,8 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd .. && pwd)
 export NODE_PATH=/usr/share/nodejs  # emcc's JS optimizer needs acorn
+# The devDependencies first: TypeScript, and Closure for the wasm's JS glue
+# (bindings/js/CMakeLists.txt finds it in node_modules when it configures).
+if [[ ! -d node_modules/typescript || ! -d node_modules/google-closure-compiler ]]; then
+  npm ci --no-audit --no-fund >/dev/null
+fi
 (cd "$root" && cmake --preset wasm-release >/dev/null && cmake --build --preset wasm-release --target ferry_wasm ferry_wasm_node >/dev/null)
-if [[ ! -d node_modules/typescript ]]; then npm ci --no-audit --no-fund >/dev/null; fi
 rm -rf dist
 # The declarations keep their doc comments for editors; the JavaScript a page
 # downloads leaves them out (36.8 -> 23.5 KB gzip for the files of
