@@ -429,6 +429,20 @@ class WebClient {
     return Ok({{"mutations", std::move(items)}});
   }
 
+  std::string ConflictLog(double after_id, double limit) {
+    if (!host_) return NotOpen();
+    auto entries = host_->engine().ConflictLog(after_id > 0 ? static_cast<uint64_t>(after_id) : 0,
+                                               limit > 0 ? static_cast<std::size_t>(limit) : 0);
+    if (!entries.ok()) return Error(entries.status());
+    return "{\"ok\":true,\"entries\":" + ConflictLogJson(*entries) + "}";
+  }
+
+  std::string ClearConflictLog() {
+    if (!host_) return NotOpen();
+    Status cleared = host_->engine().ClearConflictLog();
+    return cleared.ok() ? Ok() : Error(cleared);
+  }
+
   std::string ClearHistory(bool keep_latest) {
     if (!host_) return NotOpen();
     Status cleared = host_->engine().ClearHistory(keep_latest);
@@ -593,6 +607,8 @@ EMSCRIPTEN_BINDINGS(ferry) {
       .function("discardFailedMutation", &ferry::WebClient::DiscardFailedMutation)
       .function("pendingMutations", &ferry::WebClient::PendingMutations)
       .function("clearHistory", &ferry::WebClient::ClearHistory)
+      .function("conflictLog", &ferry::WebClient::ConflictLog)
+      .function("clearConflictLog", &ferry::WebClient::ClearConflictLog)
       .function("evict", &ferry::WebClient::Evict)
       .function("handleToken", &ferry::WebClient::HandleToken)
       .function("handleTokenFailure", &ferry::WebClient::HandleTokenFailure)

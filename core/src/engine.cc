@@ -387,6 +387,7 @@ Status SyncEngine::Load(Instant now) {
     auto json = ParseJson(*stats);
     if (json.ok() && json->is_object()) statistics_ = DecodeStatistics(*json);
   }
+  FERRY_RETURN_IF_ERROR(LoadConflictLog());
   FERRY_ASSIGN_OR_RETURN(auto next_run, store_.Get(kNextRunKey));
   if (next_run) next_run_id_ = keys::ParseDecimal(*next_run).value_or(1);
   FERRY_ASSIGN_OR_RETURN(auto last_synced, store_.Get(kLastSyncedKey));
@@ -1017,6 +1018,17 @@ Result<SyncConflictEvent> SyncEngine::StageConflict(Transaction& txn, const Outb
     ++run_->push_total;
   }
   FERRY_RETURN_IF_ERROR(replica_.StageResolution(txn, current, std::move(resolution)));
+  ConflictLogEntry logged;
+  logged.at = now.wall;
+  logged.document = id;
+  logged.strategy = strategy;
+  logged.winner = decision.local_edit_kept         ? "local"
+                  : decision.value == input.remote ? "server"
+                                                   : "new";
+  logged.resolution = decision.resolution;
+  logged.run_id = run_->id;
+  logged.server_version = current.version;
+  StageConflictLogEntry(txn, std::move(logged));
   DocumentState resolved;
   if (decision.value) resolved = {true, std::move(*decision.value)};
   return SyncConflictEvent{run_->id, WithValue(entry), current, std::move(decision.resolution),
@@ -1620,17 +1632,7 @@ Result<std::vector<OutboxEntry>> SyncEngine::PendingMutations(uint64_t after_seq
 }
 
 Status SyncEngine::ClearHistory(bool keep_latest) {
-  std::vector<std::string> keys;
-  FERRY_RETURN_IF_ERROR(store_.ScanPrefix(kHistoryPrefix, [&](std::string_view key, auto) {
-    keys.emplace_back(key);
-    return true;
-  }));
-  if (keep_latest && !keys.empty()) keys.pop_back();  // keys are in run order
-  if (keys.empty()) return Status::Ok();
-  WriteBatch batch;
-  for (const std::string& key : keys)
-    batch.Delete(key);
-  return store_.Commit(batch);
+  return DeletePrefix(store_, kHistoryPrefix, keep_latest ? 1 : 0);  // keys are in run order
 }
 
 Result<std::vector<SyncRunRecord>> SyncEngine::History(std::size_t limit) {

@@ -1,5 +1,8 @@
 #include "ferry/store.h"
 
+#include <string>
+#include <vector>
+
 namespace ferry {
 
 Status Store::Put(std::string_view key, std::string_view value) {
@@ -16,6 +19,19 @@ Status Store::Delete(std::string_view key) {
 
 Status Store::ScanPrefix(std::string_view prefix, const ScanVisitor& visit) {
   return Scan(prefix, PrefixEnd(prefix), visit);
+}
+
+Status DeletePrefix(Store& store, std::string_view prefix, std::size_t keep_last) {
+  std::vector<std::string> keys;
+  FERRY_RETURN_IF_ERROR(store.ScanPrefix(prefix, [&](std::string_view key, auto) {
+    keys.emplace_back(key);
+    return true;
+  }));
+  if (keys.size() <= keep_last) return Status::Ok();
+  WriteBatch batch;
+  for (std::size_t i = 0; i < keys.size() - keep_last; ++i)
+    batch.Delete(keys[i]);
+  return store.Commit(batch);
 }
 
 std::string PrefixEnd(std::string_view prefix) {

@@ -462,6 +462,15 @@ Status Client::ClearHistory(bool keep_latest) {
   return runtime_->Call([&](EngineHost& host) { return host.engine().ClearHistory(keep_latest); });
 }
 
+Result<std::vector<ConflictLogEntry>> Client::ConflictLog(uint64_t after_id, std::size_t limit) {
+  return runtime_->Call(
+      [&](EngineHost& host) { return host.engine().ConflictLog(after_id, limit); });
+}
+
+Status Client::ClearConflictLog() {
+  return runtime_->Call([&](EngineHost& host) { return host.engine().ClearConflictLog(); });
+}
+
 Result<std::size_t> Client::Evict(const std::string& collection,
                                   const std::optional<std::vector<std::string>>& keys) {
   return runtime_->Call(

@@ -4,7 +4,7 @@
 // follower's (follower.ts), which forwards every call to the context that owns
 // the store. FerryClient chooses one at open and swaps a follower for an owner
 // when it takes the store over. Arguments arrive checked (arguments.ts).
-import { FerryError, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /**
  * The calls a follower forwards to the owner (the channel's "call" messages).
@@ -37,6 +37,9 @@ export interface ForwardedCalls {
   pendingMutations(afterSeq: number, limit: number): Promise<PendingMutation[]>;
   /** Forgets past runs; with `keepLatest`, all but the newest. */
   clearHistory(keepLatest: boolean): Promise<void>;
+  /** Conflict log entries with id above `afterId`, oldest first, at most `limit` (0: 100). */
+  conflictLog(afterId: number, limit: number): Promise<ConflictLogEntry[]>;
+  clearConflictLog(): Promise<void>;
   /** Evicts `keys` of `collection` from the local store (null: every document of it); resolves with how many went. */
   evict(collection: string, keys: string[] | null): Promise<number>;
 }
@@ -92,6 +95,10 @@ export async function invoke(backend: ForwardedCalls, call: Call): Promise<unkno
       return backend.pendingMutations(...call.args);
     case 'clearHistory':
       return backend.clearHistory(...call.args);
+    case 'conflictLog':
+      return backend.conflictLog(...call.args);
+    case 'clearConflictLog':
+      return backend.clearConflictLog(...call.args);
     case 'evict':
       return backend.evict(...call.args);
     default:

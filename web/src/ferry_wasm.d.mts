@@ -26,6 +26,9 @@ export interface WebClientHandle {
   discardFailedMutation(seq: number, writeId: string): string;
   pendingMutations(afterSeq: number, limit: number): string;
   clearHistory(keepLatest: boolean): string;
+  /** {"entries": [...]} (ConflictLogEntry). */
+  conflictLog(afterId: number, limit: number): string;
+  clearConflictLog(): string;
   /** `keysJson`: an array of keys, or null for the whole collection; {"evicted": n}. */
   evict(collection: string, keysJson: string): string;
   handleToken(requestId: number, token: string): void;

@@ -4,7 +4,7 @@
 // history() and failedMutations() answer from the latest snapshot.
 import type { Backend, Call, CallName, CallResult, ForwardedCalls } from './backend.js';
 import { deserializeError, type ChannelMessage, type Snapshot, type StoreChannel } from './channel.js';
-import { FerryError, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** A forwarded call still waiting for its answer. */
 export interface PendingCall {
@@ -65,6 +65,12 @@ export class FollowerBackend implements Backend {
   }
   clearHistory(keepLatest: boolean): Promise<void> {
     return this.forward('clearHistory', keepLatest);
+  }
+  conflictLog(afterId: number, limit: number): Promise<ConflictLogEntry[]> {
+    return this.forward('conflictLog', afterId, limit);
+  }
+  clearConflictLog(): Promise<void> {
+    return this.forward('clearConflictLog');
   }
   evict(collection: string, keys: string[] | null): Promise<number> {
     return this.forward('evict', collection, keys);

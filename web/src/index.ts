@@ -35,6 +35,7 @@ import { deleteStore } from './storage.js';
 import {
   FerryError,
   type ChangeDetail,
+  type ConflictLogEntry,
   type FailedMutation,
   type FerryEventListener,
   type FerryEventName,
@@ -343,6 +344,27 @@ export class FerryClient extends EventTarget {
     this.ensureOpen();
     await this.backend.clearHistory(keepLatest);
     this.sharing?.ownerChannel?.changed();
+  }
+
+  /**
+   * The conflict log: every conflict resolution, automatic or by the app's
+   * resolver, oldest first: those with id above `afterId` (default 0), at
+   * most `limit` (default 100). Page on with the last id of a page. Each
+   * names the document, the strategy, who won and when. The newest 1,000
+   * are kept.
+   */
+  async conflictLog(options: { afterId?: number; limit?: number } = {}): Promise<ConflictLogEntry[]> {
+    if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
+    const afterId = options.afterId === undefined ? 0 : requireSeq(options.afterId, 'afterId');
+    const limit = options.limit === undefined ? 100 : requireLimit(options.limit, 'limit');
+    this.ensureOpen();
+    return this.backend.conflictLog(afterId, Math.floor(limit));
+  }
+
+  /** Forgets every recorded conflict resolution; ids keep ascending after it. */
+  async clearConflictLog(): Promise<void> {
+    this.ensureOpen();
+    await this.backend.clearConflictLog();
   }
 
   /**

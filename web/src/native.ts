@@ -21,7 +21,7 @@ import { answerConflict } from './conflict_answer.js';
 import type { NativeBinding, NativeCallbacks, NativeClient } from './native_binding.js';
 import { callLog, printEndpointWarning, retentionRules, type ResolvedOptions } from './options.js';
 import type { EmitEvent } from './owner.js';
-import { FerryError, type FailedMutation, type FerryErrorCode, type Json, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type ConflictLogEntry, type FailedMutation, type FerryErrorCode, type Json, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** Where the store's SQLite file is, and what to do once the client closed. */
 export interface NativeStore {
@@ -205,6 +205,14 @@ export class NativeBackend implements Backend {
   async clearHistory(keepLatest: boolean): Promise<void> {
     await this.call(this.client.clearHistory(keepLatest));
     await this.refresh();
+  }
+
+  async conflictLog(afterId: number, limit: number): Promise<ConflictLogEntry[]> {
+    return JSON.parse(await this.call(this.client.conflictLog(afterId, limit))) as ConflictLogEntry[];
+  }
+
+  async clearConflictLog(): Promise<void> {
+    await this.call(this.client.clearConflictLog());
   }
 
   async close(): Promise<void> {

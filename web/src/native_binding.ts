@@ -110,6 +110,9 @@ export interface NativeClient {
   /** ferry_client_pending_mutations: a JSON array as text. */
   pendingMutations(afterSeq: number, limit: number): Promise<string>;
   clearHistory(keepLatest: boolean): Promise<void>;
+  /** ferry_client_conflict_log: a JSON array as text. */
+  conflictLog(afterId: number, limit: number): Promise<string>;
+  clearConflictLog(): Promise<void>;
   /** ferry_client_evict: `keys`, or the whole collection with null; resolves with how many went. */
   evict(collection: string, keys: string[] | null): Promise<number>;
   /** Host transport answers (any time; a late one is ignored). status 0 with transportError: no HTTP answer. */

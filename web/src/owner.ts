@@ -11,7 +11,7 @@ import { callLog, retentionRules, type ResolvedOptions } from './options.js';
 import { GroupCommit } from './persist.js';
 import { mountStore, type MountedStore } from './storage.js';
 import { canGzip, FetchTransport } from './transport_fetch.js';
-import { FerryError, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** Hands an event (its type and the CustomEvent's detail) to the client. */
 export type EmitEvent = (type: string, detail: unknown) => void;
@@ -211,6 +211,15 @@ export class OwnerBackend implements Backend {
 
   async clearHistory(keepLatest: boolean): Promise<void> {
     unwrap(this.web.clearHistory(keepLatest));
+    await this.commits.persisted();
+  }
+
+  async conflictLog(afterId: number, limit: number): Promise<ConflictLogEntry[]> {
+    return unwrap<{ entries: ConflictLogEntry[] }>(this.web.conflictLog(afterId, limit)).entries;
+  }
+
+  async clearConflictLog(): Promise<void> {
+    unwrap(this.web.clearConflictLog());
     await this.commits.persisted();
   }
   async evict(collection: string, keys: string[] | null): Promise<number> {

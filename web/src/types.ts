@@ -323,6 +323,25 @@ export interface PendingMutation {
   lastError: string | null;
 }
 
+/** A conflict resolution, as `conflictLog` lists it. */
+export interface ConflictLogEntry {
+  /** Ascending, never reused (clearConflictLog included): page on with the last id of a page. */
+  id: number;
+  /** When it was resolved (ms since the epoch). */
+  at: number;
+  collection: string;
+  key: string;
+  strategy: ConflictStrategy;
+  /** `server`: the server's document stands; `local`: the local edit won and goes up again; `new`: a merged or custom value. */
+  winner: 'server' | 'local' | 'new';
+  /** As in the `sync.conflict` event, e.g. `merged`. */
+  resolution: string;
+  /** The sync run that met the conflict. */
+  runId: number;
+  /** The server's version the local write met. */
+  serverVersion: number;
+}
+
 /** A mutation the server rejected, kept until retried or discarded. */
 export interface FailedMutation extends Mutation {
   error: string;

@@ -95,6 +95,34 @@ test('dead letters older than deadLetterMaxAgeMs are discarded as time passes', 
   await client.close();
 });
 
+test('the conflict log lists each resolution, pages by id and clears', async () => {
+  const other = await open('log-other');
+  const device = await open('log-device', { conflicts: { collections: { tasks: 'merge' } } });
+  const conflict = async (collection, key) => {
+    await other.put(collection, key, { by: 'other', n: 1 });
+    await device.put(collection, key, { by: 'device' });
+    await other.syncNow();
+    return device.syncNow();
+  };
+  await conflict('notes', 'n1');
+  const run = await conflict('tasks', 't1');
+  const log = await device.conflictLog();
+  assert.deepEqual(log.map(({ collection, key, strategy, winner, resolution }) => [collection, key, strategy, winner, resolution]), [
+    ['notes', 'n1', 'serverWins', 'server', 'server_wins'],
+    ['tasks', 't1', 'merge', 'new', 'merged'],
+  ]);
+  assert.ok(log[0].id < log[1].id && log[1].runId === run.id && log[1].serverVersion > 0);
+  assert.ok(Math.abs(log[1].at - Date.now()) < 60_000);
+  assert.deepEqual(await device.conflictLog({ afterId: log[0].id, limit: 1 }), [log[1]]);
+  assert.deepEqual(await other.conflictLog(), []);
+  await device.clearConflictLog();
+  assert.deepEqual(await device.conflictLog(), []);
+  await assert.rejects(device.conflictLog({ afterId: -1 }), TypeError);
+  await assert.rejects(device.conflictLog({ limit: 'ten' }), TypeError);
+  await other.close();
+  await device.close();
+});
+
 test('clearHistory forgets runs, or all but the latest', async () => {
   const client = await open('history');
   for (let i = 0; i < 3; ++i) assert.equal((await client.syncNow()).outcome, 'completed');

@@ -535,6 +535,27 @@ void AsyncClient::ClearHistory(bool keep_latest, Completion done) {
   });
 }
 
+void AsyncClient::ConflictLog(uint64_t after_id, std::size_t limit, Completion done) {
+  state_->Run(
+      std::move(done),
+      [after_id, limit](ferry_client* client) {
+        ferry_error error = FERRY_ERROR_INIT;
+        ferry_buffer entries = FERRY_BUFFER_INIT;
+        Result result =
+            FromC(ferry_client_conflict_log(client, after_id, limit, &entries, &error), error);
+        TakeText(entries, result);
+        return result;
+      },
+      /*flush=*/false);
+}
+
+void AsyncClient::ClearConflictLog(Completion done) {
+  state_->Run(std::move(done), [](ferry_client* client) {
+    ferry_error error = FERRY_ERROR_INIT;
+    return FromC(ferry_client_clear_conflict_log(client, &error), error);
+  });
+}
+
 void AsyncClient::Evict(std::string collection, std::optional<std::vector<std::string>> keys,
                         Completion done) {
   state_->Run(std::move(done), [collection = std::move(collection),

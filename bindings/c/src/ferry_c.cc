@@ -315,13 +315,15 @@ ferry_client_options DefaultOptions() {
   options.backoff_max_ms = defaults.engine.backoff_max_ms;
   options.push_batch_bytes = defaults.engine.batch.max_bytes;
   options.history_limit = defaults.engine.history_limit;
+  options.conflict_log_limit = defaults.engine.conflict_log_limit;
   return options;
 }
 
 // The layouts this library knows: the first one (up to transport_user_data),
 // the second, which appends the conflict resolver, the third, which appends
 // the store lock timeout, and today's, which appends the custom headers,
-// backoff bounds, push batch bytes and history limit. A caller built against
+// backoff bounds, push batch bytes, history limit and the rest of issue 17's
+// options. A caller built against
 // an older one passes its size; the fields it lacks keep their defaults.
 constexpr std::size_t kOptionsSizeV1 = offsetof(ferry_client_options, conflict_resolver);
 constexpr std::size_t kOptionsSizeV2 = offsetof(ferry_client_options, store_lock_timeout_ms);
@@ -532,6 +534,7 @@ Failure ToClientOptions(const ferry_client_options& c, uint64_t id, ClientOption
   options.engine.backoff_base_ms = c.backoff_base_ms;
   options.engine.backoff_max_ms = c.backoff_max_ms;
   options.engine.history_limit = c.history_limit;
+  options.engine.conflict_log_limit = c.conflict_log_limit;
   if (c.max_attempts > 0) options.engine.max_attempts = c.max_attempts;
   if (c.dead_letter_max_age_ms > 0)
     options.engine.dead_letter_max_age_ms = c.dead_letter_max_age_ms;
@@ -1091,6 +1094,23 @@ ferry_result ferry_client_clear_history(ferry_client* client, bool keep_latest,
                                         ferry_error* error) {
   return WithClient(client, error,
                     [&](Call& call) -> Failure { return call.client().ClearHistory(keep_latest); });
+}
+
+ferry_result ferry_client_conflict_log(ferry_client* client, uint64_t after_id, size_t limit,
+                                       ferry_buffer* entries, ferry_error* error) {
+  if (entries != nullptr) *entries = ferry_buffer{nullptr, 0};
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    if (entries == nullptr) return InvalidArgument("entries: the out buffer is NULL");
+    auto log = call.client().ConflictLog(after_id, limit);
+    if (!log.ok()) return log.status();
+    Fill(entries, ConflictLogJson(*log));
+    return {};
+  });
+}
+
+ferry_result ferry_client_clear_conflict_log(ferry_client* client, ferry_error* error) {
+  return WithClient(client, error,
+                    [&](Call& call) -> Failure { return call.client().ClearConflictLog(); });
 }
 
 ferry_result ferry_client_evict(ferry_client* client, ferry_slice collection,

@@ -130,6 +130,32 @@ static void test_resolver_value_is_pushed_and_converges(void) {
   finish(&t);
 }
 
+/* The conflict log lists the resolution, pages by id and clears. */
+static void test_the_conflict_log_records_the_resolution(void) {
+  conflict_setup t;
+  start(&t, "{\"value\":{\"n\":18}}");
+  ferry_buffer run = FERRY_BUFFER_INIT;
+  make_conflict(&t, &run);
+  ferry_buffer_release(&run);
+  ferry_buffer log = FERRY_BUFFER_INIT;
+  CHECK_OK(ferry_client_conflict_log(t.b, 0, 0, &log, &t.error), &t.error);
+  CHECK(log.data != NULL && contains(log.data, "\"id\":1,") &&
+        contains(log.data, "\"collection\":\"counters\"") && contains(log.data, "\"key\":\"c\"") &&
+        contains(log.data, "\"strategy\":\"custom\"") && contains(log.data, "\"winner\":\"new\"") &&
+        contains(log.data, "\"resolution\":\"custom\""));
+  ferry_buffer_release(&log);
+  CHECK_OK(ferry_client_conflict_log(t.b, 1, 0, &log, &t.error), &t.error);
+  CHECK(log.data != NULL && strcmp(log.data, "[]") == 0);
+  ferry_buffer_release(&log);
+  CHECK_OK(ferry_client_clear_conflict_log(t.b, &t.error), &t.error);
+  CHECK_OK(ferry_client_conflict_log(t.b, 0, 0, &log, &t.error), &t.error);
+  CHECK(log.data != NULL && strcmp(log.data, "[]") == 0);
+  ferry_buffer_release(&log);
+  CHECK_CODE(FERRY_INVALID_HANDLE, ferry_client_clear_conflict_log(NULL, &t.error), &t.error);
+  ferry_error_clear(&t.error);
+  finish(&t);
+}
+
 static void test_resolver_can_delete(void) {
   conflict_setup t;
   start(&t, "{\"deleted\":true}");
@@ -220,6 +246,7 @@ void conflict_resolver_tests(void) {
   RUN_TEST(test_answer_set_checks_its_arguments);
   RUN_TEST(test_resolver_value_is_pushed_and_converges);
   RUN_TEST(test_resolver_can_delete);
+  RUN_TEST(test_the_conflict_log_records_the_resolution);
   RUN_TEST(test_resolver_errors_keep_the_server_document);
   RUN_TEST(test_resolver_must_not_call_its_client);
 }

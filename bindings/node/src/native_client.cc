@@ -50,6 +50,8 @@ Napi::Function NativeClient::DefineClass(Napi::Env env) {
           InstanceMethod<&NativeClient::DiscardFailedMutation>("discardFailedMutation"),
           InstanceMethod<&NativeClient::PendingMutations>("pendingMutations"),
           InstanceMethod<&NativeClient::ClearHistory>("clearHistory"),
+          InstanceMethod<&NativeClient::ConflictLog>("conflictLog"),
+          InstanceMethod<&NativeClient::ClearConflictLog>("clearConflictLog"),
           InstanceMethod<&NativeClient::Evict>("evict"),
           InstanceMethod<&NativeClient::CompleteRequest>("completeRequest"),
           InstanceMethod<&NativeClient::RequestData>("requestData"),
@@ -189,6 +191,22 @@ Napi::Value NativeClient::ClearHistory(const Napi::CallbackInfo& info) {
   const bool keep_latest = RequireBoolean(info[0], "keepLatest");
   return Void([&](async::AsyncClient& client, async::Completion done) {
     client.ClearHistory(keep_latest, std::move(done));
+  });
+}
+
+Napi::Value NativeClient::ConflictLog(const Napi::CallbackInfo& info) {
+  const uint64_t after_id = RequireCount(info[0], "afterId");
+  const uint64_t limit = RequireCount(info[1], "limit");
+  return core_->Call(
+      [&](async::Completion done) {
+        core_->client().ConflictLog(after_id, limit, std::move(done));
+      },
+      Text);
+}
+
+Napi::Value NativeClient::ClearConflictLog(const Napi::CallbackInfo&) {
+  return Void([&](async::AsyncClient& client, async::Completion done) {
+    client.ClearConflictLog(std::move(done));
   });
 }
 

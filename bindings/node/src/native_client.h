@@ -40,6 +40,8 @@ class NativeClient : public Napi::ObjectWrap<NativeClient> {
   Napi::Value DiscardFailedMutation(const Napi::CallbackInfo& info);
   Napi::Value PendingMutations(const Napi::CallbackInfo& info);
   Napi::Value ClearHistory(const Napi::CallbackInfo& info);
+  Napi::Value ConflictLog(const Napi::CallbackInfo& info);
+  Napi::Value ClearConflictLog(const Napi::CallbackInfo& info);
   Napi::Value Evict(const Napi::CallbackInfo& info);
   Napi::Value CompleteRequest(const Napi::CallbackInfo& info);
   Napi::Value RequestData(const Napi::CallbackInfo& info);

@@ -156,6 +156,21 @@ jsi::Value ClearHistory(const State& state, const Arguments& arguments) {
   });
 }
 
+jsi::Value ConflictLog(const State& state, const Arguments& arguments) {
+  auto after_id =
+      static_cast<std::uint64_t>(RequireInteger(arguments, 0, "afterId", 0, kMaxInteger));
+  auto limit = static_cast<std::size_t>(RequireInteger(arguments, 1, "limit", 0, kMaxInteger));
+  return Promised(state, arguments, Text, [&](async::AsyncClient& client, auto done) {
+    client.ConflictLog(after_id, limit, std::move(done));
+  });
+}
+
+jsi::Value ClearConflictLog(const State& state, const Arguments& arguments) {
+  return Promised(state, arguments, Nothing, [&](async::AsyncClient& client, auto done) {
+    client.ClearConflictLog(std::move(done));
+  });
+}
+
 jsi::Value Evict(const State& state, const Arguments& arguments) {
   std::string collection = RequireString(arguments, 0, "collection");
   std::optional<std::vector<std::string>> keys = RequireStrings(arguments, 1, "keys", true);
@@ -218,6 +233,8 @@ constexpr Method kMethods[] = {
     {"discardFailedMutation", 1, DiscardFailedMutation},
     {"pendingMutations", 2, PendingMutations},
     {"clearHistory", 1, ClearHistory},
+    {"conflictLog", 2, ConflictLog},
+    {"clearConflictLog", 0, ClearConflictLog},
     {"evict", 2, Evict},
     {"completeRequest", 5, CompleteRequest},
     {"requestData", 2, RequestData},

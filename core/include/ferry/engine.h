@@ -266,6 +266,22 @@ using RetentionRules = std::map<std::string, RetentionRule, std::less<>>;
 // a rule with neither bound.
 [[nodiscard]] Status ValidateRetention(const RetentionRules& rules);
 
+// One resolved conflict as the conflict log keeps it (SyncEngine::
+// ConflictLog): which document, by which strategy, who won, and when.
+struct ConflictLogEntry {
+  uint64_t id = 0;  // ascending; never reused, ClearConflictLog included
+  TimeMs at = 0;    // wall time of the resolution
+  DocumentId document;
+  ConflictStrategy strategy = ConflictStrategy::kServerWins;
+  // "server": the server's document stands; "local": the local edit won and
+  // goes up again; "new": a value neither side had (merged, or a custom
+  // resolver's).
+  std::string winner;
+  std::string resolution;  // ConflictDecision::resolution, e.g. "merged"
+  uint64_t run_id = 0;
+  Version server_version = 0;  // the server's version the local write met
+};
+
 struct EngineOptions {
   BatchLimits batch;
   std::size_t pull_page_size = 1000;
@@ -286,6 +302,8 @@ struct EngineOptions {
   TimeMs local_write_debounce_ms = 0;
   std::optional<TimeMs> interval_ms;  // background sync interval; none by default
   std::size_t history_limit = 100;
+  // The conflict log keeps the newest this many resolutions (0: none).
+  std::size_t conflict_log_limit = 1000;
   ProtocolLimits protocol;
   // How conflicts are resolved, per collection (server wins by default). A
   // custom resolver runs on the thread that drives the engine, inside
@@ -472,6 +490,13 @@ class SyncEngine {
                                                                   std::size_t limit);
   // Forgets the recorded runs; with `keep_latest`, all but the newest.
   [[nodiscard]] Status ClearHistory(bool keep_latest);
+  // The conflict log (engine_conflict_log.cc): every conflict resolution,
+  // automatic or by a custom resolver, recorded in the commit that applied
+  // it. Entries with id above `after_id`, oldest first, at most `limit`
+  // (0: 100); the log keeps EngineOptions::conflict_log_limit entries.
+  [[nodiscard]] Result<std::vector<ConflictLogEntry>> ConflictLog(uint64_t after_id,
+                                                                  std::size_t limit);
+  [[nodiscard]] Status ClearConflictLog();
 
   const std::string& client_id() const { return client_id_; }
   const EngineOptions& options() const { return options_; }
@@ -623,6 +648,11 @@ class SyncEngine {
   [[nodiscard]] Result<std::vector<std::string>> RetentionVictims(std::string_view collection,
                                                                   const RetentionRule& rule,
                                                                   TimeMs now_wall);
+  // Reads the conflict log's next id (engine_conflict_log.cc).
+  [[nodiscard]] Status LoadConflictLog();
+  // Stages `entry` into the conflict log (its id assigned here) and drops
+  // the entry that falls out of EngineOptions::conflict_log_limit.
+  void StageConflictLogEntry(Transaction& txn, ConflictLogEntry entry);
   // Stages `statistics` as the store's counters.
   void StageStatistics(Transaction& txn, const SyncStatistics& statistics);
   // Evicts `keys` of `collection` in one commit; emits the change event.
@@ -658,6 +688,7 @@ class SyncEngine {
   // Server copies without a sync time (store format 1) count as synced then:
   // when this store was first opened by a Ferry that records it.
   TimeMs copies_timed_since_ = 0;
+  uint64_t next_conflict_log_id_ = 1;  // persisted with each entry
   bool resyncing_ = false;
   bool resync_requested_ = false;  // HandleResync: the next run that pulls resyncs
   std::set<DocumentId> resync_seen_;
@@ -701,6 +732,12 @@ class SyncEngine {
 // the persisted history and the bindings.
 Json SyncRunToJson(const SyncRunRecord& run);
 Json SyncStatisticsToJson(const SyncStatistics& statistics);
+// {"id", "at", "collection", "key", "strategy", "winner", "resolution",
+// "runId", "serverVersion"}: the stored form of a conflict log entry, and, as
+// a JSON array of them, the bindings'. Written as text, not through a Json
+// object: nlohmann's object construction cost the wasm 4 KB here.
+std::string ConflictLogEntryJson(const ConflictLogEntry& entry);
+std::string ConflictLogJson(const std::vector<ConflictLogEntry>& entries);
 
 // Retry-After as delta-seconds or an HTTP-date (RFC 9110), relative to `now`.
 std::optional<TimeMs> ParseRetryAfter(std::string_view value, TimeMs now);

@@ -85,6 +85,8 @@ class Store {
 // The smallest key greater than every key starting with `prefix`; empty when
 // no such key exists (prefix is all 0xFF bytes).
 std::string PrefixEnd(std::string_view prefix);
+// Deletes every key under `prefix` but the last `keep_last`, in one commit.
+[[nodiscard]] Status DeletePrefix(Store& store, std::string_view prefix, std::size_t keep_last);
 
 // A batch under construction that can read its own uncommitted writes: several
 // steps of one logical change (e.g. the results of one push) stage into it

@@ -155,6 +155,12 @@ class Client {
                                                                   std::size_t limit = 100);
   // Forgets past runs; with `keep_latest`, all but the newest.
   [[nodiscard]] Status ClearHistory(bool keep_latest = false);
+  // The conflict log: resolutions with id above `after_id`, oldest first, at
+  // most `limit` (0: 100); page with the last id of a page. The log keeps
+  // EngineOptions::conflict_log_limit entries (1000 by default).
+  [[nodiscard]] Result<std::vector<ConflictLogEntry>> ConflictLog(uint64_t after_id = 0,
+                                                                  std::size_t limit = 100);
+  [[nodiscard]] Status ClearConflictLog();
 
   // --- Local retention (issue 17) ----------------------------------------------
   // Drops synced documents of `collection` from this store, never from the

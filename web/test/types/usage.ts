@@ -6,6 +6,7 @@ import {
   FerryClient,
   FerryError,
   type ConflictDetail,
+  type ConflictLogEntry,
   type FerryErrorCode,
   type FerryEventMap,
   type Json,
@@ -184,6 +185,11 @@ export async function usage(): Promise<void> {
   expectType<SyncStatus['state']>()(client.status().state);
   expectType<SyncRun[]>()(client.history(5));
   expectType<PendingMutation[]>()(await client.pendingMutations({ afterSeq: 10, limit: 50 }));
+  expectType<ConflictLogEntry[]>()(await client.conflictLog({ afterId: 3, limit: 10 }));
+  expectType<'server' | 'local' | 'new'>()((await client.conflictLog())[0]!.winner);
+  await client.clearConflictLog();
+  // @ts-expect-error afterId is a number
+  await client.conflictLog({ afterId: '3' });
   expectType<number | null>()((await client.pendingMutations())[0]!.lastAttemptAt);
   await client.clearHistory({ keepLatest: true });
   // @ts-expect-error keepLatest is a boolean

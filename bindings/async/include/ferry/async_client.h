@@ -172,6 +172,9 @@ class AsyncClient {
   // text: ferry_client_pending_mutations' JSON array.
   void PendingMutations(uint64_t after_seq, std::size_t limit, Completion done);
   void ClearHistory(bool keep_latest, Completion done);
+  // The conflict log page as JSON text (ferry_client_conflict_log).
+  void ConflictLog(uint64_t after_id, std::size_t limit, Completion done);
+  void ClearConflictLog(Completion done);
   // ferry_client_evict: `keys`, or the whole collection when nullopt.
   // number: how many went.
   void Evict(std::string collection, std::optional<std::vector<std::string>> keys, Completion done);

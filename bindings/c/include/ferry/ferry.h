@@ -345,6 +345,9 @@ typedef struct ferry_client_options {
    * are copied. NULL/0 (default): none. */
   const ferry_retention_rule* retention;
   size_t retention_count;
+  /* The conflict log (ferry_client_conflict_log) keeps the newest this many
+   * resolutions; default 1000, 0: none are recorded. */
+  size_t conflict_log_limit;
 } ferry_client_options;
 
 /* Fills `*options` with the defaults; `struct_size` is sizeof(*options) as
@@ -527,6 +530,16 @@ FERRY_EXPORT ferry_result ferry_client_pending_mutations(ferry_client* client, u
 /* Forgets past sync runs; with keep_latest, all but the newest. */
 FERRY_EXPORT ferry_result ferry_client_clear_history(ferry_client* client, bool keep_latest,
                                                      ferry_error* error);
+/* The conflict log: every conflict resolution, oldest first, with id above
+ * `after_id`, at most `limit` (0: 100), as a JSON array of {"id", "at"
+ * (wall ms), "collection", "key", "strategy", "winner" ("server", "local"
+ * or "new": a merged or custom value), "resolution" (as in the "conflict"
+ * event), "runId", "serverVersion"}. Page on with the last id of a page.
+ * The log keeps options.conflict_log_limit entries. */
+FERRY_EXPORT ferry_result ferry_client_conflict_log(ferry_client* client, uint64_t after_id,
+                                                    size_t limit, ferry_buffer* entries,
+                                                    ferry_error* error);
+FERRY_EXPORT ferry_result ferry_client_clear_conflict_log(ferry_client* client, ferry_error* error);
 /* Evicts synced documents of `collection` from this store, never from the
  * server: the key_count `keys`, or, with whole_collection, every document
  * of the collection (keys ignored). Documents with pending writes stay.

@@ -111,6 +111,7 @@ class ClientOptions(ctypes.Structure):
         ("has_pull_scope", ctypes.c_bool),
         ("retention", ctypes.POINTER(RetentionRule)),
         ("retention_count", c_size_t),
+        ("conflict_log_limit", c_size_t),
     ]
 
 
@@ -179,6 +180,11 @@ _SIGNATURES = {
         [Handle, ctypes.c_uint64, c_size_t, BufferPointer, ErrorPointer],
     ),
     "ferry_client_clear_history": (ctypes.c_int, [Handle, ctypes.c_bool, ErrorPointer]),
+    "ferry_client_conflict_log": (
+        ctypes.c_int,
+        [Handle, ctypes.c_uint64, c_size_t, BufferPointer, ErrorPointer],
+    ),
+    "ferry_client_clear_conflict_log": (ctypes.c_int, [Handle, ErrorPointer]),
     "ferry_client_evict": (
         ctypes.c_int,
         [Handle, Slice, ctypes.POINTER(Slice), c_size_t, ctypes.c_bool, ctypes.POINTER(c_size_t), ErrorPointer],

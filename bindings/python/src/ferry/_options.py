@@ -35,6 +35,7 @@ class OpenOptions:
     upload_only: list[bytes] = field(default_factory=list)
     pull_collections: Optional[list[bytes]] = None  # None: every collection
     retention: list[tuple[bytes, int, int]] = field(default_factory=list)
+    conflict_log_limit: Optional[int] = None  # None: the library's default
 
 
 def check_open_options(
@@ -57,6 +58,7 @@ def check_open_options(
     upload_only: Any = None,
     pull_collections: Any = None,
     retention: Any = None,
+    conflict_log_limit: Any = None,
 ) -> OpenOptions:
     """TypeErrors and ValueErrors naming the option, before the C API sees any."""
     if live_updates is not None:
@@ -92,6 +94,9 @@ def check_open_options(
         if pull_collections is None
         else arguments.collection_names(pull_collections, "pull_collections"),
         retention=[] if retention is None else arguments.retention_rules(retention, "retention"),
+        conflict_log_limit=None
+        if conflict_log_limit is None
+        else arguments.require_count(conflict_log_limit, "conflict_log_limit"),
     )
 
 
@@ -130,6 +135,8 @@ def options_struct(
     options.store_lock_timeout_ms = checked.store_lock_timeout_ms
     options.max_attempts = checked.max_attempts
     options.dead_letter_max_age_ms = checked.dead_letter_max_age_ms
+    if checked.conflict_log_limit is not None:
+        options.conflict_log_limit = checked.conflict_log_limit
     # Kept alive by `checked` (the names and values) and the struct (the
     # array) until ferry_client_open has copied them.
     header_array = (HttpHeader * len(checked.headers))(

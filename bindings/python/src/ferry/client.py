@@ -32,6 +32,7 @@ from .errors import ClientClosedError, FerryError, NotFoundError
 from .records import (
     EVENT_TYPES,
     Change,
+    ConflictLogEntry,
     FailedMutation,
     PendingMutation,
     Json,
@@ -103,6 +104,7 @@ class Client:
         upload_only: Optional[Sequence[str]] = None,
         pull_collections: Optional[Sequence[str]] = None,
         retention: Optional[Mapping[str, Mapping[str, int]]] = None,
+        conflict_log_limit: Optional[int] = None,
     ) -> Client:
         """Opens (or creates) the store at ``path`` and starts its owner thread.
 
@@ -151,6 +153,9 @@ class Client:
             store (never from the server), at open and after each completed
             run; documents with pending writes stay. See evict().
 
+        conflict_log_limit: how many resolutions conflict_log() keeps, the
+            newest (None: 1000; 0: none are recorded).
+
         Raises BusyError when the store is open in another client (in this
         process or another) after that wait, TypeError/ValueError for a
         malformed option.
@@ -174,6 +179,7 @@ class Client:
             upload_only=upload_only,
             pull_collections=pull_collections,
             retention=retention,
+            conflict_log_limit=conflict_log_limit,
         )
         token = TokenProvider(arguments.require_callable(get_token, "get_token")) if get_token else None
         log_forwarder = LogForwarder(arguments.require_callable(log, "log")) if log else None
@@ -435,6 +441,24 @@ class Client:
     def clear_history(self, keep_latest: bool = False) -> None:
         """Forgets past sync runs; with ``keep_latest``, all but the newest."""
         self._call(library.ferry_client_clear_history, arguments.require_bool(keep_latest, "keep_latest"))
+
+    # ---- the conflict log
+
+    def conflict_log(self, after_id: int = 0, limit: int = 100) -> list[ConflictLogEntry]:
+        """Every conflict resolution, automatic or custom, oldest first, with
+        id above ``after_id``, at most ``limit`` (0: 100): page on with the
+        last id of a page. Each says which document, the strategy, who won
+        ("server", "local", or "new" for a merged value) and when."""
+        items = self._report(
+            library.ferry_client_conflict_log,
+            arguments.require_count(after_id, "after_id"),
+            arguments.require_count(limit, "limit"),
+        )
+        return [ConflictLogEntry.from_json(item) for item in items]
+
+    def clear_conflict_log(self) -> None:
+        """Forgets every recorded resolution; ids keep ascending after it."""
+        self._call(library.ferry_client_clear_conflict_log)
 
     # ---- local retention
 

@@ -146,6 +146,35 @@ class PendingMutation:
 
 
 @dataclass(frozen=True)
+class ConflictLogEntry:
+    """A conflict resolution, as ``conflict_log`` lists it."""
+
+    id: int
+    at: int  # ms since the epoch
+    collection: str
+    key: str
+    strategy: str  # serverWins, clientWins, lastWriteWins, merge, custom
+    winner: str  # "server", "local", or "new" (a merged or custom value)
+    resolution: str  # as in the conflict event, e.g. "merged"
+    run_id: int
+    server_version: int  # the server's version the local write met
+
+    @classmethod
+    def from_json(cls, json: dict[str, Any]) -> ConflictLogEntry:
+        return cls(
+            id=json["id"],
+            at=json["at"],
+            collection=json["collection"],
+            key=json["key"],
+            strategy=json["strategy"],
+            winner=json["winner"],
+            resolution=json["resolution"],
+            run_id=json["runId"],
+            server_version=json["serverVersion"],
+        )
+
+
+@dataclass(frozen=True)
 class StoredDocument:
     """A document as ``scan`` returns it."""
 
