@@ -109,7 +109,8 @@ const openOptionChecks: { [Option in keyof Required<OpenOptions>]: Check } = {
     for (const [collection, rule] of Object.entries(rules)) {
       checkObject(rule, {
         maxAgeMs: optional(isNonNegativeInteger, 'a non-negative whole number of milliseconds'),
-        maxCount: optional(isNonNegativeInteger, 'a non-negative whole number of documents'),
+        // Every runtime reads a count as 32 bits (web_client.cc, the addon).
+        maxCount: optional((value) => isNonNegativeInteger(value) && (value as number) <= 0xffffffff, 'a whole number of documents from 0 to 2^32 - 1'),
       }, `${name}.${collection}`);
     }
   },

@@ -152,5 +152,7 @@ test('a retention rule keeps the most recently synced documents', async () => {
   assert.deepEqual((await client.scan('retained-readings')).map((doc) => doc.key), ['r2', 'r3']);
   await client.close();
   await assert.rejects(open('retained-bad', { retention: { readings: { maxCount: -1 } } }), { name: 'TypeError', message: /options\.retention\.readings\.maxCount/ });
+  // Above what every runtime reads as a count: refused by name, not turned into 'a rule with neither bound'.
+  await assert.rejects(open('retained-huge', { retention: { readings: { maxCount: 2 ** 32 } } }), { name: 'TypeError', message: /options\.retention\.readings\.maxCount/ });
   await assert.rejects(open('retained-none', { retention: { readings: {} } }), (error) => error instanceof FerryError && error.code === 'invalid_argument');
 });
