@@ -179,6 +179,11 @@ class WebClient {
     ReadPositive(o, "pushBatchBytes", engine_options.batch.max_bytes);
     ReadPositive(o, "pullPageSize", engine_options.pull_page_size);
     ReadPositive(o, "historyLimit", engine_options.history_limit);
+    // 0 is a choice here (record none); absent keeps the default.
+    if (const auto found = o.find("conflictLogLimit");
+        found != o.end() && found->is_number_unsigned() && found->get<uint64_t>() <= UINT32_MAX) {
+      engine_options.conflict_log_limit = found->get<std::size_t>();
+    }
     if (o.contains("intervalMs") && o["intervalMs"].is_number()) {
       engine_options.interval_ms = o["intervalMs"].get<TimeMs>();
     }

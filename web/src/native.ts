@@ -251,6 +251,7 @@ export class NativeBackend implements Backend {
       pushBatchBytes: this.options.pushBatchBytes ?? 0,
       pullPageSize: this.options.pullPageSize ?? 0,
       historyLimit: this.options.historyLimit ?? 0,
+      conflictLogLimit: this.options.conflictLogLimit ?? null,
       headers: this.options.headers ?? {},
       uploadOnly: this.options.uploadOnly ?? [],
       pullCollections: this.options.pullCollections ?? null,

@@ -49,6 +49,8 @@ export interface NativeOpenOptions {
   pushBatchBytes: number;
   pullPageSize: number;
   historyLimit: number;
+  /** As ferry_client_options.conflict_log_limit (0: none); null: the default. */
+  conflictLogLimit: number | null;
   /** As ferry_client_options.headers; refused at open by the C API's rule. */
   headers: Record<string, string>;
   /** As ferry_client_options.upload_only. */

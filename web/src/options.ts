@@ -100,6 +100,7 @@ const openOptionChecks: { [Option in keyof Required<OpenOptions>]: Check } = {
   pushBatchBytes: optional(isPositiveCount, 'a positive whole number of bytes'),
   pullPageSize: optional(isPositiveCount, 'a positive whole number of changes'),
   historyLimit: optional(isPositiveCount, 'a positive whole number of runs'),
+  conflictLogLimit: optional((value) => isNonNegativeInteger(value) && (value as number) <= 0xffffffff, 'a whole number of entries from 0 to 2^32 - 1'),
   log: optional(isFunction, 'a function (level, message)'),
   uploadOnly: optional(isStringArray, 'an array of collection names'),
   pullCollections: optional(isStringArray, 'an array of collection names'),

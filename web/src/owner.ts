@@ -110,6 +110,7 @@ export class OwnerBackend implements Backend {
       pushBatchBytes: this.options.pushBatchBytes,
       pullPageSize: this.options.pullPageSize,
       historyLimit: this.options.historyLimit,
+      conflictLogLimit: this.options.conflictLogLimit,
       uploadOnly: this.options.uploadOnly ?? [],
       pullCollections: this.options.pullCollections ?? null,
       retention: retentionRules(this.options.retention),

@@ -125,6 +125,8 @@ export interface CommonOpenOptions {
   pullPageSize?: number;
   /** Sync runs kept in the history (default 100). */
   historyLimit?: number;
+  /** Conflict resolutions `conflictLog()` keeps, the newest (default 1000; 0: none are recorded). */
+  conflictLogLimit?: number;
   /**
    * Receives the engine host's log lines (levels 0 debug, 1 info, 2
    * warning, 3 error); never given a token or a header's value.

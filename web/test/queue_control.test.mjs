@@ -123,6 +123,24 @@ test('the conflict log lists each resolution, pages by id and clears', async () 
   await device.close();
 });
 
+test('conflictLogLimit bounds the conflict log, and 0 records nothing', async () => {
+  const other = await open('bound-other');
+  const kept = await open('bound-kept', { conflictLogLimit: 1 });
+  const none = await open('bound-none', { conflictLogLimit: 0 });
+  for (const key of ['k1', 'k2']) {
+    await other.put('notes', key, { by: 'other' });
+    await kept.put('notes', key, { by: 'kept' });
+    await none.put('notes', key, { by: 'none' });
+  }
+  await other.syncNow();
+  assert.equal((await kept.syncNow()).conflicts, 2);
+  assert.equal((await none.syncNow()).conflicts, 2);
+  assert.deepEqual((await kept.conflictLog()).map((entry) => entry.key), ['k2']);
+  assert.deepEqual(await none.conflictLog(), []);
+  await assert.rejects(open('bound-bad', { conflictLogLimit: -1 }), { name: 'TypeError', message: /conflictLogLimit/ });
+  for (const client of [other, kept, none]) await client.close();
+});
+
 test('clearHistory forgets runs, or all but the latest', async () => {
   const client = await open('history');
   for (let i = 0; i < 3; ++i) assert.equal((await client.syncNow()).outcome, 'completed');

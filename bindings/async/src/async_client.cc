@@ -172,6 +172,7 @@ Result AsyncClient::State::OpenOnWorker(const OpenOptions& options) {
   SetIfPositive(c.push_batch_bytes, options.push_batch_bytes);
   SetIfPositive(c.pull_page_size, options.pull_page_size);
   SetIfPositive(c.history_limit, options.history_limit);
+  if (options.conflict_log_limit) c.conflict_log_limit = *options.conflict_log_limit;
   std::vector<ferry_slice> upload_only = Slices(options.upload_only);
   c.upload_only = upload_only.data();
   c.upload_only_count = upload_only.size();

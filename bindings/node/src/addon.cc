@@ -72,6 +72,9 @@ async::OpenOptions ReadOpenOptions(const Napi::Value& value) {
   options.push_batch_bytes = static_cast<std::size_t>(count("pushBatchBytes"));
   options.pull_page_size = static_cast<std::size_t>(count("pullPageSize"));
   options.history_limit = static_cast<std::size_t>(count("historyLimit"));
+  // null or absent: the default; 0 records none.
+  if (const Napi::Value limit = field("conflictLogLimit"); !limit.IsNull() && !limit.IsUndefined())
+    options.conflict_log_limit = static_cast<std::size_t>(count("conflictLogLimit"));
   options.upload_only = RequireStrings(field("uploadOnly"), named("uploadOnly"));
   // null: every collection.
   if (!field("pullCollections").IsNull())

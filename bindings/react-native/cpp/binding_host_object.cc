@@ -84,6 +84,12 @@ async::OpenOptions ReadOpenOptions(jsi::Runtime& runtime, const jsi::Object& opt
       RequireIntegerMember(runtime, options, "pullPageSize", 0, UINT32_MAX));
   read.history_limit = static_cast<std::size_t>(
       RequireIntegerMember(runtime, options, "historyLimit", 0, UINT32_MAX));
+  // null or absent: the default; 0 records none.
+  if (const jsi::Value limit = options.getProperty(runtime, "conflictLogLimit");
+      !limit.isNull() && !limit.isUndefined()) {
+    read.conflict_log_limit = static_cast<std::size_t>(
+        RequireIntegerMember(runtime, options, "conflictLogLimit", 0, UINT32_MAX));
+  }
   read.headers = ReadHeaders(runtime, options);
   read.upload_only = *RequireStringsMember(runtime, options, "uploadOnly", false);
   read.pull_collections = RequireStringsMember(runtime, options, "pullCollections", true);

@@ -58,6 +58,7 @@ export async function usage(): Promise<void> {
     pushBatchBytes: 256 * 1024,
     pullPageSize: 200,
     historyLimit: 20,
+    conflictLogLimit: 0,
     log: (level, message) => {
       expectType<0 | 1 | 2 | 3>()(level);
       expectType<string>()(message);

@@ -89,6 +89,8 @@ struct OpenOptions {
   std::size_t push_batch_bytes = 0;
   std::size_t pull_page_size = 0;
   std::size_t history_limit = 0;
+  // As ferry_client_options.conflict_log_limit (0: none); nullopt: its default.
+  std::optional<std::size_t> conflict_log_limit;
   // As ferry_client_options.headers (checked by ferry_client_open).
   std::vector<std::pair<std::string, std::string>> headers;
   // As ferry_client_options.upload_only; pull_collections as its
