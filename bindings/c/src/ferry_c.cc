@@ -323,8 +323,8 @@ ferry_client_options DefaultOptions() {
 // the second, which appends the conflict resolver, the third, which appends
 // the store lock timeout, and today's, which appends the custom headers,
 // backoff bounds, push batch bytes, history limit and the rest of issue 17's
-// options. A caller built against
-// an older one passes its size; the fields it lacks keep their defaults.
+// options. A caller built against an older one passes its size; the fields
+// it lacks keep their defaults.
 constexpr std::size_t kOptionsSizeV1 = offsetof(ferry_client_options, conflict_resolver);
 constexpr std::size_t kOptionsSizeV2 = offsetof(ferry_client_options, store_lock_timeout_ms);
 constexpr std::size_t kOptionsSizeV3 = offsetof(ferry_client_options, headers);
