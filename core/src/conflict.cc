@@ -17,14 +17,16 @@ std::string_view ConflictStrategyName(ConflictStrategy strategy) {
       return "merge";
     case ConflictStrategy::kCustom:
       return "custom";
+    case ConflictStrategy::kManual:
+      return "manual";
   }
   return "serverWins";
 }
 
 std::optional<ConflictStrategy> ParseConflictStrategy(std::string_view name) {
-  for (ConflictStrategy strategy :
-       {ConflictStrategy::kServerWins, ConflictStrategy::kClientWins,
-        ConflictStrategy::kLastWriteWins, ConflictStrategy::kMerge, ConflictStrategy::kCustom}) {
+  for (ConflictStrategy strategy : {ConflictStrategy::kServerWins, ConflictStrategy::kClientWins,
+                                    ConflictStrategy::kLastWriteWins, ConflictStrategy::kMerge,
+                                    ConflictStrategy::kCustom, ConflictStrategy::kManual}) {
     if (ConflictStrategyName(strategy) == name) return strategy;
   }
   return std::nullopt;
@@ -33,6 +35,14 @@ std::optional<ConflictStrategy> ParseConflictStrategy(std::string_view name) {
 ConflictStrategy ConflictPolicy::For(std::string_view collection) const {
   auto found = collections.find(collection);
   return found == collections.end() ? default_strategy : found->second;
+}
+
+Status DeferResolution() {
+  return Status(ErrorCode::kCancelled, "the resolution was deferred");
+}
+
+bool IsDeferredResolution(const Status& status) {
+  return status.code() == ErrorCode::kCancelled && status.message() == DeferResolution().message();
 }
 
 bool LocalWriteIsNewer(const ConflictInput& input) {
@@ -109,9 +119,12 @@ ConflictDecision ResolveConflict(ConflictStrategy strategy, const ConflictInput&
       } catch (...) {
         decided = Status(ErrorCode::kInternal, "the resolver threw");
       }
+      if (IsDeferredResolution(decided.status())) return {input.remote, "deferred", false, true};
       if (!decided.ok()) return {input.remote, "custom_failed: " + decided.status().message()};
       return {std::move(*decided), "custom"};
     }
+    case ConflictStrategy::kManual:
+      return {input.remote, "manual", false, true};
   }
   return {input.remote, "server_wins"};
 }

@@ -388,6 +388,7 @@ Status SyncEngine::Load(Instant now) {
     if (json.ok() && json->is_object()) statistics_ = DecodeStatistics(*json);
   }
   FERRY_RETURN_IF_ERROR(LoadConflictLog());
+  FERRY_RETURN_IF_ERROR(LoadOpenConflicts());
   FERRY_ASSIGN_OR_RETURN(auto next_run, store_.Get(kNextRunKey));
   if (next_run) next_run_id_ = keys::ParseDecimal(*next_run).value_or(1);
   FERRY_ASSIGN_OR_RETURN(auto last_synced, store_.Get(kLastSyncedKey));
@@ -986,7 +987,15 @@ Result<SyncConflictEvent> SyncEngine::StageConflict(Transaction& txn, const Outb
     input.local = value_of(local);
     input.local_hlc = newest_local.ToString();
   }
-  ConflictDecision decision = ResolveConflict(strategy, input, options_.conflicts.custom);
+  ConflictDecision decision = ferry::ResolveConflict(strategy, input, options_.conflicts.custom);
+  if (decision.kept_open) {
+    // The local writes leave the outbox with the record that keeps them;
+    // the document shows the server's version until a person decides.
+    FERRY_RETURN_IF_ERROR(replica_.StageResolution(txn, current, std::nullopt));
+    StageOpenConflict(txn, input, strategy, current.version, now.wall);
+    return SyncConflictEvent{run_->id, WithValue(entry), current, std::move(decision.resolution),
+                             current.state};
+  }
   if (decision.value) {
     // A resolver's value must be a valid document, like any write.
     if (Status valid = ValidateMutationValue(MutationOp::kPut, *decision.value, nullptr);
@@ -1499,6 +1508,7 @@ void SyncEngine::ReloadAfterStorageFailure() {
   std::set<uint64_t> in_flight = outbox_.in_flight();
   outbox_.Load().IgnoreError();
   outbox_.in_flight() = std::move(in_flight);
+  LoadOpenConflicts().IgnoreError();
 }
 
 void SyncEngine::Emit(Event event) {

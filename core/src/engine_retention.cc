@@ -110,6 +110,8 @@ Result<std::size_t> SyncEngine::Evict(std::string_view collection,
   std::size_t evicted = 0;
   for (const std::string& key : keys) {
     DocumentId id{std::string(collection), key};
+    // An open conflict's document stays: its resolution is written against it.
+    if (open_conflicts_.contains(id)) continue;
     FERRY_ASSIGN_OR_RETURN(const Replica::Eviction eviction, replica_.StageEvict(txn, id));
     if (eviction == Replica::Eviction::kNothing) continue;
     ++evicted;

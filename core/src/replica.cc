@@ -156,6 +156,12 @@ Result<ServerDocument> Replica::ReadServerCopy(Transaction& txn, const DocumentI
   return ServerDocument{id, copy.version, std::move(state), {}};
 }
 
+Result<std::pair<Version, std::string>> Replica::ReadServerCopyJson(Transaction& txn,
+                                                                    const DocumentId& id) {
+  FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
+  return std::pair{copy.version, copy.state.exists ? std::move(copy.state.json) : "null"};
+}
+
 Result<DocumentState> Replica::ReadView(Transaction& txn, const DocumentId& id) {
   FERRY_ASSIGN_OR_RETURN(StoredState view, ReadStoredView(txn, id));
   return Parse(view);

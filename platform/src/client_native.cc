@@ -471,6 +471,17 @@ Status Client::ClearConflictLog() {
   return runtime_->Call([&](EngineHost& host) { return host.engine().ClearConflictLog(); });
 }
 
+Result<std::vector<OpenConflict>> Client::Conflicts() {
+  return runtime_->Call([&](EngineHost& host) { return host.engine().Conflicts(); });
+}
+
+Status Client::ResolveConflict(std::string collection, std::string key,
+                               const std::optional<Json>& value) {
+  return runtime_->Call([&](EngineHost& host) {
+    return host.engine().ResolveConflict({std::move(collection), std::move(key)}, value, Now());
+  });
+}
+
 Result<std::size_t> Client::Evict(const std::string& collection,
                                   const std::optional<std::vector<std::string>>& keys) {
   return runtime_->Call(

@@ -142,7 +142,7 @@ Status ConflictStrategiesFromJson(const Json& conflicts, ConflictPolicy& policy)
     if (!parsed) {
       return Status(ErrorCode::kInvalidArgument,
                     "a conflict strategy is one of serverWins, clientWins, lastWriteWins, merge, "
-                    "custom; got " +
+                    "custom, manual; got " +
                         DumpJson(name));
     }
     return *parsed;
@@ -181,9 +181,12 @@ Result<std::optional<Json>> ConflictAnswerFromText(std::string_view answer_json)
     return Status(ErrorCode::kInvalidArgument,
                   error.is_string() ? error.get<std::string>() : DumpJson(error));
   }
-  const auto deleted = parsed->find("deleted");
-  if (deleted != parsed->end() && deleted->is_boolean() && deleted->get<bool>())
-    return std::optional<Json>();
+  const auto flag = [&](const char* name) {
+    const auto found = parsed->find(name);
+    return found != parsed->end() && found->is_boolean() && found->get<bool>();
+  };
+  if (flag("deleted")) return std::optional<Json>();
+  if (flag("deferred")) return DeferResolution();
   if (!parsed->contains("value"))
     return Status(ErrorCode::kInvalidArgument, "the resolver's answer has no value");
   return std::optional<Json>((*parsed)["value"]);

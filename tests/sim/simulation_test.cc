@@ -25,6 +25,9 @@
 // second test runs the simulation under each conflict strategy. Under last
 // write wins it also checks the outcome: each shared document ends with the
 // write that has the highest HLC stamp of all the server ever received.
+// Under manual, a person resolves the open conflicts now and then (keeping
+// either side, a new value or a delete), crashes or not; those left open
+// must show the server's document as the remote side.
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -70,9 +73,10 @@ struct FaultTally {
   uint64_t pokes_lost = 0;
   uint64_t streams_refused = 0;
   uint64_t streams_dropped = 0;
-  uint64_t blackouts = 0;      // the server unreachable for every client a while
-  uint64_t probes = 0;         // reachability probes sent
-  uint64_t runs_by_probe = 0;  // runs an answered probe started
+  uint64_t blackouts = 0;         // the server unreachable for every client a while
+  uint64_t probes = 0;            // reachability probes sent
+  uint64_t runs_by_probe = 0;     // runs an answered probe started
+  uint64_t resolved_by_hand = 0;  // open conflicts settled by ResolveConflict
 };
 
 class Simulation {
@@ -93,6 +97,7 @@ class Simulation {
       ScheduleNextManualRun(*client);
       ScheduleNextOutage(*client);
       ScheduleNextCrash(*client);
+      if (shared_strategy_ == ConflictStrategy::kManual) ScheduleNextResolution(*client);
     }
     ScheduleNextStorm();
     ScheduleNextBlackout();
@@ -411,6 +416,35 @@ class Simulation {
     });
   }
 
+  // A person settles the open conflicts with either side, a new value or a
+  // delete; each answer is a local write that must be accepted.
+  void ScheduleNextResolution(Client& client) {
+    At(Between(1000, 8000), [this, &client] {
+      if (now_ >= kWriteWindowMs) return;
+      if (client.engine) {
+        auto open = client.engine->Conflicts();
+        if (!open.ok()) return Fail("listing open conflicts failed: " + open.status().ToString());
+        for (const OpenConflict& conflict : *open) {
+          const int pick = static_cast<int>(Between(0, 3));
+          const auto side = [](const std::string& json) -> std::optional<Json> {
+            auto parsed = ParseJson(json);
+            return parsed.ok() && !parsed->is_null() ? std::optional<Json>(*parsed) : std::nullopt;
+          };
+          const std::optional<Json> value =
+              pick == 0   ? side(conflict.local_json)
+              : pick == 1 ? side(conflict.remote_json)
+              : pick == 2 ? std::optional<Json>(Json{{"by", "hand"}, {"n", Between(0, 100)}})
+                          : std::nullopt;
+          Status resolved = client.engine->ResolveConflict(conflict.document, value, kEpoch + now_);
+          if (!resolved.ok()) return Fail("resolving by hand failed: " + resolved.ToString());
+          ++tally_.resolved_by_hand;
+        }
+        Drain(client);
+      }
+      ScheduleNextResolution(client);
+    });
+  }
+
   void Write(Client& client, bool own) {
     const std::string key =
         own ? "c" + std::to_string(client.index) + "-" + std::to_string(Between(0, kOwnDocs - 1))
@@ -564,6 +598,17 @@ class Simulation {
         }
         return who + " holds documents the server does not";
       }
+      // Conflicts left open show the server's document as it is now.
+      auto open = engine.Conflicts();
+      if (!open.ok()) return who + " cannot list open conflicts: " + open.status().ToString();
+      for (const OpenConflict& conflict : *open) {
+        auto found = server_documents.find(conflict.document);
+        const std::string held = found == server_documents.end() ? "null" : DumpJson(found->second);
+        if (conflict.remote_json != held) {
+          return who + "'s open conflict on shared/" + conflict.document.key +
+                 " shows a remote side the server no longer holds";
+        }
+      }
       // The server holds exactly what the client last wrote to its own documents.
       for (const auto& [key, state] : client->own_model) {
         auto found = server_documents.find({"own", key});
@@ -615,8 +660,9 @@ TEST(Simulation, EveryConflictStrategyConvergesUnderFaults) {
   // A fifth of the main test's seeds per strategy (at least 10).
   const uint64_t first = EnvNumber("FERRY_SIM_SEED", 1);
   const uint64_t count = std::max<uint64_t>(10, EnvNumber("FERRY_SIM_SEEDS", 1000) / 5);
-  for (ConflictStrategy strategy : {ConflictStrategy::kClientWins, ConflictStrategy::kLastWriteWins,
-                                    ConflictStrategy::kMerge, ConflictStrategy::kCustom}) {
+  for (ConflictStrategy strategy :
+       {ConflictStrategy::kClientWins, ConflictStrategy::kLastWriteWins, ConflictStrategy::kMerge,
+        ConflictStrategy::kCustom, ConflictStrategy::kManual}) {
     FaultTally tally;
     for (uint64_t seed = first; seed < first + count; ++seed) {
       Simulation simulation(seed, tally, strategy);
@@ -625,12 +671,16 @@ TEST(Simulation, EveryConflictStrategyConvergesUnderFaults) {
         FAIL() << ConflictStrategyName(strategy) << ", seed " << seed << ": " << failure;
       }
     }
-    std::printf("%s: %llu seeds, %llu writes, server saw %llu conflicts\n",
+    std::printf("%s: %llu seeds, %llu writes, server saw %llu conflicts, %llu resolved by hand\n",
                 std::string(ConflictStrategyName(strategy)).c_str(),
                 static_cast<unsigned long long>(count),
                 static_cast<unsigned long long>(tally.writes),
-                static_cast<unsigned long long>(tally.conflicts));
+                static_cast<unsigned long long>(tally.conflicts),
+                static_cast<unsigned long long>(tally.resolved_by_hand));
     EXPECT_GT(tally.conflicts, 0u) << ConflictStrategyName(strategy);
+    if (strategy == ConflictStrategy::kManual) {
+      EXPECT_GT(tally.resolved_by_hand, 0u);
+    }
   }
 }
 

@@ -1113,6 +1113,32 @@ ferry_result ferry_client_clear_conflict_log(ferry_client* client, ferry_error* 
                     [&](Call& call) -> Failure { return call.client().ClearConflictLog(); });
 }
 
+ferry_result ferry_client_conflicts(ferry_client* client, ferry_buffer* conflicts,
+                                    ferry_error* error) {
+  if (conflicts != nullptr) *conflicts = ferry_buffer{nullptr, 0};
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    if (conflicts == nullptr) return InvalidArgument("conflicts: the out buffer is NULL");
+    auto open = call.client().Conflicts();
+    if (!open.ok()) return open.status();
+    Fill(conflicts, OpenConflictsJson(*open));
+    return {};
+  });
+}
+
+ferry_result ferry_client_resolve_conflict(ferry_client* client, ferry_slice collection,
+                                           ferry_slice key, ferry_slice value_json,
+                                           ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    std::string collection_text, key_text;
+    if (Failure f = DocumentArguments(collection, key, collection_text, key_text); !f.ok())
+      return f;
+    Json value;
+    if (Failure f = JsonText(value_json, "value_json", value); !f.ok()) return f;
+    return call.client().ResolveConflict(std::move(collection_text), std::move(key_text),
+                                         value.is_null() ? std::nullopt : std::optional(value));
+  });
+}
+
 ferry_result ferry_client_evict(ferry_client* client, ferry_slice collection,
                                 const ferry_slice* keys, size_t key_count, bool whole_collection,
                                 size_t* evicted, ferry_error* error) {
@@ -1167,10 +1193,11 @@ ferry_result ferry_conflict_answer_set(ferry_conflict_answer* answer, ferry_slic
     std::string text;
     if (Failure f = Text(answer_json, "answer_json", text); !f.ok()) return f;
     auto resolution = ConflictAnswerFromText(text);
-    if (!resolution.ok() && !DeclinesToResolve(text)) {
-      return InvalidArgument(
-          resolution.status().message() +
-          R"( (answer {"value": document}, {"deleted": true} or {"error": message}))");
+    if (!resolution.ok() && !DeclinesToResolve(text) &&
+        !IsDeferredResolution(resolution.status())) {
+      return InvalidArgument(resolution.status().message() +
+                             R"( (answer {"value": document}, {"deleted": true}, )"
+                             R"({"deferred": true} or {"error": message}))");
     }
     answer->resolution = std::move(resolution);
     return {};

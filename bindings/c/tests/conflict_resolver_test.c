@@ -44,6 +44,7 @@ typedef struct conflict_setup {
   ferry_client* a;
   ferry_client* b; /* resolves with `state` */
   resolver_state state;
+  bool manual; /* b's counters are "manual" rather than "custom" */
   ferry_error error;
 } conflict_setup;
 
@@ -52,7 +53,9 @@ static void open_with(conflict_setup* t, const char* path, ferry_client** client
   test_options(&options, path, t->server.endpoint);
   options.token_provider = fixed_token;
   options.token_user_data = (void*)"token-alice";
-  if (custom) {
+  if (custom && t->manual) {
+    options.conflicts_json = S("{\"collections\":{\"counters\":\"manual\"}}");
+  } else if (custom) {
     options.conflicts_json = S("{\"collections\":{\"counters\":\"custom\"}}");
     options.conflict_resolver = resolve;
     options.conflict_user_data = &t->state;
@@ -73,16 +76,21 @@ static void make_conflict(conflict_setup* t, ferry_buffer* run) {
   CHECK_OK(ferry_client_sync_now(t->b, run, error), error);
 }
 
-static void start(conflict_setup* t, const char* answer) {
+static void start_with(conflict_setup* t, const char* answer, bool manual) {
   memset(t, 0, sizeof *t);
   pthread_mutex_init(&t->state.mutex, NULL);
   t->state.answer = answer;
+  t->manual = manual;
   server_start(&t->server);
   make_temp_dir(t->directory, sizeof t->directory);
   path_in(t->path_a, sizeof t->path_a, t->directory, "a.db");
   path_in(t->path_b, sizeof t->path_b, t->directory, "b.db");
   open_with(t, t->path_a, &t->a, false);
   open_with(t, t->path_b, &t->b, true);
+}
+
+static void start(conflict_setup* t, const char* answer) {
+  start_with(t, answer, false);
 }
 
 static void finish(conflict_setup* t) {
@@ -153,6 +161,73 @@ static void test_the_conflict_log_records_the_resolution(void) {
   ferry_buffer_release(&log);
   CHECK_CODE(FERRY_INVALID_HANDLE, ferry_client_clear_conflict_log(NULL, &t.error), &t.error);
   ferry_error_clear(&t.error);
+  finish(&t);
+}
+
+static void check_open_conflicts(conflict_setup* t, const char* expected_strategy) {
+  ferry_buffer open = FERRY_BUFFER_INIT;
+  CHECK_OK(ferry_client_conflicts(t->b, &open, &t->error), &t->error);
+  CHECK(open.data != NULL && contains(open.data, "\"collection\":\"counters\"") &&
+        contains(open.data, "\"base\":{\"n\":10}") && contains(open.data, "\"local\":{\"n\":15}") &&
+        contains(open.data, "\"remote\":{\"n\":13}") && contains(open.data, expected_strategy));
+  ferry_buffer_release(&open);
+  /* Meanwhile the document is the server's. */
+  check_document(t->b, "{\"n\":13}", &t->error);
+}
+
+/* A resolver that defers keeps the conflict open; the app settles it later
+ * with a value, which goes up like any write. */
+static void test_a_deferred_conflict_is_resolved_later(void) {
+  conflict_setup t;
+  start(&t, "{\"deferred\":true}");
+  ferry_buffer run = FERRY_BUFFER_INIT;
+  make_conflict(&t, &run);
+  ferry_buffer_release(&run);
+  CHECK(t.state.set_result == FERRY_OK);
+  check_open_conflicts(&t, "\"strategy\":\"custom\"");
+  CHECK_OK(ferry_client_resolve_conflict(t.b, S("counters"), S("c"), S("{\"n\":20}"), &t.error),
+           &t.error);
+  CHECK_OK(ferry_client_sync_now(t.b, NULL, &t.error), &t.error);
+  CHECK_OK(ferry_client_sync_now(t.a, NULL, &t.error), &t.error);
+  check_document(t.a, "{\"n\":20}", &t.error);
+  ferry_buffer open = FERRY_BUFFER_INIT;
+  CHECK_OK(ferry_client_conflicts(t.b, &open, &t.error), &t.error);
+  CHECK(open.data != NULL && strcmp(open.data, "[]") == 0);
+  ferry_buffer_release(&open);
+  CHECK_CODE(FERRY_NOT_FOUND,
+             ferry_client_resolve_conflict(t.b, S("counters"), S("c"), S("{\"n\":21}"), &t.error),
+             &t.error);
+  ferry_error_clear(&t.error);
+  finish(&t);
+}
+
+/* The manual strategy needs no resolver; null resolves with a delete, after
+ * a reopen, and text that is no JSON is refused with the conflict kept. */
+static void test_a_manual_conflict_survives_a_reopen_and_resolves_with_a_delete(void) {
+  conflict_setup t;
+  start_with(&t, NULL, true);
+  ferry_buffer run = FERRY_BUFFER_INIT;
+  make_conflict(&t, &run);
+  ferry_buffer_release(&run);
+  CHECK(t.state.calls == 0);
+  CHECK_OK(ferry_client_close(t.b, &t.error), &t.error);
+  open_with(&t, t.path_b, &t.b, true);
+  check_open_conflicts(&t, "\"strategy\":\"manual\"");
+  CHECK_CODE(FERRY_INVALID_ARGUMENT,
+             ferry_client_resolve_conflict(t.b, S("counters"), S("c"), S("{\"n\":"), &t.error),
+             &t.error);
+  ferry_error_clear(&t.error);
+  CHECK_OK(ferry_client_resolve_conflict(t.b, S("counters"), S("c"), S("null"), &t.error),
+           &t.error);
+  check_document(t.b, NULL, &t.error);
+  CHECK_OK(ferry_client_sync_now(t.b, NULL, &t.error), &t.error);
+  CHECK_OK(ferry_client_sync_now(t.a, NULL, &t.error), &t.error);
+  check_document(t.a, NULL, &t.error);
+  ferry_buffer log = FERRY_BUFFER_INIT;
+  CHECK_OK(ferry_client_conflict_log(t.b, 0, 0, &log, &t.error), &t.error);
+  CHECK(log.data != NULL && contains(log.data, "\"strategy\":\"manual\"") &&
+        contains(log.data, "\"resolution\":\"manual\""));
+  ferry_buffer_release(&log);
   finish(&t);
 }
 
@@ -247,6 +322,8 @@ void conflict_resolver_tests(void) {
   RUN_TEST(test_resolver_value_is_pushed_and_converges);
   RUN_TEST(test_resolver_can_delete);
   RUN_TEST(test_the_conflict_log_records_the_resolution);
+  RUN_TEST(test_a_deferred_conflict_is_resolved_later);
+  RUN_TEST(test_a_manual_conflict_survives_a_reopen_and_resolves_with_a_delete);
   RUN_TEST(test_resolver_errors_keep_the_server_document);
   RUN_TEST(test_resolver_must_not_call_its_client);
 }

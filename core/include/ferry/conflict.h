@@ -29,9 +29,13 @@ enum class ConflictStrategy {
   kLastWriteWins,  // the newer of the two by HLC; ties broken by client id inside the stamp
   kMerge,          // field-level three-way merge; fields changed on both sides: last write wins
   kCustom,         // the application's ConflictResolver decides
+  // The conflict stays open for a person to resolve: kept with base, local
+  // and remote (SyncEngine::Conflicts), the server's document shown
+  // meanwhile, resolved later with SyncEngine::ResolveConflict.
+  kManual,
 };
 
-// "serverWins", "clientWins", "lastWriteWins", "merge", "custom".
+// "serverWins", "clientWins", "lastWriteWins", "merge", "custom", "manual".
 std::string_view ConflictStrategyName(ConflictStrategy strategy);
 std::optional<ConflictStrategy> ParseConflictStrategy(std::string_view name);
 
@@ -46,8 +50,15 @@ struct ConflictInput {
 };
 
 // Returns the resolved document, or nullopt to delete it. An error keeps the
-// server's document (as kServerWins would) and is reported in the event.
+// server's document (as kServerWins would) and is reported in the event;
+// DeferResolution() keeps the conflict open, as kManual does, for the app to
+// resolve later (an asynchronous resolver: a JavaScript promise).
 using ConflictResolver = std::function<Result<std::optional<Json>>(const ConflictInput&)>;
+
+// A resolver's "not now". A status rather than a third kind of result, so
+// every resolver keeps the one signature the bindings already implement.
+Status DeferResolution();
+bool IsDeferredResolution(const Status& status);
 
 struct ConflictPolicy {
   ConflictStrategy default_strategy = ConflictStrategy::kServerWins;
@@ -61,11 +72,15 @@ struct ConflictDecision {
   std::optional<Json> value;  // nullopt: the document is deleted
   // What was decided, for SyncConflictEvent: "server_wins", "client_wins",
   // "last_write_wins_local", "last_write_wins_remote", "merged", "custom",
-  // or "custom_failed: <message>" (the server's document was kept).
+  // "custom_failed: <message>" (the server's document was kept), or, for a
+  // conflict kept open, "manual" or "deferred" (a custom resolver's).
   std::string resolution;
   // The local edit itself won (client_wins, last_write_wins_local): it is
   // pushed again with its own stamp, not a new one.
   bool local_edit_kept = false;
+  // Nothing decided: the conflict stays open (kManual, or a deferred custom
+  // resolver) and `value` is the interim view, the server's document.
+  bool kept_open = false;
 };
 
 // Whether the local side is newer by HLC. A remote side without a stamp

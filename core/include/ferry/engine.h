@@ -282,6 +282,25 @@ struct ConflictLogEntry {
   Version server_version = 0;  // the server's version the local write met
 };
 
+// A conflict kept open for a person to resolve (ConflictStrategy::kManual,
+// or a custom resolver that deferred), as SyncEngine::Conflicts lists it.
+// The document shows the server's version until ResolveConflict settles it.
+// Documents are compact JSON text, "null" when absent, as PendingMutations
+// gives values: the bindings pass them on as text, and the wasm is spared
+// building them.
+struct OpenConflict {
+  DocumentId document;
+  std::string base_json;    // the server's document the local writes were made against
+  std::string local_json;   // the local view when the conflict was met: its writes are kept here
+  std::string remote_json;  // the server's document as this client knows it now
+  std::string local_hlc;    // the newest local write's stamp
+  std::string remote_hlc;   // the stamp of the server's write the conflict met; "" if unknown
+  ConflictStrategy strategy = ConflictStrategy::kManual;
+  TimeMs at = 0;  // wall time the conflict was met
+  uint64_t run_id = 0;
+  Version server_version = 0;  // of remote_json
+};
+
 struct EngineOptions {
   BatchLimits batch;
   std::size_t pull_page_size = 1000;
@@ -497,6 +516,17 @@ class SyncEngine {
   [[nodiscard]] Result<std::vector<ConflictLogEntry>> ConflictLog(uint64_t after_id,
                                                                   std::size_t limit);
   [[nodiscard]] Status ClearConflictLog();
+  // Open conflicts (engine_open_conflicts.cc), in document order. They are
+  // kept in the store, so they survive a restart until resolved.
+  [[nodiscard]] Result<std::vector<OpenConflict>> Conflicts();
+  // Settles the open conflict on `id` with `value` (nullopt: the document is
+  // deleted): a local write like any other, made against the server's
+  // version this client knows now and pushed as usual, unless the local view
+  // already is `value` (the server's document kept); recorded in the
+  // conflict log. kNotFound when no conflict is open on `id`. `write_id` as
+  // for HandleLocalWrites: run again with the same id, nothing changes.
+  [[nodiscard]] Status ResolveConflict(const DocumentId& id, const std::optional<Json>& value,
+                                       Instant now, std::string_view write_id = {});
 
   const std::string& client_id() const { return client_id_; }
   const EngineOptions& options() const { return options_; }
@@ -653,6 +683,14 @@ class SyncEngine {
   // Stages `entry` into the conflict log (its id assigned here) and drops
   // the entry that falls out of EngineOptions::conflict_log_limit.
   void StageConflictLogEntry(Transaction& txn, ConflictLogEntry entry);
+  // Reads which documents have an open conflict (engine_open_conflicts.cc).
+  [[nodiscard]] Status LoadOpenConflicts();
+  // Stages the document's open conflict (replacing one it had).
+  void StageOpenConflict(Transaction& txn, const ConflictInput& input, ConflictStrategy strategy,
+                         Version server_version, TimeMs at);
+  // The open conflict on `id` with the server's document as known now.
+  [[nodiscard]] Result<std::optional<OpenConflict>> ReadOpenConflict(Transaction& txn,
+                                                                     const DocumentId& id);
   // Stages `statistics` as the store's counters.
   void StageStatistics(Transaction& txn, const SyncStatistics& statistics);
   // Evicts `keys` of `collection` in one commit; emits the change event.
@@ -689,6 +727,9 @@ class SyncEngine {
   // when this store was first opened by a Ferry that records it.
   TimeMs copies_timed_since_ = 0;
   uint64_t next_conflict_log_id_ = 1;  // persisted with each entry
+  // Documents with an open conflict, kept from eviction; the records
+  // themselves stay in the store.
+  std::set<DocumentId> open_conflicts_;
   bool resyncing_ = false;
   bool resync_requested_ = false;  // HandleResync: the next run that pulls resyncs
   std::set<DocumentId> resync_seen_;
@@ -738,6 +779,11 @@ Json SyncStatisticsToJson(const SyncStatistics& statistics);
 // object: nlohmann's object construction cost the wasm 4 KB here.
 std::string ConflictLogEntryJson(const ConflictLogEntry& entry);
 std::string ConflictLogJson(const std::vector<ConflictLogEntry>& entries);
+// {"collection", "key", "base", "local", "remote", "localHlc", "remoteHlc",
+// "strategy", "at", "runId", "serverVersion"} (null for an absent document),
+// and an array of them: the bindings' form of open conflicts.
+std::string OpenConflictJson(const OpenConflict& conflict);
+std::string OpenConflictsJson(const std::vector<OpenConflict>& conflicts);
 
 // Retry-After as delta-seconds or an HTTP-date (RFC 9110), relative to `now`.
 std::optional<TimeMs> ParseRetryAfter(std::string_view value, TimeMs now);

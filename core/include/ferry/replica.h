@@ -41,6 +41,10 @@ class Replica {
 
   [[nodiscard]] Result<ServerDocument> ReadServerCopy(Transaction& txn, const DocumentId& id);
   [[nodiscard]] Result<DocumentState> ReadView(Transaction& txn, const DocumentId& id);
+  // The server copy's version and its value as stored, compact JSON ("null"
+  // when absent or deleted), not parsed.
+  [[nodiscard]] Result<std::pair<Version, std::string>> ReadServerCopyJson(Transaction& txn,
+                                                                           const DocumentId& id);
 
   struct LocalWrite {
     OutboxEntry entry;                     // what now sits in the outbox

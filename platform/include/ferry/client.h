@@ -161,6 +161,13 @@ class Client {
   [[nodiscard]] Result<std::vector<ConflictLogEntry>> ConflictLog(uint64_t after_id = 0,
                                                                   std::size_t limit = 100);
   [[nodiscard]] Status ClearConflictLog();
+  // Conflicts kept open for a person (strategy manual, or a custom resolver
+  // that deferred), with base, local and the server's document now; they
+  // survive a restart. ResolveConflict settles one with a value (nullopt:
+  // delete), pushed like any write; kNotFound when none is open there.
+  [[nodiscard]] Result<std::vector<OpenConflict>> Conflicts();
+  [[nodiscard]] Status ResolveConflict(std::string collection, std::string key,
+                                       const std::optional<Json>& value);
 
   // --- Local retention (issue 17) ----------------------------------------------
   // Drops synced documents of `collection` from this store, never from the

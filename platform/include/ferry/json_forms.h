@@ -42,7 +42,7 @@ Json EventToJson(const Event& event);
 // no JSON is kInvalidArgument.
 [[nodiscard]] Result<std::vector<LocalWrite>> LocalWritesFromText(std::string_view writes_json);
 // {"default": strategy, "collections": {name: strategy}} into `policy`, with
-// strategy one of serverWins, clientWins, lastWriteWins, merge, custom;
+// strategy one of serverWins, clientWins, lastWriteWins, merge, custom, manual;
 // anything else is kInvalidArgument. The custom resolver is the binding's.
 [[nodiscard]] Status ConflictStrategiesFromJson(const Json& conflicts, ConflictPolicy& policy);
 
@@ -51,9 +51,9 @@ Json EventToJson(const Event& event);
 // document.
 Json ConflictInputToJson(const ConflictInput& input);
 // A custom resolver's answer, from JSON text: {"value": document} resolves to
-// that document, {"deleted": true} deletes it, {"error": message} (or text
-// that is none of these) is a kInvalidArgument failure, which keeps the
-// server's document.
+// that document, {"deleted": true} deletes it, {"deferred": true} keeps the
+// conflict open (DeferResolution), {"error": message} (or text that is none
+// of these) is a kInvalidArgument failure, which keeps the server's document.
 [[nodiscard]] Result<std::optional<Json>> ConflictAnswerFromText(std::string_view answer_json);
 
 }  // namespace ferry

@@ -180,8 +180,10 @@ typedef size_t (*ferry_token_callback)(void* user_data, bool refresh, char* buff
  * newest local write and of the server's write (they sort as text). The
  * callback answers with ferry_conflict_answer_set(answer, ...) before it
  * returns: {"value": document} (pushed as a new write), {"deleted": true},
- * or {"error": message}; no answer, or an error, keeps the server's document
- * (the sync.conflict event says "custom_failed: <message>").
+ * {"deferred": true} (kept open, as the strategy "manual" does, for
+ * ferry_client_resolve_conflict), or {"error": message}; no answer, or an
+ * error, keeps the server's document (the sync.conflict event says
+ * "custom_failed: <message>").
  * The client's engine is locked while it runs: calling the client from it
  * fails with FERRY_WRONG_THREAD, and a slow resolver holds up every call. */
 typedef struct ferry_conflict_answer ferry_conflict_answer;
@@ -272,8 +274,9 @@ typedef struct ferry_client_options {
   bool durable_full;       /* default false: synchronous=NORMAL; true: FULL */
   /* Conflict strategies as JSON, e.g. {"default":"serverWins",
    * "collections":{"notes":"merge"}}; strategies: serverWins, clientWins,
-   * lastWriteWins, merge, and custom (needs conflict_resolver). Empty
-   * (default): server wins everywhere. */
+   * lastWriteWins, merge, custom (needs conflict_resolver) and manual (kept
+   * open for ferry_client_resolve_conflict). Empty (default): server wins
+   * everywhere. */
   ferry_slice conflicts_json;
   ferry_slice ca_bundle_path; /* empty (default): the system's CA store (libcurl only) */
   bool dangerously_disable_tls_verification; /* tests only (libcurl only) */
@@ -540,6 +543,23 @@ FERRY_EXPORT ferry_result ferry_client_conflict_log(ferry_client* client, uint64
                                                     size_t limit, ferry_buffer* entries,
                                                     ferry_error* error);
 FERRY_EXPORT ferry_result ferry_client_clear_conflict_log(ferry_client* client, ferry_error* error);
+/* Conflicts kept open for a person to resolve (strategy "manual", or a
+ * custom resolver that answered {"deferred": true}), in document order, as
+ * a JSON array of {"collection", "key", "base", "local", "remote" (the
+ * server's document as this client knows it now; null: absent or deleted),
+ * "localHlc", "remoteHlc", "strategy", "at" (wall ms), "runId",
+ * "serverVersion"}. The document shows the server's version meanwhile; the
+ * conflicts survive a restart. */
+FERRY_EXPORT ferry_result ferry_client_conflicts(ferry_client* client, ferry_buffer* conflicts,
+                                                 ferry_error* error);
+/* Settles the open conflict on a document with `value_json`: the document
+ * as JSON text, or null to delete it. A local write like any other, pushed
+ * against the server's version this client knows now (none when the local
+ * view already is that value); recorded in the conflict log.
+ * FERRY_NOT_FOUND when no conflict is open on the document. */
+FERRY_EXPORT ferry_result ferry_client_resolve_conflict(ferry_client* client,
+                                                        ferry_slice collection, ferry_slice key,
+                                                        ferry_slice value_json, ferry_error* error);
 /* Evicts synced documents of `collection` from this store, never from the
  * server: the key_count `keys`, or, with whole_collection, every document
  * of the collection (keys ignored). Documents with pending writes stay.
