@@ -185,6 +185,8 @@ _SIGNATURES = {
         [Handle, ctypes.c_uint64, c_size_t, BufferPointer, ErrorPointer],
     ),
     "ferry_client_clear_conflict_log": (ctypes.c_int, [Handle, ErrorPointer]),
+    "ferry_client_conflicts": (ctypes.c_int, [Handle, BufferPointer, ErrorPointer]),
+    "ferry_client_resolve_conflict": (ctypes.c_int, [Handle, Slice, Slice, Slice, ErrorPointer]),
     "ferry_client_evict": (
         ctypes.c_int,
         [Handle, Slice, ctypes.POINTER(Slice), c_size_t, ctypes.c_bool, ctypes.POINTER(c_size_t), ErrorPointer],

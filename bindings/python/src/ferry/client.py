@@ -34,6 +34,7 @@ from .records import (
     Change,
     ConflictLogEntry,
     FailedMutation,
+    OpenConflict,
     PendingMutation,
     Json,
     StoredDocument,
@@ -120,7 +121,9 @@ class Client:
             auto_sync). interval_ms: background sync interval from the start
             (0: none).
         conflicts: {"default": strategy, "collections": {name: strategy}},
-            strategies serverWins, clientWins, lastWriteWins, merge.
+            strategies serverWins, clientWins, lastWriteWins, merge, and
+            manual: the conflict is kept for conflicts() and
+            resolve_conflict(), the server's document shown meanwhile.
         log(level, message): Ferry's log lines with the logging module's
             levels, on the owner thread; ``logging.getLogger("ferry").log`` fits.
 
@@ -459,6 +462,22 @@ class Client:
     def clear_conflict_log(self) -> None:
         """Forgets every recorded resolution; ids keep ascending after it."""
         self._call(library.ferry_client_clear_conflict_log)
+
+    def conflicts(self) -> list[OpenConflict]:
+        """Conflicts kept open for a person (strategy "manual"), with base,
+        local and the server's document now; they survive a restart."""
+        return [OpenConflict.from_json(item) for item in self._report(library.ferry_client_conflicts)]
+
+    def resolve_conflict(self, collection: str, key: str, value: Json) -> None:
+        """Settles the open conflict on a document with ``value`` (None
+        deletes it): a local write pushed like any other, logged in
+        conflict_log(). NotFoundError when none is open there."""
+        self._call(
+            library.ferry_client_resolve_conflict,
+            self._text(collection, "collection"),
+            self._text(key, "key"),
+            slice_of(arguments.json_text(value, "value")),
+        )
 
     # ---- local retention
 

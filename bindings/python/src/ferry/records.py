@@ -153,7 +153,7 @@ class ConflictLogEntry:
     at: int  # ms since the epoch
     collection: str
     key: str
-    strategy: str  # serverWins, clientWins, lastWriteWins, merge, custom
+    strategy: str  # serverWins, clientWins, lastWriteWins, merge, custom, manual
     winner: str  # "server", "local", or "new" (a merged or custom value)
     resolution: str  # as in the conflict event, e.g. "merged"
     run_id: int
@@ -169,6 +169,41 @@ class ConflictLogEntry:
             strategy=json["strategy"],
             winner=json["winner"],
             resolution=json["resolution"],
+            run_id=json["runId"],
+            server_version=json["serverVersion"],
+        )
+
+
+@dataclass(frozen=True)
+class OpenConflict:
+    """A conflict kept for a person to resolve, as ``conflicts`` lists it
+    (strategy "manual", or a custom resolver that deferred). None stands
+    for an absent (deleted) document."""
+
+    collection: str
+    key: str
+    base: Json  # the server's document the local writes were made against
+    local: Json  # the local view the conflict set aside
+    remote: Json  # the server's document as this client knows it now
+    local_hlc: str
+    remote_hlc: str
+    strategy: str  # "manual" or "custom"
+    at: int  # ms since the epoch, when the conflict was met
+    run_id: int
+    server_version: int  # of ``remote``
+
+    @classmethod
+    def from_json(cls, json: dict[str, Any]) -> OpenConflict:
+        return cls(
+            collection=json["collection"],
+            key=json["key"],
+            base=json["base"],
+            local=json["local"],
+            remote=json["remote"],
+            local_hlc=json["localHlc"],
+            remote_hlc=json["remoteHlc"],
+            strategy=json["strategy"],
+            at=json["at"],
             run_id=json["runId"],
             server_version=json["serverVersion"],
         )
