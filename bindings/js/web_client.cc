@@ -448,6 +448,26 @@ class WebClient {
     return cleared.ok() ? Ok() : Error(cleared);
   }
 
+  std::string Conflicts() {
+    if (!host_) return NotOpen();
+    auto open = host_->engine().Conflicts();
+    if (!open.ok()) return Error(open.status());
+    return "{\"ok\":true,\"conflicts\":" + OpenConflictsJson(*open) + "}";
+  }
+
+  // value_json: the document, or null to delete it.
+  std::string ResolveConflict(std::string collection, std::string key, std::string value_json,
+                              std::string write_id) {
+    if (!host_) return NotOpen();
+    auto value = ParseJson(value_json);
+    if (!value.ok()) return Error(value.status());
+    Status resolved = host_->engine().ResolveConflict(
+        {std::move(collection), std::move(key)},
+        value->is_null() ? std::nullopt : std::optional<Json>(std::move(*value)), Now(), write_id);
+    Pump();
+    return resolved.ok() ? Ok() : Error(resolved);
+  }
+
   std::string ClearHistory(bool keep_latest) {
     if (!host_) return NotOpen();
     Status cleared = host_->engine().ClearHistory(keep_latest);
@@ -614,6 +634,8 @@ EMSCRIPTEN_BINDINGS(ferry) {
       .function("clearHistory", &ferry::WebClient::ClearHistory)
       .function("conflictLog", &ferry::WebClient::ConflictLog)
       .function("clearConflictLog", &ferry::WebClient::ClearConflictLog)
+      .function("conflicts", &ferry::WebClient::Conflicts)
+      .function("resolveConflict", &ferry::WebClient::ResolveConflict)
       .function("evict", &ferry::WebClient::Evict)
       .function("handleToken", &ferry::WebClient::HandleToken)
       .function("handleTokenFailure", &ferry::WebClient::HandleTokenFailure)

@@ -91,19 +91,24 @@ export function requireWrite(op: Write['op'], collection: unknown, key: unknown,
 /** How deep a written value may nest: core's kMaxValueDepth (model.h). */
 const maxValueDepth = 32;
 
-/**
- * JSON text of a batch for the module, or a TypeError naming what could not
- * be serialized. A value deep enough to overflow JSON.stringify's stack
- * (V8's RangeError, Firefox's InternalError; a cycle or a bigint is a
- * TypeError) gets the module's own error for a value nesting too deep, so
- * every depth past the limit reads the same.
- */
+/** JSON text of a batch for the module (see serializeValues). */
 export function serializeWrites(writes: readonly Write[]): string {
+  return serializeValues(writes, writes.map((write) => write.value));
+}
+
+/**
+ * JSON text of `carrier`, which holds the written `values`, or a TypeError
+ * naming what could not be serialized. A value deep enough to overflow
+ * JSON.stringify's stack (V8's RangeError, Firefox's InternalError; a cycle
+ * or a bigint is a TypeError) gets the module's own error for a value
+ * nesting too deep, so every depth past the limit reads the same.
+ */
+export function serializeValues(carrier: unknown, values: readonly unknown[]): string {
   let text: string | undefined;
   try {
-    text = JSON.stringify(writes);
+    text = JSON.stringify(carrier);
   } catch (error) {
-    if (!(error instanceof TypeError) && nestsTooDeep(writes)) {
+    if (!(error instanceof TypeError) && nestsTooDeep(values)) {
       throw new FerryError('too_large', `value nests deeper than ${maxValueDepth} levels`);
     }
     throw new TypeError(`the written value is not JSON-serializable: ${(error as Error).message}`);
@@ -113,8 +118,8 @@ export function serializeWrites(writes: readonly Write[]): string {
 }
 
 /** Whether a written value nests deeper than maxValueDepth; iterative, as the stack may be what ran out. */
-function nestsTooDeep(writes: readonly Write[]): boolean {
-  const pending: { value: unknown; depth: number }[] = writes.map((write) => ({ value: write.value, depth: 1 }));
+function nestsTooDeep(values: readonly unknown[]): boolean {
+  const pending: { value: unknown; depth: number }[] = values.map((value) => ({ value, depth: 1 }));
   while (pending.length > 0) {
     const { value, depth } = pending.pop()!;
     if (typeof value !== 'object' || value === null) continue;

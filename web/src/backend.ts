@@ -4,12 +4,13 @@
 // follower's (follower.ts), which forwards every call to the context that owns
 // the store. FerryClient chooses one at open and swaps a follower for an owner
 // when it takes the store over. Arguments arrive checked (arguments.ts).
-import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type OpenConflict, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /**
  * The calls a follower forwards to the owner (the channel's "call" messages).
  *
- * `writeId` (write, retryFailedMutation, discardFailedMutation): a follower
+ * `writeId` (write, retryFailedMutation, discardFailedMutation,
+ * resolveConflict): a follower
  * gives each such call an id, and sends the same id whenever it runs the call
  * again (to a new owner, or itself after taking the store over). The store
  * remembers the ids it applied (SyncEngine::HandleLocalWrites), so a call the
@@ -40,6 +41,10 @@ export interface ForwardedCalls {
   /** Conflict log entries with id above `afterId`, oldest first, at most `limit` (0: 100). */
   conflictLog(afterId: number, limit: number): Promise<ConflictLogEntry[]>;
   clearConflictLog(): Promise<void>;
+  /** Open conflicts, in document order. */
+  conflicts(): Promise<OpenConflict[]>;
+  /** Settles an open conflict with `valueJson`, the document or null (a delete); resolves once persisted. */
+  resolveConflict(collection: string, key: string, valueJson: string, writeId?: string): Promise<void>;
   /** Evicts `keys` of `collection` from the local store (null: every document of it); resolves with how many went. */
   evict(collection: string, keys: string[] | null): Promise<number>;
 }
@@ -99,6 +104,10 @@ export async function invoke(backend: ForwardedCalls, call: Call): Promise<unkno
       return backend.conflictLog(...call.args);
     case 'clearConflictLog':
       return backend.clearConflictLog(...call.args);
+    case 'conflicts':
+      return backend.conflicts(...call.args);
+    case 'resolveConflict':
+      return backend.resolveConflict(...call.args);
     case 'evict':
       return backend.evict(...call.args);
     default:

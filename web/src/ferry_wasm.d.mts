@@ -29,6 +29,10 @@ export interface WebClientHandle {
   /** {"entries": [...]} (ConflictLogEntry). */
   conflictLog(afterId: number, limit: number): string;
   clearConflictLog(): string;
+  /** {"conflicts": [...]} (OpenConflict). */
+  conflicts(): string;
+  /** `valueJson`: the document, or null to delete it. */
+  resolveConflict(collection: string, key: string, valueJson: string, writeId: string): string;
   /** `keysJson`: an array of keys, or null for the whole collection; {"evicted": n}. */
   evict(collection: string, keysJson: string): string;
   handleToken(requestId: number, token: string): void;

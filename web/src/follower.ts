@@ -4,7 +4,7 @@
 // history() and failedMutations() answer from the latest snapshot.
 import type { Backend, Call, CallName, CallResult, ForwardedCalls } from './backend.js';
 import { deserializeError, type ChannelMessage, type Snapshot, type StoreChannel } from './channel.js';
-import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type OpenConflict, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** A forwarded call still waiting for its answer. */
 export interface PendingCall {
@@ -71,6 +71,12 @@ export class FollowerBackend implements Backend {
   }
   clearConflictLog(): Promise<void> {
     return this.forward('clearConflictLog');
+  }
+  conflicts(): Promise<OpenConflict[]> {
+    return this.forward('conflicts');
+  }
+  resolveConflict(collection: string, key: string, valueJson: string): Promise<void> {
+    return this.forward('resolveConflict', collection, key, valueJson, newWriteId());
   }
   evict(collection: string, keys: string[] | null): Promise<number> {
     return this.forward('evict', collection, keys);

@@ -20,7 +20,7 @@
  * another context owns a shared IndexedDB store, the follower's, which
  * forwards the call to it (docs/CONTEXTS.md).
  */
-import { requireBoolean, requireFunction, requireLimit, requirePositiveNumber, requireSeq, requireString, requireSyncRequest, requireWrite, requireWrites } from './arguments.js';
+import { requireBoolean, requireFunction, requireLimit, requirePositiveNumber, requireSeq, requireString, requireSyncRequest, requireWrite, requireWrites, serializeValues } from './arguments.js';
 import { BackgroundSyncArming } from './background_sync.js';
 import type { Backend } from './backend.js';
 import { OwnerChannel, StoreChannel } from './channel.js';
@@ -36,6 +36,7 @@ import {
   FerryError,
   type ChangeDetail,
   type ConflictLogEntry,
+  type OpenConflict,
   type FailedMutation,
   type FerryEventListener,
   type FerryEventName,
@@ -365,6 +366,35 @@ export class FerryClient extends EventTarget {
   async clearConflictLog(): Promise<void> {
     this.ensureOpen();
     await this.backend.clearConflictLog();
+  }
+
+  /**
+   * Conflicts kept open for a person to resolve, in document order: in
+   * collections whose strategy is "manual", and those an asynchronous
+   * `conflicts.resolve` has not answered yet. Each has the base, the local
+   * view the conflict set aside and the server's document now; the document
+   * itself shows the server's version meanwhile. They survive a restart.
+   */
+  async conflicts(): Promise<OpenConflict[]> {
+    this.ensureOpen();
+    return this.backend.conflicts();
+  }
+
+  /**
+   * Settles the open conflict on a document with `value`, or `null` to
+   * delete it: a local write like any other, made against the server's
+   * version this client knows now and pushed as usual (none when the
+   * document already is `value`), and recorded in the conflict log.
+   * FerryError "not_found" when no conflict is open on the document.
+   */
+  async resolveConflict<T extends JsonCompatible<T>>(collection: string, key: string, value: (T & {}) | null): Promise<void> {
+    requireString(collection, 'collection');
+    requireString(key, 'key');
+    if (value === undefined) throw new TypeError('value is required (null deletes the document)');
+    const valueJson = serializeValues(value, [value]);
+    this.ensureOpen();
+    await this.backend.resolveConflict(collection, key, valueJson);
+    this.sharing?.ownerChannel?.changed();
   }
 
   /**

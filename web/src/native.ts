@@ -17,11 +17,11 @@
 // Threading: the JS event loop.
 import type { Backend } from './backend.js';
 import { serializeWrites } from './arguments.js';
-import { answerConflict } from './conflict_answer.js';
+import { answerConflict, conflictSettler } from './conflict_answer.js';
 import type { NativeBinding, NativeCallbacks, NativeClient } from './native_binding.js';
 import { callLog, printEndpointWarning, retentionRules, type ResolvedOptions } from './options.js';
 import type { EmitEvent } from './owner.js';
-import { FerryError, type ConflictLogEntry, type FailedMutation, type FerryErrorCode, type Json, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type ConflictLogEntry, type FailedMutation, type FerryErrorCode, type Json, type OpenConflict, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** Where the store's SQLite file is, and what to do once the client closed. */
 export interface NativeStore {
@@ -215,6 +215,14 @@ export class NativeBackend implements Backend {
     await this.call(this.client.clearConflictLog());
   }
 
+  async conflicts(): Promise<OpenConflict[]> {
+    return JSON.parse(await this.call(this.client.conflicts())) as OpenConflict[];
+  }
+
+  async resolveConflict(collection: string, key: string, valueJson: string): Promise<void> {
+    await this.call(this.client.resolveConflict(collection, key, valueJson));
+  }
+
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
@@ -265,7 +273,7 @@ export class NativeBackend implements Backend {
     return {
       onEvent: (eventJson) => this.onEvent(eventJson),
       getToken: getToken ? (refresh) => getToken({ refresh }) : undefined,
-      resolveConflict: resolve ? (inputJson) => answerConflict(resolve, inputJson) : undefined,
+      resolveConflict: resolve ? (inputJson) => answerConflict(resolve, inputJson, conflictSettler(this, this.options.log)) : undefined,
       log: this.options.log ? (level, message) => callLog(this.options.log, level, message) : hooks.log,
       ...this.hostTransport(hooks),
     };

@@ -115,6 +115,10 @@ export interface NativeClient {
   /** ferry_client_conflict_log: a JSON array as text. */
   conflictLog(afterId: number, limit: number): Promise<string>;
   clearConflictLog(): Promise<void>;
+  /** ferry_client_conflicts: a JSON array as text. */
+  conflicts(): Promise<string>;
+  /** ferry_client_resolve_conflict: `valueJson` the document, or null to delete it. */
+  resolveConflict(collection: string, key: string, valueJson: string): Promise<void>;
   /** ferry_client_evict: `keys`, or the whole collection with null; resolves with how many went. */
   evict(collection: string, keys: string[] | null): Promise<number>;
   /** Host transport answers (any time; a late one is ignored). status 0 with transportError: no HTTP answer. */

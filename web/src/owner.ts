@@ -5,13 +5,13 @@
 import type { Backend } from './backend.js';
 import type { FerryModule, WebClientHandle } from './ferry_wasm.mjs';
 import { serializeWrites } from './arguments.js';
-import { answerConflict } from './conflict_answer.js';
+import { answerConflict, conflictSettler } from './conflict_answer.js';
 import { attachRuntimeHost, detachRuntimeHost, isNode, unwrap, type RuntimeHost } from './module.js';
 import { callLog, retentionRules, type ResolvedOptions } from './options.js';
 import { GroupCommit } from './persist.js';
 import { mountStore, type MountedStore } from './storage.js';
 import { canGzip, FetchTransport } from './transport_fetch.js';
-import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type OpenConflict, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** Hands an event (its type and the CustomEvent's detail) to the client. */
 export type EmitEvent = (type: string, detail: unknown) => void;
@@ -223,6 +223,15 @@ export class OwnerBackend implements Backend {
     unwrap(this.web.clearConflictLog());
     await this.commits.persisted();
   }
+
+  async conflicts(): Promise<OpenConflict[]> {
+    return unwrap<{ conflicts: OpenConflict[] }>(this.web.conflicts()).conflicts;
+  }
+
+  async resolveConflict(collection: string, key: string, valueJson: string, writeId = ''): Promise<void> {
+    unwrap(this.web.resolveConflict(collection, key, valueJson, writeId));
+    await this.commits.persisted();
+  }
   async evict(collection: string, keys: string[] | null): Promise<number> {
     const { evicted } = unwrap<{ evicted: number }>(this.web.evict(collection, JSON.stringify(keys)));
     await this.commits.persisted();
@@ -256,7 +265,7 @@ export class OwnerBackend implements Backend {
       setTimer: (delayMs) => this.setTimer(delayMs),
       emit: (eventJson) => this.deliver(JSON.parse(eventJson) as EngineEvent),
       persist: () => this.commits.request(),
-      resolve: (inputJson) => answerConflict(this.options.conflicts!.resolve!, inputJson),
+      resolve: (inputJson) => answerConflict(this.options.conflicts!.resolve!, inputJson, conflictSettler(this, this.options.log)),
       log: (level, message) => callLog(this.options.log, level, message),
     };
   }

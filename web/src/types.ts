@@ -181,15 +181,19 @@ export interface CommonOpenOptions {
    * How conflicts are resolved when the server refuses a write because the
    * document changed meanwhile (docs/PROTOCOL.md): a default strategy and
    * per-collection ones (server wins unless said otherwise). With "custom",
-   * `resolve` decides: it runs synchronously inside the sync, must not call
-   * the client, and returns the resolved document, or null/undefined to
-   * delete it; a throw keeps the server's document. With several contexts
+   * `resolve` decides: it runs inside the sync, must not call the client,
+   * and returns the resolved document, or null/undefined to delete it; a
+   * throw keeps the server's document. It may return a promise instead: the
+   * conflict is then kept open (`conflicts()`, the server's document shown)
+   * and resolved with the promise's value when it settles; a rejection
+   * leaves it open for `resolveConflict`. With "manual", a person decides:
+   * see `conflicts()` and `resolveConflict()`. With several contexts
    * sharing a store, the owner's options apply: pass the same in each.
    */
   conflicts?: {
     default?: ConflictStrategy;
     collections?: Record<string, ConflictStrategy>;
-    resolve?: (input: ConflictInput) => Json | null | undefined;
+    resolve?: (input: ConflictInput) => Json | null | undefined | PromiseLike<Json | null | undefined>;
   };
   /**
    * Node: which build runs the client (default: the Node addon when the
@@ -218,7 +222,7 @@ export type StoreLocation = Pick<CommonOpenOptions, 'name' | 'wasmBinary' | 'imp
  */
 export type Implementation = 'native' | 'wasm';
 
-export type ConflictStrategy = 'serverWins' | 'clientWins' | 'lastWriteWins' | 'merge' | 'custom';
+export type ConflictStrategy = 'serverWins' | 'clientWins' | 'lastWriteWins' | 'merge' | 'custom' | 'manual';
 
 /** A conflict for a custom resolver; null stands for an absent (deleted) document. */
 export interface ConflictInput {
@@ -233,6 +237,24 @@ export interface ConflictInput {
   /** Stamps of the newest local write and of the server's write; they sort as text. */
   localHlc: string;
   remoteHlc: string;
+}
+
+/**
+ * A conflict kept open for a person to resolve, as `conflicts()` lists it:
+ * in a collection whose strategy is "manual", or one an asynchronous
+ * `resolve` has not answered yet. The document shows the server's version
+ * until `resolveConflict` settles it; open conflicts survive a restart.
+ */
+export interface OpenConflict extends ConflictInput {
+  /** The server's document as this client knows it now (a later pull moves it). */
+  remote: Json;
+  strategy: 'manual' | 'custom';
+  /** When the conflict was met (ms since the epoch). */
+  at: number;
+  /** The sync run that met it. */
+  runId: number;
+  /** The version of `remote`. */
+  serverVersion: number;
 }
 
 /**
@@ -395,8 +417,9 @@ export interface ConflictDetail {
   server: { version: number; deleted: boolean; value?: Json; hlc?: string };
   /**
    * What was decided: "server_wins", "client_wins", "last_write_wins_local",
-   * "last_write_wins_remote", "merged", "custom", or "custom_failed: <message>"
-   * (the server's document was kept).
+   * "last_write_wins_remote", "merged", "custom", "custom_failed: <message>"
+   * (the server's document was kept), or, for a conflict kept open for
+   * `resolveConflict`, "manual" or "deferred" (`resolve` returned a promise).
    */
   resolution: string;
   /** The document now; pushed again unless it is the server's. */

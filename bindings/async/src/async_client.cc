@@ -557,6 +557,30 @@ void AsyncClient::ClearConflictLog(Completion done) {
   });
 }
 
+void AsyncClient::Conflicts(Completion done) {
+  state_->Run(
+      std::move(done),
+      [](ferry_client* client) {
+        ferry_error error = FERRY_ERROR_INIT;
+        ferry_buffer conflicts = FERRY_BUFFER_INIT;
+        Result result = FromC(ferry_client_conflicts(client, &conflicts, &error), error);
+        TakeText(conflicts, result);
+        return result;
+      },
+      /*flush=*/false);
+}
+
+void AsyncClient::ResolveConflict(std::string collection, std::string key, std::string value_json,
+                                  Completion done) {
+  state_->Run(std::move(done), [collection = std::move(collection), key = std::move(key),
+                                value_json = std::move(value_json)](ferry_client* client) {
+    ferry_error error = FERRY_ERROR_INIT;
+    return FromC(ferry_client_resolve_conflict(client, Slice(collection), Slice(key),
+                                               Slice(value_json), &error),
+                 error);
+  });
+}
+
 void AsyncClient::Evict(std::string collection, std::optional<std::vector<std::string>> keys,
                         Completion done) {
   state_->Run(std::move(done), [collection = std::move(collection),

@@ -52,6 +52,8 @@ Napi::Function NativeClient::DefineClass(Napi::Env env) {
           InstanceMethod<&NativeClient::ClearHistory>("clearHistory"),
           InstanceMethod<&NativeClient::ConflictLog>("conflictLog"),
           InstanceMethod<&NativeClient::ClearConflictLog>("clearConflictLog"),
+          InstanceMethod<&NativeClient::Conflicts>("conflicts"),
+          InstanceMethod<&NativeClient::ResolveConflict>("resolveConflict"),
           InstanceMethod<&NativeClient::Evict>("evict"),
           InstanceMethod<&NativeClient::CompleteRequest>("completeRequest"),
           InstanceMethod<&NativeClient::RequestData>("requestData"),
@@ -207,6 +209,21 @@ Napi::Value NativeClient::ConflictLog(const Napi::CallbackInfo& info) {
 Napi::Value NativeClient::ClearConflictLog(const Napi::CallbackInfo&) {
   return Void([&](async::AsyncClient& client, async::Completion done) {
     client.ClearConflictLog(std::move(done));
+  });
+}
+
+Napi::Value NativeClient::Conflicts(const Napi::CallbackInfo&) {
+  return core_->Call([&](async::Completion done) { core_->client().Conflicts(std::move(done)); },
+                     Text);
+}
+
+Napi::Value NativeClient::ResolveConflict(const Napi::CallbackInfo& info) {
+  std::string collection = RequireString(info[0], "collection");
+  std::string key = RequireString(info[1], "key");
+  std::string value_json = RequireString(info[2], "valueJson");
+  return Void([&](async::AsyncClient& client, async::Completion done) {
+    client.ResolveConflict(std::move(collection), std::move(key), std::move(value_json),
+                           std::move(done));
   });
 }
 

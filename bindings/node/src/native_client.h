@@ -42,6 +42,8 @@ class NativeClient : public Napi::ObjectWrap<NativeClient> {
   Napi::Value ClearHistory(const Napi::CallbackInfo& info);
   Napi::Value ConflictLog(const Napi::CallbackInfo& info);
   Napi::Value ClearConflictLog(const Napi::CallbackInfo& info);
+  Napi::Value Conflicts(const Napi::CallbackInfo& info);
+  Napi::Value ResolveConflict(const Napi::CallbackInfo& info);
   Napi::Value Evict(const Napi::CallbackInfo& info);
   Napi::Value CompleteRequest(const Napi::CallbackInfo& info);
   Napi::Value RequestData(const Napi::CallbackInfo& info);

@@ -171,6 +171,22 @@ jsi::Value ClearConflictLog(const State& state, const Arguments& arguments) {
   });
 }
 
+jsi::Value Conflicts(const State& state, const Arguments& arguments) {
+  return Promised(state, arguments, Text, [&](async::AsyncClient& client, auto done) {
+    client.Conflicts(std::move(done));
+  });
+}
+
+jsi::Value ResolveConflict(const State& state, const Arguments& arguments) {
+  std::string collection = RequireString(arguments, 0, "collection");
+  std::string key = RequireString(arguments, 1, "key");
+  std::string value_json = RequireString(arguments, 2, "valueJson");
+  return Promised(state, arguments, Nothing, [&](async::AsyncClient& client, auto done) {
+    client.ResolveConflict(std::move(collection), std::move(key), std::move(value_json),
+                           std::move(done));
+  });
+}
+
 jsi::Value Evict(const State& state, const Arguments& arguments) {
   std::string collection = RequireString(arguments, 0, "collection");
   std::optional<std::vector<std::string>> keys = RequireStrings(arguments, 1, "keys", true);
@@ -235,6 +251,8 @@ constexpr Method kMethods[] = {
     {"clearHistory", 1, ClearHistory},
     {"conflictLog", 2, ConflictLog},
     {"clearConflictLog", 0, ClearConflictLog},
+    {"conflicts", 0, Conflicts},
+    {"resolveConflict", 3, ResolveConflict},
     {"evict", 2, Evict},
     {"completeRequest", 5, CompleteRequest},
     {"requestData", 2, RequestData},

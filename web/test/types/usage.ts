@@ -10,6 +10,7 @@ import {
   type FerryErrorCode,
   type FerryEventMap,
   type Json,
+  type OpenConflict,
   type OpenOptions,
   type PendingMutation,
   type StoredDocument,
@@ -65,6 +66,14 @@ export async function usage(): Promise<void> {
     },
     headers: { 'X-API-Key': 'k' },
   });
+  // ---- conflicts a person resolves, and an asynchronous resolver (issue 17)
+  await FerryClient.open({
+    name: 'a',
+    endpoint: 'http://localhost:8080',
+    conflicts: { collections: { notes: 'manual', todos: 'custom' }, resolve: async ({ remote }) => remote },
+  });
+  // @ts-expect-error not a strategy
+  await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', conflicts: { default: 'ask' } });
   // @ts-expect-error header values are strings
   await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', headers: { 'X-Count': 1 } });
   // @ts-expect-error the pull page size is a number
@@ -189,6 +198,14 @@ export async function usage(): Promise<void> {
   expectType<ConflictLogEntry[]>()(await client.conflictLog({ afterId: 3, limit: 10 }));
   expectType<'server' | 'local' | 'new'>()((await client.conflictLog())[0]!.winner);
   await client.clearConflictLog();
+  expectType<OpenConflict[]>()(await client.conflicts());
+  expectType<'manual' | 'custom'>()((await client.conflicts())[0]!.strategy);
+  await client.resolveConflict<Todo>('todos', 't1', { title: 'merged', done: false });
+  await client.resolveConflict('todos', 't1', null);
+  // @ts-expect-error a value, or null to delete: not undefined
+  await client.resolveConflict('todos', 't1', undefined);
+  // @ts-expect-error the value must match the type given
+  await client.resolveConflict<Todo>('todos', 't1', { title: 1 });
   // @ts-expect-error afterId is a number
   await client.conflictLog({ afterId: '3' });
   expectType<number | null>()((await client.pendingMutations())[0]!.lastAttemptAt);

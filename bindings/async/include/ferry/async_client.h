@@ -177,6 +177,11 @@ class AsyncClient {
   // The conflict log page as JSON text (ferry_client_conflict_log).
   void ConflictLog(uint64_t after_id, std::size_t limit, Completion done);
   void ClearConflictLog(Completion done);
+  // Open conflicts as JSON text (ferry_client_conflicts); settling one with
+  // `value_json`, the document or null to delete it.
+  void Conflicts(Completion done);
+  void ResolveConflict(std::string collection, std::string key, std::string value_json,
+                       Completion done);
   // ferry_client_evict: `keys`, or the whole collection when nullopt.
   // number: how many went.
   void Evict(std::string collection, std::optional<std::vector<std::string>> keys, Completion done);
