@@ -8,16 +8,6 @@
 namespace ferry {
 namespace {
 
-// The entry's mutation with its value parsed, for events handed to the app
-// (batches carry values as text only; see Outbox::SelectBatch).
-Mutation WithValue(const OutboxEntry& entry) {
-  Mutation mutation = entry.mutation;
-  if (mutation.op != MutationOp::kDelete && mutation.value.is_null()) {
-    if (auto value = ParseJson(entry.value_json); value.ok()) mutation.value = std::move(*value);
-  }
-  return mutation;
-}
-
 // The client store's key space; each key has one owner that alone reads and
 // writes it. Here: engine metadata under "m/" and run history under "h/".
 // Outbox (outbox.cc): entries under "o/" and "m/next_seq". Replica
@@ -685,6 +675,9 @@ void SyncEngine::StartRun(TriggerReason reason, Instant now, SyncDirection direc
   // for a follow-up run if they come due while this one is in flight).
   if (direction != SyncDirection::kPull) debounce_at_.reset();
   if (direction == SyncDirection::kBoth) retry_at_.reset();
+  auto allowed = AskBeforeRun(reason, direction);
+  // A postponed interval tick leaves no trace, as one while offline does.
+  if (allowed.ok() && !*allowed && reason == TriggerReason::kInterval) return;
   Run run;
   run.id = next_run_id_++;
   run.reason = reason;
@@ -695,6 +688,14 @@ void SyncEngine::StartRun(TriggerReason reason, Instant now, SyncDirection direc
   run_ = std::move(run);
   ++statistics_.runs_started;
   Emit(SyncStartedEvent{run_->id, reason, direction});
+  if (!allowed.ok()) {
+    FailRun(allowed.status(), now);
+    return;
+  }
+  if (!*allowed) {
+    EndRun(RunOutcome::kCancelled, "postponed", now);
+    return;
+  }
   if (!online_) {
     FailRun(Status(ErrorCode::kUnavailable, "offline"), now, std::nullopt, false);
     return;
@@ -757,12 +758,25 @@ void SyncEngine::SendNextPush(Instant now) {
   }
   // Recorded durably before sending: once sent, an entry may be applied at
   // the server, so it must never be coalesced with a later write, even after
-  // a crash; and its attempt is counted when the push ends.
+  // a crash; and its attempt is counted when the push ends. The before-push
+  // hook's answers go in the same commit.
   Transaction txn(store_);
-  outbox_.StageSending(txn, *batch);
-  if (Status committed = txn.Commit(); !committed.ok()) {
+  std::vector<Event> events;
+  Status committed = options_.before_push ? AskBeforePush(txn, *batch, events, now) : Status::Ok();
+  if (committed.ok()) {
+    outbox_.StageSending(txn, *batch);
+    committed = txn.Commit();
+  }
+  if (!committed.ok()) {
     ReloadAfterStorageFailure();
     FailRun(committed, now);
+    return;
+  }
+  for (Event& event : events)
+    Emit(std::move(event));
+  if (batch->empty()) {  // the hook refused every write of it
+    ScheduleDeadLetterCheck(now);
+    SendNextPush(now);
     return;
   }
   PushRequestWriter request(client_id_);
@@ -817,7 +831,7 @@ void SyncEngine::HandlePushResponse(const HttpResponse& response, Instant now) {
     }
     ++run_->rejected;
     ++statistics_.rejected;
-    Emit(MutationRejectedEvent{WithValue(batch.front()), error.message()});
+    Emit(MutationRejectedEvent{batch.front().WithValue(), error.message()});
     Emit(DocumentsChangedEvent{{batch.front().mutation.document}, true});
     ScheduleDeadLetterCheck(now);
     SendNextPush(now);
@@ -923,7 +937,7 @@ bool SyncEngine::ApplyPushResults(const std::vector<OutboxEntry>& batch,
         counted.last_attempt_at = counted.dead_at = now.wall;
         staged = replica_.StageDeadLetter(txn, std::move(counted), result.error);
         changed.push_back(entry.mutation.document);
-        events.push_back(MutationRejectedEvent{WithValue(entry), result.error});
+        events.push_back(MutationRejectedEvent{entry.WithValue(), result.error});
         ++rejected;
         break;
       }
@@ -993,7 +1007,7 @@ Result<SyncConflictEvent> SyncEngine::StageConflict(Transaction& txn, const Outb
     // the document shows the server's version until a person decides.
     FERRY_RETURN_IF_ERROR(replica_.StageResolution(txn, current, std::nullopt));
     StageOpenConflict(txn, input, strategy, current.version, now.wall);
-    return SyncConflictEvent{run_->id, WithValue(entry), current, std::move(decision.resolution),
+    return SyncConflictEvent{run_->id, entry.WithValue(), current, std::move(decision.resolution),
                              current.state};
   }
   if (decision.value) {
@@ -1040,7 +1054,7 @@ Result<SyncConflictEvent> SyncEngine::StageConflict(Transaction& txn, const Outb
   StageConflictLogEntry(txn, std::move(logged));
   DocumentState resolved;
   if (decision.value) resolved = {true, std::move(*decision.value)};
-  return SyncConflictEvent{run_->id, WithValue(entry), current, std::move(decision.resolution),
+  return SyncConflictEvent{run_->id, entry.WithValue(), current, std::move(decision.resolution),
                            std::move(resolved)};
 }
 
@@ -1212,7 +1226,23 @@ bool SyncEngine::ApplyPulledPage(const PullPage& page, Instant now) {
     newest_remote = std::max(newest_remote, change.hlc);
   ObserveRemoteClock(newest_remote, now);
   if (!newest_remote.empty()) txn.Put(kHlcKey, clock_.last().ToString());
-  for (const PulledChange& change : page.changes) {
+  for (const PulledChange& pulled : page.changes) {
+    // The after-pull hook may rewrite a change or keep it out of the store.
+    PulledChange rewritten;
+    const PulledChange* stored = &pulled;
+    if (options_.after_pull) {
+      rewritten = pulled;
+      auto keep = AskAfterPull(rewritten);
+      if (!keep.ok()) {
+        ReloadAfterStorageFailure();
+        FailRun(keep.status(), now);
+        return false;
+      }
+      if (resyncing_) resync_seen_.insert(pulled.document);  // kept as it was
+      if (!*keep) continue;
+      stored = &rewritten;
+    }
+    const PulledChange& change = *stored;
     auto view_changed = replica_.StageRemoteChange(txn, change, resyncing_);
     if (!view_changed.ok()) {
       ReloadAfterStorageFailure();
@@ -1378,7 +1408,7 @@ Status SyncEngine::EndPushInFlight(Instant now, const Status& failure) {
       if (run_) ++run_->rejected;
       ++statistics_.rejected;
       changed.push_back(entry.mutation.document);
-      Emit(MutationRejectedEvent{WithValue(entry), entry.error});
+      Emit(MutationRejectedEvent{entry.WithValue(), entry.error});
     }
     Emit(DocumentsChangedEvent{std::move(changed), true});
     ScheduleDeadLetterCheck(now);

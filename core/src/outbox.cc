@@ -341,6 +341,14 @@ void Outbox::Uncount(char mark, uint64_t seq) {
   }
 }
 
+Mutation OutboxEntry::WithValue() const {
+  Mutation parsed = mutation;
+  if (parsed.op != MutationOp::kDelete && parsed.value.is_null()) {
+    if (auto value = ParseJson(value_json); value.ok()) parsed.value = std::move(*value);
+  }
+  return parsed;
+}
+
 Status Outbox::StagePut(Transaction& txn, const OutboxEntry& entry) {
   FERRY_ASSIGN_OR_RETURN(const char previous, StagedMark(txn, entry.mutation.seq));
   std::string bytes = EncodeOutboxEntry(entry);

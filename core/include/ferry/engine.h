@@ -45,6 +45,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -301,6 +302,19 @@ struct OpenConflict {
   Version server_version = 0;  // of remote_json
 };
 
+// What a hook (EngineOptions::before_push, after_pull) decides for one
+// write or one pulled change.
+struct HookDecision {
+  enum class Kind {
+    kKeep,     // as it is
+    kReplace,  // with `value` instead (before_push: a put's document or a patch's patch)
+    kRefuse,   // before_push: a dead letter with `reason`; after_pull: not stored
+  };
+  Kind kind = Kind::kKeep;
+  Json value;
+  std::string reason;
+};
+
 struct EngineOptions {
   BatchLimits batch;
   std::size_t pull_page_size = 1000;
@@ -402,6 +416,29 @@ struct EngineOptions {
   // Off: every push is cut at `batch`.
   bool adaptive_batch = true;
   TimeMs batch_target_ms = 2'000;
+
+  // Hooks (engine_hooks.cc): the app's code at three points of a sync,
+  // called on the engine's thread in the middle of its work, so a hook must
+  // not call the engine (or the client). A hook that throws fails the run,
+  // which is retried with backoff: nothing is lost. Unset: no hook.
+  //
+  // Before a push, for each write it is about to carry: keep it, push
+  // another value (not for a delete), or refuse it, which makes it a dead
+  // letter with the hook's reason (retryable, as any). A replaced value is
+  // what the outbox keeps from then on and what the local view shows once
+  // the server has it. Asked before every push that carries the write (a
+  // retry asks again, with the value the hook gave), so a hook must answer
+  // the same for a write it already answered.
+  std::function<HookDecision(const Mutation&)> before_push;
+  // After a pull, before a change that holds a document is stored: keep it,
+  // store another value, or refuse it (nothing is stored; the local copy
+  // stays as it was). Deletions are stored without asking.
+  std::function<HookDecision(const DocumentId&, const Json& value)> after_pull;
+  // Before a run starts: false postpones it. The run ends at once,
+  // cancelled with the error "postponed" (an interval tick is skipped
+  // without a run); its writes stay pending for the next run the hook lets
+  // through. What a run did is in SyncCompletedEvent / SyncFailedEvent.
+  std::function<bool(TriggerReason, SyncDirection)> before_run;
 };
 
 class SyncEngine {
@@ -602,6 +639,16 @@ class SyncEngine {
   // After a local write: schedules a run (see local_write_debounce_ms).
   void ScheduleLocalWriteSync(Instant now);
   void SendNextPush(Instant now);
+  // Hooks (engine_hooks.cc). AskBeforePush stages each decision for `batch`
+  // into `txn` (a replaced value, a refused write's dead letter), leaves in
+  // `batch` what goes and in `events` what to emit after the commit; an
+  // error (a hook that threw, storage) fails the run. AskAfterPull: whether
+  // to store `change`, which it may rewrite. AskBeforeRun: whether a run
+  // may start.
+  [[nodiscard]] Status AskBeforePush(Transaction& txn, std::vector<OutboxEntry>& batch,
+                                     std::vector<Event>& events, Instant now);
+  [[nodiscard]] Result<bool> AskAfterPull(PulledChange& change);
+  [[nodiscard]] Result<bool> AskBeforeRun(TriggerReason reason, SyncDirection direction);
   // Starts the pull phase (from the stored cursor) / asks for the page after
   // `cursor`.
   void SendPull(Instant now);

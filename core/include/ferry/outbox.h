@@ -39,6 +39,10 @@ struct OutboxEntry {
   // ended, and when it was dead-lettered.
   int64_t last_attempt_at = 0;
   int64_t dead_at = 0;
+
+  // The mutation with its value parsed, for what the app sees (events,
+  // hooks): batches carry values as text only (see Outbox::SelectBatch).
+  Mutation WithValue() const;
 };
 
 struct BatchLimits {

@@ -51,8 +51,10 @@ struct ClientOptions {
   // ferry-server accepts Content-Encoding: gzip). 0 turns compression off.
   std::size_t gzip_above_bytes = 1024;
   // Sync policy: batching, timeouts, backoff, debounce, interval, conflicts,
-  // live updates (engine.live_updates, on by default). random_seed 0: seeded
-  // from std::random_device.
+  // live updates (engine.live_updates, on by default), hooks (before_push,
+  // after_pull, before_run: called on the owner thread, with the client's
+  // engine locked, so a hook must not call the client). random_seed 0:
+  // seeded from std::random_device.
   EngineOptions engine;
   // store.lock_timeout_ms: how long Open waits for another client (in this
   // process or another) to close the store; 0, the default, fails at once.
