@@ -29,6 +29,7 @@
 
 #include "ferry/client.h"
 #include "ferry/engine_host.h"
+#include "ferry/hook_forms.h"
 #include "ferry/json_forms.h"
 #include "ferry/transport_host.h"
 
@@ -37,6 +38,12 @@
 struct ferry_conflict_answer {
   ferry::Result<std::optional<ferry::Json>> resolution =
       ferry::Status(ferry::ErrorCode::kInvalidArgument, "the resolver set no answer");
+};
+
+// The answer a C hook sets (ferry_hook_answer_set), as JSON text; empty:
+// none, which keeps.
+struct ferry_hook_answer {
+  std::string text;
 };
 
 namespace ferry::c_api {
@@ -426,6 +433,20 @@ Result<std::optional<Json>> AskResolver(uint64_t id, ferry_conflict_resolver_cal
   return std::move(answer.resolution);
 }
 
+// Runs the C hook on the owner thread (inside the engine's lock), as the
+// resolver runs, and returns the answer it set.
+std::string AskHook(uint64_t id, ferry_hook_callback hook, void* user_data, HookPoint point,
+                    const std::string& input_json) {
+  ferry_hook_answer answer;
+  CallbackScope scope(id);
+  const uint64_t previous = t_resolving_client;
+  t_resolving_client = id;
+  hook(user_data, static_cast<ferry_hook_point>(point), input_json.c_str(), input_json.size(),
+       &answer);
+  t_resolving_client = previous;
+  return std::move(answer.text);
+}
+
 void SendToHost(uint64_t id, ferry_send_request_callback send, void* user_data,
                 const TransportRequest& request) {
   std::vector<ferry_http_header> headers;
@@ -562,6 +583,13 @@ Failure ToClientOptions(const ferry_client_options& c, uint64_t id, ClientOption
                                        user_data = c.conflict_user_data](const ConflictInput& in) {
       return AskResolver(id, resolver, user_data, in);
     };
+  }
+  if (c.hook != nullptr && c.hook_points != 0) {
+    InstallHooks(options.engine, c.hook_points,
+                 [id, hook = c.hook, user_data = c.hook_user_data](HookPoint point,
+                                                                   const std::string& input) {
+                   return AskHook(id, hook, user_data, point, input);
+                 });
   }
   if (Failure f =
           Text(c.ca_bundle_path, "options.ca_bundle_path", options.transport.ca_bundle_path);
@@ -1200,6 +1228,20 @@ ferry_result ferry_conflict_answer_set(ferry_conflict_answer* answer, ferry_slic
                              R"({"deferred": true} or {"error": message}))");
     }
     answer->resolution = std::move(resolution);
+    return {};
+  });
+}
+
+ferry_result ferry_hook_answer_set(ferry_hook_answer* answer, ferry_slice answer_json,
+                                   ferry_error* error) {
+  return Guarded(error, [&]() -> Failure {
+    if (answer == nullptr) return InvalidArgument("answer is NULL");
+    std::string text;
+    if (Failure f = Text(answer_json, "answer_json", text); !f.ok()) return f;
+    auto decision = HookAnswerFromText(text);
+    if (!decision.ok() && decision.status().code() == ErrorCode::kInvalidArgument)
+      return InvalidArgument(decision.status().message());
+    answer->text = std::move(text);
     return {};
   });
 }

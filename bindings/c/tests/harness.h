@@ -64,6 +64,7 @@ void api_tests(void);
 void sync_tests(void);
 void host_transport_tests(void);
 void conflict_resolver_tests(void);
+void hooks_tests(void);
 void queue_control_tests(void);
 void scope_tests(void);
 

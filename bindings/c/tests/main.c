@@ -1,5 +1,5 @@
-/* ferry_c_tests [api | sync | host_transport | resolver | queue]...: runs the named suites (all
- * without arguments); exits 1 if any check failed. */
+/* ferry_c_tests [api | sync | host_transport | resolver | queue | scope | hooks]...: runs the named
+ * suites (all without arguments); exits 1 if any check failed. */
 #include <signal.h>
 
 #include "harness.h"
@@ -13,8 +13,10 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (strcmp(argv[i], "api") != 0 && strcmp(argv[i], "sync") != 0 &&
         strcmp(argv[i], "host_transport") != 0 && strcmp(argv[i], "resolver") != 0 &&
-        strcmp(argv[i], "queue") != 0 && strcmp(argv[i], "scope") != 0) {
-      fprintf(stderr, "unknown suite %s (api, sync, host_transport, resolver, queue, scope)\n",
+        strcmp(argv[i], "queue") != 0 && strcmp(argv[i], "scope") != 0 &&
+        strcmp(argv[i], "hooks") != 0) {
+      fprintf(stderr,
+              "unknown suite %s (api, sync, host_transport, resolver, queue, scope, hooks)\n",
               argv[i]);
       return 2;
     }
@@ -27,6 +29,7 @@ int main(int argc, char** argv) {
     if (suite == NULL || strcmp(suite, "resolver") == 0) conflict_resolver_tests();
     if (suite == NULL || strcmp(suite, "queue") == 0) queue_control_tests();
     if (suite == NULL || strcmp(suite, "scope") == 0) scope_tests();
+    if (suite == NULL || strcmp(suite, "hooks") == 0) hooks_tests();
   }
   if (g_failures > 0) {
     fprintf(stderr, "%d check(s) failed\n", g_failures);

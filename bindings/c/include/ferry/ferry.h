@@ -197,6 +197,38 @@ typedef void (*ferry_conflict_resolver_callback)(void* user_data, const char* in
 FERRY_EXPORT ferry_result ferry_conflict_answer_set(ferry_conflict_answer* answer,
                                                     ferry_slice answer_json, ferry_error* error);
 
+/* Hooks: the app's code at three points of a sync (ferry_client_options
+ * hook, hook_points). Called on the owner thread, inside the sync, with
+ * the client's engine locked, as the conflict resolver is: calling the
+ * client from it fails with FERRY_WRONG_THREAD. `input_json` (borrowed):
+ *   FERRY_HOOK_BEFORE_PUSH, for each write a push is about to carry: the
+ *     write as events give it ({"seq", "op", "collection", "key",
+ *     "baseVersion", "hlc", "value"}); asked again on a retry, with the
+ *     value it gave, so it must answer the same for a write it answered;
+ *   FERRY_HOOK_AFTER_PULL, for each pulled change with a document (a
+ *     deletion is stored without asking): {"collection", "key", "value"};
+ *   FERRY_HOOK_BEFORE_RUN: {"reason", "direction"}.
+ * The callback answers with ferry_hook_answer_set before it returns:
+ * {"keep": true} (as no answer does), {"value": v} (push or store v
+ * instead; not for a delete), {"refuse": "reason"} (a write becomes a dead
+ * letter with that reason; a change is not stored; a run is postponed: it
+ * ends cancelled with the error "postponed", an interval tick leaves none),
+ * or {"error": message}, which fails the run: nothing is lost, it is
+ * retried with backoff. */
+typedef enum ferry_hook_point {
+  FERRY_HOOK_BEFORE_PUSH = 1,
+  FERRY_HOOK_AFTER_PULL = 2,
+  FERRY_HOOK_BEFORE_RUN = 4
+} ferry_hook_point;
+typedef struct ferry_hook_answer ferry_hook_answer;
+typedef void (*ferry_hook_callback)(void* user_data, ferry_hook_point point, const char* input_json,
+                                    size_t input_json_size, ferry_hook_answer* answer);
+/* Sets the hook's answer (JSON text as above; copied). Only inside the hook,
+ * with the `answer` it was given. FERRY_INVALID_ARGUMENT for text that is
+ * none of the forms (the answer stays unset); a second call replaces it. */
+FERRY_EXPORT ferry_result ferry_hook_answer_set(ferry_hook_answer* answer, ferry_slice answer_json,
+                                                ferry_error* error);
+
 /* --------------------------------------------------- host transport */
 
 typedef struct ferry_http_header {
@@ -351,6 +383,11 @@ typedef struct ferry_client_options {
   /* The conflict log (ferry_client_conflict_log) keeps the newest this many
    * resolutions; default 1000, 0: none are recorded. */
   size_t conflict_log_limit;
+  /* Hooks (see ferry_hook_callback): `hook` is asked at the points whose
+   * FERRY_HOOK_* bits hook_points holds. NULL / 0 (default): none. */
+  ferry_hook_callback hook;
+  void* hook_user_data;
+  unsigned hook_points;
 } ferry_client_options;
 
 /* Fills `*options` with the defaults; `struct_size` is sizeof(*options) as

@@ -112,6 +112,9 @@ class ClientOptions(ctypes.Structure):
         ("retention", ctypes.POINTER(RetentionRule)),
         ("retention_count", c_size_t),
         ("conflict_log_limit", c_size_t),
+        ("hook", c_void_p),  # hooks: not offered in Python yet
+        ("hook_user_data", c_void_p),
+        ("hook_points", ctypes.c_uint),
     ]
 
 
