@@ -40,7 +40,7 @@ Result<HookDecision> HookAnswerFromText(std::string_view answer_json) {
                 R"({"error": message})");
 }
 
-void InstallHooks(EngineOptions& options, unsigned points, HookAsker ask) {
+void InstallHooks(EngineOptions& options, unsigned points, const HookAsker& ask) {
   const auto wanted = [points](HookPoint point) {
     return (points & static_cast<unsigned>(point)) != 0;
   };

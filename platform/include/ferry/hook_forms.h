@@ -32,6 +32,6 @@ using HookAsker = std::function<std::string(HookPoint point, const std::string& 
 // Sets the hooks of `options` that `points` names (bits of HookPoint) to ask
 // `ask`. An answer that fails (an error, or text that is not an answer)
 // throws, which fails the run (EngineOptions: a hook that throws).
-void InstallHooks(EngineOptions& options, unsigned points, HookAsker ask);
+void InstallHooks(EngineOptions& options, unsigned points, const HookAsker& ask);
 
 }  // namespace ferry
