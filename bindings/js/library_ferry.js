@@ -29,15 +29,23 @@ mergeInto(LibraryManager.library, {
   ferry_js_persist: function (client) {
     Module['ferryHost']['persist'](client);
   },
-  // A custom conflict resolver, called synchronously from inside the engine.
-  // Returns a malloc'd UTF-8 JSON string the caller frees.
-  ferry_js_resolve__deps: ['malloc'],
-  ferry_js_resolve: function (client, inputJson) {
-    var out = Module['ferryHost']['resolve'](client, UTF8ToString(inputJson));
-    var size = lengthBytesUTF8(out) + 1;
+  // An answer handed to the engine: a malloc'd UTF-8 string the caller frees.
+  $ferryMallocString__deps: ['malloc'],
+  $ferryMallocString: function (text) {
+    var size = lengthBytesUTF8(text) + 1;
     var pointer = _malloc(size);
-    stringToUTF8(out, pointer, size);
+    stringToUTF8(text, pointer, size);
     return pointer;
+  },
+  // A custom conflict resolver, called synchronously from inside the engine.
+  ferry_js_resolve__deps: ['$ferryMallocString'],
+  ferry_js_resolve: function (client, inputJson) {
+    return ferryMallocString(Module['ferryHost']['resolve'](client, UTF8ToString(inputJson)));
+  },
+  // A hook (hook_forms.h), called synchronously from inside the engine.
+  ferry_js_hook__deps: ['$ferryMallocString'],
+  ferry_js_hook: function (client, point, inputJson) {
+    return ferryMallocString(Module['ferryHost']['hook'](client, point, UTF8ToString(inputJson)));
   },
   ferry_js_monotonic_now: function () {
     return performance.now();

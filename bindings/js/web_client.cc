@@ -26,6 +26,7 @@
 
 #include "ferry/engine.h"
 #include "ferry/engine_host.h"
+#include "ferry/hook_forms.h"
 #include "ferry/json_forms.h"
 #include "ferry/request_headers.h"
 #include "ferry/store_journal.h"
@@ -39,6 +40,7 @@ void ferry_js_set_timer(int client, double delay_ms);
 void ferry_js_emit(int client, const char* event_json);
 void ferry_js_sync_done(int client, double waiter, const char* result_json);
 char* ferry_js_resolve(int client, const char* input_json);
+char* ferry_js_hook(int client, int point, const char* input_json);
 void ferry_js_persist(int client);
 void ferry_js_log(int client, int level, const char* message);
 double ferry_js_monotonic_now();
@@ -93,8 +95,8 @@ class WebClient {
   // with options as JSON: {"endpoint", "hasTokenProvider", "gzipAboveBytes",
   // "canGzip", "liveUpdates", "seed", "autoSync", "debounceMs", "intervalMs",
   // "requestTimeoutMs", "pushBatch", "pullPage", "conflicts": {"default",
-  // "collections": {name: strategy}, "custom": bool}}. The TypeScript wrapper
-  // has checked every option's type; this checks again what it reads.
+  // "collections": {name: strategy}, "custom": bool}, "hooks": HookPoint bits}. The TypeScript
+  // wrapper has checked every option's type; this checks again what it reads.
   std::string Open(std::string directory, std::string options_json) {
     if (host_) return Error(Status(ErrorCode::kInvalidArgument, "already open"));
     auto options = ParseJson(options_json);
@@ -201,6 +203,17 @@ class WebClient {
     FERRY_RETURN_IF_ERROR(ReadRetention(o, engine_options));
     FERRY_RETURN_IF_ERROR(
         ParseConflictOptions(o.value("conflicts", Json::object()), engine_options));
+    // "hooks": the HookPoint bits the app gave hooks for; each asks the JS
+    // host (ferry_js_hook) synchronously, as the resolver does.
+    if (const auto hooks = o.find("hooks"); hooks != o.end() && hooks->is_number_unsigned()) {
+      InstallHooks(engine_options, hooks->get<unsigned>(),
+                   [this](HookPoint point, const std::string& input) {
+                     char* answer = ferry_js_hook(handle_, static_cast<int>(point), input.c_str());
+                     std::string text = answer != nullptr ? answer : "";
+                     std::free(answer);
+                     return text;
+                   });
+    }
     return engine_options;
   }
 

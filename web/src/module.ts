@@ -27,6 +27,8 @@ export interface RuntimeHost {
   persist(): void;
   /** A conflict for the custom resolver; answers {value} | {deleted} | {error} as JSON. */
   resolve(inputJson: string): string;
+  /** A hook (hooks.ts answerHook); `point` a HookPoint bit. */
+  hook(point: number, inputJson: string): string;
   /** A log line of the engine host (0 debug ... 3 error); only with a `log` option. */
   log(level: number, message: string): void;
 }
@@ -74,6 +76,10 @@ const dispatch = {
   resolve(handle: number, inputJson: string): string {
     const host = hosts.get(handle);
     return host ? host.resolve(inputJson) : JSON.stringify({ error: 'the client is closed' });
+  },
+  hook(handle: number, point: number, inputJson: string): string {
+    const host = hosts.get(handle);
+    return host ? host.hook(point, inputJson) : JSON.stringify({ error: 'the client is closed' });
   },
 };
 

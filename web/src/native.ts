@@ -18,6 +18,7 @@
 import type { Backend } from './backend.js';
 import { serializeWrites } from './arguments.js';
 import { answerConflict, conflictSettler } from './conflict_answer.js';
+import { answerHook, hookPoints } from './hooks.js';
 import type { NativeBinding, NativeCallbacks, NativeClient } from './native_binding.js';
 import { callLog, printEndpointWarning, retentionRules, type ResolvedOptions } from './options.js';
 import type { EmitEvent } from './owner.js';
@@ -260,6 +261,7 @@ export class NativeBackend implements Backend {
       pullPageSize: this.options.pullPageSize ?? 0,
       historyLimit: this.options.historyLimit ?? 0,
       conflictLogLimit: this.options.conflictLogLimit ?? null,
+      hookPoints: hookPoints(this.options.hooks),
       headers: this.options.headers ?? {},
       uploadOnly: this.options.uploadOnly ?? [],
       pullCollections: this.options.pullCollections ?? null,
@@ -268,12 +270,13 @@ export class NativeBackend implements Backend {
   }
 
   private callbacks(hooks: NativeHostHooks): NativeCallbacks {
-    const { getToken, conflicts } = this.options;
+    const { getToken, conflicts, hooks: appHooks } = this.options;
     const resolve = conflicts?.resolve;
     return {
       onEvent: (eventJson) => this.onEvent(eventJson),
       getToken: getToken ? (refresh) => getToken({ refresh }) : undefined,
       resolveConflict: resolve ? (inputJson) => answerConflict(resolve, inputJson, conflictSettler(this, this.options.log)) : undefined,
+      hook: appHooks ? (point, inputJson) => answerHook(appHooks, point, inputJson) : undefined,
       log: this.options.log ? (level, message) => callLog(this.options.log, level, message) : hooks.log,
       ...this.hostTransport(hooks),
     };

@@ -51,6 +51,8 @@ export interface NativeOpenOptions {
   historyLimit: number;
   /** As ferry_client_options.conflict_log_limit (0: none); null: the default. */
   conflictLogLimit: number | null;
+  /** As ferry_client_options.hook_points: which hooks callbacks.hook answers (hooks.ts hookPoints). */
+  hookPoints: number;
   /** As ferry_client_options.headers; refused at open by the C API's rule. */
   headers: Record<string, string>;
   /** As ferry_client_options.upload_only. */
@@ -68,6 +70,8 @@ export interface NativeCallbacks {
   getToken?(refresh: boolean): string | undefined | Promise<string | undefined>;
   /** Synchronous; answers {"value":doc} | {"deleted":true} | {"error":msg} as JSON. */
   resolveConflict?(inputJson: string): string;
+  /** Synchronous; `point` a FERRY_HOOK_* bit; answers as hooks.ts answerHook. */
+  hook?(point: number, inputJson: string): string;
   /** hostTransport only: start the request; answer with completeRequest (and requestData for a stream). */
   sendRequest?(request: NativeHttpRequest): void;
   cancelRequest?(id: number): void;

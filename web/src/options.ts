@@ -147,6 +147,14 @@ const openOptionChecks: { [Option in keyof Required<OpenOptions>]: Check } = {
       resolve: optional(isFunction, 'a function'),
     }, name);
   },
+  hooks: (value, name) => {
+    if (value === undefined) return;
+    checkObject(value, {
+      beforePush: optional(isFunction, 'a function'),
+      afterPull: optional(isFunction, 'a function'),
+      beforeRun: optional(isFunction, 'a function'),
+    }, name);
+  },
 };
 
 /**

@@ -6,6 +6,7 @@ import type { Backend } from './backend.js';
 import type { FerryModule, WebClientHandle } from './ferry_wasm.mjs';
 import { serializeWrites } from './arguments.js';
 import { answerConflict, conflictSettler } from './conflict_answer.js';
+import { answerHook, hookPoints } from './hooks.js';
 import { attachRuntimeHost, detachRuntimeHost, isNode, unwrap, type RuntimeHost } from './module.js';
 import { callLog, retentionRules, type ResolvedOptions } from './options.js';
 import { GroupCommit } from './persist.js';
@@ -116,6 +117,7 @@ export class OwnerBackend implements Backend {
       retention: retentionRules(this.options.retention),
       hasLog: typeof this.options.log === 'function',
       headers: this.options.headers ?? {},
+      hooks: hookPoints(this.options.hooks),
     };
     this.id = unwrap<{ clientId: string }>(this.web.open(this.store.journalPath, JSON.stringify(engineOptions))).clientId;
     this.followNetwork();
@@ -266,6 +268,7 @@ export class OwnerBackend implements Backend {
       emit: (eventJson) => this.deliver(JSON.parse(eventJson) as EngineEvent),
       persist: () => this.commits.request(),
       resolve: (inputJson) => answerConflict(this.options.conflicts!.resolve!, inputJson, conflictSettler(this, this.options.log)),
+      hook: (point, inputJson) => answerHook(this.options.hooks ?? {}, point, inputJson),
       log: (level, message) => callLog(this.options.log, level, message),
     };
   }

@@ -196,6 +196,13 @@ export interface CommonOpenOptions {
     resolve?: (input: ConflictInput) => Json | null | undefined | PromiseLike<Json | null | undefined>;
   };
   /**
+   * Hooks into each sync, run by the context that owns the store, inside
+   * the sync: each answers synchronously (a promise is an error) and must
+   * not call the client. A hook that throws fails the run; nothing is lost
+   * and the next run asks again. See `SyncHooks`.
+   */
+  hooks?: SyncHooks;
+  /**
    * Node: which build runs the client (default: the Node addon when the
    * platform package ferry-sync-linux-x64-gnu is installed and loads, else
    * WebAssembly; a store directory written by one is opened with that one).
@@ -331,6 +338,39 @@ export interface Mutation {
   hlc: string;
   /** The document (put) or the merge patch (patch); absent for delete. */
   value?: Json;
+}
+
+/**
+ * What `beforePush` and `afterPull` answer: nothing keeps the write or the
+ * change as it is, `{ value }` replaces its document (or a write's patch),
+ * `{ refuse: reason }` refuses it.
+ */
+export type HookAnswer = void | { value: Json } | { refuse: string };
+
+/** A pulled change with a document, as `afterPull` sees it. */
+export interface PulledChange {
+  collection: string;
+  key: string;
+  value: Json;
+}
+
+/** The `hooks` open option: each is optional. */
+export interface SyncHooks {
+  /**
+   * Each write a push is about to carry, asked again on a retry. `{ value }`
+   * pushes that value instead and keeps it in the queue from then on;
+   * `{ refuse }` makes it a dead letter with that reason
+   * (`failedMutations`, a `mutation.rejected` event).
+   */
+  beforePush?: (write: Mutation) => HookAnswer;
+  /** Each pulled change with a document, before it is stored: `{ refuse }` keeps it out. */
+  afterPull?: (change: PulledChange) => HookAnswer;
+  /**
+   * Before each sync run: false postpones it (the run ends cancelled with
+   * error "postponed"; an interval tick is skipped without a run). What a
+   * run did comes afterwards in `sync.completed` or `sync.failed`.
+   */
+  beforeRun?: (run: { reason: SyncTrigger; direction: SyncDirection }) => boolean | void;
 }
 
 /** A write waiting to be pushed, as `pendingMutations` lists it. */

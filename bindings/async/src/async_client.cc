@@ -47,6 +47,7 @@ struct AsyncClient::State : std::enable_shared_from_this<AsyncClient::State> {
         callbacks(std::move(js_callbacks)),
         has_token(static_cast<bool>(callbacks.get_token)),
         has_resolver(static_cast<bool>(callbacks.resolve_conflict)),
+        has_hook(static_cast<bool>(callbacks.hook)),
         has_log(static_cast<bool>(callbacks.log)) {}
 
   // --- Toward the JS thread ------------------------------------------------
@@ -95,6 +96,8 @@ struct AsyncClient::State : std::enable_shared_from_this<AsyncClient::State> {
   static size_t OnToken(void* user_data, bool refresh, char* buffer, size_t capacity);
   static void OnResolve(void* user_data, const char* input, size_t size,
                         ferry_conflict_answer* answer);
+  static void OnHook(void* user_data, ferry_hook_point point, const char* input, size_t size,
+                     ferry_hook_answer* answer);
   static void OnSendRequest(void* user_data, ferry_client* client,
                             const ferry_http_request* request);
   static void OnCancelRequest(void* user_data, ferry_client* client, uint64_t request_id);
@@ -115,6 +118,7 @@ struct AsyncClient::State : std::enable_shared_from_this<AsyncClient::State> {
   // Fixed at construction: the owner thread reads them.
   const bool has_token;
   const bool has_resolver;
+  const bool has_hook;
   const bool has_log;
   std::chrono::milliseconds answer_deadline{30000};  // set before open, read after
   std::shared_ptr<AnswerGate> answers = std::make_shared<AnswerGate>();
@@ -206,6 +210,11 @@ Result AsyncClient::State::OpenOnWorker(const OpenOptions& options) {
   if (has_resolver) {
     c.conflict_resolver = OnResolve;
     c.conflict_user_data = this;
+  }
+  if (has_hook) {
+    c.hook = OnHook;
+    c.hook_user_data = this;
+    c.hook_points = options.hook_points;
   }
   if (options.host_transport) {
     c.send_request = OnSendRequest;
@@ -311,6 +320,30 @@ void AsyncClient::State::OnResolve(void* user_data, const char* input, size_t si
     decided =
         R"json({"error":"conflicts.resolve gave no answer in time, or the client closed"})json";
   ferry_conflict_answer_set(answer, Slice(*decided), nullptr);
+}
+
+// As OnResolve: the owner thread waits for the JS thread's answer. No
+// answer in time is an error answer, which fails the run (nothing is lost).
+void AsyncClient::State::OnHook(void* user_data, ferry_hook_point point, const char* input,
+                                size_t size, ferry_hook_answer* answer) {
+  auto* state = static_cast<State*>(user_data);
+  const std::function<void(std::function<void(std::string)>)> ask =
+      [state, point,
+       text = std::string(input, size)](const std::function<void(std::string)>& reply) {
+        state->Emit([state, point, text, reply] {
+          if (state->callbacks.hook) reply(state->callbacks.hook(point, text));
+        });
+      };
+  std::optional<std::string> decided =
+      state->answers->Await<std::string>(ask, state->answer_deadline);
+  if (!decided)
+    decided = R"json({"error":"the hook gave no answer in time, or the client closed"})json";
+  ferry_error error = FERRY_ERROR_INIT;
+  if (ferry_hook_answer_set(answer, Slice(*decided), &error) != FERRY_OK) {
+    ferry_error_clear(&error);
+    (void)ferry_hook_answer_set(
+        answer, Slice(R"json({"error":"the hook's answer is not one"})json"), nullptr);
+  }
 }
 
 void AsyncClient::State::OnSendRequest(void* user_data, ferry_client* client,

@@ -75,6 +75,7 @@ async::OpenOptions ReadOpenOptions(const Napi::Value& value) {
   // null or absent: the default; 0 records none.
   if (const Napi::Value limit = field("conflictLogLimit"); !limit.IsNull() && !limit.IsUndefined())
     options.conflict_log_limit = static_cast<std::size_t>(count("conflictLogLimit"));
+  options.hook_points = static_cast<unsigned>(count("hookPoints"));
   options.upload_only = RequireStrings(field("uploadOnly"), named("uploadOnly"));
   // null: every collection.
   if (!field("pullCollections").IsNull())
@@ -98,6 +99,7 @@ JsFunctions ReadCallbacks(const Napi::Value& value, bool host_transport) {
     throw Napi::TypeError::New(value.Env(), "callbacks.onEvent must be a function");
   functions.get_token = OptionalFunction(object, "getToken", "callbacks");
   functions.resolve_conflict = OptionalFunction(object, "resolveConflict", "callbacks");
+  functions.hook = OptionalFunction(object, "hook", "callbacks");
   functions.send_request = OptionalFunction(object, "sendRequest", "callbacks");
   functions.cancel_request = OptionalFunction(object, "cancelRequest", "callbacks");
   functions.log = OptionalFunction(object, "log", "callbacks");

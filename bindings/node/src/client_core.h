@@ -23,6 +23,7 @@ struct JsFunctions {
   Napi::FunctionReference on_event;
   Napi::FunctionReference get_token;
   Napi::FunctionReference resolve_conflict;
+  Napi::FunctionReference hook;
   Napi::FunctionReference send_request;
   Napi::FunctionReference cancel_request;
   Napi::FunctionReference log;

@@ -1,6 +1,7 @@
 // See js_callbacks.h.
 #include "js_callbacks.h"
 
+#include <initializer_list>
 #include <string>
 #include <utility>
 
@@ -61,14 +62,16 @@ std::string ErrorAnswer(Napi::Env env, const std::string& reason) {
   return json.Get("stringify").As<Napi::Function>().Call(json, {answer}).ToString().Utf8Value();
 }
 
-std::string ResolveConflict(ClientCore& core, const std::string& input) {
-  Napi::Env env = core.env();
+// A synchronous callback that answers with JSON text (the resolver, a
+// hook): a throw or an answer that is not text is an error answer.
+std::string AnswerOf(Napi::Env env, const Napi::FunctionReference& function, const char* name,
+                     const std::initializer_list<napi_value>& arguments) {
   try {
-    Napi::Value answer = core.js().resolve_conflict.Call({Napi::String::New(env, input)});
+    Napi::Value answer = function.Call(arguments);
     if (answer.IsString()) return answer.As<Napi::String>().Utf8Value();
-    return ErrorAnswer(env, "resolveConflict must return JSON text");
+    return ErrorAnswer(env, std::string(name) + " must return JSON text");
   } catch (const Napi::Error& error) {
-    return ErrorAnswer(env, "resolveConflict threw: " + error.Message());
+    return ErrorAnswer(env, std::string(name) + " threw: " + error.Message());
   }
 }
 
@@ -109,7 +112,16 @@ async::Callbacks MakeCallbacks(ClientCore& core) {
   }
   if (!js.resolve_conflict.IsEmpty()) {
     callbacks.resolve_conflict = [client](const std::string& input) {
-      return ResolveConflict(*client, input);
+      Napi::Env env = client->env();
+      return AnswerOf(env, client->js().resolve_conflict, "resolveConflict",
+                      {Napi::String::New(env, input)});
+    };
+  }
+  if (!js.hook.IsEmpty()) {
+    callbacks.hook = [client](int point, const std::string& input) {
+      Napi::Env env = client->env();
+      return AnswerOf(env, client->js().hook, "hook",
+                      {Napi::Number::New(env, point), Napi::String::New(env, input)});
     };
   }
   if (!js.send_request.IsEmpty()) {

@@ -90,6 +90,8 @@ async::OpenOptions ReadOpenOptions(jsi::Runtime& runtime, const jsi::Object& opt
     read.conflict_log_limit = static_cast<std::size_t>(
         RequireIntegerMember(runtime, options, "conflictLogLimit", 0, UINT32_MAX));
   }
+  read.hook_points =
+      static_cast<unsigned>(RequireIntegerMember(runtime, options, "hookPoints", 0, UINT32_MAX));
   read.headers = ReadHeaders(runtime, options);
   read.upload_only = *RequireStringsMember(runtime, options, "uploadOnly", false);
   read.pull_collections = RequireStringsMember(runtime, options, "pullCollections", true);
@@ -115,6 +117,12 @@ async::Callbacks ForwardTo(const std::shared_ptr<JsCallbacks>& callbacks, jsi::R
   if (callbacks->has_conflict_resolver()) {
     forward.resolve_conflict = [weak, rt](const std::string& input_json) -> std::string {
       if (auto live = weak.lock()) return live->ResolveConflict(*rt, input_json);
+      return R"({"error":"the client is closed"})";
+    };
+  }
+  if (callbacks->has_hook()) {
+    forward.hook = [weak, rt](int point, const std::string& input_json) -> std::string {
+      if (auto live = weak.lock()) return live->Hook(*rt, point, input_json);
       return R"({"error":"the client is closed"})";
     };
   }

@@ -1,6 +1,8 @@
 #include "js_callbacks.h"
 
 #include <exception>
+#include <functional>
+#include <string>
 #include <utility>
 
 #include "js_errors.h"
@@ -55,6 +57,31 @@ jsi::Function Settler(jsi::Runtime& runtime,
       });
 }
 
+// The JSON text a synchronous callback answers (the resolver, a hook); a
+// throw or an answer that is not a string is {"error": message}.
+std::string AnswerText(jsi::Runtime& runtime, const char* name,
+                       const std::function<jsi::Value()>& call) {
+  auto failure = [&](const std::string& message) {
+    // The answer is JSON: the message is escaped by JSON.stringify.
+    jsi::Object json = runtime.global().getPropertyAsObject(runtime, "JSON");
+    jsi::Object answer(runtime);
+    answer.setProperty(runtime, "error", MakeString(runtime, message));
+    return json.getPropertyAsFunction(runtime, "stringify")
+        .call(runtime, answer)
+        .getString(runtime)
+        .utf8(runtime);
+  };
+  try {
+    jsi::Value answer = call();
+    if (!answer.isString()) return failure(std::string(name) + " must return a JSON string");
+    return answer.getString(runtime).utf8(runtime);
+  } catch (const jsi::JSError& error) {
+    return failure(error.getMessage());
+  } catch (const std::exception& error) {
+    return failure(error.what());
+  }
+}
+
 }  // namespace
 
 void ReportingExceptions(jsi::Runtime& runtime, const char* what,
@@ -81,6 +108,7 @@ JsCallbacks::JsCallbacks(jsi::Runtime& runtime, const jsi::Object& callbacks)
     : on_event_(RequireFunction(runtime, callbacks, "onEvent")),
       get_token_(OptionalFunctionMember(runtime, callbacks, "getToken")),
       resolve_conflict_(OptionalFunctionMember(runtime, callbacks, "resolveConflict")),
+      hook_(OptionalFunctionMember(runtime, callbacks, "hook")),
       send_request_(OptionalFunctionMember(runtime, callbacks, "sendRequest")),
       cancel_request_(OptionalFunctionMember(runtime, callbacks, "cancelRequest")),
       log_(OptionalFunctionMember(runtime, callbacks, "log")) {}
@@ -122,26 +150,17 @@ void JsCallbacks::GetToken(jsi::Runtime& runtime, bool refresh, async::TokenRepl
 }
 
 std::string JsCallbacks::ResolveConflict(jsi::Runtime& runtime, const std::string& input_json) {
-  auto failure = [&](const std::string& message) {
-    // The answer is JSON: the message is escaped by JSON.stringify.
-    jsi::Object json = runtime.global().getPropertyAsObject(runtime, "JSON");
-    jsi::Object answer(runtime);
-    answer.setProperty(runtime, "error", MakeString(runtime, message));
-    return json.getPropertyAsFunction(runtime, "stringify")
-        .call(runtime, answer)
-        .getString(runtime)
-        .utf8(runtime);
-  };
-  if (!resolve_conflict_) return failure("no resolveConflict callback");
-  try {
-    jsi::Value answer = resolve_conflict_->call(runtime, MakeString(runtime, input_json));
-    if (!answer.isString()) return failure("resolveConflict must return a JSON string");
-    return answer.getString(runtime).utf8(runtime);
-  } catch (const jsi::JSError& error) {
-    return failure(error.getMessage());
-  } catch (const std::exception& error) {
-    return failure(error.what());
-  }
+  return AnswerText(runtime, "resolveConflict", [&]() -> jsi::Value {
+    if (!resolve_conflict_) return jsi::Value::undefined();
+    return resolve_conflict_->call(runtime, MakeString(runtime, input_json));
+  });
+}
+
+std::string JsCallbacks::Hook(jsi::Runtime& runtime, int point, const std::string& input_json) {
+  return AnswerText(runtime, "hook", [&]() -> jsi::Value {
+    if (!hook_) return jsi::Value::undefined();
+    return hook_->call(runtime, point, MakeString(runtime, input_json));
+  });
 }
 
 void JsCallbacks::SendRequest(jsi::Runtime& runtime, const async::HttpRequest& request) {

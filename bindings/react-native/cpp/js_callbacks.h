@@ -5,7 +5,7 @@
 // callback to the JS thread before it reaches this class. A callback that
 // throws does not unwind into React Native's scheduler: OnEvent, SendRequest,
 // CancelRequest and Log report the exception to the console, and the token
-// and conflict callbacks turn it into their failure answer.
+// conflict and hook callbacks turn it into their failure answer.
 #pragma once
 
 #include <jsi/jsi.h>
@@ -28,6 +28,7 @@ class JsCallbacks {
 
   [[nodiscard]] bool has_token_provider() const { return get_token_.has_value(); }
   [[nodiscard]] bool has_conflict_resolver() const { return resolve_conflict_.has_value(); }
+  [[nodiscard]] bool has_hook() const { return hook_.has_value(); }
   [[nodiscard]] bool has_transport() const { return send_request_.has_value(); }
   [[nodiscard]] bool has_log() const { return log_.has_value(); }
 
@@ -37,6 +38,8 @@ class JsCallbacks {
   void GetToken(jsi::Runtime& runtime, bool refresh, async::TokenReply reply);
   // The resolver's answer JSON; an exception or a non-string is {"error":...}.
   [[nodiscard]] std::string ResolveConflict(jsi::Runtime& runtime, const std::string& input_json);
+  // hook(point, input)'s answer JSON, the same way.
+  [[nodiscard]] std::string Hook(jsi::Runtime& runtime, int point, const std::string& input_json);
   void SendRequest(jsi::Runtime& runtime, const async::HttpRequest& request);
   void CancelRequest(jsi::Runtime& runtime, std::uint64_t id);
   void Log(jsi::Runtime& runtime, int level, const std::string& message);
@@ -45,6 +48,7 @@ class JsCallbacks {
   jsi::Function on_event_;
   std::optional<jsi::Function> get_token_;
   std::optional<jsi::Function> resolve_conflict_;
+  std::optional<jsi::Function> hook_;
   std::optional<jsi::Function> send_request_;
   std::optional<jsi::Function> cancel_request_;
   std::optional<jsi::Function> log_;

@@ -74,6 +74,24 @@ export async function usage(): Promise<void> {
   });
   // @ts-expect-error not a strategy
   await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', conflicts: { default: 'ask' } });
+  // ---- hooks (issue 17)
+  await FerryClient.open({
+    name: 'a',
+    endpoint: 'http://localhost:8080',
+    hooks: {
+      beforePush: (write) => {
+        expectType<'put' | 'patch' | 'delete'>()(write.op);
+        if (write.collection === 'secrets') return { refuse: 'kept on the device' };
+        return write.key === 'loud' ? { value: { text: 'LOUD' } } : undefined;
+      },
+      afterPull: ({ key, value }) => (key === 'tagged' ? { value: { value, seen: true } } : undefined),
+      beforeRun: ({ reason, direction }) => reason !== 'interval' && direction !== 'pull',
+    },
+  });
+  // @ts-expect-error a refusal gives its reason as a string
+  await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', hooks: { beforePush: () => ({ refuse: true }) } });
+  // @ts-expect-error hooks answer synchronously
+  await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', hooks: { beforeRun: async () => true } });
   // @ts-expect-error header values are strings
   await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', headers: { 'X-Count': 1 } });
   // @ts-expect-error the pull page size is a number

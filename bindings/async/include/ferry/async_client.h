@@ -91,6 +91,8 @@ struct OpenOptions {
   std::size_t history_limit = 0;
   // As ferry_client_options.conflict_log_limit (0: none); nullopt: its default.
   std::optional<std::size_t> conflict_log_limit;
+  // As ferry_client_options.hook_points: where Callbacks::hook is asked.
+  unsigned hook_points = 0;
   // As ferry_client_options.headers (checked by ferry_client_open).
   std::vector<std::pair<std::string, std::string>> headers;
   // As ferry_client_options.upload_only; pull_collections as its
@@ -137,6 +139,9 @@ struct Callbacks {
   // Returns the answer JSON: {"value": document} | {"deleted": true} |
   // {"error": message}.
   std::function<std::string(const std::string& input_json)> resolve_conflict;
+  // A hook (ferry_hook_callback): `point` a FERRY_HOOK_* value; returns the
+  // answer JSON ({"keep"}, {"value"}, {"refuse"}, {"error"}; hook_forms.h).
+  std::function<std::string(int point, const std::string& input_json)> hook;
   std::function<void(HttpRequest request)> send_request;
   std::function<void(uint64_t request_id)> cancel_request;
   std::function<void(int level, const std::string& message)> log;

@@ -1,4 +1,4 @@
-"""The C callbacks behind Client's Python callbacks: token provider, log, listeners.
+"""The C callbacks behind Client's Python callbacks: token provider, log, hooks, listeners.
 
 All of them run on the client's owner thread (a thread libferry started);
 ctypes takes the GIL for the duration of each. A Python callback that raises
@@ -16,8 +16,9 @@ import logging
 import threading
 from typing import Any, Callable, Optional
 
-from ._library import EventCallback, LogCallback, TokenCallback
-from .records import event_detail
+from ._calls import slice_of
+from ._library import EventCallback, HookCallback, LogCallback, TokenCallback, library
+from .records import Mutation, PulledChange, event_detail
 
 logger = logging.getLogger("ferry")
 
@@ -95,6 +96,62 @@ class LogForwarder:
             self._log(_LOG_LEVELS.get(level, logging.INFO), text)
         except Exception:  # noqa: BLE001 - a log hook must not stop the client
             logger.exception("the log callback raised")
+
+
+class Hooks:
+    """Asks the app's hooks inside the sync (ferry_hook_callback), answering
+    as hook_forms.h reads it.
+
+    before_push(write: Mutation) and after_pull(change: PulledChange) return
+    None (keep it), {"value": v} (push or store v instead) or {"refuse":
+    reason} (a dead letter with that reason; a pulled change kept out).
+    before_run(reason, direction) returns False to postpone the run. A hook
+    that raises or answers otherwise fails the run, and nothing is lost; the
+    exception is logged on the "ferry" logger.
+    """
+
+    # ferry_hook_point: the C API's bits, and the option each comes from.
+    _NAMES = {1: "before_push", 2: "after_pull", 4: "before_run"}
+
+    def __init__(
+        self,
+        before_push: Optional[Callable[[Mutation], Any]],
+        after_pull: Optional[Callable[[PulledChange], Any]],
+        before_run: Optional[Callable[[str, str], Any]],
+    ) -> None:
+        self._hooks = {1: before_push, 2: after_pull, 4: before_run}
+        self.points = sum(point for point, hook in self._hooks.items() if hook is not None)
+        self.c_function = HookCallback(self._answer)
+
+    def _answer(self, user_data: Any, point: int, input_json: int, size: int, answer: int) -> None:
+        text = self._decide(point, json.loads(ctypes.string_at(input_json, size))).encode("utf-8")
+        library.ferry_hook_answer_set(answer, slice_of(text), None)
+
+    def _decide(self, point: int, given: dict[str, Any]) -> str:
+        name = self._NAMES.get(point, f"hook {point}")
+        hook = self._hooks.get(point)
+        try:
+            if hook is None:
+                raise LookupError(f"no hook for point {point}")
+            if point == 4:
+                postponed = hook(given["reason"], given["direction"]) is False
+                return '{"refuse":"postponed"}' if postponed else '{"keep":true}'
+            if point == 1:
+                return _hook_answer(name, hook(Mutation.from_json(given)))
+            return _hook_answer(name, hook(PulledChange(given["collection"], given["key"], given["value"])))
+        except Exception as error:  # noqa: BLE001 - reported to Ferry as the run's error
+            logger.exception("the %s hook raised", name)
+            return json.dumps({"error": f"{name} raised {type(error).__name__}: {error}"})
+
+
+def _hook_answer(name: str, answer: Any) -> str:
+    if answer is None:
+        return '{"keep":true}'
+    if isinstance(answer, dict) and "refuse" in answer:
+        return json.dumps({"refuse": str(answer["refuse"])})
+    if isinstance(answer, dict) and "value" in answer:
+        return json.dumps({"value": answer["value"]}, allow_nan=False)
+    raise TypeError(f"{name} must return None, {{'value': v}} or {{'refuse': reason}}, got {answer!r}")
 
 
 class Listeners:

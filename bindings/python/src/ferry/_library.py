@@ -51,6 +51,8 @@ TokenCallback = ctypes.CFUNCTYPE(c_size_t, c_void_p, ctypes.c_bool, c_void_p, c_
 EventCallback = ctypes.CFUNCTYPE(None, c_void_p, c_void_p, c_size_t)
 SendRequestCallback = ctypes.CFUNCTYPE(None, c_void_p, c_void_p, c_void_p)
 CancelRequestCallback = ctypes.CFUNCTYPE(None, c_void_p, c_void_p, ctypes.c_uint64)
+# ferry_hook_callback(user_data, point, input_json, size, answer)
+HookCallback = ctypes.CFUNCTYPE(None, c_void_p, ctypes.c_int, c_void_p, c_size_t, c_void_p)
 
 
 class HttpHeader(ctypes.Structure):
@@ -112,7 +114,7 @@ class ClientOptions(ctypes.Structure):
         ("retention", ctypes.POINTER(RetentionRule)),
         ("retention_count", c_size_t),
         ("conflict_log_limit", c_size_t),
-        ("hook", c_void_p),  # hooks: not offered in Python yet
+        ("hook", HookCallback),
         ("hook_user_data", c_void_p),
         ("hook_points", ctypes.c_uint),
     ]
@@ -190,6 +192,7 @@ _SIGNATURES = {
     "ferry_client_clear_conflict_log": (ctypes.c_int, [Handle, ErrorPointer]),
     "ferry_client_conflicts": (ctypes.c_int, [Handle, BufferPointer, ErrorPointer]),
     "ferry_client_resolve_conflict": (ctypes.c_int, [Handle, Slice, Slice, Slice, ErrorPointer]),
+    "ferry_hook_answer_set": (ctypes.c_int, [c_void_p, Slice, ErrorPointer]),
     "ferry_client_evict": (
         ctypes.c_int,
         [Handle, Slice, ctypes.POINTER(Slice), c_size_t, ctypes.c_bool, ctypes.POINTER(c_size_t), ErrorPointer],

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from . import _arguments as arguments
+from ._callbacks import Hooks
 from ._calls import slice_of
 from ._library import ClientOptions, HttpHeader, RetentionRule, Slice, library
 from .errors import InvalidArgumentError
@@ -111,6 +112,7 @@ def options_struct(
     checked: OpenOptions,
     token_function: Optional[Callable[..., Any]],
     log_function: Optional[Callable[..., Any]],
+    hooks: Optional[Hooks] = None,
 ) -> ClientOptions:
     """The C options: library defaults, then what was given."""
     options = ClientOptions()
@@ -159,6 +161,9 @@ def options_struct(
         options.token_provider = token_function
     if log_function is not None:
         options.log = log_function
+    if hooks is not None and hooks.points:
+        options.hook = hooks.c_function
+        options.hook_points = hooks.points
     return options
 
 

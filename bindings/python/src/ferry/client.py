@@ -24,7 +24,7 @@ from types import TracebackType
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from . import _arguments as arguments
-from ._callbacks import Listeners, LogForwarder, TokenProvider
+from ._callbacks import Hooks, Listeners, LogForwarder, TokenProvider
 from ._calls import call, call_for_text, slice_of
 from ._library import Handle, Slice, library
 from ._options import check_open_options, options_struct
@@ -34,9 +34,11 @@ from .records import (
     Change,
     ConflictLogEntry,
     FailedMutation,
+    Json,
+    Mutation,
     OpenConflict,
     PendingMutation,
-    Json,
+    PulledChange,
     StoredDocument,
     SyncRun,
     SyncStatus,
@@ -106,6 +108,9 @@ class Client:
         pull_collections: Optional[Sequence[str]] = None,
         retention: Optional[Mapping[str, Mapping[str, int]]] = None,
         conflict_log_limit: Optional[int] = None,
+        before_push: Optional[Callable[[Mutation], Any]] = None,
+        after_pull: Optional[Callable[[PulledChange], Any]] = None,
+        before_run: Optional[Callable[[str, str], Any]] = None,
     ) -> Client:
         """Opens (or creates) the store at ``path`` and starts its owner thread.
 
@@ -159,6 +164,20 @@ class Client:
         conflict_log_limit: how many resolutions conflict_log() keeps, the
             newest (None: 1000; 0: none are recorded).
 
+        Hooks, called on the owner thread inside the sync (they must not
+        call the client); one that raises or answers otherwise fails the
+        run, losing nothing, and the next run asks again:
+        before_push(write): each write a push is about to carry, again on a
+            retry. None pushes it; {"value": v} pushes v instead (kept in the
+            queue from then on); {"refuse": reason} dead-letters it with
+            that reason (failed_mutations()).
+        after_pull(change): each pulled change with a document, before it
+            is stored. None stores it; {"value": v} stores v; {"refuse":
+            reason} keeps it out.
+        before_run(reason, direction): before each sync run; False postpones
+            it (the run ends "cancelled" with error "postponed"; an interval
+            tick is skipped without a run).
+
         Raises BusyError when the store is open in another client (in this
         process or another) after that wait, TypeError/ValueError for a
         malformed option.
@@ -186,15 +205,26 @@ class Client:
         )
         token = TokenProvider(arguments.require_callable(get_token, "get_token")) if get_token else None
         log_forwarder = LogForwarder(arguments.require_callable(log, "log")) if log else None
+        hooks = Hooks(
+            *(
+                arguments.require_callable(hook, name) if hook is not None else None
+                for hook, name in (
+                    (before_push, "before_push"),
+                    (after_pull, "after_pull"),
+                    (before_run, "before_run"),
+                )
+            )
+        )
         options = options_struct(
             checked,
             token.c_function if token else None,
             log_forwarder.c_function if log_forwarder else None,
+            hooks,
         )
         handle = Handle()
         call(library.ferry_client_open, ctypes.byref(options), ctypes.byref(handle))
         try:
-            client = cls(handle, [token, log_forwarder])
+            client = cls(handle, [token, log_forwarder, hooks])
         except BaseException:
             call(library.ferry_client_close, handle)
             raise

@@ -240,6 +240,15 @@ class Change:
 
 
 @dataclass(frozen=True)
+class PulledChange:
+    """A pulled change with a document, as the after_pull hook sees it."""
+
+    collection: str
+    key: str
+    value: Json
+
+
+@dataclass(frozen=True)
 class SyncStarted:
     run_id: int
     reason: str
