@@ -315,6 +315,8 @@ Result<std::unique_ptr<SyncEngine>> SyncEngine::Open(Store& store, EngineOptions
                                                      Instant now) {
   FERRY_RETURN_IF_ERROR(ValidateCollectionScope(ScopeOf(options)));
   FERRY_RETURN_IF_ERROR(ValidateRetention(options.retention));
+  for (const std::string& name : options.deferrable)
+    FERRY_RETURN_IF_ERROR(ValidateCollectionName(name, "deferrable"));
   FERRY_ASSIGN_OR_RETURN(auto format, store.Get(kFormatKey));
   if (format) {
     auto number = keys::ParseDecimal(*format);
@@ -456,7 +458,7 @@ Result<std::vector<uint64_t>> SyncEngine::HandleLocalWrites(std::span<const Loca
   }
   if (run_) run_->push_total += writes.size();
   Emit(DocumentsChangedEvent{std::move(changed), false});
-  ScheduleLocalWriteSync(now);
+  if (!OnlyDeferrable(writes)) ScheduleLocalWriteSync(now);
   EmitStatusIfChanged();
   return seqs;
 }
@@ -747,12 +749,23 @@ void SyncEngine::SendNextPush(Instant now) {
   limits.max_count = std::max<std::size_t>(1, std::min(limits.max_count, run_->batch_count_limit));
   // An answered push not yet committed still has its entries in the outbox.
   const uint64_t after = answered_push_ ? answered_push_->batch.back().mutation.seq : 0;
-  auto batch = outbox_.SelectBatch(limits, after);
+  std::optional<DeferredEntries> deferred;
+  if (DeferringWrites()) {
+    deferred.emplace();
+    deferred->defer = [this](const OutboxEntry& entry) {
+      const auto& names = options_.deferrable;
+      return entry.attempts == 0 && outbox_.NeverSent(entry.mutation.seq) &&
+             std::find(names.begin(), names.end(), entry.mutation.document.collection) !=
+                 names.end();
+    };
+  }
+  auto batch = outbox_.SelectBatch(limits, after, deferred ? &*deferred : nullptr);
   if (!batch.ok()) {
     FailRun(batch.status(), now);
     return;
   }
   if (batch->empty()) {
+    run_->deferred = deferred ? deferred->passed_over.size() : 0;
     FinishPushPhase(now);
     return;
   }
@@ -762,7 +775,8 @@ void SyncEngine::SendNextPush(Instant now) {
   // hook's answers go in the same commit.
   Transaction txn(store_);
   std::vector<Event> events;
-  Status committed = options_.before_push ? AskBeforePush(txn, *batch, events, now) : Status::Ok();
+  Status committed = deferred ? MoveDeferredBehind(txn, *deferred, *batch) : Status::Ok();
+  if (committed.ok() && options_.before_push) committed = AskBeforePush(txn, *batch, events, now);
   if (committed.ok()) {
     outbox_.StageSending(txn, *batch);
     committed = txn.Commit();
@@ -1298,8 +1312,9 @@ void SyncEngine::CompleteRun(Instant now) {
   std::optional<SyncDirection> follow_up = run_->follow_up;
   // Writes that arrived while the run was pulling are pushed by a follow-up
   // run now rather than waiting for the next trigger; a pull-only run was
-  // asked not to push them.
-  if (run_->direction != SyncDirection::kPull && outbox_.pending_count() > 0 &&
+  // asked not to push them, and writes it deferred wait for their turn.
+  const std::size_t waiting = DeferringWrites() ? run_->deferred : 0;
+  if (run_->direction != SyncDirection::kPull && outbox_.pending_count() > waiting &&
       follow_up.value_or(SyncDirection::kPull) == SyncDirection::kPull) {
     follow_up = SyncDirection::kBoth;
   }

@@ -367,8 +367,8 @@ Status Outbox::StageRemove(Transaction& txn, const OutboxEntry& entry) {
   return Status::Ok();
 }
 
-Result<std::vector<OutboxEntry>> Outbox::SelectBatch(const BatchLimits& limits,
-                                                     uint64_t after_seq) {
+Result<std::vector<OutboxEntry>> Outbox::SelectBatch(const BatchLimits& limits, uint64_t after_seq,
+                                                     DeferredEntries* deferred) {
   std::vector<OutboxEntry> batch;
   std::size_t bytes = 0;
   Status failure;
@@ -376,8 +376,9 @@ Result<std::vector<OutboxEntry>> Outbox::SelectBatch(const BatchLimits& limits,
       store_.Scan(EntryKey(after_seq + 1), PrefixEnd(kOutboxPrefix),
                   [&](std::string_view key, std::string_view value) {
                     if (!value.empty() && value[0] == kDeadMark) return true;
-                    if (batch.size() >= limits.max_count) return false;
-                    if (!batch.empty() && bytes + value.size() > limits.max_bytes) return false;
+                    const bool full = batch.size() >= limits.max_count ||
+                                      (!batch.empty() && bytes + value.size() > limits.max_bytes);
+                    if (full && !deferred) return false;
                     auto seq = keys::ParseOrderedNumber(key.substr(kOutboxPrefix.size()));
                     if (!seq) {
                       failure = Status(ErrorCode::kCorruption, "outbox key does not decode");
@@ -388,6 +389,11 @@ Result<std::vector<OutboxEntry>> Outbox::SelectBatch(const BatchLimits& limits,
                       failure = entry.status();
                       return false;
                     }
+                    if (deferred && deferred->defer(*entry)) {
+                      deferred->passed_over.push_back(std::move(*entry));
+                      return true;
+                    }
+                    if (full) return true;  // listing the rest of the deferred ones
                     bytes += value.size();
                     batch.push_back(std::move(*entry));
                     return true;

@@ -386,6 +386,21 @@ Status Replica::StageDeadLetter(Transaction& txn, OutboxEntry entry, std::string
   return RecomputeWithout(txn, entry.mutation).status();
 }
 
+Status Replica::StageRenumber(Transaction& txn, const OutboxEntry& entry, uint64_t new_seq) {
+  FERRY_RETURN_IF_ERROR(outbox_.StageRemove(txn, entry));
+  OutboxEntry moved = entry;
+  moved.mutation.seq = new_seq;
+  FERRY_RETURN_IF_ERROR(outbox_.StagePut(txn, moved));
+  FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, entry.mutation.document));
+  if (!overlay) return Status(ErrorCode::kCorruption, "a pending write has no overlay");
+  // In place: the caller moves every deferred entry, in seq order, and the
+  // document's earlier entries (sent ones) stay before them, so the list
+  // stays ascending.
+  std::replace(overlay->seqs.begin(), overlay->seqs.end(), entry.mutation.seq, new_seq);
+  StageOverlay(txn, entry.mutation.document, overlay);
+  return Status::Ok();
+}
+
 Result<OutboxEntry> Replica::StageRetry(Transaction& txn, const OutboxEntry& dead, uint64_t new_seq,
                                         const HlcStamp& hlc) {
   FERRY_RETURN_IF_ERROR(outbox_.StageRemove(txn, dead));

@@ -73,19 +73,26 @@ struct FaultTally {
   uint64_t pokes_lost = 0;
   uint64_t streams_refused = 0;
   uint64_t streams_dropped = 0;
-  uint64_t blackouts = 0;         // the server unreachable for every client a while
-  uint64_t probes = 0;            // reachability probes sent
-  uint64_t runs_by_probe = 0;     // runs an answered probe started
-  uint64_t resolved_by_hand = 0;  // open conflicts settled by ResolveConflict
-  uint64_t runs_postponed = 0;    // by the before_run hook
-  uint64_t writes_hooked = 0;     // writes the before_push hook rewrote
+  uint64_t blackouts = 0;            // the server unreachable for every client a while
+  uint64_t probes = 0;               // reachability probes sent
+  uint64_t runs_by_probe = 0;        // runs an answered probe started
+  uint64_t resolved_by_hand = 0;     // open conflicts settled by ResolveConflict
+  uint64_t runs_postponed = 0;       // by the before_run hook
+  uint64_t writes_hooked = 0;        // writes the before_push hook rewrote
+  uint64_t metered_spells = 0;       // a client's connection turned metered
+  uint64_t runs_leaving_writes = 0;  // runs that completed metered with writes deferred
 };
 
 class Simulation {
  public:
   Simulation(uint64_t seed, FaultTally& tally,
-             ConflictStrategy shared_strategy = ConflictStrategy::kServerWins, bool hooks = false)
-      : random_(seed), tally_(tally), shared_strategy_(shared_strategy), hooks_(hooks) {}
+             ConflictStrategy shared_strategy = ConflictStrategy::kServerWins, bool hooks = false,
+             bool metered = false)
+      : random_(seed),
+        tally_(tally),
+        shared_strategy_(shared_strategy),
+        hooks_(hooks),
+        metered_(metered) {}
 
   // Returns an empty string on success, else what went wrong.
   std::string Run() {
@@ -100,6 +107,7 @@ class Simulation {
       ScheduleNextOutage(*client);
       ScheduleNextCrash(*client);
       if (shared_strategy_ == ConflictStrategy::kManual) ScheduleNextResolution(*client);
+      if (metered_) ScheduleNextMeteredSpell(*client);
     }
     ScheduleNextStorm();
     ScheduleNextBlackout();
@@ -115,6 +123,8 @@ class Simulation {
       if (!client->engine) OpenEngine(*client);
       client->online = true;
       client->engine->HandleOnline(true, kEpoch + now_);
+      client->metered = false;
+      client->engine->HandleMetered(false, kEpoch + now_);
       // An interval run could be in flight when the state is checked.
       client->engine->SetInterval(std::nullopt, kEpoch + now_);
       Drain(*client);
@@ -137,6 +147,7 @@ class Simulation {
     uint64_t generation = 0;          // bumps on crash: answers to older requests are lost
     std::optional<RequestId> stream;  // the live stream the server holds open
     bool online = true;
+    bool metered = false;  // the host's word, given again to a reopened engine
     std::string client_id;
     // Model of the client's own documents: what it wrote last.
     std::map<std::string, DocumentState> own_model;
@@ -209,6 +220,8 @@ class Simulation {
         return HookDecision{HookDecision::Kind::kReplace, Hooked(mutation.value), ""};
       };
     }
+    // Metered: each client's own documents are deferrable.
+    if (metered_) options.deferrable = {"own"};
     client.stream.reset();  // a crash took the old connection with it
     auto engine = SyncEngine::Open(*client.store, options, kEpoch + now_);
     if (!engine.ok())
@@ -217,6 +230,7 @@ class Simulation {
     client.engine = std::move(*engine);
     client.client_id = client.engine->client_id();
     if (!client.online) client.engine->HandleOnline(false, kEpoch + now_);
+    if (client.metered) client.engine->HandleMetered(true, kEpoch + now_);
     client.engine->HandleTrigger(TriggerReason::kAppStart, kEpoch + now_);
     Drain(client);
     return "";
@@ -240,6 +254,11 @@ class Simulation {
         if (auto* started = std::get_if<SyncStartedEvent>(event);
             started && started->reason == TriggerReason::kReachable) {
           ++tally_.runs_by_probe;
+        }
+        if (auto* done = std::get_if<SyncCompletedEvent>(event);
+            done && client.metered && done->run.reason != TriggerReason::kManual &&
+            client.engine->status().pending > 0) {
+          ++tally_.runs_leaving_writes;
         }
         if (auto* conflict = std::get_if<SyncConflictEvent>(event);
             conflict && conflict->local.document.collection == "own") {
@@ -496,6 +515,20 @@ class Simulation {
     Drain(client);
   }
 
+  // The connection turns metered and back now and then while faults last.
+  void ScheduleNextMeteredSpell(Client& client) {
+    At(Between(1000, 8000), [this, &client] {
+      if (!faults_) return;
+      client.metered = !client.metered;
+      tally_.metered_spells += client.metered ? 1 : 0;
+      if (client.engine) {
+        client.engine->HandleMetered(client.metered, kEpoch + now_);
+        Drain(client);
+      }
+      ScheduleNextMeteredSpell(client);
+    });
+  }
+
   void ScheduleNextOutage(Client& client) {
     At(Between(2000, 15000), [this, &client] {
       if (!faults_ || !client.engine) return;
@@ -642,6 +675,9 @@ class Simulation {
         }
       }
       // Every write was applied exactly once or coalesced into a later write.
+      // (Metered: a deferred write takes a new seq, so the content check
+      // above and the order check of RecordApplied are the ones that hold.)
+      if (metered_) continue;
       const auto& log = applied_[client->client_id];
       const std::set<uint64_t> applied(log.begin(), log.end());
       for (const auto& [key, seqs] : client->own_seqs) {
@@ -669,6 +705,9 @@ class Simulation {
   // and before_push marks every put and patch of an own document ("hooked":
   // true), which the model of the client's writes expects too.
   bool hooks_;
+  // Metered: clients turn their connection metered and back at random
+  // times, their own documents deferrable.
+  bool metered_;
   std::map<std::string, Newest> newest_shared_;  // shared key -> newest write the server received
   TimeMs now_ = 0;  // simulated ms since start; engines see kEpoch + now_
   uint64_t next_order_ = 0;
@@ -711,21 +750,42 @@ TEST(Simulation, EveryConflictStrategyConvergesUnderFaults) {
   }
 }
 
-TEST(Simulation, HooksThatPostponeRunsAndRewriteWritesKeepEveryGuarantee) {
+// A fifth of the main test's seeds (at least 10) with hooks or metered
+// spells on; returns the first failure, naming `mode` and the seed.
+std::string RunModeSeeds(const char* mode, FaultTally& tally, bool hooks, bool metered) {
   const uint64_t first = EnvNumber("FERRY_SIM_SEED", 1);
   const uint64_t count = std::max<uint64_t>(10, EnvNumber("FERRY_SIM_SEEDS", 1000) / 5);
-  FaultTally tally;
   for (uint64_t seed = first; seed < first + count; ++seed) {
-    Simulation simulation(seed, tally, ConflictStrategy::kServerWins, /*hooks=*/true);
+    Simulation simulation(seed, tally, ConflictStrategy::kServerWins, hooks, metered);
     const std::string failure = simulation.Run();
-    if (!failure.empty()) FAIL() << "with hooks, seed " << seed << ": " << failure;
+    if (!failure.empty())
+      return std::string(mode) + ", seed " + std::to_string(seed) + ": " + failure;
   }
-  std::printf("hooks: %llu seeds, %llu writes, %llu runs postponed, %llu writes rewritten\n",
-              static_cast<unsigned long long>(count), static_cast<unsigned long long>(tally.writes),
+  std::printf("%s: %llu seeds, %llu writes\n", mode, static_cast<unsigned long long>(count),
+              static_cast<unsigned long long>(tally.writes));
+  return "";
+}
+
+TEST(Simulation, HooksThatPostponeRunsAndRewriteWritesKeepEveryGuarantee) {
+  FaultTally tally;
+  const std::string failure = RunModeSeeds("hooks", tally, /*hooks=*/true, /*metered=*/false);
+  ASSERT_EQ(failure, "");
+  std::printf("hooks: %llu runs postponed, %llu writes rewritten\n",
               static_cast<unsigned long long>(tally.runs_postponed),
               static_cast<unsigned long long>(tally.writes_hooked));
   EXPECT_GT(tally.runs_postponed, 0u);
   EXPECT_GT(tally.writes_hooked, 0u);
+}
+
+TEST(Simulation, MeteredSpellsDeferringWritesKeepEveryGuarantee) {
+  FaultTally tally;
+  const std::string failure = RunModeSeeds("metered", tally, /*hooks=*/false, /*metered=*/true);
+  ASSERT_EQ(failure, "");
+  std::printf("metered: %llu metered spells, %llu runs left writes for later\n",
+              static_cast<unsigned long long>(tally.metered_spells),
+              static_cast<unsigned long long>(tally.runs_leaving_writes));
+  EXPECT_GT(tally.metered_spells, 0u);
+  EXPECT_GT(tally.runs_leaving_writes, 0u);
 }
 
 TEST(Simulation, RandomFaultsNeverLoseOrDuplicateWritesAndClientsConverge) {

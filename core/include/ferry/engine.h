@@ -377,6 +377,18 @@ struct EngineOptions {
   // those with pending writes.
   std::vector<std::string> upload_only;
   std::optional<std::vector<std::string>> pull_collections;
+  // Deferrable collections (issue 17): while the host says the connection
+  // is metered (HandleMetered), the runs the engine starts itself (a local
+  // write, an interval, a retry, a follow-up, background sync...) push
+  // everything but the writes of these collections that no push carried
+  // yet, and a local write to them alone starts no run; a run the app asks
+  // for (kManual) pushes them too, and so does every run once the
+  // connection is not metered. Pulls are not deferred (one cursor covers
+  // every collection; upload_only keeps readings from coming back).
+  // Writes pushed ahead of deferred ones move those behind them: the
+  // deferred writes take new seqs (Replica::StageRenumber), a cost in
+  // proportion to the writes waiting, paid by each such push.
+  std::vector<std::string> deferrable;
   // Local retention (issue 17), by collection: synced documents are evicted
   // from this store (never from the server) when older or more than the
   // rule allows; a document with pending writes never is. Applied at open
@@ -514,6 +526,10 @@ class SyncEngine {
   // probes the server at once (see EngineOptions::reachability_probe) and
   // reopens the live stream without waiting for its backoff.
   void HandleNetworkChanged(Instant now);
+  // The host says whether the connection is metered (a cellular network;
+  // false at open): see EngineOptions::deferrable. Leaving it with writes
+  // waiting starts a run (reason online) when none is running.
+  void HandleMetered(bool metered, Instant now);
 
   // --- Outputs ------------------------------------------------------------
   std::optional<Action> PollAction();
@@ -601,6 +617,7 @@ class SyncEngine {
     std::vector<OutboxEntry> batch;  // the push in flight
     TimeMs push_sent_at = 0;         // monotonic, of the push in flight
     std::size_t push_bytes = 0;      // its values' encoded bytes
+    std::size_t deferred = 0;        // writes the push phase left for later (metered)
   };
 
   // The live stream's state; see EngineOptions::live_updates.
@@ -649,6 +666,14 @@ class SyncEngine {
                                      std::vector<Event>& events, Instant now);
   [[nodiscard]] Result<bool> AskAfterPull(PulledChange& change);
   [[nodiscard]] Result<bool> AskBeforeRun(TriggerReason reason, SyncDirection direction);
+  // Metered mode (engine_metered.cc). DeferringWrites: whether the run in
+  // progress leaves deferrable writes for later. MoveDeferredBehind stages
+  // new seqs for every deferred entry when `batch` would go ahead of one.
+  // OnlyDeferrable: whether local writes this light start no run.
+  bool DeferringWrites() const;
+  [[nodiscard]] Status MoveDeferredBehind(Transaction& txn, const DeferredEntries& deferred,
+                                          const std::vector<OutboxEntry>& batch);
+  bool OnlyDeferrable(std::span<const LocalWrite> writes) const;
   // Starts the pull phase (from the stored cursor) / asks for the page after
   // `cursor`.
   void SendPull(Instant now);
@@ -765,6 +790,7 @@ class SyncEngine {
   std::mt19937_64 random_;
 
   bool online_ = true;
+  bool metered_ = false;  // see HandleMetered
   std::optional<Run> run_;
   uint64_t next_run_id_ = 1;
   RequestId next_request_id_ = 1;

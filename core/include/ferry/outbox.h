@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -43,6 +44,15 @@ struct OutboxEntry {
   // The mutation with its value parsed, for what the app sees (events,
   // hooks): batches carry values as text only (see Outbox::SelectBatch).
   Mutation WithValue() const;
+};
+
+// What a metered push leaves for later (SyncEngine::HandleMetered): `defer`
+// says which entries; SelectBatch passes them over and lists every one of
+// them in the outbox, in seq order, in `passed_over` (it reads on past a full
+// batch to find them all).
+struct DeferredEntries {
+  std::function<bool(const OutboxEntry&)> defer;
+  std::vector<OutboxEntry> passed_over;
 };
 
 struct BatchLimits {
@@ -90,9 +100,11 @@ class Outbox {
   // The first pending entries in seq order within the limits, skipping dead
   // entries; at least one entry when any is pending. Values are returned as
   // value_json only (mutation.value is not parsed).
-  // Entries up to `after_seq` are passed over (an answered push not committed yet).
+  // Entries up to `after_seq` are passed over (an answered push not committed yet),
+  // and so are those `deferred` defers (a batch may then be empty).
   [[nodiscard]] Result<std::vector<OutboxEntry>> SelectBatch(const BatchLimits& limits,
-                                                             uint64_t after_seq = 0);
+                                                             uint64_t after_seq = 0,
+                                                             DeferredEntries* deferred = nullptr);
   [[nodiscard]] Result<std::vector<OutboxEntry>> ListDead();
 
   std::size_t pending_count() const { return pending_count_; }

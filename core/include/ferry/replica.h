@@ -79,6 +79,12 @@ class Replica {
                                        std::optional<Mutation> resolution);
   // The server rejected `entry`: keep it as a dead letter, out of the view.
   [[nodiscard]] Status StageDeadLetter(Transaction& txn, OutboxEntry entry, std::string error);
+  // A pending entry no push ever carried moves behind the writes a metered
+  // push sends before it (SyncEngine::HandleMetered): the same write under
+  // `new_seq`, above every seq sent, so the server's high-water mark (rule 1
+  // of docs/PROTOCOL.md) cannot take it for a repeat. The document's view
+  // is unchanged.
+  [[nodiscard]] Status StageRenumber(Transaction& txn, const OutboxEntry& entry, uint64_t new_seq);
   // A dead letter goes back into the queue as a new mutation (a new seq: the
   // server has already processed the old one).
   [[nodiscard]] Result<OutboxEntry> StageRetry(Transaction& txn, const OutboxEntry& dead,
