@@ -234,6 +234,9 @@ class WebClient {
     if (o.contains("uploadOnly")) {
       FERRY_RETURN_IF_ERROR(ReadNames(o["uploadOnly"], "options.uploadOnly", options.upload_only));
     }
+    if (o.contains("deferrable")) {
+      FERRY_RETURN_IF_ERROR(ReadNames(o["deferrable"], "options.deferrable", options.deferrable));
+    }
     if (o.contains("pullCollections") && !o["pullCollections"].is_null()) {
       FERRY_RETURN_IF_ERROR(ReadNames(o["pullCollections"], "options.pullCollections",
                                       options.pull_collections.emplace()));
@@ -371,6 +374,12 @@ class WebClient {
   void NetworkChanged() {
     if (!host_) return;
     host_->engine().HandleNetworkChanged(Now());
+    Pump();
+  }
+
+  void SetMetered(bool metered) {
+    if (!host_) return;
+    host_->engine().HandleMetered(metered, Now());
     Pump();
   }
 
@@ -635,6 +644,7 @@ EMSCRIPTEN_BINDINGS(ferry) {
       .function("resync", &ferry::WebClient::Resync)
       .function("setOnline", &ferry::WebClient::SetOnline)
       .function("networkChanged", &ferry::WebClient::NetworkChanged)
+      .function("setMetered", &ferry::WebClient::SetMetered)
       .function("cancel", &ferry::WebClient::Cancel)
       .function("setInterval", &ferry::WebClient::SetInterval)
       .function("status", &ferry::WebClient::GetStatus)

@@ -750,15 +750,7 @@ void SyncEngine::SendNextPush(Instant now) {
   // An answered push not yet committed still has its entries in the outbox.
   const uint64_t after = answered_push_ ? answered_push_->batch.back().mutation.seq : 0;
   std::optional<DeferredEntries> deferred;
-  if (DeferringWrites()) {
-    deferred.emplace();
-    deferred->defer = [this](const OutboxEntry& entry) {
-      const auto& names = options_.deferrable;
-      return entry.attempts == 0 && outbox_.NeverSent(entry.mutation.seq) &&
-             std::find(names.begin(), names.end(), entry.mutation.document.collection) !=
-                 names.end();
-    };
-  }
+  if (DeferringWrites()) deferred.emplace().collections = &options_.deferrable;
   auto batch = outbox_.SelectBatch(limits, after, deferred ? &*deferred : nullptr);
   if (!batch.ok()) {
     FailRun(batch.status(), now);

@@ -389,7 +389,7 @@ Result<std::vector<OutboxEntry>> Outbox::SelectBatch(const BatchLimits& limits, 
                       failure = entry.status();
                       return false;
                     }
-                    if (deferred && deferred->defer(*entry)) {
+                    if (deferred && Defers(*deferred, *entry)) {
                       deferred->passed_over.push_back(std::move(*entry));
                       return true;
                     }
@@ -400,6 +400,14 @@ Result<std::vector<OutboxEntry>> Outbox::SelectBatch(const BatchLimits& limits, 
                   }));
   FERRY_RETURN_IF_ERROR(failure);
   return batch;
+}
+
+// An entry that went out once keeps its seq and its place: the server may
+// have applied it.
+bool Outbox::Defers(const DeferredEntries& deferred, const OutboxEntry& entry) const {
+  const auto& names = *deferred.collections;
+  return entry.attempts == 0 && NeverSent(entry.mutation.seq) &&
+         std::find(names.begin(), names.end(), entry.mutation.document.collection) != names.end();
 }
 
 // Reads the entries dead_seqs_ names, in seq order like a scan. The set can

@@ -401,6 +401,13 @@ void Client::NetworkChanged() {
   });
 }
 
+void Client::SetMetered(bool metered) {
+  runtime_->Call([&](EngineHost& host) {
+    host.engine().HandleMetered(metered, Now());
+    return 0;
+  });
+}
+
 void Client::Cancel() {
   runtime_->Call([&](EngineHost& host) {
     host.engine().Cancel(Now());

@@ -30,6 +30,7 @@ export interface ForwardedCalls {
   stopBackgroundSync(): void;
   setOnline(online: boolean): void;
   networkChanged(): void;
+  setMetered(metered: boolean): void;
   cancel(): void;
   /** Resolves with the mutation's new seq once the retry is persisted. */
   retryFailedMutation(seq: number, writeId?: string): Promise<number>;
@@ -90,6 +91,8 @@ export async function invoke(backend: ForwardedCalls, call: Call): Promise<unkno
       return backend.setOnline(...call.args);
     case 'networkChanged':
       return backend.networkChanged(...call.args);
+    case 'setMetered':
+      return backend.setMetered(...call.args);
     case 'cancel':
       return backend.cancel(...call.args);
     case 'retryFailedMutation':

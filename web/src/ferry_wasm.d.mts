@@ -15,6 +15,7 @@ export interface WebClientHandle {
   resync(waiter: number): void;
   setOnline(online: boolean): void;
   networkChanged(): void;
+  setMetered(metered: boolean): void;
   cancel(): void;
   setInterval(intervalMs: number): void;
   status(): string;

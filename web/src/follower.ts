@@ -96,6 +96,9 @@ export class FollowerBackend implements Backend {
   networkChanged(): void {
     this.forward('networkChanged').catch(() => {});
   }
+  setMetered(metered: boolean): void {
+    this.forward('setMetered', metered).catch(() => {});
+  }
   cancel(): void {
     this.forward('cancel').catch(() => {});
   }

@@ -262,6 +262,19 @@ export class FerryClient extends EventTarget {
     this.backend.networkChanged();
   }
 
+  /**
+   * Whether the connection is metered (false at open; a cellular network,
+   * as the app learns it from the platform): while it is, the syncs the
+   * client starts itself leave the writes of `deferrable` collections for
+   * later. With several contexts sharing a store, it goes to the one that
+   * owns it; a context that takes the store over starts unmetered.
+   */
+  setMetered(metered: boolean): void {
+    requireBoolean(metered, 'metered');
+    this.ensureOpen();
+    this.backend.setMetered(metered);
+  }
+
   /** Stops the running sync; every mutation stays pending. */
   cancel(): void {
     this.ensureOpen();

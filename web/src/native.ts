@@ -162,6 +162,10 @@ export class NativeBackend implements Backend {
     this.fireAndForget(this.client.networkChanged());
   }
 
+  setMetered(metered: boolean): void {
+    this.fireAndForget(this.client.setMetered(metered));
+  }
+
   cancel(): void {
     this.fireAndForget(this.client.cancel());
   }
@@ -264,6 +268,7 @@ export class NativeBackend implements Backend {
       hookPoints: hookPoints(this.options.hooks),
       headers: this.options.headers ?? {},
       uploadOnly: this.options.uploadOnly ?? [],
+      deferrable: this.options.deferrable ?? [],
       pullCollections: this.options.pullCollections ?? null,
       retention: retentionRules(this.options.retention),
     };

@@ -57,6 +57,8 @@ export interface NativeOpenOptions {
   headers: Record<string, string>;
   /** As ferry_client_options.upload_only. */
   uploadOnly: string[];
+  /** As ferry_client_options.deferrable. */
+  deferrable: string[];
   /** As ferry_client_options.pull_collections; null: every collection (has_pull_scope false). */
   pullCollections: string[] | null;
   /** As ferry_client_options.retention; 0: a bound left out. */
@@ -107,6 +109,7 @@ export interface NativeClient {
   stopBackgroundSync(): Promise<void>;
   setOnline(online: boolean): Promise<void>;
   networkChanged(): Promise<void>;
+  setMetered(metered: boolean): Promise<void>;
   cancel(): Promise<void>;
   /** {"status","statistics","history","failedMutations"} as JSON text. */
   report(historyLimit: number): Promise<string>;

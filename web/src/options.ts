@@ -103,6 +103,7 @@ const openOptionChecks: { [Option in keyof Required<OpenOptions>]: Check } = {
   conflictLogLimit: optional((value) => isNonNegativeInteger(value) && (value as number) <= 0xffffffff, 'a whole number of entries from 0 to 2^32 - 1'),
   log: optional(isFunction, 'a function (level, message)'),
   uploadOnly: optional(isStringArray, 'an array of collection names'),
+  deferrable: optional(isStringArray, 'an array of collection names'),
   pullCollections: optional(isStringArray, 'an array of collection names'),
   retention: (value, name) => {
     if (value === undefined) return;

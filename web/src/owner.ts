@@ -113,6 +113,7 @@ export class OwnerBackend implements Backend {
       historyLimit: this.options.historyLimit,
       conflictLogLimit: this.options.conflictLogLimit,
       uploadOnly: this.options.uploadOnly ?? [],
+      deferrable: this.options.deferrable ?? [],
       pullCollections: this.options.pullCollections ?? null,
       retention: retentionRules(this.options.retention),
       hasLog: typeof this.options.log === 'function',
@@ -175,6 +176,10 @@ export class OwnerBackend implements Backend {
 
   networkChanged(): void {
     this.web.networkChanged();
+  }
+
+  setMetered(metered: boolean): void {
+    this.web.setMetered(metered);
   }
 
   cancel(): void {

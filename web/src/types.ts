@@ -97,6 +97,16 @@ export interface CommonOpenOptions {
    */
   uploadOnly?: string[];
   /**
+   * Collections whose writes wait while the connection is metered
+   * (`setMetered(true)`): the syncs the client starts itself push
+   * everything else, and a write to them alone starts none; `syncNow`
+   * pushes them, and so does the first sync after `setMetered(false)`.
+   * Pulls are not deferred. Writes pushed ahead of deferred ones give them
+   * new seqs (`pendingMutations` shows them), a cost in proportion to the
+   * writes waiting.
+   */
+  deferrable?: string[];
+  /**
    * Pull only these collections (`[]`: none; absent: every one). Opening
    * with a scope other than the store's last one pulls the new scope from
    * the beginning and then forgets documents outside it, keeping those with

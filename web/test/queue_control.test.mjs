@@ -100,7 +100,9 @@ test('the conflict log lists each resolution, pages by id and clears', async () 
   const device = await open('log-device', { conflicts: { collections: { tasks: 'merge' } } });
   const conflict = async (collection, key) => {
     await other.put(collection, key, { by: 'other', n: 1 });
-    await device.put(collection, key, { by: 'device' });
+    // A field only the device writes: a merge keeps it whichever stamp
+    // wins "by" (two writes in one millisecond order by client id).
+    await device.put(collection, key, { by: 'device', mine: true });
     await other.syncNow();
     return device.syncNow();
   };

@@ -2,15 +2,16 @@
 // implementation (web/test.sh runs this file with
 // FERRY_SYNC_IMPLEMENTATION=wasm and =native), against a real ferry-server
 // on loopback: push-only and pull-only runs, a resync that keeps pending
-// writes, upload-only collections, a pull scope that widens, and local
-// retention (evict, and a rule).
+// writes, upload-only collections, a pull scope that widens, local
+// retention (evict, and a rule), and deferrable writes on a metered
+// connection.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { FerryClient, FerryError } from 'ferry-sync';
 
-import { openTestClient, readServer, startServer, tempDir } from './helpers.mjs';
+import { openTestClient, readServer, startServer, tempDir, waitUntil } from './helpers.mjs';
 
 let server;
 before(async () => {
@@ -114,8 +115,37 @@ test('a pull scope leaves other collections out until it widens, keeping pending
   await Promise.all([writer.close(), reader.close()]);
 });
 
+test('on a metered connection deferrable writes wait for syncNow or the end of it', async () => {
+  // Syncs after each write: the runs the client starts itself are the ones
+  // a metered connection defers (a syncNow asks for everything).
+  const device = await open('metered-device', { deferrable: ['meter'], autoSync: true });
+  const other = await open('metered-other');
+  assert.throws(() => device.setMetered('yes'), TypeError);
+  device.setMetered(true);
+  await device.put('meter', 'r1', { c: 21 });
+  await device.put('notes', 'metered-n1', { v: 1 });
+  await waitUntil(() => device.status().pending === 1, 'the note to go up and the reading to wait', 10_000);
+  assert.deepEqual((await device.pendingMutations()).map(({ key }) => key), ['r1']);
+  await other.syncNow();
+  assert.deepEqual([await other.get('notes', 'metered-n1'), await other.get('meter', 'r1')], [{ v: 1 }, undefined]);
+
+  const asked = await device.syncNow();  // the app asked: everything goes
+  assert.equal(asked.pushed, 1);
+  await device.put('meter', 'r2', { c: 22 });  // starts no sync
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(device.status().pending, 1);
+  device.setMetered(false);  // a sync starts and sends it
+  await waitUntil(() => device.status().pending === 0, 'the deferred reading to go up', 10_000);
+  await other.syncNow();
+  assert.deepEqual([await other.get('meter', 'r1'), await other.get('meter', 'r2')], [{ c: 21 }, { c: 22 }]);
+  await device.close();
+  await other.close();
+});
+
 test('the scope options are checked at open', async () => {
   await assert.rejects(open('scope-s1', { uploadOnly: 'readings' }), { name: 'TypeError', message: /options\.uploadOnly must be an array of collection names/ });
+  await assert.rejects(open('scope-s4', { deferrable: 'readings' }), { name: 'TypeError', message: /options\.deferrable must be an array of collection names/ });
+  await assert.rejects(open('scope-s5', { deferrable: [''] }), (error) => error instanceof FerryError && error.code === 'invalid_argument');
   await assert.rejects(open('scope-s2', { pullCollections: [1] }), { name: 'TypeError', message: /options\.pullCollections/ });
   await assert.rejects(open('scope-s3', { pullCollections: [''] }), (error) => error instanceof FerryError && error.code === 'invalid_argument');
 });

@@ -180,6 +180,9 @@ Result AsyncClient::State::OpenOnWorker(const OpenOptions& options) {
   std::vector<ferry_slice> upload_only = Slices(options.upload_only);
   c.upload_only = upload_only.data();
   c.upload_only_count = upload_only.size();
+  std::vector<ferry_slice> deferrable = Slices(options.deferrable);
+  c.deferrable = deferrable.data();
+  c.deferrable_count = deferrable.size();
   std::vector<ferry_slice> pull_collections;
   if (options.pull_collections) {
     pull_collections = Slices(*options.pull_collections);
@@ -508,6 +511,13 @@ void AsyncClient::NetworkChanged(Completion done) {
   state_->Run(std::move(done), [](ferry_client* client) {
     ferry_error error = FERRY_ERROR_INIT;
     return FromC(ferry_client_network_changed(client, &error), error);
+  });
+}
+
+void AsyncClient::SetMetered(bool metered, Completion done) {
+  state_->Run(std::move(done), [metered](ferry_client* client) {
+    ferry_error error = FERRY_ERROR_INIT;
+    return FromC(ferry_client_set_metered(client, metered, &error), error);
   });
 }
 

@@ -492,6 +492,10 @@ Failure CopyScope(const ferry_client_options& c, EngineOptions& engine) {
           CopyNames(c.upload_only, c.upload_only_count, "options.upload_only", engine.upload_only);
       !f.ok())
     return f;
+  if (Failure f =
+          CopyNames(c.deferrable, c.deferrable_count, "options.deferrable", engine.deferrable);
+      !f.ok())
+    return f;
   if (!c.has_pull_scope) return {};
   engine.pull_collections.emplace();
   return CopyNames(c.pull_collections, c.pull_collections_count, "options.pull_collections",
@@ -1063,6 +1067,13 @@ ferry_result ferry_client_set_online(ferry_client* client, bool online, ferry_er
 ferry_result ferry_client_network_changed(ferry_client* client, ferry_error* error) {
   return WithClient(client, error, [&](Call& call) -> Failure {
     call.client().NetworkChanged();
+    return {};
+  });
+}
+
+ferry_result ferry_client_set_metered(ferry_client* client, bool metered, ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    call.client().SetMetered(metered);
     return {};
   });
 }

@@ -1,7 +1,15 @@
-/* Scope (issue 17) through the C API: upload-only collections and the pull
- * scope, against a real ferry-server; their refusals. */
+/* Scope (issue 17) through the C API: upload-only collections, the pull
+ * scope, retention and deferrable collections on a metered connection,
+ * against a real ferry-server; their refusals. */
 #include "harness.h"
 #include "support.h"
+
+/* test_options for user alice (fixed_token "token-alice"). */
+static void alice_options(ferry_client_options* options, const char* path, const char* endpoint) {
+  test_options(options, path, endpoint);
+  options->token_provider = fixed_token;
+  options->token_user_data = (void*)"token-alice";
+}
 
 static bool has(ferry_client* client, const char* collection, const char* key) {
   ferry_buffer value = FERRY_BUFFER_INIT;
@@ -57,9 +65,7 @@ static void test_upload_only_and_pull_scope(void) {
 
   ferry_client_options options;
   REQUIRE(ferry_client_options_init(&options, sizeof options) == FERRY_OK);
-  test_options(&options, a_path, server.endpoint);
-  options.token_provider = fixed_token;
-  options.token_user_data = (void*)"token-alice";
+  alice_options(&options, a_path, server.endpoint);
   options.upload_only = readings;
   options.upload_only_count = 1;
   ferry_client* a = NULL;
@@ -70,9 +76,7 @@ static void test_upload_only_and_pull_scope(void) {
   sync_completed(a);
 
   /* Device B pulls notes only: neither the reading nor the task. */
-  test_options(&options, b_path, server.endpoint);
-  options.token_provider = fixed_token;
-  options.token_user_data = (void*)"token-alice"; /* the same user as device A */
+  alice_options(&options, b_path, server.endpoint); /* the same user as device A */
   options.has_pull_scope = true;
   options.pull_collections = notes;
   options.pull_collections_count = 1;
@@ -121,9 +125,7 @@ static void test_retention(void) {
   ferry_client_options options;
   REQUIRE(ferry_client_options_init(&options, sizeof options) == FERRY_OK);
   CHECK(options.retention == NULL && options.retention_count == 0);
-  test_options(&options, path, server.endpoint);
-  options.token_provider = fixed_token;
-  options.token_user_data = (void*)"token-alice";
+  alice_options(&options, path, server.endpoint);
   ferry_client* client = NULL;
   options.retention_count = 1; /* with a NULL array */
   CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_open(&options, &client, &error), &error);
@@ -164,8 +166,71 @@ static void test_retention(void) {
   remove_temp_dir(directory);
 }
 
+static bool status_says(ferry_client* client, const char* text) {
+  ferry_buffer status = FERRY_BUFFER_INIT;
+  ferry_error error = FERRY_ERROR_INIT;
+  CHECK_OK(ferry_client_status(client, &status, &error), &error);
+  const bool says = contains(status.data, text);
+  ferry_buffer_release(&status);
+  ferry_error_clear(&error);
+  return says;
+}
+static bool nothing_pending(void* client) {
+  return status_says(client, "\"pending\":0");
+}
+static bool one_pending(void* client) {
+  return status_says(client, "\"pending\":1");
+}
+
+/* Metered: with sync after each write on, a reading written on a metered
+ * connection waits while a note goes; ferry_client_set_metered(false)
+ * sends it. */
+static void test_metered_connection_defers_deferrable_writes(void) {
+  test_server server;
+  server_start(&server);
+  char directory[512], a_path[600], b_path[600];
+  make_temp_store(directory, sizeof directory, a_path, sizeof a_path);
+  path_in(b_path, sizeof b_path, directory, "b.db");
+  const ferry_slice readings[] = {S("readings")};
+  ferry_error error = FERRY_ERROR_INIT;
+  ferry_client_options options;
+  REQUIRE(ferry_client_options_init(&options, sizeof options) == FERRY_OK);
+  CHECK(options.deferrable == NULL && options.deferrable_count == 0);
+  alice_options(&options, a_path, server.endpoint);
+  ferry_client* a = NULL;
+  options.deferrable_count = 1; /* with a NULL array */
+  CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_open(&options, &a, &error), &error);
+  CHECK(contains(error.message, "deferrable"));
+  options.deferrable = readings;
+  options.sync_on_local_write = true;
+  REQUIRE(ferry_client_open(&options, &a, &error) == FERRY_OK);
+  CHECK_OK(ferry_client_set_metered(a, true, &error), &error);
+  CHECK_OK(ferry_client_put(a, S("readings"), S("r1"), S("21"), &error), &error);
+  CHECK_OK(ferry_client_put(a, S("notes"), S("n1"), S("1"), &error), &error);
+  CHECK(wait_for(one_pending, a, 10000)); /* the note went; the reading waits */
+
+  alice_options(&options, b_path, server.endpoint);
+  ferry_client* b = NULL;
+  REQUIRE(ferry_client_open(&options, &b, &error) == FERRY_OK);
+  sync_completed(b);
+  CHECK(has(b, "notes", "n1"));
+  CHECK(!has(b, "readings", "r1"));
+  CHECK(one_pending(a));
+
+  CHECK_OK(ferry_client_set_metered(a, false, &error), &error);
+  CHECK(wait_for(nothing_pending, a, 10000));
+  sync_completed(b);
+  CHECK(has(b, "readings", "r1"));
+  CHECK_OK(ferry_client_close(b, &error), &error);
+  CHECK_OK(ferry_client_close(a, &error), &error);
+  ferry_error_clear(&error);
+  CHECK(server_stop(&server));
+  remove_temp_dir(directory);
+}
+
 void scope_tests(void) {
   RUN_TEST(test_scope_refusals);
   RUN_TEST(test_upload_only_and_pull_scope);
   RUN_TEST(test_retention);
+  RUN_TEST(test_metered_connection_defers_deferrable_writes);
 }

@@ -77,6 +77,7 @@ async::OpenOptions ReadOpenOptions(const Napi::Value& value) {
     options.conflict_log_limit = static_cast<std::size_t>(count("conflictLogLimit"));
   options.hook_points = static_cast<unsigned>(count("hookPoints"));
   options.upload_only = RequireStrings(field("uploadOnly"), named("uploadOnly"));
+  options.deferrable = RequireStrings(field("deferrable"), named("deferrable"));
   // null: every collection.
   if (!field("pullCollections").IsNull())
     options.pull_collections = RequireStrings(field("pullCollections"), named("pullCollections"));

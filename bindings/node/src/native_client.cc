@@ -44,6 +44,7 @@ Napi::Function NativeClient::DefineClass(Napi::Env env) {
           InstanceMethod<&NativeClient::StopBackgroundSync>("stopBackgroundSync"),
           InstanceMethod<&NativeClient::SetOnline>("setOnline"),
           InstanceMethod<&NativeClient::NetworkChanged>("networkChanged"),
+          InstanceMethod<&NativeClient::SetMetered>("setMetered"),
           InstanceMethod<&NativeClient::Cancel>("cancel"),
           InstanceMethod<&NativeClient::Report>("report"),
           InstanceMethod<&NativeClient::RetryFailedMutation>("retryFailedMutation"),
@@ -145,6 +146,13 @@ Napi::Value NativeClient::SetOnline(const Napi::CallbackInfo& info) {
   const bool online = RequireBoolean(info[0], "online");
   return Void([&](async::AsyncClient& client, async::Completion done) {
     client.SetOnline(online, std::move(done));
+  });
+}
+
+Napi::Value NativeClient::SetMetered(const Napi::CallbackInfo& info) {
+  const bool metered = RequireBoolean(info[0], "metered");
+  return Void([&](async::AsyncClient& client, async::Completion done) {
+    client.SetMetered(metered, std::move(done));
   });
 }
 

@@ -34,6 +34,7 @@ class NativeClient : public Napi::ObjectWrap<NativeClient> {
   Napi::Value StopBackgroundSync(const Napi::CallbackInfo& info);
   Napi::Value SetOnline(const Napi::CallbackInfo& info);
   Napi::Value NetworkChanged(const Napi::CallbackInfo& info);
+  Napi::Value SetMetered(const Napi::CallbackInfo& info);
   Napi::Value Cancel(const Napi::CallbackInfo& info);
   Napi::Value Report(const Napi::CallbackInfo& info);
   Napi::Value RetryFailedMutation(const Napi::CallbackInfo& info);

@@ -17,7 +17,9 @@ def make_conflicts(device, other, collection, keys):
     the server's newer versions."""
     for key in keys:
         other.put(collection, key, {"by": "other", "n": 1})
-        device.put(collection, key, {"by": "device"})
+        # A field only the device writes: a merge keeps it whichever
+        # stamp wins "by" (two writes in one millisecond order by client id).
+        device.put(collection, key, {"by": "device", "mine": True})
     sync_until_completed(other)
     return sync_until_completed(device)
 

@@ -1,6 +1,6 @@
 """Scope and retention against a real ferry-server: upload-only collections
-pushed but never pulled back, a pull scope that widens, and documents
-evicted locally by a call or a rule."""
+pushed but never pulled back, a pull scope that widens, documents evicted
+locally by a call or a rule, and deferrable writes on a metered connection."""
 
 from __future__ import annotations
 
@@ -43,6 +43,30 @@ def test_scope_options_are_checked(open_client):
         open_client("s2", pull_collections=[1])
     with pytest.raises(ferry.InvalidArgumentError):
         open_client("s3", pull_collections=[""])
+
+
+def test_a_metered_connection_defers_deferrable_writes(open_client):
+    # Syncs after each write: the runs Ferry starts itself are the ones a
+    # metered connection defers (sync_now asks for everything).
+    device = open_client("device", deferrable=["meter"], auto_sync=True)
+    other = open_client("other")
+    with pytest.raises(TypeError):
+        device.set_metered("yes")
+    device.set_metered(True)
+    device.put("meter", "r1", {"c": 21})
+    device.put("notes", "n1", {"v": 1})
+    wait_until(lambda: device.status().pending == 1, what="the note to go up and the reading to wait")
+    assert [write.key for write in device.pending_mutations()] == ["r1"]
+    assert other.sync_now().outcome == "completed"
+    assert (other.get("notes", "n1"), other.get("meter", "r1")) == ({"v": 1}, None)
+
+    device.put("meter", "r2", {"c": 22})
+    device.set_metered(False)
+    wait_until(lambda: device.status().pending == 0, what="the deferred readings to go up")
+    assert other.sync_now().outcome == "completed"
+    assert (other.get("meter", "r1"), other.get("meter", "r2")) == ({"c": 21}, {"c": 22})
+    with pytest.raises(TypeError):
+        open_client("bad", deferrable="meter")
 
 
 def test_evict_drops_synced_documents_here_and_keeps_pending_ones(open_client):

@@ -94,6 +94,7 @@ async::OpenOptions ReadOpenOptions(jsi::Runtime& runtime, const jsi::Object& opt
       static_cast<unsigned>(RequireIntegerMember(runtime, options, "hookPoints", 0, UINT32_MAX));
   read.headers = ReadHeaders(runtime, options);
   read.upload_only = *RequireStringsMember(runtime, options, "uploadOnly", false);
+  read.deferrable = *RequireStringsMember(runtime, options, "deferrable", false);
   read.pull_collections = RequireStringsMember(runtime, options, "pullCollections", true);
   read.retention = ReadRetention(runtime, options);
   return read;

@@ -113,6 +113,13 @@ jsi::Value NetworkChanged(const State& state, const Arguments& arguments) {
   });
 }
 
+jsi::Value SetMetered(const State& state, const Arguments& arguments) {
+  bool metered = RequireBoolean(arguments, 0, "metered");
+  return Promised(state, arguments, Nothing, [&](async::AsyncClient& client, auto done) {
+    client.SetMetered(metered, std::move(done));
+  });
+}
+
 jsi::Value Cancel(const State& state, const Arguments& arguments) {
   return Promised(state, arguments, Nothing,
                   [](async::AsyncClient& client, auto done) { client.Cancel(std::move(done)); });
@@ -243,6 +250,7 @@ constexpr Method kMethods[] = {
     {"stopBackgroundSync", 0, StopBackgroundSync},
     {"setOnline", 1, SetOnline},
     {"networkChanged", 0, NetworkChanged},
+    {"setMetered", 1, SetMetered},
     {"cancel", 0, Cancel},
     {"report", 1, Report},
     {"retryFailedMutation", 1, RetryFailedMutation},

@@ -13,7 +13,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -46,12 +45,12 @@ struct OutboxEntry {
   Mutation WithValue() const;
 };
 
-// What a metered push leaves for later (SyncEngine::HandleMetered): `defer`
-// says which entries; SelectBatch passes them over and lists every one of
-// them in the outbox, in seq order, in `passed_over` (it reads on past a full
-// batch to find them all).
+// What a metered push leaves for later (SyncEngine::HandleMetered): the
+// pending entries of `collections` that no push carried yet. SelectBatch
+// passes them over and lists every one of them in the outbox, in seq order,
+// in `passed_over` (it reads on past a full batch to find them all).
 struct DeferredEntries {
-  std::function<bool(const OutboxEntry&)> defer;
+  const std::vector<std::string>* collections = nullptr;
   std::vector<OutboxEntry> passed_over;
 };
 
@@ -137,6 +136,8 @@ class Outbox {
   [[nodiscard]] Status StagePushEnded(Transaction& txn, bool count_attempts);
   // No push ever carried entry `seq`: it may still be changed (coalesced).
   bool NeverSent(uint64_t seq) const { return seq > sent_through_; }
+  // `entry` is one `deferred` leaves for later (see DeferredEntries).
+  bool Defers(const DeferredEntries& deferred, const OutboxEntry& entry) const;
 
  private:
   // StageAttempt, returning the entry as staged (nothing when it is gone

@@ -135,6 +135,10 @@ class Client {
   // after network failures Ferry probes the server at once instead of
   // waiting out its probe backoff (EngineOptions::reachability_probe).
   void NetworkChanged();
+  // Whether the connection is metered (false at open): while it is, the
+  // runs Ferry starts itself leave the writes of EngineOptions::deferrable
+  // collections for later (see there); sync_now pushes them.
+  void SetMetered(bool metered);
   void Cancel();
 
   SyncStatus status();

@@ -74,6 +74,11 @@ export async function usage(): Promise<void> {
   });
   // @ts-expect-error not a strategy
   await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', conflicts: { default: 'ask' } });
+  // ---- metered connections (issue 17)
+  const metered = await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', deferrable: ['readings'] });
+  metered.setMetered(true);
+  // @ts-expect-error metered is a boolean
+  metered.setMetered('yes');
   // ---- hooks (issue 17)
   await FerryClient.open({
     name: 'a',

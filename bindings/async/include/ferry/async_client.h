@@ -98,6 +98,8 @@ struct OpenOptions {
   // As ferry_client_options.upload_only; pull_collections as its
   // pull_collections with has_pull_scope (nullopt: every collection).
   std::vector<std::string> upload_only;
+  // As ferry_client_options.deferrable.
+  std::vector<std::string> deferrable;
   std::optional<std::vector<std::string>> pull_collections;
   // As ferry_client_options.retention (0: a bound left out).
   struct Retention {
@@ -171,6 +173,7 @@ class AsyncClient {
   void StopBackgroundSync(Completion done);
   void SetOnline(bool online, Completion done);
   void NetworkChanged(Completion done);
+  void SetMetered(bool metered, Completion done);
   void Cancel(Completion done);
   // text: {"status", "statistics", "history", "failedMutations"}.
   void Report(std::size_t history_limit, Completion done);

@@ -388,6 +388,13 @@ typedef struct ferry_client_options {
   ferry_hook_callback hook;
   void* hook_user_data;
   unsigned hook_points;
+  /* Deferrable: deferrable_count collection names whose writes wait while
+   * the connection is metered (ferry_client_set_metered). A push that goes
+   * ahead of them gives them new seqs behind its own, so the server never
+   * takes them for repeats: a cost in proportion to the writes waiting.
+   * Pulls are not deferred. The names are copied. NULL/0 (default): none. */
+  const ferry_slice* deferrable;
+  size_t deferrable_count;
 } ferry_client_options;
 
 /* Fills `*options` with the defaults; `struct_size` is sizeof(*options) as
@@ -536,6 +543,12 @@ FERRY_EXPORT ferry_result ferry_client_set_online(ferry_client* client, bool onl
  * network failures Ferry probes the server's /v1/health at once instead of
  * waiting out its probe backoff; otherwise nothing happens. */
 FERRY_EXPORT ferry_result ferry_client_network_changed(ferry_client* client, ferry_error* error);
+/* Whether the connection is metered (false at open): while it is, the runs
+ * Ferry starts itself leave the writes of options.deferrable collections
+ * for later; ferry_client_sync_now, and the end of the metered spell, push
+ * them. */
+FERRY_EXPORT ferry_result ferry_client_set_metered(ferry_client* client, bool metered,
+                                                   ferry_error* error);
 /* Stops the running sync and any scheduled retry; every write stays pending. */
 FERRY_EXPORT ferry_result ferry_client_cancel(ferry_client* client, ferry_error* error);
 

@@ -117,6 +117,8 @@ class ClientOptions(ctypes.Structure):
         ("hook", HookCallback),
         ("hook_user_data", c_void_p),
         ("hook_points", ctypes.c_uint),
+        ("deferrable", ctypes.POINTER(Slice)),
+        ("deferrable_count", c_size_t),
     ]
 
 
@@ -167,6 +169,7 @@ _SIGNATURES = {
     "ferry_client_set_online": (ctypes.c_int, [Handle, ctypes.c_bool, ErrorPointer]),
     "ferry_client_cancel": (ctypes.c_int, [Handle, ErrorPointer]),
     "ferry_client_network_changed": (ctypes.c_int, [Handle, ErrorPointer]),
+    "ferry_client_set_metered": (ctypes.c_int, [Handle, ctypes.c_bool, ErrorPointer]),
     "ferry_client_status": (ctypes.c_int, [Handle, BufferPointer, ErrorPointer]),
     "ferry_client_statistics": (ctypes.c_int, [Handle, BufferPointer, ErrorPointer]),
     "ferry_client_history": (ctypes.c_int, [Handle, c_size_t, BufferPointer, ErrorPointer]),

@@ -34,6 +34,7 @@ class OpenOptions:
     max_attempts: int = 0  # 0: no cap
     dead_letter_max_age_ms: int = 0  # 0: dead letters are kept
     upload_only: list[bytes] = field(default_factory=list)
+    deferrable: list[bytes] = field(default_factory=list)
     pull_collections: Optional[list[bytes]] = None  # None: every collection
     retention: list[tuple[bytes, int, int]] = field(default_factory=list)
     conflict_log_limit: Optional[int] = None  # None: the library's default
@@ -57,6 +58,7 @@ def check_open_options(
     max_attempts: Any = None,
     dead_letter_max_age_ms: Any = None,
     upload_only: Any = None,
+    deferrable: Any = None,
     pull_collections: Any = None,
     retention: Any = None,
     conflict_log_limit: Any = None,
@@ -91,6 +93,7 @@ def check_open_options(
         if dead_letter_max_age_ms is None
         else arguments.require_milliseconds(dead_letter_max_age_ms, "dead_letter_max_age_ms"),
         upload_only=[] if upload_only is None else arguments.collection_names(upload_only, "upload_only"),
+        deferrable=[] if deferrable is None else arguments.collection_names(deferrable, "deferrable"),
         pull_collections=None
         if pull_collections is None
         else arguments.collection_names(pull_collections, "pull_collections"),
@@ -148,6 +151,7 @@ def options_struct(
     options.header_count = len(checked.headers)
     options._header_array = header_array
     options._upload_only = _slice_array(options, "upload_only", checked.upload_only)
+    options._deferrable = _slice_array(options, "deferrable", checked.deferrable)
     if checked.pull_collections is not None:
         options.has_pull_scope = True
         options._pull_collections = _slice_array(options, "pull_collections", checked.pull_collections)

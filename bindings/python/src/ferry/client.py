@@ -105,6 +105,7 @@ class Client:
         max_attempts: Optional[int] = None,
         dead_letter_max_age_ms: Optional[int] = None,
         upload_only: Optional[Sequence[str]] = None,
+        deferrable: Optional[Sequence[str]] = None,
         pull_collections: Optional[Sequence[str]] = None,
         retention: Optional[Mapping[str, Mapping[str, int]]] = None,
         conflict_log_limit: Optional[int] = None,
@@ -155,6 +156,11 @@ class Client:
             last one pulls the new scope from the start and forgets the
             documents outside it, keeping pending writes.
 
+        deferrable: collections whose writes wait while the connection is
+            metered (set_metered()): Ferry's own syncs push everything else.
+            Writes pushed ahead of deferred ones give them new seqs, a cost
+            in proportion to the writes waiting. Pulls are not deferred.
+
         retention: {collection: {"max_age_ms": ..., "max_count": ...}}: synced
             documents of the collection synced longer ago than max_age_ms,
             and beyond max_count the longest synced, are evicted from this
@@ -199,6 +205,7 @@ class Client:
             max_attempts=max_attempts,
             dead_letter_max_age_ms=dead_letter_max_age_ms,
             upload_only=upload_only,
+            deferrable=deferrable,
             pull_collections=pull_collections,
             retention=retention,
             conflict_log_limit=conflict_log_limit,
@@ -418,6 +425,13 @@ class Client:
         failures Ferry probes the server at once instead of waiting out its
         probe backoff."""
         self._call(library.ferry_client_network_changed)
+
+    def set_metered(self, metered: bool) -> None:
+        """Whether the connection is metered (False at open): while it is,
+        the syncs Ferry starts itself leave the writes of ``deferrable``
+        collections for later; sync_now() pushes them, and so does the first
+        sync after set_metered(False)."""
+        self._call(library.ferry_client_set_metered, arguments.require_bool(metered, "metered"))
 
     def cancel(self) -> None:
         """Stops the running sync and any scheduled retry; every write stays pending."""
