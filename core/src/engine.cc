@@ -1608,6 +1608,18 @@ Result<std::vector<std::pair<std::string, Json>>> SyncEngine::Scan(std::string_v
   return replica_.Scan(collection, key_prefix, limit);
 }
 
+Result<QueryPage> SyncEngine::RunQuery(const Query& query) {
+  FERRY_ASSIGN_OR_RETURN(auto documents, Scan(query.collection, ""));
+  return QueryPageOf(query, std::move(documents));
+}
+
+Result<std::size_t> SyncEngine::CountQuery(const Query& query) {
+  FERRY_ASSIGN_OR_RETURN(auto documents, Scan(query.collection, ""));
+  return static_cast<std::size_t>(std::count_if(
+      documents.begin(), documents.end(),
+      [&](const auto& document) { return QueryMatches(query.where, document.second); }));
+}
+
 Status SyncEngine::StageAttemptCap(Transaction& txn, std::vector<OutboxEntry>& counted,
                                    const std::string& error, Instant now) {
   std::vector<OutboxEntry> capped;

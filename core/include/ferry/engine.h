@@ -63,6 +63,7 @@
 #include "ferry/outbox.h"
 #include "ferry/protocol.h"
 #include "ferry/push_sizer.h"
+#include "ferry/query.h"
 #include "ferry/replica.h"
 #include "ferry/store.h"
 
@@ -541,6 +542,11 @@ class SyncEngine {
   [[nodiscard]] Result<std::vector<std::pair<std::string, Json>>> Scan(std::string_view collection,
                                                                        std::string_view key_prefix,
                                                                        std::size_t limit = 0);
+  // A local query (query.h) over the local view, pending writes included:
+  // the page it asks for, or how many documents match (limit and cursor
+  // aside). Scans the collection.
+  [[nodiscard]] Result<QueryPage> RunQuery(const Query& query);
+  [[nodiscard]] Result<std::size_t> CountQuery(const Query& query);
   SyncStatus status() const;
   const SyncStatistics& statistics() const { return statistics_; }
   // Newest first.

@@ -1,0 +1,87 @@
+// Local queries (issue 18): a filter, an order and a page over the local
+// view of one collection (pending writes included, as Get sees them). One
+// shape on every host, JSON, so it crosses the C and wasm boundaries as text:
+//
+//   {"collection": "tasks",
+//    "where": {"and": [{"path": "project", "eq": "p1"},
+//                      {"path": "due", "gte": "2026-01-01", "lt": "2027-01-01"},
+//                      {"path": "state", "in": ["open", "blocked"]},
+//                      {"path": "assignee", "exists": true},
+//                      {"or": [{"path": "title", "prefix": "Re: "},
+//                              {"path": "priority", "gt": 2}]}]},
+//    "orderBy": [{"path": "due"}, {"path": "priority", "desc": true}],
+//    "limit": 100,
+//    "after": "<the previous page's next cursor>"}
+//
+// Everything but "collection" is optional. A path is dotted ("a.b") or an
+// array of member names (["a", "b.c"]). A condition holds when every test
+// it names holds: eq (JSON equality), gt/gte/lt/lte (values of the bound's
+// type only: numbers with numbers, strings with strings by their UTF-8
+// bytes, booleans with booleans), in (equal to one of the values), exists
+// (the path leads to a value, null included), prefix (a string starting
+// with it). Sorting orders a missing value first, then null, booleans,
+// numbers, strings, arrays and objects, each by value; ties go by key,
+// which also orders a query without orderBy.
+//
+// Evaluated by scanning the collection for now; indexes come next.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ferry/json.h"
+#include "ferry/status.h"
+
+namespace ferry {
+
+using JsonPath = std::vector<std::string>;
+
+struct QueryCondition {
+  JsonPath path;
+  std::optional<Json> eq, gt, gte, lt, lte;
+  std::optional<std::vector<Json>> in;
+  std::optional<bool> exists;
+  std::optional<std::string> prefix;
+};
+
+struct QueryFilter {
+  enum class Kind { kEverything, kCondition, kAnd, kOr };
+  Kind kind = Kind::kEverything;
+  QueryCondition condition;        // kCondition
+  std::vector<QueryFilter> parts;  // kAnd, kOr
+};
+
+struct QuerySortKey {
+  JsonPath path;
+  bool descending = false;
+};
+
+struct Query {
+  std::string collection;
+  QueryFilter where;
+  std::vector<QuerySortKey> order_by;
+  std::size_t limit = 0;  // 0: every match
+  std::string after;      // a page's `next`; empty: from the first match
+};
+
+struct QueryPage {
+  std::vector<std::pair<std::string, Json>> documents;  // key, value
+  std::string next;  // the cursor of the page after this one; empty: none
+};
+
+// The JSON form above; kInvalidArgument naming what is wrong.
+[[nodiscard]] Result<Query> QueryFromJson(const Json& json);
+[[nodiscard]] bool QueryMatches(const QueryFilter& filter, const Json& document);
+// The page `query` asks for among `documents` (key, value; every document
+// of the collection or only the matching ones): filtered, sorted, cut after
+// the cursor and to the limit. A cursor that does not decode is
+// kInvalidArgument.
+[[nodiscard]] Result<QueryPage> QueryPageOf(const Query& query,
+                                            std::vector<std::pair<std::string, Json>> documents);
+// {"documents": [{"key", "value"}], "next": cursor or null}.
+Json QueryPageToJson(const QueryPage& page);
+
+}  // namespace ferry
