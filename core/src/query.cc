@@ -2,7 +2,6 @@
 #include "ferry/query.h"
 
 #include <algorithm>
-#include <string_view>
 
 namespace ferry {
 namespace {
@@ -246,6 +245,12 @@ Result<Query> QueryFromJson(const Json& json) {
   }
   if (query.collection.empty()) return Invalid("a query needs a collection");
   return query;
+}
+
+Result<Query> QueryFromText(std::string_view text) {
+  auto json = ParseJson(text);
+  if (!json.ok()) return Invalid("not JSON: " + json.status().message());
+  return QueryFromJson(*json);
 }
 
 bool QueryMatches(const QueryFilter& filter, const Json& document) {

@@ -323,6 +323,14 @@ Result<std::vector<std::pair<std::string, Json>>> Client::Scan(std::string colle
       [&](EngineHost& host) { return host.engine().Scan(collection, key_prefix, limit); });
 }
 
+Result<QueryPage> Client::RunQuery(const Query& query) {
+  return runtime_->Call([&](EngineHost& host) { return host.engine().RunQuery(query); });
+}
+
+Result<std::size_t> Client::CountQuery(const Query& query) {
+  return runtime_->Call([&](EngineHost& host) { return host.engine().CountQuery(query); });
+}
+
 Client::ListenerId Client::Subscribe(std::function<void(const DocumentsChangedEvent&)> listener) {
   return AddEventListener([listener = std::move(listener)](const Event& event) {
     if (auto* changed = std::get_if<DocumentsChangedEvent>(&event)) listener(*changed);

@@ -885,6 +885,48 @@ ferry_result ferry_client_scan(ferry_client* client, ferry_slice collection, fer
   });
 }
 
+namespace {
+
+// The query of ferry_client_query and ferry_client_count, from its JSON text.
+Failure ReadQuery(ferry_slice query_json, Query& query) {
+  std::string text;
+  if (Failure f = Text(query_json, "query_json", text); !f.ok()) return f;
+  auto parsed = QueryFromText(text);
+  if (!parsed.ok()) return parsed.status();
+  query = std::move(*parsed);
+  return {};
+}
+
+}  // namespace
+
+ferry_result ferry_client_query(ferry_client* client, ferry_slice query_json, ferry_buffer* page,
+                                ferry_error* error) {
+  if (page != nullptr) *page = ferry_buffer{nullptr, 0};
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    if (page == nullptr) return InvalidArgument("the page out-parameter is NULL");
+    Query query;
+    if (Failure f = ReadQuery(query_json, query); !f.ok()) return f;
+    auto found = call.client().RunQuery(query);
+    if (!found.ok()) return found.status();
+    Fill(page, DumpJson(QueryPageToJson(*found)));
+    return {};
+  });
+}
+
+ferry_result ferry_client_count(ferry_client* client, ferry_slice query_json, size_t* count,
+                                ferry_error* error) {
+  if (count != nullptr) *count = 0;
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    if (count == nullptr) return InvalidArgument("the count out-parameter is NULL");
+    Query query;
+    if (Failure f = ReadQuery(query_json, query); !f.ok()) return f;
+    auto counted = call.client().CountQuery(query);
+    if (!counted.ok()) return counted.status();
+    *count = *counted;
+    return {};
+  });
+}
+
 ferry_result ferry_client_subscribe(ferry_client* client, ferry_event_callback callback,
                                     void* user_data, ferry_listener_id* listener,
                                     ferry_error* error) {

@@ -834,6 +834,42 @@ static void test_cleartext_endpoint_warning(void) {
   ferry_error_clear(&error);
 }
 
+/* Local queries: a filtered, sorted page that says there is a next one, a
+ * count, and the refusals (paging itself: tests/core/query_test.cc). */
+static void test_query(void) {
+  fixture f;
+  open_fixture(&f);
+  ferry_error* error = &f.error;
+  const char* tasks[][2] = {{"t1", "{\"p\":\"a\",\"due\":3}"},
+                            {"t2", "{\"p\":\"a\",\"due\":1}"},
+                            {"t3", "{\"p\":\"b\",\"due\":2}"},
+                            {"t4", "{\"p\":\"a\",\"due\":2}"}};
+  for (size_t i = 0; i < 4; ++i)
+    CHECK_OK(ferry_client_put(f.client, S("tasks"), S(tasks[i][0]), S(tasks[i][1]), error), error);
+  const char* query =
+      "{\"collection\":\"tasks\",\"where\":{\"path\":\"p\",\"eq\":\"a\"},"
+      "\"orderBy\":[{\"path\":\"due\"}],\"limit\":2}";
+  ferry_buffer page = FERRY_BUFFER_INIT;
+  CHECK_OK(ferry_client_query(f.client, S(query), &page, error), error);
+  CHECK(contains(page.data, "{\"documents\":[{\"key\":\"t2\",") &&
+        contains(page.data, "{\"key\":\"t4\",") && !contains(page.data, "\"t1\"") &&
+        !contains(page.data, "\"next\":null"));
+  ferry_buffer_release(&page);
+  size_t count = 99;
+  CHECK_OK(ferry_client_count(f.client, S(query), &count, error), error);
+  CHECK(count == 3);
+  CHECK_CODE(
+      FERRY_INVALID_ARGUMENT,
+      ferry_client_query(f.client, S("{\"collection\":\"tasks\",\"where\":1}"), &page, error),
+      error);
+  CHECK(page.data == NULL && contains(error->message, "query"));
+  CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_query(f.client, S("not json"), &page, error),
+             error);
+  CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_query(f.client, S(query), NULL, error), error);
+  CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_count(f.client, S(query), NULL, error), error);
+  close_fixture(&f);
+}
+
 void api_tests(void) {
   RUN_TEST(test_version);
   RUN_TEST(test_result_names);
@@ -842,6 +878,7 @@ void api_tests(void) {
   RUN_TEST(test_open_bad_arguments);
   RUN_TEST(test_local_data);
   RUN_TEST(test_local_data_bad_arguments);
+  RUN_TEST(test_query);
   RUN_TEST(test_null_and_closed_handles);
   RUN_TEST(test_listeners);
   RUN_TEST(test_callbacks_call_back);

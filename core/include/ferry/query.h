@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -74,6 +75,8 @@ struct QueryPage {
 
 // The JSON form above; kInvalidArgument naming what is wrong.
 [[nodiscard]] Result<Query> QueryFromJson(const Json& json);
+// The same from JSON text, as the C API and the web runtime take it.
+[[nodiscard]] Result<Query> QueryFromText(std::string_view text);
 [[nodiscard]] bool QueryMatches(const QueryFilter& filter, const Json& document);
 // The page `query` asks for among `documents` (key, value; every document
 // of the collection or only the matching ones): filtered, sorted, cut after

@@ -100,6 +100,10 @@ class Client {
   [[nodiscard]] Result<std::vector<std::pair<std::string, Json>>> Scan(std::string collection,
                                                                        std::string key_prefix = "",
                                                                        std::size_t limit = 0);
+  // A local query (ferry/query.h) over the local view, pending writes
+  // included: the page it asks for, or how many documents match.
+  [[nodiscard]] Result<QueryPage> RunQuery(const Query& query);
+  [[nodiscard]] Result<std::size_t> CountQuery(const Query& query);
   // Called with the ids of documents whose local view changed (local writes,
   // pulls, conflict resolutions).
   ListenerId Subscribe(std::function<void(const DocumentsChangedEvent&)> listener);

@@ -457,6 +457,17 @@ FERRY_EXPORT ferry_result ferry_client_scan(ferry_client* client, ferry_slice co
                                             ferry_slice key_prefix, size_t limit,
                                             ferry_buffer* documents, ferry_error* error);
 
+/* A local query over the local view, pending writes included: query_json
+ * is the JSON form of docs/API.md's "Local queries" ({"collection", "where",
+ * "orderBy", "limit", "after"}); *page receives {"documents": [{"key",
+ * "value"}, ...], "next": a cursor or null}; pass "next" as "after" for the
+ * page after. FERRY_INVALID_ARGUMENT for a query that is not one. */
+FERRY_EXPORT ferry_result ferry_client_query(ferry_client* client, ferry_slice query_json,
+                                             ferry_buffer* page, ferry_error* error);
+/* How many documents the query matches ("limit" and "after" aside). */
+FERRY_EXPORT ferry_result ferry_client_count(ferry_client* client, ferry_slice query_json,
+                                             size_t* count, ferry_error* error);
+
 /* --- Subscriptions and events. ---
  * Callbacks run on the owner thread with borrowed JSON text. After
  * ferry_client_remove_listener returns (or the client is closed) the

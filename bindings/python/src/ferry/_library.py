@@ -149,6 +149,8 @@ _SIGNATURES = {
         ctypes.c_int,
         [Handle, Slice, Slice, c_size_t, BufferPointer, ErrorPointer],
     ),
+    "ferry_client_query": (ctypes.c_int, [Handle, Slice, BufferPointer, ErrorPointer]),
+    "ferry_client_count": (ctypes.c_int, [Handle, Slice, ctypes.POINTER(c_size_t), ErrorPointer]),
     "ferry_client_subscribe": (
         ctypes.c_int,
         [Handle, EventCallback, c_void_p, ctypes.POINTER(ctypes.c_uint64), ErrorPointer],

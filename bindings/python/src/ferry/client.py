@@ -39,6 +39,7 @@ from .records import (
     OpenConflict,
     PendingMutation,
     PulledChange,
+    QueryPage,
     StoredDocument,
     SyncRun,
     SyncStatus,
@@ -331,6 +332,44 @@ class Client:
             arguments.require_count(limit, "limit"),
         )
         return [StoredDocument(item["key"], item["value"]) for item in json.loads(text or b"[]")]
+
+    def query(
+        self,
+        collection: str,
+        where: Optional[Mapping[str, Any]] = None,
+        order_by: Optional[Sequence[Union[str, Mapping[str, Any]]]] = None,
+        limit: int = 0,
+        after: Optional[str] = None,
+    ) -> QueryPage:
+        """A local query over the local view, pending writes included
+        (docs/API.md, "Local queries"): ``where`` a filter such as
+        {"and": [{"path": "project", "eq": "p1"}, {"path": "due", "lt": 5}]},
+        ``order_by`` paths ("due", or {"path": "due", "desc": True}),
+        ``limit`` 0 for every match, ``after`` a page's ``next``.
+        InvalidArgumentError for a query that is not one."""
+        text = self._call_for_text(library.ferry_client_query, self._query(collection, where, order_by, limit, after))
+        page = json.loads(text)
+        documents = [StoredDocument(item["key"], item["value"]) for item in page["documents"]]
+        return QueryPage(documents, page["next"])
+
+    def count(self, collection: str, where: Optional[Mapping[str, Any]] = None) -> int:
+        """How many documents of the collection match ``where`` (all without it)."""
+        counted = ctypes.c_size_t(0)
+        self._call(library.ferry_client_count, self._query(collection, where, None, 0, None), ctypes.byref(counted))
+        return counted.value
+
+    @staticmethod
+    def _query(collection: Any, where: Any, order_by: Any, limit: Any, after: Any) -> Any:
+        query: dict[str, Any] = {"collection": arguments.require_string(collection, "collection")}
+        if where is not None:
+            query["where"] = where
+        if order_by is not None:
+            query["orderBy"] = [{"path": key} if isinstance(key, str) else key for key in order_by]
+        if limit:
+            query["limit"] = arguments.require_count(limit, "limit")
+        if after is not None:
+            query["after"] = arguments.require_string(after, "after")
+        return slice_of(arguments.json_text(query, "query"))
 
     # ---- listening (listeners run on the client's owner thread)
 

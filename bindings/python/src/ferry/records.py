@@ -218,6 +218,15 @@ class StoredDocument:
 
 
 @dataclass(frozen=True)
+class QueryPage:
+    """A page of ``query``: its documents, and the cursor of the next page
+    (``next``, passed as ``after``; None after the last)."""
+
+    documents: list[StoredDocument]
+    next: Optional[str]
+
+
+@dataclass(frozen=True)
 class DocumentId:
     collection: str
     key: str

@@ -1,0 +1,55 @@
+"""Local queries over the local view: a filter, an order, pages by cursor,
+a count, and the refusals. No server: a query reads this store only."""
+
+from __future__ import annotations
+
+import pytest
+
+import ferry
+
+TASKS = {
+    "t1": {"project": "p1", "due": 3, "title": "Re: plan"},
+    "t2": {"project": "p1", "due": 1},
+    "t3": {"project": "p2", "due": 2},
+    "t4": {"project": "p1", "due": 2, "done": True},
+}
+
+
+@pytest.fixture
+def client(open_client):
+    client = open_client("a", endpoint="http://127.0.0.1:9")
+    for key, value in TASKS.items():
+        client.put("tasks", key, value)
+    return client
+
+
+def test_a_filtered_sorted_query_pages_to_the_end(client):
+    where = {"path": "project", "eq": "p1"}
+    page = client.query("tasks", where=where, order_by=["due"], limit=2)
+    assert isinstance(page, ferry.QueryPage)
+    assert [document.key for document in page.documents] == ["t2", "t4"]
+    assert page.documents[1].value == TASKS["t4"]
+    assert page.next is not None
+    last = client.query("tasks", where=where, order_by=["due"], limit=2, after=page.next)
+    assert ([document.key for document in last.documents], last.next) == (["t1"], None)
+    descending = client.query("tasks", order_by=[{"path": "due", "desc": True}, "project"])
+    assert [document.key for document in descending.documents] == ["t1", "t4", "t3", "t2"]
+
+
+def test_filters_combine_and_count(client):
+    open_or_replied = {"or": [{"path": "done", "exists": False}, {"path": "title", "prefix": "Re:"}]}
+    assert client.count("tasks", {"and": [{"path": "project", "in": ["p1"]}, open_or_replied]}) == 2
+    assert client.count("tasks") == 4
+    client.remove("tasks", "t3")  # a pending delete counts too
+    assert client.count("tasks", {"path": "due", "gte": 2}) == 2
+
+
+def test_a_query_that_is_not_one_is_refused(client):
+    with pytest.raises(ferry.InvalidArgumentError):
+        client.query("tasks", where={"path": "due", "like": 1})
+    with pytest.raises(ferry.InvalidArgumentError):
+        client.query("tasks", after="not a cursor")
+    with pytest.raises(TypeError):
+        client.query(7)
+    with pytest.raises(TypeError):
+        client.count("tasks", where={"path": "due", "eq": {1, 2}})
