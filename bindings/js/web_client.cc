@@ -323,6 +323,25 @@ class WebClient {
     return Ok({{"items", std::move(items)}});
   }
 
+  // A local query (query.h) as JSON text: {"page": {"documents", "next"}}.
+  std::string Query(std::string query_json) {
+    if (!host_) return NotOpen();
+    auto query = QueryFromText(query_json);
+    if (!query.ok()) return Error(query.status());
+    auto page = host_->engine().RunQuery(*query);
+    if (!page.ok()) return Error(page.status());
+    return Ok({{"page", QueryPageToJson(*page)}});
+  }
+
+  std::string Count(std::string query_json) {
+    if (!host_) return NotOpen();
+    auto query = QueryFromText(query_json);
+    if (!query.ok()) return Error(query.status());
+    auto count = host_->engine().CountQuery(*query);
+    if (!count.ok()) return Error(count.status());
+    return Ok({{"count", *count}});
+  }
+
   // Starts (or joins) a sync in `direction` ("both", "push" or "pull");
   // ferry_js_sync_done(handle, waiter, result) reports the run that covered
   // it: {"ok":true,"run":{...}} or an error.
@@ -644,6 +663,8 @@ EMSCRIPTEN_BINDINGS(ferry) {
       .function("resync", &ferry::WebClient::Resync)
       .function("setOnline", &ferry::WebClient::SetOnline)
       .function("networkChanged", &ferry::WebClient::NetworkChanged)
+      .function("query", &ferry::WebClient::Query)
+      .function("count", &ferry::WebClient::Count)
       .function("setMetered", &ferry::WebClient::SetMetered)
       .function("cancel", &ferry::WebClient::Cancel)
       .function("setInterval", &ferry::WebClient::SetInterval)

@@ -2,6 +2,9 @@
 #include "ferry/query.h"
 
 #include <algorithm>
+#include <iterator>
+#include <optional>
+#include <string_view>
 
 namespace ferry {
 namespace {
@@ -36,34 +39,42 @@ Result<JsonPath> PathFromJson(const Json& json, const std::string& what) {
   return path;
 }
 
+// The JSON names of QueryTest, in its order.
+constexpr std::string_view kTestNames[] = {"eq",  "gt", "gte",    "lt",
+                                           "lte", "in", "exists", "prefix"};
+
+// Whether `operand` has the type its test takes.
+bool OperandFits(QueryTest test, const Json& operand) {
+  switch (test) {
+    case QueryTest::kIn:
+      return operand.is_array();
+    case QueryTest::kExists:
+      return operand.is_boolean();
+    case QueryTest::kPrefix:
+      return operand.is_string();
+    default:
+      return true;
+  }
+}
+
 Result<QueryCondition> ConditionFromJson(const Json& json) {
   QueryCondition condition;
-  bool tests = false;
-  for (const auto& [name, value] : json.items()) {
+  for (auto member = json.begin(); member != json.end(); ++member) {
+    const std::string& name = member.key();
     if (name == "path") {
-      FERRY_ASSIGN_OR_RETURN(condition.path, PathFromJson(value, "a condition's path"));
+      FERRY_ASSIGN_OR_RETURN(condition.path, PathFromJson(*member, "a condition's path"));
       continue;
     }
-    tests = true;
-    if (name == "eq" || name == "gt" || name == "gte" || name == "lt" || name == "lte") {
-      (name == "eq"    ? condition.eq
-       : name == "gt"  ? condition.gt
-       : name == "gte" ? condition.gte
-       : name == "lt"  ? condition.lt
-                       : condition.lte) = value;
-    } else if (name == "in" && value.is_array()) {
-      condition.in = value.get<std::vector<Json>>();
-    } else if (name == "exists" && value.is_boolean()) {
-      condition.exists = value.get<bool>();
-    } else if (name == "prefix" && value.is_string()) {
-      condition.prefix = value.get<std::string>();
-    } else {
+    const auto* found = std::find(std::begin(kTestNames), std::end(kTestNames), name);
+    const auto test = static_cast<QueryTest>(found - std::begin(kTestNames));
+    if (found == std::end(kTestNames) || !OperandFits(test, *member)) {
       return Invalid("a condition has no test \"" + name + "\" of that type (eq, gt, gte, lt, " +
                      "lte, in: an array, exists: a boolean, prefix: a string)");
     }
+    condition.tests.emplace_back(test, *member);
   }
   if (condition.path.empty()) return Invalid("a condition needs a path");
-  if (!tests) return Invalid("a condition needs a test");
+  if (condition.tests.empty()) return Invalid("a condition needs a test");
   return condition;
 }
 
@@ -144,80 +155,87 @@ int Compare(const Json* a, const Json* b) {
 }
 
 // A range bound compares only with a value of its own type.
-bool InRange(const Json* value, const std::optional<Json>& bound, bool (*holds)(int)) {
-  if (!bound) return true;
-  if (value == nullptr || TypeRank(value) != TypeRank(&*bound) || value->is_null() ||
-      value->is_array() || value->is_object()) {
-    return false;
-  }
-  return holds(Compare(value, &*bound));
+bool Ranked(const Json* value, const Json& bound) {
+  return value != nullptr && TypeRank(value) == TypeRank(&bound) &&
+         (value->is_boolean() || value->is_number() || value->is_string());
 }
 
-bool ConditionHolds(const QueryCondition& c, const Json& document) {
-  const Json* value = Lookup(document, c.path);
-  if (c.exists && (value != nullptr) != *c.exists) return false;
-  if (c.eq && (value == nullptr || *value != *c.eq)) return false;
-  if (!InRange(value, c.gt, [](int order) { return order > 0; }) ||
-      !InRange(value, c.gte, [](int order) { return order >= 0; }) ||
-      !InRange(value, c.lt, [](int order) { return order < 0; }) ||
-      !InRange(value, c.lte, [](int order) { return order <= 0; })) {
-    return false;
+bool TestHolds(QueryTest test, const Json& operand, const Json* value) {
+  switch (test) {
+    case QueryTest::kEq:
+      return value != nullptr && *value == operand;
+    case QueryTest::kGt:
+      return Ranked(value, operand) && Compare(value, &operand) > 0;
+    case QueryTest::kGte:
+      return Ranked(value, operand) && Compare(value, &operand) >= 0;
+    case QueryTest::kLt:
+      return Ranked(value, operand) && Compare(value, &operand) < 0;
+    case QueryTest::kLte:
+      return Ranked(value, operand) && Compare(value, &operand) <= 0;
+    case QueryTest::kIn:
+      return value != nullptr && std::find(operand.begin(), operand.end(), *value) != operand.end();
+    case QueryTest::kExists:
+      return (value != nullptr) == operand.get<bool>();
+    case QueryTest::kPrefix:
+      return value != nullptr && value->is_string() &&
+             value->get_ref<const std::string&>().starts_with(
+                 operand.get_ref<const std::string&>());
   }
-  if (c.in && (value == nullptr || std::find(c.in->begin(), c.in->end(), *value) == c.in->end()))
-    return false;
-  if (c.prefix && (value == nullptr || !value->is_string() ||
-                   !value->get_ref<const std::string&>().starts_with(*c.prefix))) {
-    return false;
-  }
-  return true;
+  return false;
 }
 
-// Where a document stands in the order: its sort values (nullopt: missing)
-// and its key.
+bool ConditionHolds(const QueryCondition& condition, const Json& document) {
+  const Json* value = Lookup(document, condition.path);
+  return std::all_of(condition.tests.begin(), condition.tests.end(),
+                     [&](const auto& test) { return TestHolds(test.first, test.second, value); });
+}
+
+// Where a document stands in the order: its sort values (null: missing)
+// and its key, borrowed from the document or the decoded cursor.
 struct Position {
-  std::vector<std::optional<Json>> values;
-  std::string key;
+  std::vector<const Json*> values;
+  const std::string* key = nullptr;
 };
 
 Position PositionOf(const Query& query, const std::string& key, const Json& document) {
-  Position position{{}, key};
-  for (const QuerySortKey& sort : query.order_by) {
-    const Json* value = Lookup(document, sort.path);
-    position.values.push_back(value ? std::optional<Json>(*value) : std::nullopt);
-  }
+  Position position{{}, &key};
+  for (const QuerySortKey& sort : query.order_by)
+    position.values.push_back(Lookup(document, sort.path));
   return position;
 }
 
 int ComparePositions(const Query& query, const Position& a, const Position& b) {
   for (std::size_t i = 0; i < query.order_by.size(); ++i) {
-    const Json* left = a.values[i] ? &*a.values[i] : nullptr;
-    const Json* right = b.values[i] ? &*b.values[i] : nullptr;
-    if (int order = Compare(left, right); order != 0)
+    if (int order = Compare(a.values[i], b.values[i]); order != 0)
       return query.order_by[i].descending ? -order : order;
   }
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+  return a.key->compare(*b.key);
 }
 
 // The cursor: {"v": [[value] or [] when missing, ...], "k": key}.
 std::string CursorOf(const Position& position) {
-  Json values = Json::array();
-  for (const auto& value : position.values)
+  Json cursor = Json::object();
+  Json& values = cursor["v"] = Json::array();
+  for (const Json* value : position.values)
     values.push_back(value ? Json::array({*value}) : Json::array());
-  return DumpJson(Json{{"v", std::move(values)}, {"k", position.key}});
+  cursor["k"] = *position.key;
+  return DumpJson(cursor);
 }
 
-Result<Position> PositionFromCursor(const Query& query, const std::string& cursor) {
-  auto json = ParseJson(cursor);
+// The position a cursor names, borrowing from `cursor`, its decoded JSON.
+Result<Position> PositionFromCursor(const Query& query, const Json& cursor) {
   const Status bad = Invalid("the cursor is not one this query gave");
-  if (!json.ok() || !json->is_object() || !json->contains("v") || !(*json)["v"].is_array() ||
-      !json->contains("k") || !(*json)["k"].is_string() ||
-      (*json)["v"].size() != query.order_by.size()) {
+  if (!cursor.is_object()) return bad;
+  const auto values = cursor.find("v");
+  const auto key = cursor.find("k");
+  if (values == cursor.end() || key == cursor.end() || !values->is_array() || !key->is_string() ||
+      values->size() != query.order_by.size()) {
     return bad;
   }
-  Position position{{}, (*json)["k"].get<std::string>()};
-  for (const Json& value : (*json)["v"]) {
+  Position position{{}, &key->get_ref<const std::string&>()};
+  for (const Json& value : *values) {
     if (!value.is_array() || value.size() > 1) return bad;
-    position.values.push_back(value.empty() ? std::nullopt : std::optional<Json>(value[0]));
+    position.values.push_back(value.empty() ? nullptr : &value[0]);
   }
   return position;
 }
@@ -227,7 +245,9 @@ Result<Position> PositionFromCursor(const Query& query, const std::string& curso
 Result<Query> QueryFromJson(const Json& json) {
   if (!json.is_object()) return Invalid("a query must be an object");
   Query query;
-  for (const auto& [name, value] : json.items()) {
+  for (auto member = json.begin(); member != json.end(); ++member) {
+    const std::string& name = member.key();
+    const Json& value = *member;
     if (name == "collection" && value.is_string()) {
       query.collection = value.get<std::string>();
     } else if (name == "where") {
@@ -271,38 +291,46 @@ bool QueryMatches(const QueryFilter& filter, const Json& document) {
 
 Result<QueryPage> QueryPageOf(const Query& query,
                               std::vector<std::pair<std::string, Json>> documents) {
+  Json cursor;
   std::optional<Position> after;
   if (!query.after.empty()) {
-    FERRY_ASSIGN_OR_RETURN(after, PositionFromCursor(query, query.after));
+    auto parsed = ParseJson(query.after);
+    if (!parsed.ok()) return Invalid("the cursor is not one this query gave");
+    cursor = std::move(*parsed);
+    FERRY_ASSIGN_OR_RETURN(after, PositionFromCursor(query, cursor));
   }
-  std::vector<std::pair<Position, std::size_t>> matching;
+  std::vector<Position> positions(documents.size());
+  std::vector<std::size_t> matching;
   for (std::size_t i = 0; i < documents.size(); ++i) {
     const auto& [key, value] = documents[i];
     if (!QueryMatches(query.where, value)) continue;
-    Position position = PositionOf(query, key, value);
-    if (after && ComparePositions(query, position, *after) <= 0) continue;
-    matching.emplace_back(std::move(position), i);
+    positions[i] = PositionOf(query, key, value);
+    if (after && ComparePositions(query, positions[i], *after) <= 0) continue;
+    matching.push_back(i);
   }
   const std::size_t count =
       query.limit == 0 ? matching.size() : std::min(query.limit, matching.size());
-  const auto before = [&](const auto& a, const auto& b) {
-    return ComparePositions(query, a.first, b.first) < 0;
-  };
   std::partial_sort(matching.begin(), matching.begin() + static_cast<std::ptrdiff_t>(count),
-                    matching.end(), before);
+                    matching.end(), [&](std::size_t a, std::size_t b) {
+                      return ComparePositions(query, positions[a], positions[b]) < 0;
+                    });
   QueryPage page;
+  if (count < matching.size()) page.next = CursorOf(positions[matching[count - 1]]);
   for (std::size_t i = 0; i < count; ++i)
-    page.documents.push_back(std::move(documents[matching[i].second]));
-  if (count < matching.size()) page.next = CursorOf(matching[count - 1].first);
+    page.documents.push_back(std::move(documents[matching[i]]));
   return page;
 }
 
 Json QueryPageToJson(const QueryPage& page) {
-  Json documents = Json::array();
-  for (const auto& [key, value] : page.documents)
-    documents.push_back({{"key", key}, {"value", value}});
-  return {{"documents", std::move(documents)},
-          {"next", page.next.empty() ? Json() : Json(page.next)}};
+  Json json = Json::object();
+  Json& documents = json["documents"] = Json::array();
+  for (const auto& [key, value] : page.documents) {
+    Json& item = documents.emplace_back(Json::object());
+    item["key"] = key;
+    item["value"] = value;
+  }
+  json["next"] = page.next.empty() ? Json() : Json(page.next);
+  return json;
 }
 
 }  // namespace ferry

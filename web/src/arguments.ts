@@ -103,6 +103,19 @@ export function serializeWrites(writes: readonly Write[]): string {
  * or a bigint is a TypeError) gets the module's own error for a value
  * nesting too deep, so every depth past the limit reads the same.
  */
+/** A query's JSON text; its shape is checked by the engine (invalid_argument). */
+export function queryText(query: unknown): string {
+  if (typeof query !== 'object' || query === null || Array.isArray(query)) {
+    throw new TypeError(`the query must be an object, got ${describe(query)}`);
+  }
+  requireString((query as { collection?: unknown }).collection, 'query.collection');
+  try {
+    return JSON.stringify(query);
+  } catch (error) {
+    throw new TypeError(`the query is not JSON: ${(error as Error).message}`);
+  }
+}
+
 export function serializeValues(carrier: unknown, values: readonly unknown[]): string {
   let text: string | undefined;
   try {

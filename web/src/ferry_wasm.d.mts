@@ -9,6 +9,8 @@ export interface WebClientHandle {
   write(writesJson: string, writeId: string): string;
   get(collection: string, key: string): string;
   scan(collection: string, prefix: string, limit: number): string;
+  query(queryJson: string): string;
+  count(queryJson: string): string;
   /** Starts (or joins) a sync; the host's syncDone(waiter, result) reports its run. */
   syncNow(reason: string, direction: string, waiter: number): void;
   /** A full resync, reported as syncNow's run. */

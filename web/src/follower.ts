@@ -4,7 +4,7 @@
 // history() and failedMutations() answer from the latest snapshot.
 import type { Backend, Call, CallName, CallResult, ForwardedCalls } from './backend.js';
 import { deserializeError, type ChannelMessage, type Snapshot, type StoreChannel } from './channel.js';
-import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type OpenConflict, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type OpenConflict, type PendingMutation, type QueryPage, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** A forwarded call still waiting for its answer. */
 export interface PendingCall {
@@ -44,6 +44,12 @@ export class FollowerBackend implements Backend {
   }
   get(collection: string, key: string): Promise<Json | undefined> {
     return this.forward('get', collection, key);
+  }
+  query(queryJson: string): Promise<QueryPage> {
+    return this.forward('query', queryJson);
+  }
+  count(queryJson: string): Promise<number> {
+    return this.forward('count', queryJson);
   }
   scan(collection: string, keyPrefix: string, limit: number): Promise<StoredDocument[]> {
     return this.forward('scan', collection, keyPrefix, limit);

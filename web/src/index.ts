@@ -20,7 +20,7 @@
  * another context owns a shared IndexedDB store, the follower's, which
  * forwards the call to it (docs/CONTEXTS.md).
  */
-import { requireBoolean, requireFunction, requireLimit, requirePositiveNumber, requireSeq, requireString, requireSyncRequest, requireWrite, requireWrites, serializeValues } from './arguments.js';
+import { requireBoolean, requireFunction, requireLimit, requirePositiveNumber, requireSeq, requireString, queryText, requireSyncRequest, requireWrite, requireWrites, serializeValues } from './arguments.js';
 import { BackgroundSyncArming } from './background_sync.js';
 import type { Backend } from './backend.js';
 import { OwnerChannel, StoreChannel } from './channel.js';
@@ -47,6 +47,8 @@ import {
   type MergePatch,
   type OpenOptions,
   type PendingMutation,
+  type Query,
+  type QueryPage,
   type StoredDocument,
   type StoreLocation,
   type SyncNowOptions,
@@ -260,6 +262,23 @@ export class FerryClient extends EventTarget {
   networkChanged(): void {
     this.ensureOpen();
     this.backend.networkChanged();
+  }
+
+  /**
+   * A local query over the local view, pending writes included: a filter on
+   * JSON paths, an order, a limit and a cursor (`next` of the page before,
+   * as `after`). A query that is not one is a FerryError "invalid_argument".
+   * `T` is not checked at runtime.
+   */
+  async query<T = Json>(query: Query): Promise<QueryPage<T>> {
+    this.ensureOpen();
+    return (await this.backend.query(queryText(query))) as QueryPage<T>;
+  }
+
+  /** How many documents `query` matches (its limit and cursor aside). */
+  async count(query: Query): Promise<number> {
+    this.ensureOpen();
+    return this.backend.count(queryText(query));
   }
 
   /**

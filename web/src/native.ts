@@ -22,7 +22,7 @@ import { answerHook, hookPoints } from './hooks.js';
 import type { NativeBinding, NativeCallbacks, NativeClient } from './native_binding.js';
 import { callLog, printEndpointWarning, retentionRules, type ResolvedOptions } from './options.js';
 import type { EmitEvent } from './owner.js';
-import { FerryError, type ConflictLogEntry, type FailedMutation, type FerryErrorCode, type Json, type OpenConflict, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type ConflictLogEntry, type FailedMutation, type FerryErrorCode, type Json, type OpenConflict, type PendingMutation, type QueryPage, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** Where the store's SQLite file is, and what to do once the client closed. */
 export interface NativeStore {
@@ -125,6 +125,14 @@ export class NativeBackend implements Backend {
   async get(collection: string, key: string): Promise<Json | undefined> {
     const text = await this.call(this.client.get(collection, key));
     return text === undefined ? undefined : (JSON.parse(text) as Json);
+  }
+
+  async query(queryJson: string): Promise<QueryPage> {
+    return JSON.parse(await this.call(this.client.query(queryJson))) as QueryPage;
+  }
+
+  async count(queryJson: string): Promise<number> {
+    return this.call(this.client.count(queryJson));
   }
 
   async scan(collection: string, keyPrefix: string, limit: number): Promise<StoredDocument[]> {

@@ -101,6 +101,9 @@ export interface NativeClient {
   get(collection: string, key: string): Promise<string | undefined>;
   /** [{"key","value"}] as JSON text; limit 0: all. */
   scan(collection: string, keyPrefix: string, limit: number): Promise<string>;
+  /** ferry_client_query: the page's JSON text. */
+  query(queryJson: string): Promise<string>;
+  count(queryJson: string): Promise<number>;
   /** The run's JSON text; `direction` a ferry_sync_direction (0 both, 1 push, 2 pull). */
   syncNow(direction: number): Promise<string>;
   /** ferry_client_resync: the run's JSON text. */

@@ -12,7 +12,7 @@ import { callLog, retentionRules, type ResolvedOptions } from './options.js';
 import { GroupCommit } from './persist.js';
 import { mountStore, type MountedStore } from './storage.js';
 import { canGzip, FetchTransport } from './transport_fetch.js';
-import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type OpenConflict, type PendingMutation, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type OpenConflict, type PendingMutation, type QueryPage, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** Hands an event (its type and the CustomEvent's detail) to the client. */
 export type EmitEvent = (type: string, detail: unknown) => void;
@@ -137,6 +137,14 @@ export class OwnerBackend implements Backend {
   async get(collection: string, key: string): Promise<Json | undefined> {
     const result = unwrap<{ value: Json; exists: boolean }>(this.web.get(collection, key));
     return result.exists ? result.value : undefined;
+  }
+
+  async query(queryJson: string): Promise<QueryPage> {
+    return unwrap<{ page: QueryPage }>(this.web.query(queryJson)).page;
+  }
+
+  async count(queryJson: string): Promise<number> {
+    return unwrap<{ count: number }>(this.web.count(queryJson)).count;
   }
 
   async scan(collection: string, keyPrefix: string, limit: number): Promise<StoredDocument[]> {

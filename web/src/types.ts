@@ -291,6 +291,42 @@ export interface StoredDocument<T = Json> {
   value: T;
 }
 
+/** A condition on one JSON path of a document (docs/API.md, "Local queries"). */
+export interface QueryCondition {
+  /** Dotted ("a.b") or an array of member names. */
+  path: string | string[];
+  eq?: Json;
+  /** Ranges match values of the bound's type only (numbers, strings by UTF-8 bytes, booleans). */
+  gt?: Json;
+  gte?: Json;
+  lt?: Json;
+  lte?: Json;
+  in?: Json[];
+  /** true holds for null too. */
+  exists?: boolean;
+  prefix?: string;
+}
+
+export type QueryFilter = QueryCondition | { and: QueryFilter[] } | { or: QueryFilter[] };
+
+/** A local query over one collection's local view, pending writes included. */
+export interface Query {
+  collection: string;
+  where?: QueryFilter;
+  /** Missing values first, then null, booleans, numbers, strings, arrays, objects; ties by key. */
+  orderBy?: { path: string | string[]; desc?: boolean }[];
+  /** 0 or absent: every match. */
+  limit?: number;
+  /** A page's `next`, for the page after it. */
+  after?: string | null;
+}
+
+export interface QueryPage<T = Json> {
+  documents: StoredDocument<T>[];
+  /** The cursor of the next page (pass it as `after`); null after the last. */
+  next: string | null;
+}
+
 /** Why a sync was asked for (`FerryClient.syncNow`). */
 export type SyncReason = 'manual' | 'background_sync' | 'poke' | 'app_start';
 

@@ -459,6 +459,32 @@ void AsyncClient::Scan(std::string collection, std::string key_prefix, std::size
       /*flush=*/false);
 }
 
+void AsyncClient::Query(std::string query_json, Completion done) {
+  state_->Run(
+      std::move(done),
+      [query = std::move(query_json)](ferry_client* client) {
+        ferry_error error = FERRY_ERROR_INIT;
+        ferry_buffer page = FERRY_BUFFER_INIT;
+        Result result = FromC(ferry_client_query(client, Slice(query), &page, &error), error);
+        TakeText(page, result);
+        return result;
+      },
+      /*flush=*/false);
+}
+
+void AsyncClient::Count(std::string query_json, Completion done) {
+  state_->Run(
+      std::move(done),
+      [query = std::move(query_json)](ferry_client* client) {
+        ferry_error error = FERRY_ERROR_INIT;
+        std::size_t count = 0;
+        Result result = FromC(ferry_client_count(client, Slice(query), &count, &error), error);
+        result.number = count;
+        return result;
+      },
+      /*flush=*/false);
+}
+
 void AsyncClient::SyncNow(int direction, Completion done) {
   state_->StartRun(std::move(done), [direction](ferry_client* client, void* waiter,
                                                 ferry_error* error) {

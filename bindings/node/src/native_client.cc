@@ -38,6 +38,8 @@ Napi::Function NativeClient::DefineClass(Napi::Env env) {
           InstanceMethod<&NativeClient::Write>("write"),
           InstanceMethod<&NativeClient::Get>("get"),
           InstanceMethod<&NativeClient::Scan>("scan"),
+          InstanceMethod<&NativeClient::Query>("query"),
+          InstanceMethod<&NativeClient::Count>("count"),
           InstanceMethod<&NativeClient::SyncNow>("syncNow"),
           InstanceMethod<&NativeClient::Resync>("resync"),
           InstanceMethod<&NativeClient::StartBackgroundSync>("startBackgroundSync"),
@@ -114,6 +116,20 @@ Napi::Value NativeClient::Scan(const Napi::CallbackInfo& info) {
         core_->client().Scan(std::move(collection), std::move(prefix), limit, std::move(done));
       },
       Text);
+}
+
+Napi::Value NativeClient::Query(const Napi::CallbackInfo& info) {
+  std::string query = RequireString(info[0], "queryJson");
+  return core_->Call(
+      [&](async::Completion done) { core_->client().Query(std::move(query), std::move(done)); },
+      Text);
+}
+
+Napi::Value NativeClient::Count(const Napi::CallbackInfo& info) {
+  std::string query = RequireString(info[0], "queryJson");
+  return core_->Call(
+      [&](async::Completion done) { core_->client().Count(std::move(query), std::move(done)); },
+      Number);
 }
 
 Napi::Value NativeClient::SyncNow(const Napi::CallbackInfo& info) {

@@ -73,6 +73,20 @@ jsi::Value Scan(const State& state, const Arguments& arguments) {
   });
 }
 
+jsi::Value Query(const State& state, const Arguments& arguments) {
+  std::string query = RequireString(arguments, 0, "queryJson");
+  return Promised(state, arguments, Text, [&](async::AsyncClient& client, auto done) {
+    client.Query(std::move(query), std::move(done));
+  });
+}
+
+jsi::Value Count(const State& state, const Arguments& arguments) {
+  std::string query = RequireString(arguments, 0, "queryJson");
+  return Promised(state, arguments, Number, [&](async::AsyncClient& client, auto done) {
+    client.Count(std::move(query), std::move(done));
+  });
+}
+
 jsi::Value SyncNow(const State& state, const Arguments& arguments) {
   // A ferry_sync_direction; the C API refuses another value.
   const auto direction =
@@ -250,6 +264,8 @@ constexpr Method kMethods[] = {
     {"stopBackgroundSync", 0, StopBackgroundSync},
     {"setOnline", 1, SetOnline},
     {"networkChanged", 0, NetworkChanged},
+    {"query", 1, Query},
+    {"count", 1, Count},
     {"setMetered", 1, SetMetered},
     {"cancel", 0, Cancel},
     {"report", 1, Report},

@@ -27,7 +27,6 @@
 #pragma once
 
 #include <cstddef>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,12 +39,14 @@ namespace ferry {
 
 using JsonPath = std::vector<std::string>;
 
+// The tests of a condition, by their JSON names.
+enum class QueryTest { kEq, kGt, kGte, kLt, kLte, kIn, kExists, kPrefix };
+
 struct QueryCondition {
   JsonPath path;
-  std::optional<Json> eq, gt, gte, lt, lte;
-  std::optional<std::vector<Json>> in;
-  std::optional<bool> exists;
-  std::optional<std::string> prefix;
+  // Each test with its operand as given (in: an array, exists: a boolean,
+  // prefix: a string); all must hold.
+  std::vector<std::pair<QueryTest, Json>> tests;
 };
 
 struct QueryFilter {

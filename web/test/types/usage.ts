@@ -79,6 +79,15 @@ export async function usage(): Promise<void> {
   metered.setMetered(true);
   // @ts-expect-error metered is a boolean
   metered.setMetered('yes');
+  // ---- local queries (issue 18)
+  const page = await metered.query<Todo>({ collection: 'todos', where: { and: [{ path: 'done', eq: false }, { path: ['title'], prefix: 'a' }] }, orderBy: [{ path: 'title', desc: true }], limit: 10 });
+  expectType<Todo[]>()(page.documents.map(({ value }) => value));
+  expectType<string | null>()(page.next);
+  expectType<number>()(await metered.count({ collection: 'todos', where: { or: [{ path: 'done', exists: true }] } }));
+  // @ts-expect-error a query names its collection
+  await metered.query({ where: { path: 'done', eq: true } });
+  // @ts-expect-error exists takes a boolean
+  await metered.count({ collection: 'todos', where: { path: 'done', exists: 'yes' } });
   // ---- hooks (issue 17)
   await FerryClient.open({
     name: 'a',

@@ -49,7 +49,7 @@ struct Result {
   ferry_result code = FERRY_OK;
   std::string message;  // why, on failure
   // get: the document's JSON (has_text false when it does not exist); scan,
-  // syncNow, report: JSON; open: the client id.
+  // query, syncNow, report: JSON; open: the client id.
   std::string text;
   bool has_text = false;
   uint64_t number = 0;  // retryFailedMutation: the new seq
@@ -163,6 +163,9 @@ class AsyncClient {
   void Write(std::string writes_json, Completion done);
   void Get(std::string collection, std::string key, Completion done);
   void Scan(std::string collection, std::string key_prefix, std::size_t limit, Completion done);
+  // ferry_client_query: text, the page's JSON. ferry_client_count: number.
+  void Query(std::string query_json, Completion done);
+  void Count(std::string query_json, Completion done);
   // Never blocks the worker (ferry_client_sync_now_direction_async): calls
   // after it run while the sync does. `direction`: a ferry_sync_direction
   // value (another is FERRY_INVALID_ARGUMENT). text: the run's JSON.
