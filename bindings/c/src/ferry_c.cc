@@ -676,6 +676,16 @@ Failure SyncRunJson(Result<SyncRunRecord>& run, std::string& json) {
   return {};
 }
 
+// The query of ferry_client_query and ferry_client_count, from its JSON text.
+Failure ReadQuery(ferry_slice query_json, Query& query) {
+  std::string text;
+  if (Failure f = Text(query_json, "query_json", text); !f.ok()) return f;
+  auto parsed = QueryFromText(text);
+  if (!parsed.ok()) return parsed.status();
+  query = std::move(*parsed);
+  return {};
+}
+
 }  // namespace
 }  // namespace ferry::c_api
 
@@ -884,20 +894,6 @@ ferry_result ferry_client_scan(ferry_client* client, ferry_slice collection, fer
     return {};
   });
 }
-
-namespace {
-
-// The query of ferry_client_query and ferry_client_count, from its JSON text.
-Failure ReadQuery(ferry_slice query_json, Query& query) {
-  std::string text;
-  if (Failure f = Text(query_json, "query_json", text); !f.ok()) return f;
-  auto parsed = QueryFromText(text);
-  if (!parsed.ok()) return parsed.status();
-  query = std::move(*parsed);
-  return {};
-}
-
-}  // namespace
 
 ferry_result ferry_client_query(ferry_client* client, ferry_slice query_json, ferry_buffer* page,
                                 ferry_error* error) {
