@@ -36,8 +36,7 @@ bool SyncEngine::DeferringWrites() const {
 bool SyncEngine::OnlyDeferrable(std::span<const LocalWrite> writes) const {
   if (!metered_ || options_.deferrable.empty()) return false;
   return std::all_of(writes.begin(), writes.end(), [&](const LocalWrite& write) {
-    return std::find(options_.deferrable.begin(), options_.deferrable.end(),
-                     write.document.collection) != options_.deferrable.end();
+    return NamesCollection(options_.deferrable, write.document.collection);
   });
 }
 

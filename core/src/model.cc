@@ -27,11 +27,13 @@ Status ValidateDocumentId(const DocumentId& id) {
   return ValidateIdPart(id.key, "key", kMaxKeyBytes);
 }
 
+bool NamesCollection(const std::vector<std::string>& names, std::string_view collection) {
+  return std::find(names.begin(), names.end(), collection) != names.end();
+}
+
 bool CollectionScope::Admits(std::string_view collection) const {
-  const auto named = [&](const std::vector<std::string>& names) {
-    return std::find(names.begin(), names.end(), collection) != names.end();
-  };
-  return (!include || named(*include)) && !named(exclude);
+  return (!include || NamesCollection(*include, collection)) &&
+         !NamesCollection(exclude, collection);
 }
 
 Status ValidateCollectionName(std::string_view name, std::string_view what) {

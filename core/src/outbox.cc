@@ -405,9 +405,8 @@ Result<std::vector<OutboxEntry>> Outbox::SelectBatch(const BatchLimits& limits, 
 // An entry that went out once keeps its seq and its place: the server may
 // have applied it.
 bool Outbox::Defers(const DeferredEntries& deferred, const OutboxEntry& entry) const {
-  const auto& names = *deferred.collections;
   return entry.attempts == 0 && NeverSent(entry.mutation.seq) &&
-         std::find(names.begin(), names.end(), entry.mutation.document.collection) != names.end();
+         NamesCollection(*deferred.collections, entry.mutation.document.collection);
 }
 
 // Reads the entries dead_seqs_ names, in seq order like a scan. The set can

@@ -38,6 +38,10 @@ struct DocumentId {
 
 inline constexpr std::size_t kMaxCollectionBytes = 256;
 
+// Whether `collection` is one of `names` (a scope's lists, the deferrable
+// collections).
+bool NamesCollection(const std::vector<std::string>& names, std::string_view collection);
+
 // Which collections a pull carries (PROTOCOL.md, "Pull scope"): those in
 // `include` (every collection when it is nullopt) that are not in `exclude`.
 // A client excludes its upload-only collections and includes its pull scope.
