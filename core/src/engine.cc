@@ -306,7 +306,8 @@ SyncEngine::SyncEngine(Store& store, EngineOptions options, std::string client_i
       options_(std::move(options)),
       client_id_(std::move(client_id)),
       outbox_(store, client_id_),
-      replica_(store, outbox_),
+      indexes_(options_.indexes),
+      replica_(store, outbox_, &indexes_),
       clock_(client_id_),
       random_(options_.random_seed ^ 0x9e3779b97f4a7c15ull),
       pull_scope_(ScopeOf(options_)) {}
@@ -317,6 +318,7 @@ Result<std::unique_ptr<SyncEngine>> SyncEngine::Open(Store& store, EngineOptions
   FERRY_RETURN_IF_ERROR(ValidateRetention(options.retention));
   for (const std::string& name : options.deferrable)
     FERRY_RETURN_IF_ERROR(ValidateCollectionName(name, "deferrable"));
+  FERRY_RETURN_IF_ERROR(ValidateIndexes(options.indexes));
   FERRY_ASSIGN_OR_RETURN(auto format, store.Get(kFormatKey));
   if (format) {
     auto number = keys::ParseDecimal(*format);
@@ -374,6 +376,7 @@ Status SyncEngine::Load(Instant now) {
   FERRY_ASSIGN_OR_RETURN(auto resync, store_.Get(kResyncKey));
   resyncing_ = resync.has_value();
   FERRY_RETURN_IF_ERROR(AdoptPullScope());
+  FERRY_RETURN_IF_ERROR(AdoptIndexes());
   FERRY_ASSIGN_OR_RETURN(auto stats, store_.Get(kStatsKey));
   if (stats) {
     auto json = ParseJson(*stats);
@@ -1606,18 +1609,6 @@ Result<std::vector<std::pair<std::string, Json>>> SyncEngine::Scan(std::string_v
                                                                    std::size_t limit) {
   FERRY_RETURN_IF_ERROR(ValidateDocumentId({std::string(collection), "x"}));
   return replica_.Scan(collection, key_prefix, limit);
-}
-
-Result<QueryPage> SyncEngine::RunQuery(const Query& query) {
-  FERRY_ASSIGN_OR_RETURN(auto documents, Scan(query.collection, ""));
-  return QueryPageOf(query, std::move(documents));
-}
-
-Result<std::size_t> SyncEngine::CountQuery(const Query& query) {
-  FERRY_ASSIGN_OR_RETURN(auto documents, Scan(query.collection, ""));
-  return static_cast<std::size_t>(std::count_if(
-      documents.begin(), documents.end(),
-      [&](const auto& document) { return QueryMatches(query.where, document.second); }));
 }
 
 Status SyncEngine::StageAttemptCap(Transaction& txn, std::vector<OutboxEntry>& counted,

@@ -16,7 +16,9 @@ Status Invalid(const std::string& what) {
   return Status(ErrorCode::kInvalidArgument, "query: " + what);
 }
 
-Result<JsonPath> PathFromJson(const Json& json, const std::string& what) {
+}  // namespace
+
+Result<JsonPath> QueryPathFromJson(const Json& json, const std::string& what) {
   JsonPath path;
   if (json.is_string()) {
     const std::string& text = json.get_ref<const std::string&>();
@@ -38,6 +40,8 @@ Result<JsonPath> PathFromJson(const Json& json, const std::string& what) {
     return Invalid(what + " has an empty member name");
   return path;
 }
+
+namespace {
 
 // The JSON names of QueryTest, in its order.
 constexpr std::string_view kTestNames[] = {"eq",  "gt", "gte",    "lt",
@@ -62,7 +66,7 @@ Result<QueryCondition> ConditionFromJson(const Json& json) {
   for (auto member = json.begin(); member != json.end(); ++member) {
     const std::string& name = member.key();
     if (name == "path") {
-      FERRY_ASSIGN_OR_RETURN(condition.path, PathFromJson(*member, "a condition's path"));
+      FERRY_ASSIGN_OR_RETURN(condition.path, QueryPathFromJson(*member, "a condition's path"));
       continue;
     }
     const auto* found = std::find(std::begin(kTestNames), std::end(kTestNames), name);
@@ -105,7 +109,7 @@ Result<std::vector<QuerySortKey>> OrderFromJson(const Json& json) {
   for (const Json& key : json) {
     if (!key.is_object() || !key.contains("path")) return Invalid("an orderBy entry needs a path");
     QuerySortKey sort;
-    FERRY_ASSIGN_OR_RETURN(sort.path, PathFromJson(key["path"], "an orderBy path"));
+    FERRY_ASSIGN_OR_RETURN(sort.path, QueryPathFromJson(key["path"], "an orderBy path"));
     const Json desc = key.value("desc", Json(false));
     if (!desc.is_boolean()) return Invalid("desc must be a boolean");
     sort.descending = desc.get<bool>();
@@ -114,8 +118,9 @@ Result<std::vector<QuerySortKey>> OrderFromJson(const Json& json) {
   return order;
 }
 
-// The value at `path`, or null when there is none.
-const Json* Lookup(const Json& document, const JsonPath& path) {
+}  // namespace
+
+const Json* QueryLookup(const Json& document, const JsonPath& path) {
   const Json* at = &document;
   for (const std::string& name : path) {
     if (!at->is_object()) return nullptr;
@@ -125,6 +130,8 @@ const Json* Lookup(const Json& document, const JsonPath& path) {
   }
   return at;
 }
+
+namespace {
 
 int TypeRank(const Json* value) {
   if (value == nullptr) return 0;
@@ -148,10 +155,20 @@ int Compare(const Json* a, const Json* b) {
     return a->size() < b->size() ? -1 : a->size() > b->size() ? 1 : 0;
   }
   if (a->is_object()) {
-    const std::string left = DumpJson(*a), right = DumpJson(*b);
+    // Member by member in key order (index_key.cc encodes them so).
+    auto left = a->begin(), right = b->begin();
+    for (; left != a->end() && right != b->end(); ++left, ++right) {
+      if (const int names = left.key().compare(right.key()); names != 0) return names < 0 ? -1 : 1;
+      if (const int order = Compare(&*left, &*right); order != 0) return order;
+    }
+    return a->size() < b->size() ? -1 : a->size() > b->size() ? 1 : 0;
+  }
+  if (a->is_number()) {
+    // As doubles, whatever their kind, as index entries hold them.
+    const double left = a->get<double>(), right = b->get<double>();
     return left < right ? -1 : left > right ? 1 : 0;
   }
-  return *a < *b ? -1 : *b < *a ? 1 : 0;  // numbers across kinds, strings by bytes
+  return *a < *b ? -1 : *b < *a ? 1 : 0;  // booleans, strings by bytes
 }
 
 // A range bound compares only with a value of its own type.
@@ -185,7 +202,7 @@ bool TestHolds(QueryTest test, const Json& operand, const Json* value) {
 }
 
 bool ConditionHolds(const QueryCondition& condition, const Json& document) {
-  const Json* value = Lookup(document, condition.path);
+  const Json* value = QueryLookup(document, condition.path);
   return std::all_of(condition.tests.begin(), condition.tests.end(),
                      [&](const auto& test) { return TestHolds(test.first, test.second, value); });
 }
@@ -200,7 +217,7 @@ struct Position {
 Position PositionOf(const Query& query, const std::string& key, const Json& document) {
   Position position{{}, &key};
   for (const QuerySortKey& sort : query.order_by)
-    position.values.push_back(Lookup(document, sort.path));
+    position.values.push_back(QueryLookup(document, sort.path));
   return position;
 }
 

@@ -94,12 +94,43 @@ Result<Replica::Copy> Replica::DecodeCopy(std::string_view stored) {
   return Copy{*version, {exists == "1", std::string(body)}, static_cast<TimeMs>(*synced_at)};
 }
 
-void Replica::StageCopy(Transaction& txn, const DocumentId& id, const Copy& copy) {
+Status Replica::StageIndexes(Transaction& txn, const DocumentId& id, const StoredState& before,
+                             const StoredState& after) {
+  if (before == after) return Status::Ok();
+  FERRY_ASSIGN_OR_RETURN(DocumentState old_state, Parse(before));
+  FERRY_ASSIGN_OR_RETURN(DocumentState new_state, Parse(after));
+  indexes_->StageChange(txn, id, old_state.exists ? &old_state.value : nullptr,
+                        new_state.exists ? &new_state.value : nullptr);
+  return Status::Ok();
+}
+
+Status Replica::StageCopy(Transaction& txn, const DocumentId& id, const Copy& copy) {
+  // The server copy is the view only while no overlay covers it.
+  if (Indexed(id)) {
+    FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, id));
+    if (!overlay) {
+      FERRY_ASSIGN_OR_RETURN(Copy before, ReadCopy(txn, id));
+      FERRY_RETURN_IF_ERROR(StageIndexes(txn, id, before.state, copy.state));
+    }
+  }
   std::string bytes = std::to_string(copy.version) + (copy.state.exists ? " 1 " : " 0 ");
   bytes += std::to_string(std::max<TimeMs>(time_, 0));
   bytes += '\n';
   bytes += copy.state.json;
   txn.Put(ServerKey(id), bytes);
+  return Status::Ok();
+}
+
+Status Replica::StageDropCopy(Transaction& txn, const DocumentId& id) {
+  if (Indexed(id)) {
+    FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, id));
+    if (!overlay) {
+      FERRY_ASSIGN_OR_RETURN(Copy before, ReadCopy(txn, id));
+      FERRY_RETURN_IF_ERROR(StageIndexes(txn, id, before.state, StoredState{}));
+    }
+  }
+  txn.Delete(ServerKey(id));
+  return Status::Ok();
 }
 
 Result<std::optional<Replica::Overlay>> Replica::ReadOverlay(Transaction& txn,
@@ -127,11 +158,23 @@ Result<std::optional<Replica::Overlay>> Replica::ReadOverlay(Transaction& txn,
   return std::optional<Overlay>(std::move(overlay));
 }
 
-void Replica::StageOverlay(Transaction& txn, const DocumentId& id,
-                           const std::optional<Overlay>& overlay) {
-  if (!overlay || overlay->seqs.empty()) {
+Status Replica::StageOverlay(Transaction& txn, const DocumentId& id,
+                             const std::optional<Overlay>& overlay) {
+  const bool dropped = !overlay || overlay->seqs.empty();
+  if (Indexed(id)) {
+    FERRY_ASSIGN_OR_RETURN(StoredState before, ReadStoredView(txn, id));
+    StoredState after;
+    if (dropped) {
+      FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
+      after = std::move(copy.state);
+    } else {
+      after = overlay->view;
+    }
+    FERRY_RETURN_IF_ERROR(StageIndexes(txn, id, before, after));
+  }
+  if (dropped) {
     txn.Delete(OverlayKey(id));
-    return;
+    return Status::Ok();
   }
   std::string bytes(overlay->view.exists ? "1 " : "0 ");
   for (std::size_t i = 0; i < overlay->seqs.size(); ++i) {
@@ -141,6 +184,7 @@ void Replica::StageOverlay(Transaction& txn, const DocumentId& id,
   bytes += '\n';
   bytes += overlay->view.json;
   txn.Put(OverlayKey(id), bytes);
+  return Status::Ok();
 }
 
 Result<Replica::StoredState> Replica::ReadStoredView(Transaction& txn, const DocumentId& id) {
@@ -283,7 +327,7 @@ Result<Replica::LocalWrite> Replica::StageLocalWrite(Transaction& txn, Mutation 
       updated.view, ApplyStored(updated.view, mutation.op, std::move(value_json), &mutation.value));
   updated.seqs.push_back(result.entry.mutation.seq);
   FERRY_RETURN_IF_ERROR(outbox_.StagePut(txn, result.entry));
-  StageOverlay(txn, mutation.document, updated);
+  FERRY_RETURN_IF_ERROR(StageOverlay(txn, mutation.document, updated));
   return result;
 }
 
@@ -303,7 +347,7 @@ Result<bool> Replica::Recompute(Transaction& txn, const DocumentId& id,
     overlay.seqs.push_back(seq);
   }
   if (view) overlay.view = {view->exists, view->exists ? DumpJson(view->value) : std::string()};
-  StageOverlay(txn, id, overlay);
+  FERRY_RETURN_IF_ERROR(StageOverlay(txn, id, overlay));
   return !(before == overlay.view);
 }
 
@@ -318,7 +362,7 @@ Status Replica::StageApplied(Transaction& txn, const OutboxEntry& entry, Version
         ApplyStored(copy.state, m.op,
                     entry.value_json.empty() ? DumpJson(m.value) : entry.value_json, nullptr));
     copy.version = version;
-    StageCopy(txn, m.document, copy);
+    FERRY_RETURN_IF_ERROR(StageCopy(txn, m.document, copy));
   }
   return StageRemoved(txn, entry, std::nullopt);
 }
@@ -350,7 +394,7 @@ Status Replica::StageResolution(Transaction& txn, const ServerDocument& server_d
   FERRY_ASSIGN_OR_RETURN(std::vector<OutboxEntry> pending, ReadPending(txn, id));
   for (const OutboxEntry& entry : pending)
     FERRY_RETURN_IF_ERROR(outbox_.StageRemove(txn, entry));
-  StageOverlay(txn, id, std::nullopt);
+  FERRY_RETURN_IF_ERROR(StageOverlay(txn, id, std::nullopt));
   if (!resolution) return Status::Ok();
   return StageLocalWrite(txn, std::move(*resolution), std::string(), /*allow_coalescing=*/false)
       .status();
@@ -361,10 +405,10 @@ Status Replica::StageServerCopyIfNewer(Transaction& txn, const ServerDocument& s
   FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
   if (server_document.version > copy.version) {
     const DocumentState& state = server_document.state;
-    StageCopy(txn, id,
-              {server_document.version,
-               {state.exists, state.exists ? DumpJson(state.value) : std::string()},
-               time_});
+    return StageCopy(txn, id,
+                     {server_document.version,
+                      {state.exists, state.exists ? DumpJson(state.value) : std::string()},
+                      time_});
   }
   return Status::Ok();
 }
@@ -397,8 +441,7 @@ Status Replica::StageRenumber(Transaction& txn, const OutboxEntry& entry, uint64
   // document's earlier entries (sent ones) stay before them, so the list
   // stays ascending.
   std::replace(overlay->seqs.begin(), overlay->seqs.end(), entry.mutation.seq, new_seq);
-  StageOverlay(txn, entry.mutation.document, overlay);
-  return Status::Ok();
+  return StageOverlay(txn, entry.mutation.document, overlay);
 }
 
 Result<OutboxEntry> Replica::StageRetry(Transaction& txn, const OutboxEntry& dead, uint64_t new_seq,
@@ -417,7 +460,7 @@ Result<bool> Replica::StageRemoteChange(Transaction& txn, const PulledChange& ch
   if (!resync && change.version <= copy.version) return false;
   const Copy updated{change.version, {change.exists, change.value_json}, time_};
   if (resync && updated.version == copy.version && updated.state == copy.state) return false;
-  StageCopy(txn, change.document, updated);
+  FERRY_RETURN_IF_ERROR(StageCopy(txn, change.document, updated));
   // Only a document with a pending write has an overlay (Recompute drops it
   // with the last one), so with none pending an initial sync skips a lookup
   // per change: 18% of its instructions.
@@ -432,11 +475,11 @@ Result<bool> Replica::StageRemoteChange(Transaction& txn, const PulledChange& ch
 Result<bool> Replica::StageForget(Transaction& txn, const DocumentId& id) {
   FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, id));
   if (overlay) {
-    txn.Delete(ServerKey(id));
+    txn.Delete(ServerKey(id));  // under the overlay: the view is recomputed next
     return Recompute(txn, id, overlay->seqs, overlay->view);
   }
   FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, id));
-  txn.Delete(ServerKey(id));
+  FERRY_RETURN_IF_ERROR(StageDropCopy(txn, id));
   return copy.state.exists;
 }
 
@@ -478,7 +521,7 @@ Result<Replica::Eviction> Replica::StageEvict(Transaction& txn, const DocumentId
   FERRY_ASSIGN_OR_RETURN(auto stored, txn.Get(ServerKey(id)));
   if (!stored) return Eviction::kNothing;
   FERRY_ASSIGN_OR_RETURN(Copy copy, DecodeCopy(*stored));
-  txn.Delete(ServerKey(id));
+  FERRY_RETURN_IF_ERROR(StageDropCopy(txn, id));
   return copy.state.exists ? Eviction::kDocument : Eviction::kTombstone;
 }
 

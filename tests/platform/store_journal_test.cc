@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/indexed_store_contract.h"
 #include "core/store_contract.h"
 #ifndef __EMSCRIPTEN__
 #include "support/disk_full.h"
@@ -54,6 +55,11 @@ class JournalBackend {
 };
 
 INSTANTIATE_TEST_SUITE_P(Journal, StoreContractTest,
+                         ::testing::Values(StoreBackend{"journal", &JournalBackend::Open,
+                                                        &JournalBackend::Reopen}),
+                         PrintBackend);
+
+INSTANTIATE_TEST_SUITE_P(JournalIndexes, IndexedStoreTest,
                          ::testing::Values(StoreBackend{"journal", &JournalBackend::Open,
                                                         &JournalBackend::Reopen}),
                          PrintBackend);

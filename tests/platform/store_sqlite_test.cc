@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/indexed_store_contract.h"
 #include "core/store_contract.h"
 #include "support/disk_full.h"
 #include "support/store_lock_checks.h"
@@ -61,6 +62,11 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(StoreBackend{"sqlite_normal", &NormalBackend::Open, &NormalBackend::Reopen},
                       StoreBackend{"sqlite_full", &FullBackend::Open, &FullBackend::Reopen}),
     PrintBackend);
+
+INSTANTIATE_TEST_SUITE_P(SqliteIndexes, IndexedStoreTest,
+                         ::testing::Values(StoreBackend{"sqlite_normal", &NormalBackend::Open,
+                                                        &NormalBackend::Reopen}),
+                         PrintBackend);
 
 // Runs raw SQL on a store file, as another program would.
 void Sql(const std::string& path, const char* sql) {

@@ -81,6 +81,7 @@ struct FaultTally {
   uint64_t writes_hooked = 0;        // writes the before_push hook rewrote
   uint64_t metered_spells = 0;       // a client's connection turned metered
   uint64_t runs_leaving_writes = 0;  // runs that completed metered with writes deferred
+  uint64_t query_checks = 0;         // indexed queries compared with scans mid-run
 };
 
 class Simulation {
@@ -108,6 +109,7 @@ class Simulation {
       ScheduleNextCrash(*client);
       if (shared_strategy_ == ConflictStrategy::kManual) ScheduleNextResolution(*client);
       if (metered_) ScheduleNextMeteredSpell(*client);
+      ScheduleNextQueryCheck(*client);
     }
     ScheduleNextStorm();
     ScheduleNextBlackout();
@@ -222,6 +224,14 @@ class Simulation {
     }
     // Metered: each client's own documents are deferrable.
     if (metered_) options.deferrable = {"own"};
+    // Indexes, declared one of two ways at each open: a reopen with the
+    // other declarations rebuilds what changed from whatever state the
+    // crash left (CheckQueries compares every index with a scan).
+    options.indexes = {{"shared", "by_n", {{"n"}}}, {"own", "", {{"n"}}}};
+    if (Chance(0.5)) {
+      options.indexes[0].paths = {{"nested", "x"}, {"n"}};
+      options.indexes.push_back({"shared", "by_f0", {{"f0"}}});
+    }
     client.stream.reset();  // a crash took the old connection with it
     auto engine = SyncEngine::Open(*client.store, options, kEpoch + now_);
     if (!engine.ok())
@@ -564,6 +574,76 @@ class Simulation {
     });
   }
 
+  // Now and then, whatever state a client is in (pending writes, conflicts
+  // open, mid-run), its indexed queries answer as a scan would.
+  void ScheduleNextQueryCheck(Client& client) {
+    At(Between(500, 5000), [this, &client] {
+      if (!faults_) return;
+      if (client.engine) {
+        if (std::string error = CheckQueries(*client.engine, *client.store); !error.empty())
+          return Fail("client " + std::to_string(client.index) + ": " + error);
+        ++tally_.query_checks;
+      }
+      ScheduleNextQueryCheck(client);
+    });
+  }
+
+  // Each query, paged through with a small limit, gives through the
+  // engine's indexes what QueryPageOf gives over a scan of the collection,
+  // and every index has one entry per document.
+  static std::string CheckQueries(SyncEngine& engine, Store& store) {
+    static const char* const kQueries[] = {
+        R"({"collection":"shared","where":{"path":"n","eq":3}})",
+        R"({"collection":"shared","where":{"path":"n","gte":20,"lt":70},"orderBy":[{"path":"n"}]})",
+        R"({"collection":"shared","where":{"and":[{"path":"nested.x","eq":2},{"path":"n","lt":50}]},)"
+        R"("orderBy":[{"path":"n"}],"limit":2})",
+        R"({"collection":"shared","orderBy":[{"path":"n"}],"limit":1})",
+        R"({"collection":"shared","where":{"path":"f0","exists":true},"limit":1})",
+        R"({"collection":"shared","where":{"path":"f0","prefix":"1:"}})",
+        R"({"collection":"own","where":{"path":"n","in":[1,2,3,50,99]},"limit":2})",
+        R"({"collection":"own","orderBy":[{"path":"n","desc":true}],"limit":3})"};
+    for (const char* text : kQueries) {
+      Query query = *QueryFromText(text);
+      auto scanned = engine.Scan(query.collection, "");
+      if (!scanned.ok()) return "scan failed: " + scanned.status().ToString();
+      std::vector<std::pair<std::string, Json>> expected, got;
+      for (Query page_query = query;;) {
+        auto scan_page = QueryPageOf(page_query, *scanned);
+        auto page = engine.RunQuery(page_query);
+        if (!scan_page.ok() || !page.ok()) return std::string("query failed: ") + text;
+        expected.insert(expected.end(), scan_page->documents.begin(), scan_page->documents.end());
+        got.insert(got.end(), page->documents.begin(), page->documents.end());
+        if (page->next.empty() || page->next != scan_page->next) break;
+        page_query.after = page->next;
+      }
+      auto count = engine.CountQuery(query);
+      Query everything = query;
+      everything.limit = 0;
+      if (got != expected || !count.ok() ||
+          *count != QueryPageOf(everything, *scanned)->documents.size())
+        return std::string("an indexed query differs from a scan: ") + text + " (plan " +
+               engine.ExplainQuery(query).dump() + "): " + Json(got).dump() +
+               " where a scan gives " + Json(expected).dump();
+    }
+    for (const char* collection : {"shared", "own"}) {
+      auto scanned = engine.Scan(collection, "");
+      std::map<std::string, std::size_t> entries;
+      Status scan = store.ScanPrefix(
+          std::string("x/") + collection + '\0', [&](std::string_view key, std::string_view) {
+            const std::size_t name = key.find('\0') + 1;
+            ++entries[std::string(key.substr(name, key.find('\0', name) - name))];
+            return true;
+          });
+      if (!scanned.ok() || !scan.ok()) return "scan failed";
+      for (const auto& [name, count] : entries) {
+        if (count != scanned->size())
+          return "index " + std::string(collection) + "/" + name + " has " + std::to_string(count) +
+                 " entries for " + std::to_string(scanned->size()) + " documents";
+      }
+    }
+    return "";
+  }
+
   // The server goes away for every client at once, for long enough that run
   // backoffs grow; reachability probes find it again when it returns.
   void ScheduleNextBlackout() {
@@ -635,6 +715,8 @@ class Simulation {
                std::to_string(engine.status().failed) +
                " failed mutations after quiescing; last error: " + engine.status().last_error;
       }
+      if (std::string error = CheckQueries(engine, *client->store); !error.empty())
+        return who + ": " + error;
       // Converged: the local view equals the server's state, document by document.
       std::map<DocumentId, Json> local;
       for (const char* collection : {"own", "shared"}) {
@@ -830,6 +912,7 @@ TEST(Simulation, RandomFaultsNeverLoseOrDuplicateWritesAndClientsConverge) {
     EXPECT_GT(tally.probes, 0u);
     EXPECT_GT(tally.runs_by_probe, 0u);
     EXPECT_GT(tally.crashes, 0u);
+    EXPECT_GT(tally.query_checks, 0u);
     EXPECT_GT(tally.outages, 0u);
     EXPECT_GT(tally.lost_answers, 0u);
     EXPECT_GT(tally.server_duplicates, 0u);

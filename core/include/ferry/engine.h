@@ -64,6 +64,7 @@
 #include "ferry/protocol.h"
 #include "ferry/push_sizer.h"
 #include "ferry/query.h"
+#include "ferry/query_index.h"
 #include "ferry/replica.h"
 #include "ferry/store.h"
 
@@ -390,6 +391,10 @@ struct EngineOptions {
   // deferred writes take new seqs (Replica::StageRenumber), a cost in
   // proportion to the writes waiting, paid by each such push.
   std::vector<std::string> deferrable;
+  // Query indexes (query_index.h), kept in the commit of every change to
+  // the documents they index; opening with other declarations rebuilds or
+  // drops the indexes that differ from the store's, in one commit each open.
+  std::vector<IndexDeclaration> indexes;
   // Local retention (issue 17), by collection: synced documents are evicted
   // from this store (never from the server) when older or more than the
   // rule allows; a document with pending writes never is. Applied at open
@@ -544,9 +549,11 @@ class SyncEngine {
                                                                        std::size_t limit = 0);
   // A local query (query.h) over the local view, pending writes included:
   // the page it asks for, or how many documents match (limit and cursor
-  // aside). Scans the collection.
+  // aside). Reads through the index that fits best (query_index.h), else
+  // scans the collection; ExplainQuery says which (QueryPlanToJson).
   [[nodiscard]] Result<QueryPage> RunQuery(const Query& query);
   [[nodiscard]] Result<std::size_t> CountQuery(const Query& query);
+  [[nodiscard]] Json ExplainQuery(const Query& query) const;
   SyncStatus status() const;
   const SyncStatistics& statistics() const { return statistics_; }
   // Newest first.
@@ -650,6 +657,12 @@ class SyncEngine {
   // Compares the options' pull scope with the one the cursor was obtained
   // under; a different one starts a full resync (EngineOptions::upload_only).
   [[nodiscard]] Status AdoptPullScope();
+  // Builds the declared indexes the store lacks and drops those no longer
+  // declared (engine_query.cc).
+  [[nodiscard]] Status AdoptIndexes();
+  // The documents `plan` reads, filtered by the query (engine_query.cc).
+  [[nodiscard]] Result<std::vector<std::pair<std::string, Json>>> ReadPlanned(
+      const Query& query, const QueryPlan& plan);
 
   void StartRun(TriggerReason reason, Instant now, SyncDirection direction = SyncDirection::kBoth);
   // Asks for a follow-up run after the running one, widening one asked for.
@@ -791,6 +804,7 @@ class SyncEngine {
   EngineOptions options_;
   std::string client_id_;
   Outbox outbox_;
+  QueryIndexes indexes_;  // before replica_, which keeps a pointer to it
   Replica replica_;
   HybridLogicalClock clock_;
   std::mt19937_64 random_;

@@ -20,10 +20,13 @@
 // bytes, booleans with booleans), in (equal to one of the values), exists
 // (the path leads to a value, null included), prefix (a string starting
 // with it). Sorting orders a missing value first, then null, booleans,
-// numbers, strings, arrays and objects, each by value; ties go by key,
-// which also orders a query without orderBy.
+// numbers, strings, arrays and objects, each by value (numbers as IEEE
+// doubles, whatever their JSON spelling; arrays element by element; objects
+// member by member in key order); ties go by key, which also orders a query
+// without orderBy.
 //
-// Evaluated by scanning the collection for now; indexes come next.
+// A query reads the collection through an index when one fits
+// (query_index.h), else by scanning it; the answer is the same either way.
 #pragma once
 
 #include <cstddef>
@@ -73,6 +76,11 @@ struct QueryPage {
   std::vector<std::pair<std::string, Json>> documents;  // key, value
   std::string next;  // the cursor of the page after this one; empty: none
 };
+
+// A path's JSON form: "a.b" or ["a", "b.c"]; `what` names it in the error.
+[[nodiscard]] Result<JsonPath> QueryPathFromJson(const Json& json, const std::string& what);
+// The value at `path` in `document`, or nullptr when there is none.
+const Json* QueryLookup(const Json& document, const JsonPath& path);
 
 // The JSON form above; kInvalidArgument naming what is wrong.
 [[nodiscard]] Result<Query> QueryFromJson(const Json& json);

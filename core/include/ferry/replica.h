@@ -23,13 +23,17 @@
 #include "ferry/model.h"
 #include "ferry/outbox.h"
 #include "ferry/protocol.h"
+#include "ferry/query_index.h"
 #include "ferry/store.h"
 
 namespace ferry {
 
 class Replica {
  public:
-  Replica(Store& store, Outbox& outbox) : store_(store), outbox_(outbox) {}
+  // `indexes` (optional, outliving the replica): every change to a
+  // document's local view stages its index entries in the same transaction.
+  Replica(Store& store, Outbox& outbox, const QueryIndexes* indexes = nullptr)
+      : store_(store), outbox_(outbox), indexes_(indexes) {}
 
   // The local view of one document; nullopt when absent or deleted.
   [[nodiscard]] Result<std::optional<Json>> Get(const DocumentId& id);
@@ -147,8 +151,17 @@ class Replica {
   [[nodiscard]] Result<Copy> ReadCopy(Transaction& txn, const DocumentId& id);
   [[nodiscard]] Result<std::optional<Overlay>> ReadOverlay(Transaction& txn, const DocumentId& id);
   [[nodiscard]] Result<StoredState> ReadStoredView(Transaction& txn, const DocumentId& id);
-  void StageOverlay(Transaction& txn, const DocumentId& id, const std::optional<Overlay>& overlay);
-  void StageCopy(Transaction& txn, const DocumentId& id, const Copy& copy);
+  // The three ways a document's view changes (each keeps its index entries).
+  [[nodiscard]] Status StageOverlay(Transaction& txn, const DocumentId& id,
+                                    const std::optional<Overlay>& overlay);
+  [[nodiscard]] Status StageCopy(Transaction& txn, const DocumentId& id, const Copy& copy);
+  [[nodiscard]] Status StageDropCopy(Transaction& txn, const DocumentId& id);
+  bool Indexed(const DocumentId& id) const {
+    return indexes_ != nullptr && indexes_->Covers(id.collection);
+  }
+  // The view moves from `before` to `after`: its index entries follow.
+  [[nodiscard]] Status StageIndexes(Transaction& txn, const DocumentId& id,
+                                    const StoredState& before, const StoredState& after);
   // Moves the server copy to `server_document` unless the copy is as new or newer.
   [[nodiscard]] Status StageServerCopyIfNewer(Transaction& txn,
                                               const ServerDocument& server_document);
@@ -167,6 +180,7 @@ class Replica {
 
   Store& store_;
   Outbox& outbox_;
+  const QueryIndexes* indexes_;
   TimeMs time_ = 0;  // set_time
 };
 
