@@ -595,8 +595,7 @@ class Simulation {
     static const char* const kQueries[] = {
         R"({"collection":"shared","where":{"path":"n","eq":3}})",
         R"({"collection":"shared","where":{"path":"n","gte":20,"lt":70},"orderBy":[{"path":"n"}]})",
-        R"({"collection":"shared","where":{"and":[{"path":"nested.x","eq":2},{"path":"n","lt":50}]},)"
-        R"("orderBy":[{"path":"n"}],"limit":2})",
+        R"({"collection":"shared","where":{"and":[{"path":"nested.x","eq":2},{"path":"n","lt":50}]},"orderBy":[{"path":"n"}],"limit":2})",
         R"({"collection":"shared","orderBy":[{"path":"n"}],"limit":1})",
         R"({"collection":"shared","where":{"path":"f0","exists":true},"limit":1})",
         R"({"collection":"shared","where":{"path":"f0","prefix":"1:"}})",
