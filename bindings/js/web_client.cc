@@ -228,14 +228,18 @@ class WebClient {
     if (value > 0 && value <= max) target = static_cast<Number>(value);
   }
 
-  // "uploadOnly" and "pullCollections" (absent: every collection), arrays of
-  // collection names; the engine checks the names at open.
+  // "uploadOnly", "deferrable" and "pullCollections" (absent: every
+  // collection), arrays of collection names the engine checks at open; and
+  // "indexes", declarations as query_index.h reads them.
   static Status ReadScope(const Json& o, EngineOptions& options) {
     if (o.contains("uploadOnly")) {
       FERRY_RETURN_IF_ERROR(ReadNames(o["uploadOnly"], "options.uploadOnly", options.upload_only));
     }
     if (o.contains("deferrable")) {
       FERRY_RETURN_IF_ERROR(ReadNames(o["deferrable"], "options.deferrable", options.deferrable));
+    }
+    if (o.contains("indexes")) {
+      FERRY_ASSIGN_OR_RETURN(options.indexes, IndexesFromJson(o["indexes"]));
     }
     if (o.contains("pullCollections") && !o["pullCollections"].is_null()) {
       FERRY_RETURN_IF_ERROR(ReadNames(o["pullCollections"], "options.pullCollections",
@@ -340,6 +344,14 @@ class WebClient {
     auto count = host_->engine().CountQuery(*query);
     if (!count.ok()) return Error(count.status());
     return Ok({{"count", *count}});
+  }
+
+  // {"plan": SyncEngine::ExplainQuery's JSON}.
+  std::string Explain(std::string query_json) {
+    if (!host_) return NotOpen();
+    auto query = QueryFromText(query_json);
+    if (!query.ok()) return Error(query.status());
+    return Ok({{"plan", host_->engine().ExplainQuery(*query)}});
   }
 
   // Starts (or joins) a sync in `direction` ("both", "push" or "pull");
@@ -665,6 +677,7 @@ EMSCRIPTEN_BINDINGS(ferry) {
       .function("networkChanged", &ferry::WebClient::NetworkChanged)
       .function("query", &ferry::WebClient::Query)
       .function("count", &ferry::WebClient::Count)
+      .function("explain", &ferry::WebClient::Explain)
       .function("setMetered", &ferry::WebClient::SetMetered)
       .function("cancel", &ferry::WebClient::Cancel)
       .function("setInterval", &ferry::WebClient::SetInterval)

@@ -331,6 +331,11 @@ Result<std::size_t> Client::CountQuery(const Query& query) {
   return runtime_->Call([&](EngineHost& host) { return host.engine().CountQuery(query); });
 }
 
+Result<Json> Client::ExplainQuery(const Query& query) {
+  return runtime_->Call(
+      [&](EngineHost& host) -> Result<Json> { return host.engine().ExplainQuery(query); });
+}
+
 Client::ListenerId Client::Subscribe(std::function<void(const DocumentsChangedEvent&)> listener) {
   return AddEventListener([listener = std::move(listener)](const Event& event) {
     if (auto* changed = std::get_if<DocumentsChangedEvent>(&event)) listener(*changed);

@@ -4,7 +4,7 @@
 // follower's (follower.ts), which forwards every call to the context that owns
 // the store. FerryClient chooses one at open and swaps a follower for an owner
 // when it takes the store over. Arguments arrive checked (arguments.ts).
-import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type OpenConflict, type PendingMutation, type QueryPage, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type OpenConflict, type PendingMutation, type QueryPage, type QueryPlan, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /**
  * The calls a follower forwards to the owner (the channel's "call" messages).
@@ -25,6 +25,7 @@ export interface ForwardedCalls {
   /** A local query as JSON text (arguments.ts queryText). */
   query(queryJson: string): Promise<QueryPage>;
   count(queryJson: string): Promise<number>;
+  explain(queryJson: string): Promise<QueryPlan>;
   /** Resolves with the run that covered the request. */
   syncNow(reason: SyncReason, direction: SyncDirection): Promise<SyncRun>;
   /** Resolves with the full resync's run. */
@@ -86,6 +87,8 @@ export async function invoke(backend: ForwardedCalls, call: Call): Promise<unkno
       return backend.query(...call.args);
     case 'count':
       return backend.count(...call.args);
+    case 'explain':
+      return backend.explain(...call.args);
     case 'syncNow':
       return backend.syncNow(...call.args);
     case 'resync':

@@ -11,6 +11,7 @@ export interface WebClientHandle {
   scan(collection: string, prefix: string, limit: number): string;
   query(queryJson: string): string;
   count(queryJson: string): string;
+  explain(queryJson: string): string;
   /** Starts (or joins) a sync; the host's syncDone(waiter, result) reports its run. */
   syncNow(reason: string, direction: string, waiter: number): void;
   /** A full resync, reported as syncNow's run. */

@@ -4,7 +4,7 @@
 // history() and failedMutations() answer from the latest snapshot.
 import type { Backend, Call, CallName, CallResult, ForwardedCalls } from './backend.js';
 import { deserializeError, type ChannelMessage, type Snapshot, type StoreChannel } from './channel.js';
-import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type OpenConflict, type PendingMutation, type QueryPage, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type OpenConflict, type PendingMutation, type QueryPage, type QueryPlan, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** A forwarded call still waiting for its answer. */
 export interface PendingCall {
@@ -50,6 +50,9 @@ export class FollowerBackend implements Backend {
   }
   count(queryJson: string): Promise<number> {
     return this.forward('count', queryJson);
+  }
+  explain(queryJson: string): Promise<QueryPlan> {
+    return this.forward('explain', queryJson);
   }
   scan(collection: string, keyPrefix: string, limit: number): Promise<StoredDocument[]> {
     return this.forward('scan', collection, keyPrefix, limit);

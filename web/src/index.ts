@@ -49,6 +49,7 @@ import {
   type PendingMutation,
   type Query,
   type QueryPage,
+  type QueryPlan,
   type StoredDocument,
   type StoreLocation,
   type SyncNowOptions,
@@ -279,6 +280,12 @@ export class FerryClient extends EventTarget {
   async count(query: Query): Promise<number> {
     this.ensureOpen();
     return this.backend.count(queryText(query));
+  }
+
+  /** Which index `query` reads, if any, and how (the `indexes` open option). */
+  async explain(query: Query): Promise<QueryPlan> {
+    this.ensureOpen();
+    return this.backend.explain(queryText(query));
   }
 
   /**

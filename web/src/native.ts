@@ -22,7 +22,7 @@ import { answerHook, hookPoints } from './hooks.js';
 import type { NativeBinding, NativeCallbacks, NativeClient } from './native_binding.js';
 import { callLog, printEndpointWarning, retentionRules, type ResolvedOptions } from './options.js';
 import type { EmitEvent } from './owner.js';
-import { FerryError, type ConflictLogEntry, type FailedMutation, type FerryErrorCode, type Json, type OpenConflict, type PendingMutation, type QueryPage, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type ConflictLogEntry, type FailedMutation, type FerryErrorCode, type Json, type OpenConflict, type PendingMutation, type QueryPage, type QueryPlan, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** Where the store's SQLite file is, and what to do once the client closed. */
 export interface NativeStore {
@@ -133,6 +133,10 @@ export class NativeBackend implements Backend {
 
   async count(queryJson: string): Promise<number> {
     return this.call(this.client.count(queryJson));
+  }
+
+  async explain(queryJson: string): Promise<QueryPlan> {
+    return JSON.parse(await this.call(this.client.explain(queryJson))) as QueryPlan;
   }
 
   async scan(collection: string, keyPrefix: string, limit: number): Promise<StoredDocument[]> {
@@ -277,6 +281,7 @@ export class NativeBackend implements Backend {
       headers: this.options.headers ?? {},
       uploadOnly: this.options.uploadOnly ?? [],
       deferrable: this.options.deferrable ?? [],
+      indexesJson: JSON.stringify(this.options.indexes ?? []),
       pullCollections: this.options.pullCollections ?? null,
       retention: retentionRules(this.options.retention),
     };

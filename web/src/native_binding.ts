@@ -59,6 +59,8 @@ export interface NativeOpenOptions {
   uploadOnly: string[];
   /** As ferry_client_options.deferrable. */
   deferrable: string[];
+  /** As ferry_client_options.indexes_json. */
+  indexesJson: string;
   /** As ferry_client_options.pull_collections; null: every collection (has_pull_scope false). */
   pullCollections: string[] | null;
   /** As ferry_client_options.retention; 0: a bound left out. */
@@ -104,6 +106,8 @@ export interface NativeClient {
   /** ferry_client_query: the page's JSON text. */
   query(queryJson: string): Promise<string>;
   count(queryJson: string): Promise<number>;
+  /** ferry_client_explain: the plan's JSON text. */
+  explain(queryJson: string): Promise<string>;
   /** The run's JSON text; `direction` a ferry_sync_direction (0 both, 1 push, 2 pull). */
   syncNow(direction: number): Promise<string>;
   /** ferry_client_resync: the run's JSON text. */

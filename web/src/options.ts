@@ -104,6 +104,8 @@ const openOptionChecks: { [Option in keyof Required<OpenOptions>]: Check } = {
   log: optional(isFunction, 'a function (level, message)'),
   uploadOnly: optional(isStringArray, 'an array of collection names'),
   deferrable: optional(isStringArray, 'an array of collection names'),
+  // Each declaration's members are the core's to check (IndexesFromJson).
+  indexes: optional((value) => Array.isArray(value) && value.every((item) => typeof item === 'object' && item !== null && !Array.isArray(item)), 'an array of index declarations ({ collection, paths, name? })'),
   pullCollections: optional(isStringArray, 'an array of collection names'),
   retention: (value, name) => {
     if (value === undefined) return;

@@ -12,7 +12,7 @@ import { callLog, retentionRules, type ResolvedOptions } from './options.js';
 import { GroupCommit } from './persist.js';
 import { mountStore, type MountedStore } from './storage.js';
 import { canGzip, FetchTransport } from './transport_fetch.js';
-import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type OpenConflict, type PendingMutation, type QueryPage, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
+import { FerryError, type ConflictLogEntry, type FailedMutation, type Json, type OpenConflict, type PendingMutation, type QueryPage, type QueryPlan, type StoredDocument, type SyncDirection, type SyncReason, type SyncRun, type SyncStatistics, type SyncStatus, type Write } from './types.js';
 
 /** Hands an event (its type and the CustomEvent's detail) to the client. */
 export type EmitEvent = (type: string, detail: unknown) => void;
@@ -114,6 +114,7 @@ export class OwnerBackend implements Backend {
       conflictLogLimit: this.options.conflictLogLimit,
       uploadOnly: this.options.uploadOnly ?? [],
       deferrable: this.options.deferrable ?? [],
+      indexes: this.options.indexes ?? [],
       pullCollections: this.options.pullCollections ?? null,
       retention: retentionRules(this.options.retention),
       hasLog: typeof this.options.log === 'function',
@@ -145,6 +146,10 @@ export class OwnerBackend implements Backend {
 
   async count(queryJson: string): Promise<number> {
     return unwrap<{ count: number }>(this.web.count(queryJson)).count;
+  }
+
+  async explain(queryJson: string): Promise<QueryPlan> {
+    return unwrap<{ plan: QueryPlan }>(this.web.explain(queryJson)).plan;
   }
 
   async scan(collection: string, keyPrefix: string, limit: number): Promise<StoredDocument[]> {

@@ -107,6 +107,12 @@ export interface CommonOpenOptions {
    */
   deferrable?: string[];
   /**
+   * Query indexes, per collection (docs/API.md, "Local queries"). Opening
+   * with other declarations than the store's last rebuilds or drops those
+   * that changed, before `open` resolves.
+   */
+  indexes?: IndexDeclaration[];
+  /**
    * Pull only these collections (`[]`: none; absent: every one). Opening
    * with a scope other than the store's last one pulls the new scope from
    * the beginning and then forgets documents outside it, keeping those with
@@ -319,6 +325,31 @@ export interface Query {
   limit?: number;
   /** A page's `next`, for the page after it. */
   after?: string | null;
+}
+
+/**
+ * An index on one collection (`open({ indexes })`): kept in the same commit
+ * as every write it indexes; queries read it when it fits (see `explain`).
+ */
+export interface IndexDeclaration {
+  collection: string;
+  /** Dotted paths or arrays of member names, most significant first. */
+  paths: (string | string[])[];
+  /** Defaults to the paths joined by ",". */
+  name?: string;
+}
+
+/** How a query is answered (`FerryClient.explain`). */
+export interface QueryPlan {
+  collection: string;
+  /** The index read, or null: the collection is scanned. */
+  index: string | null;
+  /** Leading index paths fixed by `eq`. */
+  equalities: number;
+  /** A range, prefix or `in` on the index path after them. */
+  narrowed: boolean;
+  /** Read in the query's order, stopping at its limit. */
+  ordered: boolean;
 }
 
 export interface QueryPage<T = Json> {

@@ -140,7 +140,7 @@ test('timers keep firing on the JS thread while the addon commits a large batche
 
 test('wrong argument types to the addon are TypeErrors, never a crash, and a closed client rejects', async () => {
   const addon = require('ferry-sync-linux-x64-gnu');
-  const options = { path: join(tempDir(), 'raw.db'), endpoint: server.endpoint, syncOnLocalWrite: false, requestTimeoutMs: 5000, intervalMs: 0, liveUpdates: false, gzipAboveBytes: 1024, conflictsJson: '', hostTransport: false, storeLockTimeoutMs: 0, maxAttempts: 0, deadLetterMaxAgeMs: 0, backoffBaseMs: 0, backoffMaxMs: 0, pushBatchSize: 0, pushBatchBytes: 0, pullPageSize: 0, historyLimit: 0, headers: {}, uploadOnly: [], deferrable: [], pullCollections: null, retention: [], hookPoints: 0 };
+  const options = { path: join(tempDir(), 'raw.db'), endpoint: server.endpoint, syncOnLocalWrite: false, requestTimeoutMs: 5000, intervalMs: 0, liveUpdates: false, gzipAboveBytes: 1024, conflictsJson: '', hostTransport: false, storeLockTimeoutMs: 0, maxAttempts: 0, deadLetterMaxAgeMs: 0, backoffBaseMs: 0, backoffMaxMs: 0, pushBatchSize: 0, pushBatchBytes: 0, pullPageSize: 0, historyLimit: 0, headers: {}, uploadOnly: [], deferrable: [], indexesJson: '', pullCollections: null, retention: [], hookPoints: 0 };
   const callbacks = { onEvent() {} };
   assert.throws(() => addon.open(null, callbacks), { name: 'TypeError', message: 'options must be an object, got null' });
   assert.throws(() => addon.open({ ...options, path: 5 }, callbacks), { name: 'TypeError', message: 'options.path must be a string, got number 5' });
@@ -155,6 +155,7 @@ test('wrong argument types to the addon are TypeErrors, never a crash, and a clo
   assert.throws(() => addon.open({ ...options, headers: { 'X-API-Key': 1 } }, callbacks), { name: 'TypeError', message: /options\.headers\.X-API-Key/ });
   assert.throws(() => addon.open({ ...options, uploadOnly: 'readings' }, callbacks), { name: 'TypeError', message: 'options.uploadOnly must be an array of strings, got a string' });
   assert.throws(() => addon.open({ ...options, deferrable: [1] }, callbacks), { name: 'TypeError', message: /options\.deferrable/ });
+  assert.throws(() => addon.open({ ...options, indexesJson: [] }, callbacks), { name: 'TypeError', message: /options\.indexesJson/ });
   assert.throws(() => addon.open({ ...options, hookPoints: -1 }, callbacks), { name: 'TypeError', message: /options\.hookPoints/ });
   assert.throws(() => addon.open(options, { ...callbacks, hook: 'no' }), { name: 'TypeError', message: /callbacks\.hook/ });
   assert.throws(() => addon.open({ ...options, pullCollections: ['a', 1] }, callbacks), { name: 'TypeError', message: 'options.pullCollections[1] must be a string, got number 1' });
@@ -206,7 +207,7 @@ test('with hostTransport the addon hands every request to JavaScript and takes t
       );
     },
   };
-  const options = { path: join(tempDir(), 'host.db'), endpoint: server.endpoint, syncOnLocalWrite: false, requestTimeoutMs: 5000, intervalMs: 0, liveUpdates: false, gzipAboveBytes: 0, conflictsJson: '', hostTransport: true, storeLockTimeoutMs: 0, maxAttempts: 0, deadLetterMaxAgeMs: 0, backoffBaseMs: 0, backoffMaxMs: 0, pushBatchSize: 0, pushBatchBytes: 0, pullPageSize: 0, historyLimit: 0, headers: {}, uploadOnly: [], deferrable: [], pullCollections: null, retention: [], hookPoints: 0 };
+  const options = { path: join(tempDir(), 'host.db'), endpoint: server.endpoint, syncOnLocalWrite: false, requestTimeoutMs: 5000, intervalMs: 0, liveUpdates: false, gzipAboveBytes: 0, conflictsJson: '', hostTransport: true, storeLockTimeoutMs: 0, maxAttempts: 0, deadLetterMaxAgeMs: 0, backoffBaseMs: 0, backoffMaxMs: 0, pushBatchSize: 0, pushBatchBytes: 0, pullPageSize: 0, historyLimit: 0, headers: {}, uploadOnly: [], deferrable: [], indexesJson: '', pullCollections: null, retention: [], hookPoints: 0 };
   client = await addon.open(options, callbacks);
   await client.write('[{"op":"put","collection":"carried","key":"k","value":{"by":"js"}}]');
   const run = JSON.parse(await client.syncNow(0));

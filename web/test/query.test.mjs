@@ -56,3 +56,25 @@ test('a query that is not one is refused', async () => {
   await assert.rejects(client.count({ collection: 'tasks', where: { path: 'due', eq: 10n } }), TypeError);
   await client.close();
 });
+
+test('an index declared at open answers in order and says so', async () => {
+  const indexes = [{ collection: 'tasks', paths: ['project', 'due'], name: 'by_due' }];
+  const client = await openTestClient(FerryClient, 'http://127.0.0.1:9', 'query-index', { indexes });
+  await client.write(Object.entries(tasks).map(([key, value]) => ({ op: 'put', collection: 'tasks', key, value })));
+  const query = { collection: 'tasks', where: { path: 'project', eq: 'p1' }, orderBy: [{ path: 'due' }], limit: 2 };
+  assert.deepEqual(await client.explain(query), { collection: 'tasks', index: 'by_due', equalities: 1, narrowed: false, ordered: true });
+  const first = await client.query(query);
+  assert.deepEqual(first.documents.map(({ key }) => key), ['t2', 't4']);
+  const last = await client.query({ ...query, after: first.next });
+  assert.deepEqual([last.documents.map(({ key }) => key), last.next], [['t1'], null]);
+  assert.equal((await client.explain({ collection: 'tasks', where: { path: 'title', eq: 'x' } })).index, null);
+  await client.close();
+});
+
+test('index declarations that are not ones are refused at open', async () => {
+  await assert.rejects(openTestClient(FerryClient, 'http://127.0.0.1:9', 'index-type', { indexes: 'tasks' }), TypeError);
+  await assert.rejects(
+    openTestClient(FerryClient, 'http://127.0.0.1:9', 'index-declaration', { indexes: [{ collection: 'tasks' }] }),
+    (error) => error instanceof FerryError && error.code === 'invalid_argument' && /indexes/.test(error.message),
+  );
+});

@@ -183,6 +183,7 @@ Result AsyncClient::State::OpenOnWorker(const OpenOptions& options) {
   std::vector<ferry_slice> deferrable = Slices(options.deferrable);
   c.deferrable = deferrable.data();
   c.deferrable_count = deferrable.size();
+  c.indexes_json = Slice(options.indexes_json);
   std::vector<ferry_slice> pull_collections;
   if (options.pull_collections) {
     pull_collections = Slices(*options.pull_collections);
@@ -480,6 +481,19 @@ void AsyncClient::Count(std::string query_json, Completion done) {
         std::size_t count = 0;
         Result result = FromC(ferry_client_count(client, Slice(query), &count, &error), error);
         result.number = count;
+        return result;
+      },
+      /*flush=*/false);
+}
+
+void AsyncClient::Explain(std::string query_json, Completion done) {
+  state_->Run(
+      std::move(done),
+      [query = std::move(query_json)](ferry_client* client) {
+        ferry_error error = FERRY_ERROR_INIT;
+        ferry_buffer plan = FERRY_BUFFER_INIT;
+        Result result = FromC(ferry_client_explain(client, Slice(query), &plan, &error), error);
+        TakeText(plan, result);
         return result;
       },
       /*flush=*/false);

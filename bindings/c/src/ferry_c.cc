@@ -496,6 +496,13 @@ Failure CopyScope(const ferry_client_options& c, EngineOptions& engine) {
           CopyNames(c.deferrable, c.deferrable_count, "options.deferrable", engine.deferrable);
       !f.ok())
     return f;
+  if (c.indexes_json.size > 0) {
+    std::string text;
+    if (Failure f = Text(c.indexes_json, "options.indexes_json", text); !f.ok()) return f;
+    auto indexes = IndexesFromText(text);
+    if (!indexes.ok()) return indexes.status();
+    engine.indexes = std::move(*indexes);
+  }
   if (!c.has_pull_scope) return {};
   engine.pull_collections.emplace();
   return CopyNames(c.pull_collections, c.pull_collections_count, "options.pull_collections",
@@ -676,7 +683,7 @@ Failure SyncRunJson(Result<SyncRunRecord>& run, std::string& json) {
   return {};
 }
 
-// The query of ferry_client_query and ferry_client_count, from its JSON text.
+// The query of ferry_client_query, _count and _explain, from its JSON text.
 Failure ReadQuery(ferry_slice query_json, Query& query) {
   std::string text;
   if (Failure f = Text(query_json, "query_json", text); !f.ok()) return f;
@@ -919,6 +926,20 @@ ferry_result ferry_client_count(ferry_client* client, ferry_slice query_json, si
     auto counted = call.client().CountQuery(query);
     if (!counted.ok()) return counted.status();
     *count = *counted;
+    return {};
+  });
+}
+
+ferry_result ferry_client_explain(ferry_client* client, ferry_slice query_json, ferry_buffer* plan,
+                                  ferry_error* error) {
+  if (plan != nullptr) *plan = ferry_buffer{nullptr, 0};
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    if (plan == nullptr) return InvalidArgument("the plan out-parameter is NULL");
+    Query query;
+    if (Failure f = ReadQuery(query_json, query); !f.ok()) return f;
+    auto explained = call.client().ExplainQuery(query);
+    if (!explained.ok()) return explained.status();
+    Fill(plan, DumpJson(*explained));
     return {};
   });
 }

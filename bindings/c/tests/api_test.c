@@ -870,6 +870,48 @@ static void test_query(void) {
   close_fixture(&f);
 }
 
+/* Indexes declared at open: a query reads the one that fits, in order, and
+ * says so; a declaration that is not one fails the open. */
+static void test_indexes(void) {
+  char directory[512], path[600];
+  make_temp_store(directory, sizeof directory, path, sizeof path);
+  ferry_error error_storage = {0};
+  ferry_error* error = &error_storage;
+  ferry_client_options options;
+  test_options(&options, path, kNowhere);
+  options.indexes_json = S("[{\"collection\":\"tasks\",\"paths\":[\"p\",\"due\"]}]");
+  ferry_client* client = NULL;
+  CHECK_OK(ferry_client_open(&options, &client, error), error);
+  for (int i = 0; i < 6; ++i) {
+    char key[8], value[64];
+    snprintf(key, sizeof key, "t%d", i);
+    snprintf(value, sizeof value, "{\"p\":\"%s\",\"due\":%d}", i % 2 ? "a" : "b", 10 - i);
+    CHECK_OK(ferry_client_put(client, S("tasks"), S(key), S(value), error), error);
+  }
+  const char* query =
+      "{\"collection\":\"tasks\",\"where\":{\"path\":\"p\",\"eq\":\"a\"},"
+      "\"orderBy\":[{\"path\":\"due\"}],\"limit\":2}";
+  ferry_buffer plan = FERRY_BUFFER_INIT;
+  CHECK_OK(ferry_client_explain(client, S(query), &plan, error), error);
+  CHECK(contains(plan.data, "\"index\":\"p,due\"") && contains(plan.data, "\"ordered\":true"));
+  ferry_buffer_release(&plan);
+  ferry_buffer page = FERRY_BUFFER_INIT;
+  CHECK_OK(ferry_client_query(client, S(query), &page, error), error);
+  CHECK(contains(page.data, "{\"documents\":[{\"key\":\"t5\",") &&
+        contains(page.data, "{\"key\":\"t3\","));
+  ferry_buffer_release(&page);
+  CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_explain(client, S(query), NULL, error), error);
+  CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_explain(client, S("{}"), &plan, error), error);
+  CHECK_OK(ferry_client_close(client, error), error);
+
+  options.indexes_json = S("[{\"collection\":\"tasks\"}]");
+  client = NULL;
+  CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_open(&options, &client, error), error);
+  CHECK(client == NULL && contains(error->message, "indexes"));
+  ferry_error_clear(error);
+  remove_temp_dir(directory);
+}
+
 void api_tests(void) {
   RUN_TEST(test_version);
   RUN_TEST(test_result_names);
@@ -878,6 +920,7 @@ void api_tests(void) {
   RUN_TEST(test_open_bad_arguments);
   RUN_TEST(test_local_data);
   RUN_TEST(test_local_data_bad_arguments);
+  RUN_TEST(test_indexes);
   RUN_TEST(test_query);
   RUN_TEST(test_null_and_closed_handles);
   RUN_TEST(test_listeners);

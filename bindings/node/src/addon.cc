@@ -78,6 +78,7 @@ async::OpenOptions ReadOpenOptions(const Napi::Value& value) {
   options.hook_points = static_cast<unsigned>(count("hookPoints"));
   options.upload_only = RequireStrings(field("uploadOnly"), named("uploadOnly"));
   options.deferrable = RequireStrings(field("deferrable"), named("deferrable"));
+  options.indexes_json = RequireString(field("indexesJson"), named("indexesJson"));
   // null: every collection.
   if (!field("pullCollections").IsNull())
     options.pull_collections = RequireStrings(field("pullCollections"), named("pullCollections"));

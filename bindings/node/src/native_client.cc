@@ -40,6 +40,7 @@ Napi::Function NativeClient::DefineClass(Napi::Env env) {
           InstanceMethod<&NativeClient::Scan>("scan"),
           InstanceMethod<&NativeClient::Query>("query"),
           InstanceMethod<&NativeClient::Count>("count"),
+          InstanceMethod<&NativeClient::Explain>("explain"),
           InstanceMethod<&NativeClient::SyncNow>("syncNow"),
           InstanceMethod<&NativeClient::Resync>("resync"),
           InstanceMethod<&NativeClient::StartBackgroundSync>("startBackgroundSync"),
@@ -130,6 +131,13 @@ Napi::Value NativeClient::Count(const Napi::CallbackInfo& info) {
   return core_->Call(
       [&](async::Completion done) { core_->client().Count(std::move(query), std::move(done)); },
       Number);
+}
+
+Napi::Value NativeClient::Explain(const Napi::CallbackInfo& info) {
+  std::string query = RequireString(info[0], "queryJson");
+  return core_->Call(
+      [&](async::Completion done) { core_->client().Explain(std::move(query), std::move(done)); },
+      Text);
 }
 
 Napi::Value NativeClient::SyncNow(const Napi::CallbackInfo& info) {

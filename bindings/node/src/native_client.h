@@ -30,6 +30,7 @@ class NativeClient : public Napi::ObjectWrap<NativeClient> {
   Napi::Value Scan(const Napi::CallbackInfo& info);
   Napi::Value Query(const Napi::CallbackInfo& info);
   Napi::Value Count(const Napi::CallbackInfo& info);
+  Napi::Value Explain(const Napi::CallbackInfo& info);
   Napi::Value SyncNow(const Napi::CallbackInfo& info);
   Napi::Value Resync(const Napi::CallbackInfo& info);
   Napi::Value StartBackgroundSync(const Napi::CallbackInfo& info);

@@ -53,3 +53,23 @@ def test_a_query_that_is_not_one_is_refused(client):
         client.query(7)
     with pytest.raises(TypeError):
         client.count("tasks", where={"path": "due", "eq": {1, 2}})
+
+
+def test_an_index_answers_in_order_and_follows_its_declaration(open_client):
+    indexes = [{"collection": "tasks", "paths": ["project", "due"], "name": "by_due"}]
+    client = open_client("indexed", endpoint="http://127.0.0.1:9", indexes=indexes)
+    for key, value in TASKS.items():
+        client.put("tasks", key, value)
+    where = {"path": "project", "eq": "p1"}
+    plan = client.explain("tasks", where=where, order_by=["due"], limit=2)
+    assert (plan["index"], plan["equalities"], plan["ordered"]) == ("by_due", 1, True)
+    page = client.query("tasks", where=where, order_by=["due"], limit=2)
+    assert [document.key for document in page.documents] == ["t2", "t4"]
+    assert client.explain("tasks", where={"path": "title", "eq": "x"})["index"] is None
+
+
+def test_malformed_index_declarations_are_refused(open_client):
+    with pytest.raises(TypeError):
+        open_client("bad-type", endpoint="http://127.0.0.1:9", indexes="tasks")
+    with pytest.raises(ferry.InvalidArgumentError):
+        open_client("bad-declaration", endpoint="http://127.0.0.1:9", indexes=[{"collection": "tasks"}])

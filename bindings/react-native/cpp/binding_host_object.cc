@@ -95,6 +95,7 @@ async::OpenOptions ReadOpenOptions(jsi::Runtime& runtime, const jsi::Object& opt
   read.headers = ReadHeaders(runtime, options);
   read.upload_only = *RequireStringsMember(runtime, options, "uploadOnly", false);
   read.deferrable = *RequireStringsMember(runtime, options, "deferrable", false);
+  read.indexes_json = RequireStringMember(runtime, options, "indexesJson");
   read.pull_collections = RequireStringsMember(runtime, options, "pullCollections", true);
   read.retention = ReadRetention(runtime, options);
   return read;

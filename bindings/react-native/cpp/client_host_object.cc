@@ -87,6 +87,13 @@ jsi::Value Count(const State& state, const Arguments& arguments) {
   });
 }
 
+jsi::Value Explain(const State& state, const Arguments& arguments) {
+  std::string query = RequireString(arguments, 0, "queryJson");
+  return Promised(state, arguments, Text, [&](async::AsyncClient& client, auto done) {
+    client.Explain(std::move(query), std::move(done));
+  });
+}
+
 jsi::Value SyncNow(const State& state, const Arguments& arguments) {
   // A ferry_sync_direction; the C API refuses another value.
   const auto direction =
@@ -266,6 +273,7 @@ constexpr Method kMethods[] = {
     {"networkChanged", 0, NetworkChanged},
     {"query", 1, Query},
     {"count", 1, Count},
+    {"explain", 1, Explain},
     {"setMetered", 1, SetMetered},
     {"cancel", 0, Cancel},
     {"report", 1, Report},

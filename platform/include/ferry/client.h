@@ -104,6 +104,8 @@ class Client {
   // included: the page it asks for, or how many documents match.
   [[nodiscard]] Result<QueryPage> RunQuery(const Query& query);
   [[nodiscard]] Result<std::size_t> CountQuery(const Query& query);
+  // How RunQuery would answer `query` (SyncEngine::ExplainQuery).
+  [[nodiscard]] Result<Json> ExplainQuery(const Query& query);
   // Called with the ids of documents whose local view changed (local writes,
   // pulls, conflict resolutions).
   ListenerId Subscribe(std::function<void(const DocumentsChangedEvent&)> listener);

@@ -88,6 +88,12 @@ export async function usage(): Promise<void> {
   await metered.query({ where: { path: 'done', eq: true } });
   // @ts-expect-error exists takes a boolean
   await metered.count({ collection: 'todos', where: { path: 'done', exists: 'yes' } });
+  const indexed = await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', indexes: [{ collection: 'todos', paths: ['done', ['title']], name: 'open' }] });
+  const plan = await indexed.explain({ collection: 'todos', where: { path: 'done', eq: false } });
+  expectType<string | null>()(plan.index);
+  expectType<boolean>()(plan.ordered);
+  // @ts-expect-error an index declaration names its paths
+  await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', indexes: [{ collection: 'todos' }] });
   // ---- hooks (issue 17)
   await FerryClient.open({
     name: 'a',

@@ -100,6 +100,8 @@ struct OpenOptions {
   std::vector<std::string> upload_only;
   // As ferry_client_options.deferrable.
   std::vector<std::string> deferrable;
+  // As ferry_client_options.indexes_json (empty: none).
+  std::string indexes_json;
   std::optional<std::vector<std::string>> pull_collections;
   // As ferry_client_options.retention (0: a bound left out).
   struct Retention {
@@ -164,8 +166,10 @@ class AsyncClient {
   void Get(std::string collection, std::string key, Completion done);
   void Scan(std::string collection, std::string key_prefix, std::size_t limit, Completion done);
   // ferry_client_query: text, the page's JSON. ferry_client_count: number.
+  // ferry_client_explain: text, the plan's JSON.
   void Query(std::string query_json, Completion done);
   void Count(std::string query_json, Completion done);
+  void Explain(std::string query_json, Completion done);
   // Never blocks the worker (ferry_client_sync_now_direction_async): calls
   // after it run while the sync does. `direction`: a ferry_sync_direction
   // value (another is FERRY_INVALID_ARGUMENT). text: the run's JSON.

@@ -395,6 +395,11 @@ typedef struct ferry_client_options {
    * Pulls are not deferred. The names are copied. NULL/0 (default): none. */
   const ferry_slice* deferrable;
   size_t deferrable_count;
+  /* Query indexes, as JSON text: [{"collection": ..., "paths": [path, ...],
+   * "name": ... (optional)}, ...] (docs/API.md, "Local queries"). Kept in
+   * the commit of every write they index; an open with other declarations
+   * rebuilds or drops what changed. {NULL, 0} (default): none. */
+  ferry_slice indexes_json;
 } ferry_client_options;
 
 /* Fills `*options` with the defaults; `struct_size` is sizeof(*options) as
@@ -467,6 +472,12 @@ FERRY_EXPORT ferry_result ferry_client_query(ferry_client* client, ferry_slice q
 /* How many documents the query matches ("limit" and "after" aside). */
 FERRY_EXPORT ferry_result ferry_client_count(ferry_client* client, ferry_slice query_json,
                                              size_t* count, ferry_error* error);
+/* How the query would be answered, into *plan: {"collection", "index": the
+ * index's name or null (a scan), "equalities": leading index paths fixed by
+ * eq, "narrowed": a range or "in" on the next, "ordered": read in the
+ * query's order, stopping at its limit}. */
+FERRY_EXPORT ferry_result ferry_client_explain(ferry_client* client, ferry_slice query_json,
+                                               ferry_buffer* plan, ferry_error* error);
 
 /* --- Subscriptions and events. ---
  * Callbacks run on the owner thread with borrowed JSON text. After

@@ -119,6 +119,7 @@ class ClientOptions(ctypes.Structure):
         ("hook_points", ctypes.c_uint),
         ("deferrable", ctypes.POINTER(Slice)),
         ("deferrable_count", c_size_t),
+        ("indexes_json", Slice),
     ]
 
 
@@ -151,6 +152,7 @@ _SIGNATURES = {
     ),
     "ferry_client_query": (ctypes.c_int, [Handle, Slice, BufferPointer, ErrorPointer]),
     "ferry_client_count": (ctypes.c_int, [Handle, Slice, ctypes.POINTER(c_size_t), ErrorPointer]),
+    "ferry_client_explain": (ctypes.c_int, [Handle, Slice, ctypes.POINTER(Buffer), ErrorPointer]),
     "ferry_client_subscribe": (
         ctypes.c_int,
         [Handle, EventCallback, c_void_p, ctypes.POINTER(ctypes.c_uint64), ErrorPointer],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 from . import _arguments as arguments
@@ -35,6 +36,7 @@ class OpenOptions:
     dead_letter_max_age_ms: int = 0  # 0: dead letters are kept
     upload_only: list[bytes] = field(default_factory=list)
     deferrable: list[bytes] = field(default_factory=list)
+    indexes: bytes = b""  # JSON text; the C API checks each declaration
     pull_collections: Optional[list[bytes]] = None  # None: every collection
     retention: list[tuple[bytes, int, int]] = field(default_factory=list)
     conflict_log_limit: Optional[int] = None  # None: the library's default
@@ -62,12 +64,15 @@ def check_open_options(
     pull_collections: Any = None,
     retention: Any = None,
     conflict_log_limit: Any = None,
+    indexes: Any = None,
 ) -> OpenOptions:
     """TypeErrors and ValueErrors naming the option, before the C API sees any."""
     if live_updates is not None:
         arguments.require_bool(live_updates, "live_updates")
     if conflicts is not None and not isinstance(conflicts, dict):
         raise TypeError(f"conflicts must be a dict, got {type(conflicts).__name__}")
+    if indexes is not None and (isinstance(indexes, (str, bytes)) or not isinstance(indexes, Sequence)):
+        raise TypeError(f"indexes must be a list of declarations, got {type(indexes).__name__}")
     return OpenOptions(
         path=arguments.utf8(arguments.require_path(path, "path"), "path"),
         endpoint=arguments.utf8(arguments.require_string(endpoint, "endpoint"), "endpoint"),
@@ -94,6 +99,7 @@ def check_open_options(
         else arguments.require_milliseconds(dead_letter_max_age_ms, "dead_letter_max_age_ms"),
         upload_only=[] if upload_only is None else arguments.collection_names(upload_only, "upload_only"),
         deferrable=[] if deferrable is None else arguments.collection_names(deferrable, "deferrable"),
+        indexes=b"" if indexes is None else arguments.json_text(list(indexes), "indexes"),
         pull_collections=None
         if pull_collections is None
         else arguments.collection_names(pull_collections, "pull_collections"),
@@ -152,6 +158,7 @@ def options_struct(
     options._header_array = header_array
     options._upload_only = _slice_array(options, "upload_only", checked.upload_only)
     options._deferrable = _slice_array(options, "deferrable", checked.deferrable)
+    options.indexes_json = slice_of(checked.indexes)
     if checked.pull_collections is not None:
         options.has_pull_scope = True
         options._pull_collections = _slice_array(options, "pull_collections", checked.pull_collections)

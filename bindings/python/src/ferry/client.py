@@ -110,6 +110,7 @@ class Client:
         pull_collections: Optional[Sequence[str]] = None,
         retention: Optional[Mapping[str, Mapping[str, int]]] = None,
         conflict_log_limit: Optional[int] = None,
+        indexes: Optional[Sequence[Mapping[str, Any]]] = None,
         before_push: Optional[Callable[[Mutation], Any]] = None,
         after_pull: Optional[Callable[[PulledChange], Any]] = None,
         before_run: Optional[Callable[[str, str], Any]] = None,
@@ -171,6 +172,12 @@ class Client:
         conflict_log_limit: how many resolutions conflict_log() keeps, the
             newest (None: 1000; 0: none are recorded).
 
+        indexes: query indexes, [{"collection": ..., "paths": [path, ...],
+            "name": ... (optional)}]: kept in the commit of each write they
+            index; query() reads one when it fits (explain() says which).
+            Opening with other declarations rebuilds or drops those that
+            changed. InvalidArgumentError for a declaration that is not one.
+
         Hooks, called on the owner thread inside the sync (they must not
         call the client); one that raises or answers otherwise fails the
         run, losing nothing, and the next run asks again:
@@ -210,6 +217,7 @@ class Client:
             pull_collections=pull_collections,
             retention=retention,
             conflict_log_limit=conflict_log_limit,
+            indexes=indexes,
         )
         token = TokenProvider(arguments.require_callable(get_token, "get_token")) if get_token else None
         log_forwarder = LogForwarder(arguments.require_callable(log, "log")) if log else None
@@ -357,6 +365,21 @@ class Client:
         counted = ctypes.c_size_t(0)
         self._call(library.ferry_client_count, self._query(collection, where, None, 0, None), ctypes.byref(counted))
         return counted.value
+
+    def explain(
+        self,
+        collection: str,
+        where: Optional[Mapping[str, Any]] = None,
+        order_by: Optional[Sequence[Union[str, Mapping[str, Any]]]] = None,
+        limit: int = 0,
+        after: Optional[str] = None,
+    ) -> dict[str, Any]:
+        """How query() would answer these arguments: {"collection", "index":
+        the index's name or None (a scan), "equalities", "narrowed",
+        "ordered"} (docs/API.md, "Local queries")."""
+        text = self._call_for_text(library.ferry_client_explain, self._query(collection, where, order_by, limit, after))
+        plan: dict[str, Any] = json.loads(text)
+        return plan
 
     @staticmethod
     def _query(collection: Any, where: Any, order_by: Any, limit: Any, after: Any) -> Any:
