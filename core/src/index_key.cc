@@ -20,7 +20,7 @@ constexpr char kAfterObject = 0x09;
 
 void AppendNumber(std::string& out, double number) {
   if (number == 0) number = 0;  // -0 == 0, so both encode alike
-  uint64_t bits = 0;  // std::bit_cast, which Emscripten 3.1.6's libc++ lacks
+  uint64_t bits = 0;            // std::bit_cast, which Emscripten 3.1.6's libc++ lacks
   std::memcpy(&bits, &number, sizeof bits);
   // Negative numbers order backwards by their bits: flip them all; flip
   // only the sign of the others so they follow every negative one.
