@@ -643,6 +643,12 @@ std::optional<Action> SyncEngine::PollAction() {
   if (actions_.empty()) return std::nullopt;
   Action action = std::move(actions_.front());
   actions_.pop_front();
+  const auto* event = std::get_if<Event>(&action);
+  const auto* changed = event ? std::get_if<DocumentsChangedEvent>(event) : nullptr;
+  if (changed != nullptr) {
+    ++changes_polled_;
+    if (!live_queries_.empty()) RefreshLiveQueries(*changed);
+  }
   return action;
 }
 
@@ -1552,6 +1558,7 @@ void SyncEngine::ReloadAfterStorageFailure() {
 }
 
 void SyncEngine::Emit(Event event) {
+  if (std::holds_alternative<DocumentsChangedEvent>(event)) ++changes_emitted_;
   actions_.push_back(std::move(event));
 }
 

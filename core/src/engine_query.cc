@@ -1,6 +1,7 @@
 // Local queries and their indexes (query.h, query_index.h): answering from
 // the best index or a scan, and keeping the store's indexes as declared.
 #include <algorithm>
+#include <vector>
 
 #include "ferry/engine.h"
 
@@ -55,14 +56,18 @@ Result<std::vector<std::pair<std::string, Json>>> SyncEngine::ReadPlanned(const 
   return documents;
 }
 
-Result<QueryPage> SyncEngine::RunQuery(const Query& query) {
+Result<std::vector<std::pair<std::string, Json>>> SyncEngine::ReadMatching(const Query& query) {
   const std::optional<Json> after = DecodedCursor(query);
   const QueryPlan plan = indexes_.Plan(query, after ? &*after : nullptr);
-  if (plan.index == nullptr) {
-    FERRY_ASSIGN_OR_RETURN(auto documents, Scan(query.collection, ""));
-    return QueryPageOf(query, std::move(documents));
-  }
-  FERRY_ASSIGN_OR_RETURN(auto documents, ReadPlanned(query, plan));
+  if (plan.index != nullptr) return ReadPlanned(query, plan);
+  FERRY_ASSIGN_OR_RETURN(auto documents, Scan(query.collection, ""));
+  std::erase_if(documents,
+                [&](const auto& document) { return !QueryMatches(query.where, document.second); });
+  return documents;
+}
+
+Result<QueryPage> SyncEngine::RunQuery(const Query& query) {
+  FERRY_ASSIGN_OR_RETURN(auto documents, ReadMatching(query));
   return QueryPageOf(query, std::move(documents));
 }
 
@@ -70,15 +75,8 @@ Result<std::size_t> SyncEngine::CountQuery(const Query& query) {
   Query unpaged = query;
   unpaged.limit = 0;
   unpaged.after.clear();
-  const QueryPlan plan = indexes_.Plan(unpaged, nullptr);
-  if (plan.index != nullptr) {
-    FERRY_ASSIGN_OR_RETURN(auto documents, ReadPlanned(unpaged, plan));
-    return documents.size();
-  }
-  FERRY_ASSIGN_OR_RETURN(auto documents, Scan(query.collection, ""));
-  return static_cast<std::size_t>(std::count_if(
-      documents.begin(), documents.end(),
-      [&](const auto& document) { return QueryMatches(query.where, document.second); }));
+  FERRY_ASSIGN_OR_RETURN(auto documents, ReadMatching(unpaged));
+  return documents.size();
 }
 
 Json SyncEngine::ExplainQuery(const Query& query) const {

@@ -16,7 +16,6 @@ constexpr char kNumber = 0x05;
 constexpr char kString = 0x06;
 constexpr char kArray = 0x07;
 constexpr char kObject = 0x08;
-constexpr char kAfterObject = 0x09;
 
 void AppendNumber(std::string& out, double number) {
   if (number == 0) number = 0;  // -0 == 0, so both encode alike
@@ -86,12 +85,8 @@ char TypeBegin(const Json& value) {
 }
 
 char TypeEnd(const Json& value) {
-  if (value.is_boolean()) return kNumber;
-  if (value.is_number()) return kString;
-  if (value.is_string()) return kArray;
-  if (value.is_array()) return kObject;
-  if (value.is_object()) return kAfterObject;
-  return kFalse;
+  // The tags are consecutive; booleans span two (false, true).
+  return static_cast<char>(TypeBegin(value) + (value.is_boolean() ? 2 : 1));
 }
 
 }  // namespace ferry::index_key

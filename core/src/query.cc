@@ -306,23 +306,47 @@ bool QueryMatches(const QueryFilter& filter, const Json& document) {
   return false;
 }
 
+struct QueryOrder::Cursor {
+  Json json;          // the decoded cursor, which `position` borrows from
+  Position position;  // empty until filled in, once `json` has its place
+};
+
+Result<QueryOrder> QueryOrder::Of(const Query& query) {
+  QueryOrder order(query);
+  if (query.after.empty()) return order;
+  auto parsed = ParseJson(query.after);
+  if (!parsed.ok()) return Invalid("the cursor is not one this query gave");
+  auto cursor = std::make_shared<Cursor>();
+  cursor->json = std::move(*parsed);
+  FERRY_ASSIGN_OR_RETURN(cursor->position, PositionFromCursor(query, cursor->json));
+  order.after_ = std::move(cursor);
+  return order;
+}
+
+bool QueryOrder::Admits(const std::string& key, const Json& value) const {
+  if (!QueryMatches(query_->where, value)) return false;
+  return !after_ ||
+         ComparePositions(*query_, PositionOf(*query_, key, value), after_->position) > 0;
+}
+
+int QueryOrder::Compare(const std::string& a_key, const Json& a, const std::string& b_key,
+                        const Json& b) const {
+  return ComparePositions(*query_, PositionOf(*query_, a_key, a), PositionOf(*query_, b_key, b));
+}
+
+std::string QueryOrder::CursorAfter(const std::string& key, const Json& value) const {
+  return CursorOf(PositionOf(*query_, key, value));
+}
+
 Result<QueryPage> QueryPageOf(const Query& query,
                               std::vector<std::pair<std::string, Json>> documents) {
-  Json cursor;
-  std::optional<Position> after;
-  if (!query.after.empty()) {
-    auto parsed = ParseJson(query.after);
-    if (!parsed.ok()) return Invalid("the cursor is not one this query gave");
-    cursor = std::move(*parsed);
-    FERRY_ASSIGN_OR_RETURN(after, PositionFromCursor(query, cursor));
-  }
+  FERRY_ASSIGN_OR_RETURN(const QueryOrder order, QueryOrder::Of(query));
   std::vector<Position> positions(documents.size());
   std::vector<std::size_t> matching;
   for (std::size_t i = 0; i < documents.size(); ++i) {
     const auto& [key, value] = documents[i];
-    if (!QueryMatches(query.where, value)) continue;
+    if (!order.Admits(key, value)) continue;
     positions[i] = PositionOf(query, key, value);
-    if (after && ComparePositions(query, positions[i], *after) <= 0) continue;
     matching.push_back(i);
   }
   const std::size_t count =

@@ -104,15 +104,17 @@ Status Replica::StageIndexes(Transaction& txn, const DocumentId& id, const Store
   return Status::Ok();
 }
 
-Status Replica::StageCopy(Transaction& txn, const DocumentId& id, const Copy& copy) {
+Status Replica::StageCopyIndexes(Transaction& txn, const DocumentId& id, const StoredState& after) {
   // The server copy is the view only while no overlay covers it.
-  if (Indexed(id)) {
-    FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, id));
-    if (!overlay) {
-      FERRY_ASSIGN_OR_RETURN(Copy before, ReadCopy(txn, id));
-      FERRY_RETURN_IF_ERROR(StageIndexes(txn, id, before.state, copy.state));
-    }
-  }
+  if (!Indexed(id)) return Status::Ok();
+  FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, id));
+  if (overlay) return Status::Ok();
+  FERRY_ASSIGN_OR_RETURN(Copy before, ReadCopy(txn, id));
+  return StageIndexes(txn, id, before.state, after);
+}
+
+Status Replica::StageCopy(Transaction& txn, const DocumentId& id, const Copy& copy) {
+  FERRY_RETURN_IF_ERROR(StageCopyIndexes(txn, id, copy.state));
   std::string bytes = std::to_string(copy.version) + (copy.state.exists ? " 1 " : " 0 ");
   bytes += std::to_string(std::max<TimeMs>(time_, 0));
   bytes += '\n';
@@ -122,13 +124,7 @@ Status Replica::StageCopy(Transaction& txn, const DocumentId& id, const Copy& co
 }
 
 Status Replica::StageDropCopy(Transaction& txn, const DocumentId& id) {
-  if (Indexed(id)) {
-    FERRY_ASSIGN_OR_RETURN(std::optional<Overlay> overlay, ReadOverlay(txn, id));
-    if (!overlay) {
-      FERRY_ASSIGN_OR_RETURN(Copy before, ReadCopy(txn, id));
-      FERRY_RETURN_IF_ERROR(StageIndexes(txn, id, before.state, StoredState{}));
-    }
-  }
+  FERRY_RETURN_IF_ERROR(StageCopyIndexes(txn, id, StoredState{}));
   txn.Delete(ServerKey(id));
   return Status::Ok();
 }

@@ -86,6 +86,15 @@ Json EventToJson(const Event& event) {
                   {"error", e.error}};
         } else if constexpr (std::is_same_v<E, StatusChangedEvent>) {
           return {{"type", "status"}, {"status", SyncStatusToJson(e.status)}};
+        } else if constexpr (std::is_same_v<E, QueryChangedEvent>) {
+          Json json = QueryPageToJson(e.page);
+          json["type"] = "query";
+          json["query"] = e.query;
+          json["added"] = e.diff.added;
+          json["removed"] = e.diff.removed;
+          json["changed"] = e.diff.changed;
+          json["moved"] = e.diff.moved;
+          return json;
         } else {
           Json documents = Json::array();
           for (const DocumentId& id : e.documents)

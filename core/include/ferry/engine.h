@@ -59,6 +59,7 @@
 
 #include "ferry/conflict.h"
 #include "ferry/hlc.h"
+#include "ferry/live_query.h"
 #include "ferry/model.h"
 #include "ferry/outbox.h"
 #include "ferry/protocol.h"
@@ -230,9 +231,16 @@ struct DocumentsChangedEvent {
   // remote is false.
   bool evicted = false;
 };
+// A live query's page (SyncEngine::SubscribeQuery): the first at once,
+// then each that differs, following the DocumentsChangedEvent that changed it.
+struct QueryChangedEvent {
+  uint64_t query = 0;  // SubscribeQuery's id
+  QueryPage page;      // the whole page now
+  QueryDiff diff;      // against the page delivered before (the first: all added)
+};
 using Event = std::variant<SyncStartedEvent, SyncProgressEvent, SyncCompletedEvent, SyncFailedEvent,
                            SyncConflictEvent, MutationRejectedEvent, StatusChangedEvent,
-                           DocumentsChangedEvent>;
+                           DocumentsChangedEvent, QueryChangedEvent>;
 
 // One local write for SyncEngine::HandleLocalWrites.
 struct LocalWrite {
@@ -554,6 +562,16 @@ class SyncEngine {
   [[nodiscard]] Result<QueryPage> RunQuery(const Query& query);
   [[nodiscard]] Result<std::size_t> CountQuery(const Query& query);
   [[nodiscard]] Json ExplainQuery(const Query& query) const;
+  // A live query (live_query.h): its page now follows as a
+  // QueryChangedEvent, then each new page, right after the
+  // DocumentsChangedEvent of the change that made it (a local write, a pull,
+  // a conflict's resolution, an eviction). Changes of other collections cost
+  // nothing; others mostly update the page without running the query again
+  // (engine_live_query.cc). kInvalidArgument for a cursor the query did not give.
+  [[nodiscard]] Result<uint64_t> SubscribeQuery(const Query& query);
+  // False when no such live query is subscribed. Its events already queued
+  // still come out of PollAction.
+  bool UnsubscribeQuery(uint64_t id);
   SyncStatus status() const;
   const SyncStatistics& statistics() const { return statistics_; }
   // Newest first.
@@ -660,6 +678,12 @@ class SyncEngine {
   // Builds the declared indexes the store lacks and drops those no longer
   // declared (engine_query.cc).
   [[nodiscard]] Status AdoptIndexes();
+  // Brings the live queries up to date with `changed`, just polled, and
+  // queues their new pages to come out next (engine_live_query.cc).
+  void RefreshLiveQueries(const DocumentsChangedEvent& changed);
+  // The documents matching `query`, read through its plan's index or by
+  // scanning; QueryPageOf cuts the page from them.
+  [[nodiscard]] Result<std::vector<std::pair<std::string, Json>>> ReadMatching(const Query& query);
   // The documents `plan` reads, filtered by the query (engine_query.cc).
   [[nodiscard]] Result<std::vector<std::pair<std::string, Json>>> ReadPlanned(
       const Query& query, const QueryPlan& plan);
@@ -840,6 +864,18 @@ class SyncEngine {
   std::optional<TimeMs> dead_letter_check_at_;  // monotonic; see ExpireDeadLetters
   SyncStatistics statistics_;
   std::deque<Action> actions_;
+  // Live queries by id. Each follows the DocumentsChangedEvents emitted
+  // after it was subscribed (counted from `since`): its first page holds what
+  // earlier ones changed. A stale one failed to refresh and runs again next.
+  struct LiveQueryState {
+    LiveQuery live;
+    uint64_t since = 0;
+    bool stale = false;
+  };
+  std::map<uint64_t, LiveQueryState> live_queries_;
+  uint64_t next_live_query_ = 1;
+  uint64_t changes_emitted_ = 0;
+  uint64_t changes_polled_ = 0;
   std::optional<SyncStatus> last_status_emitted_;
   LiveStream live_;
   ReachabilityProbe probe_;

@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -93,6 +94,28 @@ const Json* QueryLookup(const Json& document, const JsonPath& path);
 // kInvalidArgument.
 [[nodiscard]] Result<QueryPage> QueryPageOf(const Query& query,
                                             std::vector<std::pair<std::string, Json>> documents);
+// A query's order and window, for keeping its page current one document at
+// a time (live_query.h) by the rules QueryPageOf applies to a whole list.
+class QueryOrder {
+ public:
+  // kInvalidArgument for a cursor that does not decode. Keeps a reference
+  // to `query`, which must outlive it.
+  [[nodiscard]] static Result<QueryOrder> Of(const Query& query);
+  // Whether the document matches the query and sorts past its cursor.
+  bool Admits(const std::string& key, const Json& value) const;
+  // Negative, zero or positive as document a sorts before, with or after b.
+  int Compare(const std::string& a_key, const Json& a, const std::string& b_key,
+              const Json& b) const;
+  // The cursor of the page that follows one ending with this document.
+  std::string CursorAfter(const std::string& key, const Json& value) const;
+
+ private:
+  struct Cursor;
+  explicit QueryOrder(const Query& query) : query_(&query) {}
+  const Query* query_;
+  std::shared_ptr<const Cursor> after_;  // null: from the first match
+};
+
 // {"documents": [{"key", "value"}], "next": cursor or null}.
 Json QueryPageToJson(const QueryPage& page);
 

@@ -76,6 +76,9 @@ Json QueryPlanToJson(const Query& query, const QueryPlan& plan);
 class QueryIndexes {
  public:
   explicit QueryIndexes(std::vector<IndexDeclaration> declarations);
+  // Not copyable: by_collection_ points into declarations_.
+  QueryIndexes(const QueryIndexes&) = delete;
+  QueryIndexes& operator=(const QueryIndexes&) = delete;
 
   bool Covers(std::string_view collection) const {
     return by_collection_.find(collection) != by_collection_.end();

@@ -162,6 +162,10 @@ class Replica {
   // The view moves from `before` to `after`: its index entries follow.
   [[nodiscard]] Status StageIndexes(Transaction& txn, const DocumentId& id,
                                     const StoredState& before, const StoredState& after);
+  // The server copy becomes `after`: the index entries follow when the copy
+  // is the view (no overlay covers it).
+  [[nodiscard]] Status StageCopyIndexes(Transaction& txn, const DocumentId& id,
+                                        const StoredState& after);
   // Moves the server copy to `server_document` unless the copy is as new or newer.
   [[nodiscard]] Status StageServerCopyIfNewer(Transaction& txn,
                                               const ServerDocument& server_document);

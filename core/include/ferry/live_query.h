@@ -1,0 +1,83 @@
+// Live queries (issue 18): a query's page kept current as documents change,
+// and what changed in it since it was last delivered.
+//
+// The engine (engine_live_query.cc) hands each changed document of the
+// query's collection to Apply, with its local view now. Most changes settle
+// there without running the query again: a document that neither was nor
+// is in the page costs one filter test; one that enters, leaves or moves
+// is placed by the query's order; a full page that gains a document drops
+// its last one. The page is kept with one document more than the query's
+// limit, to know whether a next page exists. Only a document leaving that
+// window while more follow (or moving past its end) needs the query run
+// again, because the window's next member is not known here: Apply says so,
+// and the engine Resets the page.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "ferry/json.h"
+#include "ferry/query.h"
+#include "ferry/status.h"
+
+namespace ferry {
+
+// The keys that differ between two pages of one query.
+struct QueryDiff {
+  std::vector<std::string> added;    // in the new page only
+  std::vector<std::string> removed;  // in the old page only
+  std::vector<std::string> changed;  // in both, with another value
+  // In both, and among the fewest whose moving turns the old order into
+  // the new one (the others keep their order relative to one another).
+  std::vector<std::string> moved;
+
+  bool empty() const {
+    return added.empty() && removed.empty() && changed.empty() && moved.empty();
+  }
+  bool operator==(const QueryDiff&) const = default;
+};
+
+class LiveQuery {
+ public:
+  // The query to run for Start and Reset: `query` with one document more
+  // than its limit, so that the page knows whether a next one exists.
+  static Query Lookahead(const Query& query);
+  // `answer`: Lookahead(query)'s answer now (SyncEngine::RunQuery).
+  // kInvalidArgument for a cursor that does not decode. The first TakeDiff
+  // adds every document.
+  [[nodiscard]] static Result<LiveQuery> Start(Query query, QueryPage answer);
+
+  const Query& query() const { return *query_; }
+  // The query's page now, as RunQuery would answer it.
+  QueryPage page() const;
+
+  // The document `key` of the query's collection has `value` as its local
+  // view now (nullptr: none). False: the page cannot be kept from this
+  // change alone; Reset it.
+  [[nodiscard]] bool Apply(const std::string& key, const Json* value);
+  // `answer`: Lookahead(query())'s answer now.
+  void Reset(QueryPage answer);
+  // The page's changes since the last TakeDiff (or since Start).
+  QueryDiff TakeDiff();
+
+ private:
+  LiveQuery(std::unique_ptr<const Query> query, QueryOrder order, QueryPage answer);
+  // Where `key`, with `value`, goes in the window by the query's order.
+  std::size_t PlaceOf(const std::string& key, const Json& value) const;
+  void Insert(std::size_t at, const std::string& key, const Json& value);
+  std::size_t Shown() const;  // how many of the window's documents the page shows
+
+  std::unique_ptr<const Query> query_;  // at one address, for order_
+  QueryOrder order_;                    // refers to *query_
+  // The page's documents and, when the query has a limit, at most one more.
+  std::vector<std::pair<std::string, Json>> window_;
+  bool complete_ = true;                  // every document the query admits is in window_
+  std::unordered_set<std::string> keys_;  // of window_'s documents
+  // The page at the last TakeDiff that found a difference.
+  std::vector<std::pair<std::string, Json>> delivered_;
+};
+
+}  // namespace ferry

@@ -1,0 +1,152 @@
+// A query's page kept current one changed document at a time; see
+// live_query.h.
+#include "ferry/live_query.h"
+
+#include <algorithm>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+namespace ferry {
+namespace {
+
+// Which of `sequence` (distinct numbers) lie on one of its longest
+// increasing subsequences: the documents that kept their order.
+std::vector<bool> OnLongestIncreasing(const std::vector<std::size_t>& sequence) {
+  std::vector<std::size_t> tails;  // tails[n]: index ending the best run of length n + 1
+  std::vector<std::size_t> previous(sequence.size(), sequence.size());
+  for (std::size_t i = 0; i < sequence.size(); ++i) {
+    const auto at = std::lower_bound(
+        tails.begin(), tails.end(), sequence[i],
+        [&](std::size_t tail, std::size_t value) { return sequence[tail] < value; });
+    if (at != tails.begin()) previous[i] = *(at - 1);
+    if (at == tails.end()) {
+      tails.push_back(i);
+    } else {
+      *at = i;
+    }
+  }
+  std::vector<bool> kept(sequence.size(), false);
+  for (std::size_t i = tails.empty() ? sequence.size() : tails.back(); i < sequence.size();
+       i = previous[i]) {
+    kept[i] = true;
+  }
+  return kept;
+}
+
+}  // namespace
+
+Query LiveQuery::Lookahead(const Query& query) {
+  Query lookahead = query;
+  if (lookahead.limit != 0) ++lookahead.limit;
+  return lookahead;
+}
+
+Result<LiveQuery> LiveQuery::Start(Query query, QueryPage answer) {
+  auto owned = std::make_unique<const Query>(std::move(query));
+  FERRY_ASSIGN_OR_RETURN(QueryOrder order, QueryOrder::Of(*owned));
+  return LiveQuery(std::move(owned), std::move(order), std::move(answer));
+}
+
+LiveQuery::LiveQuery(std::unique_ptr<const Query> query, QueryOrder order, QueryPage answer)
+    : query_(std::move(query)), order_(std::move(order)) {
+  Reset(std::move(answer));
+}
+
+std::size_t LiveQuery::Shown() const {
+  return query_->limit == 0 ? window_.size() : std::min(window_.size(), query_->limit);
+}
+
+QueryPage LiveQuery::page() const {
+  QueryPage page;
+  page.documents.assign(window_.begin(), window_.begin() + static_cast<std::ptrdiff_t>(Shown()));
+  if (Shown() < window_.size()) {
+    const auto& [last_key, last_value] = page.documents.back();
+    page.next = order_.CursorAfter(last_key, last_value);
+  }
+  return page;
+}
+
+bool LiveQuery::Apply(const std::string& key, const Json* value) {
+  const bool admitted = value != nullptr && order_.Admits(key, *value);
+  if (!keys_.contains(key)) {
+    if (!admitted) return true;  // neither was nor is in the window
+    const std::size_t at = PlaceOf(key, *value);
+    // Past the end of a window with more behind it: the documents between
+    // are not known here, and the page does not change.
+    if (at < window_.size() || complete_) Insert(at, key, *value);
+    return true;
+  }
+  const auto found = std::find_if(window_.begin(), window_.end(),
+                                  [&](const auto& document) { return document.first == key; });
+  if (admitted && found->second == *value) return true;
+  window_.erase(found);
+  keys_.erase(key);
+  // A window that loses a member has a next one it does not hold.
+  if (!admitted) return complete_;
+  const std::size_t at = PlaceOf(key, *value);
+  if (at == window_.size() && !complete_) return false;  // moved past the end
+  Insert(at, key, *value);
+  return true;
+}
+
+std::size_t LiveQuery::PlaceOf(const std::string& key, const Json& value) const {
+  const auto at = std::upper_bound(
+      window_.begin(), window_.end(), key, [&](const std::string&, const auto& document) {
+        return order_.Compare(key, value, document.first, document.second) < 0;
+      });
+  return static_cast<std::size_t>(at - window_.begin());
+}
+
+void LiveQuery::Insert(std::size_t at, const std::string& key, const Json& value) {
+  window_.emplace(window_.begin() + static_cast<std::ptrdiff_t>(at), key, value);
+  keys_.insert(key);
+  if (query_->limit == 0 || window_.size() <= query_->limit + 1) return;
+  // A full window gained one: its last is known to follow, no longer held.
+  keys_.erase(window_.back().first);
+  window_.pop_back();
+  complete_ = false;
+}
+
+void LiveQuery::Reset(QueryPage answer) {
+  window_ = std::move(answer.documents);
+  complete_ = answer.next.empty();
+  keys_.clear();
+  for (const auto& document : window_)
+    keys_.insert(document.first);
+}
+
+QueryDiff LiveQuery::TakeDiff() {
+  QueryDiff diff;
+  const auto shown_begin = window_.begin();
+  const auto shown_end = window_.begin() + static_cast<std::ptrdiff_t>(Shown());
+  std::unordered_set<std::string_view> shown;
+  for (auto document = shown_begin; document != shown_end; ++document)
+    shown.insert(document->first);
+  std::unordered_map<std::string_view, std::size_t> delivered_at;
+  for (std::size_t i = 0; i < delivered_.size(); ++i) {
+    delivered_at.emplace(delivered_[i].first, i);
+    if (!shown.contains(delivered_[i].first)) diff.removed.push_back(delivered_[i].first);
+  }
+  // The documents in both pages, in the new order, by their old places.
+  std::vector<std::size_t> old_places;
+  std::vector<const std::string*> kept_keys;
+  for (auto document = shown_begin; document != shown_end; ++document) {
+    const auto& [key, value] = *document;
+    const auto found = delivered_at.find(key);
+    if (found == delivered_at.end()) {
+      diff.added.push_back(key);
+      continue;
+    }
+    old_places.push_back(found->second);
+    kept_keys.push_back(&key);
+    if (delivered_[found->second].second != value) diff.changed.push_back(key);
+  }
+  const std::vector<bool> in_order = OnLongestIncreasing(old_places);
+  for (std::size_t i = 0; i < kept_keys.size(); ++i)
+    if (!in_order[i]) diff.moved.push_back(*kept_keys[i]);
+  if (!diff.empty()) delivered_.assign(shown_begin, shown_end);
+  return diff;
+}
+
+}  // namespace ferry
