@@ -30,7 +30,8 @@ import re
 import sys
 
 # Fields that say what was measured, not how well: they identify a line.
-IDENTITY = ("bench", "label", "stored", "n", "clients", "batch", "pushes", "streams", "probes")
+IDENTITY = ("bench", "label", "stored", "n", "clients", "batch", "pushes", "streams", "probes",
+            "store", "indexes", "query")
 
 # Ferry's figure over the same run's baseline: the ratio is the figure.
 BASELINES = {
