@@ -38,7 +38,7 @@ export FERRY_README="$(cd .. && pwd)/README.md"  # apps.test.mjs builds the READ
 run_tests() { (cd "$project" && node --test --test-concurrency=1 --test-timeout=600000 "$@"); }
 # The tests that run in Node (not Chromium), once per implementation. Where
 # the two differ (the files a store keeps), the tests say so.
-node_suite=(sync.test.mjs node_process.test.mjs store_lock.test.mjs queue_control.test.mjs open_conflicts.test.mjs open_options.test.mjs scope.test.mjs hooks.test.mjs query.test.mjs)
+node_suite=(sync.test.mjs node_process.test.mjs store_lock.test.mjs queue_control.test.mjs open_conflicts.test.mjs open_options.test.mjs scope.test.mjs hooks.test.mjs query.test.mjs live_query.test.mjs)
 for implementation in wasm native; do
   echo "==> the Node suite with FERRY_SYNC_IMPLEMENTATION=$implementation"
   FERRY_SYNC_IMPLEMENTATION=$implementation run_tests "${node_suite[@]/#/./}"

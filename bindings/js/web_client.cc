@@ -17,6 +17,7 @@
 #include <emscripten/bind.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
@@ -83,6 +84,13 @@ std::string Error(const Status& status) {
 std::string Ok(Json fields = Json::object()) {
   fields["ok"] = true;
   return DumpJson(fields);
+}
+
+// A live query's id from JS: a whole number from 1 to 2^53, else 0, which
+// the engine refuses (a double that is not one must not reach the cast).
+uint64_t QueryId(double id) {
+  constexpr double kMax = 9007199254740992.0;  // 2^53
+  return id >= 1 && id <= kMax && id == std::floor(id) ? static_cast<uint64_t>(id) : 0;
 }
 
 }  // namespace
@@ -352,6 +360,23 @@ class WebClient {
     auto query = QueryFromText(query_json);
     if (!query.ok()) return Error(query.status());
     return Ok({{"plan", host_->engine().ExplainQuery(*query)}});
+  }
+
+  // A live query with the caller's id (SyncEngine::SubscribeQuery): its
+  // first page goes out as a "query" event before this returns.
+  std::string SubscribeQuery(double id, std::string query_json) {
+    if (!host_) return NotOpen();
+    auto query = QueryFromText(query_json);
+    if (!query.ok()) return Error(query.status());
+    Status subscribed = host_->engine().SubscribeQuery(QueryId(id), *query);
+    Pump();
+    return subscribed.ok() ? Ok() : Error(subscribed);
+  }
+
+  std::string UnsubscribeQuery(double id) {
+    if (!host_) return NotOpen();
+    if (host_->engine().UnsubscribeQuery(QueryId(id))) return Ok();
+    return Error(Status(ErrorCode::kNotFound, "no such live query"));
   }
 
   // Starts (or joins) a sync in `direction` ("both", "push" or "pull");
@@ -686,6 +711,8 @@ EMSCRIPTEN_BINDINGS(ferry) {
       .function("history", &ferry::WebClient::History)
       .function("failedMutations", &ferry::WebClient::FailedMutations)
       .function("retryFailedMutation", &ferry::WebClient::RetryFailedMutation)
+      .function("subscribeQuery", &ferry::WebClient::SubscribeQuery)
+      .function("unsubscribeQuery", &ferry::WebClient::UnsubscribeQuery)
       .function("discardFailedMutation", &ferry::WebClient::DiscardFailedMutation)
       .function("pendingMutations", &ferry::WebClient::PendingMutations)
       .function("clearHistory", &ferry::WebClient::ClearHistory)

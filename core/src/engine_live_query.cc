@@ -3,20 +3,26 @@
 // the poll, not at the emit, reads the store once the handler that changed
 // it has committed, and a refresh of several changes reads each document
 // once, as it is then.
-#include <unordered_map>
+#include <memory>
+#include <optional>
+#include <vector>
 
 #include "ferry/engine.h"
 
 namespace ferry {
 
-Result<uint64_t> SyncEngine::SubscribeQuery(const Query& query) {
+Status SyncEngine::SubscribeQuery(uint64_t id, const Query& query) {
+  if (id == 0 || live_queries_.contains(id)) {
+    return Status(ErrorCode::kInvalidArgument,
+                  "live query id " + std::to_string(id) + " is 0 or in use");
+  }
   FERRY_ASSIGN_OR_RETURN(QueryPage answer, RunQuery(LiveQuery::Lookahead(query)));
   FERRY_ASSIGN_OR_RETURN(LiveQuery live, LiveQuery::Start(query, std::move(answer)));
-  const uint64_t id = next_live_query_++;
   QueryDiff diff = live.TakeDiff();
-  Emit(QueryChangedEvent{id, live.page(), std::move(diff)});
+  Emit(QueryChangedEvent{
+      id, std::make_shared<const QueryUpdate>(QueryUpdate{live.page(), std::move(diff)})});
   live_queries_.emplace(id, LiveQueryState{std::move(live), changes_emitted_});
-  return id;
+  return Status::Ok();
 }
 
 bool SyncEngine::UnsubscribeQuery(uint64_t id) {
@@ -25,21 +31,20 @@ bool SyncEngine::UnsubscribeQuery(uint64_t id) {
 
 void SyncEngine::RefreshLiveQueries(const DocumentsChangedEvent& changed) {
   // Each document's view, read once for every query of its collection.
-  std::unordered_map<const DocumentId*, Result<std::optional<Json>>> views;
-  const auto view_of = [&](const DocumentId& id) -> const Result<std::optional<Json>>& {
-    auto found = views.find(&id);
-    if (found == views.end()) found = views.emplace(&id, replica_.Get(id)).first;
-    return found->second;
+  std::vector<std::optional<Result<std::optional<Json>>>> views(changed.documents.size());
+  const auto view_of = [&](std::size_t i) -> const Result<std::optional<Json>>& {
+    if (!views[i]) views[i] = replica_.Get(changed.documents[i]);
+    return *views[i];
   };
   std::vector<Event> pages;
   for (auto& [id, state] : live_queries_) {
     if (state.since >= changes_polled_) continue;  // its first page is newer
     LiveQuery& live = state.live;
     bool kept = !state.stale;
-    for (const DocumentId& document : changed.documents) {
-      if (!kept) break;
+    for (std::size_t i = 0; kept && i < changed.documents.size(); ++i) {
+      const DocumentId& document = changed.documents[i];
       if (document.collection != live.query().collection) continue;
-      const auto& view = view_of(document);
+      const auto& view = view_of(i);
       kept = view.ok() && live.Apply(document.key, *view ? &**view : nullptr);
     }
     if (!kept) {
@@ -50,7 +55,10 @@ void SyncEngine::RefreshLiveQueries(const DocumentsChangedEvent& changed) {
       live.Reset(std::move(*answer));
     }
     QueryDiff diff = live.TakeDiff();
-    if (!diff.empty()) pages.emplace_back(QueryChangedEvent{id, live.page(), std::move(diff)});
+    if (!diff.empty()) {
+      pages.emplace_back(QueryChangedEvent{
+          id, std::make_shared<const QueryUpdate>(QueryUpdate{live.page(), std::move(diff)})});
+    }
   }
   // Next out of PollAction, in the order of their ids.
   for (auto page = pages.rbegin(); page != pages.rend(); ++page)

@@ -3,8 +3,8 @@
 #include "ferry/live_query.h"
 
 #include <algorithm>
+#include <map>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 
 namespace ferry {
@@ -118,34 +118,31 @@ void LiveQuery::Reset(QueryPage answer) {
 
 QueryDiff LiveQuery::TakeDiff() {
   QueryDiff diff;
-  const auto shown_begin = window_.begin();
-  const auto shown_end = window_.begin() + static_cast<std::ptrdiff_t>(Shown());
-  std::unordered_set<std::string_view> shown;
-  for (auto document = shown_begin; document != shown_end; ++document)
-    shown.insert(document->first);
-  std::unordered_map<std::string_view, std::size_t> delivered_at;
-  for (std::size_t i = 0; i < delivered_.size(); ++i) {
+  // Ordered maps, not hash tables: the wasm build has their code already.
+  std::map<std::string_view, std::size_t> delivered_at;
+  for (std::size_t i = 0; i < delivered_.size(); ++i)
     delivered_at.emplace(delivered_[i].first, i);
-    if (!shown.contains(delivered_[i].first)) diff.removed.push_back(delivered_[i].first);
-  }
+  std::vector<bool> kept(delivered_.size(), false);
   // The documents in both pages, in the new order, by their old places.
   std::vector<std::size_t> old_places;
-  std::vector<const std::string*> kept_keys;
-  for (auto document = shown_begin; document != shown_end; ++document) {
+  const auto shown_end = window_.begin() + static_cast<std::ptrdiff_t>(Shown());
+  for (auto document = window_.begin(); document != shown_end; ++document) {
     const auto& [key, value] = *document;
     const auto found = delivered_at.find(key);
     if (found == delivered_at.end()) {
       diff.added.push_back(key);
       continue;
     }
+    kept[found->second] = true;
     old_places.push_back(found->second);
-    kept_keys.push_back(&key);
     if (delivered_[found->second].second != value) diff.changed.push_back(key);
   }
+  for (std::size_t i = 0; i < delivered_.size(); ++i)
+    if (!kept[i]) diff.removed.push_back(delivered_[i].first);
   const std::vector<bool> in_order = OnLongestIncreasing(old_places);
-  for (std::size_t i = 0; i < kept_keys.size(); ++i)
-    if (!in_order[i]) diff.moved.push_back(*kept_keys[i]);
-  if (!diff.empty()) delivered_.assign(shown_begin, shown_end);
+  for (std::size_t i = 0; i < old_places.size(); ++i)
+    if (!in_order[i]) diff.moved.push_back(delivered_[old_places[i]].first);
+  if (!diff.empty()) delivered_.assign(window_.begin(), shown_end);
   return diff;
 }
 

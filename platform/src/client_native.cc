@@ -336,6 +336,18 @@ Result<Json> Client::ExplainQuery(const Query& query) {
       [&](EngineHost& host) -> Result<Json> { return host.engine().ExplainQuery(query); });
 }
 
+Status Client::SubscribeQuery(uint64_t id, const Query& query) {
+  return runtime_->Call([&](EngineHost& host) { return host.engine().SubscribeQuery(id, query); });
+}
+
+Status Client::UnsubscribeQuery(uint64_t id) {
+  return runtime_->Call([&](EngineHost& host) {
+    return host.engine().UnsubscribeQuery(id)
+               ? Status::Ok()
+               : Status(ErrorCode::kNotFound, "no live query " + std::to_string(id));
+  });
+}
+
 Client::ListenerId Client::Subscribe(std::function<void(const DocumentsChangedEvent&)> listener) {
   return AddEventListener([listener = std::move(listener)](const Event& event) {
     if (auto* changed = std::get_if<DocumentsChangedEvent>(&event)) listener(*changed);

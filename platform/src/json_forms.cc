@@ -87,13 +87,13 @@ Json EventToJson(const Event& event) {
         } else if constexpr (std::is_same_v<E, StatusChangedEvent>) {
           return {{"type", "status"}, {"status", SyncStatusToJson(e.status)}};
         } else if constexpr (std::is_same_v<E, QueryChangedEvent>) {
-          Json json = QueryPageToJson(e.page);
+          Json json = QueryPageToJson(e.update->page);
           json["type"] = "query";
           json["query"] = e.query;
-          json["added"] = e.diff.added;
-          json["removed"] = e.diff.removed;
-          json["changed"] = e.diff.changed;
-          json["moved"] = e.diff.moved;
+          json["added"] = e.update->diff.added;
+          json["removed"] = e.update->diff.removed;
+          json["changed"] = e.update->diff.changed;
+          json["moved"] = e.update->diff.moved;
           return json;
         } else {
           Json documents = Json::array();

@@ -193,14 +193,18 @@ TEST_F(EngineLiveQueryTest, PagesFollowLocalWritesAndPullsAndStopWhenUnsubscribe
   Put(*engine, "tasks", "t1", {{"due", 3}, {"open", true}});
   Put(*engine, "tasks", "t2", {{"due", 1}, {"open", true}});
   Drain(*engine);
-  auto id = engine->SubscribeQuery(Parse(
-      R"({"collection":"tasks","where":{"path":"open","eq":true},"orderBy":[{"path":"due"}]})"));
-  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  const Query query = Parse(
+      R"({"collection":"tasks","where":{"path":"open","eq":true},"orderBy":[{"path":"due"}]})");
+  const Status subscribed = engine->SubscribeQuery(7, query);
+  ASSERT_TRUE(subscribed.ok()) << subscribed.ToString();
+  // An id in use, or 0, is refused.
+  EXPECT_EQ(engine->SubscribeQuery(7, query).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(engine->SubscribeQuery(0, query).code(), ErrorCode::kInvalidArgument);
   auto events = Drain(*engine);
   ASSERT_EQ(PagesIn(events).size(), 1u);
-  EXPECT_EQ(PagesIn(events)[0]->query, *id);
-  EXPECT_EQ(Keys(PagesIn(events)[0]->page), (std::vector<std::string>{"t2", "t1"}));
-  EXPECT_EQ(PagesIn(events)[0]->diff.added, (std::vector<std::string>{"t2", "t1"}));
+  EXPECT_EQ(PagesIn(events)[0]->query, 7u);
+  EXPECT_EQ(Keys(PagesIn(events)[0]->update->page), (std::vector<std::string>{"t2", "t1"}));
+  EXPECT_EQ(PagesIn(events)[0]->update->diff.added, (std::vector<std::string>{"t2", "t1"}));
 
   // Another collection, and a document the filter keeps out: no page.
   Put(*engine, "notes", "n1", {{"open", true}});
@@ -214,9 +218,9 @@ TEST_F(EngineLiveQueryTest, PagesFollowLocalWritesAndPullsAndStopWhenUnsubscribe
   ASSERT_TRUE(std::holds_alternative<DocumentsChangedEvent>(events[0]));
   const auto* moved = std::get_if<QueryChangedEvent>(&events[1]);
   ASSERT_NE(moved, nullptr);
-  EXPECT_EQ(Keys(moved->page), (std::vector<std::string>{"t1", "t2"}));
-  EXPECT_EQ(moved->diff.changed, (std::vector<std::string>{"t1"}));
-  EXPECT_EQ(moved->diff.moved.size(), 1u);
+  EXPECT_EQ(Keys(moved->update->page), (std::vector<std::string>{"t1", "t2"}));
+  EXPECT_EQ(moved->update->diff.changed, (std::vector<std::string>{"t1"}));
+  EXPECT_EQ(moved->update->diff.moved.size(), 1u);
 
   // Another device's write arrives by a pull.
   Sync(*engine);
@@ -229,11 +233,11 @@ TEST_F(EngineLiveQueryTest, PagesFollowLocalWritesAndPullsAndStopWhenUnsubscribe
   Sync(*engine);
   const auto pulled = PagesIn(driver_.events);
   ASSERT_EQ(pulled.size(), 1u);
-  EXPECT_EQ(Keys(pulled[0]->page), (std::vector<std::string>{"t1", "t9", "t2"}));
-  EXPECT_EQ(pulled[0]->diff.added, (std::vector<std::string>{"t9"}));
+  EXPECT_EQ(Keys(pulled[0]->update->page), (std::vector<std::string>{"t1", "t9", "t2"}));
+  EXPECT_EQ(pulled[0]->update->diff.added, (std::vector<std::string>{"t9"}));
 
-  EXPECT_TRUE(engine->UnsubscribeQuery(*id));
-  EXPECT_FALSE(engine->UnsubscribeQuery(*id));
+  EXPECT_TRUE(engine->UnsubscribeQuery(7));
+  EXPECT_FALSE(engine->UnsubscribeQuery(7));
   Put(*engine, "tasks", "t2", {{"due", 5}, {"open", true}});
   EXPECT_TRUE(PagesIn(Drain(*engine)).empty());
 }
@@ -244,31 +248,30 @@ TEST_F(EngineLiveQueryTest, AFirstPageComesBeforeAnyChangeAndHoldsEarlierOnes) {
   // A change event still queued when the query is subscribed: the first page
   // holds it already, and nothing precedes that page.
   Put(*engine, "tasks", "a", {{"n", 1}});
-  auto id = engine->SubscribeQuery(Parse(R"({"collection":"tasks","limit":1})"));
-  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE(engine->SubscribeQuery(1, Parse(R"({"collection":"tasks","limit":1})")).ok());
   Put(*engine, "tasks", "a", {{"n", 2}});
   Put(*engine, "tasks", "0", {{"n", 0}});  // takes the one place
   const auto events = Drain(*engine);
   const auto pages = PagesIn(events);
   ASSERT_EQ(pages.size(), 3u);
-  EXPECT_EQ(pages[0]->page.documents,
+  EXPECT_EQ(pages[0]->update->page.documents,
             (std::vector<std::pair<std::string, Json>>{{"a", Json{{"n", 1}}}}));
-  EXPECT_EQ(pages[1]->diff.changed, (std::vector<std::string>{"a"}));
-  EXPECT_EQ(Keys(pages[2]->page), (std::vector<std::string>{"0"}));
-  EXPECT_EQ(pages[2]->diff.removed, (std::vector<std::string>{"a"}));
-  EXPECT_FALSE(pages[2]->page.next.empty());
+  EXPECT_EQ(pages[1]->update->diff.changed, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(Keys(pages[2]->update->page), (std::vector<std::string>{"0"}));
+  EXPECT_EQ(pages[2]->update->diff.removed, (std::vector<std::string>{"a"}));
+  EXPECT_FALSE(pages[2]->update->page.next.empty());
 
   // Deleting the one on the page brings the next one in: the query runs again.
   ASSERT_TRUE(engine->HandleLocalWrite(MutationOp::kDelete, {"tasks", "0"}, Json(), now_).ok());
   const auto later = Drain(*engine);
   const auto refilled = PagesIn(later);
   ASSERT_EQ(refilled.size(), 1u);
-  EXPECT_EQ(Keys(refilled[0]->page), (std::vector<std::string>{"a"}));
-  EXPECT_TRUE(refilled[0]->page.next.empty());
+  EXPECT_EQ(Keys(refilled[0]->update->page), (std::vector<std::string>{"a"}));
+  EXPECT_TRUE(refilled[0]->update->page.next.empty());
 
   Query bad = Parse(R"({"collection":"tasks"})");
   bad.after = "{}";
-  EXPECT_EQ(engine->SubscribeQuery(bad).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(engine->SubscribeQuery(2, bad).code(), ErrorCode::kInvalidArgument);
 }
 
 }  // namespace

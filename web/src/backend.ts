@@ -26,6 +26,9 @@ export interface ForwardedCalls {
   query(queryJson: string): Promise<QueryPage>;
   count(queryJson: string): Promise<number>;
   explain(queryJson: string): Promise<QueryPlan>;
+  /** A live query with the caller's id; its pages come as "query" events (live_queries.ts). */
+  subscribeQuery(id: number, queryJson: string): Promise<void>;
+  unsubscribeQuery(id: number): Promise<void>;
   /** Resolves with the run that covered the request. */
   syncNow(reason: SyncReason, direction: SyncDirection): Promise<SyncRun>;
   /** Resolves with the full resync's run. */
@@ -89,6 +92,10 @@ export async function invoke(backend: ForwardedCalls, call: Call): Promise<unkno
       return backend.count(...call.args);
     case 'explain':
       return backend.explain(...call.args);
+    case 'subscribeQuery':
+      return backend.subscribeQuery(...call.args);
+    case 'unsubscribeQuery':
+      return backend.unsubscribeQuery(...call.args);
     case 'syncNow':
       return backend.syncNow(...call.args);
     case 'resync':

@@ -12,6 +12,8 @@ export interface WebClientHandle {
   query(queryJson: string): string;
   count(queryJson: string): string;
   explain(queryJson: string): string;
+  subscribeQuery(id: number, queryJson: string): string;
+  unsubscribeQuery(id: number): string;
   /** Starts (or joins) a sync; the host's syncDone(waiter, result) reports its run. */
   syncNow(reason: string, direction: string, waiter: number): void;
   /** A full resync, reported as syncNow's run. */

@@ -26,6 +26,8 @@ export class FollowerBackend implements Backend {
   constructor(
     private readonly channel: StoreChannel,
     private readonly emit: (type: string, detail: unknown) => void,
+    /** A new owner took the store over (the old one went away). */
+    private readonly onNewOwner: () => void = () => {},
   ) {
     this.ready = new Promise((resolve) => (this.markReady = resolve));
     channel.listen((message) => this.onMessage(message));
@@ -53,6 +55,12 @@ export class FollowerBackend implements Backend {
   }
   explain(queryJson: string): Promise<QueryPlan> {
     return this.forward('explain', queryJson);
+  }
+  subscribeQuery(id: number, queryJson: string): Promise<void> {
+    return this.forward('subscribeQuery', id, queryJson);
+  }
+  unsubscribeQuery(id: number): Promise<void> {
+    return this.forward('unsubscribeQuery', id);
   }
   scan(collection: string, keyPrefix: string, limit: number): Promise<StoredDocument[]> {
     return this.forward('scan', collection, keyPrefix, limit);
@@ -215,6 +223,7 @@ export class FollowerBackend implements Backend {
       case 'owner':
         // A new owner: calls the old one never answered go to it.
         for (const [id, pending] of this.pending) this.channel.post({ kind: 'call', id, from: this.instanceId, call: pending.call });
+        this.onNewOwner();
         return;
       default:
         return;  // hello and call are for the owner

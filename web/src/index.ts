@@ -27,6 +27,7 @@ import { OwnerChannel, StoreChannel } from './channel.js';
 import { lockManager, lockName, Ownership, whileNobodyOwns } from './election.js';
 import type { FerryModule } from './ferry_wasm.mjs';
 import { FollowerBackend } from './follower.js';
+import { LiveQueries, type QueryEventDetail } from './live_queries.js';
 import { loadModule } from './module.js';
 import { checkOpenOptions, checkStoreLocation, describe, printEndpointWarning, type ResolvedOptions } from './options.js';
 import { OwnerBackend } from './owner.js';
@@ -42,6 +43,7 @@ import {
   type FerryEventName,
   type FerryListenerOptions,
   type Json,
+  type LiveQueryPage,
   type JsonCompatible,
   type JsonObject,
   type MergePatch,
@@ -88,6 +90,8 @@ export class FerryClient extends EventTarget {
   private exclusive: Ownership | undefined;
   /** @internal */
   private readonly backgroundSync: BackgroundSyncArming;
+  /** @internal */
+  private readonly liveQueries = new LiveQueries(() => this.backend);
 
   private constructor(
     /** @internal */ private readonly options: ResolvedOptions,
@@ -282,6 +286,22 @@ export class FerryClient extends EventTarget {
     return this.backend.count(queryText(query));
   }
 
+  /**
+   * A live query: `listener` gets the page `query` asks for, then each new
+   * page (with the keys added, removed, changed and moved) whenever a local
+   * write, a pull or a conflict's resolution changes it, in this context or
+   * any other sharing the store (tabs, workers, the service worker).
+   * Resolves with the function that ends it, once the first page was
+   * delivered; a query that is not one rejects as `query` does. When another
+   * context takes the store over, the next page lists every document as added.
+   */
+  async subscribeQuery<T = Json>(query: Query, listener: (page: LiveQueryPage<T>) => void): Promise<() => void> {
+    requireFunction(listener, 'listener');
+    const queryJson = queryText(query);
+    this.ensureOpen();
+    return this.liveQueries.subscribe(queryJson, listener as (page: LiveQueryPage) => void);
+  }
+
   /** Which index `query` reads, if any, and how (the `indexes` open option). */
   async explain(query: Query): Promise<QueryPlan> {
     this.ensureOpen();
@@ -447,6 +467,7 @@ export class FerryClient extends EventTarget {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.liveQueries.endAll();
     // Followers get no new answers from here on; calls already running are
     // still answered while the owner persists them.
     this.sharing?.ownerChannel?.stop();
@@ -474,6 +495,10 @@ export class FerryClient extends EventTarget {
   /** @internal */
   private readonly dispatch = (type: string, detail: unknown): void => {
     if (this.closed) return;  // the app let go of this client: a listener must not meet a closed one
+    if (type === 'query') {
+      this.liveQueries.deliver(detail as QueryEventDetail);
+      return;
+    }
     // Writes are all delivered: the next pending write registers the tag again.
     if (type === 'status' && (detail as { status?: SyncStatus } | null)?.status?.pending === 0) this.backgroundSync.drained();
     this.dispatchEvent(new CustomEvent(type, { detail }));
@@ -507,7 +532,7 @@ export class FerryClient extends EventTarget {
       }
       return;
     }
-    const follower = new FollowerBackend(channel, this.dispatch);
+    const follower = new FollowerBackend(channel, this.dispatch, () => this.liveQueries.subscribeAgain());
     this.backend = follower;
     // Takes over when the owner goes away (closed, reloaded, crashed). The
     // owner may go away before it answers; then this context either took the
@@ -565,6 +590,7 @@ export class FerryClient extends EventTarget {
       return false;
     }
     this.becomeOwner(owner);
+    this.liveQueries.subscribeAgain();
     // Calls sent to the old owner may never have been answered: run them here.
     // The old owner may have committed one before it went away; the call's
     // write id (see ForwardedCalls) makes the store apply it only once.

@@ -139,6 +139,14 @@ export class NativeBackend implements Backend {
     return JSON.parse(await this.call(this.client.explain(queryJson))) as QueryPlan;
   }
 
+  async subscribeQuery(id: number, queryJson: string): Promise<void> {
+    return this.call(this.client.subscribeQuery(id, queryJson));
+  }
+
+  async unsubscribeQuery(id: number): Promise<void> {
+    return this.call(this.client.unsubscribeQuery(id));
+  }
+
   async scan(collection: string, keyPrefix: string, limit: number): Promise<StoredDocument[]> {
     return JSON.parse(await this.call(this.client.scan(collection, keyPrefix, limit))) as StoredDocument[];
   }

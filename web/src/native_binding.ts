@@ -108,6 +108,9 @@ export interface NativeClient {
   count(queryJson: string): Promise<number>;
   /** ferry_client_explain: the plan's JSON text. */
   explain(queryJson: string): Promise<string>;
+  /** ferry_client_subscribe_query with the caller's id: resolves once its first page was delivered. */
+  subscribeQuery(id: number, queryJson: string): Promise<void>;
+  unsubscribeQuery(id: number): Promise<void>;
   /** The run's JSON text; `direction` a ferry_sync_direction (0 both, 1 push, 2 pull). */
   syncNow(direction: number): Promise<string>;
   /** ferry_client_resync: the run's JSON text. */

@@ -152,6 +152,14 @@ export class OwnerBackend implements Backend {
     return unwrap<{ plan: QueryPlan }>(this.web.explain(queryJson)).plan;
   }
 
+  async subscribeQuery(id: number, queryJson: string): Promise<void> {
+    unwrap(this.web.subscribeQuery(id, queryJson));
+  }
+
+  async unsubscribeQuery(id: number): Promise<void> {
+    unwrap(this.web.unsubscribeQuery(id));
+  }
+
   async scan(collection: string, keyPrefix: string, limit: number): Promise<StoredDocument[]> {
     return unwrap<{ items: StoredDocument[] }>(this.web.scan(collection, keyPrefix, limit)).items;
   }

@@ -328,6 +328,21 @@ export interface Query {
 }
 
 /**
+ * A live query's page (`FerryClient.subscribeQuery`): the whole page, and
+ * the keys that differ from the page before (the first: every one added).
+ */
+export interface LiveQueryPage<T = Json> extends QueryPage<T> {
+  /** In this page only. */
+  added: string[];
+  /** In the page before only. */
+  removed: string[];
+  /** In both, with another value. */
+  changed: string[];
+  /** In both, and among the fewest whose moving turns the old order into this one. */
+  moved: string[];
+}
+
+/**
  * An index on one collection (`open({ indexes })`): kept in the same commit
  * as every write it indexes; queries read it when it fits (see `explain`).
  */

@@ -486,6 +486,20 @@ void AsyncClient::Count(std::string query_json, Completion done) {
       /*flush=*/false);
 }
 
+void AsyncClient::SubscribeQuery(uint64_t id, std::string query_json, Completion done) {
+  state_->Run(std::move(done), [id, query = std::move(query_json)](ferry_client* client) {
+    ferry_error error = FERRY_ERROR_INIT;
+    return FromC(ferry_client_subscribe_query(client, Slice(query), id, &error), error);
+  });
+}
+
+void AsyncClient::UnsubscribeQuery(uint64_t id, Completion done) {
+  state_->Run(std::move(done), [id](ferry_client* client) {
+    ferry_error error = FERRY_ERROR_INIT;
+    return FromC(ferry_client_unsubscribe_query(client, id, &error), error);
+  });
+}
+
 void AsyncClient::Explain(std::string query_json, Completion done) {
   state_->Run(
       std::move(done),

@@ -944,6 +944,22 @@ ferry_result ferry_client_explain(ferry_client* client, ferry_slice query_json, 
   });
 }
 
+ferry_result ferry_client_subscribe_query(ferry_client* client, ferry_slice query_json,
+                                          uint64_t query_id, ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    Query query;
+    if (Failure f = ReadQuery(query_json, query); !f.ok()) return f;
+    return call.client().SubscribeQuery(query_id, query);
+  });
+}
+
+ferry_result ferry_client_unsubscribe_query(ferry_client* client, uint64_t query_id,
+                                            ferry_error* error) {
+  return WithClient(client, error, [&](Call& call) -> Failure {
+    return call.client().UnsubscribeQuery(query_id);
+  });
+}
+
 ferry_result ferry_client_subscribe(ferry_client* client, ferry_event_callback callback,
                                     void* user_data, ferry_listener_id* listener,
                                     ferry_error* error) {

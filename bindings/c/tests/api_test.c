@@ -548,6 +548,56 @@ static void test_listeners(void) {
   close_fixture(&f);
 }
 
+static void record_page(void* user_data, const char* json, size_t size) {
+  if (strstr(json, "\"type\":\"query\"") != NULL) record_event(user_data, json, size);
+}
+
+static bool pages_seen_2(void* r) {
+  return calls_of(r) >= 2;
+}
+static bool pages_seen_1(void* r) {
+  return calls_of(r) >= 1;
+}
+
+/* A live query's pages come to event listeners, the first at once and then
+ * one per change of its result, none for other changes or once ended. */
+static void test_live_query(void) {
+  fixture f;
+  open_fixture(&f);
+  ferry_error* error = &f.error;
+  recorder pages = {PTHREAD_MUTEX_INITIALIZER, 0, {0}};
+  ferry_listener_id listener = 0;
+  CHECK_OK(ferry_client_add_event_listener(f.client, record_page, &pages, &listener, error), error);
+  CHECK_OK(ferry_client_put(f.client, S("tasks"), S("t1"), S("{\"due\":2}"), error), error);
+  const char* query = "{\"collection\":\"tasks\",\"orderBy\":[{\"path\":\"due\"}]}";
+  const uint64_t id = 42;
+  CHECK_OK(ferry_client_subscribe_query(f.client, S(query), id, error), error);
+  CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_subscribe_query(f.client, S(query), id, error),
+             error);
+  CHECK(wait_for(pages_seen_1, &pages, 5000));
+  char expected[64];
+  snprintf(expected, sizeof expected, "\"query\":%llu", (unsigned long long)id);
+  CHECK(contains(pages.last, expected) && contains(pages.last, "\"added\":[\"t1\"]"));
+
+  CHECK_OK(ferry_client_put(f.client, S("tasks"), S("t2"), S("{\"due\":1}"), error), error);
+  CHECK(wait_for(pages_seen_2, &pages, 5000));
+  CHECK(contains(pages.last, "\"added\":[\"t2\"]"));
+  CHECK(strstr(pages.last, "\"t2\"") < strstr(pages.last, "\"t1\""));
+
+  CHECK_OK(ferry_client_put(f.client, S("notes"), S("n1"), S("1"), error), error);
+  CHECK_OK(ferry_client_unsubscribe_query(f.client, id, error), error);
+  CHECK_CODE(FERRY_NOT_FOUND, ferry_client_unsubscribe_query(f.client, id, error), error);
+  CHECK_OK(ferry_client_put(f.client, S("tasks"), S("t3"), S("{\"due\":0}"), error), error);
+  sleep_ms(300);
+  CHECK(calls_of(&pages) == 2);
+
+  CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_subscribe_query(f.client, S(query), 0, error),
+             error);
+  CHECK_CODE(FERRY_INVALID_ARGUMENT, ferry_client_subscribe_query(f.client, S("{}"), 7, error),
+             error);
+  close_fixture(&f);
+}
+
 /* A listener that calls back into its client. */
 typedef struct reentry {
   ferry_client* client;
@@ -924,6 +974,7 @@ void api_tests(void) {
   RUN_TEST(test_query);
   RUN_TEST(test_null_and_closed_handles);
   RUN_TEST(test_listeners);
+  RUN_TEST(test_live_query);
   RUN_TEST(test_callbacks_call_back);
   RUN_TEST(test_async_completion_calls_back);
   RUN_TEST(test_close_races_calls);

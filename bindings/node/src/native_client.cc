@@ -41,6 +41,8 @@ Napi::Function NativeClient::DefineClass(Napi::Env env) {
           InstanceMethod<&NativeClient::Query>("query"),
           InstanceMethod<&NativeClient::Count>("count"),
           InstanceMethod<&NativeClient::Explain>("explain"),
+          InstanceMethod<&NativeClient::SubscribeQuery>("subscribeQuery"),
+          InstanceMethod<&NativeClient::UnsubscribeQuery>("unsubscribeQuery"),
           InstanceMethod<&NativeClient::SyncNow>("syncNow"),
           InstanceMethod<&NativeClient::Resync>("resync"),
           InstanceMethod<&NativeClient::StartBackgroundSync>("startBackgroundSync"),
@@ -138,6 +140,21 @@ Napi::Value NativeClient::Explain(const Napi::CallbackInfo& info) {
   return core_->Call(
       [&](async::Completion done) { core_->client().Explain(std::move(query), std::move(done)); },
       Text);
+}
+
+Napi::Value NativeClient::SubscribeQuery(const Napi::CallbackInfo& info) {
+  const uint64_t id = RequireCount(info[0], "queryId");
+  std::string query = RequireString(info[1], "queryJson");
+  return Void([&](async::AsyncClient& client, async::Completion done) {
+    client.SubscribeQuery(id, std::move(query), std::move(done));
+  });
+}
+
+Napi::Value NativeClient::UnsubscribeQuery(const Napi::CallbackInfo& info) {
+  const uint64_t id = RequireCount(info[0], "queryId");
+  return Void([&](async::AsyncClient& client, async::Completion done) {
+    client.UnsubscribeQuery(id, std::move(done));
+  });
 }
 
 Napi::Value NativeClient::SyncNow(const Napi::CallbackInfo& info) {

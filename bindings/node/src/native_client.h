@@ -31,6 +31,8 @@ class NativeClient : public Napi::ObjectWrap<NativeClient> {
   Napi::Value Query(const Napi::CallbackInfo& info);
   Napi::Value Count(const Napi::CallbackInfo& info);
   Napi::Value Explain(const Napi::CallbackInfo& info);
+  Napi::Value SubscribeQuery(const Napi::CallbackInfo& info);
+  Napi::Value UnsubscribeQuery(const Napi::CallbackInfo& info);
   Napi::Value SyncNow(const Napi::CallbackInfo& info);
   Napi::Value Resync(const Napi::CallbackInfo& info);
   Napi::Value StartBackgroundSync(const Napi::CallbackInfo& info);

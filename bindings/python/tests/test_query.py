@@ -3,6 +3,8 @@ a count, and the refusals. No server: a query reads this store only."""
 
 from __future__ import annotations
 
+import queue
+
 import pytest
 
 import ferry
@@ -73,3 +75,36 @@ def test_malformed_index_declarations_are_refused(open_client):
         open_client("bad-type", endpoint="http://127.0.0.1:9", indexes="tasks")
     with pytest.raises(ferry.InvalidArgumentError):
         open_client("bad-declaration", endpoint="http://127.0.0.1:9", indexes=[{"collection": "tasks"}])
+
+
+def test_a_live_query_delivers_pages_as_writes_change_it(client):
+    pages: queue.Queue[ferry.LiveQueryPage] = queue.Queue()
+    end = client.subscribe_query("tasks", pages.put, where={"path": "project", "eq": "p1"}, order_by=["due"], limit=2)
+    first = pages.get(timeout=10)
+    assert isinstance(first, ferry.LiveQueryPage)
+    assert ([document.key for document in first.documents], first.added) == (["t2", "t4"], ["t2", "t4"])
+    assert first.next is not None
+
+    client.put("tasks", "t0", {"project": "p1", "due": 0})
+    second = pages.get(timeout=10)
+    assert [document.key for document in second.documents] == ["t0", "t2"]
+    assert (second.added, second.removed, second.changed, second.moved) == (["t0"], ["t4"], [], [])
+
+    # Another project's task cannot change the page: no page for it.
+    client.put("tasks", "t9", {"project": "p2", "due": 0})
+    client.put("tasks", "t2", {"project": "p1", "due": 9})
+    third = pages.get(timeout=10)
+    assert ([document.key for document in third.documents], third.added, third.removed) == (["t0", "t4"], ["t4"], ["t2"])
+
+    end()
+    end()  # twice is harmless
+    client.put("tasks", "t1", {"project": "p1", "due": -1})
+    with pytest.raises(queue.Empty):
+        pages.get(timeout=0.3)
+
+
+def test_a_live_query_that_is_not_one_is_refused(client):
+    with pytest.raises(ferry.InvalidArgumentError):
+        client.subscribe_query("tasks", print, after="not a cursor")
+    with pytest.raises(TypeError):
+        client.subscribe_query("tasks", "not callable")

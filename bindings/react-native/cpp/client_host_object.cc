@@ -94,6 +94,21 @@ jsi::Value Explain(const State& state, const Arguments& arguments) {
   });
 }
 
+jsi::Value SubscribeQuery(const State& state, const Arguments& arguments) {
+  auto id = static_cast<std::uint64_t>(RequireInteger(arguments, 0, "queryId", 1, kMaxInteger));
+  std::string query = RequireString(arguments, 1, "queryJson");
+  return Promised(state, arguments, Nothing, [&](async::AsyncClient& client, auto done) {
+    client.SubscribeQuery(id, std::move(query), std::move(done));
+  });
+}
+
+jsi::Value UnsubscribeQuery(const State& state, const Arguments& arguments) {
+  auto id = static_cast<std::uint64_t>(RequireInteger(arguments, 0, "queryId", 1, kMaxInteger));
+  return Promised(state, arguments, Nothing, [id](async::AsyncClient& client, auto done) {
+    client.UnsubscribeQuery(id, std::move(done));
+  });
+}
+
 jsi::Value SyncNow(const State& state, const Arguments& arguments) {
   // A ferry_sync_direction; the C API refuses another value.
   const auto direction =
@@ -274,6 +289,8 @@ constexpr Method kMethods[] = {
     {"query", 1, Query},
     {"count", 1, Count},
     {"explain", 1, Explain},
+    {"subscribeQuery", 2, SubscribeQuery},
+    {"unsubscribeQuery", 1, UnsubscribeQuery},
     {"setMetered", 1, SetMetered},
     {"cancel", 0, Cancel},
     {"report", 1, Report},

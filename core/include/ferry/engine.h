@@ -234,9 +234,10 @@ struct DocumentsChangedEvent {
 // A live query's page (SyncEngine::SubscribeQuery): the first at once,
 // then each that differs, following the DocumentsChangedEvent that changed it.
 struct QueryChangedEvent {
-  uint64_t query = 0;  // SubscribeQuery's id
-  QueryPage page;      // the whole page now
-  QueryDiff diff;      // against the page delivered before (the first: all added)
+  uint64_t query = 0;  // the id given to SubscribeQuery
+  // Shared by every listener the event reaches, never copied (a page may be
+  // large; the event variant stays small).
+  std::shared_ptr<const QueryUpdate> update;
 };
 using Event = std::variant<SyncStartedEvent, SyncProgressEvent, SyncCompletedEvent, SyncFailedEvent,
                            SyncConflictEvent, MutationRejectedEvent, StatusChangedEvent,
@@ -567,8 +568,10 @@ class SyncEngine {
   // DocumentsChangedEvent of the change that made it (a local write, a pull,
   // a conflict's resolution, an eviction). Changes of other collections cost
   // nothing; others mostly update the page without running the query again
-  // (engine_live_query.cc). kInvalidArgument for a cursor the query did not give.
-  [[nodiscard]] Result<uint64_t> SubscribeQuery(const Query& query);
+  // (engine_live_query.cc). The caller picks the id, so that it knows its
+  // pages from the first: kInvalidArgument when a live query has it already
+  // (or it is 0), or for a cursor the query did not give.
+  [[nodiscard]] Status SubscribeQuery(uint64_t id, const Query& query);
   // False when no such live query is subscribed. Its events already queued
   // still come out of PollAction.
   bool UnsubscribeQuery(uint64_t id);
@@ -873,7 +876,6 @@ class SyncEngine {
     bool stale = false;
   };
   std::map<uint64_t, LiveQueryState> live_queries_;
-  uint64_t next_live_query_ = 1;
   uint64_t changes_emitted_ = 0;
   uint64_t changes_polled_ = 0;
   std::optional<SyncStatus> last_status_emitted_;

@@ -14,8 +14,8 @@
 #pragma once
 
 #include <memory>
+#include <set>
 #include <string>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -38,6 +38,12 @@ struct QueryDiff {
     return added.empty() && removed.empty() && changed.empty() && moved.empty();
   }
   bool operator==(const QueryDiff&) const = default;
+};
+
+// A live query's page as delivered, and how it differs from the one before.
+struct QueryUpdate {
+  QueryPage page;  // the whole page now
+  QueryDiff diff;  // against the page delivered before (the first: all added)
 };
 
 class LiveQuery {
@@ -74,8 +80,8 @@ class LiveQuery {
   QueryOrder order_;                    // refers to *query_
   // The page's documents and, when the query has a limit, at most one more.
   std::vector<std::pair<std::string, Json>> window_;
-  bool complete_ = true;                  // every document the query admits is in window_
-  std::unordered_set<std::string> keys_;  // of window_'s documents
+  bool complete_ = true;        // every document the query admits is in window_
+  std::set<std::string> keys_;  // of window_'s documents
   // The page at the last TakeDiff that found a difference.
   std::vector<std::pair<std::string, Json>> delivered_;
 };

@@ -106,11 +106,18 @@ class Client {
   [[nodiscard]] Result<std::size_t> CountQuery(const Query& query);
   // How RunQuery would answer `query` (SyncEngine::ExplainQuery).
   [[nodiscard]] Result<Json> ExplainQuery(const Query& query);
+  // A live query (SyncEngine::SubscribeQuery) with an id the caller picks:
+  // its page comes to the event listeners as a QueryChangedEvent with that
+  // id, then each page that differs. Unsubscribing ends them (an unknown
+  // id: kNotFound).
+  [[nodiscard]] Status SubscribeQuery(uint64_t id, const Query& query);
+  [[nodiscard]] Status UnsubscribeQuery(uint64_t id);
   // Called with the ids of documents whose local view changed (local writes,
   // pulls, conflict resolutions).
   ListenerId Subscribe(std::function<void(const DocumentsChangedEvent&)> listener);
   // Every engine event: sync started / progress / completed / failed /
-  // conflict, mutation rejected, status changed, documents changed.
+  // conflict, mutation rejected, status changed, documents changed, a live
+  // query's page.
   ListenerId AddEventListener(std::function<void(const Event&)> listener);
   void RemoveListener(ListenerId id);
 

@@ -92,6 +92,13 @@ export async function usage(): Promise<void> {
   const plan = await indexed.explain({ collection: 'todos', where: { path: 'done', eq: false } });
   expectType<string | null>()(plan.index);
   expectType<boolean>()(plan.ordered);
+  const end = await indexed.subscribeQuery<Todo>({ collection: 'todos', limit: 5 }, (live) => {
+    expectType<Todo[]>()(live.documents.map(({ value }) => value));
+    expectType<string[]>()(live.added.concat(live.removed, live.changed, live.moved));
+  });
+  expectType<() => void>()(end);
+  // @ts-expect-error a live query's listener takes its page
+  await indexed.subscribeQuery({ collection: 'todos' }, (page: number) => page);
   // @ts-expect-error an index declaration names its paths
   await FerryClient.open({ name: 'a', endpoint: 'http://localhost:8080', indexes: [{ collection: 'todos' }] });
   // ---- hooks (issue 17)

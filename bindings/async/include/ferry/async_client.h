@@ -170,6 +170,10 @@ class AsyncClient {
   void Query(std::string query_json, Completion done);
   void Count(std::string query_json, Completion done);
   void Explain(std::string query_json, Completion done);
+  // ferry_client_subscribe_query with the caller's id; delivered after its
+  // first page reached the event listener. Both: no result.
+  void SubscribeQuery(uint64_t id, std::string query_json, Completion done);
+  void UnsubscribeQuery(uint64_t id, Completion done);
   // Never blocks the worker (ferry_client_sync_now_direction_async): calls
   // after it run while the sync does. `direction`: a ferry_sync_direction
   // value (another is FERRY_INVALID_ARGUMENT). text: the run's JSON.

@@ -479,6 +479,19 @@ FERRY_EXPORT ferry_result ferry_client_count(ferry_client* client, ferry_slice q
 FERRY_EXPORT ferry_result ferry_client_explain(ferry_client* client, ferry_slice query_json,
                                                ferry_buffer* plan, ferry_error* error);
 
+/* A live query with an id the caller picks (not 0, not one in use:
+ * FERRY_INVALID_ARGUMENT), so that it knows its pages from the first. Its
+ * page comes to the event listeners as an event {"type": "query", "query":
+ * the id, "documents", "next" (as ferry_client_query gives them), "added",
+ * "removed", "changed", "moved": keys}, then each page that differs, right
+ * after the "change" event of the write, pull or resolution that changed
+ * it. A listener added before this call hears the first page. */
+FERRY_EXPORT ferry_result ferry_client_subscribe_query(ferry_client* client, ferry_slice query_json,
+                                                       uint64_t query_id, ferry_error* error);
+/* FERRY_NOT_FOUND for an unknown (or already ended) live query. */
+FERRY_EXPORT ferry_result ferry_client_unsubscribe_query(ferry_client* client, uint64_t query_id,
+                                                         ferry_error* error);
+
 /* --- Subscriptions and events. ---
  * Callbacks run on the owner thread with borrowed JSON text. After
  * ferry_client_remove_listener returns (or the client is closed) the

@@ -162,6 +162,8 @@ _SIGNATURES = {
         [Handle, EventCallback, c_void_p, ctypes.POINTER(ctypes.c_uint64), ErrorPointer],
     ),
     "ferry_client_remove_listener": (ctypes.c_int, [Handle, ctypes.c_uint64, ErrorPointer]),
+    "ferry_client_subscribe_query": (ctypes.c_int, [Handle, Slice, ctypes.c_uint64, ErrorPointer]),
+    "ferry_client_unsubscribe_query": (ctypes.c_int, [Handle, ctypes.c_uint64, ErrorPointer]),
     "ferry_client_sync_now": (ctypes.c_int, [Handle, BufferPointer, ErrorPointer]),
     "ferry_client_sync_now_direction": (
         ctypes.c_int,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import itertools
 import json
 import os
 import threading
@@ -35,6 +36,7 @@ from .records import (
     ConflictLogEntry,
     FailedMutation,
     Json,
+    LiveQueryPage,
     Mutation,
     OpenConflict,
     PendingMutation,
@@ -76,6 +78,7 @@ class Client:
         self._handle = handle
         self._callbacks = callbacks  # the C functions the library may call until close
         self._listeners = Listeners()
+        self._live_query_ids = itertools.count(1)
         self._listener_ids: dict[int, int] = {}  # listener token -> the C API's listener id
         self._closed = False
         self._closing = False
@@ -380,6 +383,47 @@ class Client:
         text = self._call_for_text(library.ferry_client_explain, self._query(collection, where, order_by, limit, after))
         plan: dict[str, Any] = json.loads(text)
         return plan
+
+    def subscribe_query(
+        self,
+        collection: str,
+        listener: Callable[[LiveQueryPage], Any],
+        where: Optional[Mapping[str, Any]] = None,
+        order_by: Optional[Sequence[Union[str, Mapping[str, Any]]]] = None,
+        limit: int = 0,
+        after: Optional[str] = None,
+    ) -> Callable[[], None]:
+        """A live query: calls ``listener(page)`` on the owner thread with
+        the page query() would give, then with each new page (a
+        LiveQueryPage: the documents, and the keys added, removed, changed
+        and moved) whenever a local write, a pull or a conflict's resolution
+        changes it. Returns the function that ends it.
+        InvalidArgumentError for a query that is not one."""
+        arguments.require_callable(listener, "listener")
+        query = self._query(collection, where, order_by, limit, after)
+        query_id = next(self._live_query_ids)
+
+        def own_pages(page: LiveQueryPage) -> None:
+            if page.query == query_id:
+                listener(page)
+
+        # Listening before subscribing: the first page may come at once.
+        stop_listening = self._register(library.ferry_client_add_event_listener, "query", own_pages)
+        try:
+            self._call(library.ferry_client_subscribe_query, query, query_id)
+        except BaseException:
+            stop_listening()
+            raise
+
+        def end() -> None:
+            if not self._closed:
+                try:
+                    self._call(library.ferry_client_unsubscribe_query, query_id)
+                except (NotFoundError, ClientClosedError):
+                    pass  # ended twice, or the client closed meanwhile
+            stop_listening()
+
+        return end
 
     @staticmethod
     def _query(collection: Any, where: Any, order_by: Any, limit: Any, after: Any) -> Any:

@@ -227,6 +227,35 @@ class QueryPage:
 
 
 @dataclass(frozen=True)
+class LiveQueryPage:
+    """A live query's page (``subscribe_query``): the whole page, and the
+    keys that differ from the page before (the first: every one added).
+    ``moved``: in both, among the fewest whose moving turns the old order
+    into this one. ``query``: the live query's id."""
+
+    query: int
+    documents: list[StoredDocument]
+    next: Optional[str]
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+    moved: list[str]
+
+    @classmethod
+    def from_json(cls, json: dict[str, Any]) -> LiveQueryPage:
+        documents = [StoredDocument(item["key"], item["value"]) for item in json["documents"]]
+        return cls(
+            query=json["query"],
+            documents=documents,
+            next=json["next"],
+            added=json["added"],
+            removed=json["removed"],
+            changed=json["changed"],
+            moved=json["moved"],
+        )
+
+
+@dataclass(frozen=True)
 class DocumentId:
     collection: str
     key: str
@@ -347,11 +376,12 @@ _DETAIL_READERS = {
     "mutation.rejected": MutationRejected.from_json,
     "status": lambda json: SyncStatus.from_json(json["status"]),
     "change": Change.from_json,
+    "query": LiveQueryPage.from_json,
 }
 
 EVENT_TYPES = frozenset(_DETAIL_READERS)
 """Every event type: sync.started, sync.progress, sync.completed, sync.failed,
-sync.conflict, mutation.rejected, status, change."""
+sync.conflict, mutation.rejected, status, change, query (a live query's page)."""
 
 
 def event_detail(event_type: str, json: dict[str, Any]) -> Any:
