@@ -77,6 +77,61 @@ test('Vite 8 dev server (StrictMode runs each effect twice): the component syncs
   });
 });
 
+// ferry-sync/react (issue 18) in Chromium, on the dev server (StrictMode runs
+// each effect twice: every hook's store subscribes, ends and subscribes
+// again) and in the build: a live query's list, a document and the status
+// follow the writes of this tab and of another tab sharing the store.
+for (const mode of ['dev server', 'build']) {
+  test(`Vite 8 + React StrictMode (${mode}): useQuery, useDocument and useSyncStatus follow every tab's writes`, async () => {
+    const app = join(appsDir, 'vite8-react');
+    const check = async (url) => {
+      const context = await browser.newContext();
+      const errors = [];
+      const open = async (tab) => {
+        const page = await context.newPage();
+        page.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+        page.on('console', (message) => message.type() === 'error' && errors.push(`console: ${message.text()}`));
+        await page.goto(`${url}?hooks&tab=${tab}`);
+        await page.waitForSelector('#notes', { state: 'attached' });
+        return page;
+      };
+      const notes = (page) => page.$$eval('#notes li', (items) => items.map((item) => item.textContent));
+      const until = (page, check, what, arg = null) =>
+        page.waitForFunction(check, arg, { timeout: 15000 }).catch(() => assert.fail(`${what}; errors: ${errors.join('; ')}`));
+      try {
+        const first = await open('a');
+        await until(first, () => document.getElementById('more')?.textContent === 'no more', 'the first, empty page');
+        assert.deepEqual([await notes(first), await first.textContent('#pinned'), await first.textContent('#pending')], [[], 'none', '0']);
+        for (let i = 0; i < 2; ++i) {
+          await first.click('#add');
+          await until(first, (n) => document.querySelectorAll('#notes li').length === n, `note ${i + 1} listed`, i + 1);
+        }
+        const second = await open('b');  // a follower of the first tab's store
+        await until(second, () => document.querySelectorAll('#notes li').length === 2, 'the second tab\'s first page');
+        await second.click('#add');
+        await second.waitForTimeout(5);
+        await second.click('#add');
+        // Newest first, three at most: b2, b1, a2, and a next page (a1).
+        await until(first, () => document.getElementById('notes')?.textContent === 'b2b1a2', 'the other tab\'s notes in the first');
+        assert.equal(await first.textContent('#more'), 'more');
+        await until(first, () => document.getElementById('pending')?.textContent === '4', 'four writes pending');
+        await second.click('#pin');
+        await until(first, () => document.getElementById('pinned')?.textContent === 'pinned by b', 'the pinned note');
+        assert.deepEqual(await notes(second), ['b2', 'b1', 'a2']);
+        await first.waitForTimeout(300);  // late errors
+        assert.deepEqual(errors, []);
+      } finally {
+        await context.close();
+      }
+    };
+    if (mode === 'build') {
+      await servedBuild(join(app, 'dist'), (endpoint) => check(`${endpoint}/`));
+    } else {
+      await devServer(app, (url) => check(url));
+    }
+  });
+}
+
 test('webpack 5 with no configuration: builds with no warning about ferry-sync and syncs', async () => {
   const app = join(appsDir, 'webpack5');
   assertNoWarnings(await run(app, 'node_modules/webpack-cli/bin/cli.js', '--mode', 'production'));

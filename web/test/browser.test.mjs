@@ -11,7 +11,7 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startServer('token-alice alice\ntoken-carol carol\ntoken-dave dave\ntoken-eve eve\ntoken-fay fay\ntoken-gus gus\ntoken-hal hal\n', ['--static', buildTestSite()]);
+  server = await startServer('token-alice alice\ntoken-carol carol\ntoken-dave dave\ntoken-eve eve\ntoken-fay fay\ntoken-gus gus\ntoken-hal hal\ntoken-ida ida\n', ['--static', buildTestSite()]);
   browser = await chromium.launch(chromiumOptions);
 });
 
@@ -184,6 +184,73 @@ test('two tabs share one store: concurrent writes reach the server once, both se
   view = await readServer(server.endpoint, 'token-eve');
   assert.equal(view.documents.size, 602);
   assert.equal(view.head, 602);
+  await context.close();
+});
+
+// Live queries across tabs (issue 18): a follower's live query follows the
+// writes of every tab, and goes on when its owner goes away.
+test('a live query in a follower tab follows every tab\'s writes, and a takeover', async () => {
+  const context = await browser.newContext();
+  const tabs = [await openPage(context), await openPage(context), await openPage(context)];
+  for (const tab of tabs) {
+    await tab.evaluate(async () => {
+      window.client = await window.Ferry.FerryClient.open({ name: 'livetabs', endpoint: location.origin, getToken: () => 'token-ida', autoSync: false });
+    });
+  }
+  await tabs[0].evaluate(() => window.client.put('tasks', 't1', { n: 1 }));
+  // The second tab, a follower, keeps every page; waitFor(keys) resolves
+  // with the first page holding exactly those keys.
+  const first = await tabs[1].evaluate(async () => {
+    window.pages = [];
+    const waiting = [];
+    window.waitFor = (keys) =>
+      new Promise((resolve) => {
+        waiting.push({ keys: keys.join(), resolve });
+        check();
+      });
+    const check = () => {
+      const latest = window.pages.at(-1);
+      if (!latest) return;
+      const keys = latest.documents.map(({ key }) => key).join();
+      for (const wait of waiting.filter((w) => w.keys === keys)) wait.resolve(latest);
+    };
+    window.end = await window.client.subscribeQuery({ collection: 'tasks', orderBy: [{ path: 'n' }] }, (page) => {
+      window.pages.push(page);
+      check();
+    });
+    return window.pages[0];
+  });
+  assert.deepEqual([first.documents, first.added], [[{ key: 't1', value: { n: 1 } }], ['t1']]);
+
+  // Another follower's write, then the owner's.
+  let waited = tabs[1].evaluate(() => window.waitFor(['t1', 't2']));
+  await tabs[2].evaluate(() => window.client.put('tasks', 't2', { n: 2 }));
+  assert.deepEqual((await waited).added, ['t2']);
+  waited = tabs[1].evaluate(() => window.waitFor(['t0', 't1', 't2']));
+  await tabs[0].evaluate(() => window.client.put('tasks', 't0', { n: 0 }));
+  assert.deepEqual((await waited).added, ['t0']);
+  const counts = await tabs[1].evaluate(() => window.pages.length);
+  await tabs[0].evaluate(() => window.client.put('notes', 'n1', { n: 1 }));  // not in the query: no page
+  await tabs[2].evaluate(() => window.client.put('tasks', 't1', { n: 1 }));  // written as it was: no page either
+  await tabs[1].evaluate(() => window.client.get('tasks', 't1'));  // a round trip: the owner's events came first
+  assert.equal(await tabs[1].evaluate(() => window.pages.length), counts);
+
+  // The owner goes away; one of the others takes the store over, and the
+  // live query follows the writes made after.
+  await tabs[0].close();
+  waited = tabs[1].evaluate(() => window.waitFor(['t0', 't1', 't2', 't3']));
+  await tabs[2].evaluate(() => window.client.put('tasks', 't3', { n: 3 }));
+  const afterTakeover = await waited;
+  assert.deepEqual(afterTakeover.documents.map(({ value }) => value.n), [0, 1, 2, 3]);
+
+  // Ended: the next write brings no page.
+  const before = await tabs[1].evaluate(() => {
+    window.end();
+    return window.pages.length;
+  });
+  await tabs[2].evaluate(() => window.client.put('tasks', 't4', { n: 4 }));
+  await tabs[1].evaluate(() => window.client.get('tasks', 't4'));
+  assert.equal(await tabs[1].evaluate(() => window.pages.length), before);
   await context.close();
 });
 

@@ -11,7 +11,7 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startServer('token-frank frank\ntoken-gina gina\ntoken-hana hana\ntoken-ivy ivy\ntoken-jade jade\n', ['--static', buildTestSite()]);
+  server = await startServer('token-frank frank\ntoken-gina gina\ntoken-hana hana\ntoken-ivy ivy\ntoken-jade jade\ntoken-kim kim\n', ['--static', buildTestSite()]);
   browser = await chromium.launch(chromiumOptions);
 });
 
@@ -348,5 +348,35 @@ test('with no page open and no token in memory, background sync fails as an auth
   await page.evaluate(() => window.Ferry.provideServiceWorkerToken('tokenless', () => 'token-jade'));
   await control.dispatchSync('ferry-sync:tokenless');
   await serverHolds('token-jade', 4, 'the retried sync to deliver 4 writes');
+  await context.close();
+});
+
+// Live queries (issue 18): a sync the service worker asks for, run by the
+// page that owns the store (the worker's client is then a follower), brings
+// the pulled documents into the page's live query.
+test('a live query in the page follows what a sync the service worker asked for pulled', async () => {
+  const context = await browser.newContext();
+  const page = await pageWithServiceWorker(context, 'livesw', 'token-kim', false);
+  const first = await page.evaluate(async () => {
+    window.client = await window.Ferry.FerryClient.open({ name: 'livesw', endpoint: location.origin, getToken: () => 'token-kim', autoSync: false, backgroundSync: false });
+    window.pages = [];
+    window.end = await window.client.subscribeQuery({ collection: 'readings', orderBy: [{ path: 'at', desc: true }], limit: 2 }, (page) => window.pages.push(page));
+    return window.pages[0];
+  });
+  assert.deepEqual([first.documents, first.next], [[], null]);
+  // Another device (a second store of the same user) puts three readings on the server.
+  await page.evaluate(async () => {
+    const device = await window.Ferry.FerryClient.open({ name: 'livesw-device', endpoint: location.origin, getToken: () => 'token-kim', autoSync: false, backgroundSync: false });
+    await device.write([1, 2, 3].map((at) => ({ op: 'put', collection: 'readings', key: `r${at}`, value: { at } })));
+    await device.syncNow();
+    await device.close();
+  });
+  const outcome = await page.evaluate(() => window.Ferry.requestBackgroundSync('livesw'));
+  assert.equal(outcome.run?.outcome, 'completed', JSON.stringify(outcome));
+  assert.equal(outcome.run.pulled, 3);
+  const latest = await waitUntil(() => page.evaluate(() => window.pages.at(-1)?.documents.length === 2 && window.pages.at(-1)), 'the pulled readings in the live query');
+  assert.deepEqual(latest.documents.map(({ key }) => key), ['r3', 'r2']);
+  assert.deepEqual(latest.added, ['r3', 'r2']);
+  assert.equal(typeof latest.next, 'string');
   await context.close();
 });
