@@ -15,9 +15,7 @@ web/build.sh >/dev/null
 
 site=build/web-demo/site
 rm -rf "$site"
-mkdir -p "$site"
-cp -r web/examples/notes/. "$site/"
-cp -r web/dist "$site/ferry-sync"
+web/examples/notes/build.sh web/dist "$site"  # the app (React, bundled) beside the package
 echo "demo-token demo" >build/web-demo/tokens.txt  # the token the demo app sends (config.js)
 
 echo "==> the notes app: http://127.0.0.1:${PORT:-8080}/"

@@ -33,6 +33,7 @@ done
 for install in "${installs[@]}"; do wait "$install" || { echo "npm install of a bundler app failed" >&2; exit 1; }; done
 # The demo test serves web/examples/notes and leaves a screenshot in build/test-output.
 export FERRY_DEMO_DIR="$PWD/examples/notes" FERRY_TEST_OUTPUT="$(cd .. && pwd)/build/test-output"
+(cd examples/notes && npm ci --no-audit --no-fund --prefer-offline >/dev/null)  # React and esbuild for its build.sh
 export FERRY_README="$(cd .. && pwd)/README.md"  # apps.test.mjs builds the README's todo app from its text
 # No test may hang the run: each gets 10 minutes (the longest takes under 10 s).
 run_tests() { (cd "$project" && node --test --test-concurrency=1 --test-timeout=600000 "$@"); }

@@ -2,7 +2,8 @@
 // by a real ferry-server: it works offline, reloads offline from the service
 // worker's cache, and syncs when the network returns; the status UI says so.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
@@ -17,10 +18,9 @@ let browser;
 
 before(async () => {
   if (!demoDir) throw new Error('FERRY_DEMO_DIR must name web/examples/notes');
-  // The same layout as scripts/demo-web.sh: the app with the installed package beside it.
+  // Built as scripts/demo-web.sh builds it, with the installed package.
   const site = tempDir();
-  cpSync(demoDir, site, { recursive: true });
-  cpSync(join(process.cwd(), 'node_modules', 'ferry-sync', 'dist'), join(site, 'ferry-sync'), { recursive: true });
+  execFileSync('bash', [join(demoDir, 'build.sh'), join(process.cwd(), 'node_modules', 'ferry-sync', 'dist'), site], { stdio: 'inherit' });
   server = await startServer('demo-token demo\n', ['--static', site]);
   browser = await chromium.launch(chromiumOptions);
 });
@@ -72,6 +72,17 @@ test('the notes demo: add notes offline, reload offline, sync when online', asyn
   const view = await readServer(server.endpoint, 'demo-token');
   assert.deepEqual([...view.documents.values()].map((note) => note.text).sort(), ['Book train to Lyon', 'Buy oat milk', 'Call the plumber']);
   assert.equal(view.head, 3);  // each note applied once
+
+  // A second tab shares the store: a note added there is listed here at once
+  // (the app's live query, ferry-sync/react's useQuery).
+  const second = await context.newPage();
+  await second.goto(`${server.endpoint}/`);
+  await second.waitForSelector('body[data-ready="true"]');
+  await second.fill('#text', 'Water the plants');
+  await second.click('#add button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#notes li span')?.textContent === 'Water the plants', null, { timeout: 15000 });
+  assert.equal(await page.locator('#notes li').count(), 4);
+  await second.close();
 
   mkdirSync(outputDir, { recursive: true });
   const screenshot = join(outputDir, 'web-demo.png');
