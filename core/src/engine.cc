@@ -919,18 +919,26 @@ bool SyncEngine::ApplyPushResults(const std::vector<OutboxEntry>& batch,
     }
     Status staged;
     switch (result.status) {
-      case PushResultStatus::kApplied:
-        staged = replica_.StageApplied(txn, entry, result.previous_version, result.version);
+      case PushResultStatus::kApplied: {
+        auto applied = replica_.StageApplied(txn, entry, result.previous_version, result.version);
+        staged = applied.status();
+        // Mostly the view stays: the server holds what the write showed. A
+        // before_push hook's rewrite shows only now.
+        if (applied.ok() && *applied) changed.push_back(entry.mutation.document);
         ++pushed;
         break;
+      }
       case PushResultStatus::kDuplicate:
         // Applied by an earlier delivery whose answer was lost. The document
         // as the server holds it now takes the write's place, so a read
         // before the next pull (or after a failed one) still sees the write.
         // Found by the client crash loop in reliability_tests.
-        staged = replica_.StageRemoved(
-            txn, entry,
-            result.has_current ? std::optional<ServerDocument>(result.current) : std::nullopt);
+        staged =
+            replica_
+                .StageRemoved(txn, entry,
+                              result.has_current ? std::optional<ServerDocument>(result.current)
+                                                 : std::nullopt)
+                .status();
         changed.push_back(entry.mutation.document);
         ++pushed;
         break;

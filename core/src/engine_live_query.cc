@@ -18,9 +18,8 @@ Status SyncEngine::SubscribeQuery(uint64_t id, const Query& query) {
   }
   FERRY_ASSIGN_OR_RETURN(QueryPage answer, RunQuery(LiveQuery::Lookahead(query)));
   FERRY_ASSIGN_OR_RETURN(LiveQuery live, LiveQuery::Start(query, std::move(answer)));
-  QueryDiff diff = live.TakeDiff();
-  Emit(QueryChangedEvent{
-      id, std::make_shared<const QueryUpdate>(QueryUpdate{live.page(), std::move(diff)})});
+  // The first update always comes: nothing was delivered before it.
+  Emit(QueryChangedEvent{id, std::make_shared<const QueryUpdate>(*live.TakeUpdate())});
   live_queries_.emplace(id, LiveQueryState{std::move(live), changes_emitted_});
   return Status::Ok();
 }
@@ -54,10 +53,9 @@ void SyncEngine::RefreshLiveQueries(const DocumentsChangedEvent& changed) {
       if (state.stale) continue;
       live.Reset(std::move(*answer));
     }
-    QueryDiff diff = live.TakeDiff();
-    if (!diff.empty()) {
-      pages.emplace_back(QueryChangedEvent{
-          id, std::make_shared<const QueryUpdate>(QueryUpdate{live.page(), std::move(diff)})});
+    if (auto update = live.TakeUpdate()) {
+      pages.emplace_back(
+          QueryChangedEvent{id, std::make_shared<const QueryUpdate>(std::move(*update))});
     }
   }
   // Next out of PollAction, in the order of their ids.

@@ -34,6 +34,35 @@ std::vector<bool> OnLongestIncreasing(const std::vector<std::size_t>& sequence) 
   return kept;
 }
 
+// The keys that differ from `before` to `after` (see QueryDiff).
+QueryDiff Diff(const std::vector<std::pair<std::string, Json>>& before,
+               const std::vector<std::pair<std::string, Json>>& after) {
+  QueryDiff diff;
+  // Ordered maps, not hash tables: the wasm build has their code already.
+  std::map<std::string_view, std::size_t> before_at;
+  for (std::size_t i = 0; i < before.size(); ++i)
+    before_at.emplace(before[i].first, i);
+  std::vector<bool> kept(before.size(), false);
+  // The documents in both pages, in the new order, by their old places.
+  std::vector<std::size_t> old_places;
+  for (const auto& [key, value] : after) {
+    const auto found = before_at.find(key);
+    if (found == before_at.end()) {
+      diff.added.push_back(key);
+      continue;
+    }
+    kept[found->second] = true;
+    old_places.push_back(found->second);
+    if (before[found->second].second != value) diff.changed.push_back(key);
+  }
+  for (std::size_t i = 0; i < before.size(); ++i)
+    if (!kept[i]) diff.removed.push_back(before[i].first);
+  const std::vector<bool> in_order = OnLongestIncreasing(old_places);
+  for (std::size_t i = 0; i < old_places.size(); ++i)
+    if (!in_order[i]) diff.moved.push_back(before[old_places[i]].first);
+  return diff;
+}
+
 }  // namespace
 
 Query LiveQuery::Lookahead(const Query& query) {
@@ -80,6 +109,7 @@ bool LiveQuery::Apply(const std::string& key, const Json* value) {
   const auto found = std::find_if(window_.begin(), window_.end(),
                                   [&](const auto& document) { return document.first == key; });
   if (admitted && found->second == *value) return true;
+  touched_ = true;
   window_.erase(found);
   keys_.erase(key);
   // A window that loses a member has a next one it does not hold.
@@ -101,6 +131,7 @@ std::size_t LiveQuery::PlaceOf(const std::string& key, const Json& value) const 
 void LiveQuery::Insert(std::size_t at, const std::string& key, const Json& value) {
   window_.emplace(window_.begin() + static_cast<std::ptrdiff_t>(at), key, value);
   keys_.insert(key);
+  touched_ = true;
   if (query_->limit == 0 || window_.size() <= query_->limit + 1) return;
   // A full window gained one: its last is known to follow, no longer held.
   keys_.erase(window_.back().first);
@@ -109,6 +140,7 @@ void LiveQuery::Insert(std::size_t at, const std::string& key, const Json& value
 }
 
 void LiveQuery::Reset(QueryPage answer) {
+  touched_ = true;
   window_ = std::move(answer.documents);
   complete_ = answer.next.empty();
   keys_.clear();
@@ -116,34 +148,16 @@ void LiveQuery::Reset(QueryPage answer) {
     keys_.insert(document.first);
 }
 
-QueryDiff LiveQuery::TakeDiff() {
-  QueryDiff diff;
-  // Ordered maps, not hash tables: the wasm build has their code already.
-  std::map<std::string_view, std::size_t> delivered_at;
-  for (std::size_t i = 0; i < delivered_.size(); ++i)
-    delivered_at.emplace(delivered_[i].first, i);
-  std::vector<bool> kept(delivered_.size(), false);
-  // The documents in both pages, in the new order, by their old places.
-  std::vector<std::size_t> old_places;
-  const auto shown_end = window_.begin() + static_cast<std::ptrdiff_t>(Shown());
-  for (auto document = window_.begin(); document != shown_end; ++document) {
-    const auto& [key, value] = *document;
-    const auto found = delivered_at.find(key);
-    if (found == delivered_at.end()) {
-      diff.added.push_back(key);
-      continue;
-    }
-    kept[found->second] = true;
-    old_places.push_back(found->second);
-    if (delivered_[found->second].second != value) diff.changed.push_back(key);
-  }
-  for (std::size_t i = 0; i < delivered_.size(); ++i)
-    if (!kept[i]) diff.removed.push_back(delivered_[i].first);
-  const std::vector<bool> in_order = OnLongestIncreasing(old_places);
-  for (std::size_t i = 0; i < old_places.size(); ++i)
-    if (!in_order[i]) diff.moved.push_back(delivered_[old_places[i]].first);
-  if (!diff.empty()) delivered_.assign(window_.begin(), shown_end);
-  return diff;
+std::optional<QueryUpdate> LiveQuery::TakeUpdate() {
+  if (!touched_) return std::nullopt;  // the common case: a change it did not see
+  touched_ = false;
+  QueryPage now = page();
+  if (delivered_ && delivered_->documents == now.documents && delivered_->next == now.next)
+    return std::nullopt;
+  static const std::vector<std::pair<std::string, Json>> kNothing;
+  QueryDiff diff = Diff(delivered_ ? delivered_->documents : kNothing, now.documents);
+  delivered_ = now;
+  return QueryUpdate{std::move(now), std::move(diff)};
 }
 
 }  // namespace ferry

@@ -347,8 +347,8 @@ Result<bool> Replica::Recompute(Transaction& txn, const DocumentId& id,
   return !(before == overlay.view);
 }
 
-Status Replica::StageApplied(Transaction& txn, const OutboxEntry& entry, Version previous_version,
-                             Version version) {
+Result<bool> Replica::StageApplied(Transaction& txn, const OutboxEntry& entry,
+                                   Version previous_version, Version version) {
   const Mutation& m = entry.mutation;
   FERRY_ASSIGN_OR_RETURN(Copy copy, ReadCopy(txn, m.document));
   if (copy.version == previous_version) {
@@ -363,13 +363,13 @@ Status Replica::StageApplied(Transaction& txn, const OutboxEntry& entry, Version
   return StageRemoved(txn, entry, std::nullopt);
 }
 
-Status Replica::StageRemoved(Transaction& txn, const OutboxEntry& entry,
-                             const std::optional<ServerDocument>& server_document) {
+Result<bool> Replica::StageRemoved(Transaction& txn, const OutboxEntry& entry,
+                                   const std::optional<ServerDocument>& server_document) {
   if (server_document) {
     FERRY_RETURN_IF_ERROR(StageServerCopyIfNewer(txn, *server_document));
   }
   FERRY_RETURN_IF_ERROR(outbox_.StageRemove(txn, entry));
-  return RecomputeWithout(txn, entry.mutation).status();
+  return RecomputeWithout(txn, entry.mutation);
 }
 
 Result<std::vector<OutboxEntry>> Replica::ReadPending(Transaction& txn, const DocumentId& id) {

@@ -81,8 +81,16 @@ TEST_F(HooksTest, BeforePushPushesTheValueItGivesAndTheLocalViewFollows) {
   EXPECT_EQ(device->status().pending, 2u);
   device.reset();
   device = Open(device_store_, 2, options);
+  device_driver_.events.clear();
   Sync(*device, device_driver_);
   ASSERT_EQ(asked.size(), 4u);
+  // The rewrite shows here once the server has it: a change event names the
+  // document whose view it changed, and only that one.
+  std::vector<std::string> changed;
+  for (const auto& event : device_driver_.EventsOf<DocumentsChangedEvent>())
+    for (const DocumentId& id : event.documents)
+      changed.push_back(id.key);
+  EXPECT_EQ(changed, (std::vector<std::string>{"loud"}));
   EXPECT_EQ(asked[0].value, Json({{"text", "hello"}}));  // the hook sees the value, not text
   EXPECT_EQ(asked[2].value, Json({{"text", "HELLO"}}));
   Sync(*other_, other_driver_);

@@ -112,8 +112,10 @@ TEST(LiveQueryTest, APageKeptChangeByChangeEqualsTheQueryRunAgain) {
       auto live = LiveQuery::Start(query, *started);
       ASSERT_TRUE(live.ok());
       QueryPage delivered;
-      ExpectDiff(delivered, live->page(), live->TakeDiff());
-      delivered = live->page();
+      const auto first = live->TakeUpdate();
+      ASSERT_TRUE(first.has_value());
+      ExpectDiff(delivered, first->page, first->diff);
+      delivered = first->page;
       for (int step = 0; step < 60; ++step) {
         const std::string key = "k" + std::to_string(random() % 16);
         if (random() % 4 == 0) {
@@ -132,8 +134,17 @@ TEST(LiveQueryTest, APageKeptChangeByChangeEqualsTheQueryRunAgain) {
         ASSERT_EQ(live->page().documents, expected->documents) << shape << " seed " << seed;
         ASSERT_EQ(live->page().next, expected->next) << shape << " seed " << seed;
         if (random() % 3 == 0) {
-          ExpectDiff(delivered, live->page(), live->TakeDiff());
-          delivered = live->page();
+          // An update exactly when the page (documents or next) changed.
+          const auto update = live->TakeUpdate();
+          const QueryPage now = live->page();
+          ASSERT_EQ(update.has_value(),
+                    now.documents != delivered.documents || now.next != delivered.next);
+          if (update) {
+            EXPECT_EQ(update->page.documents, now.documents);
+            EXPECT_EQ(update->page.next, now.next);
+            ExpectDiff(delivered, update->page, update->diff);
+            delivered = update->page;
+          }
         }
       }
     }
@@ -144,13 +155,13 @@ TEST(LiveQueryTest, AChangeBeyondTheCollectionOrTheFilterLeavesThePageAlone) {
   auto live = LiveQuery::Start(Parse(R"({"collection":"c","where":{"path":"g","eq":1}})"),
                                QueryPage{{{"a", Json{{"g", 1}}}}, ""});
   ASSERT_TRUE(live.ok());
-  EXPECT_EQ(live->TakeDiff().added, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(live->TakeUpdate()->diff.added, (std::vector<std::string>{"a"}));
   const Json other{{"g", 2}};
   EXPECT_TRUE(live->Apply("b", &other));
   EXPECT_TRUE(live->Apply("c", nullptr));
   const Json same{{"g", 1}};
   EXPECT_TRUE(live->Apply("a", &same));  // written again as it was
-  EXPECT_TRUE(live->TakeDiff().empty());
+  EXPECT_FALSE(live->TakeUpdate().has_value());
   // A cursor the query did not give is refused.
   Query bad = Parse(R"({"collection":"c"})");
   bad.after = "not a cursor";

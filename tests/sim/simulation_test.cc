@@ -82,6 +82,7 @@ struct FaultTally {
   uint64_t metered_spells = 0;       // a client's connection turned metered
   uint64_t runs_leaving_writes = 0;  // runs that completed metered with writes deferred
   uint64_t query_checks = 0;         // indexed queries compared with scans mid-run
+  uint64_t live_pages = 0;           // live query pages delivered
 };
 
 class Simulation {
@@ -155,7 +156,16 @@ class Simulation {
     std::map<std::string, DocumentState> own_model;
     // Seqs the engine returned for writes to each own document, in order.
     std::map<std::string, std::vector<uint64_t>> own_seqs;
+    // The last page of each live query (kLiveQueries[i] has id i + 1).
+    std::vector<std::optional<QueryPage>> live_pages;
   };
+
+  // Live queries every client keeps from each open: their pages must always
+  // be what the query gives when run again (CheckLiveQueries).
+  static constexpr const char* kLiveQueries[] = {
+      R"({"collection":"shared","orderBy":[{"path":"n"}],"limit":2})",
+      R"({"collection":"shared","where":{"path":"n","gte":20,"lt":70},"orderBy":[{"path":"n","desc":true}],"limit":3})",
+      R"({"collection":"own","where":{"path":"n","lt":50}})"};
 
   struct Pending {
     TimeMs at;
@@ -239,6 +249,12 @@ class Simulation {
              " failed to open: " + engine.status().ToString();
     client.engine = std::move(*engine);
     client.client_id = client.engine->client_id();
+    client.live_pages.assign(std::size(kLiveQueries), std::nullopt);
+    for (std::size_t i = 0; i < std::size(kLiveQueries); ++i) {
+      if (Status subscribed = client.engine->SubscribeQuery(i + 1, *QueryFromText(kLiveQueries[i]));
+          !subscribed.ok())
+        return "a live query was refused: " + subscribed.ToString();
+    }
     if (!client.online) client.engine->HandleOnline(false, kEpoch + now_);
     if (client.metered) client.engine->HandleMetered(true, kEpoch + now_);
     client.engine->HandleTrigger(TriggerReason::kAppStart, kEpoch + now_);
@@ -270,6 +286,7 @@ class Simulation {
             client.engine->status().pending > 0) {
           ++tally_.runs_leaving_writes;
         }
+        if (auto* page = std::get_if<QueryChangedEvent>(event)) TakeLivePage(client, *page);
         if (auto* conflict = std::get_if<SyncConflictEvent>(event);
             conflict && conflict->local.document.collection == "own") {
           Fail("conflict on a document only one client writes: " + conflict->local.document.key);
@@ -582,10 +599,48 @@ class Simulation {
       if (client.engine) {
         if (std::string error = CheckQueries(*client.engine, *client.store); !error.empty())
           return Fail("client " + std::to_string(client.index) + ": " + error);
+        if (std::string error = CheckLiveQueries(client); !error.empty())
+          return Fail("client " + std::to_string(client.index) + ": " + error);
         ++tally_.query_checks;
       }
       ScheduleNextQueryCheck(client);
     });
+  }
+
+  // A live query's new page: its diff must lead from the page before to it.
+  void TakeLivePage(Client& client, const QueryChangedEvent& event) {
+    ++tally_.live_pages;
+    std::optional<QueryPage>& last = client.live_pages.at(event.query - 1);
+    std::set<std::string> keys;
+    if (last) {
+      for (const auto& document : last->documents)
+        keys.insert(document.first);
+    }
+    for (const std::string& key : event.update->diff.removed)
+      keys.erase(key);
+    keys.insert(event.update->diff.added.begin(), event.update->diff.added.end());
+    std::set<std::string> now;
+    for (const auto& document : event.update->page.documents)
+      now.insert(document.first);
+    if (keys != now)
+      Fail("client " + std::to_string(client.index) + ": live query " +
+           std::to_string(event.query) + "'s diff does not lead to its page");
+    last = event.update->page;
+  }
+
+  // Every live query's last page is what the query gives now.
+  static std::string CheckLiveQueries(Client& client) {
+    for (std::size_t i = 0; i < std::size(kLiveQueries); ++i) {
+      auto now = client.engine->RunQuery(*QueryFromText(kLiveQueries[i]));
+      if (!now.ok()) return "query failed: " + now.status().ToString();
+      const std::optional<QueryPage>& page = client.live_pages[i];
+      if (!page || page->documents != now->documents || page->next != now->next)
+        return std::string("a live query's page is not the query's answer: ") + kLiveQueries[i] +
+               ": " + (page ? Json(page->documents).dump() : "none") + " where the query gives " +
+               Json(now->documents).dump() + " (next " + (page ? page->next : "") + " where " +
+               now->next + ")";
+    }
+    return "";
   }
 
   // Each query, paged through with a small limit, gives through the
@@ -716,6 +771,7 @@ class Simulation {
       }
       if (std::string error = CheckQueries(engine, *client->store); !error.empty())
         return who + ": " + error;
+      if (std::string error = CheckLiveQueries(*client); !error.empty()) return who + ": " + error;
       // Converged: the local view equals the server's state, document by document.
       std::map<DocumentId, Json> local;
       for (const char* collection : {"own", "shared"}) {
@@ -902,6 +958,9 @@ TEST(Simulation, RandomFaultsNeverLoseOrDuplicateWritesAndClientsConverge) {
       static_cast<unsigned long long>(tally.pokes_lost),
       static_cast<unsigned long long>(tally.streams_refused),
       static_cast<unsigned long long>(tally.streams_dropped));
+  std::printf("queries: %llu checks of indexed and live queries, %llu live query pages\n",
+              static_cast<unsigned long long>(tally.query_checks),
+              static_cast<unsigned long long>(tally.live_pages));
   std::printf("reachability: %llu blackouts, %llu probes, %llu runs started by a probe\n",
               static_cast<unsigned long long>(tally.blackouts),
               static_cast<unsigned long long>(tally.probes),
@@ -912,6 +971,7 @@ TEST(Simulation, RandomFaultsNeverLoseOrDuplicateWritesAndClientsConverge) {
     EXPECT_GT(tally.runs_by_probe, 0u);
     EXPECT_GT(tally.crashes, 0u);
     EXPECT_GT(tally.query_checks, 0u);
+    EXPECT_GT(tally.live_pages, 0u);
     EXPECT_GT(tally.outages, 0u);
     EXPECT_GT(tally.lost_answers, 0u);
     EXPECT_GT(tally.server_duplicates, 0u);

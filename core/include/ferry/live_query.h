@@ -14,6 +14,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -52,8 +53,8 @@ class LiveQuery {
   // than its limit, so that the page knows whether a next one exists.
   static Query Lookahead(const Query& query);
   // `answer`: Lookahead(query)'s answer now (SyncEngine::RunQuery).
-  // kInvalidArgument for a cursor that does not decode. The first TakeDiff
-  // adds every document.
+  // kInvalidArgument for a cursor that does not decode. The first
+  // TakeUpdate adds every document.
   [[nodiscard]] static Result<LiveQuery> Start(Query query, QueryPage answer);
 
   const Query& query() const { return *query_; }
@@ -66,8 +67,10 @@ class LiveQuery {
   [[nodiscard]] bool Apply(const std::string& key, const Json* value);
   // `answer`: Lookahead(query())'s answer now.
   void Reset(QueryPage answer);
-  // The page's changes since the last TakeDiff (or since Start).
-  QueryDiff TakeDiff();
+  // The page and its diff when it differs (documents, order, values or
+  // `next`) from the page the last update gave, or when none was taken yet;
+  // nullopt when nothing changed.
+  std::optional<QueryUpdate> TakeUpdate();
 
  private:
   LiveQuery(std::unique_ptr<const Query> query, QueryOrder order, QueryPage answer);
@@ -82,8 +85,9 @@ class LiveQuery {
   std::vector<std::pair<std::string, Json>> window_;
   bool complete_ = true;        // every document the query admits is in window_
   std::set<std::string> keys_;  // of window_'s documents
-  // The page at the last TakeDiff that found a difference.
-  std::vector<std::pair<std::string, Json>> delivered_;
+  // The page the last update gave; none before the first.
+  std::optional<QueryPage> delivered_;
+  bool touched_ = true;  // the window changed since the last TakeUpdate
 };
 
 }  // namespace ferry

@@ -65,13 +65,15 @@ class Replica {
   // Folds it into the server copy when the copy is at `previous_version`;
   // a copy at any other version is stale and is left for the pull to fix
   // (folding into it would label the wrong content with the new version).
-  [[nodiscard]] Status StageApplied(Transaction& txn, const OutboxEntry& entry,
-                                    Version previous_version, Version version);
+  // True when the local view changed: the server holds another value than
+  // the write showed here (a before_push hook rewrote it).
+  [[nodiscard]] Result<bool> StageApplied(Transaction& txn, const OutboxEntry& entry,
+                                          Version previous_version, Version version);
   // `entry` leaves the outbox without touching the server copy (duplicate,
   // discarded); with `server_document` the server copy moves to it (conflict,
-  // server wins) when it is newer.
-  [[nodiscard]] Status StageRemoved(Transaction& txn, const OutboxEntry& entry,
-                                    const std::optional<ServerDocument>& server_document);
+  // server wins) when it is newer. True when the local view changed.
+  [[nodiscard]] Result<bool> StageRemoved(Transaction& txn, const OutboxEntry& entry,
+                                          const std::optional<ServerDocument>& server_document);
   // The document's pending (not dead) outbox entries, in seq order.
   [[nodiscard]] Result<std::vector<OutboxEntry>> ReadPending(Transaction& txn,
                                                              const DocumentId& id);
