@@ -14,7 +14,7 @@ npm ci --prefix bindings/node --no-audit --no-fund >/dev/null
 # PouchDB and pouchdb-server, the peer; no install scripts (bench/pouchdb/README.md says why).
 npm ci --prefix bench/pouchdb --no-audit --no-fund --ignore-scripts >/dev/null
 cmake --preset native-release >/dev/null
-cmake --build --preset native-release -j "$(nproc)" --target ferry-server ferry_bench json_bench core_bench query_bench ferry_node >/dev/null
+cmake --build --preset native-release -j "$(nproc)" --target ferry-server ferry_bench json_bench core_bench query_bench live_query_bench ferry_node >/dev/null
 export NODE_PATH=/usr/share/nodejs  # emcc's JS optimizer needs acorn
 cmake --preset wasm-release >/dev/null
 cmake --build --preset wasm-release -j "$(nproc)" --target json_bench json_size_nlohmann json_size_rapidjson core_bench ferry_wasm >/dev/null
@@ -87,6 +87,9 @@ run $bench live-latency "$work" "$(size 200)" "$endpoint" bench-token
 echo "==> local queries with and without an index, and indexes' cost to writes" >&2
 run build/native-release/bench/query_bench "$work" "$(size 100000)"
 FERRY_SERVER_BINARY="$PWD/build/native-release/server/ferry-server" FERRY_BENCH_SCALE=$scale web/bench.sh query_bench.mjs 2>/dev/null | tee -a "$results" >&2
+echo "==> live queries: a write that changes a live query's page until the page comes out" >&2
+run build/native-release/bench/live_query_bench "$work" "$(size 100000)"
+FERRY_SERVER_BINARY="$PWD/build/native-release/server/ferry-server" FERRY_BENCH_SCALE=$scale web/bench.sh live_query_bench.mjs 2>/dev/null | tee -a "$results" >&2
 echo "==> memory with pending mutations" >&2
 start_server
 run $bench fill "$work" "$(size 1000000)"
