@@ -19,7 +19,7 @@ Status SyncEngine::SubscribeQuery(uint64_t id, const Query& query) {
   FERRY_ASSIGN_OR_RETURN(QueryPage answer, RunQuery(LiveQuery::Lookahead(query)));
   FERRY_ASSIGN_OR_RETURN(LiveQuery live, LiveQuery::Start(query, std::move(answer)));
   // The first update always comes: nothing was delivered before it.
-  Emit(QueryChangedEvent{id, std::make_shared<const QueryUpdate>(*live.TakeUpdate())});
+  Emit(QueryChangedEvent{id, live.TakeUpdate()});
   live_queries_.emplace(id, LiveQueryState{std::move(live), changes_emitted_});
   return Status::Ok();
 }
@@ -53,10 +53,8 @@ void SyncEngine::RefreshLiveQueries(const DocumentsChangedEvent& changed) {
       if (state.stale) continue;
       live.Reset(std::move(*answer));
     }
-    if (auto update = live.TakeUpdate()) {
-      pages.emplace_back(
-          QueryChangedEvent{id, std::make_shared<const QueryUpdate>(std::move(*update))});
-    }
+    if (auto update = live.TakeUpdate())
+      pages.emplace_back(QueryChangedEvent{id, std::move(update)});
   }
   // Next out of PollAction, in the order of their ids.
   for (auto page = pages.rbegin(); page != pages.rend(); ++page)

@@ -148,16 +148,16 @@ void LiveQuery::Reset(QueryPage answer) {
     keys_.insert(document.first);
 }
 
-std::optional<QueryUpdate> LiveQuery::TakeUpdate() {
-  if (!touched_) return std::nullopt;  // the common case: a change it did not see
+std::shared_ptr<const QueryUpdate> LiveQuery::TakeUpdate() {
+  if (!touched_) return nullptr;  // the common case: a change it did not see
   touched_ = false;
   QueryPage now = page();
-  if (delivered_ && delivered_->documents == now.documents && delivered_->next == now.next)
-    return std::nullopt;
   static const std::vector<std::pair<std::string, Json>> kNothing;
-  QueryDiff diff = Diff(delivered_ ? delivered_->documents : kNothing, now.documents);
-  delivered_ = now;
-  return QueryUpdate{std::move(now), std::move(diff)};
+  QueryDiff diff = Diff(delivered_ ? delivered_->page.documents : kNothing, now.documents);
+  // No diff: the same documents, values and order.
+  if (delivered_ && diff.empty() && delivered_->page.next == now.next) return nullptr;
+  delivered_ = std::make_shared<const QueryUpdate>(QueryUpdate{std::move(now), std::move(diff)});
+  return delivered_;
 }
 
 }  // namespace ferry

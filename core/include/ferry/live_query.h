@@ -14,7 +14,6 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -69,8 +68,9 @@ class LiveQuery {
   void Reset(QueryPage answer);
   // The page and its diff when it differs (documents, order, values or
   // `next`) from the page the last update gave, or when none was taken yet;
-  // nullopt when nothing changed.
-  std::optional<QueryUpdate> TakeUpdate();
+  // null when nothing changed. Shared: this keeps it to diff the next one
+  // against, and the engine hands it to every listener, with no copy.
+  std::shared_ptr<const QueryUpdate> TakeUpdate();
 
  private:
   LiveQuery(std::unique_ptr<const Query> query, QueryOrder order, QueryPage answer);
@@ -86,7 +86,7 @@ class LiveQuery {
   bool complete_ = true;        // every document the query admits is in window_
   std::set<std::string> keys_;  // of window_'s documents
   // The page the last update gave; none before the first.
-  std::optional<QueryPage> delivered_;
+  std::shared_ptr<const QueryUpdate> delivered_;
   bool touched_ = true;  // the window changed since the last TakeUpdate
 };
 
