@@ -2,34 +2,17 @@
 // after its IndexedDB sync) with 1,000 and 100,000 documents stored, and the
 // time to open a 100,000-document store until the first read answers.
 // Run by web/bench.sh; prints JSON lines.
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-
 import { chromium } from 'playwright-core';
 
-import { startServer, tempDir } from './helpers.mjs';
+import { buildTestSite, chromiumOptions, openPage, startServer } from './helpers.mjs';
 
 const scale = Number(process.env.FERRY_BENCH_SCALE ?? 1);
-const site = tempDir();
-mkdirSync(join(site, 'pkg'));
-cpSync(join(process.cwd(), 'node_modules', 'ferry-sync', 'dist'), join(site, 'pkg'), { recursive: true });
-writeFileSync(join(site, 'index.html'), `<!doctype html><script type="module">window.ferryReady = import('/pkg/browser.js').then((m) => (window.Ferry = m));</script>`);
-const server = await startServer('t u\n', ['--static', site]);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-});
-
-async function page(context) {
-  const p = await context.newPage();
-  await p.goto(`${server.endpoint}/index.html`);
-  await p.evaluate(() => window.ferryReady);
-  return p;
-}
+const server = await startServer('t u\n', ['--static', buildTestSite()]);
+const browser = await chromium.launch(chromiumOptions);
 
 for (const stored of [1000, 100000].map((n) => Math.max(100, Math.floor(n * scale)))) {
   const context = await browser.newContext();
-  const p = await page(context);
+  const p = await openPage(context, `${server.endpoint}/index.html`);
   const result = await p.evaluate(async (stored) => {
     const client = await window.Ferry.FerryClient.open({ name: 'bench', endpoint: location.origin, autoSync: false });
     const body = 'x'.repeat(150);

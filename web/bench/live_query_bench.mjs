@@ -14,25 +14,15 @@
 // 100 µs. Run by `web/bench.sh live_query_bench.mjs`; prints JSON lines.
 // FERRY_BENCH_SCALE scales the 100,000 tasks; FERRY_BENCH_LIVE_WRITES sets
 // the puts (600).
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-
 import { chromium } from 'playwright-core';
 
-import { startServer, tempDir } from './helpers.mjs';
+import { buildTestSite, chromiumOptions, startServer } from './helpers.mjs';
 
 const scale = Number(process.env.FERRY_BENCH_SCALE ?? 1);
 const tasks = Math.max(1000, Math.floor(100000 * scale));
 const writes = Math.max(3, Number(process.env.FERRY_BENCH_LIVE_WRITES ?? 600));
-const site = tempDir();
-mkdirSync(join(site, 'pkg'));
-cpSync(join(process.cwd(), 'node_modules', 'ferry-sync', 'dist'), join(site, 'pkg'), { recursive: true });
-writeFileSync(join(site, 'index.html'), `<!doctype html><script type="module">window.ferryReady = import('/pkg/browser.js').then((m) => (window.Ferry = m));</script>`);
-const server = await startServer('t u\n', ['--static', site]);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-});
+const server = await startServer('t u\n', ['--static', buildTestSite()]);
+const browser = await chromium.launch(chromiumOptions);
 const context = await browser.newContext();
 const page = await context.newPage();
 page.on('console', (message) => {

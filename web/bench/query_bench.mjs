@@ -8,25 +8,15 @@
 // each sample a group's mean. Run by `web/bench.sh query_bench.mjs`; prints
 // JSON lines. FERRY_BENCH_SCALE scales the 100,000 tasks;
 // FERRY_BENCH_QUERY_ROUNDS sets how many rounds each query runs (11).
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-
 import { chromium } from 'playwright-core';
 
-import { startServer, tempDir } from './helpers.mjs';
+import { buildTestSite, chromiumOptions, startServer } from './helpers.mjs';
 
 const scale = Number(process.env.FERRY_BENCH_SCALE ?? 1);
 const tasks = Math.max(1000, Math.floor(100000 * scale));
 const rounds = Math.max(1, Number(process.env.FERRY_BENCH_QUERY_ROUNDS ?? 11));
-const site = tempDir();
-mkdirSync(join(site, 'pkg'));
-cpSync(join(process.cwd(), 'node_modules', 'ferry-sync', 'dist'), join(site, 'pkg'), { recursive: true });
-writeFileSync(join(site, 'index.html'), `<!doctype html><script type="module">window.ferryReady = import('/pkg/browser.js').then((m) => (window.Ferry = m));</script>`);
-const server = await startServer('t u\n', ['--static', site]);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-});
+const server = await startServer('t u\n', ['--static', buildTestSite()]);
+const browser = await chromium.launch(chromiumOptions);
 const context = await browser.newContext();
 const page = await context.newPage();
 page.on('console', (message) => {
