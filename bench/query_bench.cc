@@ -29,11 +29,17 @@
 #include "ferry/engine.h"
 #include "ferry/store_memory.h"
 #include "ferry/store_sqlite.h"
+#include "query_tasks.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace ferry;
+using ferry::bench::Median;
+using ferry::bench::Min;
+using ferry::bench::Percentile;
+using ferry::bench::Task;
+using ferry::bench::TaskKey;
 
 [[noreturn]] void Fail(const std::string& what) {
   std::fprintf(stderr, "query_bench: %s\n", what.c_str());
@@ -46,38 +52,6 @@ void Check(const Status& status, const char* what) {
 
 double Seconds(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-double Percentile(std::vector<double> samples, double p) {
-  std::sort(samples.begin(), samples.end());
-  return samples[static_cast<std::size_t>(p * static_cast<double>(samples.size() - 1))];
-}
-double Median(const std::vector<double>& samples) {
-  return Percentile(samples, 0.5);
-}
-double Min(const std::vector<double>& samples) {
-  return *std::min_element(samples.begin(), samples.end());
-}
-
-// A task of about 200 bytes: 100 projects, due dates over 2026 as strings,
-// priorities 0-4, three states.
-Json Task(std::mt19937& random, int i) {
-  static const char* const kStates[] = {"open", "blocked", "done"};
-  char due[16];
-  std::snprintf(due, sizeof due, "2026-%02u-%02u", static_cast<unsigned>(random() % 12 + 1),
-                static_cast<unsigned>(random() % 28 + 1));
-  return Json{{"project", "p" + std::to_string(random() % 100)},
-              {"due", due},
-              {"priority", static_cast<int>(random() % 5)},
-              {"state", kStates[random() % 3]},
-              {"title", "Task number " + std::to_string(i) + " of the benchmark"},
-              {"notes", std::string(90, 'n')}};
-}
-
-std::string TaskKey(int i) {
-  char key[16];
-  std::snprintf(key, sizeof key, "t%07d", i);
-  return key;
 }
 
 std::vector<IndexDeclaration> Indexes(int count) {
