@@ -7,19 +7,14 @@ import os
 import platform
 import sys
 
-from results import by_bench
+from results import by_bench, cpu_model
 
 results = by_bench(sys.argv[1])
 native, wasm = results["node-native"], results["node-wasm"]
 command = sys.argv[2] if len(sys.argv) > 2 else "bench/run.sh"
 
 def machine():
-    model = platform.processor()
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    return f"{model}, {os.cpu_count()} cores (shared), {platform.system()} {platform.release()}, Node {os.popen('node --version').read().strip()}"
+    return f"{cpu_model()}, {os.cpu_count()} cores (shared), {platform.system()} {platform.release()}, Node {os.popen('node --version').read().strip()}"
 
 def faster(ratio):
     return f"{ratio:.2f}× " + ("(addon faster)" if ratio >= 1 else "(wasm faster)")

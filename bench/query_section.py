@@ -13,6 +13,8 @@ import os
 import platform
 import sys
 
+from results import cpu_model
+
 lines = [json.loads(raw) for raw in map(str.strip, open(sys.argv[1])) if raw.startswith("{")]
 command = sys.argv[2] if len(sys.argv) > 2 else "`bench/run.sh`"
 
@@ -22,13 +24,8 @@ def of(bench):
 
 
 def machine():
-    model = platform.processor()
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{model}, {os.cpu_count()} cores (shared), {mem_gib:.0f} GiB, {platform.system()} {platform.release()}"
+    return f"{cpu_model()}, {os.cpu_count()} cores (shared), {mem_gib:.0f} GiB, {platform.system()} {platform.release()}"
 
 
 def agent(user_agent):

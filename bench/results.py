@@ -1,6 +1,15 @@
 """A run's JSON lines (bench/run.sh's results file), for the scripts that
 write sections of docs/BENCHMARKS.md from them."""
 import json
+import platform
+
+
+def cpu_model():
+    """The CPU's model name, as /proc/cpuinfo gives it (the page names the machine)."""
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
 
 
 def by_bench(path):

@@ -14,16 +14,13 @@ import os
 import platform
 import sys
 
+from results import cpu_model
+
 
 def render(results_path, command, note=""):
     rows = [json.loads(line) for line in open(results_path)]
     def find(bench, label=None):
         return next(r for r in rows if r["bench"] == bench and r.get("label") == label)
-    def cpu():
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-        return platform.processor()
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     s = find("server-streams")
     push = {l: find("server-push", l) for l in ("sqlite", "postgres", "postgres-t8", "postgres-2")}
@@ -32,7 +29,7 @@ def render(results_path, command, note=""):
     out = []
     out.append("## Server under load (issue 15)\n")
     out.append(f"Figures from one run of `{command}` on {datetime.date.today().isoformat()}, release build, on "
-               f"{cpu()}, {os.cpu_count()} cores, {mem_gib:.0f} GiB, {platform.system()} {platform.release()}. "
+               f"{cpu_model()}, {os.cpu_count()} cores, {mem_gib:.0f} GiB, {platform.system()} {platform.release()}. "
                "The load generator (`bench/server_bench.cc`: HTTP/1.1 over kept-alive sockets, a thread per "
                "client), ferry-server and PostgreSQL 15 all share these cores, and the machine is shared with "
                "other builds: compare the ratios within the run, not the absolute figures across runs."
