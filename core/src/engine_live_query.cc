@@ -39,19 +39,24 @@ void SyncEngine::RefreshLiveQueries(const DocumentsChangedEvent& changed) {
   for (auto& [id, state] : live_queries_) {
     if (state.since >= changes_polled_) continue;  // its first page is newer
     LiveQuery& live = state.live;
-    bool kept = !state.stale;
-    for (std::size_t i = 0; kept && i < changed.documents.size(); ++i) {
+    for (std::size_t i = 0; !state.stale && i < changed.documents.size(); ++i) {
       const DocumentId& document = changed.documents[i];
       if (document.collection != live.query().collection) continue;
       const auto& view = view_of(i);
-      kept = view.ok() && live.Apply(document.key, *view ? &**view : nullptr);
+      state.stale = !view.ok();
+      if (!state.stale) live.Apply(document.key, *view ? &**view : nullptr);
     }
-    if (!kept) {
+    // Kept stale, to run again at the next change, while the store fails.
+    if (state.stale) {
       auto answer = RunQuery(LiveQuery::Lookahead(live.query()));
-      // Kept stale, to run again at the next change: the store failed.
       state.stale = !answer.ok();
       if (state.stale) continue;
       live.Reset(std::move(*answer));
+    } else if (auto rest = live.FillQuery()) {
+      auto answer = RunQuery(*rest);
+      state.stale = !answer.ok();
+      if (state.stale) continue;
+      live.Fill(std::move(*answer));
     }
     if (auto update = live.TakeUpdate())
       pages.emplace_back(QueryChangedEvent{id, std::move(update)});

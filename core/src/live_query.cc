@@ -96,28 +96,41 @@ QueryPage LiveQuery::page() const {
   return page;
 }
 
-bool LiveQuery::Apply(const std::string& key, const Json* value) {
+void LiveQuery::Apply(const std::string& key, const Json* value) {
   const bool admitted = value != nullptr && order_.Admits(key, *value);
-  if (!keys_.contains(key)) {
-    if (!admitted) return true;  // neither was nor is in the window
-    const std::size_t at = PlaceOf(key, *value);
-    // Past the end of a window with more behind it: the documents between
-    // are not known here, and the page does not change.
-    if (at < window_.size() || complete_) Insert(at, key, *value);
-    return true;
+  if (keys_.contains(key)) {
+    const auto found = std::find_if(window_.begin(), window_.end(),
+                                    [&](const auto& document) { return document.first == key; });
+    if (admitted && found->second == *value) return;
+    touched_ = true;
+    window_.erase(found);
+    keys_.erase(key);
   }
-  const auto found = std::find_if(window_.begin(), window_.end(),
-                                  [&](const auto& document) { return document.first == key; });
-  if (admitted && found->second == *value) return true;
-  touched_ = true;
-  window_.erase(found);
-  keys_.erase(key);
-  // A window that loses a member has a next one it does not hold.
-  if (!admitted) return complete_;
+  if (!admitted) return;
   const std::size_t at = PlaceOf(key, *value);
-  if (at == window_.size() && !complete_) return false;  // moved past the end
-  Insert(at, key, *value);
-  return true;
+  // Past the end of a window with more behind it: the documents between
+  // are not known here, and the window does not change.
+  if (at < window_.size() || complete_) Insert(at, key, *value);
+}
+
+std::optional<Query> LiveQuery::FillQuery() const {
+  const std::size_t wanted = query_->limit + 1;  // the page and one more
+  if (complete_ || window_.size() >= wanted) return std::nullopt;
+  Query rest = *query_;  // the query's own cursor, for an empty window
+  if (!window_.empty())
+    rest.after = order_.CursorAfter(window_.back().first, window_.back().second);
+  rest.limit = wanted - window_.size();
+  return rest;
+}
+
+void LiveQuery::Fill(QueryPage answer) {
+  for (auto& document : answer.documents) {
+    if (keys_.contains(document.first)) continue;
+    keys_.insert(document.first);
+    window_.push_back(std::move(document));
+  }
+  complete_ = answer.next.empty();
+  touched_ = true;
 }
 
 std::size_t LiveQuery::PlaceOf(const std::string& key, const Json& value) const {

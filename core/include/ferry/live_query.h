@@ -2,18 +2,20 @@
 // and what changed in it since it was last delivered.
 //
 // The engine (engine_live_query.cc) hands each changed document of the
-// query's collection to Apply, with its local view now. Most changes settle
-// there without running the query again: a document that neither was nor
-// is in the page costs one filter test; one that enters, leaves or moves
-// is placed by the query's order; a full page that gains a document drops
-// its last one. The page is kept with one document more than the query's
-// limit, to know whether a next page exists. Only a document leaving that
-// window while more follow (or moving past its end) needs the query run
-// again, because the window's next member is not known here: Apply says so,
-// and the engine Resets the page.
+// query's collection to Apply, with its local view now. The page is kept
+// as a window: the first documents of the query's answer, by its order,
+// with one more than its limit, to know whether a next page exists. A
+// change settles in the window without running the query: a document that
+// neither was nor is in it costs one filter test; one that enters, leaves
+// or moves is placed by the query's order; a full window that gains a
+// document drops its last one. A window that lost members while more
+// documents follow it is still the answer's beginning, only shorter:
+// FillQuery asks for just the documents after its last one, which an index
+// on the query's order reads with one seek, instead of the whole page.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -61,10 +63,19 @@ class LiveQuery {
   QueryPage page() const;
 
   // The document `key` of the query's collection has `value` as its local
-  // view now (nullptr: none). False: the page cannot be kept from this
-  // change alone; Reset it.
-  [[nodiscard]] bool Apply(const std::string& key, const Json* value);
-  // `answer`: Lookahead(query())'s answer now.
+  // view now (nullptr: none).
+  void Apply(const std::string& key, const Json* value);
+  // What the window lacks after Applies took members out of it: the query
+  // for the documents after its last one, as many as it is short; nullopt
+  // when it is full or holds every document the query admits.
+  std::optional<Query> FillQuery() const;
+  // `answer`: FillQuery()'s answer now. A document the window holds
+  // already is left where it is: the change that moved it is still to be
+  // applied (the store is read at the poll, and may be ahead of the
+  // changes applied so far).
+  void Fill(QueryPage answer);
+  // `answer`: Lookahead(query())'s answer now, for a page whose refresh
+  // failed part way.
   void Reset(QueryPage answer);
   // The page and its diff when it differs (documents, order, values or
   // `next`) from the page the last update gave, or when none was taken yet;
@@ -81,7 +92,8 @@ class LiveQuery {
 
   std::unique_ptr<const Query> query_;  // at one address, for order_
   QueryOrder order_;                    // refers to *query_
-  // The page's documents and, when the query has a limit, at most one more.
+  // The answer's first documents: the page's and, when the query has a
+  // limit, at most one more.
   std::vector<std::pair<std::string, Json>> window_;
   bool complete_ = true;        // every document the query admits is in window_
   std::set<std::string> keys_;  // of window_'s documents
