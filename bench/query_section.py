@@ -154,9 +154,9 @@ if live or live_client or browser_live:
           "write is timed until its page comes out; on the other, the same write alone, and "
           "re-running the query after it (what an app without live queries does). Each page "
           "must be the re-run query's answer and hold the written document or not, as the "
-          "write says, or the run aborts. A member leaving the page makes the engine run "
-          "the query again (its window's next document is unknown); entering and moving "
-          "update the page in place.\n")
+          "write says, or the run aborts. Entering and moving update the page in place; a "
+          "member leaving it makes the engine read the one document after the page's end (a "
+          "seek in the index; a scan for a page the index does not serve), not the page again.\n")
     print("| store, live query | writes | write → page, p50 / p99 / max | write alone, p50 / p99 "
           "| live / alone, p50 | re-run query, p50 / p99 | write + re-run / live, p50 | "
           "p50 entering / moving / leaving | goal | |")
