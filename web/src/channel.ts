@@ -3,6 +3,7 @@
 // which answers the followers' calls, relays its events and posts snapshots
 // of its state. The follower's side is follower.ts.
 import { invoke, type Backend, type Call } from './backend.js';
+import type { FollowerLiveQueries } from './follower_queries.js';
 import { FerryError, type FailedMutation, type FerryErrorCode, type SyncRun, type SyncStatistics, type SyncStatus } from './types.js';
 
 /** What a follower answers status(), statistics(), history() and failedMutations() from. */
@@ -93,6 +94,7 @@ export class OwnerChannel {
   constructor(
     private readonly channel: StoreChannel,
     private readonly owner: Backend,
+    private readonly followerQueries: FollowerLiveQueries,
   ) {
     channel.listen((message) => this.onMessage(message));
     channel.post({ kind: 'owner' });
@@ -122,6 +124,7 @@ export class OwnerChannel {
    */
   stop(): void {
     this.stopped = true;
+    this.followerQueries.stop();
   }
 
   private onMessage(message: ChannelMessage): void {
@@ -135,7 +138,10 @@ export class OwnerChannel {
       this.channel.post({ kind: 'result', id: message.id, to: message.from, outcome });
     };
     invoke(this.owner, message.call).then(
-      (value) => reply({ ok: true, value }),
+      (value) => {
+        this.followerQueries.answered(message.from, message.call);
+        reply({ ok: true, value });
+      },
       (error: unknown) => reply({ ok: false, error: serializeError(error) }),
     );
   }

@@ -18,7 +18,8 @@ export class FollowerBackend implements Backend {
   readonly ready: Promise<void>;
   private markReady: () => void = () => {};
   private snapshot: Snapshot | undefined;
-  private readonly instanceId = Math.random().toString(36).slice(2) + Date.now().toString(36);
+  /** Names this context's calls (and its lock: follower_queries.ts). */
+  readonly instanceId = Math.random().toString(36).slice(2) + Date.now().toString(36);
   private nextCallId = 1;
   private readonly pending = new Map<number, PendingCall>();
   private whenSettled: (() => void)[] = [];

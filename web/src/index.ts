@@ -24,7 +24,8 @@ import { requireBoolean, requireFunction, requireLimit, requirePositiveNumber, r
 import { BackgroundSyncArming } from './background_sync.js';
 import type { Backend } from './backend.js';
 import { OwnerChannel, StoreChannel } from './channel.js';
-import { lockManager, lockName, Ownership, whileNobodyOwns } from './election.js';
+import { followerLockName, lockManager, lockName, Ownership, Presence, whileNobodyOwns } from './election.js';
+import { FollowerLiveQueries } from './follower_queries.js';
 import type { FerryModule } from './ferry_wasm.mjs';
 import { FollowerBackend } from './follower.js';
 import { LiveQueries, type QueryEventDetail } from './live_queries.js';
@@ -85,7 +86,16 @@ export class FerryClient extends EventTarget {
   private failure: FerryError | undefined;
   /** With a store shared between contexts (IndexedDB). */
   /** @internal */
-  private sharing: { channel: StoreChannel; ownership: Ownership; ownerChannel?: OwnerChannel } | undefined;
+  private sharing:
+    | {
+        channel: StoreChannel;
+        ownership: Ownership;
+        locks: LockManager;
+        ownerChannel?: OwnerChannel;
+        /** Held while this context follows or followed (follower_queries.ts). */
+        presence?: Presence;
+      }
+    | undefined;
   /** @internal With shareAcrossContexts off: the store's lock, held until close. */
   private exclusive: Ownership | undefined;
   /** @internal */
@@ -474,6 +484,7 @@ export class FerryClient extends EventTarget {
     await this.backend.close();
     this.sharing?.channel.close();
     this.sharing?.ownership.release();  // a follower's queued request is withdrawn
+    this.sharing?.presence?.release();
     this.exclusive?.release();
   }
 
@@ -521,7 +532,7 @@ export class FerryClient extends EventTarget {
     const name = lockName(this.options.name);
     const ownership = await Ownership.claim(locks, name);
     const channel = new StoreChannel(name);
-    this.sharing = { channel, ownership };
+    this.sharing = { channel, ownership, locks };
     if (ownership.owner) {
       try {
         this.becomeOwner(await OwnerBackend.open(this.wasm(), this.options, this.dispatchAndRelay));
@@ -534,6 +545,7 @@ export class FerryClient extends EventTarget {
     }
     const follower = new FollowerBackend(channel, this.dispatch, () => this.liveQueries.subscribeAgain());
     this.backend = follower;
+    this.sharing.presence = await Presence.hold(locks, followerLockName(name, follower.instanceId));
     // Takes over when the owner goes away (closed, reloaded, crashed). The
     // owner may go away before it answers; then this context either took the
     // store over itself or could not.
@@ -573,7 +585,9 @@ export class FerryClient extends EventTarget {
   /** @internal */
   private becomeOwner(owner: OwnerBackend): void {
     this.backend = owner;
-    this.sharing!.ownerChannel = new OwnerChannel(this.sharing!.channel, owner);
+    const { channel, locks } = this.sharing!;
+    const followerQueries = new FollowerLiveQueries(locks, lockName(this.options.name), owner);
+    this.sharing!.ownerChannel = new OwnerChannel(channel, owner, followerQueries);
   }
 
   /** The owner went away and the lock came to this context: open the store here. */
@@ -613,5 +627,6 @@ export class FerryClient extends EventTarget {
     this.closed = true;
     follower.failAll(failure);
     this.sharing?.channel.close();
+    this.sharing?.presence?.release();
   }
 }

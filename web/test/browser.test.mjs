@@ -254,6 +254,48 @@ test('a live query in a follower tab follows every tab\'s writes, and a takeover
   await context.close();
 });
 
+// A follower tab that goes away without closing its client (closed,
+// reloaded, crashed) cannot end its live queries; the owner ends them when
+// the tab's lock is released, instead of keeping their pages and posting
+// them to the other tabs for as long as it lives.
+test('the owner ends the live queries of a follower tab that went away', async () => {
+  const context = await browser.newContext();
+  const [owner, gone, observer] = [await openPage(context), await openPage(context), await openPage(context)];
+  for (const tab of [owner, gone, observer]) {
+    await tab.evaluate(async () => {
+      window.client = await window.Ferry.FerryClient.open({ name: 'livegone', endpoint: location.origin, getToken: () => 'token-ida', autoSync: false });
+    });
+  }
+  // The observer counts the pages the owner posts to the followers.
+  await observer.evaluate(() => {
+    window.pagesPosted = 0;
+    new BroadcastChannel('ferry-sync:livegone').onmessage = ({ data }) => {
+      if (data?.kind === 'event' && data.type === 'query') window.pagesPosted += 1;
+    };
+  });
+  let n = 0;
+  const pagesPerWrite = async () => {
+    const before = await observer.evaluate(() => window.pagesPosted);
+    n += 1;
+    await owner.evaluate((n) => window.client.put('tasks', `t${n}`, { n }), n);
+    await observer.evaluate(() => window.client.get('tasks', 't1'));  // a round trip: the owner's events came first
+    return (await observer.evaluate(() => window.pagesPosted)) - before;
+  };
+  await gone.evaluate(() => window.client.subscribeQuery({ collection: 'tasks' }, () => {}));
+  assert.equal(await pagesPerWrite(), 1);
+  await gone.close();
+  let pages = 1;
+  for (let attempt = 0; attempt < 50 && pages > 0; ++attempt) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    pages = await pagesPerWrite();
+  }
+  assert.equal(pages, 0, 'the owner still keeps the live query of a tab that is gone');
+  // The other tabs' live queries are theirs to end.
+  await observer.evaluate(() => window.client.subscribeQuery({ collection: 'tasks' }, () => {}));
+  assert.equal(await pagesPerWrite(), 1);
+  await context.close();
+});
+
 test('a follower tab reaches every operation through the owner, errors keep their type, and takes over with the same client id', async () => {
   const context = await browser.newContext();
   const tabs = [await openPage(context), await openPage(context)];
