@@ -30,3 +30,15 @@ def sync_until_completed(client: ferry.Client, timeout: float = 30.0) -> ferry.S
             assert run.outcome == "completed", run
             return run
         time.sleep(0.05)
+
+
+def make_conflict(device: ferry.Client, other: ferry.Client, key: str) -> ferry.SyncRun:
+    """Both hold notes/key {"v": 0}; `other` writes {"v": 1} and syncs first,
+    then `device`'s {"v": 2} meets it in the run returned."""
+    other.put("notes", key, {"v": 0})
+    sync_until_completed(other)
+    sync_until_completed(device)
+    other.put("notes", key, {"v": 1})
+    sync_until_completed(other)
+    device.put("notes", key, {"v": 2})
+    return sync_until_completed(device)

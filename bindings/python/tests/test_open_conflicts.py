@@ -8,21 +8,9 @@ from __future__ import annotations
 import pytest
 
 import ferry
-from helpers import sync_until_completed
+from helpers import make_conflict, sync_until_completed
 
 MANUAL = {"collections": {"notes": "manual"}}
-
-
-def make_conflict(device, other, key):
-    """Both hold {"v": 0}; `other` writes {"v": 1} and syncs first, then
-    `device`'s {"v": 2} meets it."""
-    other.put("notes", key, {"v": 0})
-    sync_until_completed(other)
-    sync_until_completed(device)
-    other.put("notes", key, {"v": 1})
-    sync_until_completed(other)
-    device.put("notes", key, {"v": 2})
-    return sync_until_completed(device)
 
 
 def test_a_manual_conflict_is_kept_and_resolved_after_a_reopen(open_client, tmp_path):

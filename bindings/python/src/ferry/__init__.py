@@ -24,9 +24,11 @@ from .errors import (
     WrongThreadError,
 )
 from .records import (
+    DEFER,
     EVENT_TYPES,
     Change,
     Conflict,
+    ConflictInput,
     ConflictLogEntry,
     DocumentId,
     FailedMutation,
@@ -56,7 +58,9 @@ __all__ = [
     "Client",
     "ClientClosedError",
     "Conflict",
+    "ConflictInput",
     "ConflictLogEntry",
+    "DEFER",
     "DocumentId",
     "EVENT_TYPES",
     "FailedMutation",

@@ -1,4 +1,5 @@
-"""The C callbacks behind Client's Python callbacks: token provider, log, hooks, listeners.
+"""The C callbacks behind Client's Python callbacks: token provider, log, hooks,
+the conflict resolver, listeners.
 
 All of them run on the client's owner thread (a thread libferry started);
 ctypes takes the GIL for the duration of each. A Python callback that raises
@@ -17,8 +18,8 @@ import threading
 from typing import Any, Callable, Optional
 
 from ._calls import slice_of
-from ._library import EventCallback, HookCallback, LogCallback, TokenCallback, library
-from .records import Mutation, PulledChange, event_detail
+from ._library import ConflictResolverCallback, EventCallback, HookCallback, LogCallback, TokenCallback, library
+from .records import DEFER, ConflictInput, Mutation, PulledChange, event_detail
 
 logger = logging.getLogger("ferry")
 
@@ -152,6 +153,37 @@ def _hook_answer(name: str, answer: Any) -> str:
     if isinstance(answer, dict) and "value" in answer:
         return json.dumps({"value": answer["value"]}, allow_nan=False)
     raise TypeError(f"{name} must return None, {{'value': v}} or {{'refuse': reason}}, got {answer!r}")
+
+
+class ConflictResolver:
+    """Asks the app's conflict_resolver(ConflictInput) for each conflict in a
+    collection whose strategy is "custom" (ferry_conflict_resolver_callback),
+    answering as the C API reads it: a document is pushed as a new write,
+    None deletes, DEFER keeps the conflict open for resolve_conflict(). A
+    resolver that raises, or returns what is not JSON, keeps the server's
+    document (the sync.conflict event says "custom_failed: ..."); the
+    exception is logged on the "ferry" logger.
+    """
+
+    def __init__(self, resolve: Callable[[ConflictInput], Any]) -> None:
+        self._resolve = resolve
+        self.c_function = ConflictResolverCallback(self._answer)
+
+    def _answer(self, user_data: Any, input_json: int, size: int, answer: int) -> None:
+        text = self._decide(json.loads(ctypes.string_at(input_json, size))).encode("utf-8")
+        library.ferry_conflict_answer_set(answer, slice_of(text), None)
+
+    def _decide(self, given: dict[str, Any]) -> str:
+        try:
+            decided = self._resolve(ConflictInput.from_json(given))
+            if decided is DEFER:
+                return '{"deferred":true}'
+            if decided is None:
+                return '{"deleted":true}'
+            return json.dumps({"value": decided}, allow_nan=False)
+        except Exception as error:  # noqa: BLE001 - reported to Ferry, which keeps the server's document
+            logger.exception("the conflict resolver raised")
+            return json.dumps({"error": f"conflict_resolver raised {type(error).__name__}: {error}"})
 
 
 class Listeners:

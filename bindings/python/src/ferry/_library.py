@@ -53,6 +53,8 @@ SendRequestCallback = ctypes.CFUNCTYPE(None, c_void_p, c_void_p, c_void_p)
 CancelRequestCallback = ctypes.CFUNCTYPE(None, c_void_p, c_void_p, ctypes.c_uint64)
 # ferry_hook_callback(user_data, point, input_json, size, answer)
 HookCallback = ctypes.CFUNCTYPE(None, c_void_p, ctypes.c_int, c_void_p, c_size_t, c_void_p)
+# ferry_conflict_resolver_callback(user_data, input_json, size, answer)
+ConflictResolverCallback = ctypes.CFUNCTYPE(None, c_void_p, c_void_p, c_size_t, c_void_p)
 
 
 class HttpHeader(ctypes.Structure):
@@ -95,7 +97,7 @@ class ClientOptions(ctypes.Structure):
         ("send_request", SendRequestCallback),
         ("cancel_request", CancelRequestCallback),
         ("transport_user_data", c_void_p),
-        ("conflict_resolver", c_void_p),  # a custom resolver: not offered in Python yet
+        ("conflict_resolver", ConflictResolverCallback),
         ("conflict_user_data", c_void_p),
         ("store_lock_timeout_ms", ctypes.c_int64),
         ("headers", ctypes.POINTER(HttpHeader)),
@@ -202,6 +204,7 @@ _SIGNATURES = {
     "ferry_client_conflicts": (ctypes.c_int, [Handle, BufferPointer, ErrorPointer]),
     "ferry_client_resolve_conflict": (ctypes.c_int, [Handle, Slice, Slice, Slice, ErrorPointer]),
     "ferry_hook_answer_set": (ctypes.c_int, [c_void_p, Slice, ErrorPointer]),
+    "ferry_conflict_answer_set": (ctypes.c_int, [c_void_p, Slice, ErrorPointer]),
     "ferry_client_evict": (
         ctypes.c_int,
         [Handle, Slice, ctypes.POINTER(Slice), c_size_t, ctypes.c_bool, ctypes.POINTER(c_size_t), ErrorPointer],

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 from . import _arguments as arguments
-from ._callbacks import Hooks
+from ._callbacks import ConflictResolver, Hooks
 from ._calls import slice_of
 from ._library import ClientOptions, HttpHeader, RetentionRule, Slice, library
 from .errors import InvalidArgumentError
@@ -122,6 +122,7 @@ def options_struct(
     token_function: Optional[Callable[..., Any]],
     log_function: Optional[Callable[..., Any]],
     hooks: Optional[Hooks] = None,
+    resolver: Optional[ConflictResolver] = None,
 ) -> ClientOptions:
     """The C options: library defaults, then what was given."""
     options = ClientOptions()
@@ -175,6 +176,8 @@ def options_struct(
     if hooks is not None and hooks.points:
         options.hook = hooks.c_function
         options.hook_points = hooks.points
+    if resolver is not None:
+        options.conflict_resolver = resolver.c_function
     return options
 
 

@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 from . import _arguments as arguments
-from ._callbacks import Hooks, Listeners, LogForwarder, TokenProvider
+from ._callbacks import ConflictResolver, Hooks, Listeners, LogForwarder, TokenProvider
 from ._calls import call, call_for_text, slice_of
 from ._library import Handle, Slice, library
 from ._options import check_open_options, options_struct
@@ -33,6 +33,7 @@ from .errors import ClientClosedError, FerryError, NotFoundError
 from .records import (
     EVENT_TYPES,
     Change,
+    ConflictInput,
     ConflictLogEntry,
     FailedMutation,
     Json,
@@ -117,6 +118,7 @@ class Client:
         before_push: Optional[Callable[[Mutation], Any]] = None,
         after_pull: Optional[Callable[[PulledChange], Any]] = None,
         before_run: Optional[Callable[[str, str], Any]] = None,
+        conflict_resolver: Optional[Callable[[ConflictInput], Any]] = None,
     ) -> Client:
         """Opens (or creates) the store at ``path`` and starts its owner thread.
 
@@ -132,9 +134,18 @@ class Client:
             auto_sync). interval_ms: background sync interval from the start
             (0: none).
         conflicts: {"default": strategy, "collections": {name: strategy}},
-            strategies serverWins, clientWins, lastWriteWins, merge, and
+            strategies serverWins, clientWins, lastWriteWins, merge,
             manual: the conflict is kept for conflicts() and
-            resolve_conflict(), the server's document shown meanwhile.
+            resolve_conflict(), the server's document shown meanwhile, and
+            custom: conflict_resolver decides.
+        conflict_resolver(conflict: ConflictInput): decides each conflict in
+            a "custom" collection, on the owner thread inside the sync (it
+            must not call the client). It returns the document to push as a
+            new write, None to delete, or ferry.DEFER to keep the conflict
+            open as "manual" does. One that raises, or returns what is not
+            JSON, keeps the server's document; the sync.conflict event says
+            "custom_failed: ..." and the exception is logged on the "ferry"
+            logger. "custom" without a resolver is refused at open.
         log(level, message): Ferry's log lines with the logging module's
             levels, on the owner thread; ``logging.getLogger("ferry").log`` fits.
 
@@ -234,16 +245,22 @@ class Client:
                 )
             )
         )
+        resolver = (
+            ConflictResolver(arguments.require_callable(conflict_resolver, "conflict_resolver"))
+            if conflict_resolver is not None
+            else None
+        )
         options = options_struct(
             checked,
             token.c_function if token else None,
             log_forwarder.c_function if log_forwarder else None,
             hooks,
+            resolver,
         )
         handle = Handle()
         call(library.ferry_client_open, ctypes.byref(options), ctypes.byref(handle))
         try:
-            client = cls(handle, [token, log_forwarder, hooks])
+            client = cls(handle, [token, log_forwarder, hooks, resolver])
         except BaseException:
             call(library.ferry_client_close, handle)
             raise

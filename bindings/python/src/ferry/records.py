@@ -175,18 +175,44 @@ class ConflictLogEntry:
 
 
 @dataclass(frozen=True)
-class OpenConflict:
-    """A conflict kept for a person to resolve, as ``conflicts`` lists it
-    (strategy "manual", or a custom resolver that deferred). None stands
-    for an absent (deleted) document."""
+class ConflictInput:
+    """What the conflict_resolver option decides: the server refused a
+    write because the document changed meanwhile. None stands for an absent
+    (deleted) document."""
 
     collection: str
     key: str
     base: Json  # the server's document the local writes were made against
-    local: Json  # the local view the conflict set aside
-    remote: Json  # the server's document as this client knows it now
-    local_hlc: str
-    remote_hlc: str
+    local: Json  # the local view
+    remote: Json  # the server's document now
+    local_hlc: str  # the newest local write's stamp; stamps sort as text
+    remote_hlc: str  # the server's write's stamp
+
+    @classmethod
+    def from_json(cls, json: dict[str, Any]) -> ConflictInput:
+        return cls(**ConflictInput._fields_of(json))
+
+    @staticmethod
+    def _fields_of(json: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "collection": json["collection"],
+            "key": json["key"],
+            "base": json["base"],
+            "local": json["local"],
+            "remote": json["remote"],
+            "local_hlc": json["localHlc"],
+            "remote_hlc": json["remoteHlc"],
+        }
+
+
+@dataclass(frozen=True)
+class OpenConflict(ConflictInput):
+    """A conflict kept for a person to resolve, as ``conflicts`` lists it
+    (strategy "manual", or a custom resolver that deferred): what a
+    resolver would have seen, ``local`` being the local view the conflict
+    set aside and ``remote`` the server's document as this client knows it
+    now, and when and how it was met."""
+
     strategy: str  # "manual" or "custom"
     at: int  # ms since the epoch, when the conflict was met
     run_id: int
@@ -195,13 +221,7 @@ class OpenConflict:
     @classmethod
     def from_json(cls, json: dict[str, Any]) -> OpenConflict:
         return cls(
-            collection=json["collection"],
-            key=json["key"],
-            base=json["base"],
-            local=json["local"],
-            remote=json["remote"],
-            local_hlc=json["localHlc"],
-            remote_hlc=json["remoteHlc"],
+            **ConflictInput._fields_of(json),
             strategy=json["strategy"],
             at=json["at"],
             run_id=json["runId"],
@@ -284,6 +304,25 @@ class PulledChange:
     collection: str
     key: str
     value: Json
+
+
+class _Defer:
+    """The type of DEFER."""
+
+    _instance: Optional[_Defer] = None
+
+    def __new__(cls) -> _Defer:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "ferry.DEFER"
+
+
+DEFER = _Defer()
+"""What a conflict_resolver returns to keep the conflict open, as the
+strategy "manual" does: conflicts() lists it and resolve_conflict() settles it."""
 
 
 @dataclass(frozen=True)
