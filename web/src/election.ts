@@ -21,31 +21,12 @@ export function followerLockName(storeLock: string, instanceId: string): string 
   return `${storeLock}:follower:${instanceId}`;
 }
 
-/** A lock held by this context until release() or until the context goes away. */
-export class Presence {
-  private constructor(readonly release: () => void) {}
-
-  /** Resolves once the lock is held. */
-  static hold(locks: LockManager, name: string): Promise<Presence> {
-    return new Promise((held, failed) => {
-      let release: () => void = () => {};
-      const released = new Promise<void>((resolve) => (release = resolve));
-      locks
-        .request(name, async () => {
-          held(new Presence(release));
-          await released;
-        })
-        .catch(failed);
-    });
-  }
-}
-
 /** Runs `gone` once nobody holds the lock `name`, unless `signal` aborts first. */
 export function whenReleased(locks: LockManager, name: string, signal: AbortSignal, gone: () => void): void {
   locks.request(name, { signal }, async () => gone()).catch(() => {});  // aborted
 }
 
-/** The claims of this context not yet released: its clients on each store, owning or following. */
+/** The claims of this context not yet released: its clients on each store, owning or following, and its followers' own locks. */
 const claimedHere = new Set<Ownership>();
 
 export class Ownership {

@@ -24,7 +24,7 @@ import { requireBoolean, requireFunction, requireLimit, requirePositiveNumber, r
 import { BackgroundSyncArming } from './background_sync.js';
 import type { Backend } from './backend.js';
 import { OwnerChannel, StoreChannel } from './channel.js';
-import { followerLockName, lockManager, lockName, Ownership, Presence, whileNobodyOwns } from './election.js';
+import { followerLockName, lockManager, lockName, Ownership, whileNobodyOwns } from './election.js';
 import { FollowerLiveQueries } from './follower_queries.js';
 import type { FerryModule } from './ferry_wasm.mjs';
 import { FollowerBackend } from './follower.js';
@@ -92,8 +92,8 @@ export class FerryClient extends EventTarget {
         ownership: Ownership;
         locks: LockManager;
         ownerChannel?: OwnerChannel;
-        /** Held while this context follows or followed (follower_queries.ts). */
-        presence?: Presence;
+        /** The follower's own lock, held while this context follows or followed (follower_queries.ts). */
+        presence?: Ownership;
       }
     | undefined;
   /** @internal With shareAcrossContexts off: the store's lock, held until close. */
@@ -545,7 +545,8 @@ export class FerryClient extends EventTarget {
     }
     const follower = new FollowerBackend(channel, this.dispatch, () => this.liveQueries.subscribeAgain());
     this.backend = follower;
-    this.sharing.presence = await Presence.hold(locks, followerLockName(name, follower.instanceId));
+    // A lock no other context asks for: claimed at once, held until close.
+    this.sharing.presence = await Ownership.claim(locks, followerLockName(name, follower.instanceId));
     // Takes over when the owner goes away (closed, reloaded, crashed). The
     // owner may go away before it answers; then this context either took the
     // store over itself or could not.

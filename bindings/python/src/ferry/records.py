@@ -307,14 +307,7 @@ class PulledChange:
 
 
 class _Defer:
-    """The type of DEFER."""
-
-    _instance: Optional[_Defer] = None
-
-    def __new__(cls) -> _Defer:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
+    """The type of DEFER, for its repr."""
 
     def __repr__(self) -> str:
         return "ferry.DEFER"
